@@ -1,0 +1,552 @@
+/**
+ * The libc symbol table, errno, and the C struct helpers the rest of `ffi/` builds on.
+ *
+ * This is the only module that calls `Deno.dlopen`. The library is opened on first use, so
+ * importing `ffi/` without `--allow-ffi` only fails when a syscall is actually made.
+ *
+ * Layouts are for Linux LP64 little-endian (x86_64 and aarch64, which agree on every struct used
+ * here). Pointer-sized arguments on the hot path are passed as plain numbers (addresses fit in
+ * 53 bits on both architectures), which keeps calls free of BigInt and pointer-object allocation.
+ *
+ * @module
+ */
+
+// Constants shared by x86_64 and aarch64 (asm-generic values unless noted).
+/** Address family IPv4. */
+export const AF_INET = 2;
+/** Address family IPv6. */
+export const AF_INET6 = 10;
+/** Datagram socket type. */
+export const SOCK_DGRAM = 2;
+/** `socket()` type flag: non-blocking. */
+export const SOCK_NONBLOCK = 0o4000;
+/** `socket()` type flag: close on exec. */
+export const SOCK_CLOEXEC = 0o2000000;
+/** `open()` flag: read and write. */
+export const O_RDWR = 2;
+/** `open()` flag: non-blocking. */
+export const O_NONBLOCK = 0o4000;
+/** `open()` flag: close on exec. */
+export const O_CLOEXEC = 0o2000000;
+/** `fcntl()` command: get file status flags. */
+export const F_GETFL = 3;
+/** `fcntl()` command: set file status flags. */
+export const F_SETFL = 4;
+/** Socket option level for SO_* options. */
+export const SOL_SOCKET = 1;
+/** Allow reuse of local addresses. */
+export const SO_REUSEADDR = 2;
+/** Send buffer size (capped by net.core.wmem_max). */
+export const SO_SNDBUF = 7;
+/** Receive buffer size (capped by net.core.rmem_max). */
+export const SO_RCVBUF = 8;
+/** Send buffer size ignoring wmem_max; needs CAP_NET_ADMIN. */
+export const SO_SNDBUFFORCE = 32;
+/** Receive buffer size ignoring rmem_max; needs CAP_NET_ADMIN. */
+export const SO_RCVBUFFORCE = 33;
+/** Protocol level for IPv6 socket options. */
+export const IPPROTO_IPV6 = 41;
+/** Restrict an AF_INET6 socket to IPv6 only (0 = dual stack). */
+export const IPV6_V6ONLY = 26;
+/** `send`/`recv` flag: do not block. */
+export const MSG_DONTWAIT = 0x40;
+/** `recvmsg` output flag: datagram was larger than the buffer. */
+export const MSG_TRUNC = 0x20;
+/** `poll` event: readable. */
+export const POLLIN = 0x1;
+/** `poll` event: writable. */
+export const POLLOUT = 0x4;
+/** `poll` event: error condition. */
+export const POLLERR = 0x8;
+/** `poll` event: hang up. */
+export const POLLHUP = 0x10;
+/** `poll` event: fd not open. */
+export const POLLNVAL = 0x20;
+/** `eventfd` flag: non-blocking. */
+export const EFD_NONBLOCK = 0o4000;
+/** `eventfd` flag: close on exec. */
+export const EFD_CLOEXEC = 0o2000000;
+
+/** ioctl: attach to or create a TUN/TAP interface, `_IOW('T', 202, int)`. */
+export const TUNSETIFF = 0x400454ca;
+/** TUNSETIFF flag: layer 3 TUN device. */
+export const IFF_TUN = 0x0001;
+/** TUNSETIFF flag: no 4-byte packet information header. */
+export const IFF_NO_PI = 0x1000;
+/** Interface flag: administratively up. */
+export const IFF_UP = 0x1;
+/** ioctl: add a routing table entry. */
+export const SIOCADDRT = 0x890b;
+/** ioctl: delete a routing table entry. */
+export const SIOCDELRT = 0x890c;
+/** ioctl: get interface flags. */
+export const SIOCGIFFLAGS = 0x8913;
+/** ioctl: set interface flags. */
+export const SIOCSIFFLAGS = 0x8914;
+/** ioctl: set interface address (IPv4: replace the label's address; IPv6: add). */
+export const SIOCSIFADDR = 0x8916;
+/** ioctl: set IPv4 netmask. */
+export const SIOCSIFNETMASK = 0x891c;
+/** ioctl: get MTU. */
+export const SIOCGIFMTU = 0x8921;
+/** ioctl: set MTU. */
+export const SIOCSIFMTU = 0x8922;
+/** ioctl: get interface index. */
+export const SIOCGIFINDEX = 0x8933;
+/** ioctl: delete interface address (IPv6 via in6_ifreq). */
+export const SIOCDIFADDR = 0x8936;
+
+/** errno: operation not permitted. */
+export const EPERM = 1;
+/** errno: no such file or directory. */
+export const ENOENT = 2;
+/** errno: no such process (also: no such route). */
+export const ESRCH = 3;
+/** errno: interrupted system call. */
+export const EINTR = 4;
+/** errno: bad file descriptor. */
+export const EBADF = 9;
+/** errno: try again (would block). */
+export const EAGAIN = 11;
+/** errno: permission denied. */
+export const EACCES = 13;
+/** errno: bad address. */
+export const EFAULT = 14;
+/** errno: device or resource busy. */
+export const EBUSY = 16;
+/** errno: file exists. */
+export const EEXIST = 17;
+/** errno: no such device. */
+export const ENODEV = 19;
+/** errno: invalid argument. */
+export const EINVAL = 22;
+/** errno: message too long. */
+export const EMSGSIZE = 90;
+/** errno: address family not supported. */
+export const EAFNOSUPPORT = 97;
+/** errno: address already in use. */
+export const EADDRINUSE = 98;
+/** errno: cannot assign requested address. */
+export const EADDRNOTAVAIL = 99;
+/** errno: network is unreachable. */
+export const ENETUNREACH = 101;
+/** errno: no such address family / protocol not supported by the kernel. */
+export const EPROTONOSUPPORT = 93;
+
+const ERRNO_NAMES: Record<number, string> = {
+  1: "EPERM",
+  2: "ENOENT",
+  3: "ESRCH",
+  4: "EINTR",
+  5: "EIO",
+  9: "EBADF",
+  11: "EAGAIN",
+  12: "ENOMEM",
+  13: "EACCES",
+  14: "EFAULT",
+  16: "EBUSY",
+  17: "EEXIST",
+  19: "ENODEV",
+  22: "EINVAL",
+  23: "ENFILE",
+  24: "EMFILE",
+  77: "EBADFD",
+  90: "EMSGSIZE",
+  93: "EPROTONOSUPPORT",
+  95: "EOPNOTSUPP",
+  97: "EAFNOSUPPORT",
+  98: "EADDRINUSE",
+  99: "EADDRNOTAVAIL",
+  100: "ENETDOWN",
+  101: "ENETUNREACH",
+  105: "ENOBUFS",
+  111: "ECONNREFUSED",
+  113: "EHOSTUNREACH",
+};
+
+/**
+ * The libc functions `ffi/` uses, typed as they are called. Pointer arguments that take an
+ * address (`number`) are declared `usize` so hot-path calls pass preallocated buffers plus an
+ * offset without creating objects; `Uint8Array` arguments are declared `buffer`.
+ */
+export interface Libc {
+  open(path: Uint8Array, flags: number, mode: number): number;
+  close(fd: number): number;
+  read(fd: number, addr: number, len: number): number;
+  write(fd: number, addr: number, len: number): number;
+  ioctl(fd: number, request: number, arg: Uint8Array): number;
+  socket(domain: number, type: number, protocol: number): number;
+  bind(fd: number, addr: Uint8Array, len: number): number;
+  setsockopt(fd: number, level: number, name: number, val: Uint8Array, len: number): number;
+  getsockopt(fd: number, level: number, name: number, val: Uint8Array, len: Uint8Array): number;
+  getsockname(fd: number, addr: Uint8Array, len: Uint8Array): number;
+  sendmmsg(fd: number, msgvec: number, vlen: number, flags: number): number;
+  recvmmsg(fd: number, msgvec: number, vlen: number, flags: number, timeout: number): number;
+  fcntl(fd: number, cmd: number, arg: number): number;
+  poll(fds: Uint8Array, nfds: number, timeout: number): number;
+  /** `poll` on Deno's blocking thread pool: costly per call, for waiting only. */
+  pollWait(fds: Uint8Array, nfds: number, timeout: number): Promise<number>;
+  eventfd(initval: number, flags: number): number;
+  pipe2(fds: Uint8Array, flags: number): number;
+  if_nametoindex(name: Uint8Array): number;
+  __errno_location(): Deno.PointerValue;
+  strerror_r(errnum: number, buf: Uint8Array, len: number): Deno.PointerValue;
+}
+
+const SYMBOLS = {
+  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
+  // ssize_t results are read as i32: the values fit and -1 survives the truncation.
+  read: { parameters: ["i32", "usize", "usize"], result: "i32" },
+  write: { parameters: ["i32", "usize", "usize"], result: "i32" },
+  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
+  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  sendmmsg: { parameters: ["i32", "usize", "u32", "i32"], result: "i32" },
+  recvmmsg: { parameters: ["i32", "usize", "u32", "i32", "usize"], result: "i32" },
+  fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
+  pollWait: {
+    name: "poll",
+    parameters: ["buffer", "u64", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  eventfd: { parameters: ["u32", "i32"], result: "i32" },
+  pipe2: { parameters: ["buffer", "i32"], result: "i32" },
+  if_nametoindex: { parameters: ["buffer"], result: "u32" },
+  __errno_location: { parameters: [], result: "pointer" },
+  strerror_r: { parameters: ["i32", "buffer", "usize"], result: "pointer" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+let lib: Libc | null = null;
+let errnoView: Deno.UnsafePointerView | null = null;
+
+/**
+ * The libc symbol table, opened on first call.
+ *
+ * @example
+ * ```ts ignore
+ * const fd = libc().socket(AF_INET, SOCK_DGRAM, 0);
+ * ```
+ */
+export function libc(): Libc {
+  if (lib === null) {
+    // The declared FFI types use bigint for 64-bit integers, but Deno also accepts numbers,
+    // which is what the hot path passes; hence the cast to the interface above.
+    lib = Deno.dlopen("libc.so.6", SYMBOLS).symbols as unknown as Libc;
+    // errno lives at a fixed per-thread address and all sync calls run on this thread.
+    errnoView = new Deno.UnsafePointerView(lib.__errno_location()!);
+  }
+  return lib;
+}
+
+/** The calling thread's errno, as left by the last failed synchronous libc call. */
+export function errno(): number {
+  if (errnoView === null) libc();
+  return errnoView!.getInt32(0);
+}
+
+/** The symbolic name of an errno value, such as `"EPERM"`, or `"errno N"` if unknown. */
+export function errnoName(code: number): string {
+  return ERRNO_NAMES[code] ?? `errno ${code}`;
+}
+
+const strerrorBuf = new Uint8Array(256);
+
+/** The C library's description of an errno value, such as `"Operation not permitted"`. */
+export function strerror(code: number): string {
+  const p = libc().strerror_r(code, strerrorBuf, strerrorBuf.length);
+  if (p === null) return errnoName(code);
+  return new Deno.UnsafePointerView(p).getCString();
+}
+
+/** Hint shown when a syscall fails for lack of privileges. */
+export const HINT_PRIVILEGE = "needs root or CAP_NET_ADMIN";
+/** Hint shown when an interface name is already taken. */
+export const HINT_BUSY = "interface name is in use";
+
+/**
+ * A failed system call, with the errno, the syscall's name and a message that says what was
+ * being done and what the user can do about it.
+ *
+ * @example
+ * ```ts ignore
+ * try { TunDevice.open("warren0") } catch (e) { if (e instanceof SysError && e.errno === EBUSY) … }
+ * ```
+ */
+export class SysError extends Error {
+  /** The errno value. */
+  readonly errno: number;
+  /** The errno's symbolic name, such as `"EPERM"`. */
+  readonly code: string;
+  /** The failing libc function, such as `"ioctl(TUNSETIFF)"`. */
+  readonly syscall: string;
+
+  /**
+   * @param what What was being attempted, such as `Cannot create TUN interface "warren0"`.
+   * @param syscall The libc function (and request) that failed.
+   * @param code The errno value.
+   * @param hint What the user can do; defaults to a hint derived from the errno.
+   */
+  constructor(what: string, syscall: string, code: number, hint?: string) {
+    const name = errnoName(code);
+    let text: string;
+    try {
+      text = strerror(code).toLowerCase();
+    } catch {
+      text = name;
+    }
+    const h = hint ?? defaultHint(code);
+    super(`${what}: ${syscall} failed with ${name} (${text})${h ? `; ${h}` : ""}`);
+    this.name = "SysError";
+    this.errno = code;
+    this.code = name;
+    this.syscall = syscall;
+  }
+}
+
+function defaultHint(code: number): string | undefined {
+  if (code === EPERM || code === EACCES) return HINT_PRIVILEGE;
+  if (code === EBUSY) return HINT_BUSY;
+  return undefined;
+}
+
+/** Throws a {@link SysError} built from the current errno. */
+export function fail(what: string, syscall: string, hint?: string): never {
+  throw new SysError(what, syscall, errno(), hint);
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A NUL-terminated UTF-8 copy of `s`. */
+export function cString(s: string): Uint8Array {
+  const b = encoder.encode(s);
+  const out = new Uint8Array(b.length + 1);
+  out.set(b);
+  return out;
+}
+
+/** Decodes a NUL-terminated string stored in `buf[off, off+max)`. */
+export function readCString(buf: Uint8Array, off = 0, max = buf.length - off): string {
+  let end = off;
+  const limit = Math.min(buf.length, off + max);
+  while (end < limit && buf[end] !== 0) end++;
+  return decoder.decode(buf.subarray(off, end));
+}
+
+/** Linux IFNAMSIZ: interface names are at most 15 bytes plus the NUL. */
+export const IFNAMSIZ = 16;
+/** sizeof(struct ifreq) on LP64. */
+export const IFREQ_SIZE = 40;
+
+/** Throws a RangeError unless `name` is a valid Linux interface name (a `%d` pattern is fine). */
+export function checkIfName(name: string): void {
+  const len = encoder.encode(name).length;
+  if (len === 0 || len >= IFNAMSIZ) {
+    throw new RangeError(`Invalid interface name "${name}": must be 1 to 15 bytes`);
+  }
+  if (/[\s/:]/.test(name) || name === "." || name === "..") {
+    throw new RangeError(`Invalid interface name "${name}": no whitespace, "/" or ":" allowed`);
+  }
+}
+
+/**
+ * A zeroed `struct ifreq` with `ifr_name` set; the union at offset 16 is for the caller.
+ * Labels such as `"eth0:1"` (IPv4 address aliases) are allowed here.
+ */
+export function ifreq(name: string): Uint8Array {
+  const b = encoder.encode(name);
+  if (b.length === 0 || b.length >= IFNAMSIZ) {
+    throw new RangeError(`Invalid interface name "${name}": must be 1 to 15 bytes`);
+  }
+  const req = new Uint8Array(IFREQ_SIZE);
+  req.set(b);
+  return req;
+}
+
+/** A 16-byte `struct sockaddr_in` for a 4-byte address and port. */
+export function sockaddrIn(ip: Uint8Array, port = 0): Uint8Array {
+  if (ip.length !== 4) throw new RangeError(`Invalid IPv4 address: ${ip.length} bytes`);
+  const sa = new Uint8Array(16);
+  sa[0] = AF_INET; // sa_family is host order; both targets are little-endian
+  sa[2] = port >> 8;
+  sa[3] = port & 0xff;
+  sa.set(ip, 4);
+  return sa;
+}
+
+/** sizeof(struct sockaddr_in6). */
+export const SOCKADDR_IN6_SIZE = 28;
+
+/** A 28-byte `struct sockaddr_in6` for a 16-byte address, port and scope id. */
+export function sockaddrIn6(ip: Uint8Array, port = 0, scopeId = 0): Uint8Array {
+  if (ip.length !== 16) throw new RangeError(`Invalid IPv6 address: ${ip.length} bytes`);
+  const sa = new Uint8Array(SOCKADDR_IN6_SIZE);
+  sa[0] = AF_INET6;
+  sa[2] = port >> 8;
+  sa[3] = port & 0xff;
+  sa.set(ip, 8);
+  new DataView(sa.buffer).setUint32(24, scopeId, true);
+  return sa;
+}
+
+/**
+ * The memory address of `buf[0]` as a number, for `usize` pointer arguments.
+ *
+ * The caller must keep `buf` alive while the address is in use, and must not use it after the
+ * buffer's ArrayBuffer is transferred (its length then reads 0, which callers check).
+ */
+export function addressOf(buf: Uint8Array): number {
+  if (buf.byteLength === 0) return 0;
+  const p = Deno.UnsafePointer.of(buf);
+  return p === null ? 0 : Number(Deno.UnsafePointer.value(p));
+}
+
+/** Stores a 64-bit address into `u32[i]` (low) and `u32[i+1]` (high) without BigInt. */
+export function putAddress(u32: Uint32Array, i: number, addr: number): void {
+  u32[i] = addr % 0x100000000;
+  u32[i + 1] = Math.floor(addr / 0x100000000);
+}
+
+/** `close(fd)`, ignoring errors (for teardown paths). */
+export function closeQuietly(fd: number): void {
+  if (fd >= 0) libc().close(fd);
+}
+
+/**
+ * Opens a socket, throwing a {@link SysError} (with `what` as context) when it fails.
+ */
+export function openSocket(domain: number, type: number, what: string): number {
+  const fd = libc().socket(domain, type | SOCK_CLOEXEC, 0);
+  if (fd < 0) fail(what, `socket(${domain === AF_INET6 ? "AF_INET6" : "AF_INET"})`);
+  return fd;
+}
+
+/** Resolves an interface name to its index; 0 if there is no such interface. */
+export function ifNameToIndex(name: string): number {
+  return libc().if_nametoindex(cString(name));
+}
+
+/** An address with a prefix length: an interface address or a route destination. */
+export interface IpPrefix {
+  /** 4 bytes for IPv4, 16 for IPv6. */
+  ip: Uint8Array;
+  /** Prefix length: 0–32 for IPv4, 0–128 for IPv6. */
+  bits: number;
+}
+
+/** Throws a RangeError (prefixed with `what`) unless `p` is a well-formed IPv4 or IPv6 prefix. */
+export function checkPrefix(p: IpPrefix, what: string): void {
+  const max = p.ip.length === 4 ? 32 : p.ip.length === 16 ? 128 : -1;
+  if (max < 0) throw new RangeError(`${what}: address must be 4 or 16 bytes, got ${p.ip.length}`);
+  if (!Number.isInteger(p.bits) || p.bits < 0 || p.bits > max) {
+    throw new RangeError(`${what}: prefix length ${p.bits} out of range 0-${max}`);
+  }
+}
+
+/**
+ * Text form of a 4- or 16-byte address: dotted quad, or RFC 5952 IPv6 (lowercase, first longest
+ * run of two or more zero groups compressed, IPv4-mapped shown as `::ffff:a.b.c.d`).
+ */
+export function formatIp(ip: Uint8Array): string {
+  if (ip.length === 4) return `${ip[0]}.${ip[1]}.${ip[2]}.${ip[3]}`;
+  if (ip.length !== 16) throw new RangeError(`Invalid IP address: ${ip.length} bytes`);
+  let mapped = ip[10] === 0xff && ip[11] === 0xff;
+  for (let i = 0; i < 10 && mapped; i++) mapped = ip[i] === 0;
+  if (mapped) return `::ffff:${formatIp(ip.subarray(12))}`;
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((ip[i] << 8) | ip[i + 1]);
+  let best = -1, bestLen = 1;
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) [best, bestLen] = [i, j - i];
+    i = j;
+  }
+  const hex = (g: number[]) => g.map((x) => x.toString(16)).join(":");
+  if (best < 0) return hex(groups);
+  return `${hex(groups.slice(0, best))}::${hex(groups.slice(best + bestLen))}`;
+}
+
+/** Text form of a prefix for messages, such as `10.0.0.0/24` or `fd00::/64`. */
+export function formatPrefix(p: IpPrefix): string {
+  return `${formatIp(p.ip)}/${p.bits}`;
+}
+
+/**
+ * Parses a dotted-quad IPv4 address to 4 bytes or an IPv6 address (with optional trailing
+ * dotted quad) to 16 bytes; null if `s` is neither. No zone, no brackets.
+ */
+export function parseIp(s: string): Uint8Array | null {
+  if (s.includes(":")) return parseIp6(s);
+  return parseIp4(s);
+}
+
+function parseIp4(s: string): Uint8Array | null {
+  const parts = s.split(".");
+  if (parts.length !== 4) return null;
+  const out = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) {
+    // Leading zeros are rejected: some parsers read them as octal.
+    if (!/^(0|[1-9][0-9]{0,2})$/.test(parts[i])) return null;
+    const v = Number(parts[i]);
+    if (v > 255) return null;
+    out[i] = v;
+  }
+  return out;
+}
+
+function parseIp6(s: string): Uint8Array | null {
+  const halves = s.split("::");
+  if (halves.length > 2) return null;
+  const groupsOf = (part: string): number[] | null => {
+    if (part === "") return [];
+    const out: number[] = [];
+    const items = part.split(":");
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i];
+      if (i === items.length - 1 && item.includes(".")) {
+        const v4 = parseIp4(item);
+        if (v4 === null) return null;
+        out.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
+      } else {
+        if (!/^[0-9a-fA-F]{1,4}$/.test(item)) return null;
+        out.push(parseInt(item, 16));
+      }
+    }
+    return out;
+  };
+  const head = groupsOf(halves[0]);
+  const tail = halves.length === 2 ? groupsOf(halves[1]) : [];
+  if (head === null || tail === null) return null;
+  // A trailing dotted quad is only allowed at the very end.
+  if (halves.length === 2 && halves[0].includes(".")) return null;
+  const total = head.length + tail.length;
+  if (halves.length === 1 ? total !== 8 : total > 7) return null;
+  const groups = [...head, ...new Array(8 - total).fill(0), ...tail];
+  const out = new Uint8Array(16);
+  for (let i = 0; i < 8; i++) {
+    out[2 * i] = groups[i] >> 8;
+    out[2 * i + 1] = groups[i] & 0xff;
+  }
+  return out;
+}
+
+/** A copy of `p` with the host bits below the prefix length cleared. */
+export function maskPrefix(p: IpPrefix): IpPrefix {
+  const ip = new Uint8Array(p.ip);
+  for (let i = 0; i < ip.length; i++) {
+    const keep = Math.max(0, Math.min(8, p.bits - 8 * i));
+    ip[i] &= (0xff00 >> keep) & 0xff;
+  }
+  return { ip, bits: p.bits };
+}

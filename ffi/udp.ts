@@ -1,0 +1,489 @@
+/**
+ * The data plane's UDP socket: one non-blocking dual-stack socket moving batches of datagrams
+ * with `recvmmsg`/`sendmmsg`, plus the 28-byte endpoint form (a `struct sockaddr_in6`) the
+ * engine stores, compares and copies without objects.
+ *
+ * @module
+ */
+
+import {
+  addressOf,
+  AF_INET,
+  AF_INET6,
+  closeQuietly,
+  EAFNOSUPPORT,
+  EAGAIN,
+  EBADF,
+  EFAULT,
+  EINTR,
+  EINVAL,
+  EPROTONOSUPPORT,
+  errno,
+  fail,
+  formatIp,
+  ifNameToIndex,
+  IPPROTO_IPV6,
+  IPV6_V6ONLY,
+  libc,
+  MSG_DONTWAIT,
+  parseIp,
+  putAddress,
+  SO_RCVBUF,
+  SO_RCVBUFFORCE,
+  SO_SNDBUF,
+  SO_SNDBUFFORCE,
+  SOCK_CLOEXEC,
+  SOCK_DGRAM,
+  SOCK_NONBLOCK,
+  SOCKADDR_IN6_SIZE,
+  sockaddrIn,
+  sockaddrIn6,
+  SOL_SOCKET,
+} from "./libc.ts";
+
+/** Size of an endpoint: a `struct sockaddr_in6`. */
+export const ENDPOINT_SIZE = SOCKADDR_IN6_SIZE;
+/** Default largest batch one `recvmmsg`/`sendmmsg` call moves. */
+export const DEFAULT_MAX_BATCH = 128;
+/** Default socket buffer size requested when none is given (as wireguard-go does). */
+export const DEFAULT_SOCKET_BUFFER = 7 << 20;
+
+// struct mmsghdr on LP64, viewed as u32 words: msg_hdr { name ptr [0,1], namelen [2],
+// iov ptr [4,5], iovlen [6,7], control [8,9], controllen [10,11], flags [12] }, msg_len [14].
+const MMSG_WORDS = 16;
+const MMSG_BYTES = 64;
+const W_NAME = 0;
+const W_NAMELEN = 2;
+const W_IOV = 4;
+const W_IOVLEN = 6;
+const W_LEN = 14;
+// struct iovec: base [0,1], len [2,3].
+const IOV_WORDS = 4;
+
+/** Options for {@link UdpSocket.bind}. */
+export interface UdpSocketOptions {
+  /** Receive buffer bytes to request (default 7 MiB; 0 keeps the kernel default). */
+  rcvbuf?: number;
+  /** Send buffer bytes to request (default 7 MiB; 0 keeps the kernel default). */
+  sndbuf?: number;
+  /** Most datagrams moved per syscall (default 128). */
+  maxBatch?: number;
+  /**
+   * Use an AF_INET socket even if IPv6 is available (the fallback taken automatically when
+   * the kernel has no IPv6). Endpoints stay 28-byte sockaddr_in6, IPv4-mapped.
+   */
+  ipv4Only?: boolean;
+}
+
+/** The preallocated `mmsghdr[]` + `iovec[]` for one direction, with per-slot pointer caches. */
+class MsgVec {
+  readonly hdr: Uint8Array;
+  readonly hdr32: Uint32Array;
+  readonly hdrAddr: number;
+  readonly iov32: Uint32Array;
+  readonly slotBuf: (Uint8Array | undefined)[];
+  readonly slotOff: number[];
+  readonly slotLen: number[];
+  readonly slotName: (Uint8Array | undefined)[];
+
+  constructor(readonly max: number) {
+    this.hdr = new Uint8Array(max * MMSG_BYTES);
+    this.hdr32 = new Uint32Array(this.hdr.buffer);
+    this.hdrAddr = addressOf(this.hdr);
+    const iov = new Uint8Array(max * IOV_WORDS * 4);
+    this.iov32 = new Uint32Array(iov.buffer);
+    const iovAddr = addressOf(iov);
+    for (let i = 0; i < max; i++) {
+      putAddress(this.hdr32, i * MMSG_WORDS + W_IOV, iovAddr + i * IOV_WORDS * 4);
+      this.hdr32[i * MMSG_WORDS + W_IOVLEN] = 1;
+    }
+    this.slotBuf = new Array(max).fill(undefined);
+    this.slotOff = new Array(max).fill(-1);
+    this.slotLen = new Array(max).fill(-1);
+    this.slotName = new Array(max).fill(undefined);
+  }
+
+  /** Points slot `k`'s iovec at `buf[offset]` (length set by the caller). */
+  setBuf(k: number, buf: Uint8Array, offset: number): void {
+    if (
+      this.slotBuf[k] === buf && this.slotOff[k] === offset && this.slotLen[k] === buf.byteLength
+    ) {
+      return;
+    }
+    if (buf.byteLength <= offset) {
+      throw new RangeError(`UDP buffer ${k} has no room after offset ${offset}`);
+    }
+    putAddress(this.iov32, k * IOV_WORDS, addressOf(buf) + offset);
+    this.slotBuf[k] = buf;
+    this.slotOff[k] = offset;
+    this.slotLen[k] = buf.byteLength;
+  }
+
+  /** Points slot `k`'s msg_name at `name`. */
+  setName(k: number, name: Uint8Array, minLen: number): void {
+    if (this.slotName[k] === name && name.byteLength >= minLen) return;
+    if (name.byteLength < minLen) {
+      throw new RangeError(
+        `UDP endpoint ${k} must be at least ${minLen} bytes, got ${name.length}`,
+      );
+    }
+    putAddress(this.hdr32, k * MMSG_WORDS + W_NAME, addressOf(name));
+    this.slotName[k] = name;
+  }
+}
+
+/**
+ * A non-blocking UDP socket bound on all addresses. It is dual-stack (AF_INET6 with
+ * IPV6_V6ONLY off, IPv4 peers appear as `::ffff:a.b.c.d`); where the kernel has no IPv6 it
+ * falls back to AF_INET and translates, so endpoints are always 28-byte sockaddr_in6.
+ *
+ * @example
+ * ```ts ignore
+ * const sock = UdpSocket.bind(41641);
+ * const n = sock.recvBatch(bufs, sizes, addrs);
+ * sock.sendBatch(bufs, sizes, addrs, n);
+ * sock.close();
+ * ```
+ */
+export class UdpSocket {
+  /** The socket's file descriptor. */
+  readonly fd: number;
+  /** The bound local port. */
+  readonly port: number;
+  /** True if the socket is AF_INET6 dual-stack, false for the IPv4-only fallback. */
+  readonly dualStack: boolean;
+  #closed = false;
+  #recv: MsgVec;
+  #send: MsgVec;
+  // IPv4 fallback: per-slot sockaddr_in scratch that sends point at.
+  #v4names: Uint8Array | null = null;
+
+  private constructor(fd: number, port: number, dualStack: boolean, max: number) {
+    this.fd = fd;
+    this.port = port;
+    this.dualStack = dualStack;
+    this.#recv = new MsgVec(max);
+    this.#send = new MsgVec(max);
+    if (!dualStack) {
+      this.#v4names = new Uint8Array(max * 16);
+      for (let k = 0; k < max; k++) {
+        this.#send.setName(k, this.#v4names.subarray(k * 16, k * 16 + 16), 16);
+        this.#send.hdr32[k * MMSG_WORDS + W_NAMELEN] = 16;
+      }
+    } else {
+      for (let k = 0; k < max; k++) this.#send.hdr32[k * MMSG_WORDS + W_NAMELEN] = ENDPOINT_SIZE;
+    }
+  }
+
+  /**
+   * Opens and binds a socket on `port` (0 picks a free one). Socket buffers are set with
+   * SO_RCVBUFFORCE/SO_SNDBUFFORCE where permitted, else SO_RCVBUF/SO_SNDBUF (capped by the
+   * kernel's rmem_max/wmem_max).
+   */
+  static bind(port: number, opts: UdpSocketOptions = {}): UdpSocket {
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new RangeError(`Invalid UDP port ${port}: must be 0-65535`);
+    }
+    const max = opts.maxBatch ?? DEFAULT_MAX_BATCH;
+    if (!Number.isInteger(max) || max < 1 || max > 1024) {
+      throw new RangeError(`Invalid maxBatch ${max}: must be 1-1024`);
+    }
+    const what = `Cannot bind UDP port ${port}`;
+    const c = libc();
+    const type = SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC;
+    let dualStack = !opts.ipv4Only;
+    let fd = dualStack ? c.socket(AF_INET6, type, 0) : -1;
+    if (fd < 0 && dualStack) {
+      const e = errno();
+      if (e !== EAFNOSUPPORT && e !== EPROTONOSUPPORT) fail(what, "socket(AF_INET6)");
+      dualStack = false;
+    }
+    if (!dualStack) {
+      fd = c.socket(AF_INET, type, 0);
+      if (fd < 0) fail(what, "socket(AF_INET)");
+    }
+    try {
+      const one = new Uint8Array(4);
+      if (dualStack) {
+        if (c.setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, one, 4) < 0) {
+          fail(what, "setsockopt(IPV6_V6ONLY)");
+        }
+      }
+      setBuffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, opts.rcvbuf ?? DEFAULT_SOCKET_BUFFER, what);
+      setBuffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, opts.sndbuf ?? DEFAULT_SOCKET_BUFFER, what);
+      const sa = dualStack
+        ? sockaddrIn6(new Uint8Array(16), port)
+        : sockaddrIn(new Uint8Array(4), port);
+      if (c.bind(fd, sa, sa.length) < 0) fail(what, "bind");
+      const len = new Uint8Array(4);
+      new DataView(len.buffer).setUint32(0, sa.length, true);
+      if (c.getsockname(fd, sa, len) < 0) fail(what, "getsockname");
+      return new UdpSocket(fd, (sa[2] << 8) | sa[3], dualStack, max);
+    } catch (e) {
+      closeQuietly(fd);
+      throw e;
+    }
+  }
+
+  /**
+   * Receives up to `min(bufs.length, addrs.length, maxBatch)` datagrams without blocking.
+   * Datagram `i` lands in `bufs[i]` at `offset`, its length in `sizes[i]` and its sender in
+   * `addrs[i]` (28 bytes). Returns the count, 0 when nothing is waiting. A datagram longer than
+   * the room after `offset` is truncated by the kernel.
+   */
+  recvBatch(bufs: Uint8Array[], sizes: number[], addrs: Uint8Array[], offset = 0): number {
+    if (this.#closed) throw new Error(`Cannot receive on UDP port ${this.port}: socket is closed`);
+    const v = this.#recv;
+    const n = Math.min(bufs.length, addrs.length, v.max);
+    const hdr32 = v.hdr32;
+    const iov32 = v.iov32;
+    for (let k = 0; k < n; k++) {
+      const buf = bufs[k];
+      v.setBuf(k, buf, offset);
+      iov32[k * IOV_WORDS + 2] = buf.byteLength - offset;
+      v.setName(k, addrs[k], ENDPOINT_SIZE);
+      hdr32[k * MMSG_WORDS + W_NAMELEN] = ENDPOINT_SIZE;
+    }
+    const c = libc();
+    let r: number;
+    for (;;) {
+      r = c.recvmmsg(this.fd, v.hdrAddr, n, MSG_DONTWAIT, 0);
+      if (r >= 0) break;
+      const e = errno();
+      if (e === EINTR) continue;
+      if (e === EBADF || e === EFAULT || e === EINVAL) {
+        fail(`Cannot receive on UDP port ${this.port}`, "recvmmsg");
+      }
+      // EAGAIN, or an asynchronous socket error (ICMP-reported) that the next call clears.
+      return 0;
+    }
+    for (let k = 0; k < r; k++) sizes[k] = hdr32[k * MMSG_WORDS + W_LEN];
+    if (!this.dualStack) { for (let k = 0; k < r; k++) v4ToEndpoint(addrs[k]); }
+    return r;
+  }
+
+  /**
+   * Sends `bufs[i].subarray(offset, offset + sizes[i])` to `addrs[i]` for `i < count`. Returns
+   * how many were consumed: it stops early only when the socket buffer is full (EAGAIN); a
+   * datagram the kernel refuses (ENETUNREACH, EMSGSIZE, an IPv6 peer on the IPv4 fallback, …)
+   * is dropped and counted as consumed.
+   */
+  sendBatch(
+    bufs: Uint8Array[],
+    sizes: number[],
+    addrs: Uint8Array[],
+    count: number,
+    offset = 0,
+  ): number {
+    if (this.#closed) throw new Error(`Cannot send on UDP port ${this.port}: socket is closed`);
+    const v = this.#send;
+    const iov32 = v.iov32;
+    const v4names = this.#v4names;
+    const c = libc();
+    let done = 0;
+    while (done < count) {
+      const n = Math.min(count - done, v.max);
+      for (let k = 0; k < n; k++) {
+        const buf = bufs[done + k];
+        const size = sizes[done + k];
+        if (size < 0 || offset + size > buf.byteLength) {
+          throw new RangeError(
+            `UDP send ${
+              done + k
+            }: size ${size} at offset ${offset} exceeds buffer of ${buf.byteLength}`,
+          );
+        }
+        v.setBuf(k, buf, offset);
+        iov32[k * IOV_WORDS + 2] = size;
+        if (v4names === null) v.setName(k, addrs[done + k], ENDPOINT_SIZE);
+        else endpointToV4(addrs[done + k], v4names, k * 16);
+      }
+      let sent = 0;
+      while (sent < n) {
+        const r = c.sendmmsg(this.fd, v.hdrAddr + sent * MMSG_BYTES, n - sent, MSG_DONTWAIT);
+        if (r > 0) {
+          sent += r;
+          continue;
+        }
+        const e = errno();
+        if (e === EINTR) continue;
+        if (e === EAGAIN) return done + sent;
+        if (e === EBADF || e === EFAULT) fail(`Cannot send on UDP port ${this.port}`, "sendmmsg");
+        sent++; // the first datagram of the call failed on its own: drop it and go on
+      }
+      done += n;
+    }
+    return done;
+  }
+
+  /** The kernel's effective receive and send buffer sizes (it doubles what was requested). */
+  bufferSizes(): { rcvbuf: number; sndbuf: number } {
+    const get = (opt: number) => {
+      const val = new Uint8Array(4);
+      const len = new Uint8Array([4, 0, 0, 0]);
+      if (libc().getsockopt(this.fd, SOL_SOCKET, opt, val, len) < 0) {
+        fail(`Cannot read socket buffer size of UDP port ${this.port}`, "getsockopt");
+      }
+      return new DataView(val.buffer).getInt32(0, true);
+    };
+    return { rcvbuf: get(SO_RCVBUF), sndbuf: get(SO_SNDBUF) };
+  }
+
+  /** Same as close(), for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** Closes the socket. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    closeQuietly(this.fd);
+  }
+}
+
+function setBuffer(fd: number, force: number, plain: number, bytes: number, what: string) {
+  if (bytes === 0) return;
+  if (!Number.isInteger(bytes) || bytes < 0 || bytes > 0x7fffffff) {
+    throw new RangeError(`Invalid socket buffer size ${bytes}`);
+  }
+  const val = new Uint8Array(4);
+  new DataView(val.buffer).setInt32(0, bytes, true);
+  const c = libc();
+  if (c.setsockopt(fd, SOL_SOCKET, force, val, 4) === 0) return;
+  if (c.setsockopt(fd, SOL_SOCKET, plain, val, 4) < 0) {
+    fail(what, `setsockopt(${plain === SO_RCVBUF ? "SO_RCVBUF" : "SO_SNDBUF"})`);
+  }
+}
+
+/** Rewrites, in place, a sockaddr_in the kernel wrote into an endpoint as its v4-mapped form. */
+function v4ToEndpoint(ep: Uint8Array): void {
+  const p0 = ep[2], p1 = ep[3], a = ep[4], b = ep[5], c = ep[6], d = ep[7];
+  ep.fill(0);
+  ep[0] = AF_INET6;
+  ep[2] = p0;
+  ep[3] = p1;
+  ep[18] = 0xff;
+  ep[19] = 0xff;
+  ep[20] = a;
+  ep[21] = b;
+  ep[22] = c;
+  ep[23] = d;
+}
+
+/** Writes a v4-mapped endpoint as sockaddr_in at `out[off]`; other endpoints get a family the
+ * kernel rejects, so that one datagram is dropped. */
+function endpointToV4(ep: Uint8Array, out: Uint8Array, off: number): void {
+  out[off] = isV4Mapped(ep) ? AF_INET : AF_INET6;
+  out[off + 1] = 0;
+  out[off + 2] = ep[2];
+  out[off + 3] = ep[3];
+  out[off + 4] = ep[20];
+  out[off + 5] = ep[21];
+  out[off + 6] = ep[22];
+  out[off + 7] = ep[23];
+}
+
+function isV4Mapped(ep: Uint8Array): boolean {
+  for (let i = 8; i < 18; i++) if (ep[i] !== 0) return false;
+  return ep[18] === 0xff && ep[19] === 0xff;
+}
+
+/**
+ * An endpoint for an address and port: a 28-byte sockaddr_in6, v4-mapped for a 4-byte
+ * address.
+ */
+export function endpointFromIp(ip: Uint8Array, port: number, scopeId = 0): Uint8Array {
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`Invalid port ${port}: must be 0-65535`);
+  }
+  if (ip.length === 4) {
+    const mapped = new Uint8Array(16);
+    mapped[10] = 0xff;
+    mapped[11] = 0xff;
+    mapped.set(ip, 12);
+    return sockaddrIn6(mapped, port);
+  }
+  if (ip.length !== 16) throw new RangeError(`Invalid IP address: ${ip.length} bytes`);
+  return sockaddrIn6(ip, port, scopeId);
+}
+
+/** The address of an endpoint: 4 bytes if it is IPv4(-mapped), else 16. A copy. */
+export function endpointIp(ep: Uint8Array): Uint8Array {
+  return isV4Mapped(ep) ? ep.slice(20, 24) : ep.slice(8, 24);
+}
+
+/** The port of an endpoint. */
+export function endpointPort(ep: Uint8Array): number {
+  return (ep[2] << 8) | ep[3];
+}
+
+/**
+ * Parses `"1.2.3.4:51820"` or `"[fd00::1]:51820"` (an IPv6 zone such as `[fe80::1%eth0]` is
+ * allowed) into a 28-byte endpoint, v4-mapped for IPv4. Throws SyntaxError on bad input.
+ *
+ * @example
+ * ```ts
+ * import { endpointFromString, endpointToString } from "./udp.ts";
+ * const ep = endpointFromString("192.0.2.1:51820");
+ * console.assert(endpointToString(ep) === "192.0.2.1:51820");
+ * ```
+ */
+export function endpointFromString(s: string): Uint8Array {
+  const bad = (why: string) => new SyntaxError(`Cannot parse endpoint "${s}": ${why}`);
+  let host: string, portText: string;
+  if (s.startsWith("[")) {
+    const close = s.indexOf("]");
+    if (close < 0 || s[close + 1] !== ":") throw bad("expected [address]:port");
+    host = s.slice(1, close);
+    portText = s.slice(close + 2);
+  } else {
+    const colon = s.lastIndexOf(":");
+    if (colon < 0) throw bad("missing port");
+    host = s.slice(0, colon);
+    portText = s.slice(colon + 1);
+    if (host.includes(":")) throw bad("IPv6 addresses must be in brackets");
+  }
+  if (!/^[0-9]{1,5}$/.test(portText) || Number(portText) > 65535) {
+    throw bad(`port "${portText}" is not 0-65535`);
+  }
+  const port = Number(portText);
+  let scope = 0;
+  const pct = host.indexOf("%");
+  if (pct >= 0) {
+    const zone = host.slice(pct + 1);
+    host = host.slice(0, pct);
+    if (!s.startsWith("[") || zone === "") throw bad("bad zone");
+    if (/^[0-9]+$/.test(zone)) scope = Number(zone);
+    else {
+      scope = ifNameToIndex(zone);
+      if (scope === 0) throw bad(`no interface named "${zone}"`);
+    }
+    if (scope > 0xffffffff) throw bad("zone index out of range");
+  }
+  const ip = parseIp(host);
+  if (ip === null) throw bad(`"${host}" is not an IP address`);
+  if (s.startsWith("[") !== (ip.length === 16)) throw bad("only IPv6 addresses go in brackets");
+  return endpointFromIp(ip, port, scope);
+}
+
+/**
+ * Text form of an endpoint: `"1.2.3.4:port"` for IPv4-mapped, `"[v6]:port"` (with `%scope`
+ * if set) otherwise.
+ */
+export function endpointToString(ep: Uint8Array): string {
+  if (ep.length < ENDPOINT_SIZE || (ep[0] | (ep[1] << 8)) !== AF_INET6) {
+    throw new TypeError(`Not an endpoint: expected a 28-byte sockaddr_in6`);
+  }
+  const port = endpointPort(ep);
+  if (isV4Mapped(ep)) return `${ep[20]}.${ep[21]}.${ep[22]}.${ep[23]}:${port}`;
+  const scope = new DataView(ep.buffer, ep.byteOffset, ep.byteLength).getUint32(24, true);
+  return `[${formatIp(ep.subarray(8, 24))}${scope ? `%${scope}` : ""}]:${port}`;
+}
+
+/** True if two endpoints have the same family, port, address and scope (flowinfo ignored). */
+export function endpointEquals(a: Uint8Array, b: Uint8Array): boolean {
+  if (a[0] !== b[0] || a[1] !== b[1] || a[2] !== b[2] || a[3] !== b[3]) return false;
+  for (let i = 8; i < ENDPOINT_SIZE; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

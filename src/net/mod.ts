@@ -1,0 +1,21 @@
+/**
+ * Addresses and prefixes as bytes, shared by the WireGuard data plane, routes,
+ * the packet filter and the CLI.
+ *
+ * @module
+ */
+
+export {
+  formatIp,
+  formatPrefix,
+  type HostPort,
+  ipEqual,
+  ipFamily,
+  type IpPrefix,
+  maskIp,
+  parseIp,
+  parsePrefix,
+  type ParsePrefixOptions,
+  prefixContains,
+  splitHostPort,
+} from "./ip.ts";

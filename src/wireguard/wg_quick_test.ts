@@ -198,9 +198,9 @@ Deno.test("parseWgQuick() rejects bad addresses and AllowedIPs", () => {
 });
 
 Deno.test("parseWgQuick() rejects bad ports, MTUs and keepalives", () => {
-  rejects(iface("ListenPort = 0"), 3, /Cannot parse ListenPort "0": out of range 1-65535/);
-  rejects(iface("ListenPort = 65536"), 3, /out of range 1-65535/);
-  rejects(iface("ListenPort = 51 820"), 3, /want a number 1-65535/);
+  rejects(iface("ListenPort = -1"), 3, /Cannot parse ListenPort "-1"/);
+  rejects(iface("ListenPort = 65536"), 3, /out of range 0-65535/);
+  rejects(iface("ListenPort = 51 820"), 3, /want a number 0-65535/);
   rejects(iface("ListenPort = 1\nListenPort = 2"), 4, /Duplicate ListenPort/);
   rejects(iface("MTU = 575"), 3, /out of range 576-65535; 576 is the smallest IPv4 datagram/);
   rejects(iface("MTU = 65536"), 3, /out of range/);
@@ -264,4 +264,9 @@ what is this
   assert.match(text[0], /^wg0\.conf:1: Stray is outside a section/);
   assert.match(text[5], /^wg0\.conf:10: \[Peer\] has no PublicKey$/);
   assert.equal(formatProblem({ file: "x.conf", line: 0, message: "Missing" }), "x.conf: Missing");
+});
+
+Deno.test("parseWgQuick() accepts ListenPort = 0 as any free port, like wg(8)", () => {
+  const cfg = parseWgQuick(`[Interface]\nPrivateKey = ${PRIV}\nListenPort = 0\n`, "t.conf");
+  assert.equal(cfg.listenPort, 0);
 });

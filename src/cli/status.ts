@@ -1,0 +1,75 @@
+/**
+ * `warren tun status [--peers] [--routes] [--json] [--tun NAME]`: asks the
+ * running node over the LocalAPI and prints what it says.
+ *
+ * @module
+ */
+import { callLocalApi } from "../daemon/local_api.ts";
+import type { NodeStatus } from "../daemon/status.ts";
+import { formatAgo, formatBytes } from "./format.ts";
+import { pickNode } from "./pick_node.ts";
+import { parseFlags } from "./usage.ts";
+
+/** Usage text. */
+export const STATUS_HELP = `Usage: warren tun status [--peers] [--routes] [--json] [--tun NAME]
+
+Shows the running node: interface, addresses, listen port, and with
+--peers each peer (endpoint, latest handshake, transfer, allowed IPs),
+with --routes the routes warren installed. --json prints everything.`;
+
+/** Runs the command; returns the exit code. */
+export async function statusCommand(argv: string[]): Promise<number> {
+  const { values } = parseFlags(argv, {
+    peers: { type: "boolean" },
+    routes: { type: "boolean" },
+    json: { type: "boolean" },
+    tun: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  });
+  if (values.help) {
+    console.log(STATUS_HELP);
+    return 0;
+  }
+  const tun = pickNode(values.tun);
+  const st = await callLocalApi(tun, "GET", "/localapi/v0/status") as NodeStatus;
+  if (values.json) {
+    console.log(JSON.stringify(st, null, 2));
+    return 0;
+  }
+  console.log(renderStatus(st, { peers: !!values.peers, routes: !!values.routes }));
+  return 0;
+}
+
+/** The text form of a status. */
+export function renderStatus(st: NodeStatus, show: { peers: boolean; routes: boolean }): string {
+  const lines = [
+    `interface: ${st.interface} (${st.state}, pid ${st.pid})`,
+    `  public key: ${st.publicKey}`,
+    `  listening port: ${st.listenPort}`,
+    `  addresses: ${st.addresses.join(", ") || "(none)"}`,
+    `  mtu: ${st.mtu}`,
+    `  peers: ${st.peers.length}`,
+  ];
+  if (show.peers) {
+    for (const p of st.peers) {
+      lines.push(
+        "",
+        `peer: ${p.publicKey}`,
+        `  endpoint: ${p.endpoint ?? "(none)"}`,
+        `  allowed ips: ${p.allowedIps.join(", ") || "(none)"}`,
+        `  latest handshake: ${formatAgo(p.latestHandshake)}`,
+        `  transfer: ${formatBytes(p.rxBytes)} received, ${formatBytes(p.txBytes)} sent`,
+      );
+      if (p.persistentKeepalive > 0) {
+        lines.push(`  persistent keepalive: every ${p.persistentKeepalive} seconds`);
+      }
+      if (p.presharedKey) lines.push(`  preshared key: (hidden)`);
+    }
+  }
+  if (show.routes) {
+    lines.push("", "routes:");
+    for (const r of st.routes) lines.push(`  ${r} dev ${st.interface}`);
+    if (st.routes.length === 0) lines.push("  (none)");
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,126 @@
+/**
+ * `warren tun up --wg-config FILE [--tun NAME]`: brings up a WireGuard node
+ * from a wg-quick style config and runs it in the foreground until Ctrl+C or
+ * SIGTERM, then removes the interface and every route.
+ *
+ * @module
+ */
+import { endpointFromString } from "../../ffi/udp.ts";
+import { WgNode } from "../daemon/wg_node.ts";
+import { ConfigError, parseWgQuick, type WgConfig } from "../wireguard/wg_quick.ts";
+import { parseFlags, UsageError } from "./usage.ts";
+
+/** Usage text. */
+export const UP_HELP = `Usage: warren tun up --wg-config FILE [--tun NAME]
+
+Brings up a WireGuard interface from a wg-quick style config and runs it in
+the foreground; Ctrl+C or SIGTERM removes the interface and its routes.
+
+  --wg-config FILE   wg-quick config ([Interface] + [Peer] sections)
+  --tun NAME         interface name (default warren0)
+  --verbose          log handshakes and other events
+
+Joining a tailnet (--auth-key, --control-url) is not available yet.`;
+
+/** Runs the command; returns the exit code. */
+export async function upCommand(argv: string[]): Promise<number> {
+  const { values } = parseFlags(argv, {
+    "wg-config": { type: "string" },
+    tun: { type: "string", default: "warren0" },
+    verbose: { type: "boolean", short: "v" },
+    "auth-key": { type: "string" },
+    "control-url": { type: "string" },
+    help: { type: "boolean", short: "h" },
+  });
+  if (values.help) {
+    console.log(UP_HELP);
+    return 0;
+  }
+  if (values["auth-key"] !== undefined || values["control-url"] !== undefined) {
+    throw new UsageError("Joining a tailnet (--auth-key/--control-url) is not available yet");
+  }
+  const file = values["wg-config"];
+  if (file === undefined) throw new UsageError("Missing --wg-config FILE");
+  const tun = values.tun!;
+  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(tun)) {
+    throw new UsageError(`Bad --tun "${tun}": 1 to 15 letters, digits, "_", "." or "-"`);
+  }
+  const config = await loadConfig(file);
+  const endpoints = await resolveEndpoints(config, file);
+  const log = (line: string) => console.error(`${new Date().toISOString()} ${line}`);
+  const verbose = values.verbose ? log : () => {};
+  for (const p of config.unsupported) log(`${p.file}:${p.line}: ${p.message}`);
+
+  const node = await WgNode.start({
+    tun,
+    config,
+    endpoints,
+    log: (line) => (line.startsWith("peer ") ? verbose : log)(line),
+  });
+  const st = node.status();
+  log(
+    `${st.interface} up: ${st.addresses.join(", ") || "no address"}, port ${st.listenPort}, ` +
+      `${st.peers.length} peer(s), ${st.routes.length} route(s)`,
+  );
+  const onSignal = () => void node.stop();
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  try {
+    await node.done;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+  }
+  log(`${st.interface} down: interface and routes removed`);
+  return 0;
+}
+
+async function loadConfig(file: string): Promise<WgConfig> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (e) {
+    throw new UsageError(`Cannot read --wg-config ${file}: ${e instanceof Error ? e.message : e}`);
+  }
+  try {
+    return parseWgQuick(text, file);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+/** Resolves each peer's Endpoint (names through DNS) to a socket address. */
+async function resolveEndpoints(config: WgConfig, file: string): Promise<(Uint8Array | null)[]> {
+  const out: (Uint8Array | null)[] = [];
+  for (const peer of config.peers) {
+    if (peer.endpoint === null) {
+      out.push(null);
+      continue;
+    }
+    const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(peer.endpoint);
+    const host = m?.[1] ?? m?.[2];
+    if (!m || !host) throw new UsageError(`${file}: bad Endpoint "${peer.endpoint}"`);
+    try {
+      out.push(endpointFromString(peer.endpoint));
+      continue;
+    } catch {
+      // Not an IP literal: a host name.
+    }
+    let addrs: string[] = [];
+    for (const type of ["A", "AAAA"] as const) {
+      try {
+        addrs = await Deno.resolveDns(host, type);
+      } catch {
+        addrs = [];
+      }
+      if (addrs.length > 0) break;
+    }
+    if (addrs.length === 0) {
+      throw new UsageError(`${file}: cannot resolve Endpoint host "${host}"`);
+    }
+    const ip = addrs[0];
+    out.push(endpointFromString(ip.includes(":") ? `[${ip}]:${m[3]}` : `${ip}:${m[3]}`));
+  }
+  return out;
+}

@@ -1,0 +1,117 @@
+/**
+ * The LocalAPI: HTTP over a unix socket (mode 0600) through which
+ * `warren tun status` and `warren tun down` talk to a running node, as
+ * tailscaled's LocalAPI does.
+ *
+ * @module
+ */
+import { socketPath } from "./runtime_dir.ts";
+
+/** What a node exposes to the LocalAPI. */
+export interface LocalApiHandlers {
+  /** The node's status as JSON-able data. */
+  status(): unknown;
+  /** Starts an orderly shutdown; resolves when it is under way. */
+  down(): void;
+}
+
+/** A listening LocalAPI. */
+export interface LocalApiServer {
+  /** The socket path. */
+  readonly path: string;
+  /** Stops listening and removes the socket. */
+  close(): Promise<void>;
+}
+
+/** Listens on the socket for interface `tun`. Fails if a live node already owns it. */
+export async function serveLocalApi(tun: string, h: LocalApiHandlers): Promise<LocalApiServer> {
+  const path = socketPath(tun);
+  await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true, mode: 0o700 });
+  try {
+    await Deno.remove(path); // a stale socket of a node that died
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  const server = Deno.serve({ path, onListen() {} }, (req) => {
+    const url = new URL(req.url);
+    if (url.pathname === "/localapi/v0/status" && req.method === "GET") {
+      return Response.json(h.status());
+    }
+    if (url.pathname === "/localapi/v0/down" && req.method === "POST") {
+      queueMicrotask(() => h.down());
+      return Response.json({ ok: true });
+    }
+    return Response.json({ error: `no such endpoint ${req.method} ${url.pathname}` }, {
+      status: 404,
+    });
+  });
+  await Deno.chmod(path, 0o600);
+  return {
+    path,
+    async close() {
+      await server.shutdown();
+      try {
+        await Deno.remove(path);
+      } catch {
+        // already gone
+      }
+    },
+  };
+}
+
+/** Raised when no node answers on the socket. */
+export class NodeNotRunningError extends Error {
+  /** @param tun the interface whose node was asked for */
+  constructor(tun: string) {
+    super(`No warren node is running for ${tun} (nothing listening on ${socketPath(tun)})`);
+    this.name = "NodeNotRunningError";
+  }
+}
+
+/** Sends one request to the node of `tun` and returns its JSON body. */
+export async function callLocalApi(
+  tun: string,
+  method: "GET" | "POST",
+  path: string,
+): Promise<unknown> {
+  let conn: Deno.UnixConn;
+  try {
+    conn = await Deno.connect({ transport: "unix", path: socketPath(tun) });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.ConnectionRefused) {
+      throw new NodeNotRunningError(tun);
+    }
+    throw e;
+  }
+  try {
+    const req = `${method} ${path} HTTP/1.1\r\nHost: local\r\nContent-Length: 0\r\n` +
+      `Connection: close\r\n\r\n`;
+    await conn.write(new TextEncoder().encode(req));
+    const raw = new TextDecoder().decode(await new Response(conn.readable).arrayBuffer());
+    const split = raw.indexOf("\r\n\r\n");
+    const head = raw.slice(0, split);
+    let body = raw.slice(split + 4);
+    if (/^transfer-encoding:\s*chunked/im.test(head)) body = dechunk(body);
+    const status = Number(head.split(" ")[1]);
+    const json = JSON.parse(body);
+    if (status !== 200) throw new Error(`LocalAPI ${path}: ${json.error ?? status}`);
+    return json;
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // the readable stream may have closed it already
+    }
+  }
+}
+
+function dechunk(s: string): string {
+  let out = "";
+  for (;;) {
+    const nl = s.indexOf("\r\n");
+    const n = parseInt(s.slice(0, nl), 16);
+    if (!(n > 0)) return out;
+    out += s.slice(nl + 2, nl + 2 + n);
+    s = s.slice(nl + 4 + n);
+  }
+}

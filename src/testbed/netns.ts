@@ -1,0 +1,139 @@
+/**
+ * Network namespaces as throwaway test hosts for the demo, the interop tests
+ * and the benchmarks: create them, wire them with veth, run commands inside,
+ * and always remove them again.
+ *
+ * @module
+ */
+
+/** Output of a finished command. */
+export interface RunResult {
+  /** Exit code. */
+  code: number;
+  /** Standard output as text. */
+  stdout: string;
+  /** Standard error as text. */
+  stderr: string;
+}
+
+/** Runs `cmd` to completion; throws with its stderr when `check` and it fails. */
+export async function run(cmd: string[], opts: { check?: boolean } = {}): Promise<RunResult> {
+  const out = await new Deno.Command(cmd[0], {
+    args: cmd.slice(1),
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).output();
+  const res = {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+  if ((opts.check ?? true) && res.code !== 0) {
+    throw new Error(`${cmd.join(" ")} failed (exit ${res.code}): ${res.stderr.trim()}`);
+  }
+  return res;
+}
+
+/** Why namespaces can't be used here, or null if they can. */
+export async function namespaceSupport(): Promise<string | null> {
+  if (Deno.build.os !== "linux") return "network namespaces need Linux";
+  if (Deno.uid() !== 0) return "network namespaces and TUN devices need root";
+  try {
+    await run(["ip", "-V"]);
+  } catch {
+    return "the ip command (iproute2) is not installed";
+  }
+  try {
+    Deno.statSync("/dev/net/tun");
+  } catch {
+    return "no /dev/net/tun";
+  }
+  return null;
+}
+
+/** A network namespace this process created. */
+export class Netns {
+  /** The namespace name. */
+  readonly name: string;
+
+  private constructor(name: string) {
+    this.name = name;
+  }
+
+  /** Creates a namespace with loopback up. */
+  static async create(prefix: string): Promise<Netns> {
+    const name = `${prefix}-${crypto.randomUUID().slice(0, 6)}`;
+    await run(["ip", "netns", "add", name]);
+    const ns = new Netns(name);
+    await ns.exec(["ip", "link", "set", "lo", "up"]);
+    return ns;
+  }
+
+  /** The argv prefix that runs a command in this namespace. */
+  wrap(cmd: string[]): string[] {
+    return ["ip", "netns", "exec", this.name, ...cmd];
+  }
+
+  /** Runs a command in this namespace to completion. */
+  exec(cmd: string[], opts: { check?: boolean } = {}): Promise<RunResult> {
+    return run(this.wrap(cmd), opts);
+  }
+
+  /** Starts a long-running command in this namespace. */
+  spawn(cmd: string[], opts: { stdout?: "piped" | "null" | "inherit" } = {}): Deno.ChildProcess {
+    const argv = this.wrap(cmd);
+    return new Deno.Command(argv[0], {
+      args: argv.slice(1),
+      stdin: "null",
+      stdout: opts.stdout ?? "piped",
+      stderr: "piped",
+    }).spawn();
+  }
+
+  /** Deletes the namespace (and every interface in it). */
+  async delete(): Promise<void> {
+    await run(["ip", "netns", "del", this.name], { check: false });
+  }
+}
+
+/**
+ * Connects two namespaces with a veth pair carrying `a4`/`b4` (IPv4 /24) and
+ * `a6`/`b6` (IPv6 /64, no DAD so they work at once).
+ */
+export async function linkPair(
+  a: Netns,
+  b: Netns,
+  addrs: { a4: string; b4: string; a6: string; b6: string },
+): Promise<void> {
+  const ifA = `va-${a.name.slice(-6)}`, ifB = `vb-${b.name.slice(-6)}`;
+  await run(["ip", "link", "add", ifA, "netns", a.name, "type", "veth", "peer", ifB, "netns", b.name]);
+  for (const [ns, ifn, v4, v6] of [[a, ifA, addrs.a4, addrs.a6], [b, ifB, addrs.b4, addrs.b6]] as const) {
+    await ns.exec(["ip", "addr", "add", `${v4}/24`, "dev", ifn]);
+    await ns.exec(["ip", "addr", "add", `${v6}/64`, "dev", ifn, "nodad"]);
+    await ns.exec(["ip", "link", "set", ifn, "up"]);
+  }
+}
+
+/** The argv that runs this warren (compiled binary, or `deno run` of main.ts). */
+export function warrenArgv(): string[] {
+  const exe = Deno.execPath();
+  if (/(^|\/)deno$/.test(exe)) {
+    return [exe, "run", "-A", new URL("../../main.ts", import.meta.url).pathname];
+  }
+  return [exe];
+}
+
+/** Polls `probe` every 50 ms until it returns true or `ms` pass. */
+export async function waitFor(
+  what: string,
+  probe: () => Promise<boolean> | boolean,
+  ms = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await probe()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`Timed out after ${ms} ms waiting for ${what}`);
+}

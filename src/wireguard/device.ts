@@ -1,0 +1,664 @@
+/**
+ * The WireGuard device: peers, cryptokey routing, handshakes, sessions and
+ * timers. It is driven from outside — packets from the TUN and the bind,
+ * and `tick()` — and does its I/O only through the `Bind` and `TunSink` it
+ * was given, so two devices can talk in memory with a fake clock.
+ *
+ * @module
+ */
+import { publicKeyFrom, sharedSecret } from "../crypto/x25519.ts";
+import type { IpPrefix } from "../net/ip.ts";
+import { AllowedIps } from "./allowed_ips.ts";
+import { CookieChecker } from "./cookie.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import { compareTai64n } from "./tai64n.ts";
+import {
+  consumeInitiation,
+  consumeResponse,
+  createInitiation,
+  createResponse,
+  type StaticIdentity,
+} from "./handshake.ts";
+import { IndexTable } from "./index_table.ts";
+import { Keypair } from "./keypair.ts";
+import { type LoadMode, LoadMonitor, RateLimiter } from "./load.ts";
+import { bytesEqual, Peer, type PeerConfig } from "./peer.ts";
+import { DEFAULT_TIMINGS, type Timings } from "./timings.ts";
+import {
+  destinationOffset,
+  ipPacketLength,
+  openTransport,
+  sealTransport,
+  sourceOffset,
+  TRANSPORT_HEADER_SIZE,
+  TRANSPORT_OVERHEAD,
+  transportCounter,
+  transportReceiver,
+} from "./transport.ts";
+import { HANDSHAKE_INITIATION_RATE } from "./constants.ts";
+
+/** Sends datagrams: `bufs[i].subarray(offset, offset + sizes[i])` to `endpoints[i]`. */
+export interface Bind {
+  /** Sends the first `count` packets of the batch. */
+  send(
+    bufs: Uint8Array[],
+    sizes: number[],
+    endpoints: Uint8Array[],
+    count: number,
+    offset: number,
+  ): void;
+}
+
+/** Delivers decrypted IP packets: `bufs[i].subarray(offset, offset + sizes[i])`. */
+export interface TunSink {
+  /** Writes the first `count` packets of the batch. */
+  write(bufs: Uint8Array[], sizes: number[], offset: number, count: number): void;
+}
+
+/** Everything a device needs. */
+export interface DeviceOptions {
+  /** Our static private key. */
+  privateKey: Uint8Array;
+  /** Where datagrams go. */
+  bind: Bind;
+  /** Where decrypted packets go. */
+  tun: TunSink;
+  /** Inner MTU; padding never grows a packet past it. Default 1420. */
+  mtu?: number;
+  /** Time source; the system clock by default. */
+  clock?: Clock;
+  /** Protocol timers, shortened in tests. */
+  timings?: Partial<Timings>;
+  /** When to demand cookies. Default "auto" (on measured load). */
+  loadMode?: LoadMode;
+  /** Uniform [0,1) randomness for jitter. */
+  random?: () => number;
+  /** Receives one line per notable event (handshakes, drops by reason are counted, not logged). */
+  log?: (line: string) => void;
+}
+
+/** Packets dropped, by reason, for status and tests. */
+export interface DropCounters {
+  /** Outbound packet with no peer for its destination. */
+  noRoute: number;
+  /** Malformed inbound datagram or inner packet. */
+  malformed: number;
+  /** Unknown receiver index or failed authentication. */
+  unauthenticated: number;
+  /** Counter seen before or outside the window. */
+  replay: number;
+  /** Inner source address not in the peer's allowed IPs. */
+  sourceNotAllowed: number;
+  /** Handshake rejected: mac, timestamp, rate or unknown peer. */
+  handshake: number;
+}
+
+const TYPE_INITIATION = 1;
+const TYPE_RESPONSE = 2;
+const TYPE_COOKIE_REPLY = 3;
+const TYPE_TRANSPORT = 4;
+const SIZE_INITIATION = 148;
+const SIZE_RESPONSE = 92;
+const SIZE_COOKIE_REPLY = 64;
+const MIN_TRANSPORT = TRANSPORT_HEADER_SIZE + 16;
+
+/** A WireGuard interface's protocol engine. */
+export class Device {
+  readonly #identity: StaticIdentity;
+  readonly #bind: Bind;
+  readonly #tun: TunSink;
+  readonly #clock: Clock;
+  readonly #timings: Timings;
+  readonly #random: () => number;
+  readonly #log: (line: string) => void;
+  readonly #mtu: number;
+  readonly #peers = new Map<string, Peer>();
+  readonly #allowed = new AllowedIps<Peer>();
+  readonly #indices = new IndexTable<Peer>();
+  readonly #checker: CookieChecker;
+  readonly #load: LoadMonitor;
+  readonly #limiter = new RateLimiter();
+  readonly #nonce = new Uint8Array(12);
+  // Output batches, reused across calls so the hot path does not allocate arrays.
+  readonly #outBufs: Uint8Array[] = [];
+  readonly #outSizes: number[] = [];
+  readonly #outEps: Uint8Array[] = [];
+  /** Drop counters by reason. */
+  readonly drops: DropCounters = {
+    noRoute: 0,
+    malformed: 0,
+    unauthenticated: 0,
+    replay: 0,
+    sourceNotAllowed: 0,
+    handshake: 0,
+  };
+
+  /** Creates a device with no peers. */
+  constructor(options: DeviceOptions) {
+    const priv = options.privateKey.slice();
+    this.#identity = { privateKey: priv, publicKey: publicKeyFrom(priv) };
+    this.#bind = options.bind;
+    this.#tun = options.tun;
+    this.#clock = options.clock ?? systemClock;
+    this.#timings = { ...DEFAULT_TIMINGS, ...options.timings };
+    this.#random = options.random ?? Math.random;
+    this.#log = options.log ?? (() => {});
+    this.#mtu = options.mtu ?? 1420;
+    this.#checker = new CookieChecker(this.#identity.publicKey);
+    this.#load = new LoadMonitor(options.loadMode ?? "auto");
+  }
+
+  /** Our static public key. */
+  get publicKey(): Uint8Array {
+    return this.#identity.publicKey;
+  }
+
+  /** The inner MTU. */
+  get mtu(): number {
+    return this.#mtu;
+  }
+
+  /** Every configured peer. */
+  peers(): Peer[] {
+    return [...this.#peers.values()];
+  }
+
+  /** The peer with `publicKey`, if configured. */
+  peer(publicKey: Uint8Array): Peer | undefined {
+    return this.#peers.get(keyId(publicKey));
+  }
+
+  /** Allowed IPs routed to `peer`. */
+  allowedIpsOf(peer: Peer): IpPrefix[] {
+    return this.#allowed.entriesFor(peer);
+  }
+
+  /** Adds a peer (or updates one with the same key) and routes `allowedIps` to it. */
+  addPeer(config: PeerConfig & { allowedIps?: IpPrefix[] }): Peer {
+    const id = keyId(config.publicKey);
+    let peer = this.#peers.get(id);
+    if (peer === undefined) {
+      if (bytesEqual(config.publicKey, this.#identity.publicKey)) {
+        throw new RangeError("Cannot add a peer with the device's own public key");
+      }
+      const ss = sharedSecret(this.#identity.privateKey, config.publicKey);
+      peer = new Peer(config, this.#timings, ss, this.#random);
+      this.#peers.set(id, peer);
+    } else {
+      peer.presharedKey = config.presharedKey ?? null;
+      peer.persistentKeepaliveMs = (config.persistentKeepalive ?? 0) * 1000;
+      if (config.endpoint) peer.endpoint = config.endpoint.slice();
+      this.#allowed.removeValue(peer);
+    }
+    for (const p of config.allowedIps ?? []) this.#allowed.insert(p, peer);
+    if (peer.persistentKeepaliveMs > 0 && peer.endpoint !== null) {
+      // wg(8): setting a persistent keepalive sends one at once, opening NAT state.
+      this.#sendKeepalive(peer);
+    }
+    return peer;
+  }
+
+  /** Removes a peer, its routes and its sessions. */
+  removePeer(publicKey: Uint8Array): boolean {
+    const id = keyId(publicKey);
+    const peer = this.#peers.get(id);
+    if (peer === undefined) return false;
+    this.#zeroKeys(peer);
+    peer.timers.stopAll();
+    this.#allowed.removeValue(peer);
+    this.#peers.delete(id);
+    return true;
+  }
+
+  /** Sets where `peer` is reached. */
+  setEndpoint(peer: Peer, endpoint: Uint8Array | null): void {
+    peer.endpoint = endpoint ? endpoint.slice() : null;
+  }
+
+  /**
+   * Encrypts and sends packets read from the TUN. Packet i is at
+   * `bufs[i][offset, offset + sizes[i])`; `offset` must be at least 16 and each
+   * buffer needs `TRANSPORT_OVERHEAD` spare bytes after the packet. The
+   * buffers are reused as the outgoing datagrams.
+   */
+  sendPackets(bufs: Uint8Array[], sizes: number[], offset: number, count: number): void {
+    const now = this.#clock.now();
+    const outBufs = this.#outBufs, outSizes = this.#outSizes, outEps = this.#outEps;
+    let out = 0;
+    for (let i = 0; i < count; i++) {
+      const buf = bufs[i];
+      const len = sizes[i];
+      const version = buf[offset] >> 4;
+      if (len < 20 || (version !== 4 && version !== 6) || (version === 6 && len < 40)) {
+        this.drops.malformed++;
+        continue;
+      }
+      const peer = this.#allowed.lookup(buf, offset + destinationOffset(version), version);
+      if (peer === undefined) {
+        this.drops.noRoute++;
+        continue;
+      }
+      const kp = peer.current;
+      if (kp === null || peer.endpoint === null || !this.#usableForSending(kp, now)) {
+        peer.stage(buf.subarray(offset, offset + len));
+        this.#initiateHandshake(peer, false);
+        continue;
+      }
+      const counter = kp.sendCounter++;
+      const size = sealTransport(kp, counter, buf, offset, len, this.#mtu, this.#nonce);
+      outBufs[out] = buf;
+      outSizes[out] = size;
+      outEps[out] = peer.endpoint;
+      out++;
+      peer.txBytes += size;
+      this.#afterDataSent(peer, kp, counter, now);
+    }
+    if (out > 0) this.#bind.send(outBufs, outSizes, outEps, out, offset - TRANSPORT_HEADER_SIZE);
+  }
+
+  /**
+   * Handles datagrams from the bind: packet i is `bufs[i][0, sizes[i])` from
+   * `endpoints[i]`. Decrypted packets are written to the TUN in one batch
+   * (in place, at offset 16 of the same buffers).
+   */
+  receivePackets(bufs: Uint8Array[], sizes: number[], endpoints: Uint8Array[], count: number) {
+    const now = this.#clock.now();
+    const outBufs = this.#outBufs, outSizes = this.#outSizes;
+    let out = 0;
+    for (let i = 0; i < count; i++) {
+      const buf = bufs[i];
+      const size = sizes[i];
+      if (size < 4 || buf[1] !== 0 || buf[2] !== 0 || buf[3] !== 0) {
+        this.drops.malformed++;
+        continue;
+      }
+      switch (buf[0]) {
+        case TYPE_TRANSPORT: {
+          const n = this.#receiveTransport(buf, size, endpoints[i], now);
+          if (n > 0) {
+            outBufs[out] = buf;
+            outSizes[out] = n;
+            out++;
+          }
+          break;
+        }
+        case TYPE_INITIATION:
+          this.#receiveInitiation(buf.subarray(0, size), endpoints[i], now);
+          break;
+        case TYPE_RESPONSE:
+          this.#receiveResponse(buf.subarray(0, size), endpoints[i], now);
+          break;
+        case TYPE_COOKIE_REPLY:
+          this.#receiveCookieReply(buf.subarray(0, size), now);
+          break;
+        default:
+          this.drops.malformed++;
+      }
+    }
+    if (out > 0) this.#tun.write(outBufs, outSizes, TRANSPORT_HEADER_SIZE, out);
+  }
+
+  /** Runs every timer that is due. Call at least as often as `nextDeadline()` says. */
+  tick(): void {
+    const now = this.#clock.now();
+    for (const peer of this.#peers.values()) {
+      if (peer.timers.nextDeadline() > now) continue;
+      for (const kind of peer.timers.expire(now)) {
+        switch (kind) {
+          case "retransmitHandshake":
+            this.#retransmitHandshake(peer, now);
+            break;
+          case "sendKeepalive":
+            this.#sendKeepalive(peer);
+            if (peer.timers.needAnotherKeepalive) {
+              peer.timers.needAnotherKeepalive = false;
+              peer.timers.deadlines.sendKeepalive = now + this.#timings.keepaliveTimeout;
+            }
+            break;
+          case "newHandshake":
+            this.#log(`peer ${short(peer)}: no reply to data, starting a new handshake`);
+            this.#initiateHandshake(peer, false);
+            break;
+          case "zeroKeyMaterial":
+            this.#zeroKeys(peer);
+            break;
+          case "persistentKeepalive":
+            if (peer.persistentKeepaliveMs > 0) this.#sendKeepalive(peer);
+            break;
+        }
+      }
+    }
+  }
+
+  /** The earliest monotonic time at which `tick()` has work, or Infinity. */
+  nextDeadline(): number {
+    let min = Infinity;
+    for (const peer of this.#peers.values()) {
+      const d = peer.timers.nextDeadline();
+      if (d < min) min = d;
+    }
+    return min;
+  }
+
+  /** Removes every peer and wipes all keys. */
+  close(): void {
+    for (const peer of [...this.#peers.values()]) this.removePeer(peer.publicKey);
+  }
+
+  // --- sending -------------------------------------------------------------
+
+  #usableForSending(kp: Keypair, now: number): boolean {
+    return now - kp.created < this.#timings.rejectAfterTime &&
+      kp.sendCounter < this.#timings.rejectAfterMessages;
+  }
+
+  #afterDataSent(peer: Peer, kp: Keypair, counter: number, now: number): void {
+    peer.timers.anyAuthenticatedPacketTraversal(now, peer.persistentKeepaliveMs);
+    peer.timers.anyAuthenticatedPacketSent();
+    peer.timers.dataSent(now);
+    // keepKeyFreshSending: the initiator rekeys on age or volume.
+    if (
+      kp.isInitiator &&
+      (counter >= this.#timings.rekeyAfterMessages ||
+        now - kp.created >= this.#timings.rekeyAfterTime)
+    ) {
+      this.#initiateHandshake(peer, false);
+    }
+  }
+
+  /** Encrypts and sends one plaintext (staged packet or empty keepalive) outside a batch. */
+  #sendOne(peer: Peer, plaintext: Uint8Array, now: number): boolean {
+    const kp = peer.current;
+    if (kp === null || peer.endpoint === null || !this.#usableForSending(kp, now)) return false;
+    const buf = new Uint8Array(TRANSPORT_HEADER_SIZE + plaintext.length + TRANSPORT_OVERHEAD);
+    buf.set(plaintext, TRANSPORT_HEADER_SIZE);
+    const counter = kp.sendCounter++;
+    const size = sealTransport(
+      kp,
+      counter,
+      buf,
+      TRANSPORT_HEADER_SIZE,
+      plaintext.length,
+      this.#mtu,
+      this.#nonce,
+    );
+    this.#bind.send([buf], [size], [peer.endpoint], 1, 0);
+    peer.txBytes += size;
+    if (plaintext.length > 0) {
+      this.#afterDataSent(peer, kp, counter, now);
+    } else {
+      peer.timers.anyAuthenticatedPacketTraversal(now, peer.persistentKeepaliveMs);
+      peer.timers.anyAuthenticatedPacketSent();
+    }
+    return true;
+  }
+
+  #sendKeepalive(peer: Peer): void {
+    const now = this.#clock.now();
+    if (peer.staged.length > 0 && this.#sendStaged(peer, now)) return;
+    if (!this.#sendOne(peer, EMPTY, now)) this.#initiateHandshake(peer, false);
+  }
+
+  /** Sends staged packets; false if there is no usable session (they stay staged). */
+  #sendStaged(peer: Peer, now: number): boolean {
+    while (peer.staged.length > 0) {
+      if (!this.#sendOne(peer, peer.staged[0], now)) {
+        this.#initiateHandshake(peer, false);
+        return false;
+      }
+      peer.staged.shift();
+    }
+    return true;
+  }
+
+  // --- handshakes ----------------------------------------------------------
+
+  #initiateHandshake(peer: Peer, isRetry: boolean): void {
+    const now = this.#clock.now();
+    if (!isRetry) {
+      peer.timers.handshakeAttempts = 0;
+      // At most one initiation per REKEY_TIMEOUT unless the retry timer asks.
+      if (now - peer.lastHandshakeSent < this.#timings.rekeyTimeout) return;
+    }
+    if (peer.endpoint === null) return;
+    peer.lastHandshakeSent = now;
+    if (peer.handshake !== null) this.#indices.free(peer.handshake.localIndex);
+    const index = this.#indices.allocate(peer);
+    const { message, state } = createInitiation(
+      this.#identity,
+      peer.publicKey,
+      index,
+      this.#clock.wallNow(),
+      { precomputedStaticStatic: peer.staticShared },
+    );
+    peer.handshake = state;
+    peer.cookies.addMacs(message, now);
+    peer.timers.anyAuthenticatedPacketTraversal(now, peer.persistentKeepaliveMs);
+    peer.timers.anyAuthenticatedPacketSent();
+    peer.timers.handshakeInitiated(now);
+    this.#bind.send([message], [message.length], [peer.endpoint], 1, 0);
+    peer.txBytes += message.length;
+  }
+
+  #retransmitHandshake(peer: Peer, now: number): void {
+    if (peer.timers.handshakeAttempts >= peer.timers.maxHandshakeAttempts) {
+      this.#log(
+        `peer ${short(peer)}: handshake did not complete after ${
+          Math.round(this.#timings.rekeyAttemptTime / 1000)
+        } s, giving up`,
+      );
+      peer.timers.stop("sendKeepalive");
+      peer.staged = [];
+      if (!peer.timers.pending("zeroKeyMaterial")) {
+        peer.timers.deadlines.zeroKeyMaterial = now + this.#timings.rejectAfterTime * 3;
+      }
+      return;
+    }
+    peer.timers.handshakeAttempts++;
+    this.#initiateHandshake(peer, true);
+  }
+
+  /** Common checks for handshake messages: size, mac1, and cookies under load. */
+  #admitHandshake(msg: Uint8Array, size: number, source: Uint8Array, now: number): boolean {
+    if (msg.length !== size || !this.#checker.checkMac1(msg)) {
+      this.drops.handshake++;
+      return false;
+    }
+    if (!this.#load.record(now)) return true;
+    if (!this.#checker.checkMac2(msg, source, now)) {
+      const senderIndex = readU32le(msg, 4);
+      const reply = this.#checker.createReply(msg, senderIndex, source, now);
+      this.#bind.send([reply], [reply.length], [source], 1, 0);
+      this.drops.handshake++;
+      return false;
+    }
+    if (!this.#limiter.allow(sourceKey(source), now)) {
+      this.drops.handshake++;
+      return false;
+    }
+    return true;
+  }
+
+  #receiveInitiation(msg: Uint8Array, source: Uint8Array, now: number): void {
+    if (!this.#admitHandshake(msg, SIZE_INITIATION, source, now)) return;
+    const consumed = consumeInitiation(this.#identity, msg);
+    const peer = consumed && this.#peers.get(keyId(consumed.remoteStatic));
+    if (!consumed || !peer) {
+      this.drops.handshake++;
+      return;
+    }
+    if (
+      (peer.lastInitiationTimestamp !== null &&
+        compareTai64n(consumed.timestamp, peer.lastInitiationTimestamp) <= 0) ||
+      now - peer.lastInitiationConsumed < HANDSHAKE_INITIATION_RATE
+    ) {
+      this.drops.handshake++;
+      return;
+    }
+    peer.lastInitiationTimestamp = consumed.timestamp.slice();
+    peer.lastInitiationConsumed = now;
+    peer.roam(source);
+
+    const index = this.#indices.allocate(peer);
+    const { message, keys } = createResponse(consumed, index, peer.presharedKey);
+    peer.cookies.addMacs(message, now);
+    if (peer.next !== null) this.#indices.free(peer.next.localIndex);
+    peer.next = new Keypair(keys, false, now, index, consumed.remoteIndex);
+    peer.lastHandshakeWall = this.#clock.wallNow();
+    peer.timers.sessionDerived(now);
+    peer.timers.anyAuthenticatedPacketTraversal(now, peer.persistentKeepaliveMs);
+    peer.timers.anyAuthenticatedPacketSent();
+    this.#bind.send([message], [message.length], [peer.endpoint!], 1, 0);
+    peer.rxBytes += msg.length;
+    peer.txBytes += message.length;
+    this.#log(`peer ${short(peer)}: handshake answered`);
+  }
+
+  #receiveResponse(msg: Uint8Array, source: Uint8Array, now: number): void {
+    if (!this.#admitHandshake(msg, SIZE_RESPONSE, source, now)) return;
+    const receiver = readU32le(msg, 8);
+    const peer = this.#indices.lookup(receiver);
+    const state = peer?.handshake;
+    if (!peer || !state || state.localIndex !== receiver) {
+      this.drops.handshake++;
+      return;
+    }
+    const keys = consumeResponse(state, msg, this.#identity, peer.presharedKey);
+    if (keys === null) {
+      this.drops.handshake++;
+      return;
+    }
+    peer.handshake = null;
+    const kp = new Keypair(keys, true, now, receiver, readU32le(msg, 4));
+    // The initiator uses the new session at once; what was current (or an
+    // unconfirmed next) stays to decrypt packets already in flight.
+    const old = peer.next ?? peer.current;
+    if (peer.previous !== null && peer.previous !== old) {
+      this.#indices.free(peer.previous.localIndex);
+    }
+    if (peer.next !== null && peer.current !== null) this.#indices.free(peer.current.localIndex);
+    peer.previous = old;
+    peer.current = kp;
+    peer.next = null;
+    peer.roam(source);
+    peer.rxBytes += msg.length;
+    peer.lastHandshakeWall = this.#clock.wallNow();
+    peer.timers.anyAuthenticatedPacketReceived();
+    peer.timers.anyAuthenticatedPacketTraversal(now, peer.persistentKeepaliveMs);
+    peer.timers.sessionDerived(now);
+    peer.timers.handshakeComplete();
+    this.#log(`peer ${short(peer)}: handshake complete`);
+    // Confirm the session to the responder: staged data, or else a keepalive.
+    this.#sendKeepalive(peer);
+  }
+
+  #receiveCookieReply(msg: Uint8Array, now: number): void {
+    if (msg.length !== SIZE_COOKIE_REPLY) {
+      this.drops.malformed++;
+      return;
+    }
+    const peer = this.#indices.lookup(readU32le(msg, 4));
+    if (!peer || !peer.cookies.consumeReply(msg, now)) this.drops.handshake++;
+  }
+
+  // --- receiving data ------------------------------------------------------
+
+  /** Opens one transport message in place; returns the inner packet length to deliver (0: none). */
+  #receiveTransport(buf: Uint8Array, size: number, source: Uint8Array, now: number): number {
+    if (size < MIN_TRANSPORT) {
+      this.drops.malformed++;
+      return 0;
+    }
+    const receiver = transportReceiver(buf);
+    const peer = this.#indices.lookup(receiver);
+    const kp = peer?.keypairFor(receiver);
+    if (!peer || !kp || now - kp.created >= this.#timings.rejectAfterTime) {
+      this.drops.unauthenticated++;
+      return 0;
+    }
+    const counter = transportCounter(buf);
+    if (counter >= this.#timings.rejectAfterMessages) {
+      this.drops.replay++;
+      return 0;
+    }
+    const n = openTransport(kp, counter, buf, size, this.#nonce);
+    if (n < 0) {
+      this.drops.unauthenticated++;
+      return 0;
+    }
+    if (!kp.replay.accept(counter)) {
+      this.drops.replay++;
+      return 0;
+    }
+    if (kp === peer.next) this.#confirmNext(peer, kp, now);
+    else if (
+      kp === peer.current && kp.isInitiator &&
+      now - kp.created >=
+        this.#timings.rejectAfterTime - this.#timings.keepaliveTimeout -
+          this.#timings.rekeyTimeout &&
+      !peer.timers.pending("retransmitHandshake")
+    ) {
+      // keepKeyFreshReceiving: rekey before the session dies under us.
+      this.#initiateHandshake(peer, false);
+    }
+    peer.roam(source);
+    peer.rxBytes += size;
+    peer.timers.anyAuthenticatedPacketReceived();
+    peer.timers.anyAuthenticatedPacketTraversal(now, peer.persistentKeepaliveMs);
+    if (n === 0) return 0; // keepalive
+    peer.timers.dataReceived(now);
+    const off = TRANSPORT_HEADER_SIZE;
+    const len = ipPacketLength(buf, off, n);
+    if (len < 0) {
+      this.drops.malformed++;
+      return 0;
+    }
+    const version = (buf[off] >> 4) as 4 | 6; // ipPacketLength accepted only these
+    if (this.#allowed.lookup(buf, off + sourceOffset(version), version) !== peer) {
+      this.drops.sourceNotAllowed++;
+      return 0;
+    }
+    return len;
+  }
+
+  /** The initiator used our new session: it becomes current. */
+  #confirmNext(peer: Peer, kp: Keypair, now: number): void {
+    if (peer.previous !== null) this.#indices.free(peer.previous.localIndex);
+    peer.previous = peer.current;
+    peer.current = kp;
+    peer.next = null;
+    peer.timers.handshakeComplete();
+    if (peer.staged.length > 0) this.#sendStaged(peer, now);
+  }
+
+  #zeroKeys(peer: Peer): void {
+    for (const kp of [peer.previous, peer.current, peer.next]) {
+      if (kp !== null) this.#indices.free(kp.localIndex);
+    }
+    if (peer.handshake !== null) this.#indices.free(peer.handshake.localIndex);
+    peer.previous = peer.current = peer.next = null;
+    peer.handshake = null;
+    peer.staged = [];
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+function keyId(key: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < key.length; i++) s += key[i].toString(16).padStart(2, "0");
+  return s;
+}
+
+function short(peer: Peer): string {
+  return btoa(String.fromCharCode(...peer.publicKey)).slice(0, 8) + "…";
+}
+
+/** Rate-limit key: the source IP without the port. */
+function sourceKey(source: Uint8Array): string {
+  return keyId(source.length === 28 ? source.subarray(8, 24) : source);
+}
+
+function readU32le(b: Uint8Array, o: number): number {
+  return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
+}

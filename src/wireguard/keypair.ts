@@ -1,0 +1,39 @@
+/**
+ * A transport session: the two symmetric keys a handshake yields, with the
+ * counters and replay window that belong to them.
+ *
+ * @module
+ */
+import { ChaChaPoly } from "../crypto/aead.ts";
+import type { SessionKeys } from "./handshake.ts";
+import { ReplayFilter } from "./replay.ts";
+
+/** One WireGuard session (whitepaper §5.4.5): keys, indices, counters and age. */
+export class Keypair {
+  /** Cipher for packets we send. */
+  readonly send: ChaChaPoly;
+  /** Cipher for packets we receive. */
+  readonly recv: ChaChaPoly;
+  /** Next counter to use when sending. */
+  sendCounter = 0;
+  /** Rejects counters already seen or too old. */
+  readonly replay: ReplayFilter = new ReplayFilter();
+
+  /**
+   * @param keys the send/receive keys from the handshake
+   * @param isInitiator whether we initiated the handshake; only the initiator rekeys on age
+   * @param created monotonic ms when the session was derived
+   * @param localIndex the index peers put in packets to us
+   * @param remoteIndex the index we put in packets to the peer
+   */
+  constructor(
+    keys: SessionKeys,
+    readonly isInitiator: boolean,
+    readonly created: number,
+    readonly localIndex: number,
+    readonly remoteIndex: number,
+  ) {
+    this.send = new ChaChaPoly(keys.sendKey);
+    this.recv = new ChaChaPoly(keys.recvKey);
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * warren against the reference: warren in one namespace, Debian's
+ * wireguard-go + wg in the other. Pings both ways over IPv4 and IPv6,
+ * handshakes started from each side, a checksummed 50 MB TCP transfer each
+ * way, and nothing left behind after SIGTERM.
+ */
+import assert from "node:assert/strict";
+import { generatePrivateKey, publicKeyFrom } from "../src/crypto/x25519.ts";
+import { formatWgKey } from "../src/key/wg_key.ts";
+import { linkPair, namespaceSupport, Netns, run } from "../src/testbed/netns.ts";
+import { WarrenNode } from "../src/testbed/warren_node.ts";
+import { WireguardGo, wireguardGoSupport } from "../src/testbed/wireguard_go.ts";
+
+const skip = (await namespaceSupport()) ?? (await wireguardGoSupport());
+if (skip) console.log(`wg_interop_test: skipped: ${skip}`);
+
+const XFER = new URL("./testdata/tcp_xfer.ts", import.meta.url).pathname;
+const MB = 1024 * 1024;
+
+/** Transfers `bytes` from `from` to a server at `host` in `to`; returns both ends' "<n> <sha>". */
+async function transfer(from: Netns, to: Netns, host: string, port: number, bytes: number) {
+  const server = to.spawn([Deno.execPath(), "run", "-A", XFER, "serve", host, `${port}`]);
+  const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  while (!out.includes("listening")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error("transfer server exited early");
+    out += value;
+  }
+  const sent =
+    (await from.exec([Deno.execPath(), "run", "-A", XFER, "send", host, `${port}`, `${bytes}`]))
+      .stdout.trim();
+  let rest = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    rest += value;
+  }
+  await server.status;
+  await server.stderr.cancel();
+  return { sent, received: rest.trim() };
+}
+
+function warrenConfig(priv: Uint8Array, peerPub: Uint8Array, psk: string) {
+  return `[Interface]
+PrivateKey = ${formatWgKey(priv)}
+Address = 10.240.0.1/24, fd00:240::1/64
+ListenPort = 51820
+
+[Peer]
+PublicKey = ${formatWgKey(peerPub)}
+PresharedKey = ${psk}
+AllowedIPs = 10.240.0.2/32, fd00:240::2/128
+Endpoint = 10.241.0.2:51820
+`;
+}
+
+Deno.test({
+  name: "warren interoperates with wireguard-go: pings, handshakes from both sides, 50 MB each way",
+  ignore: skip !== null,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "warren-interop-" });
+    const spaces: Netns[] = [];
+    const cleanups: (() => Promise<unknown>)[] = [];
+    try {
+      const a = await Netns.create("wi-a");
+      spaces.push(a);
+      const b = await Netns.create("wi-b");
+      spaces.push(b);
+      await linkPair(a, b, {
+        a4: "10.241.0.1",
+        b4: "10.241.0.2",
+        a6: "fd00:241::1",
+        b6: "fd00:241::2",
+      });
+      const ka = generatePrivateKey(), kb = generatePrivateKey();
+      const psk = formatWgKey(crypto.getRandomValues(new Uint8Array(32)));
+      const wgName = `wgi${b.name.slice(-6)}`;
+      const wg = await WireguardGo.start(b, {
+        name: wgName,
+        privateKey: formatWgKey(kb),
+        listenPort: 51820,
+        addresses: ["10.240.0.2/24", "fd00:240::2/64"],
+        peers: [{
+          publicKey: formatWgKey(publicKeyFrom(ka)),
+          allowedIps: ["10.240.0.1/32", "fd00:240::1/128"],
+          endpoint: "10.241.0.1:51820",
+          presharedKey: psk,
+        }],
+      }, dir);
+      cleanups.push(() => wg.stop());
+      const aPub = formatWgKey(publicKeyFrom(ka));
+
+      // 1. wireguard-go initiates: warren has sent nothing yet.
+      let node = await WarrenNode.start(
+        a,
+        "wi-warren",
+        warrenConfig(ka, publicKeyFrom(kb), psk),
+        dir,
+      );
+      cleanups.push(() => node.stop("SIGKILL"));
+      await b.exec(["ping", "-c", "2", "-i", "0.2", "-W", "3", "10.240.0.1"]);
+      const st1 = JSON.parse((await node.cli(["status", "--json"])).stdout);
+      assert.ok(st1.peers[0].latestHandshake > 0, "warren answered wireguard-go's handshake");
+      await a.exec(["ping", "-c", "2", "-i", "0.2", "-W", "3", "fd00:240::2"]);
+      await b.exec(["ping", "-c", "2", "-i", "0.2", "-W", "3", "fd00:240::1"]);
+
+      // 2. warren initiates: a fresh warren process sends the first initiation.
+      assert.equal((await node.stop()).code, 0);
+      node = await WarrenNode.start(a, "wi-warren", warrenConfig(ka, publicKeyFrom(kb), psk), dir);
+      const before = (await wg.latestHandshakes()).get(aPub)!;
+      await new Promise((r) => setTimeout(r, 1100)); // handshake times have 1 s resolution
+      await a.exec(["ping", "-c", "2", "-i", "0.2", "-W", "3", "10.240.0.2"]);
+      const after = (await wg.latestHandshakes()).get(aPub)!;
+      assert.ok(after > before, `wireguard-go saw warren's new handshake (${before} → ${after})`);
+
+      // 3. 50 MB each way over TCP, checksummed at both ends.
+      const up = await transfer(a, b, "10.240.0.2", 5201, 50 * MB);
+      assert.equal(up.received, up.sent);
+      assert.match(up.sent, new RegExp(`^${50 * MB} [0-9a-f]{64}$`));
+      const down = await transfer(b, a, "fd00:240::1", 5202, 50 * MB);
+      assert.equal(down.received, down.sent);
+
+      const st = JSON.parse((await node.cli(["status", "--json"])).stdout);
+      assert.ok(st.peers[0].rxBytes > 50 * MB && st.peers[0].txBytes > 50 * MB);
+      assert.deepEqual(st.routes.sort(), ["10.240.0.2/32", "fd00:240::2/128"]);
+
+      // 4. SIGTERM removes the interface and every route.
+      const { code } = await node.stop();
+      assert.equal(code, 0);
+      assert.doesNotMatch((await a.exec(["ip", "-o", "link"])).stdout, /wi-warren/);
+      const routes = (await a.exec(["ip", "route"])).stdout +
+        (await a.exec(["ip", "-6", "route"])).stdout;
+      assert.doesNotMatch(routes, /wi-warren|10\.240\.|fd00:240/);
+    } finally {
+      for (const c of cleanups.reverse()) await c().catch(() => {});
+      for (const ns of spaces) await ns.delete();
+      await run(["rm", "-rf", dir]);
+    }
+  },
+});

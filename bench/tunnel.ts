@@ -15,7 +15,10 @@ import { linkPair, namespaceSupport, Netns, run } from "../src/testbed/netns.ts"
 import { WarrenNode } from "../src/testbed/warren_node.ts";
 import { WireguardGo, wireguardGoSupport } from "../src/testbed/wireguard_go.ts";
 
-const { values } = parseArgs({ args: Deno.args, options: { seconds: { type: "string", default: "5" } } });
+const { values } = parseArgs({
+  args: Deno.args,
+  options: { seconds: { type: "string", default: "5" } },
+});
 const SECONDS = Number(values.seconds);
 
 const missing = (await namespaceSupport()) ?? (await wireguardGoSupport()) ??
@@ -38,7 +41,15 @@ async function iperf(p: Pair, args: string[]): Promise<number> {
   const srv = p.server.spawn(["iperf3", "-s", "-1", "-B", p.serverIp], { stdout: "null" });
   await new Promise((r) => setTimeout(r, 300));
   try {
-    const out = await p.client.exec(["iperf3", "-c", p.serverIp, "-t", `${SECONDS}`, "-J", ...args]);
+    const out = await p.client.exec([
+      "iperf3",
+      "-c",
+      p.serverIp,
+      "-t",
+      `${SECONDS}`,
+      "-J",
+      ...args,
+    ]);
     const j = JSON.parse(out.stdout);
     return j.end.sum_received.bits_per_second / 1e6;
   } finally {
@@ -63,11 +74,29 @@ try {
     return ns;
   };
   const [a, b, c, d] = [await mk("a"), await mk("b"), await mk("c"), await mk("d")];
-  await linkPair(a, b, { a4: "10.251.0.1", b4: "10.251.0.2", a6: "fd00:251::1", b6: "fd00:251::2" });
-  await linkPair(c, d, { a4: "10.252.0.1", b4: "10.252.0.2", a6: "fd00:252::1", b6: "fd00:252::2" });
+  await linkPair(a, b, {
+    a4: "10.251.0.1",
+    b4: "10.251.0.2",
+    a6: "fd00:251::1",
+    b6: "fd00:251::2",
+  });
+  await linkPair(c, d, {
+    a4: "10.252.0.1",
+    b4: "10.252.0.2",
+    a6: "fd00:252::1",
+    b6: "fd00:252::2",
+  });
   const keys = [0, 1, 2, 3].map(() => generatePrivateKey());
   const pub = (i: number) => formatWgKey(publicKeyFrom(keys[i]));
-  const wgPeer = (name: string, ns: Netns, self: number, peer: number, addr: string, peerAddr: string, ep: string) =>
+  const wgPeer = (
+    name: string,
+    ns: Netns,
+    self: number,
+    peer: number,
+    addr: string,
+    peerAddr: string,
+    ep: string,
+  ) =>
     WireguardGo.start(ns, {
       name,
       privateKey: formatWgKey(keys[self]),
@@ -79,16 +108,42 @@ try {
   const warren = await WarrenNode.start(
     a,
     "wb-warren",
-    `[Interface]\nPrivateKey = ${formatWgKey(keys[0])}\nAddress = 10.250.1.1/24\nListenPort = 51820\n\n` +
+    `[Interface]\nPrivateKey = ${
+      formatWgKey(keys[0])
+    }\nAddress = 10.250.1.1/24\nListenPort = 51820\n\n` +
       `[Peer]\nPublicKey = ${pub(1)}\nAllowedIPs = 10.250.1.2/32\nEndpoint = 10.251.0.2:51820\n`,
     dir,
   );
   stops.push(() => warren.stop());
   for (
     const wg of [
-      await wgPeer(`wbb${b.name.slice(-5)}`, b, 1, 0, "10.250.1.2", "10.250.1.1", "10.251.0.1:51820"),
-      await wgPeer(`wbc${c.name.slice(-5)}`, c, 2, 3, "10.250.2.1", "10.250.2.2", "10.252.0.2:51820"),
-      await wgPeer(`wbd${d.name.slice(-5)}`, d, 3, 2, "10.250.2.2", "10.250.2.1", "10.252.0.1:51820"),
+      await wgPeer(
+        `wbb${b.name.slice(-5)}`,
+        b,
+        1,
+        0,
+        "10.250.1.2",
+        "10.250.1.1",
+        "10.251.0.1:51820",
+      ),
+      await wgPeer(
+        `wbc${c.name.slice(-5)}`,
+        c,
+        2,
+        3,
+        "10.250.2.1",
+        "10.250.2.2",
+        "10.252.0.2:51820",
+      ),
+      await wgPeer(
+        `wbd${d.name.slice(-5)}`,
+        d,
+        3,
+        2,
+        "10.250.2.2",
+        "10.250.2.1",
+        "10.252.0.1:51820",
+      ),
     ]
   ) stops.push(() => wg.stop());
 
@@ -99,7 +154,11 @@ try {
   for (const p of pairs) await pingRtt(p); // handshakes and warm-up
 
   const rows: [string, number, number, string][] = [];
-  const measure = async (name: string, f: (p: Pair) => Promise<number>, better: "higher" | "lower") => {
+  const measure = async (
+    name: string,
+    f: (p: Pair) => Promise<number>,
+    better: "higher" | "lower",
+  ) => {
     const [w, r] = [await f(pairs[0]), await f(pairs[1])];
     rows.push([name, w, r, better]);
   };
@@ -109,8 +168,14 @@ try {
   await measure("ping RTT avg (ms)", pingRtt, "lower");
   const rss = await warren.peakRssKiB();
 
-  console.log(`\nwarren tunnel benchmark (${SECONDS} s per iperf3 run, ${Deno.build.arch}, ${navigator.hardwareConcurrency} cores)`);
-  console.log(`${"metric".padEnd(42)} ${"warren↔wg-go".padStart(13)} ${"wg-go↔wg-go".padStart(13)} ${"ratio".padStart(7)}`);
+  console.log(
+    `\nwarren tunnel benchmark (${SECONDS} s per iperf3 run, ${Deno.build.arch}, ${navigator.hardwareConcurrency} cores)`,
+  );
+  console.log(
+    `${"metric".padEnd(42)} ${"warren↔wg-go".padStart(13)} ${"wg-go↔wg-go".padStart(13)} ${
+      "ratio".padStart(7)
+    }`,
+  );
   for (const [name, w, r, better] of rows) {
     const ratio = w / r;
     console.log(
@@ -120,7 +185,9 @@ try {
     );
   }
   console.log(`${"warren peak RSS (MiB)".padEnd(42)} ${(rss / 1024).toFixed(1).padStart(13)}`);
-  console.log("ratio = warren↔wireguard-go / wireguard-go↔wireguard-go; warren is the client side (a).");
+  console.log(
+    "ratio = warren↔wireguard-go / wireguard-go↔wireguard-go; warren is the client side (a).",
+  );
 } finally {
   for (const s of stops.reverse()) await s().catch(() => {});
   for (const ns of spaces) await ns.delete();

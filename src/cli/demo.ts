@@ -18,7 +18,9 @@ const TUNNEL = { a4: "10.232.0.1", b4: "10.232.0.2", a6: "fd00:232::1", b6: "fd0
 export async function demoCommand(_argv: string[]): Promise<number> {
   const missing = await namespaceSupport();
   if (missing !== null) {
-    console.error(`warren demo: needs root, iproute2 and /dev/net/tun to build two namespaces (${missing})`);
+    console.error(
+      `warren demo: needs root, iproute2 and /dev/net/tun to build two namespaces (${missing})`,
+    );
     return 1;
   }
   const say = (s: string) => console.log(`\n== ${s}`);
@@ -46,16 +48,22 @@ export async function demoCommand(_argv: string[]): Promise<number> {
         `AllowedIPs = ${t[other + "4"]}/32, ${t[other + "6"]}/128\n` +
         `Endpoint = ${w[other + "4"]}:51820\n`;
     };
-    console.log(conf(ka, publicKeyFrom(kb), "a").replace(/PrivateKey = .*/, "PrivateKey = (secret)"));
+    console.log(
+      conf(ka, publicKeyFrom(kb), "a").replace(/PrivateKey = .*/, "PrivateKey = (secret)"),
+    );
 
     say("warren tun up --wg-config in both namespaces");
     for (const [ns, name, key, peer] of [[a, "a", ka, kb], [b, "b", kb, ka]] as const) {
-      nodes.push(await WarrenNode.start(ns, `warren-${name}`, conf(key, publicKeyFrom(peer), name), dir));
+      nodes.push(
+        await WarrenNode.start(ns, `warren-${name}`, conf(key, publicKeyFrom(peer), name), dir),
+      );
       console.log(`${ns.name}: warren-${name} is up`);
     }
 
     say(`ping ${TUNNEL.b4} and ${TUNNEL.b6} from ${a.name}, ${TUNNEL.a4} from ${b.name}`);
-    for (const [ns, dst] of [[a, TUNNEL.b4], [a, TUNNEL.b6], [b, TUNNEL.a4], [b, TUNNEL.a6]] as const) {
+    for (
+      const [ns, dst] of [[a, TUNNEL.b4], [a, TUNNEL.b6], [b, TUNNEL.a4], [b, TUNNEL.a6]] as const
+    ) {
       const r = await ns.exec(["ping", "-c", "3", "-i", "0.2", "-W", "2", dst], { check: false });
       const summary = r.stdout.split("\n").filter((l) => /packets transmitted|rtt/.test(l));
       console.log(`${ns.name} → ${dst}: ${summary.join("; ") || r.stderr.trim()}`);
@@ -72,9 +80,14 @@ export async function demoCommand(_argv: string[]): Promise<number> {
     console.log(`warren-b exited with code ${code} after SIGTERM`);
     for (const [ns, name] of [[a, "warren-a"], [b, "warren-b"]] as const) {
       const links = (await ns.exec(["ip", "-o", "link"])).stdout;
-      const routes = (await ns.exec(["ip", "route"])).stdout + (await ns.exec(["ip", "-6", "route"])).stdout;
+      const routes = (await ns.exec(["ip", "route"])).stdout +
+        (await ns.exec(["ip", "-6", "route"])).stdout;
       const left = links.includes(name) || routes.includes(name);
-      console.log(`${ns.name}: ${left ? `${name} or its routes are still there` : `${name} and its routes are gone`}`);
+      console.log(
+        `${ns.name}: ${
+          left ? `${name} or its routes are still there` : `${name} and its routes are gone`
+        }`,
+      );
       if (left) throw new Error(`${name} was not torn down`);
     }
     say("done");

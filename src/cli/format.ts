@@ -21,7 +21,9 @@ export function formatAgo(unixSeconds: number, nowMs = Date.now()): string {
   let s = Math.max(0, Math.floor(nowMs / 1000) - unixSeconds);
   if (s === 0) return "now";
   const parts: string[] = [];
-  for (const [name, size] of [["day", 86400], ["hour", 3600], ["minute", 60], ["second", 1]] as const) {
+  for (
+    const [name, size] of [["day", 86400], ["hour", 3600], ["minute", 60], ["second", 1]] as const
+  ) {
     const v = Math.floor(s / size);
     if (v > 0) parts.push(`${v} ${name}${v === 1 ? "" : "s"}`);
     s %= size;

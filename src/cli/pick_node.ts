@@ -14,8 +14,11 @@ export function pickNode(tun: string | undefined): string {
   if (nodes.length === 1) return nodes[0];
   if (nodes.length === 0) {
     const e = new NodeNotRunningError("this network namespace");
-    e.message = `No warren node is running in this network namespace (no socket in ${runtimeDir()})`;
+    e.message =
+      `No warren node is running in this network namespace (no socket in ${runtimeDir()})`;
     throw e;
   }
-  throw new UsageError(`Several warren nodes are running (${nodes.join(", ")}): pick one with --tun`);
+  throw new UsageError(
+    `Several warren nodes are running (${nodes.join(", ")}): pick one with --tun`,
+  );
 }

@@ -107,8 +107,23 @@ export async function linkPair(
   addrs: { a4: string; b4: string; a6: string; b6: string },
 ): Promise<void> {
   const ifA = `va-${a.name.slice(-6)}`, ifB = `vb-${b.name.slice(-6)}`;
-  await run(["ip", "link", "add", ifA, "netns", a.name, "type", "veth", "peer", ifB, "netns", b.name]);
-  for (const [ns, ifn, v4, v6] of [[a, ifA, addrs.a4, addrs.a6], [b, ifB, addrs.b4, addrs.b6]] as const) {
+  await run([
+    "ip",
+    "link",
+    "add",
+    ifA,
+    "netns",
+    a.name,
+    "type",
+    "veth",
+    "peer",
+    ifB,
+    "netns",
+    b.name,
+  ]);
+  for (
+    const [ns, ifn, v4, v6] of [[a, ifA, addrs.a4, addrs.a6], [b, ifB, addrs.b4, addrs.b6]] as const
+  ) {
     await ns.exec(["ip", "addr", "add", `${v4}/24`, "dev", ifn]);
     await ns.exec(["ip", "addr", "add", `${v6}/64`, "dev", ifn, "nodad"]);
     await ns.exec(["ip", "link", "set", ifn, "up"]);

@@ -54,13 +54,31 @@ export class WireguardGo {
     const proc = ns.spawn(["wireguard-go", "-f", cfg.name], { stdout: "null" });
     const wg = new WireguardGo(proc, ns, cfg.name);
     try {
-      await waitFor(`wireguard-go ${cfg.name}`, async () =>
-        (await ns.exec(["ip", "link", "show", cfg.name], { check: false })).code === 0);
+      await waitFor(
+        `wireguard-go ${cfg.name}`,
+        async () => (await ns.exec(["ip", "link", "show", cfg.name], { check: false })).code === 0,
+      );
       const keyFile = `${dir}/${cfg.name}.key`;
       await Deno.writeTextFile(keyFile, cfg.privateKey + "\n", { mode: 0o600 });
-      await ns.exec(["wg", "set", cfg.name, "private-key", keyFile, "listen-port", `${cfg.listenPort}`]);
+      await ns.exec([
+        "wg",
+        "set",
+        cfg.name,
+        "private-key",
+        keyFile,
+        "listen-port",
+        `${cfg.listenPort}`,
+      ]);
       for (const p of cfg.peers) {
-        const args = ["wg", "set", cfg.name, "peer", p.publicKey, "allowed-ips", p.allowedIps.join(",")];
+        const args = [
+          "wg",
+          "set",
+          cfg.name,
+          "peer",
+          p.publicKey,
+          "allowed-ips",
+          p.allowedIps.join(","),
+        ];
         if (p.endpoint) args.push("endpoint", p.endpoint);
         if (p.presharedKey) {
           const pskFile = `${dir}/${cfg.name}.psk`;

@@ -179,8 +179,8 @@ try {
   for (const [name, w, r, better] of rows) {
     const ratio = w / r;
     console.log(
-      `${name.padEnd(42)} ${w.toFixed(name.includes("ms") ? 3 : 0).padStart(13)} ` +
-        `${r.toFixed(name.includes("ms") ? 3 : 0).padStart(13)} ${ratio.toFixed(2).padStart(7)}` +
+      `${name.padEnd(42)} ${w.toFixed(name.includes("(ms)") ? 3 : 0).padStart(13)} ` +
+        `${r.toFixed(name.includes("(ms)") ? 3 : 0).padStart(13)} ${ratio.toFixed(2).padStart(7)}` +
         (better === "lower" ? "  (lower is better)" : ""),
     );
   }

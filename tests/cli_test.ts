@@ -1,0 +1,138 @@
+/**
+ * The CLI as a user meets it: bad flags and bad configs are one clear error
+ * with exit code 2 and create nothing; client commands without a node say
+ * so and exit 1; a start that fails half-way removes what it created.
+ */
+import assert from "node:assert/strict";
+import { generatePrivateKey, publicKeyFrom } from "../src/crypto/x25519.ts";
+import { formatWgKey } from "../src/key/wg_key.ts";
+import { namespaceSupport, Netns, run, warrenArgv } from "../src/testbed/netns.ts";
+import { WarrenNode } from "../src/testbed/warren_node.ts";
+
+const warren = warrenArgv();
+const nsSkip = await namespaceSupport();
+if (nsSkip) console.log(`cli_test: namespace tests skipped: ${nsSkip}`);
+
+async function warrenIn(ns: Netns | null, args: string[]) {
+  return ns
+    ? await ns.exec([...warren, ...args], { check: false })
+    : await run([...warren, ...args], {
+      check: false,
+    });
+}
+
+Deno.test("warren with an unknown flag exits 2 naming the flag", async () => {
+  const r = await warrenIn(null, ["tun", "up", "--wg-config", "x.conf", "--bogus"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /warren tun up: .*--bogus/);
+  assert.equal(r.stderr.trim().split("\n").length, 1);
+});
+
+Deno.test("warren with an unknown command exits 2", async () => {
+  const r = await warrenIn(null, ["tun", "sideways"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /unknown command "tun sideways"/);
+});
+
+Deno.test("warren tun up reports every bad config line with file:line and exits 2", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/bad.conf`;
+    await Deno.writeTextFile(
+      file,
+      `[Interface]\nPrivateKey = nope\nAddress = 10.0.0.1/33\nDNS = 1.1.1.1\n\n[Peer]\nAllowedIPs = 10.0.0.2/32\nColour = blue\n`,
+    );
+    const r = await warrenIn(null, ["tun", "up", "--wg-config", file]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /bad\.conf:2: .*PrivateKey/);
+    assert.match(r.stderr, /bad\.conf:3: .*prefix length out of range/);
+    assert.match(r.stderr, /bad\.conf:6: .*PublicKey/);
+    assert.match(r.stderr, /bad\.conf:8: .*Colour/);
+    assert.doesNotMatch(r.stderr, /^\s+at /m, "no stack trace");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("warren tun up with a missing config file exits 2", async () => {
+  const r = await warrenIn(null, ["tun", "up", "--wg-config", "/nonexistent/warren.conf"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /Cannot read --wg-config \/nonexistent\/warren\.conf/);
+});
+
+Deno.test({
+  name: "warren tun status and down without a node say so in one line and exit 1",
+  ignore: nsSkip !== null,
+  async fn() {
+    const ns = await Netns.create("wcli");
+    try {
+      for (
+        const cmd of [["tun", "status"], ["tun", "down"], ["tun", "status", "--tun", "nosuch0"]]
+      ) {
+        const r = await warrenIn(ns, cmd);
+        assert.equal(r.code, 1, `${cmd.join(" ")}: ${r.stderr}`);
+        assert.match(r.stderr, /No warren node is running/);
+        assert.equal(r.stderr.trim().split("\n").length, 1);
+      }
+    } finally {
+      await ns.delete();
+    }
+  },
+});
+
+Deno.test({
+  name: "A start that fails half-way removes its interface and routes and leaves other nodes alone",
+  ignore: nsSkip !== null,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const ns = await Netns.create("wcli");
+    const dir = await Deno.makeTempDir();
+    let first: WarrenNode | null = null;
+    try {
+      const conf = (port: number, peerIp: string) =>
+        `[Interface]\nPrivateKey = ${formatWgKey(generatePrivateKey())}\nAddress = 10.77.0.1/24\n` +
+        `ListenPort = ${port}\n\n[Peer]\nPublicKey = ${
+          formatWgKey(publicKeyFrom(generatePrivateKey()))
+        }\nAllowedIPs = ${peerIp}/32\n`;
+      first = await WarrenNode.start(ns, "wfirst", conf(51999, "10.77.0.2"), dir);
+
+      // Same interface name: fails at TUNSETIFF with EBUSY.
+      await Deno.writeTextFile(`${dir}/dup.conf`, conf(52000, "10.77.0.3"));
+      const dup = await warrenIn(ns, [
+        "tun",
+        "up",
+        "--wg-config",
+        `${dir}/dup.conf`,
+        "--tun",
+        "wfirst",
+      ]);
+      assert.equal(dup.code, 1);
+      assert.match(dup.stderr, /in use/);
+
+      // Same UDP port: fails after the interface and a route exist.
+      await Deno.writeTextFile(`${dir}/port.conf`, conf(51999, "10.77.0.4"));
+      const port = await warrenIn(ns, [
+        "tun",
+        "up",
+        "--wg-config",
+        `${dir}/port.conf`,
+        "--tun",
+        "wsecond",
+      ]);
+      assert.equal(port.code, 1);
+      assert.match(port.stderr, /51999/);
+      const links = (await ns.exec(["ip", "-o", "link"])).stdout;
+      assert.doesNotMatch(links, /wsecond/);
+      const routes = (await ns.exec(["ip", "route"])).stdout;
+      assert.doesNotMatch(routes, /10\.77\.0\.4/);
+      assert.match(routes, /10\.77\.0\.2 dev wfirst/, "the first node's route is untouched");
+      const st = JSON.parse((await first.cli(["status", "--json"])).stdout);
+      assert.equal(st.state, "Running");
+    } finally {
+      await first?.stop();
+      await ns.delete();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -1,15 +1,16 @@
 /**
- * The data-plane loop: waits until the TUN or the UDP socket is readable,
- * then drains both in batches through the WireGuard device, and runs the
- * device's timers. Everything between two waits is synchronous, so a burst
- * of traffic costs one thread-pool round trip per batch, not per packet.
+ * The data-plane loop: waits until the TUN or a datagram source is
+ * readable, then drains them in batches through the WireGuard device, and
+ * runs the device's timers. Everything between two waits is synchronous, so
+ * a burst of traffic costs one thread-pool round trip per batch, not per
+ * packet.
  *
  * @module
  */
 import type { Poller } from "../../ffi/poll.ts";
 import type { TunDevice } from "../../ffi/tun.ts";
 import type { UdpSocket } from "../../ffi/udp.ts";
-import type { Bind, Device, TunSink } from "../wireguard/device.ts";
+import type { Bind, Device, PacketReceiver, TunSink } from "../wireguard/device.ts";
 import { TRANSPORT_HEADER_SIZE, TRANSPORT_OVERHEAD } from "../wireguard/transport.ts";
 
 /** Packets per recvmmsg/sendmmsg and per TUN drain. */
@@ -19,23 +20,55 @@ const ROUNDS_PER_WAIT = 32;
 /** Longest wait, so a stop request is noticed even without a wake. */
 const MAX_WAIT_MS = 1000;
 
+/** A readable file descriptor whose datagrams the loop drains. */
+export interface DatagramSource {
+  /** The descriptor to wait on. */
+  readonly fd: number;
+  /** Reads and handles one batch without blocking; returns how many datagrams it took. */
+  drain(): number;
+}
+
+/** Packet hooks around the device, for the tailnet features. */
+export interface PacketHooks {
+  /**
+   * Sees each packet read from the TUN before WireGuard; returns true when it
+   * consumed the packet (e.g. a query to the quad-100 DNS responder).
+   */
+  outbound?(buf: Uint8Array, offset: number, len: number): boolean;
+  /** Called every loop turn after the device's timers. */
+  tick?(): void;
+}
+
 /** A Bind that sends through a UDP socket, retrying briefly when its buffer is full. */
 export function udpBind(udp: UdpSocket): Bind {
   return {
     send(bufs, sizes, eps, count, offset) {
-      let sent = 0;
+      let sent = udp.sendBatch(bufs, sizes, eps, count, offset);
       for (let tries = 0; sent < count && tries < 64; tries++) {
-        if (sent === 0) sent = udp.sendBatch(bufs, sizes, eps, count, offset);
-        else {
-          sent += udp.sendBatch(
-            bufs.slice(sent),
-            sizes.slice(sent),
-            eps.slice(sent),
-            count - sent,
-            offset,
-          );
-        }
+        sent += udp.sendBatch(
+          bufs.slice(sent),
+          sizes.slice(sent),
+          eps.slice(sent),
+          count - sent,
+          offset,
+        );
       }
+    },
+  };
+}
+
+/** A source that hands every datagram of a UDP socket to `receiver`. */
+export function udpSource(udp: UdpSocket, receiver: PacketReceiver, mtu: number): DatagramSource {
+  const size = Math.max(2048, TRANSPORT_HEADER_SIZE + mtu + TRANSPORT_OVERHEAD + 128);
+  const bufs = Array.from({ length: BATCH }, () => new Uint8Array(size));
+  const sizes = new Array<number>(BATCH).fill(0);
+  const addrs = Array.from({ length: BATCH }, () => new Uint8Array(28));
+  return {
+    fd: udp.fd,
+    drain() {
+      const m = udp.recvBatch(bufs, sizes, addrs, 0);
+      if (m > 0) receiver.receivePackets(bufs, sizes, addrs, m);
+      return m;
     },
   };
 }
@@ -45,21 +78,29 @@ export function tunSink(tun: TunDevice): TunSink {
   return { write: (bufs, sizes, offset, count) => void tun.writeBatch(bufs, sizes, offset, count) };
 }
 
-/** Runs a device between a TUN and a UDP socket until stopped. */
+/** Runs a device between a TUN and datagram sources until stopped. */
 export class DataPlane {
   #device: Device;
   #tun: TunDevice;
-  #udp: UdpSocket;
+  #sources: DatagramSource[];
   #poller: Poller;
+  #hooks: PacketHooks;
   #stopped = false;
   #done: Promise<void> | null = null;
 
   /** Binds the pieces; `run()` starts the loop. */
-  constructor(device: Device, tun: TunDevice, udp: UdpSocket, poller: Poller) {
+  constructor(
+    device: Device,
+    tun: TunDevice,
+    sources: DatagramSource[],
+    poller: Poller,
+    hooks: PacketHooks = {},
+  ) {
     this.#device = device;
     this.#tun = tun;
-    this.#udp = udp;
+    this.#sources = sources;
     this.#poller = poller;
+    this.#hooks = hooks;
   }
 
   /** Starts the loop; the promise settles when it stops. */
@@ -76,26 +117,50 @@ export class DataPlane {
   }
 
   async #loop(): Promise<void> {
-    const dev = this.#device, tun = this.#tun, udp = this.#udp;
-    const tunSize = TRANSPORT_HEADER_SIZE + dev.mtu + TRANSPORT_OVERHEAD + 64;
-    const udpSize = Math.max(2048, tunSize + 64);
-    const tunBufs = Array.from({ length: BATCH }, () => new Uint8Array(tunSize));
-    const tunSizes = new Array<number>(BATCH).fill(0);
-    const udpBufs = Array.from({ length: BATCH }, () => new Uint8Array(udpSize));
-    const udpSizes = new Array<number>(BATCH).fill(0);
-    const udpAddrs = Array.from({ length: BATCH }, () => new Uint8Array(28));
-    const fds = [tun.fd, udp.fd];
+    const dev = this.#device, tun = this.#tun, sources = this.#sources;
+    const outbound = this.#hooks.outbound;
+    const size = TRANSPORT_HEADER_SIZE + dev.mtu + TRANSPORT_OVERHEAD + 64;
+    const bufs = Array.from({ length: BATCH }, () => new Uint8Array(size));
+    const sizes = new Array<number>(BATCH).fill(0);
+    const fds = [tun.fd, ...sources.map((s) => s.fd)];
+    const off = TRANSPORT_HEADER_SIZE;
     while (!this.#stopped) {
       const wait = Math.max(0, Math.min(MAX_WAIT_MS, dev.nextDeadline() - performance.now()));
       await this.#poller.wait(fds, Math.ceil(wait));
       for (let round = 0; round < ROUNDS_PER_WAIT && !this.#stopped; round++) {
-        const m = udp.recvBatch(udpBufs, udpSizes, udpAddrs, 0);
-        if (m > 0) dev.receivePackets(udpBufs, udpSizes, udpAddrs, m);
-        const n = tun.readBatch(tunBufs, tunSizes, TRANSPORT_HEADER_SIZE);
-        if (n > 0) dev.sendPackets(tunBufs, tunSizes, TRANSPORT_HEADER_SIZE, n);
-        if (m === 0 && n === 0) break;
+        let work = 0;
+        for (const s of sources) work += s.drain();
+        let n = tun.readBatch(bufs, sizes, off);
+        work += n;
+        if (n > 0 && outbound) n = compact(bufs, sizes, off, n, outbound);
+        if (n > 0) dev.sendPackets(bufs, sizes, off, n);
+        if (work === 0) break;
       }
       dev.tick();
+      this.#hooks.tick?.();
     }
   }
+}
+
+/** Drops the packets `consumed` takes from the batch, keeping order; returns the new count. */
+function compact(
+  bufs: Uint8Array[],
+  sizes: number[],
+  off: number,
+  n: number,
+  consumed: (buf: Uint8Array, offset: number, len: number) => boolean,
+): number {
+  let kept = 0;
+  for (let i = 0; i < n; i++) {
+    if (consumed(bufs[i], off, sizes[i])) continue;
+    if (kept !== i) {
+      // Swap so every slot keeps a buffer of its own for the next read.
+      const b = bufs[kept];
+      bufs[kept] = bufs[i];
+      bufs[i] = b;
+      sizes[kept] = sizes[i];
+    }
+    kept++;
+  }
+  return kept;
 }

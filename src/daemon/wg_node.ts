@@ -14,7 +14,7 @@ import { formatPrefix, type IpPrefix } from "../net/ip.ts";
 import { Device } from "../wireguard/device.ts";
 import type { Timings } from "../wireguard/timings.ts";
 import type { WgConfig } from "../wireguard/wg_quick.ts";
-import { DataPlane, tunSink, udpBind } from "./dataplane.ts";
+import { DataPlane, tunSink, udpBind, udpSource } from "./dataplane.ts";
 import { type LocalApiServer, serveLocalApi } from "./local_api.ts";
 import { routesFor } from "./routes.ts";
 import type { NodeStatus } from "./status.ts";
@@ -67,7 +67,7 @@ export class WgNode {
     this.#routes = routes;
     this.#device = device;
     this.#addresses = addresses;
-    this.#plane = new DataPlane(device, tun, udp, poller);
+    this.#plane = new DataPlane(device, tun, [udpSource(udp, device, device.mtu)], poller);
     this.done = new Promise((r) => this.#resolveDone = r);
   }
 

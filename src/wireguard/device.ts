@@ -55,6 +55,12 @@ export interface TunSink {
   write(bufs: Uint8Array[], sizes: number[], offset: number, count: number): void;
 }
 
+/** Something that takes datagrams from a bind: a Device, or a fake in tests. */
+export interface PacketReceiver {
+  /** Handles `bufs[i][0, sizes[i])` from `endpoints[i]`, for the first `count` packets. */
+  receivePackets(bufs: Uint8Array[], sizes: number[], endpoints: Uint8Array[], count: number): void;
+}
+
 /** Everything a device needs. */
 export interface DeviceOptions {
   /** Our static private key. */
@@ -103,7 +109,7 @@ const SIZE_COOKIE_REPLY = 64;
 const MIN_TRANSPORT = TRANSPORT_HEADER_SIZE + 16;
 
 /** A WireGuard interface's protocol engine. */
-export class Device {
+export class Device implements PacketReceiver {
   readonly #identity: StaticIdentity;
   readonly #bind: Bind;
   readonly #tun: TunSink;

@@ -6,7 +6,7 @@
  * @module
  */
 import { parseIp } from "../net/ip.ts";
-import type { Bind, TunSink } from "./device.ts";
+import type { Bind, PacketReceiver, TunSink } from "./device.ts";
 import { TRANSPORT_HEADER_SIZE, TRANSPORT_OVERHEAD } from "./transport.ts";
 
 /** A datagram in flight on the fake network. */
@@ -19,17 +19,11 @@ export interface Datagram {
   data: Uint8Array;
 }
 
-/** A receiver attached to the fake network. */
-export interface Receiver {
-  /** Same signature as Device.receivePackets. */
-  receivePackets(bufs: Uint8Array[], sizes: number[], endpoints: Uint8Array[], count: number): void;
-}
-
 /** A datagram network that queues until `deliver()` is called. */
 export class MemoryNetwork {
   /** Datagrams sent and not yet delivered. */
   queue: Datagram[] = [];
-  #hosts = new Map<string, Receiver>();
+  #hosts = new Map<string, PacketReceiver>();
 
   /** A bind that sends from `from` onto this network. */
   bind(from: Uint8Array): Bind & { from: Uint8Array } {
@@ -55,7 +49,7 @@ export class MemoryNetwork {
   }
 
   /** Makes `receiver` the host at `endpoint`. */
-  attach(endpoint: Uint8Array, receiver: Receiver): void {
+  attach(endpoint: Uint8Array, receiver: PacketReceiver): void {
     this.#hosts.set(endpoint.join(","), receiver);
   }
 

@@ -1,0 +1,220 @@
+/**
+ * DERP relay benchmark: `deno task bench:derp`.
+ *
+ * Starts `warren tun derp` (plain HTTP, no STUN) in its own process, then worker
+ * processes on loopback that (1) hold many idle connections (server RSS per
+ * connection), (2) flood 1,200-byte packets across many client pairs (relayed
+ * packets/s and Mbit/s), (3) measure relay round trips, idle and under load.
+ *
+ * Flags: --idle N (10000), --pairs N (32), --seconds S (5), --size B (1200),
+ *        --flood-workers N (1), --server-v8-flags FLAGS (e.g.
+ *        --optimize-for-size,--max-semi-space-size=1), --quick
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+
+const { values: v } = parseArgs({
+  args: Deno.args,
+  options: {
+    idle: { type: "string" },
+    pairs: { type: "string" },
+    seconds: { type: "string" },
+    size: { type: "string" },
+    "flood-workers": { type: "string" },
+    "server-v8-flags": { type: "string" },
+    quick: { type: "boolean" },
+  },
+});
+const quick = v.quick ?? false;
+const IDLE = Number(v.idle ?? (quick ? 1000 : 10000));
+const PAIRS = Number(v.pairs ?? 32);
+const SECONDS = Number(v.seconds ?? (quick ? 2 : 5));
+const SIZE = Number(v.size ?? 1200);
+const FLOOD_WORKERS = Number(v["flood-workers"] ?? 1);
+
+const here = new URL(".", import.meta.url);
+const worker = new URL("_derp_worker.ts", here).pathname;
+const cli = new URL("../src/cli/derp.ts", here).href;
+
+function rssKiB(pid: number): number {
+  const s = Deno.readTextFileSync(`/proc/${pid}/status`);
+  return Number(s.match(/VmRSS:\s+(\d+) kB/)![1]);
+}
+
+function cpuTicks(pid: number): number {
+  const f = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+  return Number(f[11]) + Number(f[12]); // utime + stime
+}
+
+async function lines(
+  stream: ReadableStream<Uint8Array>,
+  until: (l: string) => boolean,
+): Promise<string> {
+  const dec = new TextDecoder();
+  let buf = "";
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) throw new Error(`stream ended before the expected line; got: ${buf}`);
+      buf += dec.decode(r.value);
+      const l = buf.split("\n").find(until);
+      if (l) return l;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+function spawnWorker(args: string[]): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", worker, ...args],
+    stdout: "piped",
+    stderr: "inherit",
+    stdin: "null",
+  }).spawn();
+}
+
+async function workerJson<T>(p: Deno.ChildProcess): Promise<T> {
+  const out = await p.output();
+  const text = new TextDecoder().decode(out.stdout).trim().split("\n").pop()!;
+  return JSON.parse(text) as T;
+}
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+}
+
+// 1. Server.
+const server = new Deno.Command(Deno.execPath(), {
+  args: [
+    "eval",
+    ...(v["server-v8-flags"] ? [`--v8-flags=${v["server-v8-flags"]}`] : []),
+    "--quiet",
+    `import { derpCommand } from ${JSON.stringify(cli)}; Deno.exit(await derpCommand(${
+      JSON.stringify([
+        "--port",
+        "0",
+        "--address",
+        "127.0.0.1",
+        "--no-stun",
+        "--quiet",
+        "--max-conns",
+        "100000",
+      ])
+    }));`,
+  ],
+  stdout: "piped",
+  stderr: "null",
+  stdin: "null",
+}).spawn();
+const serving = await lines(server.stdout, (l) => l.includes("serving http://"));
+await server.stdout.cancel();
+const port = Number(serving.match(/:(\d+)\/derp/)![1]);
+const url = `http://127.0.0.1:${port}/derp`;
+await new Promise((r) => setTimeout(r, 500));
+const baseRss = rssKiB(server.pid);
+console.log(`server pid ${server.pid} on ${url}, RSS ${(baseRss / 1024).toFixed(1)} MiB at start`);
+
+const results: Record<string, number | string> = {
+  command: `deno task bench:derp ${Deno.args.join(" ")}`.trim(),
+};
+
+// 2. Idle connections.
+{
+  const workers = IDLE >= 2000 ? 2 : 1;
+  const per = Math.ceil(IDLE / workers);
+  const t0 = performance.now();
+  const ps = Array.from({ length: workers }, () => spawnWorker(["idle", url, String(per)]));
+  await Promise.all(ps.map((p) => lines(p.stdout, (l) => l.startsWith("ready"))));
+  const connectSecs = (performance.now() - t0) / 1000;
+  await new Promise((r) => setTimeout(r, 2000));
+  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const clients = Number(metrics.match(/^derp_clients (\d+)$/m)![1]);
+  const rss = rssKiB(server.pid);
+  results.idle_connections = clients;
+  results.idle_connect_seconds = Number(connectSecs.toFixed(1));
+  results.server_rss_mib_idle = Number((rss / 1024).toFixed(1));
+  results.server_rss_kib_per_conn = Number(((rss - baseRss) / clients).toFixed(2));
+  console.log(
+    `idle: ${clients} connections held (opened in ${connectSecs.toFixed(1)} s); server RSS ${
+      (rss / 1024).toFixed(1)
+    } MiB, ${((rss - baseRss) / clients).toFixed(2)} KiB per connection above the start`,
+  );
+  for (const p of ps) p.kill("SIGTERM");
+  await Promise.all(ps.map((p) => p.output()));
+  for (let i = 0; i < 100; i++) {
+    const m = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    if (Number(m.match(/^derp_clients (\d+)$/m)![1]) === 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+// 3. Latency at rest.
+{
+  const r = await workerJson<{ rtts: number[] }>(
+    spawnWorker(["latency", url, "2000", String(SIZE)]),
+  );
+  const s = r.rtts.sort((a, b) => a - b);
+  results.rtt_idle_p50_ms = Number(pct(s, 0.5).toFixed(3));
+  results.rtt_idle_p99_ms = Number(pct(s, 0.99).toFixed(3));
+  console.log(
+    `latency at rest: relay round trip (A→server→B→server→A) p50 ${
+      pct(s, 0.5).toFixed(3)
+    } ms, p99 ${pct(s, 0.99).toFixed(3)} ms over ${s.length} packets`,
+  );
+}
+
+// 4. Throughput, with a latency probe running alongside.
+{
+  const ticks0 = cpuTicks(server.pid);
+  const floods = Array.from(
+    { length: FLOOD_WORKERS },
+    () =>
+      spawnWorker([
+        "flood",
+        url,
+        String(Math.ceil(PAIRS / FLOOD_WORKERS)),
+        String(SECONDS),
+        String(SIZE),
+      ]),
+  );
+  await new Promise((r) => setTimeout(r, 1500));
+  const lat = spawnWorker(["latency", url, "300", String(SIZE)]);
+  const rs = await Promise.all(
+    floods.map((p) => workerJson<{ received: number; seconds: number }>(p)),
+  );
+  const ticks1 = cpuTicks(server.pid);
+  const l = await workerJson<{ rtts: number[] }>(lat);
+  const received = rs.reduce((n, r) => n + r.received, 0);
+  const secs = Math.max(...rs.map((r) => r.seconds));
+  const pps = received / secs;
+  const mbit = (pps * SIZE * 8) / 1e6;
+  const cpu = ((ticks1 - ticks0) / 100) / (secs + 2.5);
+  const s = l.rtts.sort((a, b) => a - b);
+  results.pairs = PAIRS;
+  results.packet_size = SIZE;
+  results.relayed_packets_per_s = Math.round(pps);
+  results.relayed_mbit_per_s = Number(mbit.toFixed(0));
+  results.server_cpu_cores = Number(cpu.toFixed(2));
+  results.rtt_loaded_p50_ms = Number(pct(s, 0.5).toFixed(3));
+  results.rtt_loaded_p99_ms = Number(pct(s, 0.99).toFixed(3));
+  console.log(
+    `throughput: ${PAIRS} pairs, ${SIZE}-byte packets: ${Math.round(pps)} packets/s relayed = ${
+      mbit.toFixed(0)
+    } Mbit/s (server used ~${cpu.toFixed(2)} cores)`,
+  );
+  console.log(
+    `latency under load: p50 ${pct(s, 0.5).toFixed(3)} ms, p99 ${pct(s, 0.99).toFixed(3)} ms`,
+  );
+  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const drops = [...metrics.matchAll(/^derp_packets_dropped_total\{reason="(\w+)"\} (\d+)$/gm)]
+    .filter((m) => m[2] !== "0").map((m) => `${m[1]}=${m[2]}`).join(" ");
+  console.log(`server drops: ${drops || "none"}`);
+}
+
+server.kill("SIGTERM");
+await server.status;
+console.log(JSON.stringify(results));

@@ -1,0 +1,128 @@
+/**
+ * TLS through `node:tls` wrapped as a {@link DuplexConn}, for the cases Deno.connectTls
+ * cannot do: a `sha256-raw:` pinned self-signed certificate, and insecure-for-tests.
+ *
+ * @module
+ */
+
+import tls from "node:tls";
+import { createHash } from "node:crypto";
+import type { DuplexConn } from "./conn.ts";
+
+/** How to check the server certificate. */
+export interface NodeTlsOptions {
+  /** Host to connect to. */
+  hostname: string;
+  /** Port. */
+  port: number;
+  /** SNI name; default hostname (omitted for IP literals). */
+  serverName?: string;
+  /** Lowercase hex SHA-256 of the leaf certificate's DER bytes the server must present. */
+  pinSha256?: string;
+  /** Accept any certificate (tests only). */
+  insecure?: boolean;
+}
+
+/** SHA-256 of DER bytes as lowercase hex: the `sha256-raw:` pin of a certificate. */
+export function certPin(der: Uint8Array): string {
+  return createHash("sha256").update(der).digest("hex");
+}
+
+/**
+ * Connects, completes TLS and checks the pin.
+ *
+ * @throws {Error} if the connection fails or the certificate does not match the pin
+ */
+export function connectNodeTls(opts: NodeTlsOptions): Promise<DuplexConn> {
+  return new Promise((resolve, reject) => {
+    const isIp = (h: string) => /^[0-9.]+$/.test(h) || h.includes(":");
+    const sni = opts.serverName ?? opts.hostname;
+    const sock = tls.connect({
+      host: opts.hostname,
+      port: opts.port,
+      // SNI must not carry an IP literal (RFC 6066 §3).
+      servername: isIp(sni) ? undefined : sni,
+      rejectUnauthorized: false,
+    });
+    const fail = (e: Error) => {
+      sock.destroy();
+      reject(e);
+    };
+    sock.once("error", fail);
+    sock.once("secureConnect", () => {
+      sock.off("error", fail);
+      if (!opts.insecure) {
+        const cert = sock.getPeerCertificate(false);
+        const raw = cert && (cert as { raw?: Uint8Array }).raw;
+        if (!raw) return fail(new Error("TLS server presented no certificate"));
+        const got = certPin(raw);
+        if (got !== opts.pinSha256?.toLowerCase()) {
+          return fail(new Error(`TLS certificate sha256-raw:${got} does not match the pinned one`));
+        }
+      }
+      resolve(new NodeSocketConn(sock));
+    });
+  });
+}
+
+/** Adapts a node stream socket to read()/write()/close(). */
+class NodeSocketConn implements DuplexConn {
+  #sock: tls.TLSSocket;
+  #chunks: Uint8Array[] = [];
+  #ended = false;
+  #error: Error | null = null;
+  #waiter: (() => void) | null = null;
+
+  constructor(sock: tls.TLSSocket) {
+    this.#sock = sock;
+    sock.on("data", (d: Uint8Array) => {
+      this.#chunks.push(d);
+      if (this.#chunks.length > 16) sock.pause(); // bounded buffering: let TCP push back
+      this.#notify();
+    });
+    sock.on("end", () => {
+      this.#ended = true;
+      this.#notify();
+    });
+    sock.on("close", () => {
+      this.#ended = true;
+      this.#notify();
+    });
+    sock.on("error", (e: Error) => {
+      this.#error = e;
+      this.#notify();
+    });
+  }
+
+  #notify(): void {
+    const w = this.#waiter;
+    this.#waiter = null;
+    w?.();
+  }
+
+  async read(p: Uint8Array): Promise<number | null> {
+    while (this.#chunks.length === 0) {
+      if (this.#error) throw this.#error;
+      if (this.#ended) return null;
+      this.#sock.resume();
+      await new Promise<void>((r) => (this.#waiter = r));
+    }
+    const c = this.#chunks[0];
+    const n = Math.min(c.length, p.length);
+    p.set(c.subarray(0, n));
+    if (n === c.length) this.#chunks.shift();
+    else this.#chunks[0] = c.subarray(n);
+    return n;
+  }
+
+  write(p: Uint8Array): Promise<number> {
+    if (this.#error) return Promise.reject(this.#error);
+    return new Promise((resolve, reject) => {
+      this.#sock.write(p.slice(), (err?: Error | null) => (err ? reject(err) : resolve(p.length)));
+    });
+  }
+
+  close(): void {
+    this.#sock.destroy();
+  }
+}

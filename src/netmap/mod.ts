@@ -1,0 +1,11 @@
+/**
+ * The netmap: tailcfg wire types, the typed NetworkMap, delta application
+ * and peer diffs.
+ *
+ * @module
+ */
+export * from "./tailcfg.ts";
+export * from "./network_map.ts";
+export * from "./node.ts";
+export * from "./apply_map_response.ts";
+export * from "./diff_peers.ts";

@@ -1,0 +1,92 @@
+/**
+ * Tailnet address allocation: the lowest free IPv4 in 100.64.0.0/10 and the
+ * lowest free IPv6 in fd7a:115c:a1e0::/48, each family on its own, the way
+ * Headscale's sequential allocator hands them out (100.64.0.1 and
+ * fd7a:115c:a1e0::1 first).
+ *
+ * @module
+ */
+
+import { formatIp, parseIp } from "../../src/net/ip.ts";
+import { QUAD_100 } from "./constants.ts";
+
+const V4_BASE = ipv4ToInt(parseIp("100.64.0.0"));
+const V4_SIZE = 1 << 22; // a /10
+// 100.115.92.0/23 is ChromeOS's VM range; Headscale never hands it out.
+const CHROMEOS_START = ipv4ToInt(parseIp("100.115.92.0"));
+const CHROMEOS_END = CHROMEOS_START + 512;
+const QUAD_100_INT = ipv4ToInt(parseIp(QUAD_100));
+const V6_BASE = parseIp("fd7a:115c:a1e0::");
+
+/** A pair of node addresses. */
+export interface NodeAddresses {
+  /** IPv4 address text, e.g. `100.64.0.1`. */
+  ipv4: string;
+  /** IPv6 address text, e.g. `fd7a:115c:a1e0::1`. */
+  ipv6: string;
+}
+
+/**
+ * Hands out and takes back node addresses.
+ *
+ * @example
+ * ```ts
+ * const a = new IpAllocator();
+ * console.assert(a.allocate().ipv4 === "100.64.0.1");
+ * ```
+ */
+export class IpAllocator {
+  readonly #v4 = new Set<number>();
+  readonly #v6 = new Set<number>();
+
+  /** Allocates the lowest free address of each family. */
+  allocate(): NodeAddresses {
+    const v4 = this.#lowestFree(this.#v4, V4_SIZE - 1, (n) => isReservedV4(V4_BASE + n));
+    // 2^32 IPv6 host numbers is far more than a test tailnet needs.
+    const v6 = this.#lowestFree(this.#v6, 0xffff_ffff, () => false);
+    this.#v4.add(v4);
+    this.#v6.add(v6);
+    return { ipv4: formatIp(intToIpv4(V4_BASE + v4)), ipv6: formatIp(v6Host(v6)) };
+  }
+
+  /** Marks given addresses as used (for nodes restored from elsewhere). */
+  reserve(addrs: NodeAddresses): void {
+    this.#v4.add(ipv4ToInt(parseIp(addrs.ipv4)) - V4_BASE);
+    this.#v6.add(v6Index(parseIp(addrs.ipv6)));
+  }
+
+  /** Returns a node's addresses to the pool. */
+  release(addrs: NodeAddresses): void {
+    this.#v4.delete(ipv4ToInt(parseIp(addrs.ipv4)) - V4_BASE);
+    this.#v6.delete(v6Index(parseIp(addrs.ipv6)));
+  }
+
+  #lowestFree(used: Set<number>, max: number, reserved: (n: number) => boolean): number {
+    for (let n = 1; n < max; n++) {
+      if (!used.has(n) && !reserved(n)) return n;
+    }
+    throw new RangeError(`Cannot allocate a tailnet address: all ${max} addresses are in use`);
+  }
+}
+
+function isReservedV4(ip: number): boolean {
+  return ip === QUAD_100_INT || (ip >= CHROMEOS_START && ip < CHROMEOS_END);
+}
+
+function ipv4ToInt(b: Uint8Array): number {
+  return ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;
+}
+
+function intToIpv4(n: number): Uint8Array {
+  return new Uint8Array([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
+}
+
+function v6Host(n: number): Uint8Array {
+  const ip = V6_BASE.slice();
+  new DataView(ip.buffer).setUint32(12, n);
+  return ip;
+}
+
+function v6Index(ip: Uint8Array): number {
+  return new DataView(ip.buffer, ip.byteOffset).getUint32(12);
+}

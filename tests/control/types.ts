@@ -1,0 +1,111 @@
+/**
+ * The test control server's own data model: nodes, pre-auth keys, users and
+ * the change notices that drive map-stream deltas (after Headscale's
+ * `types.Node`, `types.PreAuthKey` and `change.Change`).
+ *
+ * @module
+ */
+
+import type { PeerChange } from "../../src/netmap/tailcfg.ts";
+
+/** A JSON object as it goes on the wire. */
+export type Json = Record<string, unknown>;
+
+/** A pre-auth key as configured or created through the admin API. */
+export interface PreAuthKey {
+  /** Sequential ID. */
+  id: number;
+  /** The secret text clients present as `Auth.AuthKey`. */
+  key: string;
+  /** Usable by any number of nodes; otherwise once. */
+  reusable: boolean;
+  /** Nodes registered with it are deleted after being offline for a while. */
+  ephemeral: boolean;
+  /** Set once a node registered with a single-use key. */
+  used: boolean;
+  /** After this the key is refused; undefined = never expires. */
+  expiresAt?: Date;
+}
+
+/** Options for a pre-auth key. */
+export interface PreAuthKeySpec {
+  /** Secret text; generated as `tskey-auth-<hex>` when absent. */
+  key?: string;
+  /** Usable any number of times (default true). */
+  reusable?: boolean;
+  /** Ephemeral nodes (default false). */
+  ephemeral?: boolean;
+  /** Expiry time. */
+  expiresAt?: Date;
+}
+
+/** The tailnet's only user (Headscale's user-owned nodes, one user). */
+export interface User {
+  /** User ID (1). */
+  id: number;
+  /** Login name and display name. */
+  name: string;
+  /** Creation time. */
+  created: Date;
+}
+
+/** A registered node. Keys are kept in canonical text form (`nodekey:`, `mkey:`, `discokey:`). */
+export interface NodeRecord {
+  /** Node ID, from 1. */
+  id: number;
+  /** Noise machine key that registered it. */
+  machineKey: string;
+  /** Current WireGuard key. */
+  nodeKey: string;
+  /** Disco key, "" while unknown (or zero). */
+  discoKey: string;
+  /** Hostname the node reported. */
+  hostname: string;
+  /** Unique DNS label. */
+  givenName: string;
+  /** Tailnet IPv4. */
+  ipv4: string;
+  /** Tailnet IPv6. */
+  ipv6: string;
+  /** The last full Hostinfo (NetInfo kept when a later one has none). */
+  hostinfo: Json;
+  /** UDP endpoints (`ip:port`). */
+  endpoints: string[];
+  /** Registration time. */
+  created: Date;
+  /** Key expiry; undefined = never. A past value means logged out / expired. */
+  expiry?: Date;
+  /** Deleted after {@link TailnetOptions.ephemeralInactivityMs} offline. */
+  ephemeral: boolean;
+  /** Open map streams. */
+  sessions: number;
+  /** undefined until the node first streams, then true/false. */
+  online?: boolean;
+  /** When it went offline. */
+  lastSeen?: Date;
+}
+
+/**
+ * What changed, for every map stream to turn into a delta (Headscale's `change.Change`).
+ * A stream of the {@link originNode} gets a self update (`Node` only) instead.
+ */
+export interface Change {
+  /** One-word reason, for the event log. */
+  reason: string;
+  /** The node the change is about; its own streams get a self update. */
+  originNode?: number;
+  /** Nodes to send whole in `PeersChanged`. */
+  peersChanged?: number[];
+  /** Nodes to list in `PeersRemoved`. */
+  peersRemoved?: number[];
+  /** Patches for `PeersChangedPatch`. */
+  patches?: PeerChange[];
+  /** Policy changed: send `PacketFilters` and every current peer in `PeersChanged`. */
+  policy?: boolean;
+  /** Send `DNSConfig`. */
+  dns?: boolean;
+  /** Send `DERPMap`. */
+  derpMap?: boolean;
+  /** Online transitions to send as `OnlineChange` instead of patches. */
+  onlineChange?: Record<string, boolean>;
+}

@@ -10,6 +10,7 @@
 import type { Poller } from "../../ffi/poll.ts";
 import type { TunDevice } from "../../ffi/tun.ts";
 import type { UdpSocket } from "../../ffi/udp.ts";
+import { allocPacketBuffers } from "../crypto/aead_wasm.ts";
 import type { Bind, Device, PacketReceiver, TunSink } from "../wireguard/device.ts";
 import { TRANSPORT_HEADER_SIZE, TRANSPORT_OVERHEAD } from "../wireguard/transport.ts";
 
@@ -60,7 +61,8 @@ export function udpBind(udp: UdpSocket): Bind {
 /** A source that hands every datagram of a UDP socket to `receiver`. */
 export function udpSource(udp: UdpSocket, receiver: PacketReceiver, mtu: number): DatagramSource {
   const size = Math.max(2048, TRANSPORT_HEADER_SIZE + mtu + TRANSPORT_OVERHEAD + 128);
-  const bufs = Array.from({ length: BATCH }, () => new Uint8Array(size));
+  // Buffers in the WebAssembly arena: the AEAD seals and opens them without copying.
+  const bufs = allocPacketBuffers(BATCH, size);
   const sizes = new Array<number>(BATCH).fill(0);
   const addrs = Array.from({ length: BATCH }, () => new Uint8Array(28));
   return {
@@ -120,7 +122,7 @@ export class DataPlane {
     const dev = this.#device, tun = this.#tun, sources = this.#sources;
     const outbound = this.#hooks.outbound;
     const size = TRANSPORT_HEADER_SIZE + dev.mtu + TRANSPORT_OVERHEAD + 64;
-    const bufs = Array.from({ length: BATCH }, () => new Uint8Array(size));
+    const bufs = allocPacketBuffers(BATCH, size);
     const sizes = new Array<number>(BATCH).fill(0);
     const fds = [tun.fd, ...sources.map((s) => s.fd)];
     const off = TRANSPORT_HEADER_SIZE;

@@ -124,7 +124,6 @@ export class Device implements PacketReceiver {
   readonly #checker: CookieChecker;
   readonly #load: LoadMonitor;
   readonly #limiter = new RateLimiter();
-  readonly #nonce = new Uint8Array(12);
   // Output batches, reused across calls so the hot path does not allocate arrays.
   readonly #outBufs: Uint8Array[] = [];
   readonly #outSizes: number[] = [];
@@ -251,7 +250,7 @@ export class Device implements PacketReceiver {
         continue;
       }
       const counter = kp.sendCounter++;
-      const size = sealTransport(kp, counter, buf, offset, len, this.#mtu, this.#nonce);
+      const size = sealTransport(kp, counter, buf, offset, len, this.#mtu);
       outBufs[out] = buf;
       outSizes[out] = size;
       outEps[out] = peer.endpoint;
@@ -386,7 +385,6 @@ export class Device implements PacketReceiver {
       TRANSPORT_HEADER_SIZE,
       plaintext.length,
       this.#mtu,
-      this.#nonce,
     );
     this.#bind.send([buf], [size], [peer.endpoint], 1, 0);
     peer.txBytes += size;
@@ -508,7 +506,7 @@ export class Device implements PacketReceiver {
     const index = this.#indices.allocate(peer);
     const { message, keys } = createResponse(consumed, index, peer.presharedKey);
     peer.cookies.addMacs(message, now);
-    if (peer.next !== null) this.#indices.free(peer.next.localIndex);
+    if (peer.next !== null) this.#dropKeypair(peer.next);
     peer.next = new Keypair(keys, false, now, index, consumed.remoteIndex);
     peer.lastHandshakeWall = this.#clock.wallNow();
     peer.timers.sessionDerived(now);
@@ -539,10 +537,8 @@ export class Device implements PacketReceiver {
     // The initiator uses the new session at once; what was current (or an
     // unconfirmed next) stays to decrypt packets already in flight.
     const old = peer.next ?? peer.current;
-    if (peer.previous !== null && peer.previous !== old) {
-      this.#indices.free(peer.previous.localIndex);
-    }
-    if (peer.next !== null && peer.current !== null) this.#indices.free(peer.current.localIndex);
+    if (peer.previous !== null && peer.previous !== old) this.#dropKeypair(peer.previous);
+    if (peer.next !== null && peer.current !== null) this.#dropKeypair(peer.current);
     peer.previous = old;
     peer.current = kp;
     peer.next = null;
@@ -587,7 +583,7 @@ export class Device implements PacketReceiver {
       this.drops.replay++;
       return 0;
     }
-    const n = openTransport(kp, counter, buf, size, this.#nonce);
+    const n = openTransport(kp, counter, buf, size);
     if (n < 0) {
       this.drops.unauthenticated++;
       return 0;
@@ -629,7 +625,7 @@ export class Device implements PacketReceiver {
 
   /** The initiator used our new session: it becomes current. */
   #confirmNext(peer: Peer, kp: Keypair, now: number): void {
-    if (peer.previous !== null) this.#indices.free(peer.previous.localIndex);
+    if (peer.previous !== null) this.#dropKeypair(peer.previous);
     peer.previous = peer.current;
     peer.current = kp;
     peer.next = null;
@@ -637,9 +633,14 @@ export class Device implements PacketReceiver {
     if (peer.staged.length > 0) this.#sendStaged(peer, now);
   }
 
+  #dropKeypair(kp: Keypair): void {
+    this.#indices.free(kp.localIndex);
+    kp.dispose();
+  }
+
   #zeroKeys(peer: Peer): void {
     for (const kp of [peer.previous, peer.current, peer.next]) {
-      if (kp !== null) this.#indices.free(kp.localIndex);
+      if (kp !== null) this.#dropKeypair(kp);
     }
     if (peer.handshake !== null) this.#indices.free(peer.handshake.localIndex);
     peer.previous = peer.current = peer.next = null;

@@ -4,16 +4,16 @@
  *
  * @module
  */
-import { ChaChaPoly } from "../crypto/aead.ts";
+import { WasmChaChaPoly } from "../crypto/aead_wasm.ts";
 import type { SessionKeys } from "./handshake.ts";
 import { ReplayFilter } from "./replay.ts";
 
 /** One WireGuard session (whitepaper §5.4.5): keys, indices, counters and age. */
 export class Keypair {
-  /** Cipher for packets we send. */
-  readonly send: ChaChaPoly;
+  /** Cipher for packets we send (WebAssembly, in place: the hot path). */
+  readonly send: WasmChaChaPoly;
   /** Cipher for packets we receive. */
-  readonly recv: ChaChaPoly;
+  readonly recv: WasmChaChaPoly;
   /** Next counter to use when sending. */
   sendCounter = 0;
   /** Rejects counters already seen or too old. */
@@ -33,7 +33,13 @@ export class Keypair {
     readonly localIndex: number,
     readonly remoteIndex: number,
   ) {
-    this.send = new ChaChaPoly(keys.sendKey);
-    this.recv = new ChaChaPoly(keys.recvKey);
+    this.send = new WasmChaChaPoly(keys.sendKey);
+    this.recv = new WasmChaChaPoly(keys.recvKey);
+  }
+
+  /** Wipes both keys; the session can't be used afterwards. */
+  dispose(): void {
+    this.send.dispose();
+    this.recv.dispose();
   }
 }

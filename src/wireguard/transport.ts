@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { wgNonce } from "../crypto/aead.ts";
 import type { Keypair } from "./keypair.ts";
 
 /** Bytes before the ciphertext: type, reserved, receiver index, counter. */
@@ -30,7 +29,6 @@ export function sealTransport(
   offset: number,
   len: number,
   mtu: number,
-  nonce: Uint8Array,
 ): number {
   let padded = (len + 15) & ~15;
   if (padded > mtu) padded = len > mtu ? len : mtu;
@@ -43,9 +41,7 @@ export function sealTransport(
   writeU32le(buf, h + 4, kp.remoteIndex);
   writeU32le(buf, h + 8, counter >>> 0);
   writeU32le(buf, h + 12, Math.floor(counter / TWO_32));
-  wgNonce(counter, nonce);
-  const n = kp.send.sealInto(nonce, buf.subarray(offset, offset + padded), buf, offset);
-  return TRANSPORT_HEADER_SIZE + n;
+  return TRANSPORT_HEADER_SIZE + kp.send.sealInPlace(counter, buf, offset, padded);
 }
 
 /** The receiver index of a transport message. */
@@ -67,20 +63,8 @@ export function transportCounter(buf: Uint8Array): number {
  * Opens the transport message `buf[0, size)` in place: the plaintext lands at
  * `buf[16, 16+n)`. Returns n, or -1 if authentication fails.
  */
-export function openTransport(
-  kp: Keypair,
-  counter: number,
-  buf: Uint8Array,
-  size: number,
-  nonce: Uint8Array,
-): number {
-  wgNonce(counter, nonce);
-  return kp.recv.openInto(
-    nonce,
-    buf.subarray(TRANSPORT_HEADER_SIZE, size),
-    buf,
-    TRANSPORT_HEADER_SIZE,
-  );
+export function openTransport(kp: Keypair, counter: number, buf: Uint8Array, size: number): number {
+  return kp.recv.openInPlace(counter, buf, TRANSPORT_HEADER_SIZE, size - TRANSPORT_HEADER_SIZE);
 }
 
 /**

@@ -1,0 +1,330 @@
+/**
+ * ChaCha20-Poly1305 (RFC 8439) in WebAssembly (SIMD128), for the data plane.
+ *
+ * Same API as `ChaChaPoly` in aead.ts, plus WireGuard-shaped in-place entry
+ * points (`sealInPlace` / `openInPlace`) that take the 64-bit counter instead
+ * of a nonce. When the buffer views the wasm memory (see `allocPacketBuffer`)
+ * they run with no copy and no allocation; other buffers go through a scratch
+ * area (one copy in, one out). node:crypto, by contrast, creates a cipher
+ * object and fresh Buffers per packet, which dominated the per-packet cost.
+ *
+ * Keys live in 32-byte slots in wasm memory, zeroed on `dispose()` (or when
+ * the object is garbage-collected). If all 4095 slots are taken a key falls
+ * back to one shared slot it refreshes on each call. Messages larger than the
+ * 128 KiB scratch area, or associated data over 16 KiB, that are not in wasm
+ * memory are handed to node:crypto.
+ *
+ * @module
+ */
+import { CHACHA_KEY_LENGTH, CHACHA_NONCE_LENGTH, CHACHA_TAG_LENGTH, ChaChaPoly } from "./aead.ts";
+import { type ChaChaPolyWasm, chaChaPolyWasm } from "./wasm/instance.ts";
+
+export {
+  allocPacketBuffer,
+  allocPacketBuffers,
+  freePacketBuffer,
+  isWasmBuffer,
+  packetArenaCapacity,
+  packetArenaInUse,
+} from "./wasm/arena.ts";
+
+const TAG = CHACHA_TAG_LENGTH;
+const TWO_32 = 0x1_0000_0000;
+const DISPOSED = -1;
+const SHARED = -2;
+
+// Key slot bookkeeping; slot 0 is the shared fallback and never handed out.
+const freeSlots: number[] = [];
+let nextSlot = 1;
+
+function takeSlot(w: ChaChaPolyWasm): number {
+  const s = freeSlots.pop();
+  if (s !== undefined) return s;
+  return nextSlot < w.keySlotCount ? nextSlot++ : 0;
+}
+
+function releaseSlot(slot: number): void {
+  const w = chaChaPolyWasm();
+  w.bytes.fill(0, w.keySlots + 32 * slot, w.keySlots + 32 * slot + 32);
+  freeSlots.push(slot);
+}
+
+// Frees the slot of a key object that was dropped without dispose().
+const finalizer = new FinalizationRegistry<number>(releaseSlot);
+
+function nonceWord(n: Uint8Array, i: number): number {
+  return n[i] | (n[i + 1] << 8) | (n[i + 2] << 16) | (n[i + 3] << 24);
+}
+
+function checkNonce(what: string, nonce: Uint8Array): void {
+  if (nonce.length !== CHACHA_NONCE_LENGTH) {
+    throw new RangeError(`Cannot ${what}: expected a 12-byte nonce, got ${nonce.length} bytes`);
+  }
+}
+
+function badCounter(counter: number): RangeError {
+  return new RangeError(
+    `Cannot build AEAD nonce: counter ${counter} is not a safe non-negative integer`,
+  );
+}
+
+function overlaps(a: number, aLen: number, b: number, bLen: number): boolean {
+  return a < b + bLen && b < a + aLen;
+}
+
+/**
+ * A ChaCha20-Poly1305 key held in wasm memory, ready to seal and open many
+ * messages.
+ *
+ * @example
+ * ```ts
+ * const aead = new WasmChaChaPoly(new Uint8Array(32));
+ * const buf = allocPacketBuffer(64);
+ * buf.set(new TextEncoder().encode("hi"));
+ * const n = aead.sealInPlace(7, buf, 0, 2); // 18: ciphertext then tag
+ * console.assert(aead.openInPlace(7, buf, 0, n) === 2 && buf[0] === 104);
+ * aead.dispose();
+ * freePacketBuffer(buf);
+ * ```
+ */
+export class WasmChaChaPoly {
+  readonly #w: ChaChaPolyWasm;
+  // Address of this key's own wasm slot, or SHARED (slot 0, refilled from
+  // #key on each call) or DISPOSED.
+  #keyPtr: number;
+  #slot: number;
+  #key: Uint8Array;
+  #native: ChaChaPoly | undefined;
+
+  /** Copies a 32-byte key into a wasm key slot; later changes to `key` do not leak in. */
+  constructor(key: Uint8Array) {
+    if (!(key instanceof Uint8Array) || key.length !== CHACHA_KEY_LENGTH) {
+      throw new RangeError(
+        `Cannot create ChaCha20-Poly1305 key: expected 32 bytes, got ${key?.length}`,
+      );
+    }
+    const w = this.#w = chaChaPolyWasm();
+    this.#key = key.slice();
+    this.#slot = takeSlot(w);
+    this.#keyPtr = this.#slot === 0 ? SHARED : w.keySlots + 32 * this.#slot;
+    if (this.#slot !== 0) {
+      w.bytes.set(key, this.#keyPtr);
+      finalizer.register(this, this.#slot, this);
+    }
+  }
+
+  /** Zeroes the key (in wasm memory and in JS) and frees its slot; later calls throw. */
+  dispose(): void {
+    if (this.#keyPtr === DISPOSED) return;
+    if (this.#slot !== 0) {
+      finalizer.unregister(this);
+      releaseSlot(this.#slot);
+    }
+    this.#keyPtr = DISPOSED;
+    this.#key.fill(0);
+    this.#native = undefined;
+  }
+
+  /** Same as {@link dispose}, for `using`. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /**
+   * Encrypts buf[offset, offset+len) in place under WireGuard's nonce for
+   * `counter` (4 zero bytes, then the counter as 64-bit little-endian) and
+   * writes the tag after it; returns `len + 16`. No copy when `buf` views
+   * wasm memory.
+   */
+  sealInPlace(counter: number, buf: Uint8Array, offset: number, len: number): number {
+    const lo = counter >>> 0;
+    const hi = (counter - lo) / TWO_32;
+    // Rejects fractions, negatives, NaN and anything above 2^53 - 1 in one test.
+    if ((hi >>> 0) !== hi || hi >= 0x20_0000) throw badCounter(counter);
+    if ((offset >>> 0) !== offset || (len >>> 0) !== len || offset + len + TAG > buf.length) {
+      throw new RangeError(
+        `Cannot seal ${len} bytes at offset ${offset} in place: buffer is ${buf.length} bytes`,
+      );
+    }
+    const key = this.#keyAddr();
+    const w = this.#w;
+    if (buf.buffer === w.buffer) {
+      const p = buf.byteOffset + offset;
+      w.fn.aead_seal(key, 0, lo, hi, 0, 0, p, len, p);
+    } else if (len + TAG <= w.msgScratchSize) {
+      const s = w.msgScratch;
+      w.bytes.set(buf.subarray(offset, offset + len), s);
+      w.fn.aead_seal(key, 0, lo, hi, 0, 0, s, len, s);
+      buf.set(w.bytes.subarray(s, s + len + TAG), offset);
+    } else {
+      const pt = buf.slice(offset, offset + len);
+      this.#fallback().sealInto(wgNonceOf(lo, hi), pt, buf, offset);
+    }
+    return len + TAG;
+  }
+
+  /**
+   * Decrypts buf[offset, offset+sealedLen) (ciphertext then tag) in place
+   * under WireGuard's nonce for `counter`; returns the plaintext length, or
+   * -1 if `sealedLen` is shorter than a tag or authentication fails (the
+   * buffer's contents are then unspecified). No copy when `buf` views wasm
+   * memory.
+   */
+  openInPlace(counter: number, buf: Uint8Array, offset: number, sealedLen: number): number {
+    const lo = counter >>> 0;
+    const hi = (counter - lo) / TWO_32;
+    if ((hi >>> 0) !== hi || hi >= 0x20_0000) throw badCounter(counter);
+    if ((offset >>> 0) !== offset || (sealedLen >>> 0) !== sealedLen) {
+      throw new RangeError(`Cannot open ${sealedLen} bytes at offset ${offset} in place`);
+    }
+    if (offset + sealedLen > buf.length) {
+      throw new RangeError(
+        `Cannot open ${sealedLen} bytes at offset ${offset} in place: buffer is ${buf.length} bytes`,
+      );
+    }
+    const len = sealedLen - TAG;
+    if (len < 0) return -1;
+    const key = this.#keyAddr();
+    const w = this.#w;
+    if (buf.buffer === w.buffer) {
+      const p = buf.byteOffset + offset;
+      return w.fn.aead_open(key, 0, lo, hi, 0, 0, p, len, p) === 0 ? len : -1;
+    }
+    if (sealedLen <= w.msgScratchSize) {
+      const s = w.msgScratch;
+      w.bytes.set(buf.subarray(offset, offset + sealedLen), s);
+      if (w.fn.aead_open(key, 0, lo, hi, 0, 0, s, len, s) !== 0) return -1;
+      buf.set(w.bytes.subarray(s, s + len), offset);
+      return len;
+    }
+    const sealed = buf.slice(offset, offset + sealedLen);
+    return this.#fallback().openInto(wgNonceOf(lo, hi), sealed, buf, offset);
+  }
+
+  /** Encrypts `plaintext` and returns ciphertext followed by the 16-byte tag. */
+  seal(nonce: Uint8Array, plaintext: Uint8Array, ad?: Uint8Array): Uint8Array {
+    const out = new Uint8Array(plaintext.length + TAG);
+    this.sealInto(nonce, plaintext, out, 0, ad);
+    return out;
+  }
+
+  /**
+   * Encrypts `plaintext` into `dst` at `dstOffset` (ciphertext then tag) and
+   * returns the number of bytes written, `plaintext.length + 16`. `dst` may be
+   * the buffer `plaintext` views, at the same offset, for in-place encryption.
+   */
+  sealInto(
+    nonce: Uint8Array,
+    plaintext: Uint8Array,
+    dst: Uint8Array,
+    dstOffset: number,
+    ad?: Uint8Array,
+  ): number {
+    checkNonce("seal", nonce);
+    const len = plaintext.length;
+    const total = len + TAG;
+    if ((dstOffset >>> 0) !== dstOffset || dstOffset + total > dst.length) {
+      throw new RangeError(
+        `Cannot seal ${len} bytes into a ${dst.length}-byte buffer at offset ${dstOffset}`,
+      );
+    }
+    const key = this.#keyAddr();
+    const w = this.#w;
+    const adLen = ad?.length ?? 0;
+    if (adLen > w.adScratchSize || (dst.buffer !== w.buffer && total > w.msgScratchSize)) {
+      return this.#fallback().sealInto(nonce, plaintext, dst, dstOffset, ad);
+    }
+    // AD is always copied: it is small, and a copy cannot alias dst.
+    if (adLen > 0) w.bytes.set(ad!, w.adScratch);
+    const n0 = nonceWord(nonce, 0), n1 = nonceWord(nonce, 4), n2 = nonceWord(nonce, 8);
+    if (dst.buffer === w.buffer) {
+      const d = dst.byteOffset + dstOffset;
+      let s = plaintext.byteOffset;
+      if (plaintext.buffer !== w.buffer || (s !== d && overlaps(s, len, d, total))) {
+        dst.set(plaintext, dstOffset);
+        s = d;
+      }
+      w.fn.aead_seal(key, n0, n1, n2, w.adScratch, adLen, s, len, d);
+      return total;
+    }
+    const s = w.msgScratch;
+    w.bytes.set(plaintext, s);
+    w.fn.aead_seal(key, n0, n1, n2, w.adScratch, adLen, s, len, s);
+    dst.set(w.bytes.subarray(s, s + total), dstOffset);
+    return total;
+  }
+
+  /** Decrypts `sealed` (ciphertext ‖ tag); returns null if it is too short or fails authentication. */
+  open(nonce: Uint8Array, sealed: Uint8Array, ad?: Uint8Array): Uint8Array | null {
+    if (sealed.length < TAG) return null;
+    const out = new Uint8Array(sealed.length - TAG);
+    return this.openInto(nonce, sealed, out, 0, ad) < 0 ? null : out;
+  }
+
+  /**
+   * Decrypts `sealed` into `dst` at `dstOffset` and returns the plaintext
+   * length, or -1 if it is shorter than a tag or fails authentication (then
+   * `dst` is untouched). `dst` may overlap `sealed` at the same offset.
+   */
+  openInto(
+    nonce: Uint8Array,
+    sealed: Uint8Array,
+    dst: Uint8Array,
+    dstOffset: number,
+    ad?: Uint8Array,
+  ): number {
+    checkNonce("open", nonce);
+    const len = sealed.length - TAG;
+    if (len < 0) return -1;
+    if ((dstOffset >>> 0) !== dstOffset || dstOffset + len > dst.length) {
+      throw new RangeError(
+        `Cannot open ${len} bytes into a ${dst.length}-byte buffer at offset ${dstOffset}`,
+      );
+    }
+    const key = this.#keyAddr();
+    const w = this.#w;
+    const adLen = ad?.length ?? 0;
+    const direct = dst.buffer === w.buffer && sealed.buffer === w.buffer;
+    const d = dst.byteOffset + dstOffset;
+    const src = sealed.byteOffset;
+    const inPlace = direct && (src === d || !overlaps(src, sealed.length, d, len));
+    if (adLen > w.adScratchSize || (!inPlace && sealed.length > w.msgScratchSize)) {
+      return this.#fallback().openInto(nonce, sealed, dst, dstOffset, ad);
+    }
+    if (adLen > 0) w.bytes.set(ad!, w.adScratch);
+    const n0 = nonceWord(nonce, 0), n1 = nonceWord(nonce, 4), n2 = nonceWord(nonce, 8);
+    if (inPlace) {
+      return w.fn.aead_open(key, n0, n1, n2, w.adScratch, adLen, src, len, d) === 0 ? len : -1;
+    }
+    // Copy in first so a failed open leaves dst untouched even if it overlaps sealed.
+    const s = w.msgScratch;
+    w.bytes.set(sealed, s);
+    if (dst.buffer === w.buffer) {
+      return w.fn.aead_open(key, n0, n1, n2, w.adScratch, adLen, s, len, d) === 0 ? len : -1;
+    }
+    if (w.fn.aead_open(key, n0, n1, n2, w.adScratch, adLen, s, len, s) !== 0) return -1;
+    dst.set(w.bytes.subarray(s, s + len), dstOffset);
+    return len;
+  }
+
+  #keyAddr(): number {
+    const p = this.#keyPtr;
+    if (p > 0) return p;
+    if (p === DISPOSED) throw new Error("Cannot use ChaCha20-Poly1305 key: it was disposed");
+    const w = this.#w;
+    w.bytes.set(this.#key, w.keySlots);
+    return w.keySlots;
+  }
+
+  #fallback(): ChaChaPoly {
+    return this.#native ??= new ChaChaPoly(this.#key);
+  }
+}
+
+function wgNonceOf(lo: number, hi: number): Uint8Array {
+  const n = new Uint8Array(CHACHA_NONCE_LENGTH);
+  const v = new DataView(n.buffer);
+  v.setUint32(4, lo, true);
+  v.setUint32(8, hi, true);
+  return n;
+}

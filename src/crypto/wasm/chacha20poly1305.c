@@ -1,0 +1,371 @@
+/*
+ * ChaCha20-Poly1305 AEAD (RFC 8439) for a freestanding wasm32 module with
+ * SIMD128, written for warren's data plane. Built by build.sh; the TypeScript
+ * side (../aead_wasm.ts) owns the memory layout and passes plain addresses.
+ *
+ * ChaCha20 runs four blocks at once, one state word of all four blocks per
+ * v128 lane group ("vertical" layout), so a 1420-byte WireGuard packet plus
+ * the Poly1305 key block is exactly six 4-block steps. Poly1305 uses five
+ * 26-bit limbs so every product fits a 64-bit multiply: wasm has no
+ * 64x64->128 multiply, which rules out the 44-bit radix.
+ *
+ * Memory discipline: no heap, no libc, no globals; scratch (keystream, one-time
+ * Poly1305 key) lives on the shadow stack in linear memory, which JavaScript
+ * can read anyway, so it is not wiped. The long-term key is never copied here.
+ */
+#include <stdint.h>
+#include <wasm_simd128.h>
+
+typedef uint8_t u8;
+typedef uint32_t u32;
+typedef uint64_t u64;
+
+#define EXPORT(name) __attribute__((export_name(#name)))
+
+static inline u32 load32(const u8 *p) {
+  u32 v;
+  __builtin_memcpy(&v, p, 4);
+  return v;
+}
+
+static inline void store32(u8 *p, u32 v) { __builtin_memcpy(p, &v, 4); }
+
+/* ---------------------------------------------------------------- ChaCha20 */
+
+/* Input block (RFC 8439 §2.3): constants, key, counter, nonce. */
+static inline void chacha_setup(u32 st[16], const u8 *key, u32 n0, u32 n1, u32 n2) {
+  st[0] = 0x61707865; /* "expa" */
+  st[1] = 0x3320646e; /* "nd 3" */
+  st[2] = 0x79622d32; /* "2-by" */
+  st[3] = 0x6b206574; /* "te k" */
+  for (int i = 0; i < 8; i++) st[4 + i] = load32(key + 4 * i);
+  st[12] = 0;
+  st[13] = n0;
+  st[14] = n1;
+  st[15] = n2;
+}
+
+/* 16- and 8-bit rotations are byte permutations (one pshufb each in V8). */
+static inline v128_t rotl16(v128_t x) {
+  return wasm_i8x16_shuffle(x, x, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+}
+static inline v128_t rotl8(v128_t x) {
+  return wasm_i8x16_shuffle(x, x, 3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14);
+}
+#define ROTL(x, n) wasm_v128_or(wasm_i32x4_shl((x), (n)), wasm_u32x4_shr((x), 32 - (n)))
+
+#define QR(a, b, c, d)                       \
+  a = wasm_i32x4_add(a, b);                  \
+  d = rotl16(wasm_v128_xor(d, a));           \
+  c = wasm_i32x4_add(c, d);                  \
+  b = ROTL(wasm_v128_xor(b, c), 12);         \
+  a = wasm_i32x4_add(a, b);                  \
+  d = rotl8(wasm_v128_xor(d, a));            \
+  c = wasm_i32x4_add(c, d);                  \
+  b = ROTL(wasm_v128_xor(b, c), 7);
+
+/*
+ * Keystream for blocks ctr..ctr+3 into out[16], in byte order: out[4*b + g]
+ * holds words 4g..4g+3 of block b, i.e. bytes 16*(4*b+g) of the 256-byte run.
+ */
+static inline __attribute__((always_inline)) void chacha_blocks4(const u32 st[16], u32 ctr,
+                                                                  v128_t out[16]) {
+  const v128_t ctrs = wasm_i32x4_add(wasm_i32x4_splat((int32_t)ctr), wasm_i32x4_make(0, 1, 2, 3));
+  v128_t x0 = wasm_i32x4_splat(st[0]), x1 = wasm_i32x4_splat(st[1]);
+  v128_t x2 = wasm_i32x4_splat(st[2]), x3 = wasm_i32x4_splat(st[3]);
+  v128_t x4 = wasm_i32x4_splat(st[4]), x5 = wasm_i32x4_splat(st[5]);
+  v128_t x6 = wasm_i32x4_splat(st[6]), x7 = wasm_i32x4_splat(st[7]);
+  v128_t x8 = wasm_i32x4_splat(st[8]), x9 = wasm_i32x4_splat(st[9]);
+  v128_t x10 = wasm_i32x4_splat(st[10]), x11 = wasm_i32x4_splat(st[11]);
+  v128_t x12 = ctrs, x13 = wasm_i32x4_splat(st[13]);
+  v128_t x14 = wasm_i32x4_splat(st[14]), x15 = wasm_i32x4_splat(st[15]);
+
+  for (int i = 0; i < 10; i++) {
+    QR(x0, x4, x8, x12);
+    QR(x1, x5, x9, x13);
+    QR(x2, x6, x10, x14);
+    QR(x3, x7, x11, x15);
+    QR(x0, x5, x10, x15);
+    QR(x1, x6, x11, x12);
+    QR(x2, x7, x8, x13);
+    QR(x3, x4, x9, x14);
+  }
+
+  x0 = wasm_i32x4_add(x0, wasm_i32x4_splat(st[0]));
+  x1 = wasm_i32x4_add(x1, wasm_i32x4_splat(st[1]));
+  x2 = wasm_i32x4_add(x2, wasm_i32x4_splat(st[2]));
+  x3 = wasm_i32x4_add(x3, wasm_i32x4_splat(st[3]));
+  x4 = wasm_i32x4_add(x4, wasm_i32x4_splat(st[4]));
+  x5 = wasm_i32x4_add(x5, wasm_i32x4_splat(st[5]));
+  x6 = wasm_i32x4_add(x6, wasm_i32x4_splat(st[6]));
+  x7 = wasm_i32x4_add(x7, wasm_i32x4_splat(st[7]));
+  x8 = wasm_i32x4_add(x8, wasm_i32x4_splat(st[8]));
+  x9 = wasm_i32x4_add(x9, wasm_i32x4_splat(st[9]));
+  x10 = wasm_i32x4_add(x10, wasm_i32x4_splat(st[10]));
+  x11 = wasm_i32x4_add(x11, wasm_i32x4_splat(st[11]));
+  x12 = wasm_i32x4_add(x12, ctrs);
+  x13 = wasm_i32x4_add(x13, wasm_i32x4_splat(st[13]));
+  x14 = wasm_i32x4_add(x14, wasm_i32x4_splat(st[14]));
+  x15 = wasm_i32x4_add(x15, wasm_i32x4_splat(st[15]));
+
+  /* Transpose each group of four words from word-major to block-major. */
+#define TRANSPOSE(g, a, b, c, d)                                   \
+  {                                                                \
+    v128_t t0 = wasm_i32x4_shuffle(a, b, 0, 4, 1, 5);              \
+    v128_t t1 = wasm_i32x4_shuffle(c, d, 0, 4, 1, 5);              \
+    v128_t t2 = wasm_i32x4_shuffle(a, b, 2, 6, 3, 7);              \
+    v128_t t3 = wasm_i32x4_shuffle(c, d, 2, 6, 3, 7);              \
+    out[0 + g] = wasm_i64x2_shuffle(t0, t1, 0, 2);                 \
+    out[4 + g] = wasm_i64x2_shuffle(t0, t1, 1, 3);                 \
+    out[8 + g] = wasm_i64x2_shuffle(t2, t3, 0, 2);                 \
+    out[12 + g] = wasm_i64x2_shuffle(t2, t3, 1, 3);                \
+  }
+  TRANSPOSE(0, x0, x1, x2, x3);
+  TRANSPOSE(1, x4, x5, x6, x7);
+  TRANSPOSE(2, x8, x9, x10, x11);
+  TRANSPOSE(3, x12, x13, x14, x15);
+#undef TRANSPOSE
+}
+
+/* dst[0, len) = src[0, len) ^ ks[0, len); src may equal dst. */
+static inline void xor_bytes(const u8 *ks, const u8 *src, u8 *dst, u32 len) {
+  u32 i = 0;
+  for (; i + 16 <= len; i += 16) {
+    wasm_v128_store(dst + i, wasm_v128_xor(wasm_v128_load(src + i), wasm_v128_load(ks + i)));
+  }
+  for (; i < len; i++) dst[i] = src[i] ^ ks[i];
+}
+
+/* XORs the keystream starting at block `ctr` over len bytes; src may equal dst. */
+static void chacha_xor(const u32 st[16], u32 ctr, const u8 *src, u8 *dst, u32 len) {
+  v128_t ks[16];
+  while (len >= 256) {
+    chacha_blocks4(st, ctr, ks);
+    for (int i = 0; i < 16; i++) {
+      wasm_v128_store(dst + 16 * i, wasm_v128_xor(wasm_v128_load(src + 16 * i), ks[i]));
+    }
+    ctr += 4;
+    src += 256;
+    dst += 256;
+    len -= 256;
+  }
+  if (len > 0) {
+    chacha_blocks4(st, ctr, ks);
+    xor_bytes((const u8 *)ks, src, dst, len);
+  }
+}
+
+/* ---------------------------------------------------------------- Poly1305 */
+
+typedef struct {
+  u32 r0, r1, r2, r3, r4; /* clamped r, 26-bit limbs */
+  u32 h0, h1, h2, h3, h4; /* accumulator, 26-bit limbs (loosely reduced) */
+  u32 s[4];               /* the "s" half of the one-time key */
+} poly1305;
+
+#define M26 0x3ffffffu
+
+static void poly_init(poly1305 *p, const u8 key[32]) {
+  /* Clamp (RFC 8439 §2.5) on 32-bit words, then split into 26-bit limbs. */
+  u32 t0 = load32(key) & 0x0fffffff, t1 = load32(key + 4) & 0x0ffffffc;
+  u32 t2 = load32(key + 8) & 0x0ffffffc, t3 = load32(key + 12) & 0x0ffffffc;
+  p->r0 = t0 & M26;
+  p->r1 = ((t0 >> 26) | (t1 << 6)) & M26;
+  p->r2 = ((t1 >> 20) | (t2 << 12)) & M26;
+  p->r3 = ((t2 >> 14) | (t3 << 18)) & M26;
+  p->r4 = t3 >> 8;
+  p->h0 = p->h1 = p->h2 = p->h3 = p->h4 = 0;
+  for (int i = 0; i < 4; i++) p->s[i] = load32(key + 16 + 4 * i);
+}
+
+/*
+ * h = (h + m) * r mod 2^130 - 5 for n 16-byte blocks; hibit is 2^128 in limb
+ * 4 (1 << 24) for whole blocks, 0 for a final block already padded with 0x01.
+ * Limbs stay below 2^27 between blocks, so each 5-term sum stays below 2^60.
+ */
+static void poly_blocks(poly1305 *p, const u8 *m, u32 n, u32 hibit) {
+  const u64 r0 = p->r0, r1 = p->r1, r2 = p->r2, r3 = p->r3, r4 = p->r4;
+  const u64 s1 = r1 * 5, s2 = r2 * 5, s3 = r3 * 5, s4 = r4 * 5;
+  u32 h0 = p->h0, h1 = p->h1, h2 = p->h2, h3 = p->h3, h4 = p->h4;
+  for (; n > 0; n--, m += 16) {
+    u32 m0 = load32(m), m1 = load32(m + 4), m2 = load32(m + 8), m3 = load32(m + 12);
+    h0 += m0 & M26;
+    h1 += ((m0 >> 26) | (m1 << 6)) & M26;
+    h2 += ((m1 >> 20) | (m2 << 12)) & M26;
+    h3 += ((m2 >> 14) | (m3 << 18)) & M26;
+    h4 += (m3 >> 8) | hibit;
+
+    u64 d0 = h0 * r0 + h1 * s4 + h2 * s3 + h3 * s2 + h4 * s1;
+    u64 d1 = h0 * r1 + h1 * r0 + h2 * s4 + h3 * s3 + h4 * s2;
+    u64 d2 = h0 * r2 + h1 * r1 + h2 * r0 + h3 * s4 + h4 * s3;
+    u64 d3 = h0 * r3 + h1 * r2 + h2 * r1 + h3 * r0 + h4 * s4;
+    u64 d4 = h0 * r4 + h1 * r3 + h2 * r2 + h3 * r1 + h4 * r0;
+
+    d1 += d0 >> 26;
+    d2 += d1 >> 26;
+    d3 += d2 >> 26;
+    d4 += d3 >> 26;
+    u64 c = (d4 >> 26) * 5 + (d0 & M26);
+    h0 = (u32)c & M26;
+    h1 = (u32)(d1 & M26) + (u32)(c >> 26);
+    h2 = (u32)d2 & M26;
+    h3 = (u32)d3 & M26;
+    h4 = (u32)d4 & M26;
+  }
+  p->h0 = h0;
+  p->h1 = h1;
+  p->h2 = h2;
+  p->h3 = h3;
+  p->h4 = h4;
+}
+
+/* Absorbs len bytes zero-padded to a multiple of 16 (the AEAD's pad16). */
+static void poly_padded(poly1305 *p, const u8 *m, u32 len) {
+  u32 whole = len >> 4, rest = len & 15;
+  if (whole > 0) poly_blocks(p, m, whole, 1u << 24);
+  if (rest > 0) {
+    u8 b[16] = {0};
+    for (u32 i = 0; i < rest; i++) b[i] = m[16 * whole + i];
+    poly_blocks(p, b, 1, 1u << 24);
+  }
+}
+
+/* One carry pass over all limbs, folding 2^130 back in as 5. */
+static inline void poly_carry(u32 *h0, u32 *h1, u32 *h2, u32 *h3, u32 *h4) {
+  u32 c;
+  c = *h1 >> 26; *h1 &= M26; *h2 += c;
+  c = *h2 >> 26; *h2 &= M26; *h3 += c;
+  c = *h3 >> 26; *h3 &= M26; *h4 += c;
+  c = *h4 >> 26; *h4 &= M26; *h0 += c * 5;
+  c = *h0 >> 26; *h0 &= M26; *h1 += c;
+}
+
+/* tag = ((h mod p) + s) mod 2^128, little-endian. */
+static void poly_finish(poly1305 *p, u8 tag[16]) {
+  u32 h0 = p->h0, h1 = p->h1, h2 = p->h2, h3 = p->h3, h4 = p->h4;
+  /* Two passes leave every limb below 2^26, so h < 2^130 < 2p. */
+  poly_carry(&h0, &h1, &h2, &h3, &h4);
+  poly_carry(&h0, &h1, &h2, &h3, &h4);
+
+  /* g = h + 5 - 2^130; keep g if it did not borrow (h >= p), else h. */
+  u32 g0 = h0 + 5, c = g0 >> 26;
+  g0 &= M26;
+  u32 g1 = h1 + c;
+  c = g1 >> 26;
+  g1 &= M26;
+  u32 g2 = h2 + c;
+  c = g2 >> 26;
+  g2 &= M26;
+  u32 g3 = h3 + c;
+  c = g3 >> 26;
+  g3 &= M26;
+  u32 g4 = h4 + c - (1u << 26);
+  u32 keep_g = (g4 >> 31) - 1; /* all ones when no borrow */
+  h0 = (h0 & ~keep_g) | (g0 & keep_g);
+  h1 = (h1 & ~keep_g) | (g1 & keep_g);
+  h2 = (h2 & ~keep_g) | (g2 & keep_g);
+  h3 = (h3 & ~keep_g) | (g3 & keep_g);
+  h4 = (h4 & ~keep_g) | (g4 & keep_g);
+
+  /* Repack into four 32-bit words (bits above 128 drop) and add s. */
+  u32 w0 = h0 | (h1 << 26);
+  u32 w1 = (h1 >> 6) | (h2 << 20);
+  u32 w2 = (h2 >> 12) | (h3 << 14);
+  u32 w3 = (h3 >> 18) | (h4 << 8);
+  u64 f = (u64)w0 + p->s[0];
+  store32(tag, (u32)f);
+  f = (u64)w1 + p->s[1] + (f >> 32);
+  store32(tag + 4, (u32)f);
+  f = (u64)w2 + p->s[2] + (f >> 32);
+  store32(tag + 8, (u32)f);
+  f = (u64)w3 + p->s[3] + (f >> 32);
+  store32(tag + 12, (u32)f);
+}
+
+/* RFC 8439 §2.8: mac_data = ad | pad16 | ct | pad16 | le64(adlen) | le64(ctlen). */
+static void poly_aead(poly1305 *p, const u8 *ad, u32 adlen, const u8 *ct, u32 len) {
+  poly_padded(p, ad, adlen);
+  poly_padded(p, ct, len);
+  u8 lens[16] = {0};
+  store32(lens, adlen);
+  store32(lens + 8, len);
+  poly_blocks(p, lens, 1, 1u << 24);
+}
+
+/* ----------------------------------------------------------------- Exports */
+
+/*
+ * Seals src[0, len) into dst: ciphertext at dst[0, len), tag at dst[len, len+16).
+ * src == dst encrypts in place; otherwise the ranges must not overlap.
+ * The nonce is three little-endian words (bytes 0-3, 4-7, 8-11).
+ */
+EXPORT(aead_seal)
+void aead_seal(const u8 *key, u32 n0, u32 n1, u32 n2, const u8 *ad, u32 adlen, const u8 *src,
+               u32 len, u8 *dst) {
+  u32 st[16];
+  v128_t ks[16];
+  poly1305 p;
+  chacha_setup(st, key, n0, n1, n2);
+  /* Block 0 is the Poly1305 key; blocks 1-3 of the same step cover 192 bytes. */
+  chacha_blocks4(st, 0, ks);
+  const u8 *k = (const u8 *)ks;
+  poly_init(&p, k);
+  u32 head = len < 192 ? len : 192;
+  xor_bytes(k + 64, src, dst, head);
+  if (len > head) chacha_xor(st, 4, src + head, dst + head, len - head);
+  poly_aead(&p, ad, adlen, dst, len);
+  poly_finish(&p, dst + len);
+}
+
+/*
+ * Opens src[0, len) (ciphertext) with its tag at src[len, len+16) into
+ * dst[0, len). Returns 0, or -1 on a tag mismatch, in which case dst is not
+ * written. src == dst decrypts in place; otherwise they must not overlap.
+ */
+EXPORT(aead_open)
+int aead_open(const u8 *key, u32 n0, u32 n1, u32 n2, const u8 *ad, u32 adlen, const u8 *src,
+              u32 len, u8 *dst) {
+  u32 st[16];
+  v128_t ks[16];
+  poly1305 p;
+  u8 tag[16];
+  chacha_setup(st, key, n0, n1, n2);
+  chacha_blocks4(st, 0, ks);
+  const u8 *k = (const u8 *)ks;
+  poly_init(&p, k);
+  poly_aead(&p, ad, adlen, src, len);
+  poly_finish(&p, tag);
+  /* Constant-time compare: no early exit on the first differing byte. */
+  u32 diff = 0;
+  for (int i = 0; i < 16; i += 4) diff |= load32(tag + i) ^ load32(src + len + i);
+  if (diff != 0) return -1;
+  u32 head = len < 192 ? len : 192;
+  xor_bytes(k + 64, src, dst, head);
+  if (len > head) chacha_xor(st, 4, src + head, dst + head, len - head);
+  return 0;
+}
+
+/* Raw ChaCha20 (RFC 8439 §2.4) from block `counter`, for test vectors. */
+EXPORT(chacha20_xor)
+void chacha20_xor(const u8 *key, u32 counter, u32 n0, u32 n1, u32 n2, const u8 *src, u32 len,
+                  u8 *dst) {
+  u32 st[16];
+  chacha_setup(st, key, n0, n1, n2);
+  chacha_xor(st, counter, src, dst, len);
+}
+
+/* Raw Poly1305 (RFC 8439 §2.5) of msg[0, len) under a 32-byte one-time key. */
+EXPORT(poly1305_mac)
+void poly1305_mac(const u8 *key, const u8 *msg, u32 len, u8 *tag) {
+  poly1305 p;
+  poly_init(&p, key);
+  u32 whole = len >> 4, rest = len & 15;
+  if (whole > 0) poly_blocks(&p, msg, whole, 1u << 24);
+  if (rest > 0) {
+    u8 b[16] = {0};
+    for (u32 i = 0; i < rest; i++) b[i] = msg[16 * whole + i];
+    b[rest] = 1;
+    poly_blocks(&p, b, 1, 0);
+  }
+  poly_finish(&p, tag);
+}

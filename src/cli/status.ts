@@ -42,20 +42,45 @@ export async function statusCommand(argv: string[]): Promise<number> {
 
 /** The text form of a status. */
 export function renderStatus(st: NodeStatus, show: { peers: boolean; routes: boolean }): string {
-  const lines = [
-    `interface: ${st.interface} (${st.state}, pid ${st.pid})`,
-    `  public key: ${st.publicKey}`,
-    `  listening port: ${st.listenPort}`,
+  const tn = st.tailnet;
+  const lines = [`interface: ${st.interface} (${st.state}, pid ${st.pid})`];
+  if (tn) {
+    lines.push(
+      `  self: ${tn.self ? `${tn.self.name} (${tn.self.nodeKey})` : "(not logged in)"}`,
+      `  control: ${tn.controlUrl}`,
+      `  home DERP: ${
+        tn.homeDerp
+          ? `region ${tn.homeDerp}` +
+            (tn.homeDerpLatencyMs !== null ? ` (${tn.homeDerpLatencyMs.toFixed(1)} ms)` : "")
+          : "(none yet)"
+      }`,
+    );
+    if (tn.filter) {
+      lines.push(`  filter: ${tn.filter.accepted} accepted, ${tn.filter.dropped} dropped inbound`);
+    }
+  } else {
+    lines.push(`  public key: ${st.publicKey}`, `  listening port: ${st.listenPort}`);
+  }
+  lines.push(
     `  addresses: ${st.addresses.join(", ") || "(none)"}`,
     `  mtu: ${st.mtu}`,
     `  peers: ${st.peers.length}`,
-  ];
+  );
   if (show.peers) {
     for (const p of st.peers) {
+      lines.push("");
+      if (p.name !== undefined) {
+        lines.push(
+          `peer: ${p.name}`,
+          `  addresses: ${(p.addresses ?? []).join(", ") || "(none)"}`,
+          `  online: ${p.online === null ? "unknown" : p.online ? "yes" : "no"}`,
+          `  path: ${p.path ?? "none"}`,
+          `  node key: ${p.publicKey}`,
+        );
+      } else {
+        lines.push(`peer: ${p.publicKey}`, `  endpoint: ${p.endpoint ?? "(none)"}`);
+      }
       lines.push(
-        "",
-        `peer: ${p.publicKey}`,
-        `  endpoint: ${p.endpoint ?? "(none)"}`,
         `  allowed ips: ${p.allowedIps.join(", ") || "(none)"}`,
         `  latest handshake: ${formatAgo(p.latestHandshake)}`,
         `  transfer: ${formatBytes(p.rxBytes)} received, ${formatBytes(p.txBytes)} sent`,

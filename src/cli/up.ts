@@ -9,18 +9,36 @@ import { endpointFromString } from "../../ffi/udp.ts";
 import { WgNode } from "../daemon/wg_node.ts";
 import { ConfigError, parseWgQuick, type WgConfig } from "../wireguard/wg_quick.ts";
 import { parseFlags, UsageError } from "./usage.ts";
+import { logLine, runUntilStopped } from "./foreground.ts";
+import { DEFAULT_CONTROL_URL, upTailnet } from "./up_tailnet.ts";
+import { defaultStateDir } from "../key/state.ts";
 
 /** Usage text. */
-export const UP_HELP = `Usage: warren tun up --wg-config FILE [--tun NAME]
+export const UP_HELP = `Usage: warren tun up [--auth-key KEY] [--control-url URL] [options]
+       warren tun up --wg-config FILE [--tun NAME]
 
-Brings up a WireGuard interface from a wg-quick style config and runs it in
-the foreground; Ctrl+C or SIGTERM removes the interface and its routes.
+Joins a tailnet (Tailscale or Headscale) and runs the node in the foreground,
+or brings up plain WireGuard from a wg-quick style config. Ctrl+C, SIGTERM or
+"warren tun down" removes the interface and every route.
 
-  --wg-config FILE   wg-quick config ([Interface] + [Peer] sections)
-  --tun NAME         interface name (default warren0)
-  --verbose          log handshakes and other events
+Tailnet:
+  --auth-key KEY        pre-auth key, or file:PATH to read it from a file
+                        (default: $TS_AUTHKEY or $TAILSCALE_AUTH_KEY; none = interactive login)
+  --control-url URL     coordination server (default ${DEFAULT_CONTROL_URL})
+  --state-dir DIR       where machine and node keys live, or mem: (default ${defaultStateDir()})
+  --hostname NAME       name to register (default: this host's name)
+  --force-reauth        register a fresh node key
+  --accept-routes       route subnets that peers advertise
+  --accept-dns          point /etc/resolv.conf at MagicDNS while up (restored on stop)
+  --ephemeral           ask to be removed from the tailnet when offline
+  --derp-http           dial DERP over plain HTTP (also TS_DEBUG_USE_DERP_HTTP=1)
 
-Joining a tailnet (--auth-key, --control-url) is not available yet.`;
+Plain WireGuard:
+  --wg-config FILE      wg-quick config ([Interface] + [Peer] sections)
+
+Both:
+  --tun NAME            interface name (default warren0)
+  --verbose             log handshakes and other events`;
 
 /** Runs the command; returns the exit code. */
 export async function upCommand(argv: string[]): Promise<number> {
@@ -30,24 +48,34 @@ export async function upCommand(argv: string[]): Promise<number> {
     verbose: { type: "boolean", short: "v" },
     "auth-key": { type: "string" },
     "control-url": { type: "string" },
+    "state-dir": { type: "string" },
+    hostname: { type: "string" },
+    "force-reauth": { type: "boolean" },
+    "accept-routes": { type: "boolean" },
+    "accept-dns": { type: "boolean" },
+    ephemeral: { type: "boolean" },
+    "derp-http": { type: "boolean" },
+    "debug-rekey-after": { type: "string" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) {
     console.log(UP_HELP);
     return 0;
   }
-  if (values["auth-key"] !== undefined || values["control-url"] !== undefined) {
-    throw new UsageError("Joining a tailnet (--auth-key/--control-url) is not available yet");
-  }
-  const file = values["wg-config"];
-  if (file === undefined) throw new UsageError("Missing --wg-config FILE");
   const tun = values.tun!;
   if (!/^[A-Za-z0-9_.-]{1,15}$/.test(tun)) {
     throw new UsageError(`Bad --tun "${tun}": 1 to 15 letters, digits, "_", "." or "-"`);
   }
+  const file = values["wg-config"];
+  if (file === undefined) return await upTailnet(tun, values);
+  for (
+    const f of ["auth-key", "control-url", "state-dir", "force-reauth", "accept-routes"] as const
+  ) {
+    if (values[f] !== undefined) throw new UsageError(`--${f} does not go with --wg-config`);
+  }
   const config = await loadConfig(file);
   const endpoints = await resolveEndpoints(config, file);
-  const log = (line: string) => console.error(`${new Date().toISOString()} ${line}`);
+  const log = logLine;
   const verbose = values.verbose ? log : () => {};
   for (const p of config.unsupported) log(`${p.file}:${p.line}: ${p.message}`);
 
@@ -62,17 +90,7 @@ export async function upCommand(argv: string[]): Promise<number> {
     `${st.interface} up: ${st.addresses.join(", ") || "no address"}, port ${st.listenPort}, ` +
       `${st.peers.length} peer(s), ${st.routes.length} route(s)`,
   );
-  const onSignal = () => void node.stop();
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
-  try {
-    await node.done;
-  } finally {
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
-  }
-  log(`${st.interface} down: interface and routes removed`);
-  return 0;
+  return await runUntilStopped(node, `${st.interface} down: interface and routes removed`);
 }
 
 async function loadConfig(file: string): Promise<WgConfig> {

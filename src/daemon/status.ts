@@ -5,10 +5,18 @@
  * @module
  */
 
-/** One peer as `wg show` would describe it. */
+/** One peer as `wg show` (and, for tailnet peers, `tailscale status`) would describe it. */
 export interface PeerStatus {
-  /** Base64 public key. */
+  /** Public key: base64 for wg-config peers, `nodekey:` for tailnet peers. */
   publicKey: string;
+  /** MagicDNS name (tailnet peers). */
+  name?: string;
+  /** The peer's own addresses (tailnet peers). */
+  addresses?: string[];
+  /** Whether control reports the peer online; null if unknown (tailnet peers). */
+  online?: boolean | null;
+  /** How packets travel: "derp-<region>", "ip:port" (direct) or "none" (tailnet peers). */
+  path?: string;
   /** "ip:port", or null if unknown. */
   endpoint: string | null;
   /** Prefixes routed to the peer. */
@@ -25,15 +33,33 @@ export interface PeerStatus {
   presharedKey: boolean;
 }
 
+/** Tailnet-only facts. */
+export interface TailnetStatus {
+  /** Coordination server. */
+  controlUrl: string;
+  /** This node as control named it. */
+  self: { name: string; addresses: string[]; nodeKey: string } | null;
+  /** Home DERP region, 0 if none yet. */
+  homeDerp: number;
+  /** Measured latency to the home region, ms. */
+  homeDerpLatencyMs: number | null;
+  /** Open DERP connections. */
+  derp: { region: number; connected: boolean; home: boolean }[];
+  /** Inbound filter counters. */
+  filter: { accepted: number; dropped: number; byReason: Record<string, number> } | null;
+  /** The MagicDNS suffix. */
+  magicDnsSuffix: string;
+}
+
 /** A node's whole status. */
 export interface NodeStatus {
   /** Backend state, as tailscaled names it. */
-  state: "Starting" | "Running" | "Stopped";
+  state: "NoState" | "NeedsLogin" | "NeedsMachineAuth" | "Starting" | "Running" | "Stopped";
   /** TUN interface name. */
   interface: string;
-  /** Base64 public key of the node. */
+  /** Public key of the node. */
   publicKey: string;
-  /** UDP port WireGuard listens on. */
+  /** UDP port WireGuard listens on (0: none, tailnet over DERP only). */
   listenPort: number;
   /** Interface addresses with prefix length. */
   addresses: string[];
@@ -47,4 +73,6 @@ export interface NodeStatus {
   drops: Record<string, number>;
   /** Process id of the node. */
   pid: number;
+  /** Present when the node is part of a tailnet. */
+  tailnet?: TailnetStatus;
 }

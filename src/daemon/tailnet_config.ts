@@ -7,6 +7,7 @@
  */
 import { parseNodePublic } from "../key/node_key.ts";
 import { formatPrefix, type IpPrefix, parsePrefix } from "../net/ip.ts";
+import { homeDerpOf } from "../netmap/node.ts";
 import type { Node } from "../netmap/tailcfg.ts";
 
 /** One peer as the data plane needs it. */
@@ -39,15 +40,6 @@ export interface TailnetPlan {
 export interface PlanOptions {
   /** Route peers' advertised subnets (--accept-routes); otherwise only their own addresses. */
   acceptRoutes: boolean;
-}
-
-const DERP_MAGIC_IP = "127.3.3.40";
-
-/** Home DERP of a node: HomeDERP (capver ≥ 111), else the legacy "127.3.3.40:N". */
-export function homeDerpOf(node: Pick<Node, "HomeDERP" | "DERP">): number {
-  if (node.HomeDERP && node.HomeDERP > 0) return node.HomeDERP;
-  const m = /^(.*):(\d+)$/.exec(node.DERP ?? "");
-  return m && m[1] === DERP_MAGIC_IP ? Number(m[2]) : 0;
 }
 
 /** Plans the data plane for a self node and its peers. */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { formatPrefix } from "../net/ip.ts";
 import type { Node } from "../netmap/tailcfg.ts";
-import { diffRoutes, homeDerpOf, planTailnet } from "./tailnet_config.ts";
+import { diffRoutes, planTailnet } from "./tailnet_config.ts";
 
 const KEY = (n: number) => "nodekey:" + n.toString(16).padStart(2, "0").repeat(32);
 
@@ -53,11 +53,6 @@ Deno.test("planTailnet() skips expired peers and peers with bad keys", () => {
     acceptRoutes: false,
   });
   assert.equal(plan.peers.length, 0);
-});
-
-Deno.test("homeDerpOf() ignores a legacy DERP string that is not the magic IP", () => {
-  assert.equal(homeDerpOf({ DERP: "1.2.3.4:900" }), 0);
-  assert.equal(homeDerpOf({ HomeDERP: 7, DERP: "127.3.3.40:900" }), 7);
 });
 
 Deno.test("diffRoutes() lists additions and removals", () => {

@@ -61,7 +61,9 @@ async function tcpConnectTime(hostname: string, port: number): Promise<number | 
   try {
     const conn = await Promise.race([
       Deno.connect({ hostname, port }),
-      new Promise<never>((_, reject) => timeout.addEventListener("abort", () => reject(timeout.reason))),
+      new Promise<never>((_, reject) =>
+        timeout.addEventListener("abort", () => reject(timeout.reason))
+      ),
     ]);
     const ms = performance.now() - started;
     conn.close();

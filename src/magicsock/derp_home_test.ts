@@ -32,7 +32,13 @@ Deno.test("measureRegions() measures over STUN and reports dead regions as null"
           RegionID: 900,
           RegionCode: "a",
           RegionName: "A",
-          Nodes: [{ Name: "a", RegionID: 900, HostName: "127.0.0.1", STUNPort: stun.port, STUNOnly: true }],
+          Nodes: [{
+            Name: "a",
+            RegionID: 900,
+            HostName: "127.0.0.1",
+            STUNPort: stun.port,
+            STUNOnly: true,
+          }],
         },
         "901": {
           RegionID: 901,
@@ -40,7 +46,13 @@ Deno.test("measureRegions() measures over STUN and reports dead regions as null"
           RegionName: "B",
           Nodes: [{ Name: "b", RegionID: 901, HostName: "127.0.0.1", STUNPort: -1, DERPPort: 1 }],
         },
-        "902": { RegionID: 902, RegionCode: "c", RegionName: "C", NoMeasureNoHome: true, Nodes: [] },
+        "902": {
+          RegionID: 902,
+          RegionCode: "c",
+          RegionName: "C",
+          NoMeasureNoHome: true,
+          Nodes: [],
+        },
       },
     }, true);
     assert.deepEqual(res.map((r) => [r.regionId, r.method, r.latencyMs === null]), [

@@ -1,0 +1,426 @@
+/**
+ * A tailnet node: `warren tun up --auth-key`. Logs in to the coordination
+ * server, waits for the first netmap, then builds the data plane from it —
+ * TUN with the node's addresses, a route per peer prefix, WireGuard keyed
+ * with the node key, magicsock over DERP, MagicDNS at quad-100 and the
+ * inbound packet filter — and keeps it in step with every map update. The
+ * data plane never waits on control: with control down it runs on the last
+ * netmap.
+ *
+ * @module
+ */
+import { Poller } from "../../ffi/poll.ts";
+import { RouteTable } from "../../ffi/route.ts";
+import { TunDevice } from "../../ffi/tun.ts";
+import { buildHostinfo } from "../control/hostinfo.ts";
+import { ControlSession, type SessionState } from "../control/session.ts";
+import { generatePrivateKey, publicKeyFrom } from "../crypto/x25519.ts";
+import { MagicDnsTable } from "../dns/magicdns.ts";
+import { Quad100Responder } from "../dns/quad100.ts";
+import { installResolvConf, renderResolvConf, restoreResolvConf } from "../dns/resolv_conf.ts";
+import { PacketFilter } from "../filter/filter.ts";
+import { formatNodePublic, shortKey } from "../key/node_key.ts";
+import { KeyState } from "../key/state.ts";
+import { chooseHome, measureRegions } from "../magicsock/derp_home.ts";
+import { Magicsock } from "../magicsock/magicsock.ts";
+import { formatPrefix, type IpPrefix, parsePrefix } from "../net/ip.ts";
+import type { NetworkMap } from "../netmap/network_map.ts";
+import type { Hostinfo } from "../netmap/tailcfg.ts";
+import { Device, type TunSink } from "../wireguard/device.ts";
+import type { Timings } from "../wireguard/timings.ts";
+import { DataPlane } from "./dataplane.ts";
+import { udpDnsForwarder } from "./dns_forwarder.ts";
+import { type LocalApiServer, serveLocalApi } from "./local_api.ts";
+import type { NodeStatus, PeerStatus } from "./status.ts";
+import { diffRoutes, planTailnet, type TailnetPlan } from "./tailnet_config.ts";
+
+/** Tailscale's default TUN MTU (DefaultTUNMTU). */
+export const TAILNET_MTU = 1280;
+/** quad-100, MagicDNS's resolver address, routed into the TUN. */
+const QUAD100 = ["100.100.100.100/32", "fd7a:115c:a1e0::53/128"];
+
+/** How to run a tailnet node. */
+export interface TsNodeOptions {
+  /** TUN interface name. */
+  tun: string;
+  /** Coordination server URL. */
+  controlUrl: string;
+  /** Pre-auth key; without one, login is interactive. */
+  authKey?: string;
+  /** State directory or "mem:". */
+  stateDir: string;
+  /** Register a fresh node key. */
+  forceReauth: boolean;
+  /** Route peers' advertised subnets. */
+  acceptRoutes: boolean;
+  /** Point /etc/resolv.conf at quad-100 while up (restored on stop). */
+  acceptDns: boolean;
+  /** Host name to register (default: the system's). */
+  hostname?: string;
+  /** Ask to be an ephemeral node. */
+  ephemeral: boolean;
+  /** Dial DERP over plain HTTP. */
+  plainDerp: boolean;
+  /** Shortened WireGuard timers, for tests. */
+  timings?: Partial<Timings>;
+  /** One line per notable event. */
+  log: (line: string) => void;
+  /** Shown when interactive login needs the user. */
+  onAuthUrl: (url: string) => void;
+}
+
+/** A running tailnet node. */
+export class TsNode {
+  readonly #opts: TsNodeOptions;
+  readonly #session: ControlSession;
+  readonly #disco = generatePrivateKey();
+  #hostinfo: Hostinfo;
+  #tun: TunDevice | null = null;
+  #poller: Poller | null = null;
+  #routes = new RouteTable();
+  #device: Device | null = null;
+  #magic: Magicsock | null = null;
+  #plane: DataPlane | null = null;
+  #api: LocalApiServer | null = null;
+  #plan: TailnetPlan = { addresses: [], peers: [], routes: [] };
+  #netmap: NetworkMap | null = null;
+  #filter: PacketFilter | null = null;
+  #dns: Quad100Responder | null = null;
+  #homeLatencyMs: number | null = null;
+  #resolvConfInstalled = false;
+  #state: SessionState | "NoState" = "NoState";
+  #stopping: Promise<void> | null = null;
+  #firstMap!: (nm: NetworkMap) => void;
+  #timer: ReturnType<typeof setInterval> | null = null;
+  /** Settles when the node has stopped and cleaned up. */
+  readonly done: Promise<void>;
+  #resolveDone!: () => void;
+
+  private constructor(opts: TsNodeOptions, state: KeyState) {
+    this.#opts = opts;
+    this.done = new Promise((r) => this.#resolveDone = r);
+    this.#hostinfo = buildHostinfo({ backendLogID: state.backendLogID, hostname: opts.hostname });
+    this.#session = new ControlSession({
+      controlUrl: opts.controlUrl,
+      state,
+      hostinfo: this.#hostinfo,
+      discoKey: publicKeyFrom(this.#disco),
+      authKey: opts.authKey,
+      ephemeral: opts.ephemeral,
+      forceReauth: opts.forceReauth,
+      onNetmap: (nm) => this.#onNetmap(nm),
+      onState: (s) => {
+        this.#state = s;
+        opts.log(`control: ${s}`);
+      },
+      onAuthURL: opts.onAuthUrl,
+      onError: (e) => opts.log(e.message),
+    });
+  }
+
+  /** Logs in, builds the data plane from the first netmap, and serves the LocalAPI. */
+  static async start(opts: TsNodeOptions): Promise<TsNode> {
+    const state = await KeyState.open(opts.stateDir);
+    const node = new TsNode(opts, state);
+    const first = new Promise<NetworkMap>((r) => node.#firstMap = r);
+    try {
+      await node.#session.start();
+      const nm = await first;
+      await node.#build(state.nodeKey, nm);
+      return node;
+    } catch (e) {
+      await node.#teardown();
+      throw e;
+    }
+  }
+
+  /** The interface name. */
+  get interfaceName(): string {
+    return this.#tun?.name ?? this.#opts.tun;
+  }
+
+  /** Stops everything and removes the interface and every route. Idempotent. */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#teardown().then(() => this.#resolveDone());
+    return this.#stopping;
+  }
+
+  async #build(nodePrivate: Uint8Array, nm: NetworkMap): Promise<void> {
+    const opts = this.#opts;
+    const tun = this.#tun = TunDevice.open(opts.tun);
+    tun.setMtu(TAILNET_MTU);
+    tun.up(); // routes through a down link fail with ENETDOWN
+    this.#poller = new Poller();
+    const magic = this.#magic = new Magicsock({
+      privateKey: nodePrivate,
+      plainHttp: opts.plainDerp,
+      log: opts.log,
+    });
+    const inbound: TunSink = {
+      write: (bufs, sizes, offset, count) => {
+        const filter = this.#filter;
+        let kept = 0;
+        for (let i = 0; i < count; i++) {
+          if (filter && filter.check(bufs[i].subarray(offset, offset + sizes[i])) !== "accept") {
+            continue;
+          }
+          if (kept !== i) {
+            const b = bufs[kept];
+            bufs[kept] = bufs[i];
+            bufs[i] = b;
+            const s = sizes[kept];
+            sizes[kept] = sizes[i];
+            sizes[i] = s;
+          }
+          kept++;
+        }
+        if (kept > 0) tun.writeBatch(bufs, sizes, offset, kept);
+      },
+    };
+    const device = this.#device = new Device({
+      privateKey: nodePrivate,
+      bind: magic,
+      tun: inbound,
+      mtu: TAILNET_MTU,
+      timings: opts.timings,
+      log: opts.log,
+    });
+    magic.attach(device);
+    this.#dns = new Quad100Responder({
+      table: MagicDnsTable.fromNetmap(null, [], null),
+      forward: udpDnsForwarder(),
+    });
+    for (const q of QUAD100) this.#routes.add(parsePrefix(q), tun.name);
+    this.#apply(nm);
+    this.#plane = new DataPlane(device, tun, [], this.#poller, {
+      outbound: (buf, off, len) => this.#outbound(buf, off, len),
+    });
+    this.#plane.run().catch((e) => {
+      opts.log(`data plane failed: ${e instanceof Error ? e.message : e}`);
+      void this.stop();
+    });
+    this.#timer = setInterval(() => this.#magic?.tick(), 10_000);
+    this.#api = await serveLocalApi(tun.name, {
+      status: () => this.status(),
+      down: () => void this.stop(),
+    });
+    if (opts.acceptDns) await this.#installDns();
+    void this.#pickHome();
+  }
+
+  #onNetmap(nm: NetworkMap): void {
+    this.#netmap = nm;
+    if (!nm.self) return;
+    if (this.#tun === null) {
+      this.#firstMap(nm);
+      return;
+    }
+    try {
+      this.#apply(nm);
+    } catch (e) {
+      this.#opts.log(`netmap update failed: ${e instanceof Error ? e.message : e}`);
+    }
+  }
+
+  /** Brings the data plane in line with `nm` without disturbing unchanged peers. */
+  #apply(nm: NetworkMap): void {
+    const tun = this.#tun!, device = this.#device!, magic = this.#magic!;
+    const log = this.#opts.log;
+    const self = nm.self!;
+    const plan = planTailnet(self, [...nm.peers.values()], {
+      acceptRoutes: this.#opts.acceptRoutes,
+    });
+    const before = this.#plan;
+
+    const oldAddrs = new Set(before.addresses.map(formatPrefix));
+    for (const a of plan.addresses) if (!oldAddrs.has(formatPrefix(a))) tun.addAddress(a);
+
+    if (nm.derpMap) magic.setDerpMap(nm.derpMap);
+    magic.setPeers(plan.peers.map((p) => ({ nodeKey: p.nodeKey, homeDerp: p.homeDerp })));
+    const keep = new Set(plan.peers.map((p) => formatNodePublic(p.nodeKey)));
+    for (const p of before.peers) {
+      if (!keep.has(formatNodePublic(p.nodeKey))) {
+        device.removePeer(p.nodeKey);
+        log(`peer ${p.name} removed`);
+      }
+    }
+    const known = new Set(before.peers.map((p) => formatNodePublic(p.nodeKey)));
+    for (const p of plan.peers) {
+      // addPeer on a known key only updates allowed IPs: sessions survive.
+      device.addPeer({ publicKey: p.nodeKey, endpoint: p.nodeKey, allowedIps: p.allowedIps });
+      if (!known.has(formatNodePublic(p.nodeKey))) log(`peer ${p.name} added`);
+    }
+
+    const { add, remove } = diffRoutes(before.routes, plan.routes);
+    for (const r of remove) this.#routes.remove(parsePrefix(r), tun.name);
+    for (const r of add) {
+      try {
+        this.#routes.add(parsePrefix(r), tun.name);
+      } catch (e) {
+        log(`route ${r}: ${e instanceof Error ? e.message : e}`);
+      }
+    }
+    this.#plan = plan;
+
+    const localNets: IpPrefix[] = [...plan.addresses, ...QUAD100.map((q) => parsePrefix(q))];
+    this.#filter = new PacketFilter(nm.packetFilter ?? [], {
+      localNets,
+      flows: this.#filter?.flows,
+    });
+    this.#dns!.setTable(MagicDnsTable.fromNetmap(self, [...nm.peers.values()], nm.dns));
+    if (
+      this.#magic!.derp.home === 0 || !this.#magic!.derp.regions.includes(this.#magic!.derp.home)
+    ) {
+      void this.#pickHome();
+    }
+  }
+
+  /** Outbound hook: quad-100 DNS is answered in process; other packets are noted for the filter. */
+  #outbound(buf: Uint8Array, off: number, len: number): boolean {
+    const pkt = buf.subarray(off, off + len);
+    if (isToQuad100(pkt)) {
+      const query = pkt.slice();
+      void this.#dns!.handlePacket(query).then((resp) => {
+        if (resp && this.#tun) this.#tun.writeBatch([resp], [resp.length], 0, 1);
+      });
+      return true;
+    }
+    this.#filter?.noteOutbound(pkt);
+    return false;
+  }
+
+  /** Measures the DERP regions and makes the fastest home, telling control. */
+  async #pickHome(): Promise<void> {
+    const nm = this.#netmap, magic = this.#magic;
+    if (!nm?.derpMap || !magic) return;
+    const measured = await measureRegions(nm.derpMap, this.#opts.plainDerp);
+    let home = chooseHome(measured, magic.derp.home, nm.derpMap.HomeParams?.RegionScore);
+    if (home === 0) home = magic.derp.regions.sort((a, b) => a - b)[0] ?? 0;
+    if (home === 0 || this.#stopping) return;
+    this.#homeLatencyMs = measured.find((m) => m.regionId === home)?.latencyMs ?? null;
+    if (home !== magic.derp.home) {
+      magic.derp.setHome(home);
+      this.#opts.log(
+        `home DERP: region ${home}` +
+          (this.#homeLatencyMs !== null ? ` (${this.#homeLatencyMs.toFixed(1)} ms)` : ""),
+      );
+      const latency: Record<string, number> = {};
+      for (const m of measured) {
+        if (m.latencyMs !== null) latency[`${m.regionId}-v4`] = m.latencyMs / 1000;
+      }
+      this.#hostinfo = {
+        ...this.#hostinfo,
+        NetInfo: { ...this.#hostinfo.NetInfo, PreferredDERP: home, DERPLatency: latency },
+      };
+      await this.#session.setHostinfo(this.#hostinfo).catch((e) =>
+        this.#opts.log(`control: reporting home DERP failed: ${e.message}`)
+      );
+    }
+  }
+
+  async #installDns(): Promise<void> {
+    const nm = this.#netmap;
+    const search = nm?.dns?.Domains ?? [];
+    await installResolvConf(renderResolvConf(["100.100.100.100"], search));
+    this.#resolvConfInstalled = true;
+  }
+
+  async #teardown(): Promise<void> {
+    const log = this.#opts.log;
+    const step = async (what: string, f: () => unknown) => {
+      try {
+        await f();
+      } catch (e) {
+        log(`teardown: ${what}: ${e instanceof Error ? e.message : e}`);
+      }
+    };
+    this.#state = "Stopped";
+    if (this.#timer !== null) clearInterval(this.#timer);
+    await step("control", () => this.#session.close());
+    if (this.#plane) await step("data plane", () => this.#plane!.stop());
+    if (this.#resolvConfInstalled) await step("resolv.conf", () => restoreResolvConf());
+    await step("wireguard", () => this.#device?.close());
+    await step("derp", () => this.#magic?.close());
+    await step("routes", () => this.#routes.removeAll());
+    await step("tun", () => this.#tun?.close());
+    await step("poller", () => this.#poller?.close());
+    await step("local api", () => this.#api?.close());
+  }
+
+  /** A snapshot for the LocalAPI. */
+  status(): NodeStatus {
+    const dev = this.#device, nm = this.#netmap, magic = this.#magic;
+    const self = nm?.self;
+    const byKey = new Map(this.#plan.peers.map((p) => [formatNodePublic(p.nodeKey), p]));
+    const peers: PeerStatus[] = [];
+    for (const node of nm?.peers.values() ?? []) {
+      const plan = byKey.get(node.Key);
+      const wg = plan ? dev?.peer(plan.nodeKey) : undefined;
+      peers.push({
+        publicKey: node.Key,
+        name: node.Name.replace(/\.$/, ""),
+        addresses: node.Addresses ?? [],
+        online: node.Online ?? null,
+        path: plan && magic ? magic.pathOf(plan.nodeKey) : "none",
+        endpoint: null,
+        allowedIps: plan ? plan.allowedIps.map(formatPrefix) : [],
+        latestHandshake: wg ? Math.floor(wg.lastHandshakeWall / 1000) : 0,
+        rxBytes: wg?.rxBytes ?? 0,
+        txBytes: wg?.txBytes ?? 0,
+        persistentKeepalive: 0,
+        presharedKey: false,
+      });
+    }
+    return {
+      state: this.#state === "Running" && this.#tun ? "Running" : mapState(this.#state),
+      interface: this.interfaceName,
+      publicKey: dev ? formatNodePublic(dev.publicKey) : "",
+      listenPort: 0,
+      addresses: this.#plan.addresses.map(formatPrefix),
+      mtu: TAILNET_MTU,
+      routes: this.#routes.entries.map((e) => formatPrefix(e.prefix)),
+      peers,
+      drops: dev ? { ...dev.drops, noPath: magic?.dropped ?? 0 } : {},
+      pid: Deno.pid,
+      tailnet: {
+        controlUrl: this.#opts.controlUrl,
+        self: self
+          ? {
+            name: self.Name.replace(/\.$/, ""),
+            addresses: self.Addresses ?? [],
+            nodeKey: dev ? shortKey(dev.publicKey) : "",
+          }
+          : null,
+        homeDerp: magic?.derp.home ?? 0,
+        homeDerpLatencyMs: this.#homeLatencyMs,
+        derp: magic?.derp.status() ?? [],
+        filter: this.#filter?.stats() ?? null,
+        magicDnsSuffix: nm?.self
+          ? nm.self.Name.replace(/\.$/, "").split(".").slice(1).join(".")
+          : "",
+      },
+    };
+  }
+}
+
+function mapState(s: SessionState | "NoState"): NodeStatus["state"] {
+  return s === "Running" ? "Starting" : s;
+}
+
+/** Whether an IP packet is UDP to quad-100 port 53. */
+function isToQuad100(p: Uint8Array): boolean {
+  const v = p[0] >> 4;
+  if (v === 4) {
+    if (p.length < 28 || p[9] !== 17) return false;
+    const ihl = (p[0] & 0x0f) * 4;
+    return p[16] === 100 && p[17] === 100 && p[18] === 100 && p[19] === 100 &&
+      p.length >= ihl + 8 && p[ihl + 2] === 0 && p[ihl + 3] === 53;
+  }
+  if (v === 6) {
+    if (p.length < 48 || p[6] !== 17) return false;
+    const quad100v6 = [0xfd, 0x7a, 0x11, 0x5c, 0xa1, 0xe0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x53];
+    for (let i = 0; i < 16; i++) if (p[24 + i] !== quad100v6[i]) return false;
+    return p[42] === 0 && p[43] === 53;
+  }
+  return false;
+}

@@ -1,0 +1,114 @@
+/**
+ * Endpoint discovery: the addresses peers may reach our UDP socket at —
+ * local interface addresses, and the public mappings STUN servers report
+ * for the socket — with the types MapRequest.EndpointTypes uses.
+ *
+ * @module
+ */
+import { endpointFromIp } from "../../ffi/udp.ts";
+import { formatIp, parseIp } from "../net/ip.ts";
+import type { DERPMap } from "../netmap/tailcfg.ts";
+import type { StunProber } from "./stun_prober.ts";
+
+/** tailcfg.EndpointType values. */
+export const ENDPOINT_LOCAL = 1;
+/** Found by STUN. */
+export const ENDPOINT_STUN = 2;
+
+/** One discovered endpoint. */
+export interface Endpoint {
+  /** "ip:port" or "[ip]:port". */
+  addr: string;
+  /** ENDPOINT_LOCAL or ENDPOINT_STUN. */
+  type: number;
+}
+
+/** What a discovery round found. */
+export interface Discovery {
+  /** Endpoints, STUN first (most useful to peers), then local. */
+  endpoints: Endpoint[];
+  /** Whether different STUN servers saw different mappings (a hard, symmetric NAT). */
+  mappingVariesByDestIp: boolean | null;
+  /** Whether any STUN server answered over UDP. */
+  udp: boolean;
+}
+
+/** "ip:port" for an address and port. */
+export function joinHostPort(ip: Uint8Array, port: number): string {
+  const s = formatIp(ip);
+  return ip.length === 16 ? `[${s}]:${port}` : `${s}:${port}`;
+}
+
+function isTailnetAddr(ip: Uint8Array): boolean {
+  if (ip.length === 4) return ip[0] === 100 && (ip[1] & 0xc0) === 64; // 100.64.0.0/10
+  return ip[0] === 0xfd && ip[1] === 0x7a && ip[2] === 0x11 && ip[3] === 0x5c && ip[4] === 0xa1 &&
+    ip[5] === 0xe0;
+}
+
+/** Local interface addresses usable by peers on the same network (no loopback, link-local, tailnet). */
+export function localEndpoints(port: number): Endpoint[] {
+  const out: Endpoint[] = [];
+  const seen = new Set<string>();
+  for (const nic of Deno.networkInterfaces()) {
+    let ip: Uint8Array;
+    try {
+      ip = parseIp(nic.address.split("%")[0]);
+    } catch {
+      continue;
+    }
+    if (ip.length === 4 && (ip[0] === 127 || (ip[0] === 169 && ip[1] === 254))) continue;
+    if (
+      ip.length === 16 &&
+      ((ip[0] === 0xfe && (ip[1] & 0xc0) === 0x80) || ip.every((b, i) => b === (i === 15 ? 1 : 0)))
+    ) {
+      continue;
+    }
+    if (isTailnetAddr(ip)) continue;
+    const addr = joinHostPort(ip, port);
+    if (!seen.has(addr)) {
+      seen.add(addr);
+      out.push({ addr, type: ENDPOINT_LOCAL });
+    }
+  }
+  return out;
+}
+
+/** The STUN servers of a DERP map: each region's nodes with STUN enabled, IPv4 addresses only. */
+export function stunServers(map: DERPMap | null): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const region of Object.values(map?.Regions ?? {})) {
+    for (const node of region?.Nodes ?? []) {
+      if (!node || node.STUNPort === -1) continue;
+      const host = node.IPv4 && node.IPv4 !== "none" ? node.IPv4 : node.HostName;
+      let ip: Uint8Array;
+      try {
+        ip = parseIp(host);
+      } catch {
+        continue; // a name: netcheck would resolve it; keep discovery free of DNS waits
+      }
+      out.push(endpointFromIp(ip, node.STUNPort && node.STUNPort > 0 ? node.STUNPort : 3478));
+    }
+  }
+  return out;
+}
+
+/** One discovery round: STUN every server through the shared socket, plus local addresses. */
+export async function discoverEndpoints(
+  prober: StunProber,
+  map: DERPMap | null,
+  port: number,
+): Promise<Discovery> {
+  const servers = stunServers(map);
+  const results = await Promise.all(servers.map((s) => prober.probe(s, 3000)));
+  const mapped = new Set<string>();
+  for (const r of results) if (r) mapped.add(joinHostPort(r.ip, r.port));
+  const endpoints: Endpoint[] = [...mapped].map((addr) => ({ addr, type: ENDPOINT_STUN }));
+  const have = new Set(mapped);
+  for (const e of localEndpoints(port)) if (!have.has(e.addr)) endpoints.push(e);
+  const answered = results.filter((r) => r !== null).length;
+  return {
+    endpoints,
+    mappingVariesByDestIp: answered >= 2 ? mapped.size > 1 : null,
+    udp: answered > 0,
+  };
+}

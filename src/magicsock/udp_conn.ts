@@ -1,0 +1,153 @@
+/**
+ * magicsock's UDP socket as a data-plane source: one batch of datagrams is
+ * split by kind — STUN responses, disco messages, WireGuard packets — and
+ * WireGuard packets go on to the device with the sending peer's node key as
+ * their endpoint, once a source address is known to belong to a peer.
+ *
+ * @module
+ */
+import { endpointFromString, endpointToString, type UdpSocket } from "../../ffi/udp.ts";
+import { allocPacketBuffers } from "../crypto/aead_wasm.ts";
+import type { DatagramSource } from "../daemon/dataplane.ts";
+import type { PacketReceiver } from "../wireguard/device.ts";
+import { BATCH } from "../daemon/dataplane.ts";
+import { looksLikeDisco, looksLikeStunResponse } from "./demux.ts";
+
+/** What the socket hands up besides WireGuard packets. */
+export interface UdpHandlers {
+  /** A STUN binding response arrived from `from`. */
+  stun(buf: Uint8Array, from: Uint8Array): void;
+  /** A disco message arrived from `from`. */
+  disco(buf: Uint8Array, from: Uint8Array): void;
+}
+
+/** The UDP half of magicsock. */
+export class UdpConn implements DatagramSource {
+  readonly #udp: UdpSocket;
+  readonly #handlers: UdpHandlers;
+  #receiver: PacketReceiver | null = null;
+  readonly #bufs: Uint8Array[];
+  readonly #sizes: number[];
+  readonly #addrs: Uint8Array[];
+  readonly #outBufs: Uint8Array[] = [];
+  readonly #outSizes: number[] = [];
+  readonly #outEps: Uint8Array[] = [];
+  /** Source address → peer node key (the device's endpoint for that peer). */
+  readonly #peers = new Map<number | string, Uint8Array>();
+  /** WireGuard packets from addresses no peer is known at. */
+  unknownSource = 0;
+
+  /** Wraps a bound socket; `mtu` sizes the receive buffers. */
+  constructor(udp: UdpSocket, handlers: UdpHandlers, mtu: number) {
+    this.#udp = udp;
+    this.#handlers = handlers;
+    const size = Math.max(2048, mtu + 256);
+    this.#bufs = allocPacketBuffers(BATCH, size);
+    this.#sizes = new Array<number>(BATCH).fill(0);
+    this.#addrs = Array.from({ length: BATCH }, () => new Uint8Array(28));
+  }
+
+  /** The socket's descriptor, for the data-plane wait. */
+  get fd(): number {
+    return this.#udp.fd;
+  }
+
+  /** The bound port. */
+  get port(): number {
+    return this.#udp.port;
+  }
+
+  /** Where WireGuard packets go. */
+  attach(receiver: PacketReceiver): void {
+    this.#receiver = receiver;
+  }
+
+  /** Records that datagrams from `addr` (28-byte sockaddr) are from the peer with `nodeKey`. */
+  setPeerAddr(addr: Uint8Array, nodeKey: Uint8Array): void {
+    this.#peers.set(addrKey(addr), nodeKey);
+  }
+
+  /** Forgets every address of the peer with `nodeKey`. */
+  forgetPeer(nodeKey: Uint8Array): void {
+    for (const [k, v] of this.#peers) if (v === nodeKey) this.#peers.delete(k);
+  }
+
+  /** Forgets every address mapping (new netmap). */
+  clearPeers(): void {
+    this.#peers.clear();
+  }
+
+  /** Reads one batch and dispatches it; returns how many datagrams were read. */
+  drain(): number {
+    const bufs = this.#bufs, sizes = this.#sizes, addrs = this.#addrs;
+    const m = this.#udp.recvBatch(bufs, sizes, addrs, 0);
+    if (m === 0) return 0;
+    let out = 0;
+    for (let i = 0; i < m; i++) {
+      const buf = bufs[i], size = sizes[i];
+      const first = buf[0];
+      if (first >= 1 && first <= 4 && buf[1] === 0 && buf[2] === 0 && buf[3] === 0) {
+        const key = this.#peers.get(addrKey(addrs[i]));
+        if (key === undefined) {
+          this.unknownSource++;
+          continue;
+        }
+        this.#outBufs[out] = buf;
+        this.#outSizes[out] = size;
+        this.#outEps[out] = key;
+        out++;
+      } else if (looksLikeDisco(buf.subarray(0, size))) {
+        this.#handlers.disco(buf.slice(0, size), addrs[i].slice());
+      } else if (looksLikeStunResponse(buf.subarray(0, size))) {
+        this.#handlers.stun(buf.slice(0, size), addrs[i].slice());
+      }
+    }
+    if (out > 0) this.#receiver?.receivePackets(this.#outBufs, this.#outSizes, this.#outEps, out);
+    return m;
+  }
+
+  /** Sends datagrams; `to[i]` is a 28-byte sockaddr. */
+  send(bufs: Uint8Array[], sizes: number[], to: Uint8Array[], count: number, offset: number): void {
+    let sent = this.#udp.sendBatch(bufs, sizes, to, count, offset);
+    for (let tries = 0; sent < count && tries < 16; tries++) {
+      sent += this.#udp.sendBatch(
+        bufs.slice(sent),
+        sizes.slice(sent),
+        to.slice(sent),
+        count - sent,
+        offset,
+      );
+    }
+  }
+
+  /** Sends one datagram. */
+  sendOne(packet: Uint8Array, to: Uint8Array): void {
+    this.#udp.sendBatch([packet], [packet.length], [to], 1, 0);
+  }
+
+  /** Closes the socket. */
+  close(): void {
+    this.#udp.close();
+  }
+}
+
+/** A map key for a sockaddr: a number for IPv4 (ip·65536 + port), text for IPv6. */
+export function addrKey(ep: Uint8Array): number | string {
+  // v4-mapped ::ffff:a.b.c.d at bytes 8..24 of sockaddr_in6
+  let mapped = ep[18] === 0xff && ep[19] === 0xff;
+  for (let i = 8; mapped && i < 18; i++) if (ep[i] !== 0) mapped = false;
+  const port = (ep[2] << 8) | ep[3];
+  if (mapped) {
+    return ((ep[20] << 24 >>> 0) + (ep[21] << 16) + (ep[22] << 8) + ep[23]) * 65536 + port;
+  }
+  return endpointToString(ep);
+}
+
+/** "1.2.3.4:41641" → sockaddr, or null if it does not parse. */
+export function parseEndpoint(s: string): Uint8Array | null {
+  try {
+    return endpointFromString(s);
+  } catch {
+    return null;
+  }
+}

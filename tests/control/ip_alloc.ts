@@ -27,6 +27,18 @@ export interface NodeAddresses {
 }
 
 /**
+ * Everything an {@link IpAllocator} knows, as address text: what it hands out
+ * next follows from it (lowest free of each family), so a restored allocator
+ * continues exactly where the saved one stopped.
+ */
+export interface IpAllocatorState {
+  /** IPv4 addresses in use, ascending. */
+  v4: string[];
+  /** IPv6 addresses in use, ascending. */
+  v6: string[];
+}
+
+/**
  * Hands out and takes back node addresses.
  *
  * @example
@@ -61,12 +73,49 @@ export class IpAllocator {
     this.#v6.delete(v6Index(parseIp(addrs.ipv6)));
   }
 
+  /** The addresses in use, for a state file. */
+  snapshot(): IpAllocatorState {
+    const sorted = (s: Set<number>) => [...s].sort((a, b) => a - b);
+    return {
+      v4: sorted(this.#v4).map((n) => formatIp(intToIpv4(V4_BASE + n))),
+      v6: sorted(this.#v6).map((n) => formatIp(v6Host(n))),
+    };
+  }
+
+  /**
+   * Marks every address of a {@link snapshot} as used (on top of what is
+   * already in use). Throws RangeError for an address outside the tailnet ranges.
+   */
+  restore(state: IpAllocatorState): void {
+    for (const a of state.v4) this.#v4.add(v4Index(a));
+    for (const a of state.v6) this.#v6.add(v6IndexOf(a));
+  }
+
   #lowestFree(used: Set<number>, max: number, reserved: (n: number) => boolean): number {
     for (let n = 1; n < max; n++) {
       if (!used.has(n) && !reserved(n)) return n;
     }
     throw new RangeError(`Cannot allocate a tailnet address: all ${max} addresses are in use`);
   }
+}
+
+function v4Index(text: string): number {
+  const ip = parseIp(text);
+  const n = ip.length === 4 ? ipv4ToInt(ip) - V4_BASE : -1;
+  if (n <= 0 || n >= V4_SIZE) {
+    throw new RangeError(`Cannot restore address "${text}": not a host in 100.64.0.0/10`);
+  }
+  return n;
+}
+
+function v6IndexOf(text: string): number {
+  const ip = parseIp(text);
+  const inPrefix = ip.length === 16 && V6_BASE.subarray(0, 12).every((b, i) => ip[i] === b);
+  const n = inPrefix ? v6Index(ip) : 0;
+  if (n === 0) {
+    throw new RangeError(`Cannot restore address "${text}": not a host in fd7a:115c:a1e0::/96`);
+  }
+  return n;
 }
 
 function isReservedV4(ip: number): boolean {

@@ -16,3 +16,28 @@ Deno.test("IpAllocator reuses a released address and skips reserved ones", () =>
   a.reserve({ ipv4: "100.64.0.3", ipv6: "fd7a:115c:a1e0::3" });
   assert.equal(a.allocate().ipv4, "100.64.0.4");
 });
+
+Deno.test("IpAllocator.restore() of a snapshot continues where the saved allocator stopped", () => {
+  const a = new IpAllocator();
+  a.allocate();
+  const second = a.allocate();
+  a.allocate();
+  a.release(second);
+  const snap = a.snapshot();
+  assert.deepEqual(snap, {
+    v4: ["100.64.0.1", "100.64.0.3"],
+    v6: ["fd7a:115c:a1e0::1", "fd7a:115c:a1e0::3"],
+  });
+  const b = new IpAllocator();
+  b.restore(snap);
+  assert.deepEqual(b.allocate(), a.allocate());
+  assert.equal(b.allocate().ipv4, "100.64.0.4");
+});
+
+Deno.test("IpAllocator.restore() rejects addresses outside the tailnet ranges", () => {
+  const a = new IpAllocator();
+  assert.throws(() => a.restore({ v4: ["10.0.0.1"], v6: [] }), RangeError);
+  assert.throws(() => a.restore({ v4: ["100.64.0.0"], v6: [] }), RangeError);
+  assert.throws(() => a.restore({ v4: [], v6: ["fd00::1"] }), RangeError);
+  assert.throws(() => a.restore({ v4: [], v6: ["fd7a:115c:a1e0::"] }), RangeError);
+});

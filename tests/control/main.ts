@@ -2,7 +2,7 @@
  * Runs the test control server as a process, printing one line per event:
  *
  *   deno run -A tests/control/main.ts --listen 127.0.0.1:8080 \
- *     --derp-url http://127.0.0.1:3340 --auth-key KEY
+ *     --derp-url http://127.0.0.1:3340 --auth-key KEY [--state-file control.json]
  *
  * @module
  */
@@ -27,7 +27,11 @@ const USAGE = `usage: deno run -A tests/control/main.ts [flags]
   --base-domain NAME        MagicDNS base domain (default tailnet.test)
   --nameserver IP           upstream resolver; repeatable
   --policy FILE             JSON array of FilterRules (default allow all)
-  --private-key privkey:HEX Noise server key (default: fresh)
+  --state-file PATH         keep the tailnet (server key, nodes, pre-auth keys, addresses)
+                            in PATH, loaded on start and rewritten after each change, so
+                            a restarted server keeps its nodes (default: memory only)
+  --private-key privkey:HEX Noise server key; wins over the key stored in --state-file
+                            (default: the stored key, else a fresh one)
   --keepalive SECONDS       map keep-alive period (default 50, plus up to 9 s jitter)
   --offline-grace SECONDS   delay before a disconnected node is offline (default 10)
   --online-change           report online changes as OnlineChange
@@ -63,6 +67,7 @@ async function main(): Promise<void> {
         nameserver: { type: "string", multiple: true, default: [] },
         policy: { type: "string" },
         "private-key": { type: "string" },
+        "state-file": { type: "string" },
         keepalive: { type: "string" },
         "offline-grace": { type: "string" },
         "online-change": { type: "boolean" },
@@ -117,6 +122,7 @@ async function main(): Promise<void> {
     keepAliveJitterMs: keepalive === undefined ? undefined : 0,
     offlineGraceMs: grace === undefined ? undefined : grace * 1000,
     useOnlineChange: values["online-change"],
+    stateFile: values["state-file"],
     logf: (line) => console.log(`${new Date().toISOString()} ${line}`),
   };
   if (values["private-key"]) {
@@ -130,7 +136,9 @@ async function main(): Promise<void> {
   try {
     srv = await TestControlServer.start(opts);
   } catch (e) {
-    fail(`cannot listen on ${values.listen}: ${(e as Error).message}`);
+    const msg = (e as Error).message;
+    if (/^Cannot (load|keep) control state/.test(msg)) fail(msg);
+    fail(`cannot listen on ${values.listen}: ${msg}`);
   }
   const stop = () => {
     srv.close().finally(() => Deno.exit(0));

@@ -19,6 +19,7 @@ import { ControlApp } from "./control_app.ts";
 import { goTime, homeDerpOf, isExpired } from "./mapper.ts";
 import { nodeFqdn } from "./names.ts";
 import { type Logf, Tailnet } from "./tailnet.ts";
+import { type ControlState, readStateFile, writeStateFile } from "./state_file.ts";
 import { acceptTs2021, rawHttpError } from "./ts2021.ts";
 import type { PreAuthKey, PreAuthKeySpec } from "./types.ts";
 
@@ -28,8 +29,20 @@ export interface TestControlServerOptions extends TailnetOptions {
   hostname?: string;
   /** Port (default 0 = any free port). */
   port?: number;
-  /** Noise static private key (default: fresh). */
+  /**
+   * Noise static private key. Default: the one in {@link stateFile} if there
+   * is one, else fresh. Given explicitly, it wins over the stored key (and
+   * replaces it in the file).
+   */
   serverPrivateKey?: Uint8Array;
+  /**
+   * Keep the tailnet in this file (as Headscale keeps it in its database):
+   * loaded on start when it exists, rewritten atomically (mode 0600) after
+   * every change that matters, so a killed server can be started again and
+   * its nodes reconnect with the same identity, addresses and names.
+   * Pending interactive logins, policy and DNS settings are not kept.
+   */
+  stateFile?: string;
   /** Pre-auth keys to create: plain strings are reusable, non-ephemeral. */
   authKeys?: (string | PreAuthKeySpec)[];
   /** One line per event (default: silent). */
@@ -111,10 +124,15 @@ export class TestControlServer {
     this.#logf = logf;
   }
 
-  /** Starts listening and resolves once the port is bound. */
+  /**
+   * Starts listening and resolves once the port is bound. With a state file,
+   * a file that cannot be read or parsed rejects with a one-line Error
+   * (`Cannot load control state from <path>: <why>`) before anything listens.
+   */
   static async start(opts: TestControlServerOptions = {}): Promise<TestControlServer> {
     const logf = opts.logf ?? (() => {});
-    const privateKey = opts.serverPrivateKey ?? generatePrivateKey();
+    const stored = opts.stateFile === undefined ? null : readStateFile(opts.stateFile);
+    const privateKey = opts.serverPrivateKey ?? stored?.privateKey ?? generatePrivateKey();
     const httpServer = http.createServer();
     await new Promise<void>((resolve, reject) => {
       httpServer.once("error", reject);
@@ -126,11 +144,37 @@ export class TestControlServer {
       : addr.address;
     const url = `http://${host}:${addr.port}`;
     const tailnet = new Tailnet(resolveConfig(opts, url), logf);
+    try {
+      if (stored) restoreTailnet(tailnet, stored, opts.stateFile!);
+      for (const k of opts.authKeys ?? []) {
+        const spec = typeof k === "string" ? { key: k } : k;
+        // A restarted server is given the same keys again; the stored one keeps its used flag.
+        if (spec.key === undefined || !tailnet.hasPreAuthKey(spec.key)) tailnet.addPreAuthKey(spec);
+      }
+      if (opts.stateFile !== undefined) {
+        const path = opts.stateFile;
+        const save = () => writeStateFile(path, { privateKey, tailnet: tailnet.snapshot() });
+        // The first write proves the file is writable and keeps the key from now on.
+        save();
+        tailnet.setPersistHook(() => {
+          try {
+            save();
+          } catch (e) {
+            logf(`state: cannot write ${path}: ${(e as Error).message}`);
+          }
+        });
+      }
+    } catch (e) {
+      tailnet.close();
+      await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      if (e instanceof Error && e.message.startsWith("Cannot load control state")) throw e;
+      throw new Error(
+        `Cannot keep control state in ${opts.stateFile}: ${(e as Error).message}`,
+        { cause: e },
+      );
+    }
     const app = new ControlApp(tailnet, logf);
     const srv = new TestControlServer(url, privateKey, tailnet, app, httpServer, logf);
-    for (const k of opts.authKeys ?? []) {
-      tailnet.addPreAuthKey(typeof k === "string" ? { key: k } : k);
-    }
     httpServer.on("connection", (s: Duplex) => {
       srv.#sockets.add(s);
       s.on("close", () => srv.#sockets.delete(s));
@@ -155,6 +199,14 @@ export class TestControlServer {
       acceptTs2021(req, socket, head, privateKey, app, logf);
     });
     logf(`control listening on ${url} key ${srv.publicKey}`);
+    if (opts.stateFile !== undefined) {
+      logf(
+        stored
+          ? `state loaded from ${opts.stateFile}: ${stored.tailnet.nodes.length} nodes, ` +
+            `${stored.tailnet.preAuthKeys.length} pre-auth keys`
+          : `state kept in ${opts.stateFile} (new)`,
+      );
+    }
     return srv;
   }
 
@@ -270,5 +322,13 @@ export class TestControlServer {
     }
     res.writeHead(404, { "content-type": "text/plain; charset=utf-8" });
     res.end("404 page not found\n");
+  }
+}
+
+function restoreTailnet(tailnet: Tailnet, stored: ControlState, path: string): void {
+  try {
+    tailnet.restore(stored.tailnet);
+  } catch (e) {
+    throw new SyntaxError(`Cannot load control state from ${path}: ${(e as Error).message}`);
   }
 }

@@ -14,7 +14,15 @@ import { MIN_CAPABILITY_VERSION } from "./constants.ts";
 import { IpAllocator } from "./ip_alloc.ts";
 import { ALLOW_ALL_FILTER, goTime, homeDerpOf, isExpired, type TailnetView } from "./mapper.ts";
 import { sanitizeHostname, uniqueGivenName } from "./names.ts";
-import type { Change, Json, NodeRecord, PreAuthKey, PreAuthKeySpec, User } from "./types.ts";
+import type {
+  Change,
+  Json,
+  NodeRecord,
+  PreAuthKey,
+  PreAuthKeySpec,
+  TailnetSnapshot,
+  User,
+} from "./types.ts";
 import type { FilterRule, PeerChange } from "../../src/netmap/tailcfg.ts";
 
 /** An HTTP answer from a control handler: JSON body for 200, text otherwise. */
@@ -63,6 +71,7 @@ export class Tailnet implements TailnetView {
   readonly #logf: Logf;
   #nextNodeId = 1;
   #nextKeyId = 1;
+  #persist: (() => void) | undefined;
 
   /** Creates an empty tailnet. */
   constructor(config: TailnetConfig, logf: Logf = () => {}) {
@@ -86,6 +95,65 @@ export class Tailnet implements TailnetView {
   /** Filter rules in force. */
   filterRules(): FilterRule[] {
     return structuredClone(this.config.filter ?? ALLOW_ALL_FILTER);
+  }
+
+  // ---- persistence ----
+
+  /**
+   * Sets the function called after every change a restarted server must
+   * remember (registration, key rotation, logout, deletion, pre-auth keys,
+   * stored fields of a map request, online transitions); undefined = none.
+   */
+  setPersistHook(fn: (() => void) | undefined): void {
+    this.#persist = fn;
+  }
+
+  #save(): void {
+    this.#persist?.();
+  }
+
+  /** The durable state, deep-copied. */
+  snapshot(): TailnetSnapshot {
+    return structuredClone({
+      user: this.user,
+      nodes: this.listNodes().map(({ sessions: _, ...n }) => n),
+      preAuthKeys: this.listPreAuthKeys(),
+      nextNodeId: this.#nextNodeId,
+      nextKeyId: this.#nextKeyId,
+      addresses: this.#ips.snapshot(),
+    });
+  }
+
+  /**
+   * Loads a {@link snapshot} into an empty tailnet. Nothing is streaming yet,
+   * so nodes that were online are offline until they reconnect; offline
+   * ephemeral nodes get their deletion timer again.
+   */
+  restore(snap: TailnetSnapshot): void {
+    if (this.#nodes.size > 0 || this.#keys.size > 0) {
+      throw new Error("Cannot restore a tailnet snapshot: the tailnet is not empty");
+    }
+    const s = structuredClone(snap);
+    const now = new Date();
+    this.user.created = s.user.created;
+    this.#ips.restore(s.addresses);
+    for (const stored of s.nodes) {
+      const n: NodeRecord = { ...stored, sessions: 0 };
+      if (n.online === true) {
+        n.online = false;
+        n.lastSeen = now;
+      }
+      this.#ips.restore({ v4: [n.ipv4], v6: [n.ipv6] });
+      this.#nodes.set(n.id, n);
+      this.#nextNodeId = Math.max(this.#nextNodeId, n.id + 1);
+      if (n.ephemeral && n.online === false) this.#armEphemeralDeletion(n);
+    }
+    for (const k of s.preAuthKeys) {
+      this.#keys.set(k.key, k);
+      this.#nextKeyId = Math.max(this.#nextKeyId, k.id + 1);
+    }
+    this.#nextNodeId = Math.max(this.#nextNodeId, s.nextNodeId);
+    this.#nextKeyId = Math.max(this.#nextKeyId, s.nextKeyId);
   }
 
   // ---- subscriptions ----
@@ -139,7 +207,13 @@ export class Tailnet implements TailnetView {
       expiresAt: spec.expiresAt,
     };
     this.#keys.set(key, k);
+    this.#save();
     return k;
+  }
+
+  /** Reports whether a pre-auth key with this secret text exists. */
+  hasPreAuthKey(key: string): boolean {
+    return this.#keys.has(key);
   }
 
   /** Every pre-auth key. */
@@ -156,6 +230,7 @@ export class Tailnet implements TailnetView {
     this.#clearTimer(`offline:${id}`);
     this.#clearTimer(`ephemeral:${id}`);
     this.#logf(`node ${id} ${n.givenName} deleted`);
+    this.#save();
     // Headscale sends a node deletion as a policy change with PeersRemoved.
     this.#emit({ reason: "node-removed", peersRemoved: [id], policy: true });
     return true;
@@ -268,6 +343,7 @@ export class Tailnet implements TailnetView {
     // Headscale clamps tailscaled's 1970 sentinel to now.
     node.expiry = new Date(Math.max(expiry?.getTime() ?? now, now));
     this.#logf(`node ${node.id} ${node.givenName} logged out`);
+    this.#save();
     this.#emit({
       reason: "key-expiry",
       originNode: node.id,
@@ -296,8 +372,9 @@ export class Tailnet implements TailnetView {
     }
     const holder = this.nodeByNodeKey(nodeKey);
     if (holder && holder.machineKey !== machineKey) return regError("node key already in use");
-    const node = this.#commitNode({ machineKey, nodeKey, hostinfo, ephemeral: pak.ephemeral });
+    // Marked before the commit so the state saved with the node has it used.
     if (!pak.reusable) pak.used = true;
+    const node = this.#commitNode({ machineKey, nodeKey, hostinfo, ephemeral: pak.ephemeral });
     return ok(this.#registerResponse(node));
   }
 
@@ -317,6 +394,7 @@ export class Tailnet implements TailnetView {
       if (existing.hostinfo.NetInfo === undefined && oldNetInfo !== undefined) {
         existing.hostinfo.NetInfo = oldNetInfo;
       }
+      this.#save();
       if (rotated || wasExpired) {
         this.#logf(`node ${existing.id} ${existing.givenName} re-registered with a new key`);
         this.#emit({
@@ -350,6 +428,7 @@ export class Tailnet implements TailnetView {
       sessions: 0,
     };
     this.#nodes.set(node.id, node);
+    this.#save();
     this.#logf(
       `node ${node.id} ${node.givenName} registered ${node.ipv4} ${node.ipv6}` +
         (node.ephemeral ? " ephemeral" : ""),
@@ -477,6 +556,7 @@ export class Tailnet implements TailnetView {
         node.hostinfo = hi;
       }
     }
+    if (hostinfoChanged || discoChanged || endpointsChanged || derpChanged) this.#save();
     // Headscale would patch only the endpoints when they change together with the disco key,
     // leaving peers with a stale disco key; send the whole node instead.
     if (hostinfoChanged || discoChanged) {
@@ -499,8 +579,10 @@ export class Tailnet implements TailnetView {
     node.sessions++;
     this.#clearTimer(`offline:${node.id}`);
     this.#clearTimer(`ephemeral:${node.id}`);
+    const wasOnline = node.online === true;
     node.online = true;
     node.lastSeen = undefined;
+    if (!wasOnline) this.#save();
     return this.#onlineChange(node, true);
   }
 
@@ -513,12 +595,15 @@ export class Tailnet implements TailnetView {
       node.online = false;
       node.lastSeen = new Date();
       this.#logf(`node ${node.id} ${node.givenName} offline`);
+      this.#save();
       this.#emit(this.#onlineChange(node, false));
-      if (node.ephemeral) {
-        this.#setTimer(`ephemeral:${node.id}`, this.config.ephemeralInactivityMs, () => {
-          if (node.sessions === 0) this.deleteNode(node.id);
-        });
-      }
+      if (node.ephemeral) this.#armEphemeralDeletion(node);
+    });
+  }
+
+  #armEphemeralDeletion(node: NodeRecord): void {
+    this.#setTimer(`ephemeral:${node.id}`, this.config.ephemeralInactivityMs, () => {
+      if (node.sessions === 0) this.deleteNode(node.id);
     });
   }
 

@@ -7,6 +7,7 @@
  */
 
 import type { PeerChange } from "../../src/netmap/tailcfg.ts";
+import type { IpAllocatorState } from "./ip_alloc.ts";
 
 /** A JSON object as it goes on the wire. */
 export type Json = Record<string, unknown>;
@@ -108,4 +109,23 @@ export interface Change {
   derpMap?: boolean;
   /** Online transitions to send as `OnlineChange` instead of patches. */
   onlineChange?: Record<string, boolean>;
+}
+
+/** A node as a state file keeps it: everything but its live stream count. */
+export type StoredNode = Omit<NodeRecord, "sessions">;
+
+/** The durable part of a tailnet, what a restarted server needs to carry on. */
+export interface TailnetSnapshot {
+  /** The user (its creation time shows in register responses). */
+  user: User;
+  /** Every node, by ascending ID. */
+  nodes: StoredNode[];
+  /** Every pre-auth key, with its used flag. */
+  preAuthKeys: PreAuthKey[];
+  /** ID of the next node. */
+  nextNodeId: number;
+  /** ID of the next pre-auth key. */
+  nextKeyId: number;
+  /** Addresses the allocator holds (see {@link IpAllocatorState}). */
+  addresses: IpAllocatorState;
 }

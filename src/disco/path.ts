@@ -1,0 +1,526 @@
+/**
+ * The per-peer direct-path state machine (issue 5). Pure: every method takes
+ * the current time in milliseconds and returns the actions to perform; the
+ * caller (magicsock) owns sockets, DERP links, keys and timers.
+ *
+ * ```
+ *   unknown ──ping sent──▶ probing ──pong──▶ direct ◀────────── pong ──┐
+ *                             │                │                        │
+ *                   all pings timed out   N missed heartbeats           │
+ *                             ▼                ▼                        │
+ *                         relay-only ◀──── degraded ── pong ──▶ direct  │
+ *                             │   no pong for degradedTimeout           │
+ *                             └───── reprobe every reprobeInterval ─────┘
+ * ```
+ *
+ * Where WireGuard packets go ({@linkcode PeerPath.sendPath}): direct with a
+ * pong in the last `trustUDPAddrDuration` → UDP only; direct but stale, or
+ * degraded → UDP and DERP; unknown, probing, relay-only → DERP only. The
+ * WireGuard session is independent of the path, so switching never drops it.
+ *
+ * @module
+ */
+
+import {
+  type AddrPort,
+  addrPort,
+  addrPortEqual,
+  formatAddrPort,
+  isIPv6,
+  isLinkLocalUnicast,
+} from "./addr.ts";
+import { type AddrQuality, betterAddr } from "./better_addr.ts";
+import { DERP_MAGIC_IP, MAX_CANDIDATES, TX_ID_LEN } from "./constants.ts";
+import { type DiscoTunables, discoTunables } from "./tunables.ts";
+
+/** Where the peer's traffic stands; see the module doc for the transitions. */
+export type PathState = "unknown" | "probing" | "direct" | "degraded" | "relay-only";
+
+/** Why a ping was sent: to find a path, or to keep the best one verified. */
+export type PingPurpose = "discovery" | "heartbeat";
+
+/** The path a disco message arrived on or must leave by. */
+export type DiscoVia =
+  | { readonly kind: "udp"; readonly addr: AddrPort }
+  | { readonly kind: "derp"; readonly region: number };
+
+/** Something the driver must do. */
+export type DiscoAction =
+  /** Seal a Ping{txId, our node key} to the peer's disco key and send it over UDP to `to`. */
+  | {
+    readonly kind: "ping";
+    readonly to: AddrPort;
+    readonly txId: Uint8Array;
+    readonly purpose: PingPurpose;
+  }
+  /** Send a CallMeMaybe listing our current endpoints to the peer over DERP. */
+  | { readonly kind: "call-me-maybe" }
+  /** Seal a Pong{txId, src} and send it back the way the ping came (`via`). */
+  | {
+    readonly kind: "pong";
+    readonly via: DiscoVia;
+    readonly txId: Uint8Array;
+    readonly src: AddrPort;
+  }
+  /** The state or the best direct path changed (log it; status shows it). */
+  | {
+    readonly kind: "path";
+    readonly state: PathState;
+    readonly best: AddrPort | null;
+    readonly latency: number | null;
+    readonly previousState: PathState;
+    readonly previousBest: AddrPort | null;
+  };
+
+/** Where a WireGuard packet to this peer goes now; at least one of the two is set. */
+export interface SendPath {
+  /** The direct UDP endpoint to send to, or null. */
+  readonly udp: AddrPort | null;
+  /** Whether to (also) send over the peer's DERP region. */
+  readonly derp: boolean;
+}
+
+/** A candidate endpoint as status shows it. */
+export interface CandidateInfo {
+  /** The endpoint. */
+  readonly addr: AddrPort;
+  /** Listed in the netmap's Node.Endpoints. */
+  readonly fromNetmap: boolean;
+  /** Listed in the peer's last CallMeMaybe. */
+  readonly fromCallMeMaybe: boolean;
+  /** When a ping from the peer last arrived from it, or null. */
+  readonly lastGotPing: number | null;
+  /** When we last pinged it, or null. */
+  readonly lastPing: number | null;
+  /** Latest measured round trip in ms, or null. */
+  readonly latency: number | null;
+}
+
+/** Options for {@linkcode PeerPath}. */
+export interface PeerPathOptions {
+  /** Overrides of {@linkcode DEFAULT_DISCO_TUNABLES}. */
+  tunables?: Partial<DiscoTunables>;
+  /** Source of 12-byte TxIDs; default crypto random. */
+  randomTxId?: () => Uint8Array;
+}
+
+interface Candidate {
+  addr: AddrPort;
+  fromNetmap: boolean;
+  fromCallMeMaybe: boolean;
+  lastGotPing: number | null;
+  lastGotPingTxId: string | null;
+  lastPing: number | null;
+  latency: number | null;
+}
+
+interface SentPing {
+  txId: Uint8Array;
+  to: AddrPort;
+  toKey: string;
+  at: number;
+  purpose: PingPurpose;
+  missCounted: boolean;
+}
+
+const NO_ACTIONS: readonly DiscoAction[] = Object.freeze([]);
+const DERP_ONLY: SendPath = Object.freeze({ udp: null, derp: true });
+
+/**
+ * One peer's path state. Drive it with: {@linkcode setEndpoints} on every
+ * netmap, {@linkcode noteSend} and {@linkcode sendPath} for outgoing WireGuard
+ * packets, the `handle*` methods for disco messages from this peer, and
+ * {@linkcode tick} at {@linkcode nextTimerAt} (or on any periodic timer).
+ *
+ * @example
+ * ```ts
+ * import { PeerPath } from "./path.ts";
+ * import { parseAddrPort } from "./addr.ts";
+ * const p = new PeerPath();
+ * p.setEndpoints(0, [parseAddrPort("192.0.2.1:41641")]);
+ * p.noteSend(0).map((a) => a.kind); // ["ping", "call-me-maybe", "path"] (now "probing")
+ * p.sendPath(0); // { udp: null, derp: true }
+ * ```
+ */
+export class PeerPath {
+  /** The effective tunables. */
+  readonly tunables: Readonly<DiscoTunables>;
+  readonly #randomTxId: () => Uint8Array;
+  #state: PathState = "unknown";
+  #best: AddrQuality | null = null;
+  #bestKey: string | null = null;
+  #bestPongAt = 0;
+  #trustUntil = 0;
+  #misses = 0;
+  #lastHeartbeatTx: string | null = null;
+  readonly #candidates = new Map<string, Candidate>();
+  readonly #sent = new Map<string, SentPing>();
+  #lastSend: number | null = null;
+  #lastFullPing: number | null = null;
+  #nextHeartbeat: number | null = null;
+
+  /** A peer with no endpoints, in state "unknown". */
+  constructor(opts?: PeerPathOptions) {
+    this.tunables = Object.freeze(discoTunables(opts?.tunables));
+    this.#randomTxId = opts?.randomTxId ??
+      (() => crypto.getRandomValues(new Uint8Array(TX_ID_LEN)));
+  }
+
+  /** The current state. */
+  get state(): PathState {
+    return this.#state;
+  }
+
+  /** The verified direct path (set in "direct" and "degraded"), or null. */
+  get best(): AddrPort | null {
+    return this.#best?.addr ?? null;
+  }
+
+  /** The best path's latest round trip in ms, or null. */
+  get bestLatency(): number | null {
+    return this.#best?.latency ?? null;
+  }
+
+  /** Every candidate endpoint, for status. */
+  candidates(): CandidateInfo[] {
+    return [...this.#candidates.values()].map((c) => ({
+      addr: c.addr,
+      fromNetmap: c.fromNetmap,
+      fromCallMeMaybe: c.fromCallMeMaybe,
+      lastGotPing: c.lastGotPing,
+      lastPing: c.lastPing,
+      latency: c.latency,
+    }));
+  }
+
+  /**
+   * Where a WireGuard packet to this peer goes right now. Has no side effects;
+   * call {@linkcode noteSend} too so discovery runs.
+   */
+  sendPath(now: number): SendPath {
+    const best = this.#best;
+    if (best === null || (this.#state !== "direct" && this.#state !== "degraded")) {
+      return DERP_ONLY;
+    }
+    return { udp: best.addr, derp: !this.#trusted(now) };
+  }
+
+  /**
+   * Records that a WireGuard packet is being sent to this peer (keeps the
+   * session active, starts heartbeats) and, unless a trusted direct path
+   * exists, pings candidates not pinged recently and asks for a CallMeMaybe.
+   */
+  noteSend(now: number): readonly DiscoAction[] {
+    this.#lastSend = now;
+    if (this.#nextHeartbeat === null) this.#nextHeartbeat = now + this.tunables.heartbeatInterval;
+    if (this.#trusted(now)) return NO_ACTIONS;
+    const actions: DiscoAction[] = [];
+    this.#sendDiscoPings(now, true, actions);
+    return actions;
+  }
+
+  /**
+   * Replaces the netmap's endpoints (Node.Endpoints). Endpoints learned from
+   * CallMeMaybe or from pings stay; a best path that is no longer a candidate
+   * is dropped.
+   */
+  setEndpoints(now: number, endpoints: readonly AddrPort[]): readonly DiscoAction[] {
+    for (const c of this.#candidates.values()) c.fromNetmap = false;
+    for (const ep of endpoints) this.#candidate(ep).fromNetmap = true;
+    const actions: DiscoAction[] = [];
+    this.#prune(now, actions);
+    return actions;
+  }
+
+  /**
+   * A CallMeMaybe from this peer (the caller checked it came over DERP from the
+   * peer's node key and that the disco key matches the netmap). Replaces the
+   * CallMeMaybe-derived endpoints (IPv6 link-local ones skipped), forgets the
+   * ping throttles and pings every candidate at once, without a CallMeMaybe back.
+   */
+  handleCallMeMaybe(now: number, endpoints: readonly AddrPort[]): readonly DiscoAction[] {
+    for (const c of this.#candidates.values()) c.fromCallMeMaybe = false;
+    for (const ep of endpoints) {
+      if (isIPv6(ep.ip) && isLinkLocalUnicast(ep.ip)) continue; // needs a zone to be useful
+      this.#candidate(ep).fromCallMeMaybe = true;
+    }
+    const actions: DiscoAction[] = [];
+    this.#prune(now, actions);
+    for (const c of this.#candidates.values()) c.lastPing = null;
+    this.#sendDiscoPings(now, false, actions);
+    return actions;
+  }
+
+  /**
+   * A Ping from this peer. Over UDP its source becomes a candidate; the answer
+   * is a Pong back the same way, reporting the source (127.3.3.40:<region> for
+   * DERP). A duplicate of the last ping from the same source gets no answer.
+   */
+  handlePing(now: number, txId: Uint8Array, via: DiscoVia): readonly DiscoAction[] {
+    if (via.kind === "derp") {
+      return [{ kind: "pong", via, txId, src: { ip: DERP_MAGIC_IP.slice(), port: via.region } }];
+    }
+    const tx = txKey(txId);
+    const actions: DiscoAction[] = [];
+    let c = this.#candidates.get(keyOf(via.addr));
+    if (c !== undefined && c.lastGotPingTxId === tx) return NO_ACTIONS;
+    if (c === undefined) {
+      c = this.#candidate(via.addr);
+      if (this.#candidates.size > MAX_CANDIDATES) this.#prune(now, actions);
+    }
+    c.lastGotPing = now;
+    c.lastGotPingTxId = tx;
+    actions.push({ kind: "pong", via, txId, src: via.addr });
+    return actions;
+  }
+
+  /**
+   * A Pong from this peer's disco key. Returns null if the TxID is not one of
+   * this peer's outstanding pings (the caller may then offer it to another
+   * peer sharing the disco key). Over UDP it verifies the pinged path: the path
+   * becomes the best if it is better or the current best is no longer trusted,
+   * and a pong for the best path renews trust and returns the peer to "direct".
+   */
+  handlePong(now: number, txId: Uint8Array, via: DiscoVia): readonly DiscoAction[] | null {
+    const tx = txKey(txId);
+    const sp = this.#sent.get(tx);
+    if (sp === undefined) return null;
+    this.#sent.delete(tx);
+    if (via.kind === "derp") return NO_ACTIONS;
+    const c = this.#candidates.get(sp.toKey);
+    if (c === undefined) return NO_ACTIONS; // the endpoint went away meanwhile
+    const latency = Math.max(0, now - sp.at);
+    c.latency = latency;
+    const thisPong: AddrQuality = { addr: sp.to, latency };
+    const isBest = this.#bestKey === sp.toKey;
+    if (!isBest && !betterAddr(thisPong, this.#best) && this.#trusted(now)) return NO_ACTIONS;
+    // This pong's path is (or becomes) the best: verified now, trusted for a while.
+    const actions: DiscoAction[] = [];
+    this.#bestPongAt = now;
+    this.#trustUntil = now + this.tunables.trustUDPAddrDuration;
+    this.#misses = 0;
+    this.#set("direct", thisPong, sp.toKey, actions);
+    return actions;
+  }
+
+  /** Forgets a ping the driver could not send (so it is not awaited). */
+  forgetPing(txId: Uint8Array): void {
+    this.#sent.delete(txKey(txId));
+  }
+
+  /**
+   * Forgets every path and probe (the peer's disco key changed, or our network
+   * did) and returns to "unknown"; candidates stay and are pinged afresh.
+   */
+  reset(_now: number): readonly DiscoAction[] {
+    const actions: DiscoAction[] = [];
+    this.#set("unknown", null, null, actions);
+    this.#sent.clear();
+    for (const c of this.#candidates.values()) {
+      c.lastPing = null;
+      c.latency = null;
+    }
+    this.#lastFullPing = null;
+    this.#lastSend = null;
+    this.#nextHeartbeat = null;
+    return actions;
+  }
+
+  /**
+   * Runs what is due: ping timeouts, missed-heartbeat counting, state
+   * transitions, heartbeats, and discovery or reprobing while the session is
+   * active. Safe to call at any time.
+   */
+  tick(now: number): readonly DiscoAction[] {
+    const actions: DiscoAction[] = [];
+    this.#expirePings(now);
+    this.#transition(now, actions);
+    if (this.#nextHeartbeat !== null && now >= this.#nextHeartbeat) this.#heartbeat(now, actions);
+    return actions;
+  }
+
+  /** When {@linkcode tick} next has something to do, or null if nothing is pending. */
+  nextTimerAt(): number | null {
+    let at = Infinity;
+    for (const sp of this.#sent.values()) at = Math.min(at, sp.at + this.tunables.probeTimeout);
+    if (this.#nextHeartbeat !== null) at = Math.min(at, this.#nextHeartbeat);
+    if (this.#state === "degraded") {
+      at = Math.min(at, this.#bestPongAt + this.tunables.degradedTimeout);
+    }
+    return at === Infinity ? null : at;
+  }
+
+  // --- internals ---
+
+  #trusted(now: number): boolean {
+    return this.#best !== null && this.#state === "direct" && now <= this.#trustUntil;
+  }
+
+  #candidate(addr: AddrPort): Candidate {
+    const key = keyOf(addr);
+    let c = this.#candidates.get(key);
+    if (c === undefined) {
+      c = {
+        addr: addrPort(addr.ip, addr.port),
+        fromNetmap: false,
+        fromCallMeMaybe: false,
+        lastGotPing: null,
+        lastGotPingTxId: null,
+        lastPing: null,
+        latency: null,
+      };
+      this.#candidates.set(key, c);
+    }
+    return c;
+  }
+
+  /** Drops candidates no source vouches for any more; drops the best path with them. */
+  #prune(now: number, actions: DiscoAction[]): void {
+    for (const [key, c] of this.#candidates) {
+      if (c.fromNetmap || c.fromCallMeMaybe) continue;
+      if (c.lastGotPing !== null && now - c.lastGotPing <= this.tunables.sessionActiveTimeout) {
+        continue;
+      }
+      this.#candidates.delete(key);
+      if (key === this.#bestKey) {
+        this.#set(this.#hasDiscoveryInFlight() ? "probing" : "unknown", null, null, actions);
+      }
+    }
+  }
+
+  #sendDiscoPings(now: number, sendCallMeMaybe: boolean, actions: DiscoAction[]): void {
+    this.#prune(now, actions);
+    this.#lastFullPing = now;
+    const interval = this.#state === "relay-only"
+      ? this.tunables.reprobeInterval
+      : this.tunables.discoPingInterval;
+    let sentAny = false;
+    for (const c of this.#candidates.values()) {
+      if (c.lastPing !== null && now - c.lastPing < interval) continue;
+      this.#startPing(now, c, "discovery", actions);
+      sentAny = true;
+    }
+    if (!sentAny) return;
+    if (sendCallMeMaybe) actions.push({ kind: "call-me-maybe" });
+    if (this.#state === "unknown") this.#set("probing", null, null, actions);
+  }
+
+  #startPing(now: number, c: Candidate, purpose: PingPurpose, actions: DiscoAction[]): string {
+    const txId = this.#randomTxId();
+    if (txId.length !== TX_ID_LEN) {
+      throw new RangeError(`Disco TxID must be ${TX_ID_LEN} bytes, got ${txId.length}`);
+    }
+    const tx = txKey(txId);
+    const toKey = keyOf(c.addr);
+    this.#sent.set(tx, { txId, to: c.addr, toKey, at: now, purpose, missCounted: false });
+    c.lastPing = now;
+    actions.push({ kind: "ping", to: c.addr, txId, purpose });
+    return tx;
+  }
+
+  #expirePings(now: number): void {
+    for (const [tx, sp] of this.#sent) {
+      if (now - sp.at < this.tunables.probeTimeout) continue;
+      this.#countMiss(sp);
+      this.#sent.delete(tx);
+    }
+  }
+
+  /** A heartbeat to the current best that got no pong counts once as a miss. */
+  #countMiss(sp: SentPing): void {
+    if (sp.purpose !== "heartbeat" || sp.missCounted || sp.toKey !== this.#bestKey) return;
+    sp.missCounted = true;
+    this.#misses++;
+  }
+
+  #transition(now: number, actions: DiscoAction[]): void {
+    const t = this.tunables;
+    if (this.#state === "direct" && this.#misses >= t.degradedAfterFailures) {
+      this.#trustUntil = 0; // a degraded path never carries traffic alone
+      this.#set("degraded", this.#best, this.#bestKey, actions);
+    }
+    if (this.#state === "degraded" && now - this.#bestPongAt >= t.degradedTimeout) {
+      this.#set("relay-only", null, null, actions);
+    }
+    if (this.#state === "probing" && !this.#hasDiscoveryInFlight()) {
+      this.#set("relay-only", null, null, actions);
+    }
+  }
+
+  #heartbeat(now: number, actions: DiscoAction[]): void {
+    const t = this.tunables;
+    if (this.#lastSend === null || now - this.#lastSend > t.sessionActiveTimeout) {
+      this.#nextHeartbeat = null; // the session is idle: stop until the next send
+      return;
+    }
+    this.#nextHeartbeat = now + t.heartbeatInterval;
+    // A heartbeat still unanswered when the next is due counts as missed (it may
+    // still be answered until its timeout, and that pong still counts).
+    const last = this.#lastHeartbeatTx === null ? undefined : this.#sent.get(this.#lastHeartbeatTx);
+    if (last !== undefined) this.#countMiss(last);
+    this.#transition(now, actions);
+    if (this.#state === "direct" || this.#state === "degraded") {
+      const c = this.#bestKey === null ? undefined : this.#candidates.get(this.#bestKey);
+      if (c !== undefined) this.#lastHeartbeatTx = this.#startPing(now, c, "heartbeat", actions);
+      if (this.#wantFullPing(now)) this.#sendDiscoPings(now, true, actions);
+    } else {
+      // unknown and probing retry every discoPingInterval, relay-only every reprobeInterval
+      this.#sendDiscoPings(now, true, actions);
+    }
+  }
+
+  #wantFullPing(now: number): boolean {
+    const t = this.tunables;
+    if (this.#best === null || this.#lastFullPing === null) return true;
+    if (!this.#trusted(now)) return true;
+    if (this.#best.latency <= t.goodEnoughLatency) return false;
+    return now - this.#lastFullPing >= t.upgradeUDPDirectInterval;
+  }
+
+  #hasDiscoveryInFlight(): boolean {
+    for (const sp of this.#sent.values()) if (sp.purpose === "discovery") return true;
+    return false;
+  }
+
+  /** Moves to `state` with `best`, reporting a change of either as a "path" action. */
+  #set(
+    state: PathState,
+    best: AddrQuality | null,
+    bestKey: string | null,
+    actions: DiscoAction[],
+  ): void {
+    const previousState = this.#state;
+    const previousBest = this.#best?.addr ?? null;
+    if (bestKey !== this.#bestKey) this.#lastHeartbeatTx = null;
+    if (best === null) {
+      this.#trustUntil = 0;
+      this.#misses = 0;
+    }
+    this.#state = state;
+    this.#best = best;
+    this.#bestKey = bestKey;
+    const sameBest = previousBest === null
+      ? best === null
+      : best !== null && addrPortEqual(previousBest, best.addr);
+    if (previousState === state && sameBest) return;
+    actions.push({
+      kind: "path",
+      state,
+      best: best?.addr ?? null,
+      latency: best?.latency ?? null,
+      previousState,
+      previousBest,
+    });
+  }
+}
+
+/** Map key of an endpoint; unmaps so both spellings of an IPv4 endpoint are one candidate. */
+function keyOf(a: AddrPort): string {
+  return formatAddrPort(addrPort(a.ip, a.port));
+}
+
+function txKey(txId: Uint8Array): string {
+  let s = "";
+  for (const b of txId) s += String.fromCharCode(b);
+  return s;
+}

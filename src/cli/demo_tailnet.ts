@@ -1,0 +1,87 @@
+/**
+ * The tailnet act of `warren demo`: a coordination server and a DERP relay
+ * in a hub namespace, two warren nodes joining with a pre-auth key, MagicDNS
+ * names, pings and status — a whole local tailnet.
+ *
+ * @module
+ */
+import { Tailnet } from "../testbed/tailnet.ts";
+
+const DNS_QUERY = new URL("../../tests/testdata/dns_query.ts", import.meta.url).pathname;
+
+/** Runs the tailnet act; throws on the first thing that does not work. */
+export async function tailnetAct(say: (s: string) => void): Promise<void> {
+  say("a hub namespace: coordination server (TS2021, Headscale-style) and `warren tun derp`");
+  const t = await Tailnet.create({ keepAliveSeconds: 10 });
+  try {
+    console.log(`control ${t.controlUrl}, DERP region 900 at http://10.80.0.1:3340, STUN :3478`);
+
+    say("warren tun up --auth-key … in two node namespaces (alpha, beta)");
+    for (const name of ["alpha", "beta"]) {
+      await t.up(name);
+      const st = await t.status(name);
+      console.log(`${name}: Running as ${(st.addresses as string[]).join(", ")}`);
+    }
+    const deadline = Date.now() + 15_000;
+    while ((await t.status("alpha")).peers.length === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+
+    say("MagicDNS at 100.100.100.100, asked from alpha");
+    const alpha = t.hosts.get("alpha")!, beta = t.hosts.get("beta")!;
+    let betaIp = "";
+    for (const [name, type] of [["beta.tailnet.test", "A"], ["beta.tailnet.test", "AAAA"]]) {
+      const r = await alpha.exec([
+        Deno.execPath(),
+        "run",
+        "-A",
+        DNS_QUERY,
+        "100.100.100.100",
+        name,
+        type,
+      ]);
+      console.log(`${name} ${type} → ${r.stdout.trim()}`);
+      if (type === "A") betaIp = r.stdout.trim().split(" ")[1] ?? "";
+    }
+    if (!betaIp) throw new Error("MagicDNS did not answer for beta");
+
+    say(`ping beta (${betaIp}) from alpha, and alpha from beta — over DERP`);
+    const alphaIp = ((await t.status("alpha")).addresses as string[])[0].split("/")[0];
+    for (const [ns, dst] of [[alpha, betaIp], [beta, alphaIp]] as const) {
+      const r = await ns.exec(["ping", "-c", "3", "-i", "0.2", "-W", "3", dst], { check: false });
+      const summary = r.stdout.split("\n").filter((l) => /packets transmitted|rtt/.test(l));
+      console.log(`${dst}: ${summary.join("; ") || r.stderr.trim()}`);
+      if (r.code !== 0) throw new Error(`ping ${dst} failed`);
+    }
+
+    say("warren tun status --peers --routes (alpha)");
+    console.log((await t.warren("alpha", ["status", "--peers", "--routes"])).stdout.trimEnd());
+
+    say("warren tun down (alpha) and SIGTERM (beta)");
+    console.log((await t.warren("alpha", ["down"])).stdout.trimEnd());
+    await t.stop("node-beta");
+    for (const [name, ns] of [["alpha", alpha], ["beta", beta]] as const) {
+      const links = (await ns.exec(["ip", "-o", "link"])).stdout;
+      const routes = (await ns.exec(["ip", "route"])).stdout;
+      const left = links.includes("warren0") || routes.includes("warren0");
+      console.log(
+        `${name}: ${
+          left ? "warren0 or its routes are still there" : "warren0 and its routes are gone"
+        }`,
+      );
+      if (left) throw new Error(`${name} was not torn down`);
+    }
+  } catch (e) {
+    for (const [name, p] of t.procs) {
+      try {
+        p.child.kill("SIGTERM");
+      } catch {
+        // gone
+      }
+      console.error(`--- ${name} log\n${(await p.log).slice(-2000)}`);
+    }
+    throw e;
+  } finally {
+    await t.close();
+  }
+}

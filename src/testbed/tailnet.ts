@@ -127,27 +127,123 @@ export class Tailnet {
     const n = ++this.#links;
     const ns = await Netns.create(`wt-${name}`);
     this.hosts.set(name, ns);
-    const hubIf = `wh${n}-${ns.name.slice(-4)}`, nodeIf = `wn${n}-${ns.name.slice(-4)}`;
+    const sfx = ns.name.slice(-4);
+    await this.#veth(
+      this.hub,
+      `wh${n}-${sfx}`,
+      `10.80.${n}.1/24`,
+      ns,
+      `wn${n}-${sfx}`,
+      `10.80.${n}.2/24`,
+    );
+    await ns.exec(["ip", "route", "add", `${HUB_IP}/32`, "via", `10.80.${n}.1`]);
+    return ns;
+  }
+
+  /**
+   * Creates a node namespace behind its own NAT router namespace: host →
+   * router (nftables masquerade) → hub. The default NAT maps endpoint-
+   * independently (Linux keeps the source port) and filters by endpoint, like
+   * most home routers; `symmetric` picks a random port per destination, so
+   * the mapping STUN sees is useless to peers.
+   */
+  async addHostBehindNat(name: string, opts: { symmetric?: boolean } = {}): Promise<Netns> {
+    const n = ++this.#links;
+    const router = await Netns.create(`wt-nat${n}`);
+    this.hosts.set(`${name}-nat`, router);
+    const ns = await Netns.create(`wt-${name}`);
+    this.hosts.set(name, ns);
+    const sfx = router.name.slice(-4);
+    await this.#veth(
+      this.hub,
+      `wh${n}-${sfx}`,
+      `10.80.${n}.1/24`,
+      router,
+      `ww${n}-${sfx}`,
+      `10.80.${n}.2/24`,
+    );
+    await this.#veth(
+      router,
+      `wl${n}-${sfx}`,
+      `10.90.${n}.1/24`,
+      ns,
+      `wn${n}-${sfx}`,
+      `10.90.${n}.2/24`,
+    );
+    await router.exec(["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+    await router.exec(["ip", "route", "add", "default", "via", `10.80.${n}.1`]);
+    await ns.exec(["ip", "route", "add", "default", "via", `10.90.${n}.1`]);
+    const rule = opts.symmetric ? "masquerade random" : "masquerade";
+    await router.exec(["nft", "add", "table", "ip", "nat"]);
+    await router.exec([
+      "nft",
+      "add chain ip nat post { type nat hook postrouting priority 100 ; }",
+    ]);
+    await router.exec([
+      "nft",
+      "add",
+      "rule",
+      "ip",
+      "nat",
+      "post",
+      "oifname",
+      `ww${n}-${sfx}`,
+      ...rule.split(" "),
+    ]);
+    return ns;
+  }
+
+  /** Drops (true) or passes again (false) UDP forwarded through the hub between NATs. */
+  async blockUdpBetweenNats(block: boolean): Promise<void> {
+    if (block) {
+      await this.hub.exec(["nft", "add", "table", "inet", "block"]);
+      await this.hub.exec([
+        "nft",
+        "add chain inet block fwd { type filter hook forward priority 0 ; }",
+      ]);
+      await this.hub.exec([
+        "nft",
+        "add",
+        "rule",
+        "inet",
+        "block",
+        "fwd",
+        "meta",
+        "l4proto",
+        "udp",
+        "drop",
+      ]);
+    } else {
+      await this.hub.exec(["nft", "delete", "table", "inet", "block"], { check: false });
+    }
+  }
+
+  async #veth(
+    a: Netns,
+    ifA: string,
+    addrA: string,
+    b: Netns,
+    ifB: string,
+    addrB: string,
+  ): Promise<void> {
     await run([
       "ip",
       "link",
       "add",
-      hubIf,
+      ifA,
       "netns",
-      this.hub.name,
+      a.name,
       "type",
       "veth",
       "peer",
-      nodeIf,
+      ifB,
       "netns",
-      ns.name,
+      b.name,
     ]);
-    await this.hub.exec(["ip", "addr", "add", `10.80.${n}.1/24`, "dev", hubIf]);
-    await this.hub.exec(["ip", "link", "set", hubIf, "up"]);
-    await ns.exec(["ip", "addr", "add", `10.80.${n}.2/24`, "dev", nodeIf]);
-    await ns.exec(["ip", "link", "set", nodeIf, "up"]);
-    await ns.exec(["ip", "route", "add", `${HUB_IP}/32`, "via", `10.80.${n}.1`]);
-    return ns;
+    await a.exec(["ip", "addr", "add", addrA, "dev", ifA]);
+    await a.exec(["ip", "link", "set", ifA, "up"]);
+    await b.exec(["ip", "addr", "add", addrB, "dev", ifB]);
+    await b.exec(["ip", "link", "set", ifB, "up"]);
   }
 
   /** Starts `warren tun up --auth-key` in host `name` and waits until it is Running. */

@@ -150,6 +150,7 @@ export class PeerPath {
   #best: AddrQuality | null = null;
   #bestKey: string | null = null;
   #bestPongAt = 0;
+  #probingSince = 0;
   #trustUntil = 0;
   #misses = 0;
   #lastHeartbeatTx: string | null = null;
@@ -215,6 +216,10 @@ export class PeerPath {
     if (this.#nextHeartbeat === null) this.#nextHeartbeat = now + this.tunables.heartbeatInterval;
     if (this.#trusted(now)) return NO_ACTIONS;
     const actions: DiscoAction[] = [];
+    // Settle due timeouts first, so a failed probe round turns relay-only
+    // (reprobe throttle) instead of being restarted by the very next send.
+    this.#expirePings(now);
+    this.#transition(now, actions);
     this.#sendDiscoPings(now, true, actions);
     return actions;
   }
@@ -299,7 +304,7 @@ export class PeerPath {
     this.#bestPongAt = now;
     this.#trustUntil = now + this.tunables.trustUDPAddrDuration;
     this.#misses = 0;
-    this.#set("direct", thisPong, sp.toKey, actions);
+    this.#set(now, "direct", thisPong, sp.toKey, actions);
     return actions;
   }
 
@@ -312,9 +317,9 @@ export class PeerPath {
    * Forgets every path and probe (the peer's disco key changed, or our network
    * did) and returns to "unknown"; candidates stay and are pinged afresh.
    */
-  reset(_now: number): readonly DiscoAction[] {
+  reset(now: number): readonly DiscoAction[] {
     const actions: DiscoAction[] = [];
-    this.#set("unknown", null, null, actions);
+    this.#set(now, "unknown", null, null, actions);
     this.#sent.clear();
     for (const c of this.#candidates.values()) {
       c.lastPing = null;
@@ -383,7 +388,7 @@ export class PeerPath {
       }
       this.#candidates.delete(key);
       if (key === this.#bestKey) {
-        this.#set(this.#hasDiscoveryInFlight() ? "probing" : "unknown", null, null, actions);
+        this.#set(now, this.#hasDiscoveryInFlight() ? "probing" : "unknown", null, null, actions);
       }
     }
   }
@@ -402,7 +407,7 @@ export class PeerPath {
     }
     if (!sentAny) return;
     if (sendCallMeMaybe) actions.push({ kind: "call-me-maybe" });
-    if (this.#state === "unknown") this.#set("probing", null, null, actions);
+    if (this.#state === "unknown") this.#set(now, "probing", null, null, actions);
   }
 
   #startPing(now: number, c: Candidate, purpose: PingPurpose, actions: DiscoAction[]): string {
@@ -437,13 +442,16 @@ export class PeerPath {
     const t = this.tunables;
     if (this.#state === "direct" && this.#misses >= t.degradedAfterFailures) {
       this.#trustUntil = 0; // a degraded path never carries traffic alone
-      this.#set("degraded", this.#best, this.#bestKey, actions);
+      this.#set(now, "degraded", this.#best, this.#bestKey, actions);
     }
     if (this.#state === "degraded" && now - this.#bestPongAt >= t.degradedTimeout) {
-      this.#set("relay-only", null, null, actions);
+      this.#set(now, "relay-only", null, null, actions);
     }
-    if (this.#state === "probing" && !this.#hasDiscoveryInFlight()) {
-      this.#set("relay-only", null, null, actions);
+    if (
+      this.#state === "probing" &&
+      (now - this.#probingSince >= t.probeTimeout || !this.#hasDiscoveryInFlight())
+    ) {
+      this.#set(now, "relay-only", null, null, actions);
     }
   }
 
@@ -484,6 +492,7 @@ export class PeerPath {
 
   /** Moves to `state` with `best`, reporting a change of either as a "path" action. */
   #set(
+    now: number,
     state: PathState,
     best: AddrQuality | null,
     bestKey: string | null,
@@ -496,6 +505,7 @@ export class PeerPath {
       this.#trustUntil = 0;
       this.#misses = 0;
     }
+    if (state === "probing" && previousState !== "probing") this.#probingSince = now;
     this.#state = state;
     this.#best = best;
     this.#bestKey = bestKey;

@@ -8,6 +8,8 @@ import { NodeNotRunningError } from "../daemon/local_api.ts";
 import { demoCommand } from "./demo.ts";
 import { derpCommand } from "./derp.ts";
 import { downCommand } from "./down.ts";
+import { netcheckCommand } from "./netcheck.ts";
+import { pingCommand } from "./ping.ts";
 import { statusCommand } from "./status.ts";
 import { upCommand } from "./up.ts";
 import { EXIT_USAGE, UsageError } from "./usage.ts";
@@ -16,11 +18,14 @@ import { EXIT_USAGE, UsageError } from "./usage.ts";
 export const HELP = `warren — a Tailscale-compatible mesh VPN node and DERP relay in one file
 
 Usage:
-  warren tun up --wg-config FILE [--tun NAME]   run a WireGuard node in the foreground
+  warren tun up [--auth-key KEY] [--control-url URL]   join a tailnet (foreground)
+  warren tun up --wg-config FILE [--tun NAME]   run a plain WireGuard node (foreground)
   warren tun status [--peers] [--routes] [--json]
+  warren tun ping PEER                          disco ping: path and round trip
+  warren tun netcheck                           UDP, NAT mapping and DERP latency report
   warren tun down                               stop the running node
   warren tun derp [--port 3340] [...]           run a DERP relay (with STUN)
-  warren demo                                   two nodes in two network namespaces (root)
+  warren demo                                   a local tailnet and plain WireGuard in namespaces (root)
 
 Run "warren tun <command> --help" for a command's options.`;
 
@@ -31,6 +36,8 @@ const TUN_COMMANDS: Record<string, Command> = {
   status: statusCommand,
   down: downCommand,
   derp: derpCommand,
+  ping: pingCommand,
+  netcheck: netcheckCommand,
 };
 
 /** Runs warren with `argv` (without the program name); returns the exit code. */

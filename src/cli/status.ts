@@ -74,7 +74,8 @@ export function renderStatus(st: NodeStatus, show: { peers: boolean; routes: boo
           `peer: ${p.name}`,
           `  addresses: ${(p.addresses ?? []).join(", ") || "(none)"}`,
           `  online: ${p.online === null ? "unknown" : p.online ? "yes" : "no"}`,
-          `  path: ${p.path ?? "none"}`,
+          `  path: ${p.path ?? "none"} (${p.pathState ?? "unknown"}` +
+            (p.latencyMs != null ? `, ${p.latencyMs.toFixed(1)} ms` : "") + ")",
           `  node key: ${p.publicKey}`,
         );
       } else {

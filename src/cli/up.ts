@@ -32,6 +32,10 @@ Tailnet:
   --accept-dns          point /etc/resolv.conf at MagicDNS while up (restored on stop)
   --ephemeral           ask to be removed from the tailnet when offline
   --derp-http           dial DERP over plain HTTP (also TS_DEBUG_USE_DERP_HTTP=1)
+  --port N              UDP port for WireGuard and disco (default 41641; 0 = any)
+  --heartbeat-interval S, --reprobe-interval S, --probe-timeout S,
+  --degraded-after-failures N, --degraded-timeout S
+                        direct-path tunables (defaults 2, 25, 5, 3, 10)
 
 Plain WireGuard:
   --wg-config FILE      wg-quick config ([Interface] + [Peer] sections)
@@ -56,6 +60,12 @@ export async function upCommand(argv: string[]): Promise<number> {
     ephemeral: { type: "boolean" },
     "derp-http": { type: "boolean" },
     "debug-rekey-after": { type: "string" },
+    port: { type: "string" },
+    "heartbeat-interval": { type: "string" },
+    "reprobe-interval": { type: "string" },
+    "probe-timeout": { type: "string" },
+    "degraded-after-failures": { type: "string" },
+    "degraded-timeout": { type: "string" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) {

@@ -24,7 +24,23 @@ export interface TailnetFlags {
   ephemeral?: boolean;
   "derp-http"?: boolean;
   "debug-rekey-after"?: string;
+  port?: string;
+  "heartbeat-interval"?: string;
+  "reprobe-interval"?: string;
+  "probe-timeout"?: string;
+  "degraded-after-failures"?: string;
+  "degraded-timeout"?: string;
   verbose?: boolean;
+}
+
+/** A flag's number, checked: a UsageError names the flag and the allowed range. */
+export function numberFlag(name: string, text: string | undefined, min: number, max: number) {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isFinite(n) || n < min || n > max) {
+    throw new UsageError(`Bad --${name} "${text}": want a number from ${min} to ${max}`);
+  }
+  return n;
 }
 
 /** The auth key from the flag, `file:PATH`, or the environment; undefined = interactive. */
@@ -57,13 +73,27 @@ export async function upTailnet(tun: string, v: TailnetFlags): Promise<number> {
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new UsageError(`Bad --control-url "${controlUrl}": must be http:// or https://`);
   }
-  let rekeyAfter: number | undefined;
-  if (v["debug-rekey-after"] !== undefined) {
-    rekeyAfter = Number(v["debug-rekey-after"]);
-    if (!(rekeyAfter >= 1)) {
-      throw new UsageError(`Bad --debug-rekey-after "${v["debug-rekey-after"]}": seconds ≥ 1`);
-    }
-  }
+  const rekeyAfter = numberFlag("debug-rekey-after", v["debug-rekey-after"], 1, 120);
+  const port = numberFlag("port", v.port, 0, 65535) ?? 41641;
+  if (!Number.isInteger(port)) throw new UsageError(`Bad --port "${v.port}": want a whole number`);
+  const seconds = (name: keyof TailnetFlags) => {
+    const s = numberFlag(name, v[name] as string | undefined, 0.05, 3600);
+    return s === undefined ? undefined : s * 1000;
+  };
+  const tunables = Object.fromEntries(
+    Object.entries({
+      heartbeatInterval: seconds("heartbeat-interval"),
+      reprobeInterval: seconds("reprobe-interval"),
+      probeTimeout: seconds("probe-timeout"),
+      degradedAfterFailures: numberFlag(
+        "degraded-after-failures",
+        v["degraded-after-failures"],
+        1,
+        100,
+      ),
+      degradedTimeout: seconds("degraded-timeout"),
+    }).filter(([, x]) => x !== undefined),
+  );
   const log = logLine;
   const verbose = v.verbose ? log : () => {};
   const node = await TsNode.start({
@@ -77,6 +107,8 @@ export async function upTailnet(tun: string, v: TailnetFlags): Promise<number> {
     hostname: v.hostname,
     ephemeral: !!v.ephemeral,
     plainDerp: !!v["derp-http"] || Deno.env.get("TS_DEBUG_USE_DERP_HTTP") === "1",
+    port,
+    tunables,
     timings: rekeyAfter === undefined ? undefined : {
       // A shortened session life for tests; rejection keeps the whitepaper's 3:2 ratio.
       rekeyAfterTime: rekeyAfter * 1000,

@@ -13,6 +13,10 @@ export interface LocalApiHandlers {
   status(): unknown;
   /** Starts an orderly shutdown; resolves when it is under way. */
   down(): void;
+  /** Disco-pings a peer (name or IP) once: tailnet nodes only. */
+  ping?(peer: string): Promise<unknown>;
+  /** Runs a netcheck report: tailnet nodes only. */
+  netcheck?(): Promise<unknown>;
 }
 
 /** A listening LocalAPI. */
@@ -32,10 +36,20 @@ export async function serveLocalApi(tun: string, h: LocalApiHandlers): Promise<L
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
-  const server = Deno.serve({ path, onListen() {} }, (req) => {
+  const server = Deno.serve({ path, onListen() {} }, async (req) => {
     const url = new URL(req.url);
     if (url.pathname === "/localapi/v0/status" && req.method === "GET") {
       return Response.json(h.status());
+    }
+    try {
+      if (url.pathname === "/localapi/v0/ping" && req.method === "POST" && h.ping) {
+        return Response.json(await h.ping(url.searchParams.get("peer") ?? ""));
+      }
+      if (url.pathname === "/localapi/v0/netcheck" && req.method === "GET" && h.netcheck) {
+        return Response.json(await h.netcheck());
+      }
+    } catch (e) {
+      return Response.json({ error: e instanceof Error ? e.message : String(e) }, { status: 400 });
     }
     if (url.pathname === "/localapi/v0/down" && req.method === "POST") {
       queueMicrotask(() => h.down());

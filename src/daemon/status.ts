@@ -17,6 +17,10 @@ export interface PeerStatus {
   online?: boolean | null;
   /** How packets travel: "derp-<region>", "ip:port" (direct) or "none" (tailnet peers). */
   path?: string;
+  /** Disco path state: unknown, probing, direct, degraded, relay-only, derp-only (tailnet peers). */
+  pathState?: string;
+  /** Last measured latency of the direct path, ms (tailnet peers). */
+  latencyMs?: number | null;
   /** "ip:port", or null if unknown. */
   endpoint: string | null;
   /** Prefixes routed to the peer. */

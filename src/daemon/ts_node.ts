@@ -12,6 +12,7 @@
 import { Poller } from "../../ffi/poll.ts";
 import { RouteTable } from "../../ffi/route.ts";
 import { TunDevice } from "../../ffi/tun.ts";
+import { UdpSocket } from "../../ffi/udp.ts";
 import { buildHostinfo } from "../control/hostinfo.ts";
 import { ControlSession, type SessionState } from "../control/session.ts";
 import { generatePrivateKey, publicKeyFrom } from "../crypto/x25519.ts";
@@ -19,10 +20,15 @@ import { MagicDnsTable } from "../dns/magicdns.ts";
 import { Quad100Responder } from "../dns/quad100.ts";
 import { installResolvConf, renderResolvConf, restoreResolvConf } from "../dns/resolv_conf.ts";
 import { PacketFilter } from "../filter/filter.ts";
-import { formatNodePublic, shortKey } from "../key/node_key.ts";
+import { formatNodePublic, parseDiscoPublic, shortKey } from "../key/node_key.ts";
 import { KeyState } from "../key/state.ts";
-import { chooseHome, measureRegions } from "../magicsock/derp_home.ts";
+import { chooseHome, measureRegions, type RegionLatency } from "../magicsock/derp_home.ts";
+import { discoverEndpoints, type Discovery } from "../magicsock/endpoints.ts";
 import { Magicsock } from "../magicsock/magicsock.ts";
+import { StunProber } from "../magicsock/stun_prober.ts";
+import { UdpConn } from "../magicsock/udp_conn.ts";
+import type { DiscoTunables } from "../disco/tunables.ts";
+import { parseNodePublic } from "../key/node_key.ts";
 import { formatPrefix, type IpPrefix, parsePrefix } from "../net/ip.ts";
 import type { NetworkMap } from "../netmap/network_map.ts";
 import type { Hostinfo } from "../netmap/tailcfg.ts";
@@ -61,6 +67,10 @@ export interface TsNodeOptions {
   ephemeral: boolean;
   /** Dial DERP over plain HTTP. */
   plainDerp: boolean;
+  /** UDP port for WireGuard and disco (41641 as tailscaled; 0 = any). */
+  port: number;
+  /** Disco path-state tunables. */
+  tunables?: Partial<DiscoTunables>;
   /** Shortened WireGuard timers, for tests. */
   timings?: Partial<Timings>;
   /** One line per notable event. */
@@ -80,6 +90,11 @@ export class TsNode {
   #routes = new RouteTable();
   #device: Device | null = null;
   #magic: Magicsock | null = null;
+  #udp: UdpConn | null = null;
+  #prober: StunProber | null = null;
+  #discovery: Discovery | null = null;
+  #endpointsKey = "";
+  #regionLatency: RegionLatency[] = [];
   #plane: DataPlane | null = null;
   #api: LocalApiServer | null = null;
   #plan: TailnetPlan = { addresses: [], peers: [], routes: [] };
@@ -91,7 +106,7 @@ export class TsNode {
   #state: SessionState | "NoState" = "NoState";
   #stopping: Promise<void> | null = null;
   #firstMap!: (nm: NetworkMap) => void;
-  #timer: ReturnType<typeof setInterval> | null = null;
+  #timers: ReturnType<typeof setInterval>[] = [];
   /** Settles when the node has stopped and cleaned up. */
   readonly done: Promise<void>;
   #resolveDone!: () => void;
@@ -151,10 +166,19 @@ export class TsNode {
     tun.setMtu(TAILNET_MTU);
     tun.up(); // routes through a down link fail with ENETDOWN
     this.#poller = new Poller();
+    const sock = UdpSocket.bind(opts.port);
+    const prober = this.#prober = new StunProber((p, to) => udp.sendOne(p, to));
+    const udp: UdpConn = this.#udp = new UdpConn(sock, {
+      stun: (p) => prober.handle(p),
+      disco: (p, from) => this.#magic?.receiveUdpDisco(p, from),
+    }, TAILNET_MTU);
     const magic = this.#magic = new Magicsock({
       privateKey: nodePrivate,
       plainHttp: opts.plainDerp,
       log: opts.log,
+      udp,
+      discoPrivate: this.#disco,
+      tunables: opts.tunables,
     });
     const inbound: TunSink = {
       write: (bufs, sizes, offset, count) => {
@@ -192,20 +216,27 @@ export class TsNode {
     });
     for (const q of QUAD100) this.#routes.add(parsePrefix(q), tun.name);
     this.#apply(nm);
-    this.#plane = new DataPlane(device, tun, [], this.#poller, {
+    this.#plane = new DataPlane(device, tun, [udp], this.#poller, {
       outbound: (buf, off, len) => this.#outbound(buf, off, len),
     });
     this.#plane.run().catch((e) => {
       opts.log(`data plane failed: ${e instanceof Error ? e.message : e}`);
       void this.stop();
     });
-    this.#timer = setInterval(() => this.#magic?.tick(), 10_000);
+    this.#timers.push(
+      setInterval(() => this.#magic?.tick(), 250),
+      setInterval(() => this.#magic?.sweep(), 10_000),
+      setInterval(() => void this.#discover(), 30_000),
+    );
     this.#api = await serveLocalApi(tun.name, {
       status: () => this.status(),
       down: () => void this.stop(),
+      ping: (peer) => this.#ping(peer),
+      netcheck: () => this.#netcheck(),
     });
     if (opts.acceptDns) await this.#installDns();
     void this.#pickHome();
+    void this.#discover();
   }
 
   #onNetmap(nm: NetworkMap): void {
@@ -236,7 +267,21 @@ export class TsNode {
     for (const a of plan.addresses) if (!oldAddrs.has(formatPrefix(a))) tun.addAddress(a);
 
     if (nm.derpMap) magic.setDerpMap(nm.derpMap);
-    magic.setPeers(plan.peers.map((p) => ({ nodeKey: p.nodeKey, homeDerp: p.homeDerp })));
+    magic.setPeers(plan.peers.map((p) => {
+      const node = nm.peers.get(p.id);
+      let discoKey: Uint8Array | null = null;
+      try {
+        discoKey = node?.DiscoKey ? parseDiscoPublic(node.DiscoKey) : null;
+      } catch {
+        // a peer with a bad disco key is reached over DERP only
+      }
+      return {
+        nodeKey: p.nodeKey,
+        homeDerp: p.homeDerp,
+        discoKey,
+        endpoints: node?.Endpoints ?? [],
+      };
+    }));
     const keep = new Set(plan.peers.map((p) => formatNodePublic(p.nodeKey)));
     for (const p of before.peers) {
       if (!keep.has(formatNodePublic(p.nodeKey))) {
@@ -293,7 +338,7 @@ export class TsNode {
   async #pickHome(): Promise<void> {
     const nm = this.#netmap, magic = this.#magic;
     if (!nm?.derpMap || !magic) return;
-    const measured = await measureRegions(nm.derpMap, this.#opts.plainDerp);
+    const measured = this.#regionLatency = await measureRegions(nm.derpMap, this.#opts.plainDerp);
     let home = chooseHome(measured, magic.derp.home, nm.derpMap.HomeParams?.RegionScore);
     if (home === 0) home = magic.derp.regions.sort((a, b) => a - b)[0] ?? 0;
     if (home === 0 || this.#stopping) return;
@@ -335,16 +380,72 @@ export class TsNode {
       }
     };
     this.#state = "Stopped";
-    if (this.#timer !== null) clearInterval(this.#timer);
+    for (const t of this.#timers) clearInterval(t);
+    this.#prober?.close();
     await step("control", () => this.#session.close());
     if (this.#plane) await step("data plane", () => this.#plane!.stop());
     if (this.#resolvConfInstalled) await step("resolv.conf", () => restoreResolvConf());
     await step("wireguard", () => this.#device?.close());
     await step("derp", () => this.#magic?.close());
+    await step("udp", () => this.#udp?.close());
     await step("routes", () => this.#routes.removeAll());
     await step("tun", () => this.#tun?.close());
     await step("poller", () => this.#poller?.close());
     await step("local api", () => this.#api?.close());
+  }
+
+  /** One discovery round: STUN through our socket plus local addresses; tells control on change. */
+  async #discover(): Promise<void> {
+    const nm = this.#netmap, prober = this.#prober, udp = this.#udp;
+    if (!nm?.derpMap || !prober || !udp || this.#stopping) return;
+    const d = this.#discovery = await discoverEndpoints(prober, nm.derpMap, udp.port);
+    const addrs = d.endpoints.map((e) => e.addr);
+    const key = addrs.join(",");
+    if (key === this.#endpointsKey || this.#stopping) return;
+    this.#endpointsKey = key;
+    this.#magic?.setLocalEndpoints(addrs);
+    this.#opts.log(`endpoints: ${addrs.join(" ") || "(none)"}`);
+    await this.#session.setEndpoints(addrs, d.endpoints.map((e) => e.type)).catch((e) =>
+      this.#opts.log(`control: reporting endpoints failed: ${e.message}`)
+    );
+  }
+
+  /** Disco ping to a peer named by MagicDNS name, short name or address. */
+  async #ping(target: string): Promise<unknown> {
+    const nm = this.#netmap, magic = this.#magic;
+    if (!nm || !magic) throw new Error("not running");
+    const want = target.toLowerCase().replace(/\.$/, "");
+    const node = [...nm.peers.values()].find((n) => {
+      const name = n.Name.toLowerCase().replace(/\.$/, "");
+      return name === want || name.split(".")[0] === want ||
+        (n.Addresses ?? []).some((a) => a.split("/")[0] === target);
+    });
+    if (!node) throw new Error(`no peer named "${target}" in the netmap`);
+    const result = await magic.ping(parseNodePublic(node.Key));
+    return {
+      peer: node.Name.replace(/\.$/, ""),
+      address: (node.Addresses ?? [])[0]?.split("/")[0] ?? "",
+      result,
+    };
+  }
+
+  /** A netcheck report from this node's own socket and DERP map. */
+  async #netcheck(): Promise<unknown> {
+    const nm = this.#netmap;
+    if (!nm?.derpMap) throw new Error("no DERP map yet");
+    const [d, regions] = await Promise.all([
+      this.#prober && this.#udp
+        ? discoverEndpoints(this.#prober, nm.derpMap, this.#udp.port)
+        : Promise.resolve(null),
+      measureRegions(nm.derpMap, this.#opts.plainDerp),
+    ]);
+    return {
+      udp: d?.udp ?? false,
+      endpoints: d?.endpoints ?? [],
+      mappingVariesByDestIp: d?.mappingVariesByDestIp ?? null,
+      regions,
+      preferredDerp: this.#magic?.derp.home ?? 0,
+    };
   }
 
   /** A snapshot for the LocalAPI. */
@@ -361,7 +462,7 @@ export class TsNode {
         name: node.Name.replace(/\.$/, ""),
         addresses: node.Addresses ?? [],
         online: node.Online ?? null,
-        path: plan && magic ? magic.pathOf(plan.nodeKey) : "none",
+        ...pathFields(plan && magic ? magic.pathOf(plan.nodeKey) : null),
         endpoint: null,
         allowedIps: plan ? plan.allowedIps.map(formatPrefix) : [],
         latestHandshake: wg ? Math.floor(wg.lastHandshakeWall / 1000) : 0,
@@ -375,7 +476,7 @@ export class TsNode {
       state: this.#state === "Running" && this.#tun ? "Running" : mapState(this.#state),
       interface: this.interfaceName,
       publicKey: dev ? formatNodePublic(dev.publicKey) : "",
-      listenPort: 0,
+      listenPort: this.#udp?.port ?? 0,
       addresses: this.#plan.addresses.map(formatPrefix),
       mtu: TAILNET_MTU,
       routes: this.#routes.entries.map((e) => formatPrefix(e.prefix)),
@@ -401,6 +502,12 @@ export class TsNode {
       },
     };
   }
+}
+
+function pathFields(r: ReturnType<Magicsock["pathOf"]> | null) {
+  return r === null
+    ? { path: "none", pathState: "unknown", latencyMs: null }
+    : { path: r.path, pathState: r.state, latencyMs: r.latencyMs };
 }
 
 function mapState(s: SessionState | "NoState"): NodeStatus["state"] {

@@ -1,17 +1,25 @@
 /**
  * magicsock: the WireGuard device's Bind for a tailnet. WireGuard endpoints
- * are peers' node keys; magicsock decides how a packet reaches a peer — over
- * the peer's home DERP region today, over a direct UDP path once disco finds
- * one — and hands packets arriving on any path to the device with the
- * sender's node key as their endpoint.
+ * are peers' node keys; magicsock decides how each packet reaches a peer —
+ * over a direct UDP path that disco has verified, over the peer's home DERP
+ * region, or both while a path is in doubt — and hands packets arriving on
+ * any path to the device with the sender's node key as their endpoint, so
+ * switching paths never touches the WireGuard session.
  *
  * @module
  */
-import { toHex } from "../key/node_key.ts";
+import { endpointFromIp, endpointIp, endpointPort } from "../../ffi/udp.ts";
+import { publicKeyFrom } from "../crypto/x25519.ts";
+import { type AddrPort, addrPort, formatAddrPort, parseAddrPort } from "../disco/addr.ts";
+import { openDisco, sealDisco } from "../disco/codec.ts";
+import { type DiscoPeer, toHexKey } from "./disco_peer.ts";
+import { type DiscoAction, type DiscoVia, PeerPath } from "../disco/path.ts";
+import type { DiscoTunables } from "../disco/tunables.ts";
 import type { DERPMap } from "../netmap/tailcfg.ts";
 import type { Bind, PacketReceiver } from "../wireguard/device.ts";
 import { DerpLinks } from "./derp_links.ts";
 import { looksLikeDisco } from "./demux.ts";
+import type { UdpConn } from "./udp_conn.ts";
 
 /** What magicsock needs to know about a peer from the netmap. */
 export interface MagicPeer {
@@ -19,39 +27,83 @@ export interface MagicPeer {
   nodeKey: Uint8Array;
   /** The peer's home DERP region, 0 if unknown. */
   homeDerp: number;
-}
-
-/** Per-peer path state. */
-interface PeerPath {
-  peer: MagicPeer;
-  /** Region a packet from the peer last arrived through: the reply route if home is unknown. */
-  learnedRegion: number;
-  txPackets: number;
-  rxPackets: number;
+  /** The peer's disco key, null if it does not do disco (DERP only). */
+  discoKey?: Uint8Array | null;
+  /** The peer's UDP endpoints from the netmap ("ip:port"). */
+  endpoints?: string[];
 }
 
 /** Options for {@link Magicsock}. */
 export interface MagicsockOptions {
-  /** Node private key (DERP identity). */
+  /** Node private key (DERP identity, and the node key pings carry). */
   privateKey: Uint8Array;
   /** Use plain HTTP for DERP. */
   plainHttp: boolean;
   /** One line per event. */
   log: (line: string) => void;
+  /** The UDP socket for direct paths; without it everything goes over DERP. */
+  udp?: UdpConn | null;
+  /** This run's disco private key (required with `udp`). */
+  discoPrivate?: Uint8Array;
+  /** Disco timing. */
+  tunables?: Partial<DiscoTunables>;
+  /** Monotonic clock, ms. */
+  now?: () => number;
 }
 
-/** The tailnet Bind: routes WireGuard packets by peer node key over DERP. */
+/** A path report for status. */
+export interface PathReport {
+  /** "direct", "derp", or "none". */
+  kind: "direct" | "derp" | "none";
+  /** "ip:port" for direct, "derp-<region>" for DERP. */
+  path: string;
+  /** The disco state ("unknown", "probing", "direct", "degraded", "relay-only"), or "derp-only". */
+  state: string;
+  /** Last measured direct latency, ms. */
+  latencyMs: number | null;
+}
+
+/** The result of a user-requested disco ping. */
+export interface PingResult {
+  /** "ip:port" or "derp-<region>" the pong came over. */
+  via: string;
+  /** Round trip, ms. */
+  latencyMs: number;
+}
+
+/** The tailnet Bind: routes WireGuard packets by peer node key over UDP or DERP. */
 export class Magicsock implements Bind {
+  readonly #opts: MagicsockOptions;
   readonly #derp: DerpLinks;
-  readonly #byHex = new Map<string, PeerPath>();
+  readonly #udp: UdpConn | null;
+  readonly #discoPriv: Uint8Array | null;
+  readonly #discoPub: Uint8Array | null;
+  readonly #nodePub: Uint8Array;
+  readonly #now: () => number;
+  readonly #byHex = new Map<string, DiscoPeer>();
+  readonly #byDisco = new Map<string, DiscoPeer>();
   // Device endpoints are stable arrays per peer; identity lookups skip the hex key.
-  #byEndpoint = new WeakMap<Uint8Array, PeerPath>();
+  #byEndpoint = new WeakMap<Uint8Array, DiscoPeer>();
+  readonly #sockaddrs = new Map<string, Uint8Array>();
+  readonly #userPings = new Map<string, (r: PingResult) => void>();
   #receiver: PacketReceiver | null = null;
+  #localEndpoints: AddrPort[] = [];
+  #sendStamp = 0;
+  // UDP output batch, reused.
+  readonly #uBufs: Uint8Array[] = [];
+  readonly #uSizes: number[] = [];
+  readonly #uAddrs: Uint8Array[] = [];
   /** Packets that could not be sent (no path yet), for status. */
   dropped = 0;
 
   /** Creates the socket layer; attach a receiver and set a DERP map to start. */
   constructor(opts: MagicsockOptions) {
+    this.#opts = opts;
+    this.#udp = opts.udp ?? null;
+    this.#discoPriv = opts.discoPrivate ?? null;
+    this.#discoPub = this.#discoPriv ? publicKeyFrom(this.#discoPriv) : null;
+    this.#nodePub = publicKeyFrom(opts.privateKey);
+    this.#now = opts.now ?? (() => performance.now());
     this.#derp = new DerpLinks({
       privateKey: opts.privateKey,
       plainHttp: opts.plainHttp,
@@ -63,6 +115,7 @@ export class Magicsock implements Bind {
   /** Where received WireGuard packets go (the device). */
   attach(receiver: PacketReceiver): void {
     this.#receiver = receiver;
+    this.#udp?.attach(receiver);
   }
 
   /** The DERP links, for home selection and status. */
@@ -70,22 +123,70 @@ export class Magicsock implements Bind {
     return this.#derp;
   }
 
+  /** Our disco public key, null without UDP. */
+  get discoPublic(): Uint8Array | null {
+    return this.#discoPub;
+  }
+
   /** Adopts the netmap's DERP map. */
   setDerpMap(map: DERPMap): void {
     this.#derp.setMap(map);
   }
 
-  /** Replaces the peer set (keeps path state of peers that stay). */
+  /** Our current endpoints (sent to peers in CallMeMaybe). */
+  setLocalEndpoints(endpoints: string[]): void {
+    this.#localEndpoints = endpoints.flatMap((e) => {
+      try {
+        return [parseAddrPort(e)];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  /** Replaces the peer set, keeping path state of peers whose disco key stays the same. */
   setPeers(peers: MagicPeer[]): void {
+    const now = this.#now();
     const keep = new Set<string>();
     for (const peer of peers) {
-      const hex = toHex(peer.nodeKey);
+      const hex = toHexKey(peer.nodeKey);
       keep.add(hex);
-      const existing = this.#byHex.get(hex);
-      if (existing) existing.peer = peer;
-      else this.#byHex.set(hex, { peer, learnedRegion: 0, txPackets: 0, rxPackets: 0 });
+      let st = this.#byHex.get(hex);
+      const disco = this.#udp && peer.discoKey ? peer.discoKey : null;
+      if (st && !sameKey(st.discoKey, disco)) {
+        this.#forget(st);
+        st = undefined;
+      }
+      if (!st) {
+        st = {
+          peer,
+          nodeKey: peer.nodeKey,
+          discoKey: disco,
+          path: disco ? new PeerPath({ tunables: this.#opts.tunables }) : null,
+          learnedRegion: 0,
+          stamp: -1,
+        };
+        this.#byHex.set(hex, st);
+        if (disco) this.#byDisco.set(toHexKey(disco), st);
+      }
+      st.peer = peer;
+      if (st.path) {
+        const eps = (peer.endpoints ?? []).flatMap((e) => {
+          try {
+            return [parseAddrPort(e)];
+          } catch {
+            return [];
+          }
+        });
+        this.#perform(st, st.path.setEndpoints(now, eps));
+      }
     }
-    for (const hex of [...this.#byHex.keys()]) if (!keep.has(hex)) this.#byHex.delete(hex);
+    for (const [hex, st] of [...this.#byHex]) {
+      if (!keep.has(hex)) {
+        this.#forget(st);
+        this.#byHex.delete(hex);
+      }
+    }
     this.#byEndpoint = new WeakMap();
   }
 
@@ -97,53 +198,231 @@ export class Magicsock implements Bind {
     count: number,
     offset: number,
   ): void {
+    const now = this.#now();
+    const stamp = ++this.#sendStamp;
+    let u = 0;
     for (let i = 0; i < count; i++) {
-      const path = this.#path(endpoints[i]);
-      const region = path ? (path.peer.homeDerp || path.learnedRegion) : 0;
-      if (
-        region === 0 ||
-        !this.#derp.send(region, endpoints[i], bufs[i].subarray(offset, offset + sizes[i]))
-      ) {
+      const st = this.#lookup(endpoints[i]);
+      if (!st) {
         this.dropped++;
         continue;
       }
-      path!.txPackets++;
+      let viaDerp = true;
+      if (st.path) {
+        if (st.stamp !== stamp) {
+          st.stamp = stamp;
+          this.#perform(st, st.path.noteSend(now));
+        }
+        const sp = st.path.sendPath(now);
+        if (sp.udp) {
+          this.#uBufs[u] = bufs[i];
+          this.#uSizes[u] = sizes[i];
+          this.#uAddrs[u] = this.#sockaddr(sp.udp);
+          u++;
+        }
+        viaDerp = sp.derp;
+      }
+      if (viaDerp) {
+        const region = st.peer.homeDerp || st.learnedRegion;
+        const pkt = bufs[i].subarray(offset, offset + sizes[i]);
+        if (region === 0 || !this.#derp.send(region, st.nodeKey, pkt)) this.dropped++;
+      }
+    }
+    if (u > 0) this.#udp!.send(this.#uBufs, this.#uSizes, this.#uAddrs, u, offset);
+  }
+
+  /** How packets to `nodeKey` travel now. */
+  pathOf(nodeKey: Uint8Array): PathReport {
+    const st = this.#byHex.get(toHexKey(nodeKey));
+    if (!st) return { kind: "none", path: "none", state: "unknown", latencyMs: null };
+    const region = st.peer.homeDerp || st.learnedRegion;
+    const derp = region ? `derp-${region}` : "none";
+    if (!st.path) {
+      return { kind: region ? "derp" : "none", path: derp, state: "derp-only", latencyMs: null };
+    }
+    const sp = st.path.sendPath(this.#now());
+    const best = st.path.best;
+    const direct = sp.udp !== null && !sp.derp;
+    return {
+      kind: direct ? "direct" : region ? "derp" : "none",
+      path: direct && best ? formatAddrPort(best) : derp,
+      state: st.path.state,
+      latencyMs: st.path.bestLatency,
+    };
+  }
+
+  /**
+   * Sends a disco ping to every known address of the peer and over DERP, and
+   * resolves with the first pong (like `tailscale ping`), or null on timeout.
+   */
+  ping(nodeKey: Uint8Array, timeoutMs = 5000): Promise<PingResult | null> {
+    const st = this.#byHex.get(toHexKey(nodeKey));
+    if (!st || !st.discoKey || !this.#discoPriv) return Promise.resolve(null);
+    const txId = crypto.getRandomValues(new Uint8Array(12));
+    const key = toHexKey(txId);
+    const started = this.#now();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#userPings.delete(key);
+        resolve(null);
+      }, timeoutMs);
+      this.#userPings.set(key, (r) => {
+        clearTimeout(timer);
+        this.#userPings.delete(key);
+        resolve({ ...r, latencyMs: this.#now() - started });
+      });
+      const pkt = this.#seal(st, { type: "ping", txId, nodeKey: this.#nodePub, padding: 0 });
+      for (const c of st.path?.candidates() ?? []) this.#udp?.sendOne(pkt, this.#sockaddr(c.addr));
+      const region = st.peer.homeDerp || st.learnedRegion;
+      if (region) this.#derp.send(region, st.nodeKey, pkt);
+    });
+  }
+
+  /** Runs disco timers (heartbeats, probe timeouts) and closes idle DERP links. */
+  tick(): void {
+    const now = this.#now();
+    for (const st of this.#byHex.values()) {
+      if (st.path) this.#perform(st, st.path.tick(now));
     }
   }
 
-  /** How packets to `nodeKey` travel now: "derp-<region>", or "none". */
-  pathOf(nodeKey: Uint8Array): string {
-    const path = this.#byHex.get(toHex(nodeKey));
-    const region = path ? (path.peer.homeDerp || path.learnedRegion) : 0;
-    return region ? `derp-${region}` : "none";
+  /** Housekeeping that can wait: closes DERP links idle for a minute. */
+  sweep(): void {
+    this.#derp.sweep();
   }
 
-  /** Periodic housekeeping: closes idle DERP links. */
-  tick(): void {
-    this.#derp.sweep();
+  /** Handles a disco message that arrived over UDP from `from` (a sockaddr). */
+  receiveUdpDisco(buf: Uint8Array, from: Uint8Array): void {
+    const opened = this.#open(buf);
+    if (!opened) return;
+    const { st, msg } = opened;
+    const addr = addrPort(endpointIp(from), endpointPort(from));
+    const via: DiscoVia = { kind: "udp", addr };
+    if (msg.type === "call-me-maybe") return; // only honoured via DERP
+    // The box proves the sender holds the peer's disco key: this address is theirs.
+    this.#udp?.setPeerAddr(from.slice(), st.nodeKey);
+    this.#handle(st, msg, via);
   }
 
   /** Closes every connection. */
   async close(): Promise<void> {
+    for (const resolve of this.#userPings.values()) resolve({ via: "none", latencyMs: NaN });
+    this.#userPings.clear();
     await this.#derp.close();
   }
 
-  #path(endpoint: Uint8Array): PeerPath | undefined {
-    let p = this.#byEndpoint.get(endpoint);
-    if (p === undefined) {
-      p = this.#byHex.get(toHex(endpoint));
-      if (p !== undefined) this.#byEndpoint.set(endpoint, p);
+  #lookup(endpoint: Uint8Array): DiscoPeer | undefined {
+    let st = this.#byEndpoint.get(endpoint);
+    if (st === undefined) {
+      st = this.#byHex.get(toHexKey(endpoint));
+      if (st !== undefined) this.#byEndpoint.set(endpoint, st);
     }
-    return p;
+    return st;
+  }
+
+  #forget(st: DiscoPeer): void {
+    if (st.discoKey) this.#byDisco.delete(toHexKey(st.discoKey));
+    this.#udp?.forgetPeer(st.nodeKey);
+  }
+
+  #sockaddr(a: AddrPort): Uint8Array {
+    const k = formatAddrPort(a);
+    let s = this.#sockaddrs.get(k);
+    if (!s) {
+      if (this.#sockaddrs.size > 4096) this.#sockaddrs.clear();
+      s = endpointFromIp(a.ip, a.port);
+      this.#sockaddrs.set(k, s);
+    }
+    return s;
+  }
+
+  #seal(st: DiscoPeer, msg: Parameters<typeof sealDisco>[3]): Uint8Array {
+    return sealDisco(this.#discoPriv!, this.#discoPub!, st.discoKey!, msg);
+  }
+
+  #open(buf: Uint8Array) {
+    if (!this.#discoPriv) return null;
+    const opened = openDisco(buf, this.#discoPriv, (k) => this.#byDisco.has(toHexKey(k)));
+    if (!opened) return null;
+    const st = this.#byDisco.get(toHexKey(opened.sender));
+    return st ? { st, msg: opened.msg } : null;
+  }
+
+  #handle(st: DiscoPeer, msg: NonNullable<ReturnType<typeof openDisco>>["msg"], via: DiscoVia) {
+    const now = this.#now();
+    if (msg.type === "ping") {
+      this.#perform(st, st.path!.handlePing(now, msg.txId, via));
+    } else if (msg.type === "pong") {
+      const user = this.#userPings.get(toHexKey(msg.txId));
+      if (user) {
+        user({
+          via: via.kind === "udp" ? formatAddrPort(via.addr) : `derp-${via.region}`,
+          latencyMs: 0,
+        });
+        return;
+      }
+      const actions = st.path!.handlePong(now, msg.txId, via);
+      if (actions) this.#perform(st, actions);
+    } else if (via.kind === "derp") {
+      this.#perform(st, st.path!.handleCallMeMaybe(now, msg.endpoints));
+    }
+  }
+
+  #perform(st: DiscoPeer, actions: readonly DiscoAction[]): void {
+    for (const a of actions) {
+      switch (a.kind) {
+        case "ping": {
+          const pkt = this.#seal(st, {
+            type: "ping",
+            txId: a.txId,
+            nodeKey: this.#nodePub,
+            padding: 0,
+          });
+          this.#udp?.sendOne(pkt, this.#sockaddr(a.to));
+          break;
+        }
+        case "call-me-maybe": {
+          const region = st.peer.homeDerp || st.learnedRegion;
+          if (region === 0 || this.#localEndpoints.length === 0) break;
+          const pkt = this.#seal(st, { type: "call-me-maybe", endpoints: this.#localEndpoints });
+          this.#derp.send(region, st.nodeKey, pkt);
+          break;
+        }
+        case "pong": {
+          const pkt = this.#seal(st, { type: "pong", txId: a.txId, src: a.src });
+          if (a.via.kind === "udp") this.#udp?.sendOne(pkt, this.#sockaddr(a.via.addr));
+          else this.#derp.send(a.via.region, st.nodeKey, pkt);
+          break;
+        }
+        case "path":
+          this.#opts.log(
+            `peer ${toHexKey(st.nodeKey).slice(0, 8)}: ` +
+              `${a.previousState} → ${a.state}` +
+              (a.best ? ` via ${formatAddrPort(a.best)}` : "") +
+              (a.latency !== null ? ` (${a.latency.toFixed(1)} ms)` : ""),
+          );
+          break;
+      }
+    }
   }
 
   #receiveDerp(region: number, src: Uint8Array, data: Uint8Array): void {
-    if (looksLikeDisco(data)) return; // disco arrives with direct paths (issue 5)
-    const path = this.#byHex.get(toHex(src));
-    if (path) {
-      path.learnedRegion = region;
-      path.rxPackets++;
+    const st = this.#byHex.get(toHexKey(src));
+    if (st) st.learnedRegion = region;
+    if (looksLikeDisco(data)) {
+      const opened = this.#open(data);
+      // Over DERP the sender's node key is authenticated by the relay: it must match the disco key's owner.
+      if (!opened || !sameKey(opened.st.nodeKey, src) || !opened.st.path) return;
+      this.#handle(opened.st, opened.msg, { kind: "derp", region });
+      return;
     }
-    this.#receiver?.receivePackets([data], [data.length], [src], 1);
+    this.#receiver?.receivePackets([data], [data.length], [st?.nodeKey ?? src], 1);
   }
+}
+
+function sameKey(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  if (a === null || b === null) return a === b;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

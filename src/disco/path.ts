@@ -33,6 +33,9 @@ import { type AddrQuality, betterAddr } from "./better_addr.ts";
 import { DERP_MAGIC_IP, MAX_CANDIDATES, TX_ID_LEN } from "./constants.ts";
 import { type DiscoTunables, discoTunables } from "./tunables.ts";
 
+/** Least time between two pings answering a peer's pings to the same address. */
+const PING_BACK_MIN_MS = 1000;
+
 /** Where the peer's traffic stands; see the module doc for the transitions. */
 export type PathState = "unknown" | "probing" | "direct" | "degraded" | "relay-only";
 
@@ -276,6 +279,14 @@ export class PeerPath {
     c.lastGotPing = now;
     c.lastGotPingTxId = tx;
     actions.push({ kind: "pong", via, txId, src: via.addr });
+    // The peer's NAT has just opened a mapping toward us from this address: if it is not our
+    // trusted path, ping it back at once instead of waiting out the throttle (hole punching
+    // needs both sides to send while both mappings exist).
+    const key = keyOf(via.addr);
+    const untrusted = this.#bestKey !== key || !this.#trusted(now);
+    if (untrusted && (c.lastPing === null || now - c.lastPing >= PING_BACK_MIN_MS)) {
+      this.#startPing(now, c, "discovery", actions);
+    }
     return actions;
   }
 

@@ -277,7 +277,12 @@ Deno.test("handlePing() answers the way it came and learns UDP sources", () => {
   const p = newPath();
   const tx = new Uint8Array(12).fill(1);
   const out = p.handlePing(0, tx, udp(PUB));
-  assert.deepEqual(out, [{ kind: "pong", via: udp(PUB), txId: tx, src: PUB }]);
+  assert.deepEqual(out[0], { kind: "pong", via: udp(PUB), txId: tx, src: PUB });
+  assert.deepEqual(
+    pingedTo(out),
+    [formatAddrPort(PUB)],
+    "an untrusted source is pinged back at once",
+  );
   assert.deepEqual(p.candidates().map((c) => formatAddrPort(c.addr)), [formatAddrPort(PUB)]);
   assert.equal(p.candidates()[0].lastGotPing, 0);
   // The same ping delivered twice is answered once.
@@ -292,8 +297,10 @@ Deno.test("handlePing() answers the way it came and learns UDP sources", () => {
     src: { ip: new Uint8Array([127, 3, 3, 40]), port: 9 },
   }]);
   assert.equal(p.candidates().length, 1);
-  // A learned source is pinged on send, and forgotten 45 s after its last ping.
-  assert.deepEqual(pingedTo(p.noteSend(10)), [formatAddrPort(PUB)]);
+  // A learned source is pinged again on send once the throttle allows, and forgotten 45 s
+  // after its last ping.
+  assert.deepEqual(pingedTo(p.noteSend(10)), []);
+  assert.deepEqual(pingedTo(p.noteSend(5_001)), [formatAddrPort(PUB)]);
   p.noteSend(45_006);
   assert.equal(p.candidates().length, 1);
   p.noteSend(45_007);
@@ -349,4 +356,14 @@ Deno.test("discoTunables() applies overrides and rejects nonsense", () => {
   assert.throws(() => discoTunables({ degradedAfterFailures: 0 }), RangeError);
   assert.throws(() => discoTunables({ degradedAfterFailures: 1.5 }), RangeError);
   assert.equal(newPath({ tunables: { reprobeInterval: 1 } }).tunables.reprobeInterval, 1);
+});
+
+Deno.test("handlePing() does not ping back a source that is already the trusted best path", () => {
+  const p = newPath();
+  p.setEndpoints(0, [PUB]);
+  pongFor(p, p.noteSend(0), PUB, 10);
+  assert.equal(p.state, "direct");
+  const out = p.handlePing(20, new Uint8Array(12).fill(9), udp(PUB));
+  assert.deepEqual(pingedTo(out), []);
+  assert.equal(out.length, 1);
 });

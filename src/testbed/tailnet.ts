@@ -136,6 +136,7 @@ export class Tailnet {
       `wn${n}-${sfx}`,
       `10.80.${n}.2/24`,
     );
+    await this.#serveFromHubIp(n, `wh${n}-${sfx}`);
     await ns.exec(["ip", "route", "add", `${HUB_IP}/32`, "via", `10.80.${n}.1`]);
     return ns;
   }
@@ -170,6 +171,7 @@ export class Tailnet {
       `wn${n}-${sfx}`,
       `10.90.${n}.2/24`,
     );
+    await this.#serveFromHubIp(n, `wh${n}-${sfx}`);
     await router.exec(["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
     await router.exec(["ip", "route", "add", "default", "via", `10.80.${n}.1`]);
     await ns.exec(["ip", "route", "add", "default", "via", `10.90.${n}.1`]);
@@ -190,32 +192,52 @@ export class Tailnet {
       `ww${n}-${sfx}`,
       ...rule.split(" "),
     ]);
+    // Like a home router's firewall: unsolicited packets to the router itself are dropped.
+    // (Delivered locally, they would leave conntrack entries that make the NAT pick another
+    // port for the node's own later flow to that peer, spoiling hole punching.)
+    await router.exec(["nft", "add", "table", "inet", "fw"]);
+    await router.exec([
+      "nft",
+      "add chain inet fw in { type filter hook input priority 0 ; policy accept ; }",
+    ]);
+    await router.exec([
+      "nft",
+      "add",
+      "rule",
+      "inet",
+      "fw",
+      "in",
+      "iifname",
+      `ww${n}-${sfx}`,
+      "ct",
+      "state",
+      "new",
+      "drop",
+    ]);
     return ns;
   }
 
   /** Drops (true) or passes again (false) UDP forwarded through the hub between NATs. */
   async blockUdpBetweenNats(block: boolean): Promise<void> {
     if (block) {
-      await this.hub.exec(["nft", "add", "table", "inet", "block"]);
+      await this.hub.exec(["nft", "add", "table", "inet", "cut"]);
       await this.hub.exec([
         "nft",
-        "add chain inet block fwd { type filter hook forward priority 0 ; }",
+        "add chain inet cut nat_udp { type filter hook forward priority 0 ; }",
       ]);
-      await this.hub.exec([
-        "nft",
-        "add",
-        "rule",
-        "inet",
-        "block",
-        "fwd",
-        "meta",
-        "l4proto",
-        "udp",
-        "drop",
-      ]);
+      await this.hub.exec(["nft", "add rule inet cut nat_udp meta l4proto udp drop"]);
     } else {
-      await this.hub.exec(["nft", "delete", "table", "inet", "block"], { check: false });
+      await this.hub.exec(["nft", "delete", "table", "inet", "cut"], { check: false });
     }
+  }
+
+  /**
+   * Makes the hub answer link `n` from its service address: UDP servers on a
+   * wildcard socket (STUN) reply from the route's source address, and a NAT
+   * only lets a reply through if it comes from the address it was sent to.
+   */
+  async #serveFromHubIp(n: number, hubIf: string): Promise<void> {
+    await this.hub.exec(["ip", "route", "replace", `10.80.${n}.0/24`, "dev", hubIf, "src", HUB_IP]);
   }
 
   async #veth(

@@ -3,14 +3,15 @@
  *
  *   deno run -A tcp_xfer.ts serve HOST PORT        accept one connection, read to EOF,
  *                                                  print "<bytes> <sha256>"
- *   deno run -A tcp_xfer.ts send HOST PORT BYTES   send BYTES pseudo-random bytes,
- *                                                  print "<bytes> <sha256>"
+ *   deno run -A tcp_xfer.ts send HOST PORT BYTES [RATE]
+ *                                                  send BYTES pseudo-random bytes (at most
+ *                                                  RATE bytes/s if given), print "<bytes> <sha256>"
  *
  * @module
  */
 import { createHash } from "node:crypto";
 
-const [mode, host, portText, bytesText] = Deno.args;
+const [mode, host, portText, bytesText, rateText] = Deno.args;
 const port = Number(portText);
 const hash = createHash("sha256");
 let total = 0;
@@ -25,6 +26,8 @@ if (mode === "serve") {
   }
 } else if (mode === "send") {
   const want = Number(bytesText);
+  const rate = rateText ? Number(rateText) : Infinity;
+  const started = performance.now();
   const conn = await Deno.connect({ hostname: host, port });
   // xorshift32 stream: cheap, deterministic, not compressible.
   const chunk = new Uint8Array(64 * 1024);
@@ -42,6 +45,8 @@ if (mode === "serve") {
     hash.update(part);
     await writer.write(part.slice());
     total += part.length;
+    const ahead = total / rate * 1000 - (performance.now() - started);
+    if (ahead > 0) await new Promise((r) => setTimeout(r, ahead));
   }
   await writer.close();
 } else {

@@ -269,7 +269,7 @@ export class Tailnet {
   }
 
   /** Starts `warren tun up --auth-key` in host `name` and waits until it is Running. */
-  async up(name: string, extra: string[] = []): Promise<void> {
+  async up(name: string, extra: string[] = [], opts: { wait?: boolean } = {}): Promise<void> {
     const ns = this.hosts.get(name) ?? await this.addHost(name);
     this.#spawn(`node-${name}`, ns, [
       ...warrenArgv(),
@@ -288,6 +288,7 @@ export class Tailnet {
       "warren0",
       ...extra,
     ]);
+    if (opts.wait === false) return;
     await waitFor(`node ${name} to be Running`, async () => {
       const p = this.procs.get(`node-${name}`);
       if (!p) throw new Error(`node ${name} is gone`);

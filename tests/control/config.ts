@@ -55,6 +55,8 @@ export interface DerpOptions {
   regionName?: string;
   /** STUN port of every node (default 3478; -1 disables STUN). */
   stunPort?: number;
+  /** DERPNode.CertName for every node: a name to verify, or a `sha256-raw:<hex>` pin. */
+  certName?: string;
   /** Set `InsecureForTests` (default: true for `http://` URLs, false for `https://`). */
   insecureForTests?: boolean;
   /** Replace the generated map wholesale. */
@@ -111,6 +113,7 @@ export function resolveConfig(opts: TailnetOptions, serverUrl: string): TailnetC
       regionName: opts.derp?.regionName ?? "Test",
       stunPort: opts.derp?.stunPort ?? 3478,
       insecureForTests: opts.derp?.insecureForTests,
+      certName: opts.derp?.certName,
       map: opts.derp?.map,
     },
     filter: opts.filter,

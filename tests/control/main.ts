@@ -21,6 +21,7 @@ const USAGE = `usage: deno run -A tests/control/main.ts [flags]
   --derp-region ID          DERP region ID (default 900)
   --stun-port N             STUN port of the DERP nodes (default 3478, -1 = none)
   --derp-insecure           set InsecureForTests on DERP nodes (default: for http:// URLs)
+  --derp-cert-name NAME     DERPNode.CertName (a name, or sha256-raw:<hex> to pin a certificate)
   --auth-key KEY            reusable pre-auth key; repeatable
   --auth-key-once KEY       single-use pre-auth key; repeatable
   --ephemeral-key KEY       reusable pre-auth key for ephemeral nodes; repeatable
@@ -60,6 +61,7 @@ async function main(): Promise<void> {
         "derp-region": { type: "string" },
         "stun-port": { type: "string" },
         "derp-insecure": { type: "boolean" },
+        "derp-cert-name": { type: "string" },
         "auth-key": { type: "string", multiple: true, default: [] },
         "auth-key-once": { type: "string", multiple: true, default: [] },
         "ephemeral-key": { type: "string", multiple: true, default: [] },
@@ -117,6 +119,7 @@ async function main(): Promise<void> {
       regionId: num("derp-region", values["derp-region"]),
       stunPort: num("stun-port", values["stun-port"]),
       insecureForTests: values["derp-insecure"] ? true : undefined,
+      certName: values["derp-cert-name"],
     },
     keepAliveMs: keepalive === undefined ? undefined : keepalive * 1000,
     keepAliveJitterMs: keepalive === undefined ? undefined : 0,

@@ -120,6 +120,7 @@ export function derpMap(cfg: TailnetConfig): DERPMap {
       STUNPort: d.stunPort,
       DERPPort: port,
       InsecureForTests: (d.insecureForTests ?? u.protocol === "http:") || undefined,
+      CertName: d.certName,
     };
   });
   return {

@@ -1,7 +1,9 @@
 /**
  * The tailnet act of `warren demo`: a coordination server and a DERP relay
- * in a hub namespace, two warren nodes joining with a pre-auth key, MagicDNS
- * names, pings and status — a whole local tailnet.
+ * in a hub namespace, two warren nodes behind their own NAT routers joining
+ * with a pre-auth key, MagicDNS names, traffic over DERP and then over the
+ * direct path disco finds through the NATs, netcheck and status — a whole
+ * local tailnet.
  *
  * @module
  */
@@ -16,8 +18,11 @@ export async function tailnetAct(say: (s: string) => void): Promise<void> {
   try {
     console.log(`control ${t.controlUrl}, DERP region 900 at http://10.80.0.1:3340, STUN :3478`);
 
-    say("warren tun up --auth-key … in two node namespaces (alpha, beta)");
+    say(
+      "warren tun up --auth-key … in two namespaces (alpha, beta), each behind its own NAT router",
+    );
     for (const name of ["alpha", "beta"]) {
+      await t.addHostBehindNat(name);
       await t.up(name);
       const st = await t.status(name);
       console.log(`${name}: Running as ${(st.addresses as string[]).join(", ")}`);
@@ -45,7 +50,7 @@ export async function tailnetAct(say: (s: string) => void): Promise<void> {
     }
     if (!betaIp) throw new Error("MagicDNS did not answer for beta");
 
-    say(`ping beta (${betaIp}) from alpha, and alpha from beta — over DERP`);
+    say(`ping beta (${betaIp}) from alpha, and alpha from beta`);
     const alphaIp = ((await t.status("alpha")).addresses as string[])[0].split("/")[0];
     for (const [ns, dst] of [[alpha, betaIp], [beta, alphaIp]] as const) {
       const r = await ns.exec(["ping", "-c", "3", "-i", "0.2", "-W", "3", dst], { check: false });
@@ -53,6 +58,19 @@ export async function tailnetAct(say: (s: string) => void): Promise<void> {
       console.log(`${dst}: ${summary.join("; ") || r.stderr.trim()}`);
       if (r.code !== 0) throw new Error(`ping ${dst} failed`);
     }
+
+    say(
+      "warren tun ping beta (from alpha): answered over the path disco punched through both NATs",
+    );
+    const ping = await t.warren("alpha", ["ping", "beta", "-c", "20"], false);
+    console.log(ping.stdout.trimEnd() || ping.stderr.trim());
+    const until = Date.now() + 10_000;
+    while ((await t.status("alpha")).peers[0]?.pathState !== "direct" && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+
+    say("warren tun netcheck (alpha)");
+    console.log((await t.warren("alpha", ["netcheck"])).stdout.trimEnd());
 
     say("warren tun status --peers --routes (alpha)");
     console.log((await t.warren("alpha", ["status", "--peers", "--routes"])).stdout.trimEnd());

@@ -260,6 +260,17 @@ export class PeerPath {
   }
 
   /**
+   * Pings every candidate now, ignoring the throttles, without a CallMeMaybe:
+   * for when the driver learned a path works (a user ping was answered).
+   */
+  probe(now: number): readonly DiscoAction[] {
+    const actions: DiscoAction[] = [];
+    for (const c of this.#candidates.values()) c.lastPing = null;
+    this.#sendDiscoPings(now, false, actions);
+    return actions;
+  }
+
+  /**
    * A Ping from this peer. Over UDP its source becomes a candidate; the answer
    * is a Pong back the same way, reporting the source (127.3.3.40:<region> for
    * DERP). A duplicate of the last ping from the same source gets no answer.

@@ -367,3 +367,11 @@ Deno.test("handlePing() does not ping back a source that is already the trusted 
   assert.deepEqual(pingedTo(out), []);
   assert.equal(out.length, 1);
 });
+
+Deno.test("probe() pings every candidate at once, throttles notwithstanding", () => {
+  const p = newPath();
+  p.setEndpoints(0, [PUB, PUB2]);
+  assert.equal(pingedTo(p.noteSend(0)).length, 2);
+  assert.deepEqual(pingedTo(p.noteSend(1)), [], "throttled");
+  assert.deepEqual(pingedTo(p.probe(2)).sort(), [formatAddrPort(PUB), formatAddrPort(PUB2)].sort());
+});

@@ -18,7 +18,7 @@ import type { DiscoTunables } from "../disco/tunables.ts";
 import type { DERPMap } from "../netmap/tailcfg.ts";
 import type { Bind, PacketReceiver } from "../wireguard/device.ts";
 import { DerpLinks } from "./derp_links.ts";
-import { looksLikeDisco } from "./demux.ts";
+import { looksLikeDisco } from "../disco/codec.ts";
 import type { UdpConn } from "./udp_conn.ts";
 
 /** What magicsock needs to know about a peer from the netmap. */
@@ -359,6 +359,10 @@ export class Magicsock implements Bind {
           via: via.kind === "udp" ? formatAddrPort(via.addr) : `derp-${via.region}`,
           latencyMs: 0,
         });
+        // A direct answer proves a path: let the path machine verify it now rather than later.
+        if (via.kind === "udp" && st.path!.state !== "direct") {
+          this.#perform(st, st.path!.probe(now));
+        }
         return;
       }
       const actions = st.path!.handlePong(now, msg.txId, via);

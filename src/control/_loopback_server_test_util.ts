@@ -94,8 +94,10 @@ export function startLoopbackServer(opts: LoopbackServerOptions): LoopbackServer
         body.set(p, off);
         off += p.length;
       }
-      const machineKey = (stream.session as unknown as { warrenMachineKey: Uint8Array })
-        .warrenMachineKey;
+      // A stream can end after its session was torn down (the client went away): nothing to answer.
+      const session = stream.session as unknown as { warrenMachineKey: Uint8Array } | undefined;
+      if (!session || stream.destroyed) return;
+      const machineKey = session.warrenMachineKey;
       Promise.resolve(
         opts.handler({ path: String(headers[":path"]), headers, body, machineKey }, stream),
       ).catch(() => stream.destroy());

@@ -8,18 +8,7 @@
 
 import { AllowedIps } from "../src/wireguard/allowed_ips.ts";
 import { parsePrefix } from "../src/net/ip.ts";
-
-/** Seeded PRNG so runs are comparable. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../src/testing/prng.ts";
 
 const rand = mulberry32(7);
 const byte = () => Math.floor(rand() * 256);

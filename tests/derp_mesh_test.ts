@@ -4,7 +4,7 @@ import { MeshPeer, meshUrl } from "../src/derp/mesh.ts";
 import { recvType, startTestServer, waitFor } from "../src/derp/testing.ts";
 import { PeerGoneReason, PeerPresentFlags } from "../src/derp/constants.ts";
 import { generateNodePrivate } from "../src/key/node_key.ts";
-import { parseIp, to16 } from "../src/stun/addr.ts";
+import { parseIp, to16 } from "../src/net/ip.ts";
 
 const te = new TextEncoder();
 const td = new TextDecoder();

@@ -12,13 +12,9 @@
  * @module
  */
 import { createCipheriv, createDecipheriv } from "node:crypto";
+import { badCounter, CHACHA_TAG_LENGTH, checkDst, checkKey } from "./_aead_checks.ts";
 
-/** ChaCha20-Poly1305 key length in bytes. */
-export const CHACHA_KEY_LENGTH = 32;
-/** ChaCha20-Poly1305 nonce length in bytes (IETF variant). */
-export const CHACHA_NONCE_LENGTH = 12;
-/** Poly1305 tag length in bytes. */
-export const CHACHA_TAG_LENGTH = 16;
+export { CHACHA_KEY_LENGTH, CHACHA_NONCE_LENGTH, CHACHA_TAG_LENGTH } from "./_aead_checks.ts";
 
 const ALGORITHM = "chacha20-poly1305";
 // Shared so each call does not allocate a fresh options object.
@@ -39,11 +35,7 @@ export class ChaChaPoly {
 
   /** Wraps a 32-byte key; the bytes are copied so later changes to `key` do not leak in. */
   constructor(key: Uint8Array) {
-    if (!(key instanceof Uint8Array) || key.length !== CHACHA_KEY_LENGTH) {
-      throw new RangeError(
-        `Cannot create ChaCha20-Poly1305 key: expected 32 bytes, got ${key?.length}`,
-      );
-    }
+    checkKey(key);
     this.#key = key.slice();
   }
 
@@ -67,11 +59,7 @@ export class ChaChaPoly {
     ad?: Uint8Array,
   ): number {
     const total = plaintext.length + CHACHA_TAG_LENGTH;
-    if (dstOffset < 0 || dstOffset + total > dst.length) {
-      throw new RangeError(
-        `Cannot seal ${plaintext.length} bytes into a ${dst.length}-byte buffer at offset ${dstOffset}`,
-      );
-    }
+    checkDst("seal", plaintext.length, total, dst, dstOffset);
     const cipher = createCipheriv(ALGORITHM, this.#key, nonce, OPTIONS);
     if (ad !== undefined && ad.length > 0) cipher.setAAD(ad, { plaintextLength: plaintext.length });
     const ct = cipher.update(plaintext);
@@ -103,11 +91,7 @@ export class ChaChaPoly {
   ): number {
     const ptLen = sealed.length - CHACHA_TAG_LENGTH;
     if (ptLen < 0) return -1;
-    if (dstOffset < 0 || dstOffset + ptLen > dst.length) {
-      throw new RangeError(
-        `Cannot open ${ptLen} bytes into a ${dst.length}-byte buffer at offset ${dstOffset}`,
-      );
-    }
+    checkDst("open", ptLen, ptLen, dst, dstOffset);
     const decipher = createDecipheriv(ALGORITHM, this.#key, nonce, OPTIONS);
     decipher.setAuthTag(sealed.subarray(ptLen));
     if (ad !== undefined && ad.length > 0) decipher.setAAD(ad, { plaintextLength: ptLen });
@@ -133,23 +117,7 @@ export class ChaChaPoly {
  * ```
  */
 export function wgNonce(counter: number, out: Uint8Array = new Uint8Array(12)): Uint8Array {
-  checkCounter(counter);
-  const lo = counter % 0x1_0000_0000;
-  const hi = (counter - lo) / 0x1_0000_0000;
-  out[0] =
-    out[1] =
-    out[2] =
-    out[3] =
-      0;
-  out[4] = lo & 0xff;
-  out[5] = (lo >>> 8) & 0xff;
-  out[6] = (lo >>> 16) & 0xff;
-  out[7] = lo >>> 24;
-  out[8] = hi & 0xff;
-  out[9] = (hi >>> 8) & 0xff;
-  out[10] = (hi >>> 16) & 0xff;
-  out[11] = hi >>> 24;
-  return out;
+  return writeNonce(counter, out, true);
 }
 
 /**
@@ -162,29 +130,25 @@ export function wgNonce(counter: number, out: Uint8Array = new Uint8Array(12)): 
  * ```
  */
 export function beNonce(counter: number, out: Uint8Array = new Uint8Array(12)): Uint8Array {
-  checkCounter(counter);
+  return writeNonce(counter, out, false);
+}
+
+/** 4 zero bytes, then `counter` as a 64-bit integer in the given byte order. */
+function writeNonce(counter: number, out: Uint8Array, littleEndian: boolean): Uint8Array {
+  if (!Number.isSafeInteger(counter) || counter < 0) throw badCounter(counter);
   const lo = counter % 0x1_0000_0000;
   const hi = (counter - lo) / 0x1_0000_0000;
-  out[0] =
-    out[1] =
-    out[2] =
-    out[3] =
-      0;
-  out[4] = hi >>> 24;
-  out[5] = (hi >>> 16) & 0xff;
-  out[6] = (hi >>> 8) & 0xff;
-  out[7] = hi & 0xff;
-  out[8] = lo >>> 24;
-  out[9] = (lo >>> 16) & 0xff;
-  out[10] = (lo >>> 8) & 0xff;
-  out[11] = lo & 0xff;
+  out.fill(0, 0, 4);
+  if (littleEndian) {
+    put32(out, 4, lo, true);
+    put32(out, 8, hi, true);
+  } else {
+    put32(out, 4, hi, false);
+    put32(out, 8, lo, false);
+  }
   return out;
 }
 
-function checkCounter(counter: number): void {
-  if (!Number.isSafeInteger(counter) || counter < 0) {
-    throw new RangeError(
-      `Cannot build AEAD nonce: counter ${counter} is not a safe non-negative integer`,
-    );
-  }
+function put32(out: Uint8Array, at: number, v: number, littleEndian: boolean): void {
+  for (let i = 0; i < 4; i++) out[littleEndian ? at + i : at + 3 - i] = (v >>> (8 * i)) & 0xff;
 }

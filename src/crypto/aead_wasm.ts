@@ -16,7 +16,14 @@
  *
  * @module
  */
-import { CHACHA_KEY_LENGTH, CHACHA_NONCE_LENGTH, CHACHA_TAG_LENGTH, ChaChaPoly } from "./aead.ts";
+import { ChaChaPoly, wgNonce } from "./aead.ts";
+import {
+  badCounter,
+  CHACHA_NONCE_LENGTH,
+  CHACHA_TAG_LENGTH,
+  checkDst,
+  checkKey,
+} from "./_aead_checks.ts";
 import { type ChaChaPolyWasm, chaChaPolyWasm } from "./wasm/instance.ts";
 
 export {
@@ -62,12 +69,6 @@ function checkNonce(what: string, nonce: Uint8Array): void {
   }
 }
 
-function badCounter(counter: number): RangeError {
-  return new RangeError(
-    `Cannot build AEAD nonce: counter ${counter} is not a safe non-negative integer`,
-  );
-}
-
 function overlaps(a: number, aLen: number, b: number, bLen: number): boolean {
   return a < b + bLen && b < a + aLen;
 }
@@ -98,11 +99,7 @@ export class WasmChaChaPoly {
 
   /** Copies a 32-byte key into a wasm key slot; later changes to `key` do not leak in. */
   constructor(key: Uint8Array) {
-    if (!(key instanceof Uint8Array) || key.length !== CHACHA_KEY_LENGTH) {
-      throw new RangeError(
-        `Cannot create ChaCha20-Poly1305 key: expected 32 bytes, got ${key?.length}`,
-      );
-    }
+    checkKey(key);
     const w = this.#w = chaChaPolyWasm();
     this.#key = key.slice();
     this.#slot = takeSlot(w);
@@ -158,7 +155,7 @@ export class WasmChaChaPoly {
       buf.set(w.bytes.subarray(s, s + len + TAG), offset);
     } else {
       const pt = buf.slice(offset, offset + len);
-      this.#fallback().sealInto(wgNonceOf(lo, hi), pt, buf, offset);
+      this.#fallback().sealInto(wgNonce(counter), pt, buf, offset);
     }
     return len + TAG;
   }
@@ -198,7 +195,7 @@ export class WasmChaChaPoly {
       return len;
     }
     const sealed = buf.slice(offset, offset + sealedLen);
-    return this.#fallback().openInto(wgNonceOf(lo, hi), sealed, buf, offset);
+    return this.#fallback().openInto(wgNonce(counter), sealed, buf, offset);
   }
 
   /** Encrypts `plaintext` and returns ciphertext followed by the 16-byte tag. */
@@ -223,11 +220,7 @@ export class WasmChaChaPoly {
     checkNonce("seal", nonce);
     const len = plaintext.length;
     const total = len + TAG;
-    if ((dstOffset >>> 0) !== dstOffset || dstOffset + total > dst.length) {
-      throw new RangeError(
-        `Cannot seal ${len} bytes into a ${dst.length}-byte buffer at offset ${dstOffset}`,
-      );
-    }
+    checkDst("seal", len, total, dst, dstOffset);
     const key = this.#keyAddr();
     const w = this.#w;
     const adLen = ad?.length ?? 0;
@@ -276,11 +269,7 @@ export class WasmChaChaPoly {
     checkNonce("open", nonce);
     const len = sealed.length - TAG;
     if (len < 0) return -1;
-    if ((dstOffset >>> 0) !== dstOffset || dstOffset + len > dst.length) {
-      throw new RangeError(
-        `Cannot open ${len} bytes into a ${dst.length}-byte buffer at offset ${dstOffset}`,
-      );
-    }
+    checkDst("open", len, len, dst, dstOffset);
     const key = this.#keyAddr();
     const w = this.#w;
     const adLen = ad?.length ?? 0;
@@ -319,12 +308,4 @@ export class WasmChaChaPoly {
   #fallback(): ChaChaPoly {
     return this.#native ??= new ChaChaPoly(this.#key);
   }
-}
-
-function wgNonceOf(lo: number, hi: number): Uint8Array {
-  const n = new Uint8Array(CHACHA_NONCE_LENGTH);
-  const v = new DataView(n.buffer);
-  v.setUint32(4, lo, true);
-  v.setUint32(8, hi, true);
-  return n;
 }

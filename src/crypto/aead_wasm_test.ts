@@ -3,9 +3,8 @@ import { createCipheriv, randomBytes } from "node:crypto";
 import { ChaChaPoly, wgNonce } from "./aead.ts";
 import { allocPacketBuffer, freePacketBuffer, isWasmBuffer, WasmChaChaPoly } from "./aead_wasm.ts";
 import { chaChaPolyWasm } from "./wasm/instance.ts";
+import { A5, hex, toHex, V282 } from "./_rfc8439_test_util.ts";
 
-const hex = (s: string) => Uint8Array.from(s.match(/../g)?.map((b) => parseInt(b, 16)) ?? []);
-const toHex = (b: Uint8Array) => Array.from(b, (v) => v.toString(16).padStart(2, "0")).join("");
 const utf8 = (s: string) => new TextEncoder().encode(s);
 const rand = (n: number) => new Uint8Array(randomBytes(n));
 
@@ -60,10 +59,7 @@ const KEY_0_31 = Uint8Array.from({ length: 32 }, (_, i) => i);
 const ZERO_KEY = new Uint8Array(32);
 const KEY_1 = hex("0000000000000000000000000000000000000000000000000000000000000001");
 const KEY_A = hex("1c9240a5eb55d38af333888604f6b5f0473917c1402b80099dca5cbc207075c0");
-const SUNSCREEN = utf8(
-  "Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, " +
-    "sunscreen would be it.",
-);
+const SUNSCREEN = V282.pt;
 const IETF_TEXT = utf8(
   "Any submission to the IETF intended by the Contributor for publication as all or part of an " +
     "IETF Internet-Draft or RFC and any statement made within the context of an IETF activity is " +
@@ -271,17 +267,6 @@ Deno.test("poly1305_mac() reproduces RFC 8439 §2.5.2 and A.3, including the edg
   for (const [key, msg, tag] of cases) assert.equal(toHex(poly1305(hex(key), msg)), tag);
 });
 
-// RFC 8439 §2.8.2.
-const V282 = {
-  key: hex("808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"),
-  nonce: hex("070000004041424344454647"),
-  ad: hex("50515253c0c1c2c3c4c5c6c7"),
-  sealed: "d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d6" +
-    "3dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b36" +
-    "92ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc" +
-    "3ff4def08e4b7a9de576d26586cec64b6116" + "1ae10b594f09e26a7e902ecbd0600691",
-};
-
 Deno.test("WasmChaChaPoly.seal() and open() match RFC 8439 §2.8.2", () => {
   using aead = new WasmChaChaPoly(V282.key);
   assert.equal(toHex(aead.seal(V282.nonce, SUNSCREEN, V282.ad)), V282.sealed);
@@ -294,30 +279,33 @@ Deno.test("WasmChaChaPoly.seal() and open() match RFC 8439 §2.8.2", () => {
   freePacketBuffer(buf);
 });
 
+Deno.test("ChaChaPoly and WasmChaChaPoly reject the same destination offsets", () => {
+  const native = new ChaChaPoly(V282.key);
+  using wasm = new WasmChaChaPoly(V282.key);
+  const sealed = native.seal(V282.nonce, V282.pt);
+  for (const aead of [native, wasm]) {
+    for (const off of [-1, 1.5, NaN, 200]) {
+      const dst = new Uint8Array(260);
+      assert.throws(
+        () => aead.sealInto(V282.nonce, V282.pt, dst, off),
+        new RangeError(`Cannot seal 114 bytes into a 260-byte buffer at offset ${off}`),
+      );
+      assert.throws(
+        () => aead.openInto(V282.nonce, sealed, dst, off),
+        new RangeError(`Cannot open 114 bytes into a 260-byte buffer at offset ${off}`),
+      );
+    }
+  }
+  const badKey = new RangeError("Cannot create ChaCha20-Poly1305 key: expected 32 bytes, got 31");
+  assert.throws(() => new ChaChaPoly(new Uint8Array(31)), badKey);
+  assert.throws(() => new WasmChaChaPoly(new Uint8Array(31)), badKey);
+});
+
 Deno.test("WasmChaChaPoly.open() decrypts RFC 8439 Appendix A.5", () => {
-  const sealed = hex(
-    "64a0861575861af460f062c79be643bd5e805cfd345cf389f108670ac76c8cb2" +
-      "4c6cfc18755d43eea09ee94e382d26b0bdb7b73c321b0100d4f03b7f355894cf" +
-      "332f830e710b97ce98c8a84abd0b948114ad176e008d33bd60f982b1ff37c855" +
-      "9797a06ef4f0ef61c186324e2b3506383606907b6a7c02b0f9f6157b53c867e4" +
-      "b9166c767b804d46a59b5216cde7a4e99040c5a40433225ee282a1b0a06c523e" +
-      "af4534d7f83fa1155b0047718cbc546a0d072b04b3564eea1b422273f548271a" +
-      "0bb2316053fa76991955ebd63159434ecebb4e466dae5a1073a6727627097a10" +
-      "49e617d91d361094fa68f0ff77987130305beaba2eda04df997b714d6c6f2c29" +
-      "a6ad5cb4022b02709b" + "eead9d67890cbb22392336fea1851f38",
-  );
-  using aead = new WasmChaChaPoly(
-    hex("1c9240a5eb55d38af333888604f6b5f0473917c1402b80099dca5cbc207075c0"),
-  );
-  const pt = aead.open(hex("000000000102030405060708"), sealed, hex("f33388860000000000004e91"));
+  using aead = new WasmChaChaPoly(A5.key);
+  const pt = aead.open(A5.nonce, A5.sealed, A5.ad);
   assert.ok(pt);
-  assert.equal(
-    new TextDecoder().decode(pt),
-    "Internet-Drafts are draft documents valid for a maximum of six months and may be " +
-      "updated, replaced, or obsoleted by other documents at any time. It is inappropriate to " +
-      "use Internet-Drafts as reference material or to cite them other than as /\u201cwork in " +
-      "progress./\u201d",
-  );
+  assert.equal(new TextDecoder().decode(pt), A5.pt);
 });
 
 Deno.test("WasmChaChaPoly matches node:crypto for every length 0..300 and random ones to 2048", () => {

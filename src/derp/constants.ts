@@ -90,11 +90,6 @@ export const PeerPresentFlags = {
   NotIdeal: 0x08,
 } as const;
 
-/** Disco packet magic `"TS💬"`; a packet starting with it (and long enough) is disco. */
-export const DISCO_MAGIC: Uint8Array = new Uint8Array([0x54, 0x53, 0xf0, 0x9f, 0x92, 0xac]);
-/** Shortest disco wrapper: magic(6) ‖ sender disco key(32) ‖ nonce(24). */
-export const DISCO_MIN_LEN = 6 + 32 + 24;
-
 /** Server keep-alive period; a random jitter in [0, KEEPALIVE_JITTER_MS) is added. */
 export const KEEPALIVE_MS = 60_000;
 /** Upper bound of the keep-alive jitter. */
@@ -127,9 +122,6 @@ export const CHALLENGE_HEADER = "X-Tailscale-Challenge";
 /** Captive-portal challenge response header. */
 export const CHALLENGE_RESPONSE_HEADER = "X-Tailscale-Response";
 
-/** Reports whether a packet looks like a disco message (derp's `LooksLikeDiscoWrapper`). */
-export function looksLikeDisco(p: Uint8Array): boolean {
-  if (p.length < DISCO_MIN_LEN) return false;
-  for (let i = 0; i < DISCO_MAGIC.length; i++) if (p[i] !== DISCO_MAGIC[i]) return false;
-  return true;
-}
+// The server queues disco packets apart from others (derp's `LooksLikeDiscoWrapper`); the
+// framing is disco's to define, so the check is disco's, re-exported for the server.
+export { looksLikeDisco } from "../disco/codec.ts";

@@ -23,7 +23,7 @@ import {
   utf8,
 } from "./der.ts";
 import { certPin } from "./node_tls_conn.ts";
-import { parseIp } from "../stun/addr.ts";
+import { parseIp } from "../net/ip.ts";
 
 /** A generated certificate with its key. */
 export interface SelfSignedCert {

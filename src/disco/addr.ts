@@ -7,7 +7,7 @@
  * @module
  */
 
-import { formatIp, splitHostPort } from "../net/ip.ts";
+import { formatIp, isV4Mapped, splitHostPort, unmap } from "../net/ip.ts";
 
 /** An IP address (4 bytes for IPv4, 16 for IPv6) and a port. */
 export interface AddrPort {
@@ -110,24 +110,4 @@ export function isPrivate(ip: Uint8Array): boolean {
       (a[0] === 192 && a[1] === 168);
   }
   return (a[0] & 0xfe) === 0xfc;
-}
-
-/** The 16-byte wire form: IPv4 becomes `::ffff:a.b.c.d`. */
-export function to16(ip: Uint8Array): Uint8Array {
-  if (ip.length === 16) return ip;
-  const out = new Uint8Array(16);
-  out[10] = 0xff;
-  out[11] = 0xff;
-  out.set(ip, 12);
-  return out;
-}
-
-function unmap(ip: Uint8Array): Uint8Array {
-  return isV4Mapped(ip) ? ip.subarray(12) : ip;
-}
-
-function isV4Mapped(ip: Uint8Array): boolean {
-  if (ip.length !== 16) return false;
-  for (let i = 0; i < 10; i++) if (ip[i] !== 0) return false;
-  return ip[10] === 0xff && ip[11] === 0xff;
 }

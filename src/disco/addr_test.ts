@@ -8,9 +8,8 @@ import {
   isLoopback,
   isPrivate,
   parseAddrPort,
-  to16,
 } from "./addr.ts";
-import { parseIp } from "../net/ip.ts";
+import { parseIp, to16 } from "../net/ip.ts";
 
 Deno.test("parseAddrPort() unmaps IPv4-mapped addresses and formats back", () => {
   const a = parseAddrPort("[::ffff:10.1.2.3]:41641");

@@ -16,7 +16,8 @@
 
 import { BOX_OVERHEAD, boxBeforeNm, boxOpenAfterNm, boxSealAfterNm } from "../crypto/nacl_box.ts";
 import { toHex } from "../key/node_key.ts";
-import { type AddrPort, addrPort, to16 } from "./addr.ts";
+import { type AddrPort, addrPort } from "./addr.ts";
+import { to16 } from "../net/ip.ts";
 import {
   CALL_ME_MAYBE_ENTRY_LEN,
   DISCO_HEADER_LEN,

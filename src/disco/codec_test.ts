@@ -13,7 +13,7 @@ import {
   sealDisco,
   sealDiscoPayload,
 } from "./codec.ts";
-import { DISCO_HEADER_LEN } from "./constants.ts";
+import { DISCO_HEADER_LEN, DISCO_MAGIC } from "./constants.ts";
 
 const hex = (s: string) => fromHex(s.replace(/\s+/g, ""), s.replace(/\s+/g, "").length / 2);
 const txId = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
@@ -97,6 +97,16 @@ const BOX = hex(
    7973f622a43d14a6599b1f654cb45a74e355a5`,
 );
 const MAGIC = hex("5453f09f92ac");
+
+Deno.test("looksLikeDisco() needs the magic and a full header", () => {
+  const d = new Uint8Array(DISCO_HEADER_LEN);
+  d.set(DISCO_MAGIC);
+  assert.ok(looksLikeDisco(d));
+  assert.ok(!looksLikeDisco(d.subarray(0, DISCO_HEADER_LEN - 1)));
+  const wg = new Uint8Array(148);
+  wg[0] = 1;
+  assert.ok(!looksLikeDisco(wg));
+});
 
 Deno.test("sealDiscoPayload() frames the NaCl box vector as magic ‖ sender ‖ nonce ‖ box", () => {
   const pkt = sealDiscoPayload(ALICE_PRIV, ALICE_PUB, BOB_PUB, MSG, { nonce: NONCE });

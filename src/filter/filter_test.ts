@@ -14,13 +14,15 @@ import {
   TCP_RST,
   TCP_SYN,
 } from "../net/packet.ts";
+import { applyMapResponse } from "../netmap/apply_map_response.ts";
+import type { NetworkMap } from "../netmap/network_map.ts";
 import type { FilterRule, MapResponse } from "../netmap/tailcfg.ts";
 import { PacketFilter } from "./filter.ts";
 import { FlowTable } from "./flow_table.ts";
 import { parseIpSetEntry, rangeToPrefixes } from "./ip_set.ts";
-import { compileFilterRules, flattenPacketFilters } from "./rules.ts";
+import { compileFilterRules } from "./rules.ts";
 
-const FIXTURES = new URL("../../../shared/fixtures/headscale-0.28-mapresponses/", import.meta.url);
+const FIXTURES = new URL("../netmap/testdata/headscale-0.28-mapresponses/", import.meta.url);
 const ip = parseIp;
 const SELF4 = "100.64.0.1";
 const SELF6 = "fd7a:115c:a1e0::1";
@@ -46,12 +48,16 @@ const rule = (src: string[], dst: [string, number, number][], proto?: number[]):
 
 Deno.test("Headscale's allow-all PacketFilters let every tailnet packet in", () => {
   for (const dir of ["node1", "node2"]) {
-    for (const e of Deno.readDirSync(new URL(`${dir}/`, FIXTURES))) {
+    // Replayed in order through the netmap, which owns merging the named sets.
+    const names = [...Deno.readDirSync(new URL(`${dir}/`, FIXTURES))].map((e) => e.name).sort();
+    let nm: NetworkMap | null = null;
+    for (const name of names) {
       const m = JSON.parse(
-        Deno.readTextFileSync(new URL(`${dir}/${e.name}`, FIXTURES)),
+        Deno.readTextFileSync(new URL(`${dir}/${name}`, FIXTURES)),
       ) as MapResponse;
+      nm = applyMapResponse(nm, m, 0);
       if (!m.PacketFilters) continue;
-      const rules = flattenPacketFilters(m.PacketFilters);
+      const rules = nm.packetFilter;
       assert.deepEqual(rules, [{
         SrcIPs: ["*"],
         DstPorts: [{ IP: "*", Ports: { First: 0, Last: 65535 } }],

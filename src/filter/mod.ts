@@ -20,5 +20,4 @@ export {
   type CompiledRules,
   compileFilterRules,
   DEFAULT_PROTOS,
-  flattenPacketFilters,
 } from "./rules.ts";

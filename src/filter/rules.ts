@@ -127,25 +127,6 @@ export function compileFilterRules(rules: readonly FilterRule[] | null | undefin
   return { matches, problems };
 }
 
-/**
- * The effective rule list of a netmap's `PacketFilters`: the named sets
- * concatenated in name order, null sets skipped.
- *
- * @example
- * ```ts
- * import { flattenPacketFilters } from "./rules.ts";
- * flattenPacketFilters({ b: [{ SrcIPs: ["2.2.2.2"] }], a: [{ SrcIPs: ["1.1.1.1"] }] })[0].SrcIPs;
- * // ["1.1.1.1"]
- * ```
- */
-export function flattenPacketFilters(
-  sets: Record<string, readonly FilterRule[] | null> | null | undefined,
-): FilterRule[] {
-  const out: FilterRule[] = [];
-  for (const name of Object.keys(sets ?? {}).sort()) out.push(...(sets![name] ?? []));
-  return out;
-}
-
 function validPort(p: number): boolean {
   return Number.isInteger(p) && p >= 0 && p <= 65535;
 }

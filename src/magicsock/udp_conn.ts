@@ -11,7 +11,8 @@ import { allocPacketBuffers } from "../crypto/aead_wasm.ts";
 import type { DatagramSource } from "../daemon/dataplane.ts";
 import type { PacketReceiver } from "../wireguard/device.ts";
 import { BATCH } from "../daemon/dataplane.ts";
-import { looksLikeDisco, looksLikeStunResponse } from "./demux.ts";
+import { looksLikeDisco } from "../disco/codec.ts";
+import { looksLikeStunResponse } from "../stun/codec.ts";
 
 /** What the socket hands up besides WireGuard packets. */
 export interface UdpHandlers {

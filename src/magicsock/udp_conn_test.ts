@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { endpointFromString, UdpSocket } from "../../ffi/udp.ts";
 import { StunServer } from "../stun/server.ts";
 import type { PacketReceiver } from "../wireguard/device.ts";
-import { DISCO_HEADER_LEN, DISCO_MAGIC } from "./demux.ts";
+import { DISCO_HEADER_LEN, DISCO_MAGIC } from "../disco/constants.ts";
 import { discoverEndpoints, ENDPOINT_STUN } from "./endpoints.ts";
 import { StunProber } from "./stun_prober.ts";
 import { addrKey, UdpConn } from "./udp_conn.ts";

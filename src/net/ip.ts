@@ -216,6 +216,54 @@ export function prefixContains(prefix: IpPrefix, ip: Uint8Array): boolean {
   return (prefix.ip[whole] & m) === (ip[whole] & m);
 }
 
+/**
+ * Whether `ip` is an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`).
+ *
+ * @example
+ * ```ts
+ * import { isV4Mapped, parseIp } from "./ip.ts";
+ * isV4Mapped(parseIp("::ffff:10.0.0.1")); // true
+ * ```
+ */
+export function isV4Mapped(ip: Uint8Array): boolean {
+  if (ip.length !== 16) return false;
+  for (let i = 0; i < 10; i++) if (ip[i] !== 0) return false;
+  return ip[10] === 0xff && ip[11] === 0xff;
+}
+
+/**
+ * The 16-byte form wire formats carry: IPv4 becomes `::ffff:a.b.c.d` (a new
+ * array); a 16-byte address is returned as it is.
+ *
+ * @example
+ * ```ts
+ * import { formatIp, parseIp, to16 } from "./ip.ts";
+ * formatIp(to16(parseIp("192.0.2.1"))); // "::ffff:192.0.2.1"
+ * ```
+ */
+export function to16(ip: Uint8Array): Uint8Array {
+  if (ip.length === 16) return ip;
+  const out = new Uint8Array(16);
+  out[10] = 0xff;
+  out[11] = 0xff;
+  out.set(ip, 12);
+  return out;
+}
+
+/**
+ * The 4-byte form of an IPv4-mapped address (a copy), as Go's `netip.Addr.Unmap`;
+ * any other address is returned as it is.
+ *
+ * @example
+ * ```ts
+ * import { formatIp, parseIp, unmap } from "./ip.ts";
+ * formatIp(unmap(parseIp("::ffff:192.0.2.1"))); // "192.0.2.1"
+ * ```
+ */
+export function unmap(ip: Uint8Array): Uint8Array {
+  return isV4Mapped(ip) ? ip.slice(12) : ip;
+}
+
 /** A `host:port` pair split by {@linkcode splitHostPort}. */
 export interface HostPort {
   /** The host as written, without brackets: an IP literal or a DNS name. */

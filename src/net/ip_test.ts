@@ -5,12 +5,16 @@ import {
   formatPrefix,
   ipEqual,
   ipFamily,
+  isV4Mapped,
   maskIp,
   parseIp,
   parsePrefix,
   prefixContains,
   splitHostPort,
+  to16,
+  unmap,
 } from "./ip.ts";
+import { mulberry32 } from "../testing/prng.ts";
 
 const bytes = (...b: number[]) => new Uint8Array(b);
 
@@ -262,6 +266,22 @@ Deno.test("ipFamily(), ipEqual(), maskIp() and prefixContains() work on both fam
   assert.ok(!prefixContains(parsePrefix("fd7a:115c:a1e0::/48"), parseIp("fd7a:115c:a1e1::1")));
 });
 
+Deno.test("to16() maps IPv4, unmap() undoes it and isV4Mapped() tells them apart", () => {
+  const v4 = parseIp("192.0.2.1");
+  const m = to16(v4);
+  assert.deepEqual(m, bytes(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1));
+  assert.ok(isV4Mapped(m));
+  assert.ok(!isV4Mapped(v4));
+  assert.ok(!isV4Mapped(parseIp("::1")));
+  assert.ok(!isV4Mapped(parseIp("1::ffff:192.0.2.1")));
+  assert.deepEqual(unmap(m), v4);
+  assert.notEqual(unmap(m).buffer, m.buffer, "unmap() must copy, not alias");
+  const v6 = parseIp("::1");
+  assert.equal(to16(v6), v6);
+  assert.equal(unmap(v6), v6);
+  assert.equal(unmap(v4), v4);
+});
+
 Deno.test("splitHostPort() splits and validates endpoints", () => {
   assert.deepEqual(splitHostPort("1.2.3.4:51820"), {
     host: "1.2.3.4",
@@ -314,15 +334,3 @@ Deno.test("splitHostPort() splits and validates endpoints", () => {
   assert.throws(() => splitHostPort("1.2.3.4:0"), RangeError);
   assert.throws(() => splitHostPort("1.2.3.4:65536"), /port 65536 out of range 1-65535/);
 });
-
-/** Small seeded PRNG so a failure reproduces. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -12,10 +12,13 @@ export {
   ipEqual,
   ipFamily,
   type IpPrefix,
+  isV4Mapped,
   maskIp,
   parseIp,
   parsePrefix,
   type ParsePrefixOptions,
   prefixContains,
   splitHostPort,
+  to16,
+  unmap,
 } from "./ip.ts";

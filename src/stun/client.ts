@@ -7,7 +7,7 @@
 import dgram from "node:dgram";
 import { encodeBindingRequest, newTxId, parseBindingResponse } from "./codec.ts";
 import { STUN_TIMEOUT_MS } from "./constants.ts";
-import { formatIp } from "./addr.ts";
+import { formatIp } from "../net/ip.ts";
 
 /** The public endpoint a STUN server saw. */
 export interface StunResult {

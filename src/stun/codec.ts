@@ -20,6 +20,7 @@ import {
   TAILNODE_SOFTWARE,
   TX_ID_LEN,
 } from "./constants.ts";
+import { unmap } from "../net/ip.ts";
 
 /** A parsed binding request. */
 export interface BindingRequest {
@@ -75,6 +76,21 @@ export function newTxId(): Uint8Array {
 /** Reports whether b looks like a STUN message (top bits zero, magic cookie present). */
 export function isStun(b: Uint8Array): boolean {
   return b.length >= HEADER_LEN && (b[0] & 0xc0) === 0 && readU32(b, 4) === MAGIC_COOKIE;
+}
+
+/**
+ * A cheap check, before {@linkcode parseBindingResponse}, that `b` is a STUN
+ * message of the binding method (low type byte 0x01) with the magic cookie:
+ * how magicsock tells a STUN reply from WireGuard and disco on one socket.
+ *
+ * @example
+ * ```ts
+ * import { looksLikeStunResponse } from "./codec.ts";
+ * looksLikeStunResponse(new Uint8Array(20)); // false: no magic cookie
+ * ```
+ */
+export function looksLikeStunResponse(b: Uint8Array): boolean {
+  return isStun(b) && b[1] === 0x01;
 }
 
 /**
@@ -256,7 +272,7 @@ export function parseBindingResponse(b: Uint8Array): BindingResponse {
   if (!ok || bad) throw new SyntaxError("STUN response has malformed attributes");
   const got = (xor ?? plain) as { ip: Uint8Array; port: number } | null;
   if (!got) throw new SyntaxError("STUN response has no mapped address");
-  return { txId, ip: unmapV4(got.ip), port: got.port };
+  return { txId, ip: unmap(got.ip), port: got.port };
 }
 
 function readAddress(v: Uint8Array): { ip: Uint8Array; port: number } | null {
@@ -264,12 +280,6 @@ function readAddress(v: Uint8Array): { ip: Uint8Array; port: number } | null {
   const n = v[1] === 1 ? 4 : v[1] === 2 ? 16 : 0;
   if (n === 0 || v.length < 4 + n) return null;
   return { ip: v.slice(4, 4 + n), port: (v[2] << 8) | v[3] };
-}
-
-function unmapV4(ip: Uint8Array): Uint8Array {
-  if (ip.length !== 16) return ip;
-  for (let i = 0; i < 10; i++) if (ip[i] !== 0) return ip;
-  return ip[10] === 0xff && ip[11] === 0xff ? ip.slice(12) : ip;
 }
 
 function readU32(b: Uint8Array, off: number): number {

@@ -5,10 +5,11 @@ import {
   encodeBindingResponse,
   fingerprint,
   isStun,
+  looksLikeStunResponse,
   parseBindingRequest,
   parseBindingResponse,
 } from "./codec.ts";
-import { parseIp } from "./addr.ts";
+import { parseIp } from "../net/ip.ts";
 
 const hex = (s: string) => {
   const t = s.replace(/\s+/g, "");
@@ -143,6 +144,16 @@ Deno.test("parseBindingResponse() falls back to MAPPED-ADDRESS and takes 0x8020"
   assert.deepEqual(parseBindingResponse(mapped).ip, parseIp("192.0.2.1"));
   const alt = new Uint8Array([...base, ...hex("8020 0008 0001 a147 e112a643")]);
   assert.equal(parseBindingResponse(alt).port, 32853);
+});
+
+Deno.test("looksLikeStunResponse() accepts a binding success and rejects WireGuard", () => {
+  const s = new Uint8Array(20);
+  s.set([0x01, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42]);
+  assert.ok(looksLikeStunResponse(s));
+  assert.ok(!looksLikeStunResponse(s.subarray(0, 19)));
+  const wg = new Uint8Array(32);
+  wg[0] = 4;
+  assert.ok(!looksLikeStunResponse(wg));
 });
 
 Deno.test("parseBindingResponse() rejects errors, non-STUN, missing and bad addresses", () => {

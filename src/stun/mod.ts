@@ -8,4 +8,3 @@ export * from "./constants.ts";
 export * from "./codec.ts";
 export { StunServer, type StunServerOptions } from "./server.ts";
 export { stunQuery, type StunResult } from "./client.ts";
-export { formatIp, parseIp, to16, unmap } from "./addr.ts";

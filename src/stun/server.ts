@@ -7,7 +7,7 @@
 
 import dgram from "node:dgram";
 import { encodeBindingResponse, parseBindingRequest } from "./codec.ts";
-import { parseIp, unmap } from "./addr.ts";
+import { parseIp, unmap } from "../net/ip.ts";
 
 /** Options of {@link StunServer}. */
 export interface StunServerOptions {
@@ -57,7 +57,9 @@ export class StunServer {
       }
       let ip: Uint8Array;
       try {
-        ip = unmap(parseIp(rinfo.address));
+        // A link-local sender's address may carry a zone ("fe80::1%eth0"); the reply
+        // carries only the address.
+        ip = unmap(parseIp(rinfo.address.split("%")[0]));
       } catch {
         opts.onIgnore?.();
         return;

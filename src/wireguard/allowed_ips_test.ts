@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { AllowedIps } from "./allowed_ips.ts";
 import { formatPrefix, type IpPrefix, parseIp, parsePrefix, prefixContains } from "../net/ip.ts";
+import { mulberry32 } from "../testing/prng.ts";
 
 const p = (s: string) => parsePrefix(s);
 const ip = (s: string) => parseIp(s);
@@ -239,16 +240,4 @@ function formatAddr(a: Uint8Array): string {
   const g: string[] = [];
   for (let i = 0; i < 16; i += 2) g.push(((a[i] << 8) | a[i + 1]).toString(16));
   return g.join(":");
-}
-
-/** Small seeded PRNG so a failure reproduces. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { MAX_ACCEPTED_COUNTER, readCounter, ReplayFilter } from "./replay.ts";
+import { mulberry32 } from "../testing/prng.ts";
 
 Deno.test("ReplayFilter passes the Linux/wireguard-go counter sequence", () => {
   // The sequence of the kernel's counter selftest (also wireguard-go's
@@ -148,15 +149,3 @@ Deno.test("readCounter() reads a little-endian u64 and maps 2^53 and above to In
   assert.throws(() => readCounter(b, 5), RangeError);
   assert.throws(() => readCounter(b, -1), RangeError);
 });
-
-/** Small seeded PRNG so a failure reproduces. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

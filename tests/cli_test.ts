@@ -136,3 +136,25 @@ Deno.test({
     }
   },
 });
+
+Deno.test("warren tun up with an unreachable control server gives up with one line and exit 1", async () => {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close(); // nothing listens there now
+  const r = await warrenIn(null, [
+    "tun",
+    "up",
+    "--auth-key",
+    "tskey-auth-x",
+    "--control-url",
+    `http://127.0.0.1:${port}`,
+    "--state-dir",
+    "mem:",
+    "--login-timeout",
+    "2",
+  ]);
+  assert.equal(r.code, 1);
+  const lines = r.stderr.trim().split("\n").filter((x) => x.startsWith("warren tun up:"));
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0], new RegExp(`cannot reach http://127\\.0\\.0\\.1:${port}`));
+});

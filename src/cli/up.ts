@@ -32,6 +32,7 @@ Tailnet:
   --accept-dns          point /etc/resolv.conf at MagicDNS while up (restored on stop)
   --ephemeral           ask to be removed from the tailnet when offline
   --derp-http           dial DERP over plain HTTP (also TS_DEBUG_USE_DERP_HTTP=1)
+  --login-timeout S     give up if the server stays unreachable this long at start (default 30)
   --port N              UDP port for WireGuard and disco (default 41641; 0 = any)
   --heartbeat-interval S, --reprobe-interval S, --probe-timeout S,
   --degraded-after-failures N, --degraded-timeout S
@@ -60,6 +61,7 @@ export async function upCommand(argv: string[]): Promise<number> {
     ephemeral: { type: "boolean" },
     "derp-http": { type: "boolean" },
     "debug-rekey-after": { type: "string" },
+    "login-timeout": { type: "string" },
     port: { type: "string" },
     "heartbeat-interval": { type: "string" },
     "reprobe-interval": { type: "string" },

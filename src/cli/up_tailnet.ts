@@ -24,6 +24,7 @@ export interface TailnetFlags {
   ephemeral?: boolean;
   "derp-http"?: boolean;
   "debug-rekey-after"?: string;
+  "login-timeout"?: string;
   port?: string;
   "heartbeat-interval"?: string;
   "reprobe-interval"?: string;
@@ -109,6 +110,7 @@ export async function upTailnet(tun: string, v: TailnetFlags): Promise<number> {
     plainDerp: !!v["derp-http"] || Deno.env.get("TS_DEBUG_USE_DERP_HTTP") === "1",
     port,
     tunables,
+    loginTimeoutMs: (numberFlag("login-timeout", v["login-timeout"], 1, 86400) ?? 30) * 1000,
     timings: rekeyAfter === undefined ? undefined : {
       // A shortened session life for tests; rejection keeps the whitepaper's 3:2 ratio.
       rekeyAfterTime: rekeyAfter * 1000,

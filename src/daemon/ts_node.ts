@@ -42,6 +42,8 @@ import { diffRoutes, planTailnet, type TailnetPlan } from "./tailnet_config.ts";
 
 /** Tailscale's default TUN MTU (DefaultTUNMTU). */
 export const TAILNET_MTU = 1280;
+/** How long `tun up` keeps trying an unreachable coordination server before giving up. */
+export const LOGIN_TIMEOUT_MS = 30_000;
 /** quad-100, MagicDNS's resolver address, routed into the TUN. */
 const QUAD100 = ["100.100.100.100/32", "fd7a:115c:a1e0::53/128"];
 
@@ -67,6 +69,8 @@ export interface TsNodeOptions {
   ephemeral: boolean;
   /** Dial DERP over plain HTTP. */
   plainDerp: boolean;
+  /** How long an unreachable or failing server may delay the first login (default 30 s). */
+  loginTimeoutMs?: number;
   /** UDP port for WireGuard and disco (41641 as tailscaled; 0 = any). */
   port: number;
   /** Disco path-state tunables. */
@@ -107,6 +111,8 @@ export class TsNode {
   #stopping: Promise<void> | null = null;
   #firstMap!: (nm: NetworkMap) => void;
   #timers: ReturnType<typeof setInterval>[] = [];
+  #loggedIn = false;
+  #lastError: Error | null = null;
   /** Settles when the node has stopped and cleaned up. */
   readonly done: Promise<void>;
   #resolveDone!: () => void;
@@ -129,7 +135,11 @@ export class TsNode {
         opts.log(`control: ${s}`);
       },
       onAuthURL: opts.onAuthUrl,
-      onError: (e) => opts.log(e.message),
+      onError: (e) => {
+        // Before the first login, failures are kept for the one line start() reports.
+        if (this.#loggedIn) opts.log(e.message);
+        else this.#lastError = e;
+      },
     });
   }
 
@@ -139,13 +149,38 @@ export class TsNode {
     const node = new TsNode(opts, state);
     const first = new Promise<NetworkMap>((r) => node.#firstMap = r);
     try {
-      await node.#session.start();
+      await node.#login(opts.loginTimeoutMs ?? LOGIN_TIMEOUT_MS);
       const nm = await first;
       await node.#build(state.nodeKey, nm);
       return node;
     } catch (e) {
       await node.#teardown();
       throw e;
+    }
+  }
+
+  /**
+   * Logs in. A server that stays unreachable (or keeps failing) for `timeoutMs`
+   * fails the start with its last error; waiting for interactive approval
+   * does not count against the deadline.
+   */
+  async #login(timeoutMs: number): Promise<void> {
+    let timer: ReturnType<typeof setInterval> | undefined;
+    const deadline = Date.now() + timeoutMs;
+    const gaveUp = new Promise<never>((_, reject) => {
+      timer = setInterval(() => {
+        if (this.#state === "NeedsLogin" || Date.now() < deadline) return;
+        reject(
+          this.#lastError ??
+            new Error(`control: no answer from ${this.#opts.controlUrl} in ${timeoutMs / 1000} s`),
+        );
+      }, 250);
+    });
+    try {
+      await Promise.race([this.#session.start(), gaveUp]);
+      this.#loggedIn = true;
+    } finally {
+      clearInterval(timer);
     }
   }
 

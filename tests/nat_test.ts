@@ -148,14 +148,7 @@ Deno.test({
       );
       assert.equal(nc.preferredDerp, 900);
     } catch (e) {
-      for (const [name, p] of t.procs) {
-        try {
-          p.child.kill("SIGTERM");
-        } catch {
-          // gone
-        }
-        console.error(`--- ${name} log (tail)\n${(await p.log).slice(-3000)}`);
-      }
+      await t.dumpLogs(3000);
       throw e;
     } finally {
       await t.close();

@@ -107,14 +107,7 @@ Deno.test({
       // alpha learns beta's new key from a map update and reaches it.
       await ping(a, betaIp);
     } catch (e) {
-      for (const [name, p] of t.procs) {
-        try {
-          p.child.kill("SIGTERM");
-        } catch {
-          // gone
-        }
-        console.error(`--- ${name} log (tail)\n${(await p.log).slice(-2500)}`);
-      }
+      await t.dumpLogs(2500);
       throw e;
     } finally {
       await t.close();

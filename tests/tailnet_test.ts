@@ -190,14 +190,7 @@ Deno.test({
         assert.doesNotMatch(routes, /warren0|100\.64\.|fd7a:115c/);
       }
     } catch (e) {
-      for (const [name, p] of t.procs) {
-        try {
-          p.child.kill("SIGTERM");
-        } catch {
-          // gone
-        }
-        console.error(`--- ${name} log (tail)\n${(await p.log).slice(-3000)}`);
-      }
+      await t.dumpLogs(3000);
       throw e;
     } finally {
       await t.close();

@@ -90,14 +90,7 @@ export async function tailnetAct(say: (s: string) => void): Promise<void> {
       if (left) throw new Error(`${name} was not torn down`);
     }
   } catch (e) {
-    for (const [name, p] of t.procs) {
-      try {
-        p.child.kill("SIGTERM");
-      } catch {
-        // gone
-      }
-      console.error(`--- ${name} log\n${(await p.log).slice(-2000)}`);
-    }
+    await t.dumpLogs(2000);
     throw e;
   } finally {
     await t.close();

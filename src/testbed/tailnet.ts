@@ -335,6 +335,18 @@ export class Tailnet {
     return JSON.parse((await this.warren(name, ["status", "--json"])).stdout);
   }
 
+  /** Stops every process and prints the tail of each one's log: for a failing test. */
+  async dumpLogs(tail = 3000): Promise<void> {
+    for (const [name, p] of this.procs) {
+      try {
+        p.child.kill("SIGTERM");
+      } catch {
+        // already gone
+      }
+      console.error(`--- ${name} log (tail)\n${(await p.log).slice(-tail)}`);
+    }
+  }
+
   /** Calls the control server's admin API (plain HTTP, from inside the hub). */
   async admin(method: string, path: string): Promise<unknown> {
     const code = `const r = await fetch(${JSON.stringify(this.controlUrl + path)}, ` +

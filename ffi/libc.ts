@@ -11,11 +11,18 @@
  * @module
  */
 
+import { type IpPrefix, maskIp, parseIp as parseIpOrThrow } from "../src/net/ip.ts";
+
+// One IP text codec for the project: formatting is src/net/ip.ts's.
+export { formatIp, formatPrefix, type IpPrefix } from "../src/net/ip.ts";
+
 // Constants shared by x86_64 and aarch64 (asm-generic values unless noted).
 /** Address family IPv4. */
 export const AF_INET = 2;
 /** Address family IPv6. */
 export const AF_INET6 = 10;
+/** Stream socket type. */
+export const SOCK_STREAM = 1;
 /** Datagram socket type. */
 export const SOCK_DGRAM = 2;
 /** `socket()` type flag: non-blocking. */
@@ -50,6 +57,8 @@ export const IPPROTO_IPV6 = 41;
 export const IPV6_V6ONLY = 26;
 /** `send`/`recv` flag: do not block. */
 export const MSG_DONTWAIT = 0x40;
+/** `send` flag: no SIGPIPE when the peer has closed; EPIPE instead. */
+export const MSG_NOSIGNAL = 0x4000;
 /** `recvmsg` output flag: datagram was larger than the buffer. */
 export const MSG_TRUNC = 0x20;
 /** `poll` event: readable. */
@@ -132,6 +141,16 @@ export const EADDRNOTAVAIL = 99;
 export const ENETUNREACH = 101;
 /** errno: no such address family / protocol not supported by the kernel. */
 export const EPROTONOSUPPORT = 93;
+/** errno: the process is out of file descriptors. */
+export const EMFILE = 24;
+/** errno: the system is out of file descriptors. */
+export const ENFILE = 23;
+/** errno: broken pipe (write to a connection the peer closed). */
+export const EPIPE = 32;
+/** errno: a pending connection was aborted before accept. */
+export const ECONNABORTED = 103;
+/** errno: connection reset by peer. */
+export const ECONNRESET = 104;
 
 const ERRNO_NAMES: Record<number, string> = {
   1: "EPERM",
@@ -150,6 +169,7 @@ const ERRNO_NAMES: Record<number, string> = {
   22: "EINVAL",
   23: "ENFILE",
   24: "EMFILE",
+  32: "EPIPE",
   77: "EBADFD",
   90: "EMSGSIZE",
   93: "EPROTONOSUPPORT",
@@ -159,6 +179,8 @@ const ERRNO_NAMES: Record<number, string> = {
   99: "EADDRNOTAVAIL",
   100: "ENETDOWN",
   101: "ENETUNREACH",
+  103: "ECONNABORTED",
+  104: "ECONNRESET",
   105: "ENOBUFS",
   111: "ECONNREFUSED",
   113: "EHOSTUNREACH",
@@ -189,8 +211,25 @@ export interface Libc {
   eventfd(initval: number, flags: number): number;
   pipe2(fds: Uint8Array, flags: number): number;
   if_nametoindex(name: Uint8Array): number;
+  listen(fd: number, backlog: number): number;
+  accept4(fd: number, addr: Uint8Array, len: Uint8Array, flags: number): number;
+  recv(fd: number, buf: Uint8Array, len: number, flags: number): number;
+  send(fd: number, buf: Uint8Array, len: number, flags: number): number;
+  epoll_create1(flags: number): number;
+  epoll_ctl(epfd: number, op: number, fd: number, event: Uint8Array): number;
+  epoll_wait(epfd: number, events: Uint8Array, max: number, timeout: number): number;
+  /** `epoll_wait` on Deno's blocking thread pool: one at a time, for waiting only. */
+  epollWaitBlocking(
+    epfd: number,
+    events: Uint8Array,
+    max: number,
+    timeout: number,
+  ): Promise<number>;
   __errno_location(): Deno.PointerValue;
   strerror_r(errnum: number, buf: Uint8Array, len: number): Deno.PointerValue;
+  /** `ioctl` whose argument is an integer value, not a pointer (such as TUNSETOFFLOAD). */
+  ioctlInt(fd: number, request: number, arg: number): number;
+  writev(fd: number, iov: number, iovcnt: number): number;
 }
 
 const SYMBOLS = {
@@ -218,8 +257,23 @@ const SYMBOLS = {
   eventfd: { parameters: ["u32", "i32"], result: "i32" },
   pipe2: { parameters: ["buffer", "i32"], result: "i32" },
   if_nametoindex: { parameters: ["buffer"], result: "u32" },
+  listen: { parameters: ["i32", "i32"], result: "i32" },
+  accept4: { parameters: ["i32", "buffer", "buffer", "i32"], result: "i32" },
+  recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "i32" },
+  send: { parameters: ["i32", "buffer", "usize", "i32"], result: "i32" },
+  epoll_create1: { parameters: ["i32"], result: "i32" },
+  epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
+  epoll_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32" },
+  epollWaitBlocking: {
+    name: "epoll_wait",
+    parameters: ["i32", "buffer", "i32", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
   __errno_location: { parameters: [], result: "pointer" },
   strerror_r: { parameters: ["i32", "buffer", "usize"], result: "pointer" },
+  ioctlInt: { name: "ioctl", parameters: ["i32", "u64", "u64"], result: "i32" },
+  writev: { parameters: ["i32", "usize", "i32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 let lib: Libc | null = null;
@@ -432,14 +486,6 @@ export function ifNameToIndex(name: string): number {
   return libc().if_nametoindex(cString(name));
 }
 
-/** An address with a prefix length: an interface address or a route destination. */
-export interface IpPrefix {
-  /** 4 bytes for IPv4, 16 for IPv6. */
-  ip: Uint8Array;
-  /** Prefix length: 0–32 for IPv4, 0–128 for IPv6. */
-  bits: number;
-}
-
 /** Throws a RangeError (prefixed with `what`) unless `p` is a well-formed IPv4 or IPv6 prefix. */
 export function checkPrefix(p: IpPrefix, what: string): void {
   const max = p.ip.length === 4 ? 32 : p.ip.length === 16 ? 128 : -1;
@@ -450,103 +496,19 @@ export function checkPrefix(p: IpPrefix, what: string): void {
 }
 
 /**
- * Text form of a 4- or 16-byte address: dotted quad, or RFC 5952 IPv6 (lowercase, first longest
- * run of two or more zero groups compressed, IPv4-mapped shown as `::ffff:a.b.c.d`).
- */
-export function formatIp(ip: Uint8Array): string {
-  if (ip.length === 4) return `${ip[0]}.${ip[1]}.${ip[2]}.${ip[3]}`;
-  if (ip.length !== 16) throw new RangeError(`Invalid IP address: ${ip.length} bytes`);
-  let mapped = ip[10] === 0xff && ip[11] === 0xff;
-  for (let i = 0; i < 10 && mapped; i++) mapped = ip[i] === 0;
-  if (mapped) return `::ffff:${formatIp(ip.subarray(12))}`;
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((ip[i] << 8) | ip[i + 1]);
-  let best = -1, bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) [best, bestLen] = [i, j - i];
-    i = j;
-  }
-  const hex = (g: number[]) => g.map((x) => x.toString(16)).join(":");
-  if (best < 0) return hex(groups);
-  return `${hex(groups.slice(0, best))}::${hex(groups.slice(best + bestLen))}`;
-}
-
-/** Text form of a prefix for messages, such as `10.0.0.0/24` or `fd00::/64`. */
-export function formatPrefix(p: IpPrefix): string {
-  return `${formatIp(p.ip)}/${p.bits}`;
-}
-
-/**
  * Parses a dotted-quad IPv4 address to 4 bytes or an IPv6 address (with optional trailing
- * dotted quad) to 16 bytes; null if `s` is neither. No zone, no brackets.
+ * dotted quad) to 16 bytes; null if `s` is neither. No zone, no brackets. The parser is
+ * src/net/ip.ts's; this form returns null instead of throwing, for callers that fall back.
  */
 export function parseIp(s: string): Uint8Array | null {
-  if (s.includes(":")) return parseIp6(s);
-  return parseIp4(s);
-}
-
-function parseIp4(s: string): Uint8Array | null {
-  const parts = s.split(".");
-  if (parts.length !== 4) return null;
-  const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    // Leading zeros are rejected: some parsers read them as octal.
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(parts[i])) return null;
-    const v = Number(parts[i]);
-    if (v > 255) return null;
-    out[i] = v;
+  try {
+    return parseIpOrThrow(s);
+  } catch {
+    return null;
   }
-  return out;
 }
 
-function parseIp6(s: string): Uint8Array | null {
-  const halves = s.split("::");
-  if (halves.length > 2) return null;
-  const groupsOf = (part: string): number[] | null => {
-    if (part === "") return [];
-    const out: number[] = [];
-    const items = part.split(":");
-    for (let i = 0; i < items.length; i++) {
-      const item = items[i];
-      if (i === items.length - 1 && item.includes(".")) {
-        const v4 = parseIp4(item);
-        if (v4 === null) return null;
-        out.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
-      } else {
-        if (!/^[0-9a-fA-F]{1,4}$/.test(item)) return null;
-        out.push(parseInt(item, 16));
-      }
-    }
-    return out;
-  };
-  const head = groupsOf(halves[0]);
-  const tail = halves.length === 2 ? groupsOf(halves[1]) : [];
-  if (head === null || tail === null) return null;
-  // A trailing dotted quad is only allowed at the very end.
-  if (halves.length === 2 && halves[0].includes(".")) return null;
-  const total = head.length + tail.length;
-  if (halves.length === 1 ? total !== 8 : total > 7) return null;
-  const groups = [...head, ...new Array(8 - total).fill(0), ...tail];
-  const out = new Uint8Array(16);
-  for (let i = 0; i < 8; i++) {
-    out[2 * i] = groups[i] >> 8;
-    out[2 * i + 1] = groups[i] & 0xff;
-  }
-  return out;
-}
-
-/** A copy of `p` with the host bits below the prefix length cleared. */
+/** A copy of `p` with the host bits below the prefix length cleared (`p` must be well-formed). */
 export function maskPrefix(p: IpPrefix): IpPrefix {
-  const ip = new Uint8Array(p.ip);
-  for (let i = 0; i < ip.length; i++) {
-    const keep = Math.max(0, Math.min(8, p.bits - 8 * i));
-    ip[i] &= (0xff00 >> keep) & 0xff;
-  }
-  return { ip, bits: p.bits };
+  return { ip: maskIp(p.ip, p.bits), bits: p.bits };
 }

@@ -7,6 +7,7 @@
 import { parseArgs } from "node:util";
 import { DerpServer } from "../derp/server.ts";
 import { DerpHttpServer } from "../derp/http_server.ts";
+import { type FfiTcpListener, listenPlainDerp } from "../derp/ffi_listener.ts";
 import { MeshPeer, meshUrl } from "../derp/mesh.ts";
 import { verifyClientUrl } from "../derp/verify_client.ts";
 import { certPin, generateSelfSignedCert } from "../derp/selfsigned_cert.ts";
@@ -14,7 +15,7 @@ import { unpem } from "../derp/der.ts";
 import { loadOrCreateServerKey } from "../derp/server_key_file.ts";
 import { StunServer } from "../stun/server.ts";
 import { DEFAULT_STUN_PORT } from "../stun/constants.ts";
-import { parseIp } from "../stun/addr.ts";
+import { parseIp } from "../net/ip.ts";
 import { formatNodePublic, fromHex, generateNodePrivate } from "../key/node_key.ts";
 
 const USAGE = `usage: warren tun derp [flags]
@@ -232,11 +233,12 @@ export async function derpCommand(argv: string[]): Promise<number> {
   const unhookSignals = () => {
     for (const s of signals) Deno.removeSignalListener(s, onSignal);
   };
-  let listener: Deno.Listener;
+  let listener: Deno.Listener | FfiTcpListener;
   try {
+    // Plain HTTP runs on our own epoll sockets (far less memory per idle client).
     listener = tls
       ? Deno.listenTls({ hostname: address, port, cert: tls.cert, key: tls.key })
-      : Deno.listen({ hostname: address, port });
+      : listenPlainDerp(address, port, logf);
   } catch (e) {
     console.error(
       `warren tun derp: cannot listen on ${address} port ${port}: ${(e as Error).message}`,

@@ -121,6 +121,13 @@ export class FrameReader {
     return this.#end - this.#start;
   }
 
+  /** Removes and returns the bytes buffered but not yet consumed, to hand the stream on. */
+  takeBuffered(): Uint8Array {
+    const out = this.#buf.slice(this.#start, this.#end);
+    this.#start = this.#end = 0;
+    return out;
+  }
+
   /** Current buffer size (tests and memory accounting). */
   get capacity(): number {
     return this.#buf.length;

@@ -18,6 +18,8 @@ import {
 import { type HttpHead, httpResponse, readHttpHead } from "./http_head.ts";
 import { webSocketAccept, WebSocketConn } from "./http_websocket.ts";
 import type { DerpServer } from "./server.ts";
+import { isPushConn } from "./push_conn.ts";
+import type { FfiTcpListener } from "./ffi_listener.ts";
 import { toHex } from "../key/node_key.ts";
 
 /** Options of {@link DerpHttpServer}. */
@@ -48,7 +50,7 @@ export class DerpHttpServer {
   readonly #timeoutMs: number;
   readonly #statusLines: () => string[];
   readonly #logf: (line: string) => void;
-  readonly #listeners = new Set<Deno.Listener>();
+  readonly #listeners = new Set<{ close(): void }>();
   readonly #conns = new Set<DuplexConn>();
   readonly #started = Date.now();
 
@@ -61,8 +63,22 @@ export class DerpHttpServer {
     this.#logf = opts.logf ?? (() => {});
   }
 
-  /** Accepts connections from listener until it is closed. */
-  async serve(listener: Deno.Listener): Promise<void> {
+  /**
+   * Accepts connections from listener until it is closed. For an {@link FfiTcpListener}
+   * it resolves once its connections are closed too (see {@link closeAll}).
+   */
+  async serve(listener: Deno.Listener | FfiTcpListener): Promise<void> {
+    if ("serveConns" in listener) {
+      this.#listeners.add(listener);
+      try {
+        await listener.serveConns((conn, host, port) => {
+          this.handleConn(conn, host, port).catch(() => {});
+        });
+      } finally {
+        this.#listeners.delete(listener);
+      }
+      return;
+    }
     this.#listeners.add(listener);
     try {
       for (;;) {
@@ -118,12 +134,24 @@ export class DerpHttpServer {
     }
     this.#conns.add(conn);
     m.connections++;
-    // A promise chain, not an awaiting async frame: cheaper for long-lived connections.
+    let open = true;
     const done = () => {
+      if (!open) return;
+      open = false;
       this.#conns.delete(conn);
       m.connections--;
       closeQuietly(conn);
     };
+    if (isPushConn(conn)) {
+      // Once the DERP core takes it over in push mode, the connection outlives this
+      // promise chain and reports its own end.
+      conn.onClose = done;
+      const after = () => {
+        if (!conn.pushing) done();
+      };
+      return this.#serveRequests(conn, remoteHost, remotePort).then(after, done);
+    }
+    // A promise chain, not an awaiting async frame: cheaper for long-lived connections.
     return this.#serveRequests(conn, remoteHost, remotePort).then(done, done);
   }
 

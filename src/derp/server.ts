@@ -27,6 +27,8 @@ import {
   WRITE_TIMEOUT_MS,
 } from "./constants.ts";
 import { type Frame, FrameReader, FrameTooLargeError } from "./frame.ts";
+import { FrameAssembler } from "./frame_assembler.ts";
+import { isPushConn, type PushConn } from "./push_conn.ts";
 import { keyId } from "./key_id.ts";
 import {
   type ClientInfo,
@@ -252,12 +254,16 @@ export class DerpServer {
     client.nextKeepAliveAt = Date.now() + this.#keepAliveMs + Math.random() * this.#jitterMs;
     this.#register(client);
     client.start();
+    let finished = false;
     const finish = (why: string) => {
+      if (finished) return;
+      finished = true;
       if (client.closed && why === "closed by client" && this.#closed) why = "server shutting down";
       this.#unregister(client);
       if (!this.#closed) client.close();
       this.#logf(`derp: client ${shortKey(client.key)} ${client.remoteAddr} disconnected: ${why}`);
     };
+    if (isPushConn(client.conn)) return this.#pushLoop(client, client.conn, reader, finish);
     return this.#readLoop(client, reader).then(
       () => finish("closed by client"),
       (e: Error) => {
@@ -329,35 +335,79 @@ export class DerpServer {
         if (!(await reader.fill())) return;
         continue;
       }
-      const set = this.#clients.get(c.id);
-      if (set && set.clients.length > 1 && set.active !== c) set.active = c; // last writer wins
-      switch (f.type) {
-        case FrameType.SendPacket:
-          this.#onSendPacket(c, f.payload);
-          break;
-        case FrameType.ForwardPacket:
-          this.#onForwardPacket(c, f.payload);
-          break;
-        case FrameType.NotePreferred:
-          c.preferred = decodeNotePreferred(f.payload);
-          break;
-        case FrameType.Ping:
-          this.metrics.pings++;
-          c.enqueuePong(decodePing(f.payload));
-          break;
-        case FrameType.WatchConns:
-          if (f.payload.length !== 0) throw new Error("WatchConns frame has a payload");
-          if (!c.canMesh) throw new Error("WatchConns without the mesh key");
-          this.#addWatcher(c);
-          break;
-        case FrameType.ClosePeer:
-          if (f.payload.length !== KEY_LEN) throw new Error("ClosePeer frame has the wrong size");
-          if (!c.canMesh) throw new Error("ClosePeer without the mesh key");
-          this.#closePeer(c, f.payload);
-          break;
-        default:
-          this.metrics.unknownFrames++;
+      this.#onFrame(c, f);
+    }
+  }
+
+  /**
+   * Push delivery (push_conn.ts): frames are handled as bytes arrive, so an idle client
+   * holds no pending read. Returns at once; finish runs when the stream ends.
+   */
+  #pushLoop(
+    c: ServerClient,
+    conn: PushConn,
+    reader: FrameReader,
+    finish: (why: string) => void,
+  ): Promise<void> {
+    const asm = new FrameAssembler();
+    const fail = (e: Error) => {
+      if (c.closed) return finish("closed by client");
+      this.metrics.protocolErrors++;
+      finish(e.message);
+    };
+    const onFrame = (f: Frame) => {
+      if (c.closed) return false;
+      this.#onFrame(c, f);
+    };
+    const feed = (chunk: Uint8Array) => {
+      if (c.closed) return;
+      try {
+        asm.push(chunk, MAX_SERVER_FRAME_LEN, onFrame);
+      } catch (e) {
+        fail(e as Error);
       }
+    };
+    // Bytes that arrived with the handshake come first.
+    const early = reader.takeBuffered();
+    if (early.length > 0) feed(early);
+    conn.push(feed, (err) => {
+      if (err) fail(err);
+      else if (asm.partial && !c.closed) fail(new Error("DERP stream ended inside a frame"));
+      else finish("closed by client");
+    });
+    return Promise.resolve();
+  }
+
+  /** Handles one frame from a client; throws to close it for a protocol error. */
+  #onFrame(c: ServerClient, f: Frame): void {
+    const set = this.#clients.get(c.id);
+    if (set && set.clients.length > 1 && set.active !== c) set.active = c; // last writer wins
+    switch (f.type) {
+      case FrameType.SendPacket:
+        this.#onSendPacket(c, f.payload);
+        break;
+      case FrameType.ForwardPacket:
+        this.#onForwardPacket(c, f.payload);
+        break;
+      case FrameType.NotePreferred:
+        c.preferred = decodeNotePreferred(f.payload);
+        break;
+      case FrameType.Ping:
+        this.metrics.pings++;
+        c.enqueuePong(decodePing(f.payload));
+        break;
+      case FrameType.WatchConns:
+        if (f.payload.length !== 0) throw new Error("WatchConns frame has a payload");
+        if (!c.canMesh) throw new Error("WatchConns without the mesh key");
+        this.#addWatcher(c);
+        break;
+      case FrameType.ClosePeer:
+        if (f.payload.length !== KEY_LEN) throw new Error("ClosePeer frame has the wrong size");
+        if (!c.canMesh) throw new Error("ClosePeer without the mesh key");
+        this.#closePeer(c, f.payload);
+        break;
+      default:
+        this.metrics.unknownFrames++;
     }
   }
 

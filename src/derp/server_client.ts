@@ -9,6 +9,7 @@ import { closeQuietly, type DuplexConn, writeAll } from "./conn.ts";
 import { FRAME_HEADER_LEN, FrameType, KEY_LEN } from "./constants.ts";
 import type { ClientInfo } from "./messages.ts";
 import type { DerpMetrics } from "./metrics.ts";
+import { isPushConn, type PushConn } from "./push_conn.ts";
 
 /** A packet waiting in a client's queue. */
 interface QueuedPacket {
@@ -110,6 +111,9 @@ export class ServerClient {
   #resolveDone: (() => void) | null = null;
   #done: Promise<void> | null = null;
   #closeAfterFlush = false;
+  /** The connection when it can write synchronously (push_conn.ts), else null. */
+  #direct: PushConn | null;
+  #flushQueued = false;
   #depth: number;
   #writeTimeoutMs: number;
   #metrics: DerpMetrics;
@@ -130,6 +134,7 @@ export class ServerClient {
     this.#writeTimeoutMs = init.writeTimeoutMs;
     this.#metrics = init.metrics;
     this.#pool = init.pool;
+    this.#direct = isPushConn(init.conn) ? init.conn : null;
     this.peerGoneTokens = peerGoneBurst;
   }
 
@@ -162,6 +167,8 @@ export class ServerClient {
       return;
     }
     const q = disco ? this.#disco : this.#queue;
+    // A full queue on a socket that may still have room: write now rather than drop.
+    if (q.length >= this.#depth && this.#direct) this.#flushDirect();
     if (q.length >= this.#depth) {
       const old = q.shift()!;
       this.#metrics.drop("queue_head", old.data.length);
@@ -210,6 +217,17 @@ export class ServerClient {
       if (this.#closeAfterFlush) this.close();
       return;
     }
+    if (this.#direct) {
+      // Frames queued by the rest of this task go out together in one write.
+      if (!this.#flushQueued) {
+        this.#flushQueued = true;
+        queueMicrotask(() => {
+          this.#flushQueued = false;
+          this.#flushDirect();
+        });
+      }
+      return;
+    }
     this.#flushing = this.#flush().finally(() => {
       this.#flushing = null;
       this.#kick();
@@ -250,6 +268,57 @@ export class ServerClient {
       if (!this.closed) this.#metrics.drop("write_error", 0);
       this.close();
     }
+  }
+
+  /**
+   * Writes queued frames synchronously while the socket takes them. When it is full, the
+   * rest of the batch is handed to an async write (which waits for writability) and the
+   * write deadline starts.
+   */
+  #flushDirect(): void {
+    if (!this.#started || this.#flushing || this.closed) return;
+    const conn = this.#direct!;
+    try {
+      while (!this.closed && this.#pending()) {
+        let buf: Uint8Array | null = null;
+        let batch: Uint8Array;
+        if (
+          this.#control.length === 1 && this.#pong === null && this.#disco.length === 0 &&
+          this.#queue.length === 0
+        ) {
+          batch = this.#control.shift()!;
+        } else {
+          buf = this.#pool.take();
+          const n = this.#fill(buf);
+          batch = n < 0 ? this.#takeOversize() : buf.subarray(0, n);
+        }
+        const n = conn.writeSync(batch);
+        if (n === batch.length) {
+          if (buf) this.#pool.give(buf);
+          continue;
+        }
+        this.writeStartedAt = Date.now();
+        this.#flushing = writeAll(conn, batch.subarray(n)).then(
+          () => {
+            this.writeStartedAt = 0;
+          },
+          () => {
+            if (!this.closed) this.#metrics.drop("write_error", 0);
+            this.close();
+          },
+        ).finally(() => {
+          if (buf) this.#pool.give(buf);
+          this.#flushing = null;
+          this.#kick();
+        });
+        return;
+      }
+    } catch {
+      if (!this.closed) this.#metrics.drop("write_error", 0);
+      this.close();
+      return;
+    }
+    if (this.#closeAfterFlush && !this.#pending()) this.close();
   }
 
   /** Packs queued frames into buf; returns the length, or -1 if the head frame needs its own buffer. */

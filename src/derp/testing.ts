@@ -7,6 +7,7 @@
 
 import { DerpServer, type DerpServerOptions } from "./server.ts";
 import { type DerpHttpOptions, DerpHttpServer } from "./http_server.ts";
+import { listenPlainDerp } from "./ffi_listener.ts";
 import type { DerpClient, DerpMessage } from "./client.ts";
 import { generateNodePrivate } from "../key/node_key.ts";
 
@@ -48,7 +49,7 @@ export function startTestServer(
       cert: opts.tls.cert,
       key: opts.tls.key,
     })
-    : Deno.listen({ hostname: "127.0.0.1", port: opts.port ?? 0 });
+    : listenPlainDerp("127.0.0.1", opts.port ?? 0);
   const port = (listener.addr as Deno.NetAddr).port;
   const serving = http.serve(listener);
   return {

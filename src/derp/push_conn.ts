@@ -1,0 +1,33 @@
+/**
+ * A connection that can deliver its bytes by callback instead of by `read()`, so an idle
+ * connection holds no pending read, promise or per-connection buffer.
+ *
+ * @module
+ */
+
+import type { DuplexConn } from "./conn.ts";
+
+/** A {@link DuplexConn} that can switch to push delivery after its handshake. */
+export interface PushConn extends DuplexConn {
+  /**
+   * Switches to push delivery: each received chunk goes to onData (the bytes are only valid
+   * during the call), and the end of the stream to onEnd once (with the error, if one ended
+   * it). A close from this side also ends it, reported on a later microtask. After this,
+   * read() may no longer be called.
+   */
+  push(onData: (chunk: Uint8Array) => void, onEnd: (err?: Error) => void): void;
+  /**
+   * Writes as much of p as the socket takes now, without waiting; returns the count (0 when
+   * the socket is full or earlier writes are still queued). Throws if the connection broke.
+   */
+  writeSync(p: Uint8Array): number;
+  /** Whether {@link push} was called: the connection then outlives its HTTP handler. */
+  readonly pushing: boolean;
+  /** Called once when the connection closes, from either side. */
+  onClose: (() => void) | null;
+}
+
+/** Whether conn supports push delivery. */
+export function isPushConn(conn: DuplexConn): conn is PushConn {
+  return typeof (conn as Partial<PushConn>).push === "function";
+}

@@ -46,7 +46,7 @@ import {
 import { DerpMetrics } from "./metrics.ts";
 import { BufferPool, ServerClient } from "./server_client.ts";
 import { publicFromPrivate, shortKey } from "../key/node_key.ts";
-import { parseIp, to16 } from "../stun/addr.ts";
+import { parseIp, to16 } from "../net/ip.ts";
 
 /** Something that can carry a packet to a key connected to another server of the mesh. */
 export interface PacketForwarder {

@@ -17,12 +17,13 @@ import { buildHostinfo } from "../control/hostinfo.ts";
 import { ControlSession, type SessionState } from "../control/session.ts";
 import { generatePrivateKey, publicKeyFrom } from "../crypto/x25519.ts";
 import { MagicDnsTable } from "../dns/magicdns.ts";
-import { Quad100Responder } from "../dns/quad100.ts";
+import { isQuad100Query, Quad100Responder } from "../dns/quad100.ts";
+import { ParsedPacket, parsePacket } from "../net/packet.ts";
 import { installResolvConf, renderResolvConf, restoreResolvConf } from "../dns/resolv_conf.ts";
 import { PacketFilter } from "../filter/filter.ts";
-import { formatNodePublic, parseDiscoPublic, shortKey } from "../key/node_key.ts";
+import { formatNodePublic, parseDiscoPublic } from "../key/node_key.ts";
 import { KeyState } from "../key/state.ts";
-import { chooseHome, measureRegions, type RegionLatency } from "../magicsock/derp_home.ts";
+import { chooseHome, measureRegions } from "../magicsock/derp_home.ts";
 import { discoverEndpoints, type Discovery } from "../magicsock/endpoints.ts";
 import { Magicsock } from "../magicsock/magicsock.ts";
 import { StunProber } from "../magicsock/stun_prober.ts";
@@ -37,7 +38,8 @@ import type { Timings } from "../wireguard/timings.ts";
 import { DataPlane } from "./dataplane.ts";
 import { udpDnsForwarder } from "./dns_forwarder.ts";
 import { type LocalApiServer, serveLocalApi } from "./local_api.ts";
-import type { NodeStatus, PeerStatus } from "./status.ts";
+import type { NodeStatus } from "./status.ts";
+import { buildTailnetStatus, findPeer } from "./tailnet_status.ts";
 import { diffRoutes, planTailnet, type TailnetPlan } from "./tailnet_config.ts";
 
 /** Tailscale's default TUN MTU (DefaultTUNMTU). */
@@ -98,7 +100,6 @@ export class TsNode {
   #prober: StunProber | null = null;
   #discovery: Discovery | null = null;
   #endpointsKey = "";
-  #regionLatency: RegionLatency[] = [];
   #plane: DataPlane | null = null;
   #api: LocalApiServer | null = null;
   #plan: TailnetPlan = { addresses: [], peers: [], routes: [] };
@@ -107,6 +108,7 @@ export class TsNode {
   #dns: Quad100Responder | null = null;
   #homeLatencyMs: number | null = null;
   #resolvConfInstalled = false;
+  readonly #parsed = new ParsedPacket();
   #state: SessionState | "NoState" = "NoState";
   #stopping: Promise<void> | null = null;
   #firstMap!: (nm: NetworkMap) => void;
@@ -358,7 +360,7 @@ export class TsNode {
   /** Outbound hook: quad-100 DNS is answered in process; other packets are noted for the filter. */
   #outbound(buf: Uint8Array, off: number, len: number): boolean {
     const pkt = buf.subarray(off, off + len);
-    if (isToQuad100(pkt)) {
+    if (isQuad100Query(parsePacket(pkt, this.#parsed))) {
       const query = pkt.slice();
       void this.#dns!.handlePacket(query).then((resp) => {
         if (resp && this.#tun) this.#tun.writeBatch([resp], [resp.length], 0, 1);
@@ -373,7 +375,7 @@ export class TsNode {
   async #pickHome(): Promise<void> {
     const nm = this.#netmap, magic = this.#magic;
     if (!nm?.derpMap || !magic) return;
-    const measured = this.#regionLatency = await measureRegions(nm.derpMap, this.#opts.plainDerp);
+    const measured = await measureRegions(nm.derpMap, this.#opts.plainDerp);
     let home = chooseHome(measured, magic.derp.home, nm.derpMap.HomeParams?.RegionScore);
     if (home === 0) home = magic.derp.regions.sort((a, b) => a - b)[0] ?? 0;
     if (home === 0 || this.#stopping) return;
@@ -449,12 +451,7 @@ export class TsNode {
   async #ping(target: string): Promise<unknown> {
     const nm = this.#netmap, magic = this.#magic;
     if (!nm || !magic) throw new Error("not running");
-    const want = target.toLowerCase().replace(/\.$/, "");
-    const node = [...nm.peers.values()].find((n) => {
-      const name = n.Name.toLowerCase().replace(/\.$/, "");
-      return name === want || name.split(".")[0] === want ||
-        (n.Addresses ?? []).some((a) => a.split("/")[0] === target);
-    });
+    const node = findPeer(nm, target);
     if (!node) throw new Error(`no peer named "${target}" in the netmap`);
     const result = await magic.ping(parseNodePublic(node.Key));
     return {
@@ -485,84 +482,23 @@ export class TsNode {
 
   /** A snapshot for the LocalAPI. */
   status(): NodeStatus {
-    const dev = this.#device, nm = this.#netmap, magic = this.#magic;
-    const self = nm?.self;
-    const byKey = new Map(this.#plan.peers.map((p) => [formatNodePublic(p.nodeKey), p]));
-    const peers: PeerStatus[] = [];
-    for (const node of nm?.peers.values() ?? []) {
-      const plan = byKey.get(node.Key);
-      const wg = plan ? dev?.peer(plan.nodeKey) : undefined;
-      peers.push({
-        publicKey: node.Key,
-        name: node.Name.replace(/\.$/, ""),
-        addresses: node.Addresses ?? [],
-        online: node.Online ?? null,
-        ...pathFields(plan && magic ? magic.pathOf(plan.nodeKey) : null),
-        endpoint: null,
-        allowedIps: plan ? plan.allowedIps.map(formatPrefix) : [],
-        latestHandshake: wg ? Math.floor(wg.lastHandshakeWall / 1000) : 0,
-        rxBytes: wg?.rxBytes ?? 0,
-        txBytes: wg?.txBytes ?? 0,
-        persistentKeepalive: 0,
-        presharedKey: false,
-      });
-    }
-    return {
+    return buildTailnetStatus({
       state: this.#state === "Running" && this.#tun ? "Running" : mapState(this.#state),
       interface: this.interfaceName,
-      publicKey: dev ? formatNodePublic(dev.publicKey) : "",
-      listenPort: this.#udp?.port ?? 0,
-      addresses: this.#plan.addresses.map(formatPrefix),
+      controlUrl: this.#opts.controlUrl,
       mtu: TAILNET_MTU,
-      routes: this.#routes.entries.map((e) => formatPrefix(e.prefix)),
-      peers,
-      drops: dev ? { ...dev.drops, noPath: magic?.dropped ?? 0 } : {},
-      pid: Deno.pid,
-      tailnet: {
-        controlUrl: this.#opts.controlUrl,
-        self: self
-          ? {
-            name: self.Name.replace(/\.$/, ""),
-            addresses: self.Addresses ?? [],
-            nodeKey: dev ? shortKey(dev.publicKey) : "",
-          }
-          : null,
-        homeDerp: magic?.derp.home ?? 0,
-        homeDerpLatencyMs: this.#homeLatencyMs,
-        derp: magic?.derp.status() ?? [],
-        filter: this.#filter?.stats() ?? null,
-        magicDnsSuffix: nm?.self
-          ? nm.self.Name.replace(/\.$/, "").split(".").slice(1).join(".")
-          : "",
-      },
-    };
+      netmap: this.#netmap,
+      plan: this.#plan,
+      device: this.#device,
+      magic: this.#magic,
+      listenPort: this.#udp?.port ?? 0,
+      routes: this.#routes.entries.map((e) => e.prefix),
+      homeLatencyMs: this.#homeLatencyMs,
+      filter: this.#filter,
+    });
   }
-}
-
-function pathFields(r: ReturnType<Magicsock["pathOf"]> | null) {
-  return r === null
-    ? { path: "none", pathState: "unknown", latencyMs: null }
-    : { path: r.path, pathState: r.state, latencyMs: r.latencyMs };
 }
 
 function mapState(s: SessionState | "NoState"): NodeStatus["state"] {
   return s === "Running" ? "Starting" : s;
-}
-
-/** Whether an IP packet is UDP to quad-100 port 53. */
-function isToQuad100(p: Uint8Array): boolean {
-  const v = p[0] >> 4;
-  if (v === 4) {
-    if (p.length < 28 || p[9] !== 17) return false;
-    const ihl = (p[0] & 0x0f) * 4;
-    return p[16] === 100 && p[17] === 100 && p[18] === 100 && p[19] === 100 &&
-      p.length >= ihl + 8 && p[ihl + 2] === 0 && p[ihl + 3] === 53;
-  }
-  if (v === 6) {
-    if (p.length < 48 || p[6] !== 17) return false;
-    const quad100v6 = [0xfd, 0x7a, 0x11, 0x5c, 0xa1, 0xe0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x53];
-    for (let i = 0; i < 16; i++) if (p[24 + i] !== quad100v6[i]) return false;
-    return p[42] === 0 && p[43] === 53;
-  }
-  return false;
 }

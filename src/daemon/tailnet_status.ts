@@ -1,0 +1,110 @@
+/**
+ * The LocalAPI status of a tailnet node, built from its parts: netmap,
+ * data-plane plan, WireGuard counters, magicsock paths, DERP and filter.
+ *
+ * @module
+ */
+import { formatNodePublic, shortKey } from "../key/node_key.ts";
+import type { Magicsock } from "../magicsock/magicsock.ts";
+import { formatPrefix, type IpPrefix } from "../net/ip.ts";
+import type { NetworkMap } from "../netmap/network_map.ts";
+import type { Node } from "../netmap/tailcfg.ts";
+import type { PacketFilter } from "../filter/filter.ts";
+import type { Device } from "../wireguard/device.ts";
+import type { NodeStatus, PeerStatus } from "./status.ts";
+import type { TailnetPlan } from "./tailnet_config.ts";
+
+/** Everything the status is made of. */
+export interface TailnetStatusParts {
+  /** Backend state. */
+  state: NodeStatus["state"];
+  /** TUN interface name. */
+  interface: string;
+  /** Coordination server. */
+  controlUrl: string;
+  /** TUN MTU. */
+  mtu: number;
+  /** Latest netmap. */
+  netmap: NetworkMap | null;
+  /** The data plane as planned from the netmap. */
+  plan: TailnetPlan;
+  /** The WireGuard device (counters, handshakes). */
+  device: Device | null;
+  /** Paths and DERP links. */
+  magic: Magicsock | null;
+  /** UDP port. */
+  listenPort: number;
+  /** Routes installed. */
+  routes: readonly IpPrefix[];
+  /** Latency to the home DERP region, ms. */
+  homeLatencyMs: number | null;
+  /** The inbound filter, for its counters. */
+  filter: PacketFilter | null;
+}
+
+/** The peer a user means by `target`: FQDN, short name, or one of its addresses. */
+export function findPeer(nm: NetworkMap, target: string): Node | undefined {
+  const want = target.toLowerCase().replace(/\.$/, "");
+  return [...nm.peers.values()].find((n) => {
+    const name = n.Name.toLowerCase().replace(/\.$/, "");
+    return name === want || name.split(".")[0] === want ||
+      (n.Addresses ?? []).some((a) => a.split("/")[0] === target);
+  });
+}
+
+/** Builds the status JSON. */
+export function buildTailnetStatus(p: TailnetStatusParts): NodeStatus {
+  const { device: dev, netmap: nm, magic } = p;
+  const self = nm?.self;
+  const byKey = new Map(p.plan.peers.map((x) => [formatNodePublic(x.nodeKey), x]));
+  const peers: PeerStatus[] = [];
+  for (const node of nm?.peers.values() ?? []) {
+    const plan = byKey.get(node.Key);
+    const wg = plan ? dev?.peer(plan.nodeKey) : undefined;
+    const path = plan && magic ? magic.pathOf(plan.nodeKey) : null;
+    peers.push({
+      publicKey: node.Key,
+      name: node.Name.replace(/\.$/, ""),
+      addresses: node.Addresses ?? [],
+      online: node.Online ?? null,
+      path: path?.path ?? "none",
+      pathState: path?.state ?? "unknown",
+      latencyMs: path?.latencyMs ?? null,
+      endpoint: null,
+      allowedIps: plan ? plan.allowedIps.map(formatPrefix) : [],
+      latestHandshake: wg ? Math.floor(wg.lastHandshakeWall / 1000) : 0,
+      rxBytes: wg?.rxBytes ?? 0,
+      txBytes: wg?.txBytes ?? 0,
+      persistentKeepalive: 0,
+      presharedKey: false,
+    });
+  }
+  const selfName = self ? self.Name.replace(/\.$/, "") : "";
+  return {
+    state: p.state,
+    interface: p.interface,
+    publicKey: dev ? formatNodePublic(dev.publicKey) : "",
+    listenPort: p.listenPort,
+    addresses: p.plan.addresses.map(formatPrefix),
+    mtu: p.mtu,
+    routes: p.routes.map(formatPrefix),
+    peers,
+    drops: dev ? { ...dev.drops, noPath: magic?.dropped ?? 0 } : {},
+    pid: Deno.pid,
+    tailnet: {
+      controlUrl: p.controlUrl,
+      self: self
+        ? {
+          name: selfName,
+          addresses: self.Addresses ?? [],
+          nodeKey: dev ? shortKey(dev.publicKey) : "",
+        }
+        : null,
+      homeDerp: magic?.derp.home ?? 0,
+      homeDerpLatencyMs: p.homeLatencyMs,
+      derp: magic?.derp.status() ?? [],
+      filter: p.filter?.stats() ?? null,
+      magicDnsSuffix: selfName.split(".").slice(1).join("."),
+    },
+  };
+}

@@ -9,19 +9,12 @@
 import { publicKeyFrom, sharedSecret } from "../crypto/x25519.ts";
 import type { IpPrefix } from "../net/ip.ts";
 import { AllowedIps } from "./allowed_ips.ts";
-import { CookieChecker } from "./cookie.ts";
 import { type Clock, systemClock } from "./clock.ts";
-import { compareTai64n } from "./tai64n.ts";
-import {
-  consumeInitiation,
-  consumeResponse,
-  createInitiation,
-  createResponse,
-  type StaticIdentity,
-} from "./handshake.ts";
+import type { StaticIdentity } from "./handshake.ts";
+import { Handshakes, shortKey } from "./handshakes.ts";
 import { IndexTable } from "./index_table.ts";
-import { Keypair } from "./keypair.ts";
-import { type LoadMode, LoadMonitor, RateLimiter } from "./load.ts";
+import type { Keypair } from "./keypair.ts";
+import type { LoadMode } from "./load.ts";
 import { bytesEqual, Peer, type PeerConfig } from "./peer.ts";
 import { DEFAULT_TIMINGS, type Timings } from "./timings.ts";
 import {
@@ -35,7 +28,6 @@ import {
   transportCounter,
   transportReceiver,
 } from "./transport.ts";
-import { HANDSHAKE_INITIATION_RATE } from "./constants.ts";
 
 /** Sends datagrams: `bufs[i].subarray(offset, offset + sizes[i])` to `endpoints[i]`. */
 export interface Bind {
@@ -103,9 +95,6 @@ const TYPE_INITIATION = 1;
 const TYPE_RESPONSE = 2;
 const TYPE_COOKIE_REPLY = 3;
 const TYPE_TRANSPORT = 4;
-const SIZE_INITIATION = 148;
-const SIZE_RESPONSE = 92;
-const SIZE_COOKIE_REPLY = 64;
 const MIN_TRANSPORT = TRANSPORT_HEADER_SIZE + 16;
 
 /** A WireGuard interface's protocol engine. */
@@ -121,9 +110,7 @@ export class Device implements PacketReceiver {
   readonly #peers = new Map<string, Peer>();
   readonly #allowed = new AllowedIps<Peer>();
   readonly #indices = new IndexTable<Peer>();
-  readonly #checker: CookieChecker;
-  readonly #load: LoadMonitor;
-  readonly #limiter = new RateLimiter();
+  readonly #hs: Handshakes;
   // Output batches, reused across calls so the hot path does not allocate arrays.
   readonly #outBufs: Uint8Array[] = [];
   readonly #outSizes: number[] = [];
@@ -149,8 +136,17 @@ export class Device implements PacketReceiver {
     this.#random = options.random ?? Math.random;
     this.#log = options.log ?? (() => {});
     this.#mtu = options.mtu ?? 1420;
-    this.#checker = new CookieChecker(this.#identity.publicKey);
-    this.#load = new LoadMonitor(options.loadMode ?? "auto");
+    this.#hs = new Handshakes({
+      identity: this.#identity,
+      indices: this.#indices,
+      clock: this.#clock,
+      timings: this.#timings,
+      bind: this.#bind,
+      log: this.#log,
+      drops: this.drops,
+      peerByKey: (key) => this.#peers.get(keyId(key)),
+      onInitiatorComplete: (peer) => this.#sendKeepalive(peer),
+    }, options.loadMode);
   }
 
   /** Our static public key. */
@@ -208,7 +204,7 @@ export class Device implements PacketReceiver {
     const id = keyId(publicKey);
     const peer = this.#peers.get(id);
     if (peer === undefined) return false;
-    this.#zeroKeys(peer);
+    this.#hs.zeroKeys(peer);
     peer.timers.stopAll();
     this.#allowed.removeValue(peer);
     this.#peers.delete(id);
@@ -246,7 +242,7 @@ export class Device implements PacketReceiver {
       const kp = peer.current;
       if (kp === null || peer.endpoint === null || !this.#usableForSending(kp, now)) {
         peer.stage(buf.subarray(offset, offset + len));
-        this.#initiateHandshake(peer, false);
+        this.#hs.initiate(peer, false);
         continue;
       }
       const counter = kp.sendCounter++;
@@ -288,13 +284,13 @@ export class Device implements PacketReceiver {
           break;
         }
         case TYPE_INITIATION:
-          this.#receiveInitiation(buf.subarray(0, size), endpoints[i], now);
+          this.#hs.receiveInitiation(buf.subarray(0, size), endpoints[i], now);
           break;
         case TYPE_RESPONSE:
-          this.#receiveResponse(buf.subarray(0, size), endpoints[i], now);
+          this.#hs.receiveResponse(buf.subarray(0, size), endpoints[i], now);
           break;
         case TYPE_COOKIE_REPLY:
-          this.#receiveCookieReply(buf.subarray(0, size), now);
+          this.#hs.receiveCookieReply(buf.subarray(0, size), now);
           break;
         default:
           this.drops.malformed++;
@@ -311,7 +307,7 @@ export class Device implements PacketReceiver {
       for (const kind of peer.timers.expire(now)) {
         switch (kind) {
           case "retransmitHandshake":
-            this.#retransmitHandshake(peer, now);
+            this.#hs.retransmit(peer, now);
             break;
           case "sendKeepalive":
             this.#sendKeepalive(peer);
@@ -321,11 +317,11 @@ export class Device implements PacketReceiver {
             }
             break;
           case "newHandshake":
-            this.#log(`peer ${short(peer)}: no reply to data, starting a new handshake`);
-            this.#initiateHandshake(peer, false);
+            this.#log(`peer ${shortKey(peer)}: no reply to data, starting a new handshake`);
+            this.#hs.initiate(peer, false);
             break;
           case "zeroKeyMaterial":
-            this.#zeroKeys(peer);
+            this.#hs.zeroKeys(peer);
             break;
           case "persistentKeepalive":
             if (peer.persistentKeepaliveMs > 0) this.#sendKeepalive(peer);
@@ -367,7 +363,7 @@ export class Device implements PacketReceiver {
       (counter >= this.#timings.rekeyAfterMessages ||
         now - kp.created >= this.#timings.rekeyAfterTime)
     ) {
-      this.#initiateHandshake(peer, false);
+      this.#hs.initiate(peer, false);
     }
   }
 
@@ -400,167 +396,19 @@ export class Device implements PacketReceiver {
   #sendKeepalive(peer: Peer): void {
     const now = this.#clock.now();
     if (peer.staged.length > 0 && this.#sendStaged(peer, now)) return;
-    if (!this.#sendOne(peer, EMPTY, now)) this.#initiateHandshake(peer, false);
+    if (!this.#sendOne(peer, EMPTY, now)) this.#hs.initiate(peer, false);
   }
 
   /** Sends staged packets; false if there is no usable session (they stay staged). */
   #sendStaged(peer: Peer, now: number): boolean {
     while (peer.staged.length > 0) {
       if (!this.#sendOne(peer, peer.staged[0], now)) {
-        this.#initiateHandshake(peer, false);
+        this.#hs.initiate(peer, false);
         return false;
       }
       peer.staged.shift();
     }
     return true;
-  }
-
-  // --- handshakes ----------------------------------------------------------
-
-  #initiateHandshake(peer: Peer, isRetry: boolean): void {
-    const now = this.#clock.now();
-    if (!isRetry) {
-      peer.timers.handshakeAttempts = 0;
-      // At most one initiation per REKEY_TIMEOUT unless the retry timer asks.
-      if (now - peer.lastHandshakeSent < this.#timings.rekeyTimeout) return;
-    }
-    if (peer.endpoint === null) return;
-    peer.lastHandshakeSent = now;
-    if (peer.handshake !== null) this.#indices.free(peer.handshake.localIndex);
-    const index = this.#indices.allocate(peer);
-    const { message, state } = createInitiation(
-      this.#identity,
-      peer.publicKey,
-      index,
-      this.#clock.wallNow(),
-      { precomputedStaticStatic: peer.staticShared },
-    );
-    peer.handshake = state;
-    peer.cookies.addMacs(message, now);
-    peer.timers.anyAuthenticatedPacketTraversal(now, peer.persistentKeepaliveMs);
-    peer.timers.anyAuthenticatedPacketSent();
-    peer.timers.handshakeInitiated(now);
-    this.#bind.send([message], [message.length], [peer.endpoint], 1, 0);
-    peer.txBytes += message.length;
-  }
-
-  #retransmitHandshake(peer: Peer, now: number): void {
-    if (peer.timers.handshakeAttempts >= peer.timers.maxHandshakeAttempts) {
-      this.#log(
-        `peer ${short(peer)}: handshake did not complete after ${
-          Math.round(this.#timings.rekeyAttemptTime / 1000)
-        } s, giving up`,
-      );
-      peer.timers.stop("sendKeepalive");
-      peer.staged = [];
-      if (!peer.timers.pending("zeroKeyMaterial")) {
-        peer.timers.deadlines.zeroKeyMaterial = now + this.#timings.rejectAfterTime * 3;
-      }
-      return;
-    }
-    peer.timers.handshakeAttempts++;
-    this.#initiateHandshake(peer, true);
-  }
-
-  /** Common checks for handshake messages: size, mac1, and cookies under load. */
-  #admitHandshake(msg: Uint8Array, size: number, source: Uint8Array, now: number): boolean {
-    if (msg.length !== size || !this.#checker.checkMac1(msg)) {
-      this.drops.handshake++;
-      return false;
-    }
-    if (!this.#load.record(now)) return true;
-    if (!this.#checker.checkMac2(msg, source, now)) {
-      const senderIndex = readU32le(msg, 4);
-      const reply = this.#checker.createReply(msg, senderIndex, source, now);
-      this.#bind.send([reply], [reply.length], [source], 1, 0);
-      this.drops.handshake++;
-      return false;
-    }
-    if (!this.#limiter.allow(sourceKey(source), now)) {
-      this.drops.handshake++;
-      return false;
-    }
-    return true;
-  }
-
-  #receiveInitiation(msg: Uint8Array, source: Uint8Array, now: number): void {
-    if (!this.#admitHandshake(msg, SIZE_INITIATION, source, now)) return;
-    const consumed = consumeInitiation(this.#identity, msg);
-    const peer = consumed && this.#peers.get(keyId(consumed.remoteStatic));
-    if (!consumed || !peer) {
-      this.drops.handshake++;
-      return;
-    }
-    if (
-      (peer.lastInitiationTimestamp !== null &&
-        compareTai64n(consumed.timestamp, peer.lastInitiationTimestamp) <= 0) ||
-      now - peer.lastInitiationConsumed < HANDSHAKE_INITIATION_RATE
-    ) {
-      this.drops.handshake++;
-      return;
-    }
-    peer.lastInitiationTimestamp = consumed.timestamp.slice();
-    peer.lastInitiationConsumed = now;
-    peer.roam(source);
-
-    const index = this.#indices.allocate(peer);
-    const { message, keys } = createResponse(consumed, index, peer.presharedKey);
-    peer.cookies.addMacs(message, now);
-    if (peer.next !== null) this.#dropKeypair(peer.next);
-    peer.next = new Keypair(keys, false, now, index, consumed.remoteIndex);
-    peer.lastHandshakeWall = this.#clock.wallNow();
-    peer.timers.sessionDerived(now);
-    peer.timers.anyAuthenticatedPacketTraversal(now, peer.persistentKeepaliveMs);
-    peer.timers.anyAuthenticatedPacketSent();
-    this.#bind.send([message], [message.length], [peer.endpoint!], 1, 0);
-    peer.rxBytes += msg.length;
-    peer.txBytes += message.length;
-    this.#log(`peer ${short(peer)}: handshake answered`);
-  }
-
-  #receiveResponse(msg: Uint8Array, source: Uint8Array, now: number): void {
-    if (!this.#admitHandshake(msg, SIZE_RESPONSE, source, now)) return;
-    const receiver = readU32le(msg, 8);
-    const peer = this.#indices.lookup(receiver);
-    const state = peer?.handshake;
-    if (!peer || !state || state.localIndex !== receiver) {
-      this.drops.handshake++;
-      return;
-    }
-    const keys = consumeResponse(state, msg, this.#identity, peer.presharedKey);
-    if (keys === null) {
-      this.drops.handshake++;
-      return;
-    }
-    peer.handshake = null;
-    const kp = new Keypair(keys, true, now, receiver, readU32le(msg, 4));
-    // The initiator uses the new session at once; what was current (or an
-    // unconfirmed next) stays to decrypt packets already in flight.
-    const old = peer.next ?? peer.current;
-    if (peer.previous !== null && peer.previous !== old) this.#dropKeypair(peer.previous);
-    if (peer.next !== null && peer.current !== null) this.#dropKeypair(peer.current);
-    peer.previous = old;
-    peer.current = kp;
-    peer.next = null;
-    peer.roam(source);
-    peer.rxBytes += msg.length;
-    peer.lastHandshakeWall = this.#clock.wallNow();
-    peer.timers.anyAuthenticatedPacketReceived();
-    peer.timers.anyAuthenticatedPacketTraversal(now, peer.persistentKeepaliveMs);
-    peer.timers.sessionDerived(now);
-    peer.timers.handshakeComplete();
-    this.#log(`peer ${short(peer)}: handshake complete`);
-    // Confirm the session to the responder: staged data, or else a keepalive.
-    this.#sendKeepalive(peer);
-  }
-
-  #receiveCookieReply(msg: Uint8Array, now: number): void {
-    if (msg.length !== SIZE_COOKIE_REPLY) {
-      this.drops.malformed++;
-      return;
-    }
-    const peer = this.#indices.lookup(readU32le(msg, 4));
-    if (!peer || !peer.cookies.consumeReply(msg, now)) this.drops.handshake++;
   }
 
   // --- receiving data ------------------------------------------------------
@@ -601,7 +449,7 @@ export class Device implements PacketReceiver {
       !peer.timers.pending("retransmitHandshake")
     ) {
       // keepKeyFreshReceiving: rekey before the session dies under us.
-      this.#initiateHandshake(peer, false);
+      this.#hs.initiate(peer, false);
     }
     peer.roam(source);
     peer.rxBytes += size;
@@ -625,27 +473,12 @@ export class Device implements PacketReceiver {
 
   /** The initiator used our new session: it becomes current. */
   #confirmNext(peer: Peer, kp: Keypair, now: number): void {
-    if (peer.previous !== null) this.#dropKeypair(peer.previous);
+    if (peer.previous !== null) this.#hs.dropKeypair(peer.previous);
     peer.previous = peer.current;
     peer.current = kp;
     peer.next = null;
     peer.timers.handshakeComplete();
     if (peer.staged.length > 0) this.#sendStaged(peer, now);
-  }
-
-  #dropKeypair(kp: Keypair): void {
-    this.#indices.free(kp.localIndex);
-    kp.dispose();
-  }
-
-  #zeroKeys(peer: Peer): void {
-    for (const kp of [peer.previous, peer.current, peer.next]) {
-      if (kp !== null) this.#dropKeypair(kp);
-    }
-    if (peer.handshake !== null) this.#indices.free(peer.handshake.localIndex);
-    peer.previous = peer.current = peer.next = null;
-    peer.handshake = null;
-    peer.staged = [];
   }
 }
 
@@ -655,17 +488,4 @@ function keyId(key: Uint8Array): string {
   let s = "";
   for (let i = 0; i < key.length; i++) s += key[i].toString(16).padStart(2, "0");
   return s;
-}
-
-function short(peer: Peer): string {
-  return btoa(String.fromCharCode(...peer.publicKey)).slice(0, 8) + "…";
-}
-
-/** Rate-limit key: the source IP without the port. */
-function sourceKey(source: Uint8Array): string {
-  return keyId(source.length === 28 ? source.subarray(8, 24) : source);
-}
-
-function readU32le(b: Uint8Array, o: number): number {
-  return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
 }

@@ -59,6 +59,18 @@ const W_IOVLEN = 6;
 const W_LEN = 14;
 // struct iovec: base [0,1], len [2,3].
 const IOV_WORDS = 4;
+const W_CONTROL = 8;
+const W_CONTROLLEN = 10;
+/** setsockopt/cmsg level and type for UDP GSO: `u16` segment size (linux/udp.h). */
+const SOL_UDP = 17;
+const UDP_SEGMENT = 103;
+/** CMSG_SPACE(sizeof(u16)) and CMSG_LEN(sizeof(u16)) on LP64. */
+const CMSG_SPACE_U16 = 24;
+const CMSG_LEN_U16 = 18;
+/** Most datagrams in one UDP GSO send (UDP_MAX_SEGMENTS on older kernels). */
+const GSO_MAX_SEGMENTS = 64;
+/** Most payload bytes in one UDP GSO send: under the 65507 an IPv4 datagram can carry. */
+const GSO_MAX_BYTES = 65000;
 
 /** Options for {@link UdpSocket.bind}. */
 export interface UdpSocketOptions {
@@ -73,6 +85,13 @@ export interface UdpSocketOptions {
    * the kernel has no IPv6). Endpoints stay 28-byte sockaddr_in6, IPv4-mapped.
    */
   ipv4Only?: boolean;
+  /**
+   * Send runs of equal-size datagrams to one endpoint as one UDP GSO message (`UDP_SEGMENT`),
+   * so the kernel's send path runs once per run instead of once per datagram. Turned off for
+   * good the first time the kernel refuses one. Dual-stack sockets only. Default: the
+   * `WARREN_UDP_GSO` environment variable (`0` turns it off), else on.
+   */
+  gso?: boolean;
 }
 
 /** The preallocated `mmsghdr[]` + `iovec[]` for one direction, with per-slot pointer caches. */
@@ -81,6 +100,7 @@ class MsgVec {
   readonly hdr32: Uint32Array;
   readonly hdrAddr: number;
   readonly iov32: Uint32Array;
+  readonly iovAddr: number;
   readonly slotBuf: (Uint8Array | undefined)[];
   readonly slotOff: number[];
   readonly slotLen: number[];
@@ -92,7 +112,7 @@ class MsgVec {
     this.hdrAddr = addressOf(this.hdr);
     const iov = new Uint8Array(max * IOV_WORDS * 4);
     this.iov32 = new Uint32Array(iov.buffer);
-    const iovAddr = addressOf(iov);
+    const iovAddr = this.iovAddr = addressOf(iov);
     for (let i = 0; i < max; i++) {
       putAddress(this.hdr32, i * MMSG_WORDS + W_IOV, iovAddr + i * IOV_WORDS * 4);
       this.hdr32[i * MMSG_WORDS + W_IOVLEN] = 1;
@@ -157,13 +177,37 @@ export class UdpSocket {
   #send: MsgVec;
   // IPv4 fallback: per-slot sockaddr_in scratch that sends point at.
   #v4names: Uint8Array | null = null;
+  // UDP GSO: messages whose iovecs point into a pool of one iovec per datagram, each with a
+  // UDP_SEGMENT cmsg of its own.
+  #gso: { msg: MsgVec; pool: MsgVec; cmsg: Uint8Array; first: Int32Array; n: Int32Array } | null =
+    null;
 
-  private constructor(fd: number, port: number, dualStack: boolean, max: number) {
+  private constructor(fd: number, port: number, dualStack: boolean, max: number, gso: boolean) {
     this.fd = fd;
     this.port = port;
     this.dualStack = dualStack;
     this.#recv = new MsgVec(max);
     this.#send = new MsgVec(max);
+    if (gso && dualStack) {
+      const msg = new MsgVec(max);
+      const cmsg = new Uint8Array(max * CMSG_SPACE_U16);
+      const cdv = new DataView(cmsg.buffer);
+      const cmsgAddr = addressOf(cmsg);
+      for (let k = 0; k < max; k++) {
+        cdv.setUint32(k * CMSG_SPACE_U16, CMSG_LEN_U16, true);
+        cdv.setInt32(k * CMSG_SPACE_U16 + 8, SOL_UDP, true);
+        cdv.setInt32(k * CMSG_SPACE_U16 + 12, UDP_SEGMENT, true);
+        putAddress(msg.hdr32, k * MMSG_WORDS + W_CONTROL, cmsgAddr + k * CMSG_SPACE_U16);
+        msg.hdr32[k * MMSG_WORDS + W_NAMELEN] = ENDPOINT_SIZE;
+      }
+      this.#gso = {
+        msg,
+        pool: new MsgVec(max),
+        cmsg,
+        first: new Int32Array(max),
+        n: new Int32Array(max),
+      };
+    }
     if (!dualStack) {
       this.#v4names = new Uint8Array(max * 16);
       for (let k = 0; k < max; k++) {
@@ -218,7 +262,7 @@ export class UdpSocket {
       const len = new Uint8Array(4);
       new DataView(len.buffer).setUint32(0, sa.length, true);
       if (c.getsockname(fd, sa, len) < 0) fail(what, "getsockname");
-      return new UdpSocket(fd, (sa[2] << 8) | sa[3], dualStack, max);
+      return new UdpSocket(fd, (sa[2] << 8) | sa[3], dualStack, max, opts.gso ?? gsoDefault());
     } catch (e) {
       closeQuietly(fd);
       throw e;
@@ -276,6 +320,7 @@ export class UdpSocket {
     offset = 0,
   ): number {
     if (this.#closed) throw new Error(`Cannot send on UDP port ${this.port}: socket is closed`);
+    if (this.#gso !== null && count > 1) return this.#sendGso(bufs, sizes, addrs, count, offset);
     const v = this.#send;
     const iov32 = v.iov32;
     const v4names = this.#v4names;
@@ -312,6 +357,98 @@ export class UdpSocket {
         sent++; // the first datagram of the call failed on its own: drop it and go on
       }
       done += n;
+    }
+    return done;
+  }
+
+  /** Whether sends still use UDP GSO (off when not asked for, or after the kernel refused). */
+  get gso(): boolean {
+    return this.#gso !== null;
+  }
+
+  #sendGso(
+    bufs: Uint8Array[],
+    sizes: number[],
+    addrs: Uint8Array[],
+    count: number,
+    offset: number,
+  ): number {
+    const g = this.#gso!;
+    const { msg, pool, cmsg } = g;
+    const hdr32 = msg.hdr32, iov32 = pool.iov32;
+    const c = libc();
+    let done = 0;
+    while (done < count) {
+      // Group runs: same endpoint, same size, a shorter datagram only as a run's last.
+      let d = done, e = 0;
+      while (d < count && e < msg.max && d - done < pool.max) {
+        const size = sizes[d];
+        const ep = addrs[d];
+        let j = 1, total = size;
+        while (
+          d + j < count && j < GSO_MAX_SEGMENTS && d + j - done < pool.max && size > 0 &&
+          sizes[d + j] <= size && sizes[d + j] > 0 && total + sizes[d + j] <= GSO_MAX_BYTES &&
+          sameEndpoint(addrs[d + j], ep)
+        ) {
+          total += sizes[d + j];
+          j++;
+          if (sizes[d + j - 1] < size) break;
+        }
+        for (let q = 0; q < j; q++) {
+          const buf = bufs[d + q], sz = sizes[d + q], slot = d - done + q;
+          if (sz < 0 || offset + sz > buf.byteLength) {
+            throw new RangeError(
+              `UDP send ${
+                d + q
+              }: size ${sz} at offset ${offset} exceeds buffer of ${buf.byteLength}`,
+            );
+          }
+          pool.setBuf(slot, buf, offset);
+          iov32[slot * IOV_WORDS + 2] = sz;
+        }
+        const w = e * MMSG_WORDS;
+        msg.setName(e, ep, ENDPOINT_SIZE);
+        putAddress(hdr32, w + W_IOV, pool.iovAddr + (d - done) * IOV_WORDS * 4);
+        hdr32[w + W_IOVLEN] = j;
+        hdr32[w + W_IOVLEN + 1] = 0;
+        hdr32[w + W_CONTROLLEN] = j > 1 ? CMSG_SPACE_U16 : 0;
+        hdr32[w + W_CONTROLLEN + 1] = 0;
+        cmsg[e * CMSG_SPACE_U16 + 16] = size & 0xff;
+        cmsg[e * CMSG_SPACE_U16 + 17] = size >> 8;
+        g.first[e] = d;
+        g.n[e] = j;
+        e++;
+        d += j;
+      }
+      let sent = 0;
+      while (sent < e) {
+        const r = c.sendmmsg(this.fd, msg.hdrAddr + sent * MMSG_BYTES, e - sent, MSG_DONTWAIT);
+        if (r > 0) {
+          sent += r;
+          continue;
+        }
+        const err = errno();
+        if (err === EINTR) continue;
+        if (err === EAGAIN) return g.first[sent];
+        if (err === EBADF || err === EFAULT) {
+          fail(`Cannot send on UDP port ${this.port}`, "sendmmsg");
+        }
+        if (g.n[sent] > 1) {
+          // The kernel or the route refuses GSO (EIO without checksum offload, EINVAL past the
+          // path MTU…): plain sends from here on.
+          this.#gso = null;
+          const from = g.first[sent];
+          return from + this.sendBatch(
+            bufs.slice(from),
+            sizes.slice(from),
+            addrs.slice(from),
+            count - from,
+            offset,
+          );
+        }
+        sent++; // one plain datagram failed on its own: drop it and go on
+      }
+      done = d;
     }
     return done;
   }
@@ -486,4 +623,21 @@ export function endpointEquals(a: Uint8Array, b: Uint8Array): boolean {
   if (a[0] !== b[0] || a[1] !== b[1] || a[2] !== b[2] || a[3] !== b[3]) return false;
   for (let i = 8; i < ENDPOINT_SIZE; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/** The default for {@linkcode UdpSocketOptions.gso}. */
+function gsoDefault(): boolean {
+  try {
+    return Deno.env.get("WARREN_UDP_GSO") !== "0";
+  } catch {
+    return true; // no env permission
+  }
+}
+
+/** Whether two 28-byte endpoints are the same address, port and scope. */
+function sameEndpoint(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true;
+  for (let i = 2; i < 24; i++) if (a[i] !== b[i]) return false;
+  return a[0] === b[0] && a[1] === b[1] && a[24] === b[24] && a[25] === b[25] &&
+    a[26] === b[26] && a[27] === b[27];
 }

@@ -127,7 +127,10 @@ export class DataPlane {
     const fds = [tun.fd, ...sources.map((s) => s.fd)];
     const off = TRANSPORT_HEADER_SIZE;
     while (!this.#stopped) {
-      const wait = Math.max(0, Math.min(MAX_WAIT_MS, dev.nextDeadline() - performance.now()));
+      // Part of a TUN super packet still waiting to be split is work even if no fd is readable.
+      const wait = tun.pending
+        ? 0
+        : Math.max(0, Math.min(MAX_WAIT_MS, dev.nextDeadline() - performance.now()));
       await this.#poller.wait(fds, Math.ceil(wait));
       for (let round = 0; round < ROUNDS_PER_WAIT && !this.#stopped; round++) {
         let work = 0;

@@ -1,6 +1,7 @@
 /**
  * RFC 8439 ChaCha20-Poly1305 AEAD vectors shared by the native (`aead_test.ts`)
- * and wasm (`aead_wasm_test.ts`) tests, so both check against the same bytes.
+ * and wasm (`aead_wasm_test.ts`, `wasm/chacha20poly1305_test.ts`) tests, so all
+ * check against the same bytes.
  *
  * @module
  */

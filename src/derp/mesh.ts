@@ -8,7 +8,8 @@
 import type { DerpMessage } from "./client.ts";
 import { DerpLink } from "./link.ts";
 import { keyFromId, keyId } from "./key_id.ts";
-import type { DerpServer, PacketForwarder } from "./server.ts";
+import type { DerpServer } from "./server.ts";
+import type { PacketForwarder } from "./server_registry.ts";
 import { keysEqual, shortKey } from "../key/node_key.ts";
 
 /** Options of {@link MeshPeer}. */

@@ -12,13 +12,9 @@ export { type DuplexConn, writeAll } from "./conn.ts";
 export { DerpClient, type DerpClientOptions, type DerpMessage } from "./client.ts";
 export { dialDerp, type DialOptions } from "./dial.ts";
 export { backoffDelay, DerpLink, type DerpLinkOptions } from "./link.ts";
-export {
-  type AcceptOptions,
-  DerpServer,
-  type DerpServerOptions,
-  type PacketForwarder,
-  type VerifyClient,
-} from "./server.ts";
+export { type AcceptOptions, DerpServer, type DerpServerOptions } from "./server.ts";
+export type { VerifyClient } from "./server_handshake.ts";
+export type { PacketForwarder } from "./server_registry.ts";
 export { type DerpHttpOptions, DerpHttpServer } from "./http_server.ts";
 export { MeshPeer, type MeshPeerOptions, meshUrl } from "./mesh.ts";
 export { DerpMetrics, type DropReason } from "./metrics.ts";

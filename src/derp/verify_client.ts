@@ -7,7 +7,7 @@
  */
 
 import { VERIFY_CLIENT_TIMEOUT_MS } from "./constants.ts";
-import type { VerifyClient } from "./server.ts";
+import type { VerifyClient } from "./server_handshake.ts";
 import { formatNodePublic } from "../key/node_key.ts";
 
 /**

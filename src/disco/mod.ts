@@ -72,14 +72,13 @@ export {
   type SealOptions,
 } from "./codec.ts";
 export { type AddrQuality, betterAddr } from "./better_addr.ts";
+export { PeerPath, type PeerPathOptions } from "./path.ts";
 export {
   type CandidateInfo,
   type DiscoAction,
   type DiscoVia,
   type PathState,
-  PeerPath,
-  type PeerPathOptions,
   type PingPurpose,
   type SendPath,
-} from "./path.ts";
+} from "./path_types.ts";
 export { DEFAULT_DISCO_TUNABLES, type DiscoTunables, discoTunables } from "./tunables.ts";

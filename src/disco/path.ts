@@ -18,86 +18,29 @@
  * degraded → UDP and DERP; unknown, probing, relay-only → DERP only. The
  * WireGuard session is independent of the path, so switching never drops it.
  *
+ * What it takes and returns is typed in path_types.ts; the candidate endpoints
+ * and the pings in flight are kept by path_candidates.ts and path_pings.ts.
+ *
  * @module
  */
 
-import {
-  type AddrPort,
-  addrPort,
-  addrPortEqual,
-  formatAddrPort,
-  isIPv6,
-  isLinkLocalUnicast,
-} from "./addr.ts";
+import { type AddrPort, addrPortEqual, isIPv6, isLinkLocalUnicast } from "./addr.ts";
 import { type AddrQuality, betterAddr } from "./better_addr.ts";
 import { DERP_MAGIC_IP, MAX_CANDIDATES, TX_ID_LEN } from "./constants.ts";
+import { type Candidate, CandidateTable, endpointKey } from "./path_candidates.ts";
+import { type SentPing, SentPings, txKey } from "./path_pings.ts";
+import type {
+  CandidateInfo,
+  DiscoAction,
+  DiscoVia,
+  PathState,
+  PingPurpose,
+  SendPath,
+} from "./path_types.ts";
 import { type DiscoTunables, discoTunables } from "./tunables.ts";
 
 /** Least time between two pings answering a peer's pings to the same address. */
 const PING_BACK_MIN_MS = 1000;
-
-/** Where the peer's traffic stands; see the module doc for the transitions. */
-export type PathState = "unknown" | "probing" | "direct" | "degraded" | "relay-only";
-
-/** Why a ping was sent: to find a path, or to keep the best one verified. */
-export type PingPurpose = "discovery" | "heartbeat";
-
-/** The path a disco message arrived on or must leave by. */
-export type DiscoVia =
-  | { readonly kind: "udp"; readonly addr: AddrPort }
-  | { readonly kind: "derp"; readonly region: number };
-
-/** Something the driver must do. */
-export type DiscoAction =
-  /** Seal a Ping{txId, our node key} to the peer's disco key and send it over UDP to `to`. */
-  | {
-    readonly kind: "ping";
-    readonly to: AddrPort;
-    readonly txId: Uint8Array;
-    readonly purpose: PingPurpose;
-  }
-  /** Send a CallMeMaybe listing our current endpoints to the peer over DERP. */
-  | { readonly kind: "call-me-maybe" }
-  /** Seal a Pong{txId, src} and send it back the way the ping came (`via`). */
-  | {
-    readonly kind: "pong";
-    readonly via: DiscoVia;
-    readonly txId: Uint8Array;
-    readonly src: AddrPort;
-  }
-  /** The state or the best direct path changed (log it; status shows it). */
-  | {
-    readonly kind: "path";
-    readonly state: PathState;
-    readonly best: AddrPort | null;
-    readonly latency: number | null;
-    readonly previousState: PathState;
-    readonly previousBest: AddrPort | null;
-  };
-
-/** Where a WireGuard packet to this peer goes now; at least one of the two is set. */
-export interface SendPath {
-  /** The direct UDP endpoint to send to, or null. */
-  readonly udp: AddrPort | null;
-  /** Whether to (also) send over the peer's DERP region. */
-  readonly derp: boolean;
-}
-
-/** A candidate endpoint as status shows it. */
-export interface CandidateInfo {
-  /** The endpoint. */
-  readonly addr: AddrPort;
-  /** Listed in the netmap's Node.Endpoints. */
-  readonly fromNetmap: boolean;
-  /** Listed in the peer's last CallMeMaybe. */
-  readonly fromCallMeMaybe: boolean;
-  /** When a ping from the peer last arrived from it, or null. */
-  readonly lastGotPing: number | null;
-  /** When we last pinged it, or null. */
-  readonly lastPing: number | null;
-  /** Latest measured round trip in ms, or null. */
-  readonly latency: number | null;
-}
 
 /** Options for {@linkcode PeerPath}. */
 export interface PeerPathOptions {
@@ -106,26 +49,6 @@ export interface PeerPathOptions {
   /** Source of 12-byte TxIDs; default crypto random. */
   randomTxId?: () => Uint8Array;
 }
-
-interface Candidate {
-  addr: AddrPort;
-  fromNetmap: boolean;
-  fromCallMeMaybe: boolean;
-  lastGotPing: number | null;
-  lastGotPingTxId: string | null;
-  lastPing: number | null;
-  latency: number | null;
-}
-
-interface SentPing {
-  txId: Uint8Array;
-  to: AddrPort;
-  toKey: string;
-  at: number;
-  purpose: PingPurpose;
-  missCounted: boolean;
-}
-
 const NO_ACTIONS: readonly DiscoAction[] = Object.freeze([]);
 const DERP_ONLY: SendPath = Object.freeze({ udp: null, derp: true });
 
@@ -157,8 +80,8 @@ export class PeerPath {
   #trustUntil = 0;
   #misses = 0;
   #lastHeartbeatTx: string | null = null;
-  readonly #candidates = new Map<string, Candidate>();
-  readonly #sent = new Map<string, SentPing>();
+  readonly #candidates = new CandidateTable();
+  readonly #sent = new SentPings();
   #lastSend: number | null = null;
   #lastFullPing: number | null = null;
   #nextHeartbeat: number | null = null;
@@ -187,14 +110,7 @@ export class PeerPath {
 
   /** Every candidate endpoint, for status. */
   candidates(): CandidateInfo[] {
-    return [...this.#candidates.values()].map((c) => ({
-      addr: c.addr,
-      fromNetmap: c.fromNetmap,
-      fromCallMeMaybe: c.fromCallMeMaybe,
-      lastGotPing: c.lastGotPing,
-      lastPing: c.lastPing,
-      latency: c.latency,
-    }));
+    return this.#candidates.info();
   }
 
   /**
@@ -234,7 +150,7 @@ export class PeerPath {
    */
   setEndpoints(now: number, endpoints: readonly AddrPort[]): readonly DiscoAction[] {
     for (const c of this.#candidates.values()) c.fromNetmap = false;
-    for (const ep of endpoints) this.#candidate(ep).fromNetmap = true;
+    for (const ep of endpoints) this.#candidates.add(ep).fromNetmap = true;
     const actions: DiscoAction[] = [];
     this.#prune(now, actions);
     return actions;
@@ -250,7 +166,7 @@ export class PeerPath {
     for (const c of this.#candidates.values()) c.fromCallMeMaybe = false;
     for (const ep of endpoints) {
       if (isIPv6(ep.ip) && isLinkLocalUnicast(ep.ip)) continue; // needs a zone to be useful
-      this.#candidate(ep).fromCallMeMaybe = true;
+      this.#candidates.add(ep).fromCallMeMaybe = true;
     }
     const actions: DiscoAction[] = [];
     this.#prune(now, actions);
@@ -281,10 +197,10 @@ export class PeerPath {
     }
     const tx = txKey(txId);
     const actions: DiscoAction[] = [];
-    let c = this.#candidates.get(keyOf(via.addr));
+    let c = this.#candidates.get(endpointKey(via.addr));
     if (c !== undefined && c.lastGotPingTxId === tx) return NO_ACTIONS;
     if (c === undefined) {
-      c = this.#candidate(via.addr);
+      c = this.#candidates.add(via.addr);
       if (this.#candidates.size > MAX_CANDIDATES) this.#prune(now, actions);
     }
     c.lastGotPing = now;
@@ -293,7 +209,7 @@ export class PeerPath {
     // The peer's NAT has just opened a mapping toward us from this address: if it is not our
     // trusted path, ping it back at once instead of waiting out the throttle (hole punching
     // needs both sides to send while both mappings exist).
-    const key = keyOf(via.addr);
+    const key = endpointKey(via.addr);
     const untrusted = this.#bestKey !== key || !this.#trusted(now);
     if (untrusted && (c.lastPing === null || now - c.lastPing >= PING_BACK_MIN_MS)) {
       this.#startPing(now, c, "discovery", actions);
@@ -368,8 +284,7 @@ export class PeerPath {
 
   /** When {@linkcode tick} next has something to do, or null if nothing is pending. */
   nextTimerAt(): number | null {
-    let at = Infinity;
-    for (const sp of this.#sent.values()) at = Math.min(at, sp.at + this.tunables.probeTimeout);
+    let at = this.#sent.nextTimeout(this.tunables.probeTimeout);
     if (this.#nextHeartbeat !== null) at = Math.min(at, this.#nextHeartbeat);
     if (this.#state === "degraded") {
       at = Math.min(at, this.#bestPongAt + this.tunables.degradedTimeout);
@@ -383,36 +298,13 @@ export class PeerPath {
     return this.#best !== null && this.#state === "direct" && now <= this.#trustUntil;
   }
 
-  #candidate(addr: AddrPort): Candidate {
-    const key = keyOf(addr);
-    let c = this.#candidates.get(key);
-    if (c === undefined) {
-      c = {
-        addr: addrPort(addr.ip, addr.port),
-        fromNetmap: false,
-        fromCallMeMaybe: false,
-        lastGotPing: null,
-        lastGotPingTxId: null,
-        lastPing: null,
-        latency: null,
-      };
-      this.#candidates.set(key, c);
-    }
-    return c;
-  }
-
   /** Drops candidates no source vouches for any more; drops the best path with them. */
   #prune(now: number, actions: DiscoAction[]): void {
-    for (const [key, c] of this.#candidates) {
-      if (c.fromNetmap || c.fromCallMeMaybe) continue;
-      if (c.lastGotPing !== null && now - c.lastGotPing <= this.tunables.sessionActiveTimeout) {
-        continue;
-      }
-      this.#candidates.delete(key);
+    this.#candidates.prune(now, this.tunables.sessionActiveTimeout, (key) => {
       if (key === this.#bestKey) {
-        this.#set(now, this.#hasDiscoveryInFlight() ? "probing" : "unknown", null, null, actions);
+        this.#set(now, this.#sent.hasDiscovery() ? "probing" : "unknown", null, null, actions);
       }
-    }
+    });
   }
 
   #sendDiscoPings(now: number, sendCallMeMaybe: boolean, actions: DiscoAction[]): void {
@@ -438,19 +330,15 @@ export class PeerPath {
       throw new RangeError(`Disco TxID must be ${TX_ID_LEN} bytes, got ${txId.length}`);
     }
     const tx = txKey(txId);
-    const toKey = keyOf(c.addr);
-    this.#sent.set(tx, { txId, to: c.addr, toKey, at: now, purpose, missCounted: false });
+    const toKey = endpointKey(c.addr);
+    this.#sent.add(tx, { txId, to: c.addr, toKey, at: now, purpose, missCounted: false });
     c.lastPing = now;
     actions.push({ kind: "ping", to: c.addr, txId, purpose });
     return tx;
   }
 
   #expirePings(now: number): void {
-    for (const [tx, sp] of this.#sent) {
-      if (now - sp.at < this.tunables.probeTimeout) continue;
-      this.#countMiss(sp);
-      this.#sent.delete(tx);
-    }
+    this.#sent.expire(now, this.tunables.probeTimeout, (sp) => this.#countMiss(sp));
   }
 
   /** A heartbeat to the current best that got no pong counts once as a miss. */
@@ -471,7 +359,7 @@ export class PeerPath {
     }
     if (
       this.#state === "probing" &&
-      (now - this.#probingSince >= t.probeTimeout || !this.#hasDiscoveryInFlight())
+      (now - this.#probingSince >= t.probeTimeout || !this.#sent.hasDiscovery())
     ) {
       this.#set(now, "relay-only", null, null, actions);
     }
@@ -507,11 +395,6 @@ export class PeerPath {
     return now - this.#lastFullPing >= t.upgradeUDPDirectInterval;
   }
 
-  #hasDiscoveryInFlight(): boolean {
-    for (const sp of this.#sent.values()) if (sp.purpose === "discovery") return true;
-    return false;
-  }
-
   /** Moves to `state` with `best`, reporting a change of either as a "path" action. */
   #set(
     now: number,
@@ -544,15 +427,4 @@ export class PeerPath {
       previousBest,
     });
   }
-}
-
-/** Map key of an endpoint; unmaps so both spellings of an IPv4 endpoint are one candidate. */
-function keyOf(a: AddrPort): string {
-  return formatAddrPort(addrPort(a.ip, a.port));
-}
-
-function txKey(txId: Uint8Array): string {
-  let s = "";
-  for (const b of txId) s += String.fromCharCode(b);
-  return s;
 }

@@ -3,7 +3,8 @@
 // direct → degraded → relay-only → direct, and that traffic keeps a working path.
 import assert from "node:assert/strict";
 import { type AddrPort, addrPortEqual, parseAddrPort } from "./addr.ts";
-import { type DiscoAction, type PathState, PeerPath } from "./path.ts";
+import { PeerPath } from "./path.ts";
+import type { DiscoAction, PathState } from "./path_types.ts";
 import { DEFAULT_DISCO_TUNABLES as T } from "./tunables.ts";
 
 const UDP_DELAY = 15;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { type AddrPort, formatAddrPort, parseAddrPort } from "./addr.ts";
-import { type DiscoAction, type PathState, PeerPath, type PeerPathOptions } from "./path.ts";
+import { PeerPath, type PeerPathOptions } from "./path.ts";
+import type { DiscoAction, PathState } from "./path_types.ts";
 import { DEFAULT_DISCO_TUNABLES, discoTunables } from "./tunables.ts";
 
 const PUB = parseAddrPort("203.0.113.7:41641");

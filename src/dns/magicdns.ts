@@ -28,7 +28,8 @@ import {
   TYPE_PTR,
   TYPE_SOA,
 } from "./constants.ts";
-import { canonicalName, type DnsRecord } from "./message.ts";
+import type { DnsRecord } from "./message.ts";
+import { canonicalName } from "./name.ts";
 
 /** The parts of a `tailcfg.Node` MagicDNS reads. */
 export type MagicDnsNode = Pick<Node, "Name" | "Addresses">;

@@ -1,21 +1,14 @@
 /**
  * DNS message codec (RFC 1035 §4): header, questions and resource records,
- * name compression when parsing and building, A/AAAA/CNAME/PTR/NS data
- * decoded, everything else (including EDNS0 OPT, RFC 6891) carried as raw
- * bytes.
- *
- * Names are text with a trailing dot (`"host.example."`, root `"."`). Label
- * bytes that are not printable ASCII, and `.` or `\` inside a label, are
- * written as `\DDD` / `\.` / `\\` as in zone files, so any wire name round
- * trips.
+ * A/AAAA/CNAME/PTR/NS data decoded, everything else (including EDNS0 OPT,
+ * RFC 6891) carried as raw bytes. Names, their text form and compression are
+ * in name.ts; the compressing writer is _writer.ts.
  *
  * @module
  */
 
 import {
   HEADER_LEN,
-  MAX_LABEL_LEN,
-  MAX_NAME_WIRE_LEN,
   TYPE_A,
   TYPE_AAAA,
   TYPE_CNAME,
@@ -24,18 +17,9 @@ import {
   TYPE_OPT,
   TYPE_PTR,
 } from "./constants.ts";
-
-/** A malformed DNS message: what is wrong and at which byte offset. */
-export class DnsParseError extends SyntaxError {
-  /** Offset in the message where parsing failed. */
-  readonly offset: number;
-  /** @param message what failed @param offset where */
-  constructor(message: string, offset: number) {
-    super(`Cannot parse DNS message: ${message} at offset ${offset}`);
-    this.name = "DnsParseError";
-    this.offset = offset;
-  }
-}
+import { readName } from "./name.ts";
+import { DnsParseError } from "./parse_error.ts";
+import { DnsWriter } from "./_writer.ts";
 
 /** One entry of the question section. */
 export interface DnsQuestion {
@@ -237,7 +221,7 @@ export function getEdns(m: DnsMessage): Edns | null {
  * @throws {RangeError} if a field is out of range or an A/AAAA address has the wrong length
  */
 export function buildDnsMessage(m: DnsMessage, opts?: BuildOptions): Uint8Array {
-  const w = new Writer();
+  const w = new DnsWriter();
   w.u16(m.id);
   let flags = (m.response ? 0x8000 : 0) | ((m.opcode & 0xf) << 11) |
     (m.authoritative ? 0x0400 : 0) | (m.truncated ? 0x0200 : 0) |
@@ -293,22 +277,6 @@ export function buildDnsMessage(m: DnsMessage, opts?: BuildOptions): Uint8Array 
   return w.bytes();
 }
 
-/**
- * Converts a name to its canonical comparison form: lower case ASCII,
- * exactly one trailing dot.
- *
- * @example
- * ```ts
- * import { canonicalName } from "./message.ts";
- * canonicalName("Node-A.TSLab.test"); // "node-a.tslab.test."
- * ```
- */
-export function canonicalName(name: string): string {
-  let s = name.toLowerCase();
-  if (!s.endsWith(".")) s += ".";
-  return s;
-}
-
 // --- parsing internals ---
 
 function readRecord(b: Uint8Array, off: number, into: DnsRecord[]): number {
@@ -343,162 +311,9 @@ function readRecord(b: Uint8Array, off: number, into: DnsRecord[]): number {
   return end;
 }
 
-function readName(b: Uint8Array, start: number): { name: string; next: number } {
-  let off = start;
-  let next = -1;
-  let wireLen = 1;
-  let text = "";
-  // Pointers must go strictly backwards: no loops, bounded work.
-  let limit = start;
-  for (;;) {
-    if (off >= b.length) throw new DnsParseError("name runs past the end", off);
-    const len = b[off];
-    if ((len & 0xc0) === 0xc0) {
-      if (off + 1 >= b.length) throw new DnsParseError("compression pointer cut short", off);
-      const target = ((len & 0x3f) << 8) | b[off + 1];
-      if (next < 0) next = off + 2;
-      if (target >= limit) {
-        throw new DnsParseError("compression pointer does not point backwards", off);
-      }
-      limit = target;
-      off = target;
-      continue;
-    }
-    if ((len & 0xc0) !== 0) {
-      throw new DnsParseError(`unsupported label type 0x${len.toString(16)}`, off);
-    }
-    if (len === 0) {
-      off++;
-      break;
-    }
-    wireLen += len + 1;
-    if (wireLen > MAX_NAME_WIRE_LEN) throw new DnsParseError("name longer than 255 bytes", off);
-    if (off + 1 + len > b.length) throw new DnsParseError("label runs past the end", off);
-    for (let i = off + 1; i <= off + len; i++) text += escapeByte(b[i]);
-    text += ".";
-    off += 1 + len;
-  }
-  return { name: text === "" ? "." : text, next: next < 0 ? off : next };
-}
-
-function escapeByte(c: number): string {
-  if (c === 0x2e) return "\\.";
-  if (c === 0x5c) return "\\\\";
-  if (c > 0x20 && c < 0x7f) return String.fromCharCode(c);
-  return "\\" + c.toString().padStart(3, "0");
-}
-
 // --- building internals ---
 
-/** Splits a text name into label byte arrays, undoing zone-file escapes. */
-function nameLabels(name: string): Uint8Array[] {
-  if (name === "." || name === "") return [];
-  const labels: Uint8Array[] = [];
-  let cur: number[] = [];
-  let total = 1;
-  const fail = (why: string) =>
-    new SyntaxError(`Cannot encode DNS name ${JSON.stringify(name)}: ${why}`);
-  const end = name.endsWith(".") && !name.endsWith("\\.") ? name.length - 1 : name.length;
-  for (let i = 0; i < end; i++) {
-    const ch = name.charCodeAt(i);
-    if (ch === 0x2e) {
-      if (cur.length === 0) throw fail("empty label");
-      labels.push(Uint8Array.from(cur));
-      total += cur.length + 1;
-      cur = [];
-      continue;
-    }
-    if (ch === 0x5c) {
-      const d = name.slice(i + 1, i + 4);
-      if (/^[0-9]{3}$/.test(d) && Number(d) < 256) {
-        cur.push(Number(d));
-        i += 3;
-      } else if (i + 1 < name.length) {
-        cur.push(name.charCodeAt(++i) & 0xff);
-      } else {
-        throw fail("dangling backslash");
-      }
-    } else {
-      if (ch > 0xff) throw fail("non-Latin-1 character (use punycode)");
-      cur.push(ch);
-    }
-    if (cur.length > MAX_LABEL_LEN) throw fail("label longer than 63 bytes");
-  }
-  if (cur.length === 0) throw fail("empty label");
-  labels.push(Uint8Array.from(cur));
-  total += cur.length + 1;
-  if (total > MAX_NAME_WIRE_LEN) throw fail("name longer than 255 bytes");
-  return labels;
-}
-
-class Writer {
-  buf = new Uint8Array(512);
-  len = 0;
-  /** Lower-cased suffix text → offset where it was written (offsets < 0x4000 only). */
-  names = new Map<string, number>();
-
-  ensure(n: number): void {
-    if (this.len + n <= this.buf.length) return;
-    const nb = new Uint8Array(Math.max(this.buf.length * 2, this.len + n));
-    nb.set(this.buf.subarray(0, this.len));
-    this.buf = nb;
-  }
-  u8(v: number): void {
-    this.ensure(1);
-    this.buf[this.len++] = v;
-  }
-  u16(v: number): void {
-    if (!Number.isInteger(v) || v < 0 || v > 0xffff) {
-      throw new RangeError(`DNS field ${v} out of range 0-65535`);
-    }
-    this.ensure(2);
-    this.buf[this.len++] = v >> 8;
-    this.buf[this.len++] = v & 0xff;
-  }
-  u32(v: number): void {
-    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) {
-      throw new RangeError(`DNS TTL ${v} out of range 0-4294967295`);
-    }
-    this.u16(Math.floor(v / 0x10000));
-    this.u16(v & 0xffff);
-  }
-  raw(b: Uint8Array): void {
-    this.ensure(b.length);
-    this.buf.set(b, this.len);
-    this.len += b.length;
-  }
-  name(name: string, compress: boolean): void {
-    const labels = nameLabels(name);
-    for (let i = 0; i < labels.length; i++) {
-      const key = labels.slice(i).map(lowerKey).join(".");
-      const at = compress ? this.names.get(key) : undefined;
-      if (at !== undefined) {
-        this.u16(0xc000 | at);
-        return;
-      }
-      if (compress && this.len < 0x4000) this.names.set(key, this.len);
-      this.u8(labels[i].length);
-      this.raw(labels[i]);
-    }
-    this.u8(0);
-  }
-  /** Drops compression targets written at or after `offset` (they were rolled back). */
-  forgetNamesFrom(offset: number): void {
-    for (const [k, v] of this.names) if (v >= offset) this.names.delete(k);
-  }
-  bytes(): Uint8Array {
-    return this.buf.slice(0, this.len);
-  }
-}
-
-function lowerKey(label: Uint8Array): string {
-  let s = "";
-  for (const c of label) s += String.fromCharCode(c >= 0x41 && c <= 0x5a ? c + 32 : c);
-  // Quoted, so a label containing "." cannot collide with two labels.
-  return JSON.stringify(s);
-}
-
-function writeRecord(w: Writer, r: DnsRecord): void {
+function writeRecord(w: DnsWriter, r: DnsRecord): void {
   w.name(r.name, true);
   w.u16(r.type);
   w.u16(r.class);

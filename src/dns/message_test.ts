@@ -10,14 +10,8 @@ import {
   TYPE_PTR,
   TYPE_TXT,
 } from "./constants.ts";
-import {
-  buildDnsMessage,
-  canonicalName,
-  DnsParseError,
-  emptyMessage,
-  getEdns,
-  parseDnsMessage,
-} from "./message.ts";
+import { buildDnsMessage, emptyMessage, getEdns, parseDnsMessage } from "./message.ts";
+import { DnsParseError } from "./parse_error.ts";
 
 const hex = (s: string) => Uint8Array.from(s.match(/../g)!.map((h) => parseInt(h, 16)));
 const toHex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
@@ -235,9 +229,4 @@ Deno.test("buildDnsMessage() rejects bad names and out-of-range fields", () => {
   const badA = emptyMessage();
   badA.answers.push({ name: "a.", type: TYPE_A, class: 1, ttl: 1, data: new Uint8Array(16) });
   assert.throws(() => buildDnsMessage(badA), RangeError);
-});
-
-Deno.test("canonicalName() lower-cases and adds the trailing dot", () => {
-  assert.equal(canonicalName("Node-A.TSLAB.test"), "node-a.tslab.test.");
-  assert.equal(canonicalName("x."), "x.");
 });

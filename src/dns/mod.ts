@@ -16,9 +16,7 @@ export {
 export {
   buildDnsMessage,
   type BuildOptions,
-  canonicalName,
   type DnsMessage,
-  DnsParseError,
   type DnsQuestion,
   type DnsRecord,
   type Edns,
@@ -26,6 +24,8 @@ export {
   getEdns,
   parseDnsMessage,
 } from "./message.ts";
+export { canonicalName } from "./name.ts";
+export { DnsParseError } from "./parse_error.ts";
 export {
   type DnsForwarder,
   isQuad100Query,

@@ -30,11 +30,11 @@ import {
 import {
   buildDnsMessage,
   type DnsMessage,
-  DnsParseError,
   type DnsRecord,
   getEdns,
   parseDnsMessage,
 } from "./message.ts";
+import { DnsParseError } from "./parse_error.ts";
 import type { MagicDnsTable } from "./magicdns.ts";
 
 /**

@@ -11,8 +11,9 @@ import http2 from "node:http2";
 import type { Duplex } from "node:stream";
 import { NOISE_BODY_LIMIT } from "./constants.ts";
 import { buildFromChange, fullMapResponse } from "./mapper.ts";
-import type { ControlReply, Logf, Tailnet } from "./tailnet.ts";
-import type { Change, Json, NodeRecord } from "./types.ts";
+import type { ControlReply } from "./control_reply.ts";
+import type { Tailnet } from "./tailnet.ts";
+import type { Change, Json, Logf, NodeRecord } from "./types.ts";
 import { encodeMapMessage } from "../../src/control/map_stream.ts";
 import type { MapResponse } from "../../src/netmap/tailcfg.ts";
 

@@ -18,10 +18,10 @@ import { NOISE_CAPABILITY_VERSION, ZERO_MACHINE_KEY } from "./constants.ts";
 import { ControlApp } from "./control_app.ts";
 import { goTime, homeDerpOf, isExpired } from "./mapper.ts";
 import { nodeFqdn } from "./names.ts";
-import { type Logf, Tailnet } from "./tailnet.ts";
+import { Tailnet } from "./tailnet.ts";
 import { type ControlState, readStateFile, writeStateFile } from "./state_file.ts";
 import { acceptTs2021, rawHttpError } from "./ts2021.ts";
-import type { PreAuthKey, PreAuthKeySpec } from "./types.ts";
+import type { Logf, PreAuthKey, PreAuthKeySpec } from "./types.ts";
 
 /** Options of {@link TestControlServer.start}. */
 export interface TestControlServerOptions extends TailnetOptions {

@@ -1,22 +1,25 @@
 /**
- * The state of the test tailnet and the control-plane rules Headscale applies
- * to it: registration (pre-auth keys, restarts, key rotation, interactive
- * approval, logout), map-request updates, online tracking, deletion and
- * policy. Every mutation reports a {@link Change} to subscribers, which the
- * map streams turn into deltas.
+ * The state of the test tailnet: its node registry (nodes, addresses, names,
+ * pre-auth keys), persistence, online tracking, deletion and policy, and the
+ * entry points of registration (registration.ts) and map requests
+ * (map_request.ts). Every mutation reports a {@link Change} to subscribers,
+ * which the map streams turn into deltas.
  *
  * @module
  */
 
-import { formatKey, isZeroKey, type KeyKind, parseKey, toHex } from "../../src/key/node_key.ts";
+import { toHex } from "../../src/key/node_key.ts";
 import type { TailnetConfig } from "./config.ts";
-import { MIN_CAPABILITY_VERSION } from "./constants.ts";
+import type { ControlReply } from "./control_reply.ts";
 import { IpAllocator } from "./ip_alloc.ts";
-import { ALLOW_ALL_FILTER, goTime, homeDerpOf, isExpired, type TailnetView } from "./mapper.ts";
+import { findMapRequestNode, updateNodeFromMapRequest } from "./map_request.ts";
+import { ALLOW_ALL_FILTER, goTime, isExpired, type TailnetView } from "./mapper.ts";
 import { sanitizeHostname, uniqueGivenName } from "./names.ts";
+import { type NodeCommit, Registrar } from "./registration.ts";
 import type {
   Change,
   Json,
+  Logf,
   NodeRecord,
   PreAuthKey,
   PreAuthKeySpec,
@@ -24,27 +27,6 @@ import type {
   User,
 } from "./types.ts";
 import type { FilterRule, PeerChange } from "../../src/netmap/tailcfg.ts";
-
-/** An HTTP answer from a control handler: JSON body for 200, text otherwise. */
-export interface ControlReply {
-  /** HTTP status. */
-  status: number;
-  /** JSON body (status 200) or error text. */
-  body: Json | string;
-}
-
-/** A pending interactive registration. */
-interface PendingAuth {
-  id: string;
-  machineKey: string;
-  nodeKey: string;
-  hostinfo: Json;
-  node?: NodeRecord;
-  waiters: Set<() => void>;
-}
-
-/** Log line sink. */
-export type Logf = (line: string) => void;
 
 /**
  * The tailnet: nodes, keys, pending logins and policy.
@@ -64,7 +46,7 @@ export class Tailnet implements TailnetView {
   readonly user: User;
   readonly #nodes = new Map<number, NodeRecord>();
   readonly #keys = new Map<string, PreAuthKey>();
-  readonly #pending = new Map<string, PendingAuth>();
+  readonly #registrar: Registrar;
   readonly #ips = new IpAllocator();
   readonly #subscribers = new Set<(c: Change) => void>();
   readonly #timers = new Map<string, ReturnType<typeof setTimeout>>();
@@ -78,6 +60,19 @@ export class Tailnet implements TailnetView {
     this.config = config;
     this.user = { id: 1, name: config.userName, created: new Date() };
     this.#logf = logf;
+    this.#registrar = new Registrar({
+      user: this.user,
+      logf,
+      serverUrl: () => this.config.serverUrl,
+      nodeByNodeKey: (nodeKey) => this.nodeByNodeKey(nodeKey),
+      nodeByMachineKey: (machineKey) => this.nodeByMachineKey(machineKey),
+      hasNode: (id) => this.#nodes.has(id),
+      preAuthKey: (key) => this.#keys.get(key),
+      commitNode: (p) => this.#commitNode(p),
+      deleteNode: (id) => this.deleteNode(id),
+      save: () => this.#save(),
+      emit: (c) => this.#emit(c),
+    });
   }
 
   // ---- TailnetView ----
@@ -248,34 +243,21 @@ export class Tailnet implements TailnetView {
     this.#emit({ reason: "dns", dns: true });
   }
 
-  /** Pending interactive registrations (auth IDs). */
-  listPending(): string[] {
-    return [...this.#pending.values()].filter((p) => !p.node).map((p) => p.id);
-  }
-
-  /** Approves an interactive registration; false if the ID is unknown. */
-  approve(authId: string): boolean {
-    const p = this.#pending.get(authId);
-    if (!p) return false;
-    if (!p.node) {
-      p.node = this.#commitNode({
-        machineKey: p.machineKey,
-        nodeKey: p.nodeKey,
-        hostinfo: p.hostinfo,
-        ephemeral: false,
-      });
-      this.#logf(`auth ${authId} approved as node ${p.node.id}`);
-    }
-    for (const w of p.waiters) w();
-    p.waiters.clear();
-    return true;
-  }
-
   /** Stops every timer (server shutdown). */
   close(): void {
     for (const t of this.#timers.values()) clearTimeout(t);
     this.#timers.clear();
-    for (const p of this.#pending.values()) for (const w of p.waiters) w();
+    this.#registrar.wakeAll();
+  }
+
+  /** Pending interactive registrations (auth IDs). */
+  listPending(): string[] {
+    return this.#registrar.listPending();
+  }
+
+  /** Approves an interactive registration; false if the ID is unknown. */
+  approve(authId: string): boolean {
+    return this.#registrar.approve(authId);
   }
 
   // ---- registration ----
@@ -284,104 +266,12 @@ export class Tailnet implements TailnetView {
    * `POST /machine/register` (Headscale's handleRegister). Failures are HTTP 200
    * with `Error` set, as Headscale sends them; only an old Version is HTTP 400.
    */
-  async register(
-    body: unknown,
-    machineKey: string,
-    signal: AbortSignal,
-  ): Promise<ControlReply> {
-    if (!isObject(body)) return regError("invalid register request: not a JSON object");
-    const version = Number(body.Version ?? 0);
-    if (!(version >= MIN_CAPABILITY_VERSION)) return unsupported(version);
-    let nodeKey: string;
-    try {
-      nodeKey = canonicalKey("node", body.NodeKey);
-    } catch (e) {
-      return regError(`invalid NodeKey: ${(e as Error).message}`);
-    }
-    if (nodeKey === "") return regError("invalid NodeKey: zero key");
-    const expiry = parseTime(body.Expiry);
-    const now = Date.now();
-    const auth = isObject(body.Auth) ? body.Auth : undefined;
-    const hostinfo = isObject(body.Hostinfo) ? body.Hostinfo : {};
-
-    if (expiry !== undefined && expiry.getTime() < now) {
-      const node = this.nodeByNodeKey(nodeKey);
-      if (node) return this.#logout(node, expiry, machineKey);
-    }
-    if (auth === undefined) {
-      const node = this.nodeByNodeKey(nodeKey);
-      if (node) {
-        if (node.machineKey !== machineKey) {
-          return regError("node exists with a different machine key");
-        }
-        // tailscaled restarting: Auth nil, Expiry zero → current state, unchanged.
-        if (expiry === undefined && !isExpired(node)) return ok(this.#registerResponse(node));
-        const r = this.#logout(node, expiry, machineKey);
-        if (r) return r;
-      }
-    }
-    const followup = typeof body.Followup === "string" ? body.Followup : "";
-    if (followup !== "") {
-      return await this.#waitForFollowup(followup, machineKey, nodeKey, hostinfo, signal);
-    }
-    const authKey = typeof auth?.AuthKey === "string" ? auth.AuthKey : "";
-    if (authKey !== "") return this.#registerWithAuthKey(authKey, machineKey, nodeKey, hostinfo);
-    return ok(this.#newAuthUrl(machineKey, nodeKey, hostinfo));
-  }
-
-  #logout(node: NodeRecord, expiry: Date | undefined, machineKey: string): ControlReply {
-    if (node.machineKey !== machineKey) return regError("node exists with a different machine key");
-    if (isExpired(node)) return ok(registerResponseFields(undefined, true, false));
-    const now = Date.now();
-    if (expiry !== undefined && expiry.getTime() > now) {
-      return regError("extending key is not allowed");
-    }
-    if (node.ephemeral) {
-      this.deleteNode(node.id);
-      return ok(registerResponseFields(undefined, true, false));
-    }
-    // Headscale clamps tailscaled's 1970 sentinel to now.
-    node.expiry = new Date(Math.max(expiry?.getTime() ?? now, now));
-    this.#logf(`node ${node.id} ${node.givenName} logged out`);
-    this.#save();
-    this.#emit({
-      reason: "key-expiry",
-      originNode: node.id,
-      patches: [{ NodeID: node.id, KeyExpiry: goTime(node.expiry) }],
-    });
-    return ok({ ...this.#registerResponse(node), NodeKeyExpired: true, MachineAuthorized: false });
-  }
-
-  #registerWithAuthKey(
-    authKey: string,
-    machineKey: string,
-    nodeKey: string,
-    hostinfo: Json,
-  ): ControlReply {
-    const pak = this.#keys.get(authKey);
-    if (!pak) return regError("invalid pre auth key");
-    const existing = this.nodeByMachineKey(machineKey);
-    // A known machine re-registering with its current key needs no valid key
-    // (containers run `tailscale up --authkey` on every start).
-    const refresh = existing !== undefined && existing.nodeKey === nodeKey && !isExpired(existing);
-    if (!refresh) {
-      if (pak.expiresAt && pak.expiresAt.getTime() <= Date.now()) {
-        return regError("authkey expired");
-      }
-      if (!pak.reusable && pak.used) return regError("authkey already used");
-    }
-    const holder = this.nodeByNodeKey(nodeKey);
-    if (holder && holder.machineKey !== machineKey) return regError("node key already in use");
-    // Marked before the commit so the state saved with the node has it used.
-    if (!pak.reusable) pak.used = true;
-    const node = this.#commitNode({ machineKey, nodeKey, hostinfo, ephemeral: pak.ephemeral });
-    return ok(this.#registerResponse(node));
+  register(body: unknown, machineKey: string, signal: AbortSignal): Promise<ControlReply> {
+    return this.#registrar.register(body, machineKey, signal);
   }
 
   /** Creates a node, or updates the machine's existing node in place (key rotation). */
-  #commitNode(
-    p: { machineKey: string; nodeKey: string; hostinfo: Json; ephemeral: boolean },
-  ): NodeRecord {
+  #commitNode(p: NodeCommit): NodeRecord {
     const existing = this.nodeByMachineKey(p.machineKey);
     const hostname = typeof p.hostinfo.Hostname === "string" ? p.hostinfo.Hostname : "";
     if (existing) {
@@ -438,71 +328,11 @@ export class Tailnet implements TailnetView {
     return node;
   }
 
-  #newAuthUrl(machineKey: string, nodeKey: string, hostinfo: Json): Json {
-    const id = toHex(crypto.getRandomValues(new Uint8Array(12)));
-    this.#pending.set(id, { id, machineKey, nodeKey, hostinfo, waiters: new Set() });
-    const url = `${this.config.serverUrl.replace(/\/+$/, "")}/register/${id}`;
-    this.#logf(`auth ${id} pending: ${url}`);
-    return { AuthURL: url };
-  }
-
-  async #waitForFollowup(
-    followup: string,
-    machineKey: string,
-    nodeKey: string,
-    hostinfo: Json,
-    signal: AbortSignal,
-  ): Promise<ControlReply> {
-    let id: string;
-    try {
-      id = new URL(followup).pathname.replace(/^.*\/register\//, "");
-    } catch {
-      return regError("invalid followup URL");
-    }
-    const p = this.#pending.get(id);
-    if (!p) return ok(this.#newAuthUrl(machineKey, nodeKey, hostinfo));
-    if (!p.node) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          signal.removeEventListener("abort", done);
-          p.waiters.delete(done);
-          resolve();
-        };
-        p.waiters.add(done);
-        signal.addEventListener("abort", done);
-      });
-    }
-    if (!p.node) return regError("registration timed out");
-    if (!this.#nodes.has(p.node.id)) return ok(this.#newAuthUrl(machineKey, nodeKey, hostinfo));
-    return ok(this.#registerResponse(p.node));
-  }
-
-  #registerResponse(node: NodeRecord): Json {
-    return registerResponseFields(this.user, isExpired(node), true);
-  }
-
   // ---- map requests ----
 
   /** Finds the node a map request is for, checking it belongs to the Noise machine key. */
   nodeForMapRequest(body: unknown, machineKey: string): NodeRecord | ControlReply {
-    if (!isObject(body)) return { status: 400, body: "invalid map request: not a JSON object" };
-    const version = Number(body.Version ?? 0);
-    if (!(version >= MIN_CAPABILITY_VERSION)) return unsupported(version);
-    let nodeKey: string;
-    try {
-      nodeKey = canonicalKey("node", body.NodeKey);
-    } catch {
-      return { status: 404, body: "node not found" };
-    }
-    const node = this.nodeByNodeKey(nodeKey);
-    if (!node) return { status: 404, body: "node not found" };
-    if (node.machineKey !== machineKey) {
-      return {
-        status: 404,
-        body: "node key in request does not match the one associated with this machine key",
-      };
-    }
-    return node;
+    return findMapRequestNode(body, machineKey, (nodeKey) => this.nodeByNodeKey(nodeKey));
   }
 
   /**
@@ -512,63 +342,9 @@ export class Tailnet implements TailnetView {
    * returned change (a stream does so only after sending its first map).
    */
   applyMapRequest(node: NodeRecord, req: Json): Change | null {
-    let discoChanged = false;
-    if ("DiscoKey" in req) {
-      let disco = "";
-      try {
-        disco = canonicalKey("disco", req.DiscoKey);
-      } catch {
-        disco = node.discoKey;
-      }
-      discoChanged = disco !== node.discoKey;
-      node.discoKey = disco;
-    }
-    let endpointsChanged = false;
-    if ("Endpoints" in req) {
-      const eps = Array.isArray(req.Endpoints) ? req.Endpoints.map(String) : [];
-      endpointsChanged = !sameSet(eps, node.endpoints);
-      node.endpoints = eps;
-    }
-    let derpChanged = false;
-    let hostinfoChanged = false;
-    if (isObject(req.Hostinfo)) {
-      const hi: Json = { ...req.Hostinfo };
-      const oldNetInfo = node.hostinfo.NetInfo;
-      if (isObject(hi.NetInfo)) {
-        const old = isObject(oldNetInfo) ? oldNetInfo.PreferredDERP : undefined;
-        derpChanged = old !== hi.NetInfo.PreferredDERP && Number(hi.NetInfo.PreferredDERP) !== 0;
-      } else if (oldNetInfo !== undefined) {
-        // tailscaled only sends NetInfo when it changed; keep the last one.
-        hi.NetInfo = oldNetInfo;
-      }
-      hostinfoChanged = JSON.stringify(hi) !== JSON.stringify(node.hostinfo);
-      if (hostinfoChanged) {
-        const hostname = typeof hi.Hostname === "string" ? hi.Hostname : "";
-        if (hostname !== "" && hostname !== node.hostname) {
-          const wasDerived = node.givenName === sanitizeHostname(node.hostname) ||
-            node.givenName.startsWith(sanitizeHostname(node.hostname) + "-");
-          node.hostname = hostname;
-          if (wasDerived) {
-            const taken = new Set(this.peersOf(node.id).map((n) => n.givenName));
-            node.givenName = uniqueGivenName(sanitizeHostname(hostname), taken);
-          }
-        }
-        node.hostinfo = hi;
-      }
-    }
-    if (hostinfoChanged || discoChanged || endpointsChanged || derpChanged) this.#save();
-    // Headscale would patch only the endpoints when they change together with the disco key,
-    // leaving peers with a stale disco key; send the whole node instead.
-    if (hostinfoChanged || discoChanged) {
-      return { reason: "node-changed", originNode: node.id, peersChanged: [node.id] };
-    }
-    if (endpointsChanged || derpChanged) {
-      const patch: PeerChange = { NodeID: node.id };
-      if (derpChanged) patch.DERPRegion = homeDerpOf(node);
-      if (endpointsChanged) patch.Endpoints = [...node.endpoints];
-      return { reason: "endpoints", originNode: node.id, patches: [patch] };
-    }
-    return null;
+    const { change, stored } = updateNodeFromMapRequest(node, req, (id) => this.peersOf(id));
+    if (stored) this.#save();
+    return change;
   }
 
   /**
@@ -633,70 +409,4 @@ export class Tailnet implements TailnetView {
     if (t !== undefined) clearTimeout(t);
     this.#timers.delete(name);
   }
-}
-
-function registerResponseFields(
-  user: User | undefined,
-  expired: boolean,
-  authorized: boolean,
-): Json {
-  return {
-    User: user ? { ID: user.id, DisplayName: user.name, Created: goTime(user.created) } : undefined,
-    Login: user
-      ? { ID: user.id, Provider: "", LoginName: user.name, DisplayName: user.name }
-      : undefined,
-    NodeKeyExpired: expired,
-    MachineAuthorized: authorized,
-    AuthURL: "",
-    NodeKeySignature: null,
-    Error: "",
-  };
-}
-
-function ok(body: Json): ControlReply {
-  const full: Json = {
-    User: undefined,
-    Login: undefined,
-    NodeKeyExpired: false,
-    MachineAuthorized: false,
-    AuthURL: "",
-    NodeKeySignature: null,
-    Error: "",
-    ...body,
-  };
-  return { status: 200, body: full };
-}
-
-function regError(message: string): ControlReply {
-  return ok({ Error: message });
-}
-
-function unsupported(version: number): ControlReply {
-  return {
-    status: 400,
-    body: `unsupported client version: ${version} (minimum ${MIN_CAPABILITY_VERSION})`,
-  };
-}
-
-/** Parses a key text of a kind and returns its canonical form; "" for a zero key. */
-export function canonicalKey(kind: KeyKind, v: unknown): string {
-  if (typeof v !== "string") throw new TypeError(`want a ${kind} key string, got ${typeof v}`);
-  const k = parseKey(kind, v);
-  return isZeroKey(k) ? "" : formatKey(kind, k);
-}
-
-function parseTime(v: unknown): Date | undefined {
-  if (typeof v !== "string" || v === "" || v.startsWith("0001-01-01")) return undefined;
-  const t = Date.parse(v);
-  return Number.isNaN(t) ? undefined : new Date(t);
-}
-
-function isObject(v: unknown): v is Json {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function sameSet(a: string[], b: string[]): boolean {
-  if (a.length !== b.length) return false;
-  const s = [...a].sort(), t = [...b].sort();
-  return s.every((v, i) => v === t[i]);
 }

@@ -16,7 +16,7 @@ import { formatKey, toHex } from "../../src/key/node_key.ts";
 import { HANDSHAKE_HEADER, MIN_CAPABILITY_VERSION, UPGRADE_PROTOCOL } from "./constants.ts";
 import type { ControlApp } from "./control_app.ts";
 import { SocketByteStream } from "./socket_stream.ts";
-import type { Logf } from "./tailnet.ts";
+import type { Logf } from "./types.ts";
 
 /** A reason to refuse the upgrade with HTTP 400 before switching, or null if it is fine. */
 export function checkUpgradeRequest(

@@ -9,6 +9,9 @@
 import type { PeerChange } from "../../src/netmap/tailcfg.ts";
 import type { IpAllocatorState } from "./ip_alloc.ts";
 
+/** Log line sink. */
+export type Logf = (line: string) => void;
+
 /** A JSON object as it goes on the wire. */
 export type Json = Record<string, unknown>;
 

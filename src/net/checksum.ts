@@ -1,0 +1,133 @@
+/**
+ * Internet checksums (RFC 1071) of IP packets: the IPv4 header checksum and
+ * the UDP, TCP, ICMP and ICMPv6 checksums, with the IPv4/IPv6 pseudo-header.
+ *
+ * @module
+ */
+
+import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from "./packet_constants.ts";
+import { type ParsedPacket, parsePacket } from "./packet_parse.ts";
+
+/**
+ * Adds `b[start..end)` as big-endian 16-bit words to a one's-complement
+ * accumulator (RFC 1071); an odd last byte is padded with zero. Returns the
+ * unfolded sum; pass it on as `acc` to continue, then {@linkcode finishChecksum}.
+ *
+ * @example
+ * ```ts
+ * import { finishChecksum, sumWords } from "./checksum.ts";
+ * // RFC 1071 §3 example: the sum of 0001 f203 f4f5 f6f7 folds to ddf2.
+ * finishChecksum(sumWords(new Uint8Array([0, 1, 0xf2, 3, 0xf4, 0xf5, 0xf6, 0xf7]), 0, 8)); // 0x220d
+ * ```
+ */
+export function sumWords(b: Uint8Array, start: number, end: number, acc = 0): number {
+  let i = start;
+  for (; i + 1 < end; i += 2) acc += (b[i] << 8) | b[i + 1];
+  if (i < end) acc += b[i] << 8;
+  return acc;
+}
+
+/**
+ * Folds an accumulator from {@linkcode sumWords} to 16 bits and complements
+ * it: the value to store in a checksum field.
+ *
+ * @example
+ * ```ts
+ * import { finishChecksum } from "./checksum.ts";
+ * finishChecksum(0x1ddf0); // 0x220e
+ * ```
+ */
+export function finishChecksum(acc: number): number {
+  while (acc > 0xffff) acc = (acc & 0xffff) + Math.floor(acc / 0x10000);
+  return ~acc & 0xffff;
+}
+
+/** The pseudo-header sum for a transport checksum (RFC 768, RFC 8200 §8.1). */
+function pseudoSum(b: Uint8Array, p: ParsedPacket, proto: number, l4Len: number): number {
+  let acc = sumWords(b, p.srcOff, p.srcOff + p.addrLen);
+  acc = sumWords(b, p.dstOff, p.dstOff + p.addrLen, acc);
+  // IPv4 (length 16 bits) and IPv6 (length 32 bits, zeros, next header) sum alike.
+  return acc + proto + (l4Len & 0xffff) + Math.floor(l4Len / 0x10000);
+}
+
+/**
+ * Recomputes every checksum of an already laid out packet in place: the
+ * IPv4 header checksum and the UDP, TCP, ICMP or ICMPv6 checksum. A UDP
+ * checksum that computes to 0 is stored as 0xffff (RFC 768).
+ *
+ * @example
+ * ```ts
+ * import { buildUdpPacket, verifyChecksums, writeChecksums } from "./packet.ts";
+ * import { parseIp } from "./ip.ts";
+ * const b = buildUdpPacket({
+ *   src: parseIp("10.0.0.1"), dst: parseIp("10.0.0.2"), srcPort: 1, dstPort: 2,
+ *   payload: new Uint8Array([1]),
+ * });
+ * b[28] = 9; // change the payload...
+ * writeChecksums(b); // ...and fix the checksums
+ * verifyChecksums(b); // true
+ * ```
+ * @throws {SyntaxError} if the packet does not parse
+ */
+export function writeChecksums(b: Uint8Array): void {
+  const p = parsePacket(b);
+  if (p.problem !== null) throw new SyntaxError(`Cannot checksum packet: ${p.problem}`);
+  if (p.version === 4) {
+    b[10] = b[11] = 0;
+    const c = finishChecksum(sumWords(b, 0, p.l4Off));
+    b[10] = c >> 8;
+    b[11] = c & 0xff;
+  }
+  if (p.laterFragment) return;
+  const at = checksumField(p);
+  if (at < 0) return;
+  b[at] = b[at + 1] = 0;
+  const l4Len = p.length - p.l4Off;
+  let acc = p.proto === IPPROTO_ICMP ? 0 : pseudoSum(b, p, p.proto, l4Len);
+  acc = sumWords(b, p.l4Off, p.length, acc);
+  let c = finishChecksum(acc);
+  if (c === 0 && p.proto === IPPROTO_UDP) c = 0xffff;
+  b[at] = c >> 8;
+  b[at + 1] = c & 0xff;
+}
+
+/**
+ * Whether the IPv4 header checksum (if any) and the transport checksum
+ * (UDP, TCP, ICMP, ICMPv6) are correct. A zero UDP checksum over IPv4 means
+ * "none" and passes; over IPv6 it is invalid (RFC 8200 §8.1). Packets that do
+ * not parse, and later fragments' transport checksums, are not checked: the
+ * result is false for the former, and only the IP header counts for the latter.
+ *
+ * @example
+ * ```ts
+ * import { verifyChecksums } from "./checksum.ts";
+ * verifyChecksums(new Uint8Array(3)); // false
+ * ```
+ */
+export function verifyChecksums(b: Uint8Array): boolean {
+  const p = parsePacket(b);
+  if (p.problem !== null) return false;
+  if (p.version === 4 && finishChecksum(sumWords(b, 0, p.l4Off)) !== 0) return false;
+  if (p.laterFragment) return true;
+  const at = checksumField(p);
+  if (at < 0) return true;
+  if (p.proto === IPPROTO_UDP && b[at] === 0 && b[at + 1] === 0) return p.version === 4;
+  const l4Len = p.length - p.l4Off;
+  let acc = p.proto === IPPROTO_ICMP ? 0 : pseudoSum(b, p, p.proto, l4Len);
+  acc = sumWords(b, p.l4Off, p.length, acc);
+  return finishChecksum(acc) === 0;
+}
+
+function checksumField(p: ParsedPacket): number {
+  switch (p.proto) {
+    case IPPROTO_UDP:
+      return p.l4Off + 6;
+    case IPPROTO_TCP:
+      return p.l4Off + 16;
+    case IPPROTO_ICMP:
+    case IPPROTO_ICMPV6:
+      return p.l4Off + 2;
+    default:
+      return -1;
+  }
+}

@@ -64,11 +64,11 @@ export async function serveLocalApi(tun: string, h: LocalApiHandlers): Promise<L
     path,
     async close() {
       await server.shutdown();
-      try {
-        await Deno.remove(path);
-      } catch {
-        // already gone
-      }
+      await Deno.remove(path).catch(() => {}); // the server may have removed it already
+      // The directory is per network namespace: leave nothing behind once its last node stops.
+      await Deno.remove(path.slice(0, path.lastIndexOf("/"))).catch(() => {
+        // another node of this namespace still has its socket there
+      });
     },
   };
 }

@@ -358,7 +358,19 @@ export class Tailnet {
 
   /** Stops everything and deletes every namespace and the scratch directory. */
   async close(): Promise<void> {
-    for (const name of [...this.procs.keys()].reverse()) await this.stop(name, "SIGKILL");
+    // SIGTERM first, so nodes remove their interfaces, routes and LocalAPI sockets; then SIGKILL.
+    const names = [...this.procs.keys()].reverse();
+    await Promise.all(names.map((name) => {
+      const p = this.procs.get(name)!;
+      const timer = setTimeout(() => {
+        try {
+          p.child.kill("SIGKILL");
+        } catch {
+          // already gone
+        }
+      }, 3000);
+      return this.stop(name).finally(() => clearTimeout(timer));
+    }));
     for (const ns of this.hosts.values()) await ns.delete();
     await this.hub.delete();
     await Deno.remove(this.dir, { recursive: true }).catch(() => {});

@@ -17,6 +17,7 @@ import { buildHostinfo } from "../control/hostinfo.ts";
 import { ControlSession, type SessionState } from "../control/session.ts";
 import { generatePrivateKey, publicKeyFrom } from "../crypto/x25519.ts";
 import { MagicDnsTable } from "../dns/magicdns.ts";
+import { HostResolver } from "../dns/resolve.ts";
 import { isQuad100Query, Quad100Responder } from "../dns/quad100.ts";
 import { ParsedPacket, parsePacket } from "../net/packet.ts";
 import { installResolvConf, renderResolvConf, restoreResolvConf } from "../dns/resolv_conf.ts";
@@ -30,7 +31,7 @@ import { StunProber } from "../magicsock/stun_prober.ts";
 import { UdpConn } from "../magicsock/udp_conn.ts";
 import type { DiscoTunables } from "../disco/tunables.ts";
 import { parseNodePublic } from "../key/node_key.ts";
-import { formatPrefix, type IpPrefix, parsePrefix } from "../net/ip.ts";
+import { formatIp, formatPrefix, type IpPrefix, parsePrefix } from "../net/ip.ts";
 import type { NetworkMap } from "../netmap/network_map.ts";
 import type { Hostinfo } from "../netmap/tailcfg.ts";
 import { Device, type TunSink } from "../wireguard/device.ts";
@@ -109,6 +110,7 @@ export class TsNode {
   #homeLatencyMs: number | null = null;
   #resolvConfInstalled = false;
   readonly #parsed = new ParsedPacket();
+  readonly #resolver = new HostResolver();
   #state: SessionState | "NoState" = "NoState";
   #stopping: Promise<void> | null = null;
   #firstMap!: (nm: NetworkMap) => void;
@@ -216,6 +218,11 @@ export class TsNode {
       udp,
       discoPrivate: this.#disco,
       tunables: opts.tunables,
+      // warren's own lookups go through MagicDNS first (a DERP server may have a tailnet name).
+      resolveHost: async (host) => {
+        const [ip] = await this.#resolver.resolve(host);
+        return ip ? formatIp(ip) : null;
+      },
     });
     const inbound: TunSink = {
       write: (bufs, sizes, offset, count) => {
@@ -349,7 +356,9 @@ export class TsNode {
       localNets,
       flows: this.#filter?.flows,
     });
-    this.#dns!.setTable(MagicDnsTable.fromNetmap(self, [...nm.peers.values()], nm.dns));
+    const table = MagicDnsTable.fromNetmap(self, [...nm.peers.values()], nm.dns);
+    this.#dns!.setTable(table);
+    this.#resolver.setTable(table);
     if (
       this.#magic!.derp.home === 0 || !this.#magic!.derp.regions.includes(this.#magic!.derp.home)
     ) {

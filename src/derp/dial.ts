@@ -27,6 +27,12 @@ export interface DialOptions extends DerpClientOptions {
   dialHost?: string;
   /** Ideal-Node header value, when not connecting to the region's first node. */
   idealNode?: string;
+  /**
+   * Resolves the server's host name when no `dialHost` forces an address
+   * (warren's own resolver: tailnet names first, then the system's). Null
+   * or a failure falls back to the system resolver.
+   */
+  resolveHost?: (host: string) => Promise<string | null>;
   /** Overall connect timeout (default 10 s). */
   connectTimeoutMs?: number;
 }
@@ -102,7 +108,8 @@ async function connect(
   tlsOn: boolean,
   opts: DialOptions,
 ): Promise<DuplexConn> {
-  const dialHost = opts.dialHost ?? host;
+  const dialHost = opts.dialHost ??
+    (opts.resolveHost ? await opts.resolveHost(host).catch(() => null) : null) ?? host;
   if (!tlsOn) {
     const c = await Deno.connect({ hostname: dialHost, port });
     c.setNoDelay(true);

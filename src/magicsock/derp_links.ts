@@ -27,6 +27,8 @@ export interface DerpLinksOptions {
   log: (line: string) => void;
   /** Idle timeout for non-home links. */
   idleMs?: number;
+  /** Resolves DERP host names (warren's own resolver); the system resolver otherwise. */
+  resolveHost?: (host: string) => Promise<string | null>;
   /** Monotonic clock. */
   now?: () => number;
 }
@@ -132,6 +134,7 @@ export class DerpLinks {
       dialHost: target.dialHost,
       certName: target.certName,
       insecureForTests: target.insecureForTests,
+      resolveHost: this.#opts.resolveHost,
       privateKey,
       preferred: region === this.#home,
       logf: (line) => log(`derp-${region}: ${line}`),

@@ -50,6 +50,8 @@ export interface MagicsockOptions {
   tunables?: Partial<DiscoTunables>;
   /** Monotonic clock, ms. */
   now?: () => number;
+  /** Resolves DERP host names (warren's own resolver). */
+  resolveHost?: (host: string) => Promise<string | null>;
 }
 
 /** A path report for status. */
@@ -110,6 +112,7 @@ export class Magicsock implements Bind {
       plainHttp: opts.plainHttp,
       log: opts.log,
       onPacket: (region, src, data) => this.#receiveDerp(region, src, data),
+      resolveHost: opts.resolveHost,
     });
   }
 

@@ -97,37 +97,54 @@ export class Netns {
   }
 }
 
+/** One end of a veth pair: namespace, interface name, addresses with prefix length. */
+export interface VethEnd {
+  /** The namespace this end lives in. */
+  ns: Netns;
+  /** Interface name (≤ 15 characters). */
+  ifname: string;
+  /** Addresses to put on it, e.g. "10.0.0.1/24"; IPv6 ones get no DAD so they work at once. */
+  addrs: string[];
+}
+
+/** Creates a veth pair between two namespaces, addresses both ends and brings them up. */
+export async function veth(a: VethEnd, b: VethEnd): Promise<void> {
+  await run([
+    "ip",
+    "link",
+    "add",
+    a.ifname,
+    "netns",
+    a.ns.name,
+    "type",
+    "veth",
+    "peer",
+    b.ifname,
+    "netns",
+    b.ns.name,
+  ]);
+  for (const end of [a, b]) {
+    for (const addr of end.addrs) {
+      const nodad = addr.includes(":") ? ["nodad"] : [];
+      await end.ns.exec(["ip", "addr", "add", addr, "dev", end.ifname, ...nodad]);
+    }
+    await end.ns.exec(["ip", "link", "set", end.ifname, "up"]);
+  }
+}
+
 /**
  * Connects two namespaces with a veth pair carrying `a4`/`b4` (IPv4 /24) and
- * `a6`/`b6` (IPv6 /64, no DAD so they work at once).
+ * `a6`/`b6` (IPv6 /64).
  */
 export async function linkPair(
   a: Netns,
   b: Netns,
   addrs: { a4: string; b4: string; a6: string; b6: string },
 ): Promise<void> {
-  const ifA = `va-${a.name.slice(-6)}`, ifB = `vb-${b.name.slice(-6)}`;
-  await run([
-    "ip",
-    "link",
-    "add",
-    ifA,
-    "netns",
-    a.name,
-    "type",
-    "veth",
-    "peer",
-    ifB,
-    "netns",
-    b.name,
-  ]);
-  for (
-    const [ns, ifn, v4, v6] of [[a, ifA, addrs.a4, addrs.a6], [b, ifB, addrs.b4, addrs.b6]] as const
-  ) {
-    await ns.exec(["ip", "addr", "add", `${v4}/24`, "dev", ifn]);
-    await ns.exec(["ip", "addr", "add", `${v6}/64`, "dev", ifn, "nodad"]);
-    await ns.exec(["ip", "link", "set", ifn, "up"]);
-  }
+  await veth(
+    { ns: a, ifname: `va-${a.name.slice(-6)}`, addrs: [`${addrs.a4}/24`, `${addrs.a6}/64`] },
+    { ns: b, ifname: `vb-${b.name.slice(-6)}`, addrs: [`${addrs.b4}/24`, `${addrs.b6}/64`] },
+  );
 }
 
 /** The argv that runs this warren (compiled binary, or `deno run` of main.ts). */

@@ -6,7 +6,7 @@
  * @module
  */
 import { generateSelfSignedCert } from "../derp/selfsigned_cert.ts";
-import { Netns, run, waitFor, warrenArgv } from "./netns.ts";
+import { Netns, veth, waitFor, warrenArgv } from "./netns.ts";
 
 /** The hub's service address, reachable from every node namespace. */
 export const HUB_IP = "10.80.0.1";
@@ -150,13 +150,9 @@ export class Tailnet {
     const ns = await Netns.create(`wt-${name}`);
     this.hosts.set(name, ns);
     const sfx = ns.name.slice(-4);
-    await this.#veth(
-      this.hub,
-      `wh${n}-${sfx}`,
-      `10.80.${n}.1/24`,
-      ns,
-      `wn${n}-${sfx}`,
-      `10.80.${n}.2/24`,
+    await veth(
+      { ns: this.hub, ifname: `wh${n}-${sfx}`, addrs: [`10.80.${n}.1/24`] },
+      { ns, ifname: `wn${n}-${sfx}`, addrs: [`10.80.${n}.2/24`] },
     );
     await this.#serveFromHubIp(n, `wh${n}-${sfx}`);
     await ns.exec(["ip", "route", "add", `${HUB_IP}/32`, "via", `10.80.${n}.1`]);
@@ -177,21 +173,13 @@ export class Tailnet {
     const ns = await Netns.create(`wt-${name}`);
     this.hosts.set(name, ns);
     const sfx = router.name.slice(-4);
-    await this.#veth(
-      this.hub,
-      `wh${n}-${sfx}`,
-      `10.80.${n}.1/24`,
-      router,
-      `ww${n}-${sfx}`,
-      `10.80.${n}.2/24`,
+    await veth(
+      { ns: this.hub, ifname: `wh${n}-${sfx}`, addrs: [`10.80.${n}.1/24`] },
+      { ns: router, ifname: `ww${n}-${sfx}`, addrs: [`10.80.${n}.2/24`] },
     );
-    await this.#veth(
-      router,
-      `wl${n}-${sfx}`,
-      `10.90.${n}.1/24`,
-      ns,
-      `wn${n}-${sfx}`,
-      `10.90.${n}.2/24`,
+    await veth(
+      { ns: router, ifname: `wl${n}-${sfx}`, addrs: [`10.90.${n}.1/24`] },
+      { ns, ifname: `wn${n}-${sfx}`, addrs: [`10.90.${n}.2/24`] },
     );
     await this.#serveFromHubIp(n, `wh${n}-${sfx}`);
     await router.exec(["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
@@ -260,34 +248,6 @@ export class Tailnet {
    */
   async #serveFromHubIp(n: number, hubIf: string): Promise<void> {
     await this.hub.exec(["ip", "route", "replace", `10.80.${n}.0/24`, "dev", hubIf, "src", HUB_IP]);
-  }
-
-  async #veth(
-    a: Netns,
-    ifA: string,
-    addrA: string,
-    b: Netns,
-    ifB: string,
-    addrB: string,
-  ): Promise<void> {
-    await run([
-      "ip",
-      "link",
-      "add",
-      ifA,
-      "netns",
-      a.name,
-      "type",
-      "veth",
-      "peer",
-      ifB,
-      "netns",
-      b.name,
-    ]);
-    await a.exec(["ip", "addr", "add", addrA, "dev", ifA]);
-    await a.exec(["ip", "link", "set", ifA, "up"]);
-    await b.exec(["ip", "addr", "add", addrB, "dev", ifB]);
-    await b.exec(["ip", "link", "set", ifB, "up"]);
   }
 
   /** Starts `warren tun up --auth-key` in host `name` and waits until it is Running. */

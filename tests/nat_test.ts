@@ -138,7 +138,8 @@ Deno.test({
       );
       await ping(a, v4(stG));
 
-      // netcheck from inside a NAT: UDP works and the mapped address is the router's.
+      // netcheck from inside a NAT: UDP works, the mapped address is the router's, and whether
+      // the mapping varies by destination tells the two kinds of NAT apart.
       const nc = JSON.parse((await t.warren("alpha", ["netcheck", "--json"])).stdout);
       assert.equal(nc.udp, true);
       assert.ok(
@@ -147,6 +148,11 @@ Deno.test({
         ),
       );
       assert.equal(nc.preferredDerp, 900);
+      // Two STUN servers (one per hub address) see the same mapping behind the ordinary NAT…
+      assert.equal(nc.mappingVariesByDestIp, false);
+      // …and different ones behind the symmetric NAT.
+      const ncG = JSON.parse((await t.warren("gamma", ["netcheck", "--json"])).stdout);
+      assert.equal(ncG.mappingVariesByDestIp, true);
     } catch (e) {
       await t.dumpLogs(3000);
       throw e;

@@ -6,10 +6,15 @@
  * @module
  */
 import { generateSelfSignedCert } from "../derp/selfsigned_cert.ts";
-import { Netns, veth, waitFor, warrenArgv } from "./netns.ts";
+import { Netns, type RunResult, veth, waitFor, warrenArgv } from "./netns.ts";
 
 /** The hub's service address, reachable from every node namespace. */
 export const HUB_IP = "10.80.0.1";
+/**
+ * A second hub address with a second DERP/STUN server, so netcheck has two
+ * STUN servers and can tell whether a NAT's mapping varies by destination.
+ */
+export const HUB_IP2 = "10.80.0.2";
 /** Port of the coordination server on the hub. */
 export const CONTROL_PORT = 8080;
 /** Port of the DERP server on the hub. */
@@ -56,6 +61,7 @@ export class Tailnet {
     const t = new Tailnet(hub, await Deno.makeTempDir({ prefix: "warren-tailnet-" }));
     try {
       await hub.exec(["ip", "addr", "add", `${HUB_IP}/32`, "dev", "lo"]);
+      await hub.exec(["ip", "addr", "add", `${HUB_IP2}/32`, "dev", "lo"]);
       await hub.exec(["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
       if (opts.derpTls) {
         // A self-signed certificate, pinned in the DERP map as DERPNode.CertName.
@@ -78,12 +84,18 @@ export class Tailnet {
     return `http://${HUB_IP}:${CONTROL_PORT}`;
   }
 
-  /** The DERP server's URL. */
-  get derpUrl(): string {
-    return this.derpPin ? `https://${HUB_IP}:${DERP_TLS_PORT}` : `http://${HUB_IP}:${DERP_PORT}`;
+  /** The DERP servers' URLs: the region's first node (everyone's relay), then the second. */
+  get derpUrls(): string[] {
+    return [HUB_IP, HUB_IP2].map((ip) =>
+      this.derpPin ? `https://${ip}:${DERP_TLS_PORT}` : `http://${ip}:${DERP_PORT}`
+    );
   }
 
-  /** Starts `warren tun derp` on the hub (TLS with the pinned certificate when made so). */
+  /**
+   * Starts `warren tun derp` on both hub addresses (TLS with the pinned
+   * certificate when made so). Each binds its own address, so STUN answers come
+   * from the address they were sent to, as a NAT requires.
+   */
   startDerp(): void {
     const tls = this.derpPin
       ? [
@@ -95,7 +107,18 @@ export class Tailnet {
         `${this.dir}/derp.key`,
       ]
       : ["--port", `${DERP_PORT}`];
-    this.#spawn("derp", this.hub, [...warrenArgv(), "tun", "derp", ...tls, "--stun-port", "3478"]);
+    for (const [name, ip] of [["derp", HUB_IP], ["derp2", HUB_IP2]]) {
+      this.#spawn(name, this.hub, [
+        ...warrenArgv(),
+        "tun",
+        "derp",
+        "--address",
+        ip,
+        ...tls,
+        "--stun-port",
+        "3478",
+      ]);
+    }
   }
 
   /** Starts (or restarts) the coordination server and waits until it answers. */
@@ -107,8 +130,7 @@ export class Tailnet {
       CONTROL_MAIN,
       "--listen",
       `${HUB_IP}:${CONTROL_PORT}`,
-      "--derp-url",
-      this.derpUrl,
+      ...this.derpUrls.flatMap((u) => ["--derp-url", u]),
       ...(this.derpPin ? ["--derp-cert-name", this.derpPin] : []),
       "--auth-key",
       AUTH_KEY,
@@ -155,7 +177,9 @@ export class Tailnet {
       { ns, ifname: `wn${n}-${sfx}`, addrs: [`10.80.${n}.2/24`] },
     );
     await this.#serveFromHubIp(n, `wh${n}-${sfx}`);
-    await ns.exec(["ip", "route", "add", `${HUB_IP}/32`, "via", `10.80.${n}.1`]);
+    for (const ip of [HUB_IP, HUB_IP2]) {
+      await ns.exec(["ip", "route", "add", `${ip}/32`, "via", `10.80.${n}.1`]);
+    }
     return ns;
   }
 
@@ -284,7 +308,7 @@ export class Tailnet {
   }
 
   /** Runs `warren tun <args>` in host `name`. */
-  warren(name: string, args: string[], check = true) {
+  warren(name: string, args: string[], check = true): Promise<RunResult> {
     return this.hosts.get(name)!.exec([...warrenArgv(), "tun", ...args], { check });
   }
 

@@ -192,31 +192,55 @@ const ERRNO_NAMES: Record<number, string> = {
  * offset without creating objects; `Uint8Array` arguments are declared `buffer`.
  */
 export interface Libc {
+  /** `open(2)`: opens `/dev/net/tun` and other device nodes; `path` is NUL-terminated. */
   open(path: Uint8Array, flags: number, mode: number): number;
+  /** `close(2)`: releases a descriptor this module opened. */
   close(fd: number): number;
+  /** `read(2)` into a raw address, so the TUN read path reuses one preallocated buffer. */
   read(fd: number, addr: number, len: number): number;
+  /** `write(2)` from a raw address, the TUN write counterpart of `read`. */
   write(fd: number, addr: number, len: number): number;
+  /** `ioctl(2)` with a pointer argument, for TUNSETIFF and the SIOC* interface requests. */
   ioctl(fd: number, request: number, arg: Uint8Array): number;
+  /** `socket(2)`: creates the UDP and TCP sockets the data plane uses instead of Deno's own. */
   socket(domain: number, type: number, protocol: number): number;
+  /** `bind(2)` to a packed `sockaddr_in`/`sockaddr_in6`. */
   bind(fd: number, addr: Uint8Array, len: number): number;
+  /** `setsockopt(2)`: sets options such as `IPV6_V6ONLY` and the socket buffer sizes. */
   setsockopt(fd: number, level: number, name: number, val: Uint8Array, len: number): number;
+  /** `getsockopt(2)`: reads back an option (`len` is an in/out `socklen_t`), e.g. `SO_ERROR`. */
   getsockopt(fd: number, level: number, name: number, val: Uint8Array, len: Uint8Array): number;
+  /** `getsockname(2)`: learns the port the kernel chose for a socket bound to port 0. */
   getsockname(fd: number, addr: Uint8Array, len: Uint8Array): number;
+  /** `sendmmsg(2)`: sends a batch of datagrams in one call from a preallocated `mmsghdr` array. */
   sendmmsg(fd: number, msgvec: number, vlen: number, flags: number): number;
+  /** `recvmmsg(2)`: receives a batch of datagrams in one call into a preallocated `mmsghdr` array. */
   recvmmsg(fd: number, msgvec: number, vlen: number, flags: number, timeout: number): number;
+  /** `fcntl(2)` with an integer argument, for `F_GETFL`/`F_SETFL` (such as adding `O_NONBLOCK`). */
   fcntl(fd: number, cmd: number, arg: number): number;
+  /** `poll(2)` on the calling thread; only safe with a zero or short timeout. */
   poll(fds: Uint8Array, nfds: number, timeout: number): number;
   /** `poll` on Deno's blocking thread pool: costly per call, for waiting only. */
   pollWait(fds: Uint8Array, nfds: number, timeout: number): Promise<number>;
+  /** `eventfd(2)`: a descriptor another thread writes to so a blocked wait wakes up. */
   eventfd(initval: number, flags: number): number;
+  /** `pipe2(2)`: fills `fds` with the read and write ends as two 32-bit integers (tests use it). */
   pipe2(fds: Uint8Array, flags: number): number;
+  /** `if_nametoindex(3)`: the kernel index of a named interface, or 0 if there is none. */
   if_nametoindex(name: Uint8Array): number;
+  /** `listen(2)`: marks a bound TCP socket as accepting connections. */
   listen(fd: number, backlog: number): number;
+  /** `accept4(2)`: accepts a connection and sets its flags (such as `SOCK_NONBLOCK`) atomically. */
   accept4(fd: number, addr: Uint8Array, len: Uint8Array, flags: number): number;
+  /** `recv(2)` into a `Uint8Array` on a connected socket. */
   recv(fd: number, buf: Uint8Array, len: number, flags: number): number;
+  /** `send(2)` from a `Uint8Array` on a connected socket. */
   send(fd: number, buf: Uint8Array, len: number, flags: number): number;
+  /** `epoll_create1(2)`: creates the epoll instance that multiplexes readiness. */
   epoll_create1(flags: number): number;
+  /** `epoll_ctl(2)`: adds, changes or removes a descriptor in an epoll set. */
   epoll_ctl(epfd: number, op: number, fd: number, event: Uint8Array): number;
+  /** `epoll_wait(2)` on the calling thread, for zero-timeout readiness checks. */
   epoll_wait(epfd: number, events: Uint8Array, max: number, timeout: number): number;
   /** `epoll_wait` on Deno's blocking thread pool: one at a time, for waiting only. */
   epollWaitBlocking(
@@ -225,10 +249,13 @@ export interface Libc {
     max: number,
     timeout: number,
   ): Promise<number>;
+  /** Address of the calling thread's `errno`, read right after a call returns -1. */
   __errno_location(): Deno.PointerValue;
+  /** GNU `strerror_r(3)`: returns a pointer to the message, which may not be `buf`. */
   strerror_r(errnum: number, buf: Uint8Array, len: number): Deno.PointerValue;
   /** `ioctl` whose argument is an integer value, not a pointer (such as TUNSETOFFLOAD). */
   ioctlInt(fd: number, request: number, arg: number): number;
+  /** `writev(2)` from a raw `iovec` array, so a TUN write sends a virtio header and packet at once. */
   writev(fd: number, iov: number, iovcnt: number): number;
 }
 
@@ -341,6 +368,8 @@ export class SysError extends Error {
   readonly syscall: string;
 
   /**
+   * Builds the message from what failed, the syscall, the errno's name and text, and a hint.
+   *
    * @param what What was being attempted, such as `Cannot create TUN interface "warren0"`.
    * @param syscall The libc function (and request) that failed.
    * @param code The errno value.

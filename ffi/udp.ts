@@ -42,7 +42,7 @@ import {
 } from "./libc.ts";
 
 /** Size of an endpoint: a `struct sockaddr_in6`. */
-export const ENDPOINT_SIZE = SOCKADDR_IN6_SIZE;
+export const ENDPOINT_SIZE: number = SOCKADDR_IN6_SIZE;
 /** Default largest batch one `recvmmsg`/`sendmmsg` call moves. */
 export const DEFAULT_MAX_BATCH = 128;
 /** Default socket buffer size requested when none is given (as wireguard-go does). */

@@ -42,11 +42,17 @@ export async function ipJson(ns: string, ...args: string[]): Promise<unknown> {
 
 /** One reply from the driver. */
 export interface Reply {
+  /** Whether the command succeeded; when false, `error` says why. */
   ok: boolean;
+  /** The command's return value (`null` when it returned nothing); set only on success. */
   result?: unknown;
+  /** The thrown error's message; set only on failure. */
   error?: string;
+  /** The errno, when the failure was a `SysError`. */
   errno?: number;
+  /** The errno's symbolic name (such as `"EPERM"`), when the failure was a `SysError`. */
   code?: string;
+  /** The libc call that failed, when the failure was a `SysError`. */
   syscall?: string;
 }
 

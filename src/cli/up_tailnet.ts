@@ -10,32 +10,55 @@ import { UsageError } from "./usage.ts";
 import { logLine, runUntilStopped } from "./foreground.ts";
 
 /** Tailscale's own coordination server. */
-export const DEFAULT_CONTROL_URL = "https://controlplane.tailscale.com";
+export const DEFAULT_CONTROL_URL: string = "https://controlplane.tailscale.com";
 
 /** The flags `tun up` passes on. */
 export interface TailnetFlags {
+  /** Pre-auth key, or `file:PATH`; absent means `$TS_AUTHKEY`, then interactive login. */
   "auth-key"?: string;
+  /** Coordination server base URL; defaults to `DEFAULT_CONTROL_URL`. */
   "control-url"?: string;
+  /** Where the machine and node keys persist, or `mem:` to keep them in memory only. */
   "state-dir"?: string;
+  /** Name to register with control; defaults to this host's name. */
   hostname?: string;
+  /** Register a fresh node key even if a saved one exists. */
   "force-reauth"?: boolean;
+  /** Install routes for the subnets peers advertise. */
   "accept-routes"?: boolean;
+  /** Point `/etc/resolv.conf` at MagicDNS while the node is up. */
   "accept-dns"?: boolean;
+  /** Ask control to delete the node once it goes offline. */
   ephemeral?: boolean;
+  /** Dial DERP over plain HTTP instead of TLS (for test beds). */
   "derp-http"?: boolean;
+  /** Seconds (1–120) after which sessions rekey, shortened so tests can watch a rekey. */
   "debug-rekey-after"?: string;
+  /** Seconds to keep retrying an unreachable control server at start (default 30). */
   "login-timeout"?: string;
+  /** UDP port for WireGuard and disco (default 41641; 0 lets the kernel choose). */
   port?: string;
+  /** Seconds between pings on the best direct path while active. */
   "heartbeat-interval"?: string;
+  /** Seconds between re-pings of every candidate while the peer is relay-only. */
   "reprobe-interval"?: string;
+  /** Seconds a disco ping waits for its pong. */
   "probe-timeout"?: string;
+  /** Missed heartbeats in a row after which a direct path counts as degraded. */
   "degraded-after-failures"?: string;
+  /** Seconds without a pong after which a degraded peer falls back to DERP only. */
   "degraded-timeout"?: string;
+  /** Also log handshakes and other per-peer events. */
   verbose?: boolean;
 }
 
 /** A flag's number, checked: a UsageError names the flag and the allowed range. */
-export function numberFlag(name: string, text: string | undefined, min: number, max: number) {
+export function numberFlag(
+  name: string,
+  text: string | undefined,
+  min: number,
+  max: number,
+): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
   if (!Number.isFinite(n) || n < min || n > max) {

@@ -8,7 +8,11 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 
 /** Bad flags or arguments: the CLI prints the message and exits with code 2. */
 export class UsageError extends Error {
-  /** @param message what was wrong and with which input */
+  /**
+   * Creates the error; the CLI shows `message` to the user as is.
+   *
+   * @param message what was wrong and with which input
+   */
   constructor(message: string) {
     super(message);
     this.name = "UsageError";
@@ -18,14 +22,20 @@ export class UsageError extends Error {
 /** Exit code for bad usage or bad config, as in BSD sysexits' EX_USAGE spirit. */
 export const EXIT_USAGE = 2;
 
-type Options = NonNullable<ParseArgsConfig["options"]>;
+/** The flag table a subcommand hands to `parseFlags`: node's `parseArgs` option specs by name. */
+export type FlagOptions = NonNullable<ParseArgsConfig["options"]>;
+
+/** What `parseFlags` returns: node's `parseArgs` result for a strict parse of the flags `T`. */
+export type ParsedFlags<T extends FlagOptions> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: boolean }>
+>;
 
 /** Parses `argv` strictly; unknown or malformed flags become a UsageError. */
-export function parseFlags<T extends Options>(
+export function parseFlags<T extends FlagOptions>(
   argv: string[],
   options: T,
   positionals = 0,
-) {
+): ParsedFlags<T> {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: positionals > 0 });

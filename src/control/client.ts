@@ -94,6 +94,7 @@ export type StreamMapRequest = Omit<MapRequest, "Version"> & { Version?: number 
  */
 export class ControlClient {
   readonly #opts: ControlClientOptions;
+  /** Capability version this client claims in every request (fixed for its life). */
   readonly capver: number;
   #serverKey: Uint8Array | null;
   #conn: Ts2021Connection | null = null;

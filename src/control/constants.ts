@@ -66,7 +66,7 @@ export const BACKOFF_MIN_MS = 1_000;
 export const BACKOFF_MAX_MS = 60_000;
 
 /** The all-zero node key text (RegisterRequest.OldNodeKey when not rotating). */
-export const ZERO_NODE_KEY = "nodekey:" + "0".repeat(64);
+export const ZERO_NODE_KEY: string = "nodekey:" + "0".repeat(64);
 /** Go's zero time in RFC 3339. */
 export const ZERO_TIME = "0001-01-01T00:00:00Z";
 /** Expiry tailscaled sends to log out (Unix 123). */

@@ -49,16 +49,22 @@ export interface Ts2021Connection {
   close(): void;
 }
 
-interface Target {
+/** Where the `POST /ts2021` upgrade request for a control URL is sent. */
+export interface Ts2021Target {
+  /** Whether to dial TLS (an `https:` URL). */
   tls: boolean;
+  /** Host to dial, with IPv6 brackets removed. */
   hostname: string;
+  /** TCP port: the URL's, or 443/80 by scheme. */
   port: number;
+  /** The `Host:` header value: the URL's host, port included when it has one. */
   hostHeader: string;
+  /** The URL's origin, used to name the server in error messages. */
   origin: string;
 }
 
 /** Works out where `POST /ts2021` goes for a control URL. */
-export function ts2021Target(controlUrl: string): Target {
+export function ts2021Target(controlUrl: string): Ts2021Target {
   let u: URL;
   try {
     u = new URL(controlUrl);

@@ -10,7 +10,7 @@ import type { EarlyNoise } from "../netmap/tailcfg.ts";
 import type { NoiseConn } from "./controlbase/conn.ts";
 
 /** The 5-byte magic `"\xff\xff\xffTS"`. */
-export const EARLY_PAYLOAD_MAGIC = Uint8Array.of(0xff, 0xff, 0xff, 0x54, 0x53);
+export const EARLY_PAYLOAD_MAGIC: Uint8Array = Uint8Array.of(0xff, 0xff, 0xff, 0x54, 0x53);
 /** Magic + u32 length. */
 export const EARLY_PAYLOAD_HEADER_LEN = 9;
 /** Largest JSON body accepted. */

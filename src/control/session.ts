@@ -72,6 +72,7 @@ export interface ControlSessionOptions {
  */
 export class ControlSession {
   readonly #opts: ControlSessionOptions;
+  /** The Noise client the session registers and streams the map through; it owns the connection. */
   readonly client: ControlClient;
   #state: SessionState = "Stopped";
   #netmap: NetworkMap | null = null;

@@ -75,7 +75,11 @@ export async function serveLocalApi(tun: string, h: LocalApiHandlers): Promise<L
 
 /** Raised when no node answers on the socket. */
 export class NodeNotRunningError extends Error {
-  /** @param tun the interface whose node was asked for */
+  /**
+   * Names the interface and the socket path that had no listener.
+   *
+   * @param tun the interface whose node was asked for
+   */
   constructor(tun: string) {
     super(`No warren node is running for ${tun} (nothing listening on ${socketPath(tun)})`);
     this.name = "NodeNotRunningError";

@@ -36,6 +36,7 @@ import {
 
 /** A disco Ping: "are you there on this path?". */
 export interface DiscoPing {
+  /** Discriminant for {@link DiscoMessage}; wire type {@link TYPE_PING}. */
   readonly type: "ping";
   /** 12 random bytes echoed by the pong. */
   readonly txId: Uint8Array;
@@ -47,6 +48,7 @@ export interface DiscoPing {
 
 /** A disco Pong: the answer to a Ping, carrying the source address the ping came from. */
 export interface DiscoPong {
+  /** Discriminant for {@link DiscoMessage}; wire type {@link TYPE_PONG}. */
   readonly type: "pong";
   /** The TxID of the ping answered. */
   readonly txId: Uint8Array;
@@ -56,6 +58,7 @@ export interface DiscoPong {
 
 /** A disco CallMeMaybe: "I just pinged you; ping me back at these endpoints". */
 export interface DiscoCallMeMaybe {
+  /** Discriminant for {@link DiscoMessage}; wire type {@link TYPE_CALL_ME_MAYBE}. */
   readonly type: "call-me-maybe";
   /** The sender's own endpoints; empty for a malformed list (odd length or version ≠ 0). */
   readonly endpoints: readonly AddrPort[];

@@ -11,7 +11,7 @@ export const DISCO_KEY_LEN = 32;
 /** Length of the NaCl box nonce that follows the sender key. */
 export const DISCO_NONCE_LEN = 24;
 /** magic(6) ‖ sender disco public key(32) ‖ nonce(24): what precedes the box. */
-export const DISCO_HEADER_LEN = 6 + DISCO_KEY_LEN + DISCO_NONCE_LEN;
+export const DISCO_HEADER_LEN: number = 6 + DISCO_KEY_LEN + DISCO_NONCE_LEN;
 /** Poly1305 tag the box adds (tag first, `crypto_box_easy` layout). */
 export const DISCO_BOX_OVERHEAD = 16;
 /** type(1) ‖ version(1): the header of a message inside the box. */
@@ -32,9 +32,9 @@ export const TX_ID_LEN = 12;
 /** Length of a node public key inside a Ping. */
 export const NODE_KEY_LEN = 32;
 /** Pong body: TxID(12) ‖ IP(16) ‖ port(2). */
-export const PONG_BODY_LEN = TX_ID_LEN + 16 + 2;
+export const PONG_BODY_LEN: number = TX_ID_LEN + 16 + 2;
 /** One CallMeMaybe endpoint: IP(16) ‖ port(2). */
-export const CALL_ME_MAYBE_ENTRY_LEN = 16 + 2;
+export const CALL_ME_MAYBE_ENTRY_LEN: number = 16 + 2;
 
 /** The source address a pong reports for a ping that came over DERP: 127.3.3.40:<region>. */
 export const DERP_MAGIC_IP: Uint8Array = new Uint8Array([127, 3, 3, 40]);

@@ -8,7 +8,12 @@
 export class DnsParseError extends SyntaxError {
   /** Offset in the message where parsing failed. */
   readonly offset: number;
-  /** @param message what failed @param offset where */
+  /**
+   * Prefixes the message with what was being parsed and appends the offset.
+   *
+   * @param message what failed
+   * @param offset where
+   */
   constructor(message: string, offset: number) {
     super(`Cannot parse DNS message: ${message} at offset ${offset}`);
     this.name = "DnsParseError";

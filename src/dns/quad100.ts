@@ -128,7 +128,12 @@ export class Quad100Responder {
     dropped: 0,
   };
 
-  /** @param opts the table, the forwarder and fallbacks */
+  /**
+   * Takes the initial table and how to forward names it does not own; forwarding times out
+   * after 5 s unless `forwardTimeoutMs` says otherwise.
+   *
+   * @param opts the table, the forwarder and fallbacks
+   */
   constructor(opts: Quad100Options) {
     this.#table = opts.table;
     this.#forward = opts.forward;

@@ -38,7 +38,11 @@ export class HostResolver {
   #table: MagicDnsTable | null;
   #system: SystemLookup;
 
-  /** @param opts the table and the system lookup */
+  /**
+   * Starts with no MagicDNS table unless one is given, and `Deno.resolveDns` as the system lookup.
+   *
+   * @param opts the table and the system lookup
+   */
   constructor(opts: HostResolverOptions = {}) {
     this.#table = opts.table ?? null;
     this.#system = opts.system ?? denoLookup;

@@ -121,6 +121,9 @@ export class PacketFilter {
   #dst = new Int32Array(4);
 
   /**
+   * Compiles the rules once up front so the per-packet check does no parsing; rules it
+   * cannot use are listed in `problems` rather than thrown.
+   *
    * @param rules the effective FilterRule list (null or empty = deny all inbound)
    * @param opts this node's addresses and the flow table
    * @throws {SyntaxError} if a `localNets` entry is not a prefix

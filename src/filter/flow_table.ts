@@ -24,6 +24,7 @@ const WORDS = 10; // tag, ports, 4 words of address A, 4 words of address B
  * ```
  */
 export class FlowTable {
+  /** Most flows held at once; adding one more evicts the least recently used. */
   readonly capacity: number;
   #keys: Int32Array;
   #hash: Int32Array;
@@ -36,7 +37,12 @@ export class FlowTable {
   #tail = -1; // least recently used
   #scratch = new Int32Array(WORDS);
 
-  /** @param capacity how many flows to remember (at least 1) */
+  /**
+   * Preallocates every array for `capacity` flows, so adding a flow never allocates.
+   *
+   * @param capacity how many flows to remember (at least 1)
+   * @throws {RangeError} if `capacity` is not a positive integer
+   */
   constructor(capacity = 512) {
     if (!Number.isInteger(capacity) || capacity < 1) {
       throw new RangeError(`Flow table capacity must be a positive integer, got ${capacity}`);

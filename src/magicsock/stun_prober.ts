@@ -28,7 +28,11 @@ export class StunProber {
   readonly #send: (packet: Uint8Array, to: Uint8Array) => void;
   readonly #pending = new Map<string, Pending>();
 
-  /** @param send transmits a datagram from the shared socket */
+  /**
+   * Sends through the caller's socket so STUN probes leave from the port peers see.
+   *
+   * @param send transmits a datagram from the shared socket
+   */
   constructor(send: (packet: Uint8Array, to: Uint8Array) => void) {
     this.#send = send;
   }

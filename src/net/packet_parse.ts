@@ -35,7 +35,7 @@ export class ParsedPacket {
   /** Why the packet could not be fully parsed, or null. A packet with a problem must be dropped. */
   problem: string | null = "empty packet";
   /** Transport protocol (IANA number), after stepping over an IPv6 Fragment header. */
-  proto = -1;
+  proto: number = -1;
   /** Length of the IP packet from its header (bytes past it in `buf` are ignored). */
   length = 0;
   /** Offset of the source address in `buf`. */
@@ -55,9 +55,9 @@ export class ParsedPacket {
   /** TCP flags byte; 0 for other protocols. */
   tcpFlags = 0;
   /** ICMP/ICMPv6 type; -1 for other protocols. */
-  icmpType = -1;
+  icmpType: number = -1;
   /** ICMP/ICMPv6 code; -1 for other protocols. */
-  icmpCode = -1;
+  icmpCode: number = -1;
   /** A non-first fragment: it carries no transport header, so ports and flags are unknown. */
   laterFragment = false;
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type Netns, waitFor, warrenArgv } from "./netns.ts";
+import { type Netns, type RunResult, waitFor, warrenArgv } from "./netns.ts";
 
 /** A running warren node. */
 export class WarrenNode {
@@ -53,7 +53,7 @@ export class WarrenNode {
   }
 
   /** Runs `warren tun <args> --tun NAME` in the node's namespace. */
-  cli(args: string[], check = true) {
+  cli(args: string[], check = true): Promise<RunResult> {
     return this.ns.exec([...warrenArgv(), "tun", ...args, "--tun", this.tun], { check });
   }
 

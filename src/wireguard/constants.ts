@@ -38,7 +38,7 @@ export const MESSAGE_TRANSPORT_HEADER_SIZE = 16;
 /** Poly1305 tag appended to every AEAD ciphertext. */
 export const TAG_SIZE = 16;
 /** Smallest transport message (a keepalive): header plus the tag of an empty payload. */
-export const MESSAGE_TRANSPORT_MIN_SIZE = MESSAGE_TRANSPORT_HEADER_SIZE + TAG_SIZE;
+export const MESSAGE_TRANSPORT_MIN_SIZE: number = MESSAGE_TRANSPORT_HEADER_SIZE + TAG_SIZE;
 /** Size of mac1 and mac2, keyed 128-bit BLAKE2s (§5.4.4). */
 export const MAC_SIZE = 16;
 /** Size of the TAI64N timestamp in an initiation (§5.4.2). */
@@ -66,9 +66,9 @@ export const REKEY_AFTER_MESSAGES = 2 ** 60;
  * session gets near it (REJECT_AFTER_TIME ends a session long before), so
  * code compares counters against {@link REJECT_AFTER_MESSAGES_SAFE} instead.
  */
-export const REJECT_AFTER_MESSAGES = 2 ** 64 - 2 ** 13 - 1;
+export const REJECT_AFTER_MESSAGES: number = 2 ** 64 - 2 ** 13 - 1;
 /** The message limit actually enforced: Number.MAX_SAFE_INTEGER (2^53 − 1) is below 2^64 − 2^13 − 1 and exact. */
-export const REJECT_AFTER_MESSAGES_SAFE = Number.MAX_SAFE_INTEGER;
+export const REJECT_AFTER_MESSAGES_SAFE: number = Number.MAX_SAFE_INTEGER;
 
 /** A session older than this triggers a new handshake by its initiator when sending (§6.2). */
 export const REKEY_AFTER_TIME = 120_000;

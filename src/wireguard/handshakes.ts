@@ -58,7 +58,13 @@ export class Handshakes {
   readonly #load: LoadMonitor;
   readonly #limiter = new RateLimiter();
 
-  /** @param loadMode when to demand cookies */
+  /**
+   * Binds the handshake state to the device's identity; the mac1 and cookie keys that
+   * incoming messages are checked against come from its public key.
+   *
+   * @param ctx the device's identity, index table, clock, bind and peer lookup
+   * @param loadMode when to demand cookies
+   */
   constructor(ctx: HandshakeContext, loadMode: LoadMode = "auto") {
     this.#ctx = ctx;
     this.#checker = new CookieChecker(ctx.identity.publicKey);

@@ -10,7 +10,11 @@ export class IndexTable<T> {
   #entries = new Map<number, T>();
   #random: () => number;
 
-  /** @param random returns a uniformly random unsigned 32-bit integer */
+  /**
+   * Takes the random source as a parameter so tests can force index collisions.
+   *
+   * @param random returns a uniformly random unsigned 32-bit integer
+   */
   constructor(random: () => number = randomU32) {
     this.#random = random;
   }

@@ -20,6 +20,8 @@ export class Keypair {
   readonly replay: ReplayFilter = new ReplayFilter();
 
   /**
+   * Sets up both ciphers from the handshake's keys; counters and the replay window start fresh.
+   *
    * @param keys the send/receive keys from the handshake
    * @param isInitiator whether we initiated the handshake; only the initiator rekeys on age
    * @param created monotonic ms when the session was derived

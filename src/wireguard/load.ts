@@ -18,6 +18,8 @@ export class LoadMonitor {
   #underUntil = -Infinity;
 
   /**
+   * Starts idle; `"always"` and `"never"` pin the answer, for tests and for forcing cookies.
+   *
    * @param mode when to report load
    * @param threshold handshake messages per second that count as load; wireguard-go's
    *   trigger is a handshake queue of 128 messages, the same order of magnitude
@@ -48,7 +50,12 @@ export class RateLimiter {
   #rate: number;
   #burst: number;
 
-  /** @param perSecond refill rate; @param burst bucket size */
+  /**
+   * Starts with no buckets; a source's bucket is created full on its first handshake.
+   *
+   * @param perSecond refill rate
+   * @param burst bucket size
+   */
   constructor(perSecond = 20, burst = 5) {
     this.#rate = perSecond / 1000;
     this.#burst = burst;

@@ -44,11 +44,11 @@ export class Peer {
   /** Our handshake in flight, if we initiated one. */
   handshake: InitiatorState | null = null;
   /** Monotonic ms of the last initiation we sent. */
-  lastHandshakeSent = -Infinity;
+  lastHandshakeSent: number = -Infinity;
   /** Newest TAI64N timestamp accepted from this peer (replay protection). */
   lastInitiationTimestamp: Uint8Array | null = null;
   /** Monotonic ms of the last initiation accepted (flood protection). */
-  lastInitiationConsumed = -Infinity;
+  lastInitiationConsumed: number = -Infinity;
   /** Wall-clock ms of the last completed handshake, 0 if none. */
   lastHandshakeWall = 0;
   /** Plaintext packets waiting for a session. */

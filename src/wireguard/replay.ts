@@ -41,6 +41,8 @@ export class ReplayFilter {
   #last = 0;
 
   /**
+   * Sizes the ring once; nothing is allocated per packet after this.
+   *
    * @param minWindow The smallest window wanted; it is rounded up so the ring
    *   is a power of two of 32-bit blocks with one spare block. The default
    *   gives a 2^13-bit ring and a window of 8160 counters (wireguard-go: 8128,

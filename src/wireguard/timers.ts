@@ -41,7 +41,12 @@ export class PeerTimers {
   #t: Timings;
   #random: () => number;
 
-  /** @param random uniform in [0, 1), for jitter */
+  /**
+   * Starts with every timer stopped; `random` is injectable so tests get a fixed jitter.
+   *
+   * @param timings the protocol intervals (the whitepaper's, or shortened ones for tests)
+   * @param random uniform in [0, 1), for jitter
+   */
   constructor(timings: Timings, random: () => number = Math.random) {
     this.#t = timings;
     this.#random = random;

@@ -12,7 +12,7 @@ export const TRANSPORT_HEADER_SIZE = 16;
 /** Poly1305 tag length. */
 export const TAG_SIZE = 16;
 /** Room a packet buffer needs beyond the packet: padding (≤ 15) and the tag. */
-export const TRANSPORT_OVERHEAD = 16 + TAG_SIZE;
+export const TRANSPORT_OVERHEAD: number = 16 + TAG_SIZE;
 
 const TYPE_TRANSPORT = 4;
 const TWO_32 = 0x1_0000_0000;

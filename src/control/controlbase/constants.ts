@@ -22,11 +22,11 @@ export const INITIATION_HEADER_LEN = 5;
 /** Initiation payload length: ephemeral 32 + encrypted static 48 + tag 16. */
 export const INITIATION_PAYLOAD_LEN = 96;
 /** Whole initiation frame length. */
-export const INITIATION_LEN = INITIATION_HEADER_LEN + INITIATION_PAYLOAD_LEN;
+export const INITIATION_LEN: number = INITIATION_HEADER_LEN + INITIATION_PAYLOAD_LEN;
 /** Response payload length: ephemeral 32 + tag 16. */
 export const RESPONSE_PAYLOAD_LEN = 48;
 /** Whole response frame length. */
-export const RESPONSE_LEN = HEADER_LEN + RESPONSE_PAYLOAD_LEN;
+export const RESPONSE_LEN: number = HEADER_LEN + RESPONSE_PAYLOAD_LEN;
 
 /** Largest frame (header + payload) either side may send or accept. */
 export const MAX_FRAME_SIZE = 4096;

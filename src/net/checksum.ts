@@ -21,10 +21,7 @@ import { type ParsedPacket, parsePacket } from "./packet_parse.ts";
  * ```
  */
 export function sumWords(b: Uint8Array, start: number, end: number, acc = 0): number {
-  let i = start;
-  for (; i + 1 < end; i += 2) acc += (b[i] << 8) | b[i + 1];
-  if (i < end) acc += b[i] << 8;
-  return acc;
+  return sumBytes(b, start, end, acc);
 }
 
 /**
@@ -38,8 +35,64 @@ export function sumWords(b: Uint8Array, start: number, end: number, acc = 0): nu
  * ```
  */
 export function finishChecksum(acc: number): number {
-  while (acc > 0xffff) acc = (acc & 0xffff) + Math.floor(acc / 0x10000);
-  return ~acc & 0xffff;
+  return ~foldSum(acc) & 0xffff;
+}
+
+let sumBuffer: ArrayBufferLike | null = null;
+let sumView: DataView = new DataView(new ArrayBuffer(0));
+
+/** A DataView over all of `b`'s memory, reused while `b` shares it (one wasm arena, typically). */
+function viewOf(b: Uint8Array): DataView {
+  if (b.buffer !== sumBuffer) {
+    sumBuffer = b.buffer;
+    sumView = new DataView(b.buffer);
+  }
+  return sumView;
+}
+
+/**
+ * The one's-complement sum of `b[start, end)` as 16-bit big-endian words added to `acc`,
+ * unfolded (an odd last byte is padded with zero). Reads 32 bits at a time:
+ * words of 2^32 are congruent to hi + lo modulo 0xffff, so once folded the sum is the
+ * same as adding 16-bit words.
+ *
+ * @example
+ * ```ts
+ * import { foldSum, sumBytes } from "./checksum.ts";
+ * // RFC 1071 §3: 0001 f203 f4f5 f6f7 sums to ddf2 once folded.
+ * foldSum(sumBytes(new Uint8Array([0, 1, 0xf2, 3, 0xf4, 0xf5, 0xf6, 0xf7]), 0, 8)); // 0xddf2
+ * ```
+ */
+export function sumBytes(b: Uint8Array, start: number, end: number, acc = 0): number {
+  const v = viewOf(b);
+  let i = b.byteOffset + start;
+  const stop = b.byteOffset + end;
+  // Words of 2^32 are congruent to hi + lo modulo 0xffff, so 32-bit reads sum the same.
+  let s = 0;
+  for (; i + 16 <= stop; i += 16) {
+    s += v.getUint32(i) + v.getUint32(i + 4) + v.getUint32(i + 8) + v.getUint32(i + 12);
+  }
+  for (; i + 4 <= stop; i += 4) s += v.getUint32(i);
+  if (i + 2 <= stop) {
+    s += v.getUint16(i);
+    i += 2;
+  }
+  if (i < stop) s += v.getUint8(i) << 8;
+  return acc + s;
+}
+
+/**
+ * Folds an unfolded sum to 16 bits (not complemented).
+ *
+ * @example
+ * ```ts
+ * import { foldSum } from "./checksum.ts";
+ * foldSum(0x1ddf0); // 0xddf1
+ * ```
+ */
+export function foldSum(acc: number): number {
+  while (acc > 0xffff) acc = (acc % 0x10000) + Math.floor(acc / 0x10000);
+  return acc;
 }
 
 /** The pseudo-header sum for a transport checksum (RFC 768, RFC 8200 §8.1). */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { PushConn } from "./push_conn.ts";
+import type { PushConn, PushSink } from "./push_conn.ts";
 import {
   EPOLLERR,
   EPOLLHUP,
@@ -41,6 +41,10 @@ interface PendingWrite {
   reject: (e: Error) => void;
 }
 
+const PUSHING = 1;
+const ENDED = 2;
+const CLOSED = 4;
+
 const READABLE = EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP;
 const WRITABLE = EPOLLOUT | EPOLLERR | EPOLLHUP;
 /** Reads per readiness report in push mode, so one busy peer cannot starve the others. */
@@ -56,17 +60,16 @@ export class FfiConn implements PushConn {
   /** The socket fd (closed by {@link close}). */
   readonly fd: number;
   /** Called once when the connection closes. */
-  onClose: (() => void) | null = null;
+  onClose: ((conn: PushConn) => void) | null = null;
   readonly #host: FfiConnHost;
   /** Events registered with epoll; -1 when the fd is not in the epoll set. */
   #interest: number;
   #read: PendingRead | null = null;
   #writes: PendingWrite[] | null = null;
-  #onData: ((chunk: Uint8Array) => void) | null = null;
-  #onEnd: ((err?: Error) => void) | null = null;
-  #pushing = false;
-  #ended = false;
-  #closed = false;
+  #sink: PushSink | null = null;
+  // One small-integer field instead of three booleans: thousands of idle connections each
+  // hold this object, and every field is a full word.
+  #state = 0;
 
   /** Wraps fd, already registered with host.loop for `interest` (or -1 if not). */
   constructor(fd: number, host: FfiConnHost, interest: number) {
@@ -77,12 +80,12 @@ export class FfiConn implements PushConn {
 
   /** Whether push() has been called. */
   get pushing(): boolean {
-    return this.#pushing;
+    return (this.#state & PUSHING) !== 0;
   }
 
   /** Whether close() has been called. */
   get closed(): boolean {
-    return this.#closed;
+    return (this.#state & CLOSED) !== 0;
   }
 
   /** Bytes waiting to be written (tests and accounting). */
@@ -94,8 +97,8 @@ export class FfiConn implements PushConn {
 
   /** Reads into p; resolves to the count, or null at end of stream. One read at a time. */
   read(p: Uint8Array): Promise<number | null> {
-    if (this.#closed) return Promise.reject(closedError());
-    if (this.#pushing) return Promise.reject(new Error("Cannot read: connection is in push mode"));
+    if (this.closed) return Promise.reject(closedError());
+    if (this.pushing) return Promise.reject(new Error("Cannot read: connection is in push mode"));
     if (this.#read) return Promise.reject(new Error("Cannot read: a read is already pending"));
     if (p.length === 0) return Promise.resolve(0);
     const n = recvTcp(this.fd, p);
@@ -118,7 +121,7 @@ export class FfiConn implements PushConn {
    * in call order. p must not change until the promise settles.
    */
   write(p: Uint8Array): Promise<number> {
-    if (this.#closed) return Promise.reject(closedError());
+    if (this.closed) return Promise.reject(closedError());
     if (p.length === 0) return Promise.resolve(0);
     if (this.#writes) {
       return new Promise((resolve, reject) => this.#writes!.push({ p, off: 0, resolve, reject }));
@@ -139,7 +142,7 @@ export class FfiConn implements PushConn {
 
   /** Writes what the socket takes now (see {@link PushConn.writeSync}). */
   writeSync(p: Uint8Array): number {
-    if (this.#closed) throw closedError();
+    if (this.closed) throw closedError();
     if (this.#writes) return 0; // keep order behind queued bytes
     const n = sendTcp(this.fd, p);
     if (n >= 0) return n;
@@ -148,13 +151,12 @@ export class FfiConn implements PushConn {
   }
 
   /** Switches to push delivery (see {@link PushConn.push}). */
-  push(onData: (chunk: Uint8Array) => void, onEnd: (err?: Error) => void): void {
+  push(sink: PushSink): void {
     if (this.#read) throw new Error("Cannot switch to push mode while a read is pending");
-    if (this.#pushing) throw new Error("Connection is already in push mode");
-    this.#pushing = true;
-    this.#onData = onData;
-    this.#onEnd = onEnd;
-    if (this.#closed) {
+    if (this.pushing) throw new Error("Connection is already in push mode");
+    this.#state |= PUSHING;
+    this.#sink = sink;
+    if (this.closed) {
       this.#endLater();
       return;
     }
@@ -163,8 +165,8 @@ export class FfiConn implements PushConn {
 
   /** Closes the fd; pending reads and writes fail, push mode ends on a later microtask. */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.closed) return;
+    this.#state |= CLOSED;
     this.#host.loop.forget(this.fd);
     // Closing also takes the fd out of the epoll set.
     closeTcp(this.fd);
@@ -178,22 +180,22 @@ export class FfiConn implements PushConn {
       r?.reject(e);
       for (const w of ws ?? []) w.reject(e);
     }
-    if (this.#pushing) this.#endLater();
+    if (this.pushing) this.#endLater();
     this.#host.connClosed();
     const cb = this.onClose;
     this.onClose = null;
-    cb?.();
+    cb?.(this);
   }
 
   /** Called by the loop with the fd's epoll events. */
   ready(events: number): void {
-    if (this.#closed) return;
+    if (this.closed) return;
     if ((events & WRITABLE) !== 0 && this.#writes) this.#flushWrites();
-    if ((events & READABLE) !== 0 && !this.#closed) {
-      if (this.#pushing) this.#pushRead();
+    if ((events & READABLE) !== 0 && !this.closed) {
+      if (this.pushing) this.#pushRead();
       else if (this.#read) this.#pullRead();
     }
-    if (!this.#closed) this.#arm();
+    if (!this.closed) this.#arm();
   }
 
   #pullRead(): void {
@@ -208,7 +210,7 @@ export class FfiConn implements PushConn {
 
   #pushRead(): void {
     const buf = this.#host.readBuf;
-    for (let k = 0; k < READS_PER_WAKE && !this.#ended; k++) {
+    for (let k = 0; k < READS_PER_WAKE && (this.#state & ENDED) === 0; k++) {
       const n = recvTcp(this.fd, buf);
       if (n === -EAGAIN) return;
       if (n <= 0) {
@@ -216,7 +218,7 @@ export class FfiConn implements PushConn {
         return;
       }
       try {
-        this.#onData!(buf.subarray(0, n));
+        this.#sink!.pushed(buf.subarray(0, n));
       } catch (e) {
         this.#end(e instanceof Error ? e : new Error(String(e)));
         return;
@@ -246,25 +248,25 @@ export class FfiConn implements PushConn {
   }
 
   #end(err?: Error): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    const cb = this.#onEnd;
-    this.#onData = this.#onEnd = null;
-    cb?.(err);
+    if ((this.#state & ENDED) !== 0) return;
+    this.#state |= ENDED;
+    const sink = this.#sink;
+    this.#sink = null;
+    sink?.ended(err);
   }
 
   #endLater(): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    const cb = this.#onEnd;
-    this.#onData = this.#onEnd = null;
+    if ((this.#state & ENDED) !== 0) return;
+    this.#state |= ENDED;
+    const sink = this.#sink;
+    this.#sink = null;
     // Later, as a pull reader would hear of it: the closer may be iterating the client table.
-    if (cb) queueMicrotask(() => cb());
+    if (sink) queueMicrotask(() => sink.ended());
   }
 
   /** Registers the events someone is waiting for; takes the fd out of epoll when none. */
   #arm(): void {
-    const wantRead = this.#read !== null || (this.#pushing && !this.#ended);
+    const wantRead = this.#read !== null || (this.#state & (PUSHING | ENDED)) === PUSHING;
     const want = (wantRead ? EPOLLIN | EPOLLRDHUP : 0) | (this.#writes ? EPOLLOUT : 0);
     if (want === this.#interest || (want === 0 && this.#interest === -1)) return;
     const loop = this.#host.loop;

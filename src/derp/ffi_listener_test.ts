@@ -92,10 +92,13 @@ Deno.test("FfiConn in push mode hands chunks to a callback and ends once", async
     const ends: (Error | undefined)[] = [];
     let closes = 0;
     conn.onClose = () => closes++;
-    conn.push((chunk) => (text += td.decode(chunk)), (err) => ends.push(err));
+    conn.push({
+      pushed: (chunk) => (text += td.decode(chunk)),
+      ended: (err) => ends.push(err),
+    });
     assert.ok(conn.pushing);
     await assert.rejects(() => conn.read(new Uint8Array(4)), /push mode/);
-    assert.throws(() => conn.push(() => {}, () => {}), /already/);
+    assert.throws(() => conn.push({ pushed: () => {}, ended: () => {} }), /already/);
     await client.write(te.encode("abc"));
     await client.write(te.encode("def"));
     await waitFor(() => text === "abcdef", "pushed bytes");
@@ -121,7 +124,7 @@ Deno.test("closing an FfiConn in push mode ends it on a later microtask", async 
   try {
     const { conn } = await next();
     let ended = false;
-    conn.push(() => {}, () => (ended = true));
+    conn.push({ pushed: () => {}, ended: () => (ended = true) });
     conn.close();
     assert.equal(ended, false);
     await Promise.resolve();

@@ -34,12 +34,18 @@ export class FrameAssembler {
   }
 
   /**
-   * Feeds a chunk; calls onFrame for every frame it completes, in order. Payloads are
-   * owned by the callee. Stops early if onFrame returns false.
+   * Feeds a chunk; calls onFrame (with thisArg as `this`, like Array.prototype.forEach) for
+   * every frame it completes, in order. Payloads are owned by the callee. Stops early if
+   * onFrame returns false. A method plus thisArg spares a long-lived receiver a closure.
    *
    * @throws {FrameTooLargeError} if a header announces more than maxLen bytes
    */
-  push(chunk: Uint8Array, maxLen: number, onFrame: (f: Frame) => boolean | void): void {
+  push<T = undefined>(
+    chunk: Uint8Array,
+    maxLen: number,
+    onFrame: (this: T, f: Frame) => boolean | void,
+    thisArg?: T,
+  ): void {
     let off = 0;
     const end = chunk.length;
     if (this.#part !== null) {
@@ -47,7 +53,7 @@ export class FrameAssembler {
       if (this.#part !== null) return; // still split: the whole chunk went into it
       const done = this.#done!;
       this.#done = null;
-      if (onFrame(done) === false) return;
+      if (onFrame.call(thisArg as T, done) === false) return;
     }
     while (end - off >= FRAME_HEADER_LEN) {
       const type = chunk[off];
@@ -57,7 +63,7 @@ export class FrameAssembler {
       if (stop > end) break;
       const payload = chunk.slice(off + FRAME_HEADER_LEN, stop);
       off = stop;
-      if (onFrame({ type, payload }) === false) return;
+      if (onFrame.call(thisArg as T, { type, payload }) === false) return;
     }
     if (off < end) this.#start(chunk.subarray(off), maxLen);
   }

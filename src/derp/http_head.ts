@@ -38,7 +38,8 @@ export async function readHttpHead(
   maxBytes: number,
   initial?: Uint8Array,
 ): Promise<HttpHead | null> {
-  let buf = new Uint8Array(Math.min(4096, maxBytes + 4));
+  // Small to start: every connection makes one, and an upgrade request is a few hundred bytes.
+  let buf = new Uint8Array(Math.min(1024, maxBytes + 4));
   let len = 0;
   if (initial && initial.length > 0) {
     if (initial.length > buf.length) buf = new Uint8Array(initial.length);

@@ -20,6 +20,7 @@ import { webSocketAccept, WebSocketConn } from "./http_websocket.ts";
 import type { DerpServer } from "./server.ts";
 import { isPushConn } from "./push_conn.ts";
 import type { FfiTcpListener } from "./ffi_listener.ts";
+import { Deadlines } from "./deadlines.ts";
 import { toHex } from "../key/node_key.ts";
 
 /** Options of {@link DerpHttpServer}. */
@@ -53,6 +54,12 @@ export class DerpHttpServer {
   readonly #listeners = new Set<{ close(): void }>();
   readonly #conns = new Set<DuplexConn>();
   readonly #started = Date.now();
+  /** The DERP upgrade response: the same bytes for every client. */
+  readonly #derpUpgrade: Uint8Array;
+  /** Connections waiting for a request head, closed at their deadline. */
+  readonly #heads = new Deadlines<DuplexConn>((conn) => closeQuietly(conn));
+  /** One close callback for every push connection (a closure each would stay with it). */
+  readonly #pushClosed = (conn: DuplexConn) => this.#release(conn);
 
   /** Creates the front end for a DERP server. */
   constructor(opts: DerpHttpOptions) {
@@ -61,6 +68,12 @@ export class DerpHttpServer {
     this.#timeoutMs = opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
     this.#statusLines = opts.statusLines ?? (() => []);
     this.#logf = opts.logf ?? (() => {});
+    this.#derpUpgrade = httpResponse(101, "Switching Protocols", {
+      Upgrade: "DERP",
+      Connection: "Upgrade",
+      "Derp-Version": String(PROTOCOL_VERSION),
+      "Derp-Public-Key": toHex(this.#server.publicKey),
+    });
   }
 
   /**
@@ -134,18 +147,11 @@ export class DerpHttpServer {
     }
     this.#conns.add(conn);
     m.connections++;
-    let open = true;
-    const done = () => {
-      if (!open) return;
-      open = false;
-      this.#conns.delete(conn);
-      m.connections--;
-      closeQuietly(conn);
-    };
+    const done = () => this.#release(conn);
     if (isPushConn(conn)) {
       // Once the DERP core takes it over in push mode, the connection outlives this
       // promise chain and reports its own end.
-      conn.onClose = done;
+      conn.onClose = this.#pushClosed;
       const after = () => {
         if (!conn.pushing) done();
       };
@@ -155,20 +161,24 @@ export class DerpHttpServer {
     return this.#serveRequests(conn, remoteHost, remotePort).then(done, done);
   }
 
+  /** Forgets and closes conn, once. */
+  #release(conn: DuplexConn): void {
+    if (!this.#conns.delete(conn)) return;
+    this.#server.metrics.connections--;
+    closeQuietly(conn);
+  }
+
   async #serveRequests(conn: DuplexConn, remoteHost: string, remotePort: number): Promise<void> {
     let rest: Uint8Array | undefined;
     for (;;) {
       const deadline = Date.now() + this.#timeoutMs;
-      let timedOut = false;
-      const timer = setTimeout(() => {
-        timedOut = true;
-        closeQuietly(conn);
-      }, this.#timeoutMs);
+      this.#heads.add(conn, deadline);
       let head: HttpHead | null;
       try {
         head = await readHttpHead(conn, MAX_HEAD_BYTES, rest);
       } catch (e) {
-        clearTimeout(timer);
+        // Gone from the deadlines means the deadline closed it.
+        const timedOut = !this.#heads.delete(conn);
         const why = timedOut ? "timeout" : "bad_http";
         this.#server.metrics.handshakeFailure(why);
         if (!timedOut) {
@@ -185,18 +195,14 @@ export class DerpHttpServer {
         );
         return;
       }
-      if (!head) {
-        clearTimeout(timer);
-        return;
-      }
+      this.#heads.delete(conn);
+      if (!head) return;
       const [method, target, version] = head.startLine;
       const path = (target ?? "").split("?")[0];
       if (path === "/derp" && isUpgrade(head)) {
         // The handshake deadline continues inside DerpServer.accept.
-        clearTimeout(timer);
         return this.#upgrade(conn, head, remoteHost, remotePort, deadline);
       }
-      clearTimeout(timer);
       const body = await this.#discardBody(conn, head);
       if (body === null) return;
       rest = body;
@@ -248,7 +254,6 @@ export class DerpHttpServer {
     const up = (head.headers.get("upgrade") ?? "").toLowerCase();
     const proto = head.headers.get("sec-websocket-protocol") ?? "";
     const idealNode = head.headers.get(IDEAL_NODE_HEADER.toLowerCase());
-    const pub = toHex(this.#server.publicKey);
     if (up === "websocket" && proto.includes("derp")) {
       const key = head.headers.get("sec-websocket-key");
       if (!key) {
@@ -270,15 +275,7 @@ export class DerpHttpServer {
       return this.#server.accept(ws, { remoteHost, remotePort, deadline, idealNode });
     }
     if (head.headers.get(FAST_START_HEADER.toLowerCase()) !== "1") {
-      const ok = await writeAll(
-        conn,
-        httpResponse(101, "Switching Protocols", {
-          Upgrade: "DERP",
-          Connection: "Upgrade",
-          "Derp-Version": String(PROTOCOL_VERSION),
-          "Derp-Public-Key": pub,
-        }),
-      ).then(() => true, () => false);
+      const ok = await writeAll(conn, this.#derpUpgrade).then(() => true, () => false);
       if (!ok) return;
     }
     return this.#server.accept(conn, {

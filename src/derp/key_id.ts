@@ -16,3 +16,8 @@ export function keyFromId(id: string): Uint8Array {
   for (let i = 0; i < id.length; i++) out[i] = id.charCodeAt(i);
   return out;
 }
+
+/** The short form of a key for logs (as node_key.ts `shortKey`), from its {@link keyId}. */
+export function shortKeyOfId(id: string): string {
+  return `[${btoa(id.slice(0, 4)).slice(0, 5)}]`;
+}

@@ -9,7 +9,14 @@
 
 import { encodeFrame } from "./frame.ts";
 import { FrameType, KEY_LEN, MAGIC, MAX_PING_LEN, PING_LEN } from "./constants.ts";
-import { openFrom, sealTo } from "../crypto/nacl_box.ts";
+import {
+  BOX_NONCE_LEN,
+  boxBeforeNm,
+  boxOpenAfterNm,
+  boxSealAfterNm,
+  openFrom,
+  sealTo,
+} from "../crypto/nacl_box.ts";
 import { fromHex, isZeroKey, toHex } from "../key/node_key.ts";
 
 const enc = new TextEncoder();
@@ -198,19 +205,31 @@ export function encodeClientInfo(
 }
 
 /**
- * Opens a ClientInfo payload with the server's private key.
+ * Opens a ClientInfo payload with the server's private key. Also returns the box key of the
+ * pair, so the ServerInfo reply ({@link encodeServerInfoWithKey}) needs no second X25519.
  *
  * @throws {SyntaxError} if it is short, the box does not open, or the JSON is wrong
  */
 export function decodeClientInfo(
   payload: Uint8Array,
   serverPrivate: Uint8Array,
-): { clientPublic: Uint8Array; info: ClientInfo } {
-  if (payload.length < KEY_LEN + 24 + 16) {
+): { clientPublic: Uint8Array; info: ClientInfo; boxKey: Uint8Array } {
+  if (payload.length < KEY_LEN + BOX_NONCE_LEN + 16) {
     throw new SyntaxError(`DERP ClientInfo payload is ${payload.length} bytes, too short`);
   }
   const clientPublic = payload.slice(0, KEY_LEN);
-  const msg = openFrom(payload.subarray(KEY_LEN), clientPublic, serverPrivate);
+  let boxKey: Uint8Array;
+  try {
+    boxKey = boxBeforeNm(clientPublic, serverPrivate);
+  } catch {
+    // A low-order public key makes X25519 fail.
+    throw new SyntaxError("DERP ClientInfo box does not open with the client key");
+  }
+  const msg = boxOpenAfterNm(
+    payload.subarray(KEY_LEN + BOX_NONCE_LEN),
+    payload.subarray(KEY_LEN, KEY_LEN + BOX_NONCE_LEN),
+    boxKey,
+  );
   if (msg === null) throw new SyntaxError("DERP ClientInfo box does not open with the client key");
   let text: string;
   try {
@@ -218,7 +237,7 @@ export function decodeClientInfo(
   } catch {
     throw new SyntaxError("DERP ClientInfo is not UTF-8");
   }
-  return { clientPublic, info: parseClientInfoJson(text) };
+  return { clientPublic, info: parseClientInfoJson(text), boxKey };
 }
 
 /** ServerInfo frame: nonce ‖ box(JSON) sealed to the client key. */
@@ -227,8 +246,18 @@ export function encodeServerInfo(
   serverPrivate: Uint8Array,
   clientPublic: Uint8Array,
 ): Uint8Array {
-  const sealed = sealTo(enc.encode(serverInfoJson(info)), clientPublic, serverPrivate);
-  return encodeFrame(FrameType.ServerInfo, sealed);
+  return encodeServerInfoWithKey(info, boxBeforeNm(clientPublic, serverPrivate));
+}
+
+/** ServerInfo frame sealed with the pair's box key (as {@link decodeClientInfo} returns it). */
+export function encodeServerInfoWithKey(info: ServerInfo, boxKey: Uint8Array): Uint8Array {
+  const msg = enc.encode(serverInfoJson(info));
+  const nonce = crypto.getRandomValues(new Uint8Array(BOX_NONCE_LEN));
+  const box = boxSealAfterNm(msg, nonce, boxKey);
+  const p = new Uint8Array(BOX_NONCE_LEN + box.length);
+  p.set(nonce);
+  p.set(box, BOX_NONCE_LEN);
+  return encodeFrame(FrameType.ServerInfo, p);
 }
 
 /**

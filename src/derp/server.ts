@@ -19,23 +19,36 @@ import {
   PROTOCOL_VERSION,
   WRITE_TIMEOUT_MS,
 } from "./constants.ts";
-import { type Frame, FrameReader } from "./frame.ts";
+import { Deadlines } from "./deadlines.ts";
+import { FrameReader } from "./frame.ts";
 import { isPushConn } from "./push_conn.ts";
-import { keyId } from "./key_id.ts";
-import { encodeKeepAlive, encodeRestarting, encodeServerInfo } from "./messages.ts";
-import { DerpMetrics } from "./metrics.ts";
-import { BufferPool, ServerClient } from "./server_client.ts";
+import { keyId, shortKeyOfId } from "./key_id.ts";
 import {
+  encodeKeepAlive,
+  encodeRestarting,
+  encodeServerInfoWithKey,
+  encodeServerKey,
+} from "./messages.ts";
+import { DerpMetrics } from "./metrics.ts";
+import { BufferPool, type ClientShared, ServerClient } from "./server_client.ts";
+import {
+  ClientSession,
   type FrameContext,
-  handleClientFrame,
-  pushClientFrames,
   readClientFrames,
+  type SessionHost,
 } from "./server_frames.ts";
-import { handshakeReason, serverHandshake, type VerifyClient } from "./server_handshake.ts";
+import {
+  handshakeReason,
+  serverHandshake,
+  type ServerHandshakeOptions,
+  type VerifyClient,
+} from "./server_handshake.ts";
 import { ClientRegistry, type PacketForwarder } from "./server_registry.ts";
 import { PacketRouter } from "./server_routing.ts";
-import { publicFromPrivate, shortKey } from "../key/node_key.ts";
-import { parseIp, to16 } from "../net/ip.ts";
+import { publicFromPrivate } from "../key/node_key.ts";
+
+/** Every keep-alive is the same five bytes; frames are never changed once queued. */
+const KEEPALIVE_FRAME = encodeKeepAlive();
 
 /** Options of {@link DerpServer}. */
 export interface DerpServerOptions {
@@ -81,38 +94,52 @@ export class DerpServer {
   readonly publicKey: Uint8Array;
   /** Counters. */
   readonly metrics: DerpMetrics;
-  readonly #privateKey: Uint8Array;
   readonly #meshKey?: Uint8Array;
-  readonly #verify?: VerifyClient;
   readonly #logf: (line: string) => void;
   readonly #keepAliveMs: number;
   readonly #jitterMs: number;
-  readonly #depth: number;
   readonly #writeTimeoutMs: number;
-  readonly #pool = new BufferPool();
+  readonly #shared: ClientShared;
+  readonly #handshake: ServerHandshakeOptions;
   readonly #registry: ClientRegistry;
   readonly #frames: FrameContext;
-  readonly #pending = new Set<DuplexConn>();
+  readonly #sessionHost: SessionHost;
+  /** Connections handshaking, closed at their deadline. */
+  readonly #handshakes = new Deadlines<DuplexConn>((conn) => closeQuietly(conn));
   readonly #sweep: ReturnType<typeof setInterval>;
   #closed = false;
 
   /** Creates a server; it accepts connections through {@link accept}. */
   constructor(opts: DerpServerOptions) {
-    this.#privateKey = opts.privateKey;
     this.publicKey = publicFromPrivate(opts.privateKey);
     this.#meshKey = opts.meshKey;
-    this.#verify = opts.verifyClient;
     this.#logf = opts.logf ?? (() => {});
     this.metrics = opts.metrics ?? new DerpMetrics();
     this.#keepAliveMs = opts.keepAliveMs ?? KEEPALIVE_MS;
     this.#jitterMs = opts.keepAliveJitterMs ?? KEEPALIVE_JITTER_MS;
-    this.#depth = opts.queueDepth ?? PER_CLIENT_QUEUE_DEPTH;
     this.#writeTimeoutMs = opts.writeTimeoutMs ?? WRITE_TIMEOUT_MS;
+    this.#shared = {
+      queueDepth: opts.queueDepth ?? PER_CLIENT_QUEUE_DEPTH,
+      metrics: this.metrics,
+      pool: new BufferPool(),
+    };
+    this.#handshake = {
+      publicKey: this.publicKey,
+      privateKey: opts.privateKey,
+      meshKey: opts.meshKey,
+      verify: opts.verifyClient,
+      metrics: this.metrics,
+      serverKeyFrame: encodeServerKey(this.publicKey),
+    };
     this.#registry = new ClientRegistry(keyId(this.publicKey), this.metrics, this.#logf);
     this.#frames = {
       registry: this.#registry,
       router: new PacketRouter(this.#registry, this.metrics),
       metrics: this.metrics,
+    };
+    this.#sessionHost = {
+      frames: this.#frames,
+      finished: (c, why) => this.#finished(c, why),
     };
     this.#sweep = setInterval(() => this.#sweepClients(), opts.sweepIntervalMs ?? 1000);
     Deno.unrefTimer(this.#sweep as unknown as number);
@@ -152,46 +179,38 @@ export class DerpServer {
       closeQuietly(conn);
       return;
     }
-    const reader = new FrameReader(conn, opts.initialBytes);
-    const remoteAddr = opts.remoteHost.includes(":")
-      ? `[${opts.remoteHost}]:${opts.remotePort}`
-      : `${opts.remoteHost}:${opts.remotePort}`;
-    const deadline = opts.deadline ?? Date.now() + HANDSHAKE_TIMEOUT_MS;
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      closeQuietly(conn);
-    }, Math.max(0, deadline - Date.now()));
-    this.#pending.add(conn);
+    // Only the handshake reads through this on push connections: ClientInfo is small.
+    const reader = new FrameReader(conn, opts.initialBytes, isPushConn(conn) ? 256 : 512);
+    this.#handshakes.add(conn, opts.deadline ?? Date.now() + HANDSHAKE_TIMEOUT_MS);
     let client: ServerClient;
+    let serverInfo: Uint8Array;
+    let settled = false;
+    let timedOut = false;
     try {
-      const hs = await serverHandshake(conn, reader, opts.remoteHost, {
-        publicKey: this.publicKey,
-        privateKey: this.#privateKey,
-        meshKey: this.#meshKey,
-        verify: this.#verify,
-        metrics: this.metrics,
-      });
-      clearTimeout(timer);
+      const hs = await serverHandshake(conn, reader, opts.remoteHost, this.#handshake);
+      settled = true;
+      // Gone from the deadlines means the deadline closed it.
+      timedOut = !this.#handshakes.delete(conn);
+      if (timedOut) throw new Error("handshake deadline passed");
       client = new ServerClient({
-        key: hs.key,
         id: keyId(hs.key),
         conn,
         info: hs.info,
         canMesh: hs.canMesh,
-        remoteIp16: safeIp16(opts.remoteHost),
+        remoteHost: opts.remoteHost,
         remotePort: opts.remotePort,
-        remoteAddr,
         notIdeal: (opts.idealNode ?? "") !== "",
-        queueDepth: this.#depth,
         writeTimeoutMs: hs.canMesh ? MESH_WRITE_TIMEOUT_MS : this.#writeTimeoutMs,
-        metrics: this.metrics,
-        pool: this.#pool,
+        shared: this.#shared,
       }, PEER_GONE_NOT_HERE_BURST);
+      serverInfo = encodeServerInfoWithKey({ version: PROTOCOL_VERSION }, hs.boxKey);
     } catch (e) {
-      clearTimeout(timer);
+      if (!settled) timedOut = !this.#handshakes.delete(conn);
       const reason = timedOut ? "timeout" : handshakeReason(e);
       this.metrics.handshakeFailure(reason);
+      const remoteAddr = opts.remoteHost.includes(":")
+        ? `[${opts.remoteHost}]:${opts.remotePort}`
+        : `${opts.remoteHost}:${opts.remotePort}`;
       this.#logf(
         `derp: handshake from ${remoteAddr} failed (${reason}): ${
           timedOut ? "no ClientInfo within the deadline" : (e as Error).message
@@ -199,8 +218,6 @@ export class DerpServer {
       );
       closeQuietly(conn);
       return;
-    } finally {
-      this.#pending.delete(conn);
     }
     if (this.#closed) {
       closeQuietly(conn);
@@ -208,35 +225,31 @@ export class DerpServer {
     }
     // Returned, not awaited: the handshake's async frame is released for the
     // connection's (long) lifetime.
-    return this.#run(client, reader);
+    return this.#run(client, reader, serverInfo);
   }
 
-  #run(client: ServerClient, reader: FrameReader): Promise<void> {
-    client.enqueueControl(
-      encodeServerInfo({ version: PROTOCOL_VERSION }, this.#privateKey, client.key),
-    );
+  #run(client: ServerClient, reader: FrameReader, serverInfo: Uint8Array): Promise<void> {
+    client.enqueueControl(serverInfo);
     client.nextKeepAliveAt = Date.now() + this.#keepAliveMs + Math.random() * this.#jitterMs;
     this.#registry.register(client);
     client.start();
-    let finished = false;
-    const finish = (why: string) => {
-      if (finished) return;
-      finished = true;
-      if (client.closed && why === "closed by client" && this.#closed) why = "server shutting down";
-      this.#registry.unregister(client);
-      if (!this.#closed) client.close();
-      this.#logf(`derp: client ${shortKey(client.key)} ${client.remoteAddr} disconnected: ${why}`);
-    };
-    const fail = (e: Error) => {
-      if (client.closed) return finish("closed by client");
-      this.metrics.protocolErrors++;
-      finish(e.message);
-    };
-    const onFrame = (f: Frame) => handleClientFrame(client, f, this.#frames);
+    const session = new ClientSession(client, this.#sessionHost);
     if (isPushConn(client.conn)) {
-      return pushClientFrames(client, client.conn, reader, onFrame, fail, finish);
+      session.start(client.conn, reader);
+      return Promise.resolve();
     }
-    return readClientFrames(client, reader, onFrame).then(() => finish("closed by client"), fail);
+    return readClientFrames(client, reader, (f) => session.frame(f)).then(
+      () => session.finish("closed by client"),
+      (e) => session.fail(e as Error),
+    );
+  }
+
+  /** A client's frames stopped: forget it and close it. */
+  #finished(client: ServerClient, why: string): void {
+    if (client.closed && why === "closed by client" && this.#closed) why = "server shutting down";
+    this.#registry.unregister(client);
+    if (!this.#closed) client.close();
+    this.#logf(`derp: client ${shortKeyOfId(client.id)} ${client.remoteAddr} disconnected: ${why}`);
   }
 
   /** Registers a mesh route: key is reachable through fwd. */
@@ -251,18 +264,18 @@ export class DerpServer {
 
   #sweepClients(): void {
     const now = Date.now();
-    for (const c of this.#registry.clients()) {
+    this.#registry.forEachClient((c) => {
       if (c.writeStartedAt !== 0 && now - c.writeStartedAt > c.writeTimeoutMs) {
         this.metrics.writeTimeouts++;
-        this.#logf(`derp: client ${shortKey(c.key)} ${c.remoteAddr} write timed out; closing`);
+        this.#logf(`derp: client ${shortKeyOfId(c.id)} ${c.remoteAddr} write timed out; closing`);
         c.close();
-        continue;
+        return;
       }
       if (now >= c.nextKeepAliveAt) {
         c.nextKeepAliveAt = now + this.#keepAliveMs + Math.random() * this.#jitterMs;
-        if (c.enqueueControl(encodeKeepAlive())) this.metrics.keepAlives++;
+        if (c.enqueueControl(KEEPALIVE_FRAME)) this.metrics.keepAlives++;
       }
-    }
+    });
   }
 
   /**
@@ -276,7 +289,7 @@ export class DerpServer {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#sweep);
-    for (const conn of this.#pending) closeQuietly(conn);
+    for (const conn of [...this.#handshakes.keys()]) closeQuietly(conn);
     const all = [...this.#registry.clients()];
     const frame = restarting
       ? encodeRestarting(restarting.reconnectInMs, restarting.tryForMs)
@@ -290,13 +303,5 @@ export class DerpServer {
     await Promise.race([flushed, new Promise((r) => (t = setTimeout(r, flushMs)))]);
     clearTimeout(t);
     for (const c of all) c.close();
-  }
-}
-
-function safeIp16(host: string): Uint8Array {
-  try {
-    return to16(parseIp(host));
-  } catch {
-    return new Uint8Array(16);
   }
 }

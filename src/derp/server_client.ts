@@ -9,7 +9,9 @@ import { closeQuietly, type DuplexConn, writeAll } from "./conn.ts";
 import { FRAME_HEADER_LEN, FrameType, KEY_LEN } from "./constants.ts";
 import type { ClientInfo } from "./messages.ts";
 import type { DerpMetrics } from "./metrics.ts";
+import { keyFromId } from "./key_id.ts";
 import { isPushConn, type PushConn } from "./push_conn.ts";
+import { parseIp, to16 } from "../net/ip.ts";
 
 /** A packet waiting in a client's queue. */
 interface QueuedPacket {
@@ -17,34 +19,38 @@ interface QueuedPacket {
   data: Uint8Array;
 }
 
+/** What every client of one server shares. */
+export interface ClientShared {
+  /** Per-queue depth. */
+  queueDepth: number;
+  /** Counters to add to. */
+  metrics: DerpMetrics;
+  /** Source of write buffers. */
+  pool: BufferPool;
+}
+
 /** Static facts about a client fixed at handshake time. */
 export interface ServerClientInit {
-  /** The client's node public key. */
-  key: Uint8Array;
-  /** Map key of {@link key}. */
+  /** Map key of the client's node public key (see key_id.ts). */
   id: string;
+  /** The key's bytes if at hand; else they are made from id when first needed. */
+  key?: Uint8Array;
   /** The connection. */
   conn: DuplexConn;
-  /** What the client said about itself. */
+  /** What the client said about itself (only IsProber is kept). */
   info: ClientInfo;
   /** Whether the client presented the mesh key. */
   canMesh: boolean;
-  /** Remote IP in 16-byte form (v4-mapped for IPv4). */
-  remoteIp16: Uint8Array;
+  /** Remote IP address as text. */
+  remoteHost: string;
   /** Remote port. */
   remotePort: number;
-  /** Printable remote address for logs. */
-  remoteAddr: string;
   /** Whether the client connected to a node other than its ideal one. */
   notIdeal: boolean;
-  /** Per-queue depth. */
-  queueDepth: number;
   /** Write deadline in ms. */
   writeTimeoutMs: number;
-  /** Counters to add to. */
-  metrics: DerpMetrics;
-  /** Source of write buffers shared by all clients. */
-  pool: BufferPool;
+  /** Settings, counters and buffers shared with the server's other clients. */
+  shared: ClientShared;
 }
 
 /** Control frames a client may have pending before we start dropping them. */
@@ -65,32 +71,32 @@ export class BufferPool {
   }
 }
 
-/** A connected, handshaken DERP client on the server side. */
+// Flag bits of ServerClient.#flags: one word instead of eight booleans, since an idle
+// server holds thousands of these objects and every field is a full word.
+const CAN_MESH = 1;
+const NOT_IDEAL = 2;
+const IS_PROBER = 4;
+const PREFERRED = 8;
+const CLOSED = 16;
+const STARTED = 32;
+const CLOSE_AFTER_FLUSH = 64;
+const FLUSH_QUEUED = 128;
+const DIRECT = 256;
+
+/**
+ * A connected, handshaken DERP client on the server side. Kept small: an idle client holds
+ * its key id, connection and a few numbers; queues, key bytes and printable addresses are
+ * made when first needed.
+ */
 export class ServerClient {
-  /** The client's node public key. */
-  readonly key: Uint8Array;
   /** Map key of the node key. */
   readonly id: string;
   /** The connection. */
   readonly conn: DuplexConn;
-  /** What the client said about itself. */
-  readonly info: ClientInfo;
-  /** Whether the client is a trusted mesh peer. */
-  readonly canMesh: boolean;
-  /** Remote IP, 16-byte form. */
-  readonly remoteIp16: Uint8Array;
+  /** Remote IP address as text. */
+  readonly remoteHost: string;
   /** Remote port. */
   readonly remotePort: number;
-  /** Printable remote address. */
-  readonly remoteAddr: string;
-  /** Whether the client is not on its ideal node. */
-  readonly notIdeal: boolean;
-  /** When the client finished its handshake (ms since epoch). */
-  readonly connectedAt: number = Date.now();
-  /** Whether the client said this is its home DERP. */
-  preferred = false;
-  /** Whether the connection is closed or closing. */
-  closed = false;
   /** When the current write started, 0 if none is in progress. */
   writeStartedAt = 0;
   /** When the next keep-alive is due. */
@@ -99,43 +105,83 @@ export class ServerClient {
   watching: Set<string> | null = null;
   /** Tokens left for NotHere replies. */
   peerGoneTokens: number;
-  /** When peerGoneTokens was last refilled. */
-  peerGoneRefillAt: number = Date.now();
+  /** When peerGoneTokens was last refilled (0: never; it starts full). */
+  peerGoneRefillAt = 0;
 
-  #queue: QueuedPacket[] = [];
-  #disco: QueuedPacket[] = [];
-  #control: Uint8Array[] = [];
+  #key: Uint8Array | null;
+  #flags: number;
+  #queue: QueuedPacket[] | null = null;
+  #disco: QueuedPacket[] | null = null;
+  /** Pending control frames; dropped when drained (control frames are rare). */
+  #control: Uint8Array[] | null = null;
   #pong: Uint8Array | null = null;
   #flushing: Promise<void> | null = null;
-  #started = false;
-  #resolveDone: (() => void) | null = null;
-  #done: Promise<void> | null = null;
-  #closeAfterFlush = false;
-  /** The connection when it can write synchronously (push_conn.ts), else null. */
-  #direct: PushConn | null;
-  #flushQueued = false;
-  #depth: number;
+  #done: PromiseWithResolvers<void> | null = null;
   #writeTimeoutMs: number;
-  #metrics: DerpMetrics;
-  #pool: BufferPool;
+  #shared: ClientShared;
 
   /** Creates the client; call {@link start} to run its write loop. */
   constructor(init: ServerClientInit, peerGoneBurst: number) {
-    this.key = init.key;
     this.id = init.id;
     this.conn = init.conn;
-    this.info = init.info;
-    this.canMesh = init.canMesh;
-    this.remoteIp16 = init.remoteIp16;
+    this.remoteHost = init.remoteHost;
     this.remotePort = init.remotePort;
-    this.remoteAddr = init.remoteAddr;
-    this.notIdeal = init.notIdeal;
-    this.#depth = init.queueDepth;
+    this.#key = init.key ?? null;
+    this.#flags = (init.canMesh ? CAN_MESH : 0) | (init.notIdeal ? NOT_IDEAL : 0) |
+      (init.info.IsProber ? IS_PROBER : 0) | (isPushConn(init.conn) ? DIRECT : 0);
     this.#writeTimeoutMs = init.writeTimeoutMs;
-    this.#metrics = init.metrics;
-    this.#pool = init.pool;
-    this.#direct = isPushConn(init.conn) ? init.conn : null;
+    this.#shared = init.shared;
     this.peerGoneTokens = peerGoneBurst;
+  }
+
+  /** The client's node public key. */
+  get key(): Uint8Array {
+    return this.#key ??= keyFromId(this.id);
+  }
+
+  /** Whether the client is a trusted mesh peer. */
+  get canMesh(): boolean {
+    return (this.#flags & CAN_MESH) !== 0;
+  }
+
+  /** Whether the client is not on its ideal node. */
+  get notIdeal(): boolean {
+    return (this.#flags & NOT_IDEAL) !== 0;
+  }
+
+  /** Whether the client said it is a prober. */
+  get isProber(): boolean {
+    return (this.#flags & IS_PROBER) !== 0;
+  }
+
+  /** Whether the client said this is its home DERP. */
+  get preferred(): boolean {
+    return (this.#flags & PREFERRED) !== 0;
+  }
+
+  set preferred(v: boolean) {
+    this.#flags = v ? this.#flags | PREFERRED : this.#flags & ~PREFERRED;
+  }
+
+  /** Whether the connection is closed or closing. */
+  get closed(): boolean {
+    return (this.#flags & CLOSED) !== 0;
+  }
+
+  /** Remote IP in 16-byte form (v4-mapped for IPv4; zeros if the text is not an IP). */
+  get remoteIp16(): Uint8Array {
+    try {
+      return to16(parseIp(this.remoteHost));
+    } catch {
+      return new Uint8Array(16);
+    }
+  }
+
+  /** Printable remote address for logs. */
+  get remoteAddr(): string {
+    return this.remoteHost.includes(":")
+      ? `[${this.remoteHost}]:${this.remotePort}`
+      : `${this.remoteHost}:${this.remotePort}`;
   }
 
   /** The write deadline that applies to this client. */
@@ -145,33 +191,35 @@ export class ServerClient {
 
   /** Packets queued now (both queues). */
   get queued(): number {
-    return this.#queue.length + this.#disco.length;
+    return (this.#queue?.length ?? 0) + (this.#disco?.length ?? 0);
   }
 
   /** Starts writing queued frames. */
   start(): void {
-    this.#started = true;
+    this.#flags |= STARTED;
     this.#kick();
   }
 
   /** Resolves once the connection is closed (made on demand: idle clients hold none). */
   whenClosed(): Promise<void> {
     if (this.closed) return Promise.resolve();
-    return this.#done ??= new Promise((r) => (this.#resolveDone = r));
+    return (this.#done ??= Promise.withResolvers<void>()).promise;
   }
 
   /** Queues a packet from src; on overflow drops the oldest one (derper's queue_head). */
   enqueuePacket(src: Uint8Array, data: Uint8Array, disco: boolean): void {
+    const metrics = this.#shared.metrics;
     if (this.closed) {
-      this.#metrics.drop("gone_disconnected", data.length);
+      metrics.drop("gone_disconnected", data.length);
       return;
     }
-    const q = disco ? this.#disco : this.#queue;
+    const q = disco ? (this.#disco ??= []) : (this.#queue ??= []);
+    const depth = this.#shared.queueDepth;
     // A full queue on a socket that may still have room: write now rather than drop.
-    if (q.length >= this.#depth && this.#direct) this.#flushDirect();
-    if (q.length >= this.#depth) {
+    if (q.length >= depth && (this.#flags & DIRECT) !== 0) this.#flushDirect();
+    if (q.length >= depth) {
       const old = q.shift()!;
-      this.#metrics.drop("queue_head", old.data.length);
+      metrics.drop("queue_head", old.data.length);
     }
     q.push({ src, data });
     this.#kick();
@@ -179,8 +227,10 @@ export class ServerClient {
 
   /** Queues an encoded control frame (PeerGone, PeerPresent, KeepAlive…). */
   enqueueControl(frame: Uint8Array): boolean {
-    if (this.closed || this.#control.length >= MAX_CONTROL_FRAMES) return false;
-    this.#control.push(frame);
+    if (this.closed) return false;
+    const control = this.#control ??= [];
+    if (control.length >= MAX_CONTROL_FRAMES) return false;
+    control.push(frame);
     this.#kick();
     return true;
   }
@@ -194,35 +244,34 @@ export class ServerClient {
 
   /** Flushes what is queued (control frames first), then closes. */
   closeAfterFlush(): void {
-    this.#closeAfterFlush = true;
+    this.#flags |= CLOSE_AFTER_FLUSH;
     this.#kick();
   }
 
   /** Closes the connection now. */
   close(): void {
     if (this.closed) return;
-    this.closed = true;
+    this.#flags |= CLOSED;
     closeQuietly(this.conn);
-    this.#queue.length = 0;
-    this.#disco.length = 0;
-    this.#control.length = 0;
-    this.#resolveDone?.();
+    this.#queue = this.#disco = this.#control = null;
+    this.#pong = null;
+    this.#done?.resolve();
   }
 
   // Writing is driven by kicks rather than a parked loop, so an idle client holds
   // no suspended async frame.
   #kick(): void {
-    if (!this.#started || this.#flushing || this.closed) return;
+    if ((this.#flags & (STARTED | CLOSED)) !== STARTED || this.#flushing) return;
     if (!this.#pending()) {
-      if (this.#closeAfterFlush) this.close();
+      if ((this.#flags & CLOSE_AFTER_FLUSH) !== 0) this.close();
       return;
     }
-    if (this.#direct) {
+    if ((this.#flags & DIRECT) !== 0) {
       // Frames queued by the rest of this task go out together in one write.
-      if (!this.#flushQueued) {
-        this.#flushQueued = true;
+      if ((this.#flags & FLUSH_QUEUED) === 0) {
+        this.#flags |= FLUSH_QUEUED;
         queueMicrotask(() => {
-          this.#flushQueued = false;
+          this.#flags &= ~FLUSH_QUEUED;
           this.#flushDirect();
         });
       }
@@ -235,25 +284,39 @@ export class ServerClient {
   }
 
   #pending(): boolean {
-    return this.#control.length > 0 || this.#pong !== null || this.#disco.length > 0 ||
-      this.#queue.length > 0;
+    return (this.#control !== null && this.#control.length > 0) || this.#pong !== null ||
+      (this.#disco !== null && this.#disco.length > 0) ||
+      (this.#queue !== null && this.#queue.length > 0);
+  }
+
+  /** Whether exactly one control frame and nothing else is pending. */
+  #loneControl(): boolean {
+    return this.#control !== null && this.#control.length === 1 && this.#pong === null &&
+      (this.#disco === null || this.#disco.length === 0) &&
+      (this.#queue === null || this.#queue.length === 0);
+  }
+
+  /** Takes the first control frame; the queue itself goes once empty (rarely used). */
+  #shiftControl(): Uint8Array {
+    const control = this.#control!;
+    const f = control.shift()!;
+    if (control.length === 0) this.#control = null;
+    return f;
   }
 
   async #flush(): Promise<void> {
+    const pool = this.#shared.pool;
     try {
       while (!this.closed && this.#pending()) {
-        if (
-          this.#control.length === 1 && this.#pong === null && this.#disco.length === 0 &&
-          this.#queue.length === 0
-        ) {
+        if (this.#loneControl()) {
           // A lone control frame (ServerInfo, KeepAlive…) goes out as is: no pooled buffer.
-          const f = this.#control.shift()!;
+          const f = this.#shiftControl();
           this.writeStartedAt = Date.now();
           await writeAll(this.conn, f);
           this.writeStartedAt = 0;
           continue;
         }
-        const buf = this.#pool.take();
+        const buf = pool.take();
         try {
           const n = this.#fill(buf);
           const batch = n < 0 ? this.#takeOversize() : buf.subarray(0, n);
@@ -261,11 +324,11 @@ export class ServerClient {
           await writeAll(this.conn, batch);
           this.writeStartedAt = 0;
         } finally {
-          this.#pool.give(buf);
+          pool.give(buf);
         }
       }
     } catch {
-      if (!this.closed) this.#metrics.drop("write_error", 0);
+      if (!this.closed) this.#shared.metrics.drop("write_error", 0);
       this.close();
     }
   }
@@ -276,25 +339,23 @@ export class ServerClient {
    * write deadline starts.
    */
   #flushDirect(): void {
-    if (!this.#started || this.#flushing || this.closed) return;
-    const conn = this.#direct!;
+    if ((this.#flags & (STARTED | CLOSED)) !== STARTED || this.#flushing) return;
+    const conn = this.conn as PushConn;
+    const pool = this.#shared.pool;
     try {
       while (!this.closed && this.#pending()) {
         let buf: Uint8Array | null = null;
         let batch: Uint8Array;
-        if (
-          this.#control.length === 1 && this.#pong === null && this.#disco.length === 0 &&
-          this.#queue.length === 0
-        ) {
-          batch = this.#control.shift()!;
+        if (this.#loneControl()) {
+          batch = this.#shiftControl();
         } else {
-          buf = this.#pool.take();
+          buf = pool.take();
           const n = this.#fill(buf);
           batch = n < 0 ? this.#takeOversize() : buf.subarray(0, n);
         }
         const n = conn.writeSync(batch);
         if (n === batch.length) {
-          if (buf) this.#pool.give(buf);
+          if (buf) pool.give(buf);
           continue;
         }
         this.writeStartedAt = Date.now();
@@ -303,44 +364,48 @@ export class ServerClient {
             this.writeStartedAt = 0;
           },
           () => {
-            if (!this.closed) this.#metrics.drop("write_error", 0);
+            if (!this.closed) this.#shared.metrics.drop("write_error", 0);
             this.close();
           },
         ).finally(() => {
-          if (buf) this.#pool.give(buf);
+          if (buf) pool.give(buf);
           this.#flushing = null;
           this.#kick();
         });
         return;
       }
     } catch {
-      if (!this.closed) this.#metrics.drop("write_error", 0);
+      if (!this.closed) this.#shared.metrics.drop("write_error", 0);
       this.close();
       return;
     }
-    if (this.#closeAfterFlush && !this.#pending()) this.close();
+    if ((this.#flags & CLOSE_AFTER_FLUSH) !== 0 && !this.#pending()) this.close();
   }
 
   /** Packs queued frames into buf; returns the length, or -1 if the head frame needs its own buffer. */
   #fill(buf: Uint8Array): number {
     let off = 0;
-    while (this.#control.length > 0) {
-      const f = this.#control[0];
+    const control = this.#control;
+    while (control !== null && control.length > 0) {
+      const f = control[0];
       if (off + f.length > buf.length) return off === 0 ? -1 : off;
       buf.set(f, off);
       off += f.length;
-      this.#control.shift();
+      control.shift();
     }
+    if (control !== null) this.#control = null;
+    const metrics = this.#shared.metrics;
     if (this.#pong) {
       if (off + FRAME_HEADER_LEN + 8 > buf.length) return off;
       header(buf, off, FrameType.Pong, 8);
       buf.set(this.#pong, off + FRAME_HEADER_LEN);
       off += FRAME_HEADER_LEN + 8;
       this.#pong = null;
-      this.#metrics.pongs++;
+      metrics.pongs++;
     }
-    for (const q of [this.#disco, this.#queue]) {
-      while (q.length > 0) {
+    for (let k = 0; k < 2; k++) {
+      const q = k === 0 ? this.#disco : this.#queue;
+      while (q !== null && q.length > 0) {
         const p = q[0];
         const len = FRAME_HEADER_LEN + KEY_LEN + p.data.length;
         if (off + len > buf.length) return off === 0 ? -1 : off;
@@ -349,8 +414,8 @@ export class ServerClient {
         buf.set(p.data, off + FRAME_HEADER_LEN + KEY_LEN);
         off += len;
         q.shift();
-        this.#metrics.packetsSent++;
-        this.#metrics.bytesSent += p.data.length;
+        metrics.packetsSent++;
+        metrics.bytesSent += p.data.length;
       }
     }
     return off;
@@ -358,15 +423,16 @@ export class ServerClient {
 
   /** Takes the head frame when it is larger than a pooled buffer. */
   #takeOversize(): Uint8Array {
-    if (this.#control.length > 0) return this.#control.shift()!;
-    const q = this.#disco.length > 0 ? this.#disco : this.#queue;
+    if (this.#control !== null && this.#control.length > 0) return this.#shiftControl();
+    const q = this.#disco !== null && this.#disco.length > 0 ? this.#disco : this.#queue!;
     const p = q.shift()!;
     const out = new Uint8Array(FRAME_HEADER_LEN + KEY_LEN + p.data.length);
     header(out, 0, FrameType.RecvPacket, KEY_LEN + p.data.length);
     out.set(p.src, FRAME_HEADER_LEN);
     out.set(p.data, FRAME_HEADER_LEN + KEY_LEN);
-    this.#metrics.packetsSent++;
-    this.#metrics.bytesSent += p.data.length;
+    const metrics = this.#shared.metrics;
+    metrics.packetsSent++;
+    metrics.bytesSent += p.data.length;
     return out;
   }
 }

@@ -36,14 +36,11 @@ function client(conn: ReturnType<typeof gatedConn>["conn"], metrics: DerpMetrics
     conn,
     info: {},
     canMesh: false,
-    remoteIp16: new Uint8Array(16),
+    remoteHost: "127.0.0.1",
     remotePort: 1,
-    remoteAddr: "127.0.0.1:1",
     notIdeal: false,
-    queueDepth: depth,
     writeTimeoutMs: 2000,
-    metrics,
-    pool: new BufferPool(),
+    shared: { queueDepth: depth, metrics, pool: new BufferPool() },
   }, 3);
 }
 

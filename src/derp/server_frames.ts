@@ -11,7 +11,7 @@ import type { Frame, FrameReader } from "./frame.ts";
 import { FrameAssembler } from "./frame_assembler.ts";
 import { decodeNotePreferred, decodePing } from "./messages.ts";
 import type { DerpMetrics } from "./metrics.ts";
-import type { PushConn } from "./push_conn.ts";
+import type { PushConn, PushSink } from "./push_conn.ts";
 import type { ServerClient } from "./server_client.ts";
 import type { ClientRegistry } from "./server_registry.ts";
 import type { PacketRouter } from "./server_routing.ts";
@@ -74,38 +74,77 @@ export async function readClientFrames(
   }
 }
 
+/** The server side of a {@link ClientSession}. */
+export interface SessionHost {
+  /** What frames act on. */
+  readonly frames: FrameContext;
+  /** Called once when a client's frames stop; why is for the log. */
+  finished(c: ServerClient, why: string): void;
+}
+
 /**
- * Push delivery (push_conn.ts): frames are handled as bytes arrive, so an idle client
- * holds no pending read. Returns at once; finish or fail runs when the stream ends.
+ * One client's incoming side after the handshake: handles its frames and reports once when
+ * they stop. For a push connection it is also the connection's sink and its frame assembler,
+ * so an idle client costs this one object rather than a set of closures.
  */
-export function pushClientFrames(
-  c: ServerClient,
-  conn: PushConn,
-  reader: FrameReader,
-  onFrame: (f: Frame) => void,
-  fail: (e: Error) => void,
-  finish: (why: string) => void,
-): Promise<void> {
-  const asm = new FrameAssembler();
-  const deliver = (f: Frame) => {
-    if (c.closed) return false;
-    onFrame(f);
-  };
-  const feed = (chunk: Uint8Array) => {
-    if (c.closed) return;
+export class ClientSession extends FrameAssembler implements PushSink {
+  /** The client whose frames these are. */
+  readonly client: ServerClient;
+  readonly #host: SessionHost;
+  #finished = false;
+
+  /** A session for c, reporting to host. */
+  constructor(client: ServerClient, host: SessionHost) {
+    super();
+    this.client = client;
+    this.#host = host;
+  }
+
+  /**
+   * Push delivery (push_conn.ts): frames are handled as bytes arrive, so an idle client
+   * holds no pending read. Bytes the reader buffered during the handshake come first.
+   */
+  start(conn: PushConn, reader: FrameReader): void {
+    const early = reader.takeBuffered();
+    if (early.length > 0) this.pushed(early);
+    conn.push(this);
+  }
+
+  /** Handles one frame; false once the client is closed (stops the assembler). */
+  frame(f: Frame): boolean | void {
+    if (this.client.closed) return false;
+    handleClientFrame(this.client, f, this.#host.frames);
+  }
+
+  /** A chunk from the connection (see {@link PushSink.pushed}). */
+  pushed(chunk: Uint8Array): void {
+    if (this.client.closed) return;
     try {
-      asm.push(chunk, MAX_SERVER_FRAME_LEN, deliver);
+      this.push(chunk, MAX_SERVER_FRAME_LEN, this.frame, this);
     } catch (e) {
-      fail(e as Error);
+      this.fail(e as Error);
     }
-  };
-  // Bytes that arrived with the handshake come first.
-  const early = reader.takeBuffered();
-  if (early.length > 0) feed(early);
-  conn.push(feed, (err) => {
-    if (err) fail(err);
-    else if (asm.partial && !c.closed) fail(new Error("DERP stream ended inside a frame"));
-    else finish("closed by client");
-  });
-  return Promise.resolve();
+  }
+
+  /** The end of the connection's stream (see {@link PushSink.ended}). */
+  ended(err?: Error): void {
+    if (err) this.fail(err);
+    else if (this.partial && !this.client.closed) {
+      this.fail(new Error("DERP stream ended inside a frame"));
+    } else this.finish("closed by client");
+  }
+
+  /** The frames stopped with an error: a protocol error unless the client was closed. */
+  fail(e: Error): void {
+    if (this.client.closed) return this.finish("closed by client");
+    this.#host.frames.metrics.protocolErrors++;
+    this.finish(e.message);
+  }
+
+  /** The frames stopped; the host hears of it once. */
+  finish(why: string): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#host.finished(this.client, why);
+  }
 }

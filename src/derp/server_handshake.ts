@@ -28,6 +28,8 @@ export interface ServerHandshakeOptions {
   verify?: VerifyClient;
   /** Counts admission rejections. */
   metrics: DerpMetrics;
+  /** The ServerKey frame, if already encoded (it is the same for every client). */
+  serverKeyFrame?: Uint8Array;
 }
 
 /** A client that completed the handshake. */
@@ -38,6 +40,8 @@ export interface HandshakeResult {
   info: ClientInfo;
   /** Whether it presented the right mesh key. */
   canMesh: boolean;
+  /** The box key of the server and client pair, for the ServerInfo reply. */
+  boxKey: Uint8Array;
 }
 
 /**
@@ -50,7 +54,7 @@ export async function serverHandshake(
   remoteHost: string,
   opts: ServerHandshakeOptions,
 ): Promise<HandshakeResult> {
-  await writeAll(conn, encodeServerKey(opts.publicKey));
+  await writeAll(conn, opts.serverKeyFrame ?? encodeServerKey(opts.publicKey));
   let f: Frame | null;
   try {
     f = await reader.readFrame(MAX_CLIENT_INFO_LEN);
@@ -89,7 +93,7 @@ export async function serverHandshake(
       throw new HandshakeError("rejected", `admission denied: ${(e as Error).message}`);
     }
   }
-  return { key: opened.clientPublic, info: opened.info, canMesh };
+  return { key: opened.clientPublic, info: opened.info, canMesh, boxKey: opened.boxKey };
 }
 
 /** The metrics label of a handshake failure: its reason, or "io" for any other error. */

@@ -8,7 +8,7 @@
  */
 
 import { PeerGoneReason, PeerPresentFlags } from "./constants.ts";
-import { keyId } from "./key_id.ts";
+import { keyId, shortKeyOfId } from "./key_id.ts";
 import { encodePeerGone, encodePeerPresent } from "./messages.ts";
 import type { DerpMetrics } from "./metrics.ts";
 import type { ServerClient } from "./server_client.ts";
@@ -22,14 +22,15 @@ export interface PacketForwarder {
   readonly name: string;
 }
 
-interface ClientSet {
-  clients: ServerClient[];
-  active: ServerClient;
-}
-
 /** The server's clients, watchers and mesh routes, by key id (see key_id.ts). */
 export class ClientRegistry {
-  readonly #clients = new Map<string, ClientSet>();
+  /** The active connection of each key connected here. */
+  readonly #clients = new Map<string, ServerClient>();
+  /**
+   * Every connection of the keys that have more than one (the active one included). Kept
+   * apart because duplicates are rare: the common key costs one map entry and no array.
+   */
+  readonly #dups = new Map<string, ServerClient[]>();
   readonly #forwarders = new Map<string, PacketForwarder[]>();
   readonly #peerGoneWatchers = new Map<string, Set<ServerClient>>();
   readonly #watchers = new Set<ServerClient>();
@@ -51,27 +52,24 @@ export class ClientRegistry {
 
   /** Client connections (duplicates included). */
   get clientConns(): number {
-    let n = 0;
-    for (const s of this.#clients.values()) n += s.clients.length;
+    let n = this.#clients.size;
+    for (const list of this.#dups.values()) n += list.length - 1;
     return n;
   }
 
   /** Point-in-time gauges for /metrics and the status page. */
   gauges(): Record<string, number> {
-    let conns = 0, dupKeys = 0, home = 0, mesh = 0;
-    for (const s of this.#clients.values()) {
-      conns += s.clients.length;
-      if (s.clients.length > 1) dupKeys++;
-      for (const c of s.clients) {
-        if (c.preferred) home++;
-        if (c.canMesh) mesh++;
-      }
-    }
+    let conns = 0, home = 0, mesh = 0;
+    this.forEachClient((c) => {
+      conns++;
+      if (c.preferred) home++;
+      if (c.canMesh) mesh++;
+    });
     return {
       clients: conns,
       client_keys: this.#clients.size,
       home_clients: home,
-      dup_client_keys: dupKeys,
+      dup_client_keys: this.#dups.size,
       mesh_peers_connected: mesh,
       mesh_watchers: this.#watchers.size,
       mesh_remote_keys: this.#forwarders.size,
@@ -85,18 +83,34 @@ export class ClientRegistry {
 
   /** The connection that receives packets for the key id, if it is connected here. */
   active(id: string): ServerClient | undefined {
-    return this.#clients.get(id)?.active;
+    return this.#clients.get(id);
+  }
+
+  /**
+   * Calls fn for every local connection (without the per-item garbage of {@link clients}:
+   * the keep-alive sweep visits every client each second). fn may close the client.
+   */
+  forEachClient(fn: (c: ServerClient) => void): void {
+    if (this.#dups.size === 0) {
+      for (const c of this.#clients.values()) fn(c);
+      return;
+    }
+    for (const c of [...this.clients()]) fn(c);
   }
 
   /** Every local connection, key by key. */
   *clients(): Generator<ServerClient> {
-    for (const set of this.#clients.values()) yield* set.clients;
+    for (const [id, c] of this.#clients) {
+      const list = this.#dups.get(id);
+      if (list) yield* list;
+      else yield c;
+    }
   }
 
   /** A frame from c makes it the active connection of its key (last writer wins). */
   noteWriter(c: ServerClient): void {
-    const set = this.#clients.get(c.id);
-    if (set && set.clients.length > 1 && set.active !== c) set.active = c;
+    if (this.#dups.size === 0) return;
+    if (this.#dups.has(c.id) && this.#clients.get(c.id) !== c) this.#clients.set(c.id, c);
   }
 
   /** The mesh route to the key id (the newest one), if another server holds it. */
@@ -107,23 +121,25 @@ export class ClientRegistry {
 
   /** Adds a handshaken connection (the newest of its key is active) and tells watchers. */
   register(c: ServerClient): void {
-    const set = this.#clients.get(c.id);
-    if (set) {
-      set.clients.push(c);
-      set.active = c;
+    const prev = this.#clients.get(c.id);
+    this.#clients.set(c.id, c);
+    if (prev) {
+      let list = this.#dups.get(c.id);
+      if (!list) this.#dups.set(c.id, list = [prev]);
+      list.push(c);
       this.#logf(
         `derp: client ${
-          shortKey(c.key)
-        } ${c.remoteAddr} connected again (${set.clients.length} connections for this key; newest is active)`,
+          shortKeyOfId(c.id)
+        } ${c.remoteAddr} connected again (${list.length} connections for this key; newest is active)`,
       );
     } else {
-      this.#clients.set(c.id, { clients: [c], active: c });
       this.#logf(
-        `derp: client ${shortKey(c.key)} ${c.remoteAddr} connected${
+        `derp: client ${shortKeyOfId(c.id)} ${c.remoteAddr} connected${
           c.canMesh ? " (mesh peer)" : ""
         }`,
       );
     }
+    if (this.#watchers.size === 0) return;
     const frame = encodePeerPresent(c.key, c.remoteIp16, c.remotePort, presentFlags(c));
     for (const w of this.#watchers) w.enqueueControl(frame);
   }
@@ -142,17 +158,19 @@ export class ClientRegistry {
       }
     }
     c.watching = null;
-    const set = this.#clients.get(c.id);
-    if (!set) return;
-    const i = set.clients.indexOf(c);
-    if (i < 0) return;
-    set.clients.splice(i, 1);
-    if (set.clients.length > 0) {
-      if (set.active === c) set.active = set.clients[set.clients.length - 1];
+    const list = this.#dups.get(c.id);
+    if (list) {
+      const i = list.indexOf(c);
+      if (i < 0) return;
+      list.splice(i, 1);
+      if (this.#clients.get(c.id) === c) this.#clients.set(c.id, list[list.length - 1]);
+      if (list.length === 1) this.#dups.delete(c.id);
       return;
     }
+    if (this.#clients.get(c.id) !== c) return;
     this.#clients.delete(c.id);
     if (!this.#forwarders.has(c.id)) this.#notePeerGoneFromRegion(c.id, c.key);
+    if (this.#watchers.size === 0) return;
     const frame = encodePeerGone(c.key, PeerGoneReason.Disconnected);
     for (const w of this.#watchers) w.enqueueControl(frame);
   }
@@ -182,20 +200,20 @@ export class ClientRegistry {
   /** Makes mesh peer c a watcher: PeerPresent for everyone connected now, then every change. */
   addWatcher(c: ServerClient): void {
     if (c.id === this.#selfId) return; // our own mesh client dialled us
-    for (const set of this.#clients.values()) {
-      const a = set.active;
+    for (const a of this.#clients.values()) {
       c.enqueueControl(encodePeerPresent(a.key, a.remoteIp16, a.remotePort, presentFlags(a)));
     }
     this.#watchers.add(c);
-    this.#logf(`derp: mesh peer ${shortKey(c.key)} ${c.remoteAddr} is watching connections`);
+    this.#logf(`derp: mesh peer ${shortKeyOfId(c.id)} ${c.remoteAddr} is watching connections`);
   }
 
   /** Closes every connection of key, as mesh peer `by` asked. */
   closePeer(by: ServerClient, key: Uint8Array): void {
-    const set = this.#clients.get(keyId(key));
-    if (!set) return;
-    this.#logf(`derp: mesh peer ${shortKey(by.key)} closed client ${shortKey(key)}`);
-    for (const c of [...set.clients]) c.close();
+    const id = keyId(key);
+    const active = this.#clients.get(id);
+    if (!active) return;
+    this.#logf(`derp: mesh peer ${shortKeyOfId(by.id)} closed client ${shortKey(key)}`);
+    for (const c of [...(this.#dups.get(id) ?? [active])]) c.close();
   }
 
   /** Registers a mesh route: key is reachable through fwd. */
@@ -222,7 +240,7 @@ export class ClientRegistry {
 
 function presentFlags(c: ServerClient): number {
   let f = 0;
-  if (c.info.IsProber) f |= PeerPresentFlags.IsProber;
+  if (c.isProber) f |= PeerPresentFlags.IsProber;
   if (c.canMesh) f |= PeerPresentFlags.IsMeshPeer;
   if (f === 0) f |= PeerPresentFlags.IsRegular;
   if (c.notIdeal) f |= PeerPresentFlags.NotIdeal;

@@ -8,36 +8,34 @@
  */
 
 import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from "node:crypto";
-import { hsalsa, xsalsa20poly1305 } from "@noble/ciphers/salsa.js";
+import { xsalsa20poly1305 } from "@noble/ciphers/salsa.js";
+import { type ChaChaPolyWasm, chaChaPolyWasm } from "./wasm/instance.ts";
 
 /** Length of a box nonce. */
 export const BOX_NONCE_LEN = 24;
 /** Bytes a box adds to its plaintext (the Poly1305 tag). */
 export const BOX_OVERHEAD = 16;
 
-// "expand 32-byte k" as little-endian words.
-const SIGMA = new Uint32Array([0x61707865, 0x3320646e, 0x79622d32, 0x6b206574]);
+// Secretbox and HSalsa20 run in the shared wasm module: inputs are copied into
+// its scratch areas and the result copied out once, so a DERP handshake makes
+// no garbage beyond its result (noble's pure-JS version made ~11 KiB per box).
+// Every call is synchronous, so borrowing the AEAD's scratch areas is safe.
+// Offsets into the associated-data scratch area:
+const KEY = 0; // 32-byte box key (HSalsa20 output or a caller's key)
+const NONCE = 32; // 24-byte nonce
+const SHARED = 64; // 32-byte X25519 shared secret
+const ZERO16 = 96; // 16 zero bytes: crypto_box_beforenm's HSalsa20 input
+const SCRATCH_END = 112;
 
-// DER prefixes that wrap a raw X25519 key for node:crypto (RFC 8410).
-const PKCS8_X25519 = [
-  0x30,
-  0x2e,
-  0x02,
-  0x01,
-  0x00,
-  0x30,
-  0x05,
-  0x06,
-  0x03,
-  0x2b,
-  0x65,
-  0x6e,
-  0x04,
-  0x22,
-  0x04,
-  0x20,
-];
-const SPKI_X25519 = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x03, 0x21, 0x00];
+// DER prefixes that wrap a raw X25519 key for node:crypto (RFC 8410). The
+// buffers are reused: node:crypto parses the key out of them synchronously.
+const PKCS8_X25519_PREFIX = 16;
+const pkcs8 = new Uint8Array(PKCS8_X25519_PREFIX + 32);
+pkcs8.set([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22]);
+pkcs8.set([0x04, 0x20], 14);
+const SPKI_X25519_PREFIX = 12;
+const spki = new Uint8Array(SPKI_X25519_PREFIX + 32);
+spki.set([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x03, 0x21, 0x00]);
 
 // The native X25519 is ~6x faster than a pure-JS one and makes far less garbage,
 // which matters when a DERP server takes thousands of handshakes at once.
@@ -46,11 +44,13 @@ let lastPrivateKey: KeyObject | null = null;
 
 function privateKeyObject(priv: Uint8Array): KeyObject {
   if (lastPrivate && lastPrivateKey && equalBytes(lastPrivate, priv)) return lastPrivateKey;
-  const k = createPrivateKey({
-    key: new Uint8Array([...PKCS8_X25519, ...priv]) as unknown as Buffer,
-    format: "der",
-    type: "pkcs8",
-  });
+  pkcs8.set(priv, PKCS8_X25519_PREFIX);
+  let k: KeyObject;
+  try {
+    k = createPrivateKey({ key: pkcs8 as unknown as Buffer, format: "der", type: "pkcs8" });
+  } finally {
+    pkcs8.fill(0, PKCS8_X25519_PREFIX);
+  }
   lastPrivate = priv.slice();
   lastPrivateKey = k;
   return k;
@@ -62,17 +62,88 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** X25519(myPrivate, theirPublic). Throws for malformed keys and low-order points. */
-function x25519Shared(myPrivate: Uint8Array, theirPublic: Uint8Array): Uint8Array {
+/**
+ * Writes crypto_box_beforenm(theirPublic, myPrivate) to the key scratch and
+ * returns its address. Throws for malformed keys and low-order points.
+ */
+function beforeNmInto(w: ChaChaPolyWasm, theirPublic: Uint8Array, myPrivate: Uint8Array): number {
   if (myPrivate.length !== 32 || theirPublic.length !== 32) {
     throw new RangeError("X25519 keys must be 32 bytes");
   }
-  const pub = createPublicKey({
-    key: new Uint8Array([...SPKI_X25519, ...theirPublic]) as unknown as Buffer,
-    format: "der",
-    type: "spki",
-  });
-  return new Uint8Array(diffieHellman({ privateKey: privateKeyObject(myPrivate), publicKey: pub }));
+  spki.set(theirPublic, SPKI_X25519_PREFIX);
+  const pub = createPublicKey({ key: spki as unknown as Buffer, format: "der", type: "spki" });
+  const shared = diffieHellman({ privateKey: privateKeyObject(myPrivate), publicKey: pub });
+  const base = w.adScratch;
+  w.bytes.set(shared, base + SHARED);
+  shared.fill(0);
+  w.bytes.fill(0, base + ZERO16, base + ZERO16 + 16);
+  w.fn.hsalsa20(base + SHARED, base + ZERO16, base + KEY);
+  w.bytes.fill(0, base + SHARED, base + SHARED + 32);
+  return base + KEY;
+}
+
+function wipeScratch(w: ChaChaPolyWasm): void {
+  w.bytes.fill(0, w.adScratch, w.adScratch + SCRATCH_END);
+}
+
+/** Copies a caller's 32-byte box key into the key scratch and returns its address. */
+function keyInto(w: ChaChaPolyWasm, key: Uint8Array): number {
+  if (key.length !== 32) {
+    throw new RangeError(`Box key must be 32 bytes, got ${key.length}`);
+  }
+  w.bytes.set(key, w.adScratch + KEY);
+  return w.adScratch + KEY;
+}
+
+/** Seals with the key at keyAddr and wipes the scratch; returns tag ‖ ciphertext. */
+function sealWith(
+  w: ChaChaPolyWasm,
+  keyAddr: number,
+  msg: Uint8Array,
+  nonce: Uint8Array,
+): Uint8Array {
+  try {
+    const len = msg.length;
+    if (len + BOX_OVERHEAD > w.msgScratchSize) {
+      // Too big for the scratch area: no DERP or disco message comes near this.
+      return xsalsa20poly1305(w.bytes.slice(keyAddr, keyAddr + 32), nonce).encrypt(msg);
+    }
+    const s = w.msgScratch;
+    w.bytes.set(msg, s + BOX_OVERHEAD);
+    w.bytes.set(nonce, w.adScratch + NONCE);
+    w.fn.secretbox_seal(keyAddr, w.adScratch + NONCE, s + BOX_OVERHEAD, len, s);
+    return w.bytes.slice(s, s + BOX_OVERHEAD + len);
+  } finally {
+    wipeScratch(w);
+  }
+}
+
+/** Opens tag ‖ ciphertext with the key at keyAddr and wipes the scratch; null if it fails. */
+function openWith(
+  w: ChaChaPolyWasm,
+  keyAddr: number,
+  box: Uint8Array,
+  nonce: Uint8Array,
+): Uint8Array | null {
+  try {
+    if (box.length < BOX_OVERHEAD) return null;
+    if (box.length > w.msgScratchSize) {
+      try {
+        return xsalsa20poly1305(w.bytes.slice(keyAddr, keyAddr + 32), nonce).decrypt(box);
+      } catch {
+        return null;
+      }
+    }
+    const s = w.msgScratch;
+    w.bytes.set(box, s);
+    w.bytes.set(nonce, w.adScratch + NONCE);
+    if (w.fn.secretbox_open(keyAddr, w.adScratch + NONCE, s, box.length, s + BOX_OVERHEAD) !== 0) {
+      return null;
+    }
+    return w.bytes.slice(s + BOX_OVERHEAD, s + box.length);
+  } finally {
+    wipeScratch(w);
+  }
 }
 
 /**
@@ -80,22 +151,20 @@ function x25519Shared(myPrivate: Uint8Array, theirPublic: Uint8Array): Uint8Arra
  * Cache the result when boxing many messages between one key pair.
  */
 export function boxBeforeNm(theirPublic: Uint8Array, myPrivate: Uint8Array): Uint8Array {
-  const shared = x25519Shared(myPrivate, theirPublic);
-  const k = new Uint32Array(8);
-  const sv = new DataView(shared.buffer, shared.byteOffset, 32);
-  for (let i = 0; i < 8; i++) k[i] = sv.getUint32(4 * i, true);
-  const out = new Uint32Array(8);
-  hsalsa(SIGMA, k, new Uint32Array(4), out);
-  const key = new Uint8Array(32);
-  const kv = new DataView(key.buffer);
-  for (let i = 0; i < 8; i++) kv.setUint32(4 * i, out[i], true);
-  return key;
+  const w = chaChaPolyWasm();
+  try {
+    const k = beforeNmInto(w, theirPublic, myPrivate);
+    return w.bytes.slice(k, k + 32);
+  } finally {
+    wipeScratch(w);
+  }
 }
 
 /** Seals with a precomputed key (see {@link boxBeforeNm}); returns tag ‖ ciphertext. */
 export function boxSealAfterNm(msg: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array {
   checkNonce(nonce);
-  return xsalsa20poly1305(key, nonce).encrypt(msg);
+  const w = chaChaPolyWasm();
+  return sealWith(w, keyInto(w, key), msg, nonce);
 }
 
 /** Opens tag ‖ ciphertext with a precomputed key; null when it does not authenticate. */
@@ -105,12 +174,8 @@ export function boxOpenAfterNm(
   key: Uint8Array,
 ): Uint8Array | null {
   checkNonce(nonce);
-  if (box.length < BOX_OVERHEAD) return null;
-  try {
-    return xsalsa20poly1305(key, nonce).decrypt(box);
-  } catch {
-    return null;
-  }
+  const w = chaChaPolyWasm();
+  return openWith(w, keyInto(w, key), box, nonce);
 }
 
 /**
@@ -127,7 +192,16 @@ export function boxSeal(
   theirPublic: Uint8Array,
   myPrivate: Uint8Array,
 ): Uint8Array {
-  return boxSealAfterNm(msg, nonce, boxBeforeNm(theirPublic, myPrivate));
+  checkNonce(nonce);
+  const w = chaChaPolyWasm();
+  let key: number;
+  try {
+    key = beforeNmInto(w, theirPublic, myPrivate);
+  } catch (err) {
+    wipeScratch(w);
+    throw err;
+  }
+  return sealWith(w, key, msg, nonce);
 }
 
 /** `crypto_box_open_easy`: the plaintext, or null if the box does not open. */
@@ -137,13 +211,16 @@ export function boxOpen(
   theirPublic: Uint8Array,
   myPrivate: Uint8Array,
 ): Uint8Array | null {
-  let key: Uint8Array;
+  const w = chaChaPolyWasm();
+  let key: number;
   try {
-    key = boxBeforeNm(theirPublic, myPrivate);
+    key = beforeNmInto(w, theirPublic, myPrivate);
   } catch {
+    wipeScratch(w);
     return null; // a low-order public key makes X25519 fail: treat as "does not open"
   }
-  return boxOpenAfterNm(box, nonce, key);
+  checkNonce(nonce);
+  return openWith(w, key, box, nonce);
 }
 
 /** Seals with a fresh random nonce and returns nonce ‖ tag ‖ ciphertext (Go's `SealTo`). */

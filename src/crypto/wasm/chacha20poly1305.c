@@ -9,6 +9,10 @@
  * 26-bit limbs so every product fits a 64-bit multiply: wasm has no
  * 64x64->128 multiply, which rules out the 44-bit radix.
  *
+ * The same module carries NaCl's secretbox (XSalsa20-Poly1305, tag first) and
+ * HSalsa20 for crypto_box, so DERP and disco handshakes make no JS garbage
+ * beyond their results. Salsa20 is scalar: it only sees handshake-sized data.
+ *
  * Memory discipline: no heap, no libc, no globals; scratch (keystream, one-time
  * Poly1305 key) lives on the shadow stack in linear memory, which JavaScript
  * can read anyway, so it is not wiped. The long-term key is never copied here.
@@ -354,9 +358,8 @@ void chacha20_xor(const u8 *key, u32 counter, u32 n0, u32 n1, u32 n2, const u8 *
   chacha_xor(st, counter, src, dst, len);
 }
 
-/* Raw Poly1305 (RFC 8439 §2.5) of msg[0, len) under a 32-byte one-time key. */
-EXPORT(poly1305_mac)
-void poly1305_mac(const u8 *key, const u8 *msg, u32 len, u8 *tag) {
+/* Plain Poly1305 (RFC 8439 §2.5): the last partial block is padded with 0x01. */
+static void poly_mac(const u8 *key, const u8 *msg, u32 len, u8 *tag) {
   poly1305 p;
   poly_init(&p, key);
   u32 whole = len >> 4, rest = len & 15;
@@ -368,4 +371,161 @@ void poly1305_mac(const u8 *key, const u8 *msg, u32 len, u8 *tag) {
     poly_blocks(&p, b, 1, 0);
   }
   poly_finish(&p, tag);
+}
+
+/* Raw Poly1305 (RFC 8439 §2.5) of msg[0, len) under a 32-byte one-time key. */
+EXPORT(poly1305_mac)
+void poly1305_mac(const u8 *key, const u8 *msg, u32 len, u8 *tag) { poly_mac(key, msg, len, tag); }
+
+
+/* ----------------------------------------------------------------- Salsa20 */
+
+#define ROTL32(x, n) (((x) << (n)) | ((x) >> (32 - (n))))
+
+/* The 20 Salsa20 rounds (10 column + row double rounds) over x, in place. */
+static inline void salsa_rounds(u32 x[16]) {
+  for (int i = 0; i < 10; i++) {
+    x[4] ^= ROTL32(x[0] + x[12], 7);
+    x[8] ^= ROTL32(x[4] + x[0], 9);
+    x[12] ^= ROTL32(x[8] + x[4], 13);
+    x[0] ^= ROTL32(x[12] + x[8], 18);
+    x[9] ^= ROTL32(x[5] + x[1], 7);
+    x[13] ^= ROTL32(x[9] + x[5], 9);
+    x[1] ^= ROTL32(x[13] + x[9], 13);
+    x[5] ^= ROTL32(x[1] + x[13], 18);
+    x[14] ^= ROTL32(x[10] + x[6], 7);
+    x[2] ^= ROTL32(x[14] + x[10], 9);
+    x[6] ^= ROTL32(x[2] + x[14], 13);
+    x[10] ^= ROTL32(x[6] + x[2], 18);
+    x[3] ^= ROTL32(x[15] + x[11], 7);
+    x[7] ^= ROTL32(x[3] + x[15], 9);
+    x[11] ^= ROTL32(x[7] + x[3], 13);
+    x[15] ^= ROTL32(x[11] + x[7], 18);
+
+    x[1] ^= ROTL32(x[0] + x[3], 7);
+    x[2] ^= ROTL32(x[1] + x[0], 9);
+    x[3] ^= ROTL32(x[2] + x[1], 13);
+    x[0] ^= ROTL32(x[3] + x[2], 18);
+    x[6] ^= ROTL32(x[5] + x[4], 7);
+    x[7] ^= ROTL32(x[6] + x[5], 9);
+    x[4] ^= ROTL32(x[7] + x[6], 13);
+    x[5] ^= ROTL32(x[4] + x[7], 18);
+    x[11] ^= ROTL32(x[10] + x[9], 7);
+    x[8] ^= ROTL32(x[11] + x[10], 9);
+    x[9] ^= ROTL32(x[8] + x[11], 13);
+    x[10] ^= ROTL32(x[9] + x[8], 18);
+    x[12] ^= ROTL32(x[15] + x[14], 7);
+    x[13] ^= ROTL32(x[12] + x[15], 9);
+    x[14] ^= ROTL32(x[13] + x[12], 13);
+    x[15] ^= ROTL32(x[14] + x[13], 18);
+  }
+}
+
+/* Input block: constants on the diagonal, key, then 16 bytes of nonce/counter in words 6-9. */
+static void salsa_setup(u32 st[16], const u8 key[32], const u8 in[16]) {
+  st[0] = 0x61707865; /* "expa" */
+  st[5] = 0x3320646e; /* "nd 3" */
+  st[10] = 0x79622d32; /* "2-by" */
+  st[15] = 0x6b206574; /* "te k" */
+  for (int i = 0; i < 4; i++) {
+    st[1 + i] = load32(key + 4 * i);
+    st[11 + i] = load32(key + 16 + 4 * i);
+    st[6 + i] = load32(in + 4 * i);
+  }
+}
+
+/* HSalsa20: rounds without the feed-forward; words 0, 5, 10, 15, 6-9 form the subkey. */
+static void hsalsa(const u8 key[32], const u8 nonce[16], u8 out[32]) {
+  u32 x[16];
+  salsa_setup(x, key, nonce);
+  salsa_rounds(x);
+  store32(out, x[0]);
+  store32(out + 4, x[5]);
+  store32(out + 8, x[10]);
+  store32(out + 12, x[15]);
+  for (int i = 0; i < 4; i++) store32(out + 16 + 4 * i, x[6 + i]);
+}
+
+/* One 64-byte Salsa20 keystream block for the state's words 8-9 (the block counter). */
+static void salsa_block(const u32 st[16], u8 out[64]) {
+  u32 x[16];
+  for (int i = 0; i < 16; i++) x[i] = st[i];
+  salsa_rounds(x);
+  for (int i = 0; i < 16; i++) store32(out + 4 * i, x[i] + st[i]);
+}
+
+/*
+ * XSalsa20 state for a 24-byte nonce: subkey HSalsa20(key, nonce[0, 16)),
+ * nonce[16, 24) in words 6-7, block counter 0 in words 8-9. Block 0's
+ * keystream goes to block0 (secretbox takes its first 32 bytes as the
+ * Poly1305 key and encrypts with the rest).
+ */
+static void xsalsa_start(u32 st[16], const u8 key[32], const u8 nonce[24], u8 block0[64]) {
+  u8 sub[32], in[16] = {0};
+  hsalsa(key, nonce, sub);
+  for (int i = 0; i < 8; i++) in[i] = nonce[16 + i];
+  salsa_setup(st, sub, in);
+  salsa_block(st, block0);
+}
+
+/* XORs keystream from block 1 onwards over src[0, len) into dst; src may equal dst. */
+static void xsalsa_xor_from1(u32 st[16], const u8 *src, u8 *dst, u32 len) {
+  u8 ks[64];
+  u64 ctr = 1;
+  while (len > 0) {
+    st[8] = (u32)ctr;
+    st[9] = (u32)(ctr >> 32);
+    salsa_block(st, ks);
+    u32 n = len < 64 ? len : 64;
+    xor_bytes(ks, src, dst, n);
+    src += n;
+    dst += n;
+    len -= n;
+    ctr++;
+  }
+}
+
+/* Encrypts or decrypts len bytes with the secretbox keystream (block 0 from byte 32). */
+static void secretbox_xor(u32 st[16], const u8 block0[64], const u8 *src, u8 *dst, u32 len) {
+  u32 head = len < 32 ? len : 32;
+  xor_bytes(block0 + 32, src, dst, head);
+  if (len > head) xsalsa_xor_from1(st, src + head, dst + head, len - head);
+}
+
+/* HSalsa20 (crypto_core_hsalsa20) of a 32-byte key and 16-byte input into out[0, 32). */
+EXPORT(hsalsa20)
+void hsalsa20(const u8 *key, const u8 *nonce16, u8 *out) { hsalsa(key, nonce16, out); }
+
+/*
+ * NaCl secretbox, crypto_box_easy layout: writes the Poly1305 tag to
+ * out[0, 16) and the XSalsa20 ciphertext of msg[0, len) to out[16, 16+len).
+ * msg == out + 16 encrypts in place; otherwise the ranges must not overlap.
+ */
+EXPORT(secretbox_seal)
+void secretbox_seal(const u8 *key, const u8 *nonce24, const u8 *msg, u32 len, u8 *out) {
+  u32 st[16];
+  u8 block0[64];
+  xsalsa_start(st, key, nonce24, block0);
+  secretbox_xor(st, block0, msg, out + 16, len);
+  poly_mac(block0, out + 16, len, out);
+}
+
+/*
+ * Opens box[0, len) (tag, then ciphertext; len >= 16) into out[0, len-16).
+ * Returns 0, or -1 if len < 16 or the tag does not match, in which case out
+ * is not written. out == box + 16 decrypts in place; otherwise no overlap.
+ */
+EXPORT(secretbox_open)
+int secretbox_open(const u8 *key, const u8 *nonce24, const u8 *box, u32 len, u8 *out) {
+  u32 st[16];
+  u8 block0[64], tag[16];
+  if (len < 16) return -1;
+  xsalsa_start(st, key, nonce24, block0);
+  poly_mac(block0, box + 16, len - 16, tag);
+  /* Constant-time compare: no early exit on the first differing byte. */
+  u32 diff = 0;
+  for (int i = 0; i < 16; i += 4) diff |= load32(tag + i) ^ load32(box + i);
+  if (diff != 0) return -1;
+  secretbox_xor(st, block0, box + 16, out, len - 16);
+  return 0;
 }

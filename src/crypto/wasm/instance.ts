@@ -56,6 +56,18 @@ export interface ChaChaPolyExports {
   ): void;
   /** Writes the 16-byte Poly1305 tag of msg[0, len) under a 32-byte one-time key. */
   poly1305_mac(key: number, msg: number, len: number, tag: number): void;
+  /** HSalsa20 of a 32-byte key and a 16-byte input into out[0, 32). */
+  hsalsa20(key: number, nonce16: number, out: number): void;
+  /**
+   * NaCl secretbox (XSalsa20-Poly1305): tag to out[0, 16), ciphertext of
+   * msg[0, len) to out[16, 16+len); msg == out + 16 is in place.
+   */
+  secretbox_seal(key: number, nonce24: number, msg: number, len: number, out: number): void;
+  /**
+   * Opens box[0, len) (tag then ciphertext) into out[0, len-16); 0, or -1
+   * (out untouched) when len < 16 or the tag is bad. out == box + 16 is in place.
+   */
+  secretbox_open(key: number, nonce24: number, box: number, len: number, out: number): number;
 }
 
 /** The instance, its memory and the address of each region. */

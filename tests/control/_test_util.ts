@@ -93,3 +93,48 @@ export async function waitForMessage(
     if (pred(m)) return m;
   }
 }
+
+/** A `tests/control/main.ts` process and the first line it printed ("control listening on … key …"). */
+export interface ControlProcess {
+  /** The process. */
+  child: Deno.ChildProcess;
+  /** Its first stdout line. */
+  firstLine: string;
+  /** Stops it with `signal` and waits. */
+  stop(signal?: Deno.Signal): Promise<void>;
+}
+
+/** Starts `tests/control/main.ts` with `args` and waits (≤ 20 s) for its first line. */
+export async function startControlProcess(
+  args: string[],
+  stderr: "piped" | "null" = "null",
+): Promise<ControlProcess> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("./main.ts", import.meta.url).pathname, ...args],
+    stdout: "piped",
+    stderr,
+  }).spawn();
+  const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const r = await reader.read();
+    if (r.done) break;
+    text += r.value;
+  }
+  return {
+    child,
+    firstLine: text,
+    async stop(signal: Deno.Signal = "SIGTERM") {
+      clearTimeout(timer);
+      try {
+        child.kill(signal);
+      } catch {
+        // already gone
+      }
+      await reader.cancel().catch(() => {});
+      if (stderr === "piped") await child.stderr.cancel().catch(() => {});
+      await child.status;
+    },
+  };
+}

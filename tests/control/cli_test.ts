@@ -1,32 +1,14 @@
 import assert from "node:assert/strict";
+import { startControlProcess } from "./_test_util.ts";
 
 Deno.test("main.ts starts a server, prints its events and answers /key", async () => {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL("./main.ts", import.meta.url).pathname,
-      "--listen",
-      "127.0.0.1:0",
-      "--derp-url",
-      "http://127.0.0.1:3340",
-      "--auth-key",
-      "KEY",
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const p = await startControlProcess(
+    ["--listen", "127.0.0.1:0", "--derp-url", "http://127.0.0.1:3340", "--auth-key", "KEY"],
+    "piped",
+  );
   try {
-    let text = "";
-    while (!text.includes("\n")) {
-      const r = await reader.read();
-      if (r.done) break;
-      text += r.value;
-    }
-    const m = /control listening on (http:\/\/[^ ]+) key (mkey:[0-9a-f]{64})/.exec(text);
-    assert.ok(m, `unexpected first line: ${text}`);
+    const m = /control listening on (http:\/\/[^ ]+) key (mkey:[0-9a-f]{64})/.exec(p.firstLine);
+    assert.ok(m, `unexpected first line: ${p.firstLine}`);
     const key = await (await fetch(`${m[1]}/key?v=145`)).json();
     assert.equal(key.publicKey, m[2]);
     const created = await fetch(`${m[1]}/admin/preauthkeys`, {
@@ -35,10 +17,6 @@ Deno.test("main.ts starts a server, prints its events and answers /key", async (
     });
     assert.equal((await created.json()).reusable, false);
   } finally {
-    clearTimeout(timer);
-    child.kill("SIGTERM");
-    await reader.cancel().catch(() => {});
-    await child.stderr.cancel().catch(() => {});
-    await child.status;
+    await p.stop();
   }
 });

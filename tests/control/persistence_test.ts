@@ -6,7 +6,13 @@ import { generateNodePrivate, publicFromPrivate } from "../../src/key/node_key.t
 import { KeyState } from "../../src/key/state.ts";
 import type { NetworkMap } from "../../src/netmap/network_map.ts";
 import { type AdminNode, TestControlServer, type TestControlServerOptions } from "./server.ts";
-import { makeNode, nextMessage, openStream, waitForMessage } from "./_test_util.ts";
+import {
+  makeNode,
+  nextMessage,
+  openStream,
+  startControlProcess,
+  waitForMessage,
+} from "./_test_util.ts";
 
 const fast = {
   keepAliveMs: 60_000,
@@ -261,29 +267,14 @@ Deno.test("main.ts --state-file keeps the server key across runs and reports a c
   const stateFile = `${dir}/control.json`;
   const main = new URL("./main.ts", import.meta.url).pathname;
   const run = async (): Promise<string> => {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", main, "--listen", "127.0.0.1:0", "--state-file", stateFile],
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
-    const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const p = await startControlProcess(["--listen", "127.0.0.1:0", "--state-file", stateFile]);
     try {
-      let text = "";
-      while (!text.includes("\n")) {
-        const r = await reader.read();
-        if (r.done) break;
-        text += r.value;
-      }
-      const m = /key (mkey:[0-9a-f]{64})/.exec(text);
-      assert.ok(m, `unexpected first line: ${text}`);
+      const m = /key (mkey:[0-9a-f]{64})/.exec(p.firstLine);
+      assert.ok(m, `unexpected first line: ${p.firstLine}`);
       return m[1];
     } finally {
-      clearTimeout(timer);
       // SIGKILL: nothing gets a chance to save on the way out.
-      child.kill("SIGKILL");
-      await reader.cancel().catch(() => {});
-      await child.status;
+      await p.stop("SIGKILL");
     }
   };
   try {

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { namespaceSupport, type Netns, run } from "../src/testbed/netns.ts";
 import { Tailnet } from "../src/testbed/tailnet.ts";
+import { transfer } from "../src/testbed/transfer.ts";
 
 const skip = (await namespaceSupport()) ??
   ((await run(["sh", "-c", "command -v nft"], { check: false })).code !== 0
@@ -15,7 +16,6 @@ const skip = (await namespaceSupport()) ??
     : null);
 if (skip) console.log(`nat_test: skipped: ${skip}`);
 
-const XFER = new URL("./testdata/tcp_xfer.ts", import.meta.url).pathname;
 const MB = 1024 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -76,43 +76,24 @@ Deno.test({
       );
 
       // 16 MB at 1 MB/s from alpha to beta while UDP between the NATs is cut and restored.
-      const server = b.spawn([Deno.execPath(), "run", "-A", XFER, "serve", v4(stB), "5401"]);
-      const out = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
-      let text = "";
-      while (!text.includes("listening")) text += (await out.read()).value ?? "";
-      const sender = a.exec([
-        Deno.execPath(),
-        "run",
-        "-A",
-        XFER,
-        "send",
-        v4(stB),
-        "5401",
-        `${16 * MB}`,
-        `${MB}`,
-      ]);
-      await sleep(2000);
-      await t.blockUdpBetweenNats(true);
-      const fellBack = await waitPathState(t, "alpha", "beta", ["relay-only"], 20_000);
-      console.log(`nat_test: relay-only ${fellBack} ms after UDP was blocked`);
-      assert.ok(
-        fellBack <= 10_000 + 3_000,
-        `relay-only within the degraded timeout (${fellBack} ms)`,
-      );
-      await ping(a, v4(stB));
-      await t.blockUdpBetweenNats(false);
-      const recovered = await waitPathState(t, "alpha", "beta", ["direct"], 40_000);
-      console.log(`nat_test: direct again ${recovered} ms after UDP was unblocked`);
-      const sent = (await sender).stdout.trim();
-      let rest = "";
-      for (;;) {
-        const { value, done } = await out.read();
-        if (done) break;
-        rest += value;
-      }
-      await server.status;
-      await server.stderr.cancel();
-      assert.equal(rest.trim(), sent, "the TCP transfer survived the path changes intact");
+      const { sent, received } = await transfer(a, b, v4(stB), 5401, 16 * MB, {
+        rate: MB,
+        during: async () => {
+          await sleep(2000);
+          await t.blockUdpBetweenNats(true);
+          const fellBack = await waitPathState(t, "alpha", "beta", ["relay-only"], 20_000);
+          console.log(`nat_test: relay-only ${fellBack} ms after UDP was blocked`);
+          assert.ok(
+            fellBack <= 10_000 + 3_000,
+            `relay-only within the degraded timeout (${fellBack} ms)`,
+          );
+          await ping(a, v4(stB));
+          await t.blockUdpBetweenNats(false);
+          const recovered = await waitPathState(t, "alpha", "beta", ["direct"], 40_000);
+          console.log(`nat_test: direct again ${recovered} ms after UDP was unblocked`);
+        },
+      });
+      assert.equal(received, sent, "the TCP transfer survived the path changes intact");
       assert.match(sent, new RegExp(`^${16 * MB} [0-9a-f]{64}$`));
 
       // warren tun ping reports the direct path.

@@ -9,11 +9,11 @@
 import assert from "node:assert/strict";
 import { namespaceSupport, type Netns, warrenArgv } from "../src/testbed/netns.ts";
 import { Tailnet } from "../src/testbed/tailnet.ts";
+import { transfer } from "../src/testbed/transfer.ts";
 
 const skip = await namespaceSupport();
 if (skip) console.log(`tailnet_test: skipped: ${skip}`);
 
-const XFER = new URL("./testdata/tcp_xfer.ts", import.meta.url).pathname;
 const DNS = new URL("./testdata/dns_query.ts", import.meta.url).pathname;
 const MB = 1024 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -25,27 +25,10 @@ async function ping(ns: Netns, dst: string, count = 3): Promise<void> {
   assert.equal(r.code, 0, `ping ${dst} from ${ns.name}: ${r.stdout}${r.stderr}`);
 }
 
-async function transfer(from: Netns, to: Netns, host: string, port: number, bytes: number) {
-  const server = to.spawn([Deno.execPath(), "run", "-A", XFER, "serve", host, `${port}`]);
-  const out = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("listening")) {
-    const { value, done } = await out.read();
-    if (done) throw new Error("transfer server exited early");
-    text += value;
-  }
-  const sent =
-    (await from.exec([Deno.execPath(), "run", "-A", XFER, "send", host, `${port}`, `${bytes}`]))
-      .stdout.trim();
-  let rest = "";
-  for (;;) {
-    const { value, done } = await out.read();
-    if (done) break;
-    rest += value;
-  }
-  await server.status;
-  await server.stderr.cancel();
-  assert.equal(rest.trim(), sent, `${bytes} bytes to ${host} arrived intact`);
+/** Moves `bytes` from `from` to `host` in `to` and checks both ends saw the same bytes. */
+async function checkedTransfer(from: Netns, to: Netns, host: string, port: number, bytes: number) {
+  const { sent, received } = await transfer(from, to, host, port, bytes);
+  assert.equal(received, sent, `${bytes} bytes to ${host} arrived intact`);
   assert.match(sent, new RegExp(`^${bytes} [0-9a-f]{64}$`));
 }
 
@@ -128,8 +111,8 @@ Deno.test({
       await ping(a, addrOf(stB, 4));
       await ping(a, addrOf(stB, 6));
       await ping(b, addrOf(stA, 4));
-      await transfer(a, b, addrOf(stB, 4), 5301, 20 * MB);
-      await transfer(b, a, addrOf(stA, 6), 5302, 20 * MB);
+      await checkedTransfer(a, b, addrOf(stB, 4), 5301, 20 * MB);
+      await checkedTransfer(b, a, addrOf(stA, 6), 5302, 20 * MB);
       const after = await t.status("alpha");
       const beta = after.peers[0];
       assert.equal(beta.path, "derp-900");

@@ -8,38 +8,14 @@ import assert from "node:assert/strict";
 import { generatePrivateKey, publicKeyFrom } from "../src/crypto/x25519.ts";
 import { formatWgKey } from "../src/key/wg_key.ts";
 import { linkPair, namespaceSupport, Netns, run } from "../src/testbed/netns.ts";
+import { transfer } from "../src/testbed/transfer.ts";
 import { WarrenNode } from "../src/testbed/warren_node.ts";
 import { WireguardGo, wireguardGoSupport } from "../src/testbed/wireguard_go.ts";
 
 const skip = (await namespaceSupport()) ?? (await wireguardGoSupport());
 if (skip) console.log(`wg_interop_test: skipped: ${skip}`);
 
-const XFER = new URL("./testdata/tcp_xfer.ts", import.meta.url).pathname;
 const MB = 1024 * 1024;
-
-/** Transfers `bytes` from `from` to a server at `host` in `to`; returns both ends' "<n> <sha>". */
-async function transfer(from: Netns, to: Netns, host: string, port: number, bytes: number) {
-  const server = to.spawn([Deno.execPath(), "run", "-A", XFER, "serve", host, `${port}`]);
-  const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  while (!out.includes("listening")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("transfer server exited early");
-    out += value;
-  }
-  const sent =
-    (await from.exec([Deno.execPath(), "run", "-A", XFER, "send", host, `${port}`, `${bytes}`]))
-      .stdout.trim();
-  let rest = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    rest += value;
-  }
-  await server.status;
-  await server.stderr.cancel();
-  return { sent, received: rest.trim() };
-}
 
 function warrenConfig(priv: Uint8Array, peerPub: Uint8Array, psk: string) {
   return `[Interface]

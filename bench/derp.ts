@@ -8,7 +8,8 @@
  *
  * Flags: --idle N (10000), --pairs N (32), --seconds S (5), --size B (1200),
  *        --flood-workers N (1), --server-v8-flags FLAGS (e.g.
- *        --optimize-for-size,--max-semi-space-size=1), --quick
+ *        --optimize-for-size,--max-semi-space-size=1), --quick,
+ *        --idle-only (skip the latency and throughput parts)
  *
  * @module
  */
@@ -25,6 +26,7 @@ const { values: v } = parseArgs({
     "flood-workers": { type: "string" },
     "server-v8-flags": { type: "string" },
     quick: { type: "boolean" },
+    "idle-only": { type: "boolean" },
   },
 });
 const quick = v.quick ?? false;
@@ -134,6 +136,9 @@ const results: Record<string, number | string> = {
   const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const clients = Number(metrics.match(/^derp_clients (\d+)$/m)![1]);
   const rss = rssKiB(server.pid);
+  const gauge = (name: string) =>
+    Number(metrics.match(new RegExp(`^derp_${name} (\\d+)$`, "m"))![1]);
+  const heapMiB = (gauge("js_heap_total_bytes") / 1048576).toFixed(1);
   results.idle_connections = clients;
   results.idle_connect_seconds = Number(connectSecs.toFixed(1));
   results.server_rss_mib_idle = Number((rss / 1024).toFixed(1));
@@ -141,7 +146,8 @@ const results: Record<string, number | string> = {
   console.log(
     `idle: ${clients} connections held (opened in ${connectSecs.toFixed(1)} s); server RSS ${
       (rss / 1024).toFixed(1)
-    } MiB, ${((rss - baseRss) / clients).toFixed(2)} KiB per connection above the start`,
+    } MiB, ${((rss - baseRss) / clients).toFixed(2)} KiB per connection above the start ` +
+      `(V8 heap ${heapMiB} MiB of it)`,
   );
   for (const p of ps) p.kill("SIGTERM");
   await Promise.all(ps.map((p) => p.output()));
@@ -153,7 +159,7 @@ const results: Record<string, number | string> = {
 }
 
 // 3. Latency at rest.
-{
+if (!v["idle-only"]) {
   const r = await workerJson<{ rtts: number[] }>(
     spawnWorker(["latency", url, "2000", String(SIZE)]),
   );
@@ -168,7 +174,7 @@ const results: Record<string, number | string> = {
 }
 
 // 4. Throughput, with a latency probe running alongside.
-{
+if (!v["idle-only"]) {
   const ticks0 = cpuTicks(server.pid);
   const floods = Array.from(
     { length: FLOOD_WORKERS },

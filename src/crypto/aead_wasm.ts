@@ -24,7 +24,7 @@ import {
   checkDst,
   checkKey,
 } from "./_aead_checks.ts";
-import { type ChaChaPolyWasm, chaChaPolyWasm } from "./wasm/instance.ts";
+import { type CryptoWasm, cryptoWasm } from "./wasm/instance.ts";
 
 export {
   allocPacketBuffer,
@@ -44,14 +44,14 @@ const SHARED = -2;
 const freeSlots: number[] = [];
 let nextSlot = 1;
 
-function takeSlot(w: ChaChaPolyWasm): number {
+function takeSlot(w: CryptoWasm): number {
   const s = freeSlots.pop();
   if (s !== undefined) return s;
   return nextSlot < w.keySlotCount ? nextSlot++ : 0;
 }
 
 function releaseSlot(slot: number): void {
-  const w = chaChaPolyWasm();
+  const w = cryptoWasm();
   w.bytes.fill(0, w.keySlots + 32 * slot, w.keySlots + 32 * slot + 32);
   freeSlots.push(slot);
 }
@@ -89,7 +89,7 @@ function overlaps(a: number, aLen: number, b: number, bLen: number): boolean {
  * ```
  */
 export class WasmChaChaPoly {
-  readonly #w: ChaChaPolyWasm;
+  readonly #w: CryptoWasm;
   // Address of this key's own wasm slot, or SHARED (slot 0, refilled from
   // #key on each call) or DISPOSED.
   #keyPtr: number;
@@ -100,7 +100,7 @@ export class WasmChaChaPoly {
   /** Copies a 32-byte key into a wasm key slot; later changes to `key` do not leak in. */
   constructor(key: Uint8Array) {
     checkKey(key);
-    const w = this.#w = chaChaPolyWasm();
+    const w = this.#w = cryptoWasm();
     this.#key = key.slice();
     this.#slot = takeSlot(w);
     this.#keyPtr = this.#slot === 0 ? SHARED : w.keySlots + 32 * this.#slot;

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { ChaChaPoly, wgNonce } from "./aead.ts";
 import { allocPacketBuffer, freePacketBuffer, isWasmBuffer, WasmChaChaPoly } from "./aead_wasm.ts";
-import { chaChaPolyWasm } from "./wasm/instance.ts";
+import { cryptoWasm } from "./wasm/instance.ts";
 import { A5, hex, toHex, V282 } from "./_rfc8439_test_util.ts";
 
 const rand = (n: number) => new Uint8Array(randomBytes(n));
@@ -230,7 +230,7 @@ Deno.test("WasmChaChaPoly rejects bad keys, nonces and bounds with RangeError", 
 });
 
 Deno.test("WasmChaChaPoly.dispose() zeroes the key slot, reuses it, and later calls throw", () => {
-  const w = chaChaPolyWasm();
+  const w = cryptoWasm();
   const key = new Uint8Array(32).fill(0x5a);
   const aead = new WasmChaChaPoly(key);
   const slotOf = () => {
@@ -253,7 +253,7 @@ Deno.test("WasmChaChaPoly.dispose() zeroes the key slot, reuses it, and later ca
 });
 
 Deno.test("WasmChaChaPoly keeps working when every key slot is taken", () => {
-  const w = chaChaPolyWasm();
+  const w = cryptoWasm();
   const keys: WasmChaChaPoly[] = [];
   try {
     for (let i = 0; i < w.keySlotCount + 10; i++) {

@@ -7,18 +7,19 @@
  * @module
  */
 
-import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from "node:crypto";
 import { xsalsa20poly1305 } from "@noble/ciphers/salsa.js";
-import { type ChaChaPolyWasm, chaChaPolyWasm } from "./wasm/instance.ts";
+import { type CryptoWasm, cryptoWasm } from "./wasm/instance.ts";
+import { x25519WasmInto } from "./x25519_wasm.ts";
 
 /** Length of a box nonce. */
 export const BOX_NONCE_LEN = 24;
 /** Bytes a box adds to its plaintext (the Poly1305 tag). */
 export const BOX_OVERHEAD = 16;
 
-// Secretbox and HSalsa20 run in the shared wasm module: inputs are copied into
-// its scratch areas and the result copied out once, so a DERP handshake makes
-// no garbage beyond its result (noble's pure-JS version made ~11 KiB per box).
+// X25519, HSalsa20 and secretbox run in the shared wasm module: inputs are copied
+// into its scratch areas and the result copied out once, so a DERP handshake makes
+// no garbage beyond its result (noble's pure-JS version made ~11 KiB per box, and
+// node:crypto's X25519 a KeyObject per peer key).
 // Every call is synchronous, so borrowing the AEAD's scratch areas is safe.
 // Offsets into the associated-data scratch area:
 const KEY = 0; // 32-byte box key (HSalsa20 output or a caller's key)
@@ -27,67 +28,25 @@ const SHARED = 64; // 32-byte X25519 shared secret
 const ZERO16 = 96; // 16 zero bytes: crypto_box_beforenm's HSalsa20 input
 const SCRATCH_END = 112;
 
-// DER prefixes that wrap a raw X25519 key for node:crypto (RFC 8410). The
-// buffers are reused: node:crypto parses the key out of them synchronously.
-const PKCS8_X25519_PREFIX = 16;
-const pkcs8 = new Uint8Array(PKCS8_X25519_PREFIX + 32);
-pkcs8.set([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22]);
-pkcs8.set([0x04, 0x20], 14);
-const SPKI_X25519_PREFIX = 12;
-const spki = new Uint8Array(SPKI_X25519_PREFIX + 32);
-spki.set([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x03, 0x21, 0x00]);
-
-// The native X25519 is ~6x faster than a pure-JS one and makes far less garbage,
-// which matters when a DERP server takes thousands of handshakes at once.
-let lastPrivate: Uint8Array | null = null;
-let lastPrivateKey: KeyObject | null = null;
-
-function privateKeyObject(priv: Uint8Array): KeyObject {
-  if (lastPrivate && lastPrivateKey && equalBytes(lastPrivate, priv)) return lastPrivateKey;
-  pkcs8.set(priv, PKCS8_X25519_PREFIX);
-  let k: KeyObject;
-  try {
-    k = createPrivateKey({ key: pkcs8 as unknown as Buffer, format: "der", type: "pkcs8" });
-  } finally {
-    pkcs8.fill(0, PKCS8_X25519_PREFIX);
-  }
-  lastPrivate = priv.slice();
-  lastPrivateKey = k;
-  return k;
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 /**
  * Writes crypto_box_beforenm(theirPublic, myPrivate) to the key scratch and
  * returns its address. Throws for malformed keys and low-order points.
  */
-function beforeNmInto(w: ChaChaPolyWasm, theirPublic: Uint8Array, myPrivate: Uint8Array): number {
-  if (myPrivate.length !== 32 || theirPublic.length !== 32) {
-    throw new RangeError("X25519 keys must be 32 bytes");
-  }
-  spki.set(theirPublic, SPKI_X25519_PREFIX);
-  const pub = createPublicKey({ key: spki as unknown as Buffer, format: "der", type: "spki" });
-  const shared = diffieHellman({ privateKey: privateKeyObject(myPrivate), publicKey: pub });
+function beforeNmInto(w: CryptoWasm, theirPublic: Uint8Array, myPrivate: Uint8Array): number {
   const base = w.adScratch;
-  w.bytes.set(shared, base + SHARED);
-  shared.fill(0);
+  x25519WasmInto(base + SHARED, myPrivate, theirPublic);
   w.bytes.fill(0, base + ZERO16, base + ZERO16 + 16);
   w.fn.hsalsa20(base + SHARED, base + ZERO16, base + KEY);
   w.bytes.fill(0, base + SHARED, base + SHARED + 32);
   return base + KEY;
 }
 
-function wipeScratch(w: ChaChaPolyWasm): void {
+function wipeScratch(w: CryptoWasm): void {
   w.bytes.fill(0, w.adScratch, w.adScratch + SCRATCH_END);
 }
 
 /** Copies a caller's 32-byte box key into the key scratch and returns its address. */
-function keyInto(w: ChaChaPolyWasm, key: Uint8Array): number {
+function keyInto(w: CryptoWasm, key: Uint8Array): number {
   if (key.length !== 32) {
     throw new RangeError(`Box key must be 32 bytes, got ${key.length}`);
   }
@@ -97,7 +56,7 @@ function keyInto(w: ChaChaPolyWasm, key: Uint8Array): number {
 
 /** Seals with the key at keyAddr and wipes the scratch; returns tag ‖ ciphertext. */
 function sealWith(
-  w: ChaChaPolyWasm,
+  w: CryptoWasm,
   keyAddr: number,
   msg: Uint8Array,
   nonce: Uint8Array,
@@ -120,7 +79,7 @@ function sealWith(
 
 /** Opens tag ‖ ciphertext with the key at keyAddr and wipes the scratch; null if it fails. */
 function openWith(
-  w: ChaChaPolyWasm,
+  w: CryptoWasm,
   keyAddr: number,
   box: Uint8Array,
   nonce: Uint8Array,
@@ -151,7 +110,7 @@ function openWith(
  * Cache the result when boxing many messages between one key pair.
  */
 export function boxBeforeNm(theirPublic: Uint8Array, myPrivate: Uint8Array): Uint8Array {
-  const w = chaChaPolyWasm();
+  const w = cryptoWasm();
   try {
     const k = beforeNmInto(w, theirPublic, myPrivate);
     return w.bytes.slice(k, k + 32);
@@ -163,7 +122,7 @@ export function boxBeforeNm(theirPublic: Uint8Array, myPrivate: Uint8Array): Uin
 /** Seals with a precomputed key (see {@link boxBeforeNm}); returns tag ‖ ciphertext. */
 export function boxSealAfterNm(msg: Uint8Array, nonce: Uint8Array, key: Uint8Array): Uint8Array {
   checkNonce(nonce);
-  const w = chaChaPolyWasm();
+  const w = cryptoWasm();
   return sealWith(w, keyInto(w, key), msg, nonce);
 }
 
@@ -174,7 +133,7 @@ export function boxOpenAfterNm(
   key: Uint8Array,
 ): Uint8Array | null {
   checkNonce(nonce);
-  const w = chaChaPolyWasm();
+  const w = cryptoWasm();
   return openWith(w, keyInto(w, key), box, nonce);
 }
 
@@ -193,7 +152,7 @@ export function boxSeal(
   myPrivate: Uint8Array,
 ): Uint8Array {
   checkNonce(nonce);
-  const w = chaChaPolyWasm();
+  const w = cryptoWasm();
   let key: number;
   try {
     key = beforeNmInto(w, theirPublic, myPrivate);
@@ -211,7 +170,7 @@ export function boxOpen(
   theirPublic: Uint8Array,
   myPrivate: Uint8Array,
 ): Uint8Array | null {
-  const w = chaChaPolyWasm();
+  const w = cryptoWasm();
   let key: number;
   try {
     key = beforeNmInto(w, theirPublic, myPrivate);

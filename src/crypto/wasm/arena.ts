@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { chaChaPolyWasm } from "./instance.ts";
+import { cryptoWasm } from "./instance.ts";
 
 const ALIGN = 64;
 
@@ -36,7 +36,7 @@ export function allocPacketBuffer(len: number): Uint8Array {
   if (!Number.isSafeInteger(len) || len <= 0) {
     throw new RangeError(`Cannot allocate packet buffer of ${len} bytes: need a positive integer`);
   }
-  const w = chaChaPolyWasm();
+  const w = cryptoWasm();
   if (next < 0) next = w.arenaStart;
   const size = Math.ceil(len / ALIGN) * ALIGN;
   let addr = free.get(size)?.pop();
@@ -93,7 +93,7 @@ export function freePacketBuffer(buf: Uint8Array): void {
       `Cannot free packet buffer at offset ${buf.byteOffset}: not a live wasm packet buffer`,
     );
   }
-  chaChaPolyWasm().bytes.fill(0, buf.byteOffset, buf.byteOffset + size);
+  cryptoWasm().bytes.fill(0, buf.byteOffset, buf.byteOffset + size);
   live.delete(buf.byteOffset);
   inUse -= size;
   let list = free.get(size);
@@ -111,7 +111,7 @@ export function freePacketBuffer(buf: Uint8Array): void {
  * ```
  */
 export function isWasmBuffer(buf: Uint8Array): boolean {
-  return buf.buffer === chaChaPolyWasm().buffer;
+  return buf.buffer === cryptoWasm().buffer;
 }
 
 /**
@@ -123,7 +123,7 @@ export function isWasmBuffer(buf: Uint8Array): boolean {
  * ```
  */
 export function packetArenaCapacity(): number {
-  const w = chaChaPolyWasm();
+  const w = cryptoWasm();
   return w.arenaEnd - w.arenaStart;
 }
 

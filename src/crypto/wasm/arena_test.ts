@@ -7,14 +7,14 @@ import {
   packetArenaCapacity,
   packetArenaInUse,
 } from "./arena.ts";
-import { chaChaPolyWasm, WASM_MEMORY_SIZE } from "./instance.ts";
+import { cryptoWasm, WASM_MEMORY_SIZE } from "./instance.ts";
 
 Deno.test("allocPacketBuffer() hands out zeroed, 64-byte aligned, disjoint wasm views", () => {
   const before = packetArenaInUse();
   const bufs = allocPacketBuffers(8, 1500);
   try {
     assert.equal(packetArenaInUse(), before + 8 * 1536);
-    const w = chaChaPolyWasm();
+    const w = cryptoWasm();
     for (const b of bufs) {
       assert.ok(isWasmBuffer(b));
       assert.equal(b.length, 1500);

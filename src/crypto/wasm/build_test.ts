@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CHACHA20POLY1305_WASM_COMPILER } from "./chacha20poly1305_wasm.ts";
+import { CRYPTO_WASM_COMPILER } from "./module_wasm.ts";
 
 const here = new URL(".", import.meta.url).pathname;
 
@@ -18,8 +18,8 @@ const wasmLd = await run("wasm-ld", ["--version"]);
 const version = clang.out.split("\n")[0];
 const skip = !clang.ok || !wasmLd.ok
   ? "clang or wasm-ld not installed"
-  : version !== CHACHA20POLY1305_WASM_COMPILER
-  ? `clang is "${version}", the committed module was built by "${CHACHA20POLY1305_WASM_COMPILER}"`
+  : version !== CRYPTO_WASM_COMPILER
+  ? `clang is "${version}", the committed module was built by "${CRYPTO_WASM_COMPILER}"`
   : "";
 
 Deno.test({
@@ -28,14 +28,14 @@ Deno.test({
   async fn() {
     const dir = await Deno.makeTempDir();
     try {
-      const out = `${dir}/chacha20poly1305_wasm.ts`;
+      const out = `${dir}/module_wasm.ts`;
       const r = await run("sh", [`${here}build.sh`, out]);
       assert.ok(r.ok, `build.sh failed: ${r.out}`);
       const fresh = await Deno.readTextFile(out);
-      const committed = await Deno.readTextFile(`${here}chacha20poly1305_wasm.ts`);
+      const committed = await Deno.readTextFile(`${here}module_wasm.ts`);
       assert.ok(
         fresh === committed,
-        "src/crypto/wasm/chacha20poly1305_wasm.ts is stale: run sh src/crypto/wasm/build.sh",
+        "src/crypto/wasm/module_wasm.ts is stale: run sh src/crypto/wasm/build.sh",
       );
     } finally {
       await Deno.remove(dir, { recursive: true });

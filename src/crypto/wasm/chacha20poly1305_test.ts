@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createCipheriv, randomBytes } from "node:crypto";
 import { allocPacketBuffer, freePacketBuffer } from "./arena.ts";
-import { chaChaPolyWasm } from "./instance.ts";
+import { cryptoWasm } from "./instance.ts";
 import { hex, toHex, V282 } from "../_rfc8439_test_util.ts";
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
@@ -9,7 +9,7 @@ const rand = (n: number) => new Uint8Array(randomBytes(n));
 
 /** Runs the raw ChaCha20 export over `data` (copied into wasm memory). */
 function chacha20(key: Uint8Array, counter: number, nonce: Uint8Array, data: Uint8Array) {
-  const w = chaChaPolyWasm();
+  const w = cryptoWasm();
   const buf = allocPacketBuffer(64 + data.length + 1);
   try {
     buf.set(key);
@@ -34,7 +34,7 @@ function chacha20(key: Uint8Array, counter: number, nonce: Uint8Array, data: Uin
 
 /** Runs the raw Poly1305 export over `msg` under a 32-byte one-time key. */
 function poly1305(key: Uint8Array, msg: Uint8Array): Uint8Array {
-  const w = chaChaPolyWasm();
+  const w = cryptoWasm();
   const buf = allocPacketBuffer(48 + msg.length + 1);
   try {
     buf.set(key);

@@ -1,6 +1,6 @@
 /**
- * The ChaCha20-Poly1305 WebAssembly instance (one per isolate, made on first
- * use) and the map of its fixed 32 MiB memory.
+ * The crypto WebAssembly instance (ChaCha20-Poly1305, NaCl secretbox, X25519;
+ * one per isolate, made on first use) and the map of its fixed 32 MiB memory.
  *
  * Memory never grows, so `memory.buffer` is one ArrayBuffer for the life of
  * the process and views into it never detach. Above the module's own 64 KiB
@@ -15,10 +15,10 @@
  *
  * @module
  */
-import { CHACHA20POLY1305_WASM_BASE64 } from "./chacha20poly1305_wasm.ts";
+import { CRYPTO_WASM_BASE64 } from "./module_wasm.ts";
 
 /** The functions the C module exports; addresses are byte offsets into memory. */
-export interface ChaChaPolyExports {
+export interface CryptoWasmExports {
   /** Seals src[0, len) into dst (ciphertext then 16-byte tag); src == dst is in place. */
   aead_seal(
     key: number,
@@ -68,12 +68,17 @@ export interface ChaChaPolyExports {
    * (out untouched) when len < 16 or the tag is bad. out == box + 16 is in place.
    */
   secretbox_open(key: number, nonce24: number, box: number, len: number, out: number): number;
+  /**
+   * X25519 (RFC 7748) of a 32-byte scalar (clamped inside) and u-coordinate into
+   * out[0, 32); 0, or -1 when the result is all zero (a low-order point).
+   */
+  x25519(out: number, scalar: number, point: number): number;
 }
 
 /** The instance, its memory and the address of each region. */
-export interface ChaChaPolyWasm {
+export interface CryptoWasm {
   /** The module's exported functions. */
-  readonly fn: ChaChaPolyExports;
+  readonly fn: CryptoWasmExports;
   /** The memory's one, never-detached ArrayBuffer. */
   readonly buffer: ArrayBuffer;
   /** A byte view over all of memory. */
@@ -102,34 +107,34 @@ const KEY_SLOT_COUNT = 4096;
 const AD_SCRATCH_SIZE = 16 * 1024;
 const MSG_SCRATCH_SIZE = 128 * 1024 + 64;
 
-let instance: ChaChaPolyWasm | undefined;
+let instance: CryptoWasm | undefined;
 
 /**
  * Returns the shared instance, compiling it on first call.
  *
  * @example
  * ```ts
- * const w = chaChaPolyWasm();
+ * const w = cryptoWasm();
  * console.assert(w.buffer.byteLength === 32 * 1024 * 1024);
  * ```
  */
-export function chaChaPolyWasm(): ChaChaPolyWasm {
+export function cryptoWasm(): CryptoWasm {
   return instance ??= instantiate();
 }
 
-function instantiate(): ChaChaPolyWasm {
-  const bin = atob(CHACHA20POLY1305_WASM_BASE64);
+function instantiate(): CryptoWasm {
+  const bin = atob(CRYPTO_WASM_BASE64);
   const code = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) code[i] = bin.charCodeAt(i);
   const inst = new WebAssembly.Instance(new WebAssembly.Module(code), {});
-  const ex = inst.exports as unknown as ChaChaPolyExports & {
+  const ex = inst.exports as unknown as CryptoWasmExports & {
     memory: WebAssembly.Memory;
     __heap_base: WebAssembly.Global;
   };
   const buffer = ex.memory.buffer as ArrayBuffer; // not shared: the module declares no shared memory
   if (buffer.byteLength !== WASM_MEMORY_SIZE) {
     throw new Error(
-      `Cannot use ChaCha20-Poly1305 wasm module: memory is ${buffer.byteLength} bytes, expected ${WASM_MEMORY_SIZE}`,
+      `Cannot use the crypto wasm module: memory is ${buffer.byteLength} bytes, expected ${WASM_MEMORY_SIZE}`,
     );
   }
   const align = (n: number) => (n + 63) & ~63;

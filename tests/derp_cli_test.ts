@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { dialDerp } from "../src/derp/dial.ts";
 import { recvType } from "../src/derp/testing.ts";
 import { stunQuery } from "../src/stun/client.ts";
-import { generateNodePrivate } from "../src/key/node_key.ts";
+import { generateNodePrivate, toHex } from "../src/key/node_key.ts";
+import { connectNodeTls } from "../src/derp/node_tls_conn.ts";
+import { parseMetaCert } from "../src/derp/meta_cert.ts";
 
 const cliUrl = new URL("../src/cli/derp.ts", import.meta.url).href;
 
@@ -86,6 +88,12 @@ Deno.test("warren tun derp --hostname serves TLS with a printed pin, STUN, and s
       certName: pin,
     });
     assert.equal((await recvType(c, "serverInfo")).type, "serverInfo");
+    // The chain carries derper's meta certificate for this server key.
+    const probe = await connectNodeTls({ hostname: "127.0.0.1", port, insecure: true });
+    probe.close();
+    const meta = parseMetaCert(probe.peerChain);
+    assert.equal(meta && `nodekey:${toHex(meta.serverPublic)}`, serverKey);
+    assert.equal(meta?.version, 2);
     const s = await stunQuery("127.0.0.1", stunPort, 2000);
     assert.equal(s.ip, "127.0.0.1");
 

@@ -3,7 +3,9 @@ import { dialDerp } from "../src/derp/dial.ts";
 import { generateSelfSignedCert } from "../src/derp/selfsigned_cert.ts";
 import { recvType, startTestServer } from "../src/derp/testing.ts";
 import { unpem } from "../src/derp/der.ts";
-import { generateNodePrivate } from "../src/key/node_key.ts";
+import { generateNodePrivate, publicFromPrivate } from "../src/key/node_key.ts";
+import { generateMetaCert, withMetaCert } from "../src/derp/meta_cert.ts";
+import { PROTOCOL_VERSION } from "../src/derp/constants.ts";
 
 const cert = await generateSelfSignedCert("derp.test");
 const ipCert = await generateSelfSignedCert("127.0.0.1");
@@ -70,6 +72,44 @@ Deno.test("HTTPS endpoints work on the TLS listener", async () => {
     assert.equal(r.status, 200);
   } finally {
     client.close();
+    await ts.close();
+  }
+});
+
+Deno.test("TLS 1.3 with a meta certificate: the pinned client fast-starts and traffic flows", async () => {
+  const privateKey = generateNodePrivate();
+  const meta = await generateMetaCert(publicFromPrivate(privateKey), PROTOCOL_VERSION);
+  const ts = startTestServer({
+    privateKey,
+    tls: { cert: withMetaCert(cert.certPem, meta), key: cert.keyPem },
+  });
+  try {
+    const a = await dialDerp(ts.url, { privateKey: generateNodePrivate(), certName: cert.pin });
+    const b = await dialDerp(ts.url, { privateKey: generateNodePrivate(), certName: cert.pin });
+    try {
+      assert.deepEqual(a.serverPublic, publicFromPrivate(privateKey));
+      await recvType(a, "serverInfo");
+      await recvType(b, "serverInfo");
+      assert.equal(ts.server.metrics.fastStarts, 2);
+      await a.send(b.publicKey, new TextEncoder().encode("fast"));
+      assert.equal(new TextDecoder().decode((await recvType(b, "packet")).data), "fast");
+    } finally {
+      a.close();
+      b.close();
+    }
+  } finally {
+    await ts.close();
+  }
+});
+
+Deno.test("TLS without a meta certificate: the client does the 101 exchange", async () => {
+  const ts = startTestServer({ tls: { cert: cert.certPem, key: cert.keyPem } });
+  try {
+    const a = await dialDerp(ts.url, { privateKey: generateNodePrivate(), certName: cert.pin });
+    assert.equal((await recvType(a, "serverInfo")).type, "serverInfo");
+    assert.equal(ts.server.metrics.fastStarts, 0);
+    a.close();
+  } finally {
     await ts.close();
   }
 });

@@ -11,7 +11,9 @@ import { type FfiTcpListener, listenPlainDerp } from "../derp/ffi_listener.ts";
 import { MeshPeer, meshUrl } from "../derp/mesh.ts";
 import { verifyClientUrl } from "../derp/verify_client.ts";
 import { certPin, generateSelfSignedCert } from "../derp/selfsigned_cert.ts";
+import { generateMetaCert, withMetaCert } from "../derp/meta_cert.ts";
 import { unpem } from "../derp/der.ts";
+import { PROTOCOL_VERSION } from "../derp/constants.ts";
 import { loadOrCreateServerKey } from "../derp/server_key_file.ts";
 import { StunServer } from "../stun/server.ts";
 import { DEFAULT_STUN_PORT } from "../stun/constants.ts";
@@ -237,7 +239,13 @@ export async function derpCommand(argv: string[]): Promise<number> {
   try {
     // Plain HTTP runs on our own epoll sockets (far less memory per idle client).
     listener = tls
-      ? Deno.listenTls({ hostname: address, port, cert: tls.cert, key: tls.key })
+      ? Deno.listenTls({
+        hostname: address,
+        port,
+        // The meta certificate rides after the real chain so TLS 1.3 clients can fast-start.
+        cert: withMetaCert(tls.cert, await generateMetaCert(server.publicKey, PROTOCOL_VERSION)),
+        key: tls.key,
+      })
       : listenPlainDerp(address, port, logf);
   } catch (e) {
     console.error(

@@ -6,10 +6,11 @@
  */
 
 import { closeQuietly, type DuplexConn, writeAll } from "./conn.ts";
-import { CLIENT_CONNECT_TIMEOUT_MS, IDEAL_NODE_HEADER } from "./constants.ts";
+import { CLIENT_CONNECT_TIMEOUT_MS, FAST_START_HEADER, IDEAL_NODE_HEADER } from "./constants.ts";
 import { DerpClient, type DerpClientOptions } from "./client.ts";
 import { readHttpHead } from "./http_head.ts";
 import { connectNodeTls } from "./node_tls_conn.ts";
+import { parseMetaCert } from "./meta_cert.ts";
 import { keysEqual, parseNodePublicLoose } from "../key/node_key.ts";
 
 /** Options for {@link dialDerp}. */
@@ -65,12 +66,18 @@ export async function dialDerp(url: string, opts: DialOptions): Promise<DerpClie
     if (conn) closeQuietly(conn);
   }, timeoutMs);
   try {
-    conn = await connect(host, port, tlsOn, opts);
+    const c = await connect(host, port, tlsOn, opts);
+    conn = c.conn;
     if (timedOut) throw new Error("timed out");
     const hostHeader = u.port ? `${u.hostname}:${u.port}` : u.hostname;
     let req = `GET ${path} HTTP/1.1\r\nHost: ${hostHeader}\r\nUser-Agent: warren\r\n` +
       `Connection: Upgrade\r\nUpgrade: DERP\r\n`;
     if (opts.idealNode) req += `${IDEAL_NODE_HEADER}: ${opts.idealNode}\r\n`;
+    if (c.metaServerKey) {
+      // The meta certificate told us the server key: no HTTP response, ClientInfo at once.
+      await writeAll(conn, new TextEncoder().encode(`${req}${FAST_START_HEADER}: 1\r\n\r\n`));
+      return await DerpClient.handshake(conn, { ...opts, serverPublic: c.metaServerKey });
+    }
     await writeAll(conn, new TextEncoder().encode(req + "\r\n"));
     const head = await readHttpHead(conn, 16 * 1024);
     if (!head) throw new Error("server closed the connection before replying");
@@ -102,29 +109,37 @@ export async function dialDerp(url: string, opts: DialOptions): Promise<DerpClie
   }
 }
 
+/** The connection, and the server key if its TLS chain carried a meta certificate. */
+interface Connected {
+  conn: DuplexConn;
+  metaServerKey?: Uint8Array;
+}
+
 async function connect(
   host: string,
   port: number,
   tlsOn: boolean,
   opts: DialOptions,
-): Promise<DuplexConn> {
+): Promise<Connected> {
   const dialHost = opts.dialHost ??
     (opts.resolveHost ? await opts.resolveHost(host).catch(() => null) : null) ?? host;
   if (!tlsOn) {
     const c = await Deno.connect({ hostname: dialHost, port });
     c.setNoDelay(true);
     c.setKeepAlive(true);
-    return c;
+    return { conn: c };
   }
   const pin = opts.certName?.startsWith("sha256-raw:") ? opts.certName.slice(11) : undefined;
   if (pin || opts.insecureForTests) {
-    return await connectNodeTls({
+    const c = await connectNodeTls({
       hostname: dialHost,
       port,
       serverName: host,
       pinSha256: pin,
       insecure: opts.insecureForTests,
     });
+    const meta = opts.serverPublic ? null : parseMetaCert(c.peerChain);
+    return { conn: c, metaServerKey: meta?.serverPublic };
   }
   const tcp = await Deno.connect({ hostname: dialHost, port });
   tcp.setNoDelay(true);
@@ -134,5 +149,6 @@ async function connect(
     caCerts: opts.caCerts,
   });
   await c.handshake();
-  return c;
+  // Deno.TlsConn does not show the peer's chain, so no meta certificate here.
+  return { conn: c };
 }

@@ -274,7 +274,9 @@ export class DerpHttpServer {
       const ws = new WebSocketConn(conn, false, head.rest);
       return this.#server.accept(ws, { remoteHost, remotePort, deadline, idealNode });
     }
-    if (head.headers.get(FAST_START_HEADER.toLowerCase()) !== "1") {
+    if (head.headers.get(FAST_START_HEADER.toLowerCase()) === "1") {
+      this.#server.metrics.fastStarts++;
+    } else {
       const ok = await writeAll(conn, this.#derpUpgrade).then(() => true, () => false);
       if (!ok) return;
     }

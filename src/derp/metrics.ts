@@ -32,6 +32,8 @@ export class DerpMetrics {
   connections = 0;
   /** Connections refused because --max-conns was reached. */
   refusedMaxConns = 0;
+  /** DERP upgrades that asked for fast start (no HTTP response; key from the meta cert). */
+  fastStarts = 0;
   /** Handshakes that failed, by reason. */
   handshakeFailures: Map<string, number> = new Map();
   /** Connections closed for a protocol error after the handshake. */
@@ -110,6 +112,12 @@ export class DerpMetrics {
       "counter",
       "Connections refused at --max-conns.",
       this.refusedMaxConns,
+    );
+    one(
+      "derp_fast_starts_total",
+      "counter",
+      "DERP upgrades with Derp-Fast-Start (client had the key from the meta certificate).",
+      this.fastStarts,
     );
     for (const [k, v] of Object.entries(gauges)) {
       one(`derp_${k}`, "gauge", `Current ${k.replaceAll("_", " ")}.`, v);

@@ -8,6 +8,7 @@
 import tls from "node:tls";
 import { createHash } from "node:crypto";
 import type { DuplexConn } from "./conn.ts";
+import type { PeerCertSummary } from "./meta_cert.ts";
 
 /** How to check the server certificate. */
 export interface NodeTlsOptions {
@@ -28,12 +29,21 @@ export function certPin(der: Uint8Array): string {
   return createHash("sha256").update(der).digest("hex");
 }
 
+/** A TLS connection from {@link connectNodeTls}. */
+export interface NodeTlsConn extends DuplexConn {
+  /**
+   * The server's certificates in the order sent, when TLS 1.3 encrypted them (empty
+   * otherwise): where a DERP client looks for the meta certificate.
+   */
+  readonly peerChain: PeerCertSummary[];
+}
+
 /**
  * Connects, completes TLS and checks the pin.
  *
  * @throws {Error} if the connection fails or the certificate does not match the pin
  */
-export function connectNodeTls(opts: NodeTlsOptions): Promise<DuplexConn> {
+export function connectNodeTls(opts: NodeTlsOptions): Promise<NodeTlsConn> {
   return new Promise((resolve, reject) => {
     const isIp = (h: string) => /^[0-9.]+$/.test(h) || h.includes(":");
     const sni = opts.serverName ?? opts.hostname;
@@ -60,21 +70,38 @@ export function connectNodeTls(opts: NodeTlsOptions): Promise<DuplexConn> {
           return fail(new Error(`TLS certificate sha256-raw:${got} does not match the pinned one`));
         }
       }
-      resolve(new NodeSocketConn(sock));
+      const chain = sock.getProtocol() === "TLSv1.3" ? peerChain(sock) : [];
+      resolve(new NodeSocketConn(sock, chain));
     });
   });
 }
 
+/** The peer's certificates, following issuerCertificate links until they repeat. */
+function peerChain(sock: tls.TLSSocket): PeerCertSummary[] {
+  const out: PeerCertSummary[] = [];
+  const seen = new Set<unknown>();
+  let c: tls.DetailedPeerCertificate | undefined = sock.getPeerCertificate(true);
+  while (c && c.raw && !seen.has(c) && out.length < 10) {
+    seen.add(c);
+    const cn = c.subject?.CN;
+    out.push({ commonName: Array.isArray(cn) ? cn[0] : cn ?? "", serialHex: c.serialNumber ?? "" });
+    c = c.issuerCertificate;
+  }
+  return out;
+}
+
 /** Adapts a node stream socket to read()/write()/close(). */
-class NodeSocketConn implements DuplexConn {
+class NodeSocketConn implements NodeTlsConn {
+  readonly peerChain: PeerCertSummary[];
   #sock: tls.TLSSocket;
   #chunks: Uint8Array[] = [];
   #ended = false;
   #error: Error | null = null;
   #waiter: (() => void) | null = null;
 
-  constructor(sock: tls.TLSSocket) {
+  constructor(sock: tls.TLSSocket, chain: PeerCertSummary[]) {
     this.#sock = sock;
+    this.peerChain = chain;
     sock.on("data", (d: Uint8Array) => {
       this.#chunks.push(d);
       if (this.#chunks.length > 16) sock.pause(); // bounded buffering: let TCP push back

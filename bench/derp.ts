@@ -7,14 +7,15 @@
  * packets/s and Mbit/s), (3) measure relay round trips, idle and under load.
  *
  * Flags: --idle N (10000), --pairs N (32), --seconds S (5), --size B (1200),
- *        --flood-workers N (1), --server-v8-flags FLAGS (e.g.
- *        --optimize-for-size,--max-semi-space-size=1), --quick,
+ *        --flood-workers N (1), --server-v8-flags FLAGS (default: the flags warren
+ *        ships with, src/cli/v8_flags.ts; empty for V8's defaults), --quick,
  *        --idle-only (skip the latency and throughput parts)
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
+import { WARREN_V8_FLAGS } from "../src/cli/v8_flags.ts";
 
 const { values: v } = parseArgs({
   args: Deno.args,
@@ -89,11 +90,12 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 }
 
-// 1. Server.
+// 1. Server, with the V8 flags warren ships with unless told otherwise.
+const serverV8Flags = v["server-v8-flags"] ?? WARREN_V8_FLAGS.join(",");
 const server = new Deno.Command(Deno.execPath(), {
   args: [
     "eval",
-    ...(v["server-v8-flags"] ? [`--v8-flags=${v["server-v8-flags"]}`] : []),
+    ...(serverV8Flags ? [`--v8-flags=${serverV8Flags}`] : []),
     "--quiet",
     `import { derpCommand } from ${JSON.stringify(cli)}; Deno.exit(await derpCommand(${
       JSON.stringify([
@@ -118,10 +120,14 @@ const port = Number(serving.match(/:(\d+)\/derp/)![1]);
 const url = `http://127.0.0.1:${port}/derp`;
 await new Promise((r) => setTimeout(r, 500));
 const baseRss = rssKiB(server.pid);
-console.log(`server pid ${server.pid} on ${url}, RSS ${(baseRss / 1024).toFixed(1)} MiB at start`);
+console.log(
+  `server pid ${server.pid} on ${url}, RSS ${(baseRss / 1024).toFixed(1)} MiB at start, ` +
+    `V8 flags: ${serverV8Flags || "none"}`,
+);
 
 const results: Record<string, number | string> = {
   command: `deno task bench:derp ${Deno.args.join(" ")}`.trim(),
+  server_v8_flags: serverV8Flags,
 };
 
 // 2. Idle connections.

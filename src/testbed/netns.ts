@@ -6,6 +6,8 @@
  * @module
  */
 
+import { v8FlagsArg } from "../cli/v8_flags.ts";
+
 /** Output of a finished command. */
 export interface RunResult {
   /** Exit code. */
@@ -151,7 +153,7 @@ export async function linkPair(
 export function warrenArgv(): string[] {
   const exe = Deno.execPath();
   if (/(^|\/)deno$/.test(exe)) {
-    return [exe, "run", "-A", new URL("../../main.ts", import.meta.url).pathname];
+    return [exe, "run", "-A", v8FlagsArg(), new URL("../../main.ts", import.meta.url).pathname];
   }
   return [exe];
 }

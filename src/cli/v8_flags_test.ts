@@ -1,0 +1,17 @@
+import assert from "node:assert/strict";
+import { v8FlagsArg, WARREN_V8_FLAGS } from "./v8_flags.ts";
+import { warrenArgv } from "../testbed/netns.ts";
+
+Deno.test("deno.json's warren, demo and compile tasks run with WARREN_V8_FLAGS", async () => {
+  const config = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
+  for (const task of ["warren", "demo", "compile"]) {
+    const words = String(config.tasks[task]).split(/\s+/);
+    assert.ok(words.includes(v8FlagsArg()), `task ${task}: ${config.tasks[task]}`);
+  }
+  assert.ok(WARREN_V8_FLAGS.length > 0);
+});
+
+Deno.test("warrenArgv() passes the flags when it runs main.ts with deno", () => {
+  const argv = warrenArgv();
+  if (/(^|\/)deno$/.test(argv[0])) assert.ok(argv.includes(v8FlagsArg()), argv.join(" "));
+});

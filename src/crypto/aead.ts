@@ -13,6 +13,7 @@
  */
 import { createCipheriv, createDecipheriv } from "node:crypto";
 import { badCounter, CHACHA_TAG_LENGTH, checkDst, checkKey } from "./_aead_checks.ts";
+import { ChaChaPolyBase } from "./_aead_base.ts";
 
 export { CHACHA_KEY_LENGTH, CHACHA_NONCE_LENGTH, CHACHA_TAG_LENGTH } from "./_aead_checks.ts";
 
@@ -30,28 +31,18 @@ const OPTIONS = { authTagLength: CHACHA_TAG_LENGTH } as const;
  * console.assert(new TextDecoder().decode(aead.open(wgNonce(0), sealed)!) === "hi");
  * ```
  */
-export class ChaChaPoly {
+export class ChaChaPoly extends ChaChaPolyBase {
   #key: Uint8Array;
 
   /** Wraps a 32-byte key; the bytes are copied so later changes to `key` do not leak in. */
   constructor(key: Uint8Array) {
+    super();
     checkKey(key);
     this.#key = key.slice();
   }
 
-  /** Encrypts `plaintext` and returns ciphertext followed by the 16-byte tag. */
-  seal(nonce: Uint8Array, plaintext: Uint8Array, ad?: Uint8Array): Uint8Array {
-    const out = new Uint8Array(plaintext.length + CHACHA_TAG_LENGTH);
-    this.sealInto(nonce, plaintext, out, 0, ad);
-    return out;
-  }
-
-  /**
-   * Encrypts `plaintext` into `dst` at `dstOffset` (ciphertext then tag) and
-   * returns the number of bytes written, `plaintext.length + 16`. `dst` may be
-   * the buffer `plaintext` views, at the same offset, for in-place encryption.
-   */
-  sealInto(
+  /** See {@link ChaChaPolyBase.sealInto}. */
+  override sealInto(
     nonce: Uint8Array,
     plaintext: Uint8Array,
     dst: Uint8Array,
@@ -70,19 +61,8 @@ export class ChaChaPoly {
     return total;
   }
 
-  /** Decrypts `sealed` (ciphertext ‖ tag); returns null if it is too short or fails authentication. */
-  open(nonce: Uint8Array, sealed: Uint8Array, ad?: Uint8Array): Uint8Array | null {
-    if (sealed.length < CHACHA_TAG_LENGTH) return null;
-    const out = new Uint8Array(sealed.length - CHACHA_TAG_LENGTH);
-    return this.openInto(nonce, sealed, out, 0, ad) < 0 ? null : out;
-  }
-
-  /**
-   * Decrypts `sealed` into `dst` at `dstOffset` and returns the plaintext
-   * length, or -1 if it is shorter than a tag or fails authentication (then
-   * `dst` is untouched). `dst` may overlap `sealed` at the same offset.
-   */
-  openInto(
+  /** See {@link ChaChaPolyBase.openInto}. */
+  override openInto(
     nonce: Uint8Array,
     sealed: Uint8Array,
     dst: Uint8Array,

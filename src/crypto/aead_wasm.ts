@@ -17,6 +17,7 @@
  * @module
  */
 import { ChaChaPoly, wgNonce } from "./aead.ts";
+import { ChaChaPolyBase } from "./_aead_base.ts";
 import {
   badCounter,
   CHACHA_NONCE_LENGTH,
@@ -88,7 +89,7 @@ function overlaps(a: number, aLen: number, b: number, bLen: number): boolean {
  * freePacketBuffer(buf);
  * ```
  */
-export class WasmChaChaPoly {
+export class WasmChaChaPoly extends ChaChaPolyBase {
   readonly #w: CryptoWasm;
   // Address of this key's own wasm slot, or SHARED (slot 0, refilled from
   // #key on each call) or DISPOSED.
@@ -99,6 +100,7 @@ export class WasmChaChaPoly {
 
   /** Copies a 32-byte key into a wasm key slot; later changes to `key` do not leak in. */
   constructor(key: Uint8Array) {
+    super();
     checkKey(key);
     const w = this.#w = cryptoWasm();
     this.#key = key.slice();
@@ -198,19 +200,8 @@ export class WasmChaChaPoly {
     return this.#fallback().openInto(wgNonce(counter), sealed, buf, offset);
   }
 
-  /** Encrypts `plaintext` and returns ciphertext followed by the 16-byte tag. */
-  seal(nonce: Uint8Array, plaintext: Uint8Array, ad?: Uint8Array): Uint8Array {
-    const out = new Uint8Array(plaintext.length + TAG);
-    this.sealInto(nonce, plaintext, out, 0, ad);
-    return out;
-  }
-
-  /**
-   * Encrypts `plaintext` into `dst` at `dstOffset` (ciphertext then tag) and
-   * returns the number of bytes written, `plaintext.length + 16`. `dst` may be
-   * the buffer `plaintext` views, at the same offset, for in-place encryption.
-   */
-  sealInto(
+  /** See {@link ChaChaPolyBase.sealInto}. */
+  override sealInto(
     nonce: Uint8Array,
     plaintext: Uint8Array,
     dst: Uint8Array,
@@ -247,19 +238,8 @@ export class WasmChaChaPoly {
     return total;
   }
 
-  /** Decrypts `sealed` (ciphertext ‖ tag); returns null if it is too short or fails authentication. */
-  open(nonce: Uint8Array, sealed: Uint8Array, ad?: Uint8Array): Uint8Array | null {
-    if (sealed.length < TAG) return null;
-    const out = new Uint8Array(sealed.length - TAG);
-    return this.openInto(nonce, sealed, out, 0, ad) < 0 ? null : out;
-  }
-
-  /**
-   * Decrypts `sealed` into `dst` at `dstOffset` and returns the plaintext
-   * length, or -1 if it is shorter than a tag or fails authentication (then
-   * `dst` is untouched). `dst` may overlap `sealed` at the same offset.
-   */
-  openInto(
+  /** See {@link ChaChaPolyBase.openInto}. */
+  override openInto(
     nonce: Uint8Array,
     sealed: Uint8Array,
     dst: Uint8Array,

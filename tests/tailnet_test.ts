@@ -120,6 +120,28 @@ Deno.test({
       const filter = (after.tailnet as { filter: { accepted: number } }).filter;
       assert.ok(filter.accepted > 0, "inbound packets went through the filter");
 
+      // Control pings the node (Headscale's debug ping, HA probes): HEAD, c2n /echo, disco.
+      const alphaId = (await t.admin("GET", "/admin/nodes") as { id: number; givenName: string }[])
+        .find((n) => n.givenName === "alpha")!.id;
+      const head = await t.admin("POST", `/admin/ping/${alphaId}`, {}) as { method?: string };
+      assert.equal(head.method, "HEAD", JSON.stringify(head));
+      const echo = await t.admin("POST", `/admin/ping/${alphaId}`, {
+        types: "c2n",
+        payload: "POST /echo HTTP/1.1\r\nContent-Length: 4\r\n\r\nwarn",
+      }) as { body?: string; overNoise?: boolean };
+      assert.equal(echo.body, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nwarn");
+      assert.equal(echo.overNoise, true);
+      const disco = await t.admin("POST", `/admin/ping/${alphaId}`, {
+        types: "disco",
+        ip: addrOf(stB, 4),
+        noise: true,
+      }) as { body?: string };
+      const pr = JSON.parse(disco.body ?? "{}");
+      assert.equal(pr.Type, "disco", JSON.stringify(disco));
+      assert.equal(pr.NodeName, "beta");
+      assert.equal(pr.DERPRegionID, 900);
+      assert.ok(pr.LatencySeconds > 0, JSON.stringify(pr));
+
       // A steady ping across several rekeys loses (almost) nothing.
       const hs0 = beta.latestHandshake as number;
       const r = await a.exec(["ping", "-c", "60", "-i", "0.25", "-W", "2", addrOf(stB, 4)], {

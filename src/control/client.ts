@@ -26,7 +26,7 @@ import {
 import { type DialOptions, dialTs2021, type Ts2021Connection } from "./dial.ts";
 import { fetchServerKey } from "./server_key.ts";
 import { ControlError, oneLine } from "./errors.ts";
-import { httpError, postJson, readBody } from "./h2.ts";
+import { h2Request, httpError, postJson, readBody } from "./h2.ts";
 import { decodeMapMessage, MapMessageDecoder } from "./map_stream.ts";
 
 /** Options for {@link ControlClient}. */
@@ -290,6 +290,27 @@ export class ControlClient {
     const res = await postJson(conn.session, MAP_PATH, req, { [LB_HEADER]: req.NodeKey }, signal);
     const body = await readBody(res.stream, RESPONSE_BODY_LIMIT);
     if (res.status !== 200) throw httpError(MAP_PATH, res.status, body);
+  }
+
+  /**
+   * Any request over the Noise channel (what control's PingRequest and c2n
+   * callbacks use): `url` may be absolute — only its path and query are sent,
+   * the connection decides the host — or a path.
+   *
+   * @returns the status and up to 64 KiB of the body
+   * @throws {ControlError} "stream"/"aborted" when no response arrives
+   */
+  async noiseRequest(
+    method: string,
+    url: string,
+    body: Uint8Array | null = null,
+    headers: Record<string, string> = {},
+    signal?: AbortSignal,
+  ): Promise<{ status: number; body: Uint8Array }> {
+    const u = new URL(url, this.#opts.controlUrl);
+    const conn = await this.connection(signal);
+    const res = await h2Request(conn.session, method, u.pathname + u.search, body, headers, signal);
+    return { status: res.status, body: await readBody(res.stream, 64 * 1024) };
   }
 
   /** Closes the connection; later requests fail. */

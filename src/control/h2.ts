@@ -27,6 +27,25 @@ export function postJson(
   headers: Record<string, string | string[]> = {},
   signal?: AbortSignal,
 ): Promise<H2Response> {
+  return h2Request(session, "POST", path, new TextEncoder().encode(JSON.stringify(body)), {
+    "content-type": "application/json",
+    ...headers,
+  }, signal);
+}
+
+/**
+ * Sends one request (`body` null for none) and resolves once response headers arrive.
+ *
+ * @throws {ControlError} "stream" if the stream fails before a response, "aborted" on abort
+ */
+export function h2Request(
+  session: http2.ClientHttp2Session,
+  method: string,
+  path: string,
+  body: Uint8Array | null,
+  headers: Record<string, string | string[]> = {},
+  signal?: AbortSignal,
+): Promise<H2Response> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(new ControlError("aborted", "control: aborted"));
@@ -34,15 +53,12 @@ export function postJson(
     }
     let stream: http2.ClientHttp2Stream;
     try {
-      stream = session.request({
-        ":method": "POST",
-        ":path": path,
-        "content-type": "application/json",
-        ...headers,
+      stream = session.request({ ":method": method, ":path": path, ...headers }, {
+        endStream: body === null,
       });
     } catch (err) {
       reject(
-        new ControlError("stream", `control: POST ${path} failed: connection is down`, {
+        new ControlError("stream", `control: ${method} ${path} failed: connection is down`, {
           cause: err,
         }),
       );
@@ -60,15 +76,15 @@ export function postJson(
     stream.once("error", (err) => {
       signal?.removeEventListener("abort", onAbort);
       reject(
-        new ControlError("stream", `control: POST ${path} failed: ${oneLine(err.message)}`, {
+        new ControlError("stream", `control: ${method} ${path} failed: ${oneLine(err.message)}`, {
           cause: err,
         }),
       );
     });
     stream.once("close", () => {
-      reject(new ControlError("stream", `control: POST ${path} closed before a response`));
+      reject(new ControlError("stream", `control: ${method} ${path} closed before a response`));
     });
-    stream.end(new TextEncoder().encode(JSON.stringify(body)));
+    if (body !== null) stream.end(body);
   });
 }
 

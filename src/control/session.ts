@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { Hostinfo, MapResponse, RegisterResponse } from "../netmap/tailcfg.ts";
+import type { Hostinfo, MapResponse, PingResponse, RegisterResponse } from "../netmap/tailcfg.ts";
 import { applyMapResponse } from "../netmap/apply_map_response.ts";
 import type { NetworkMap } from "../netmap/network_map.ts";
 import type { KeyState } from "../key/state.ts";
@@ -16,6 +16,10 @@ import { formatDiscoPublic, formatNodePublic, publicFromPrivate } from "../key/n
 import { ControlClient, type ControlClientOptions } from "./client.ts";
 import { ControlError } from "./errors.ts";
 import { Backoff, sleep } from "./backoff.ts";
+import { PingAnswerer } from "./ping_request.ts";
+
+/** How long one PingRequest answer may take (tailscaled: 15 s for the HEAD). */
+const PING_ANSWER_TIMEOUT_MS = 15_000;
 
 /** Login/connection state, named as tailscaled names them. */
 export type SessionState = "NeedsLogin" | "NeedsMachineAuth" | "Starting" | "Running" | "Stopped";
@@ -58,6 +62,10 @@ export interface ControlSessionOptions {
   onError?: (err: ControlError) => void;
   /** Registration finished (for status: user, login). */
   onRegistered?: (resp: RegisterResponse) => void;
+  /** Answers a "disco" PingRequest: ping this Tailscale IP over the data plane. */
+  discoPing?: (ip: string) => Promise<PingResponse>;
+  /** Log lines about control's requests (PingRequest answers). */
+  log?: (line: string) => void;
 }
 
 /**
@@ -83,6 +91,7 @@ export class ControlSession {
   #endpoints: string[];
   #endpointTypes: number[];
   #needLogin = false;
+  readonly #pings: PingAnswerer;
 
   /** Creates the session; nothing happens until {@link start}. */
   constructor(opts: ControlSessionOptions) {
@@ -95,6 +104,31 @@ export class ControlSession {
       ...opts.client,
       controlUrl: opts.controlUrl,
       machineKey: opts.state.machineKey,
+    });
+    const fetchFn = opts.client?.fetch ?? fetch;
+    this.#pings = new PingAnswerer({
+      noise: async (method, url, body) =>
+        (await this.client.noiseRequest(
+          method,
+          url,
+          body,
+          {},
+          AbortSignal.any([this.#abort.signal, AbortSignal.timeout(PING_ANSWER_TIMEOUT_MS)]),
+        )).status,
+      http: async (method, url, body) => {
+        const res = await fetchFn(url, {
+          method,
+          body: body === null ? null : new Uint8Array(body),
+          signal: AbortSignal.any([
+            this.#abort.signal,
+            AbortSignal.timeout(PING_ANSWER_TIMEOUT_MS),
+          ]),
+        });
+        await res.body?.cancel();
+        return res.status;
+      },
+      discoPing: opts.discoPing,
+      log: opts.log ?? (() => {}),
     });
   }
 
@@ -298,6 +332,8 @@ export class ControlSession {
         EndpointTypes: this.#endpoints.length > 0 ? this.#endpointTypes : undefined,
       }, signal)
     ) {
+      // Honoured on keep-alives too, as tailscaled does.
+      this.#pings.answer(resp.PingRequest);
       if (resp.KeepAlive) continue;
       this.#netmap = applyMapResponse(this.#netmap, resp, now());
       backoff.reset();

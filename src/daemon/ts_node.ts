@@ -41,6 +41,7 @@ import { udpDnsForwarder } from "./dns_forwarder.ts";
 import { type LocalApiServer, serveLocalApi } from "./local_api.ts";
 import type { NodeStatus } from "./status.ts";
 import { buildTailnetStatus, findPeer } from "./tailnet_status.ts";
+import { discoPingResponse } from "./control_ping.ts";
 import { diffRoutes, planTailnet, type TailnetPlan } from "./tailnet_config.ts";
 
 /** Tailscale's default TUN MTU (DefaultTUNMTU). */
@@ -139,6 +140,12 @@ export class TsNode {
         opts.log(`control: ${s}`);
       },
       onAuthURL: opts.onAuthUrl,
+      discoPing: (ip) => {
+        const nm = this.#netmap, magic = this.#magic;
+        if (!nm || !magic) return Promise.reject(new Error("the data plane is not up yet"));
+        return discoPingResponse(nm, ip, (k) => magic.ping(k));
+      },
+      log: opts.log,
       onError: (e) => {
         // Before the first login, failures are kept for the one line start() reports.
         if (this.#loggedIn) opts.log(e.message);

@@ -594,6 +594,30 @@ export interface PingRequest {
   Payload?: string;
 }
 
+/** What a node reports for a typed PingRequest (Go `tailcfg.PingResponse`). */
+export interface PingResponse {
+  /** The ping type answered: "disco", "TSMP", "ICMP" or "peerapi". */
+  Type: string;
+  /** The ping destination. */
+  IP?: string;
+  /** Tailscale IP of the node that handles IP. */
+  NodeIP?: string;
+  /** That node's name. */
+  NodeName?: string;
+  /** Why the ping could not be done. */
+  Err?: string;
+  /** Round trip in seconds. */
+  LatencySeconds?: number;
+  /** "ip:port" when direct UDP answered. */
+  Endpoint?: string;
+  /** The DERP region that relayed the answer, when it came over DERP. */
+  DERPRegionID?: number;
+  /** That region's code. */
+  DERPRegionCode?: string;
+  /** The error is that IP is this node's own. */
+  IsLocalIP?: boolean;
+}
+
 /** Debug knobs (Go `tailcfg.Debug`). */
 export interface Debug {
   /** Sleep before next poll. */

@@ -332,9 +332,10 @@ export class Tailnet {
   }
 
   /** Calls the control server's admin API (plain HTTP, from inside the hub). */
-  async admin(method: string, path: string): Promise<unknown> {
+  async admin(method: string, path: string, body?: unknown): Promise<unknown> {
+    const init = body === undefined ? { method } : { method, body: JSON.stringify(body) };
     const code = `const r = await fetch(${JSON.stringify(this.controlUrl + path)}, ` +
-      `{ method: ${JSON.stringify(method)} }); console.log(await r.text());`;
+      `${JSON.stringify(init)}); console.log(await r.text());`;
     const out = await this.hub.exec([Deno.execPath(), "eval", code]);
     const text = out.stdout.trim();
     return text === "" ? null : JSON.parse(text);

@@ -12,6 +12,9 @@
  *   POST   /admin/policy                 {filter: FilterRule[] | null} (null = allow all)
  *   POST   /admin/dns/extra-records      [{Name, Type, Value}, …]
  *   POST   /admin/kill-streams           {refuseMs?}: drop every control connection
+ *   POST   /admin/ping/<id>              {types?, noise?, ip?, payload?, timeoutMs?}: send the
+ *                                        node a PingRequest, wait for its answer
+ *                                        ({method, overNoise, latencyMs, body}; 504 if none)
  *
  * @module
  */
@@ -93,6 +96,21 @@ export async function handleAdmin(
         return send(res, 200, { ok: true });
       }
       return send(res, 400, { error: "want a JSON array of records" });
+    case "POST ping": {
+      const id = Number(parts[1]);
+      if (!srv.tailnet.node(id)) return send(res, 404, { error: `no node ${parts[1]}` });
+      const str = (k: string) => typeof obj[k] === "string" ? obj[k] as string : undefined;
+      const timeoutMs = typeof obj.timeoutMs === "number" ? obj.timeoutMs : 10_000;
+      const answer = await srv.ping(id, {
+        types: str("types"),
+        noise: obj.noise === true,
+        ip: str("ip"),
+        payload: str("payload"),
+      }, timeoutMs);
+      return answer
+        ? send(res, 200, answer)
+        : send(res, 504, { error: `node ${id} did not answer within ${timeoutMs} ms` });
+    }
     case "POST kill-streams": {
       const refuseMs = typeof obj.refuseMs === "number" ? obj.refuseMs : 0;
       return send(res, 200, { killed: srv.killAllStreams(refuseMs) });
@@ -107,12 +125,13 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-async function readText(req: IncomingMessage): Promise<string> {
+/** Reads a plain-HTTP request body (at most 1 MiB). */
+export async function readRequestBytes(req: IncomingMessage): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let total = 0;
   for await (const c of req) {
     total += (c as Uint8Array).length;
-    if (total > 1 << 20) throw new RangeError("Admin request body exceeds 1 MiB");
+    if (total > 1 << 20) throw new RangeError("Request body exceeds 1 MiB");
     chunks.push(c as Uint8Array);
   }
   const out = new Uint8Array(total);
@@ -121,5 +140,9 @@ async function readText(req: IncomingMessage): Promise<string> {
     out.set(c, off);
     off += c.length;
   }
-  return new TextDecoder().decode(out);
+  return out;
+}
+
+async function readText(req: IncomingMessage): Promise<string> {
+  return new TextDecoder().decode(await readRequestBytes(req));
 }

@@ -16,6 +16,7 @@ import type { Tailnet } from "./tailnet.ts";
 import type { Change, Json, Logf, NodeRecord } from "./types.ts";
 import { encodeMapMessage } from "../../src/control/map_stream.ts";
 import type { MapResponse } from "../../src/netmap/tailcfg.ts";
+import { PING_RESPONSE_PATH, type PingBook } from "./pings.ts";
 
 // Paths Headscale routes to NotImplementedHandler.
 const NOT_IMPLEMENTED = new Set([
@@ -50,11 +51,13 @@ export class ControlApp {
   readonly #logf: Logf;
   readonly #conns = new Set<Conn>();
   readonly #streams = new Set<MapStream>();
+  readonly #pings: PingBook | undefined;
 
-  /** Creates the application over a tailnet. */
-  constructor(tailnet: Tailnet, logf: Logf = () => {}) {
+  /** Creates the application over a tailnet; with pings, it takes ping answers over Noise. */
+  constructor(tailnet: Tailnet, logf: Logf = () => {}, pings?: PingBook) {
     this.#tailnet = tailnet;
     this.#logf = logf;
+    this.#pings = pings;
   }
 
   /** Number of open map streams. */
@@ -101,6 +104,17 @@ export class ControlApp {
     const method = String(headers[":method"] ?? "");
     const path = String(headers[":path"] ?? "").split("?")[0];
     stream.on("error", () => {});
+    if (path === PING_RESPONSE_PATH && this.#pings && (method === "HEAD" || method === "POST")) {
+      const body = await readBody(stream) ?? new Uint8Array(0);
+      const ok = this.#pings.complete(String(headers[":path"]), method, true, body);
+      return reply(
+        stream,
+        ok ? { status: 200, body: "" } : {
+          status: 404,
+          body: "unknown or expired ping",
+        },
+      );
+    }
     if (NOT_IMPLEMENTED.has(path)) {
       await readBody(stream);
       return reply(stream, { status: 501, body: "Not implemented yet" });

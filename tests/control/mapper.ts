@@ -203,6 +203,11 @@ export function buildFromChange(
 ): MapResponse | null {
   const self = t.node(nodeId);
   if (!self) return null;
+  if (c.ping) {
+    return c.ping.node === nodeId
+      ? { PingRequest: c.ping.request, ControlTime: goTime(new Date()) }
+      : null;
+  }
   if (c.originNode !== undefined && c.originNode === nodeId) {
     return { Node: tailNode(self, capVer, t.config), ControlTime: goTime(new Date()) };
   }

@@ -12,7 +12,8 @@ import type { Duplex } from "node:stream";
 import { generatePrivateKey, publicKeyFrom } from "../../src/crypto/x25519.ts";
 import { formatKey } from "../../src/key/node_key.ts";
 import type { FilterRule, OverTLSPublicKeyResponse } from "../../src/netmap/tailcfg.ts";
-import { handleAdmin } from "./admin.ts";
+import { handleAdmin, readRequestBytes } from "./admin.ts";
+import { PING_RESPONSE_PATH, type PingAnswer, PingBook, type PingSpec } from "./pings.ts";
 import { resolveConfig, type TailnetOptions } from "./config.ts";
 import { NOISE_CAPABILITY_VERSION, ZERO_MACHINE_KEY } from "./constants.ts";
 import { ControlApp } from "./control_app.ts";
@@ -106,6 +107,7 @@ export class TestControlServer {
   readonly #http: http.Server;
   readonly #logf: Logf;
   readonly #sockets = new Set<Duplex>();
+  readonly #pings: PingBook;
   #refuseUntil = 0;
 
   private constructor(
@@ -115,6 +117,7 @@ export class TestControlServer {
     app: ControlApp,
     httpServer: http.Server,
     logf: Logf,
+    pings: PingBook,
   ) {
     this.url = url;
     this.publicKey = formatKey("machine", publicKeyFrom(privateKey));
@@ -122,6 +125,7 @@ export class TestControlServer {
     this.#app = app;
     this.#http = httpServer;
     this.#logf = logf;
+    this.#pings = pings;
   }
 
   /**
@@ -173,8 +177,9 @@ export class TestControlServer {
         { cause: e },
       );
     }
-    const app = new ControlApp(tailnet, logf);
-    const srv = new TestControlServer(url, privateKey, tailnet, app, httpServer, logf);
+    const pings = new PingBook();
+    const app = new ControlApp(tailnet, logf, pings);
+    const srv = new TestControlServer(url, privateKey, tailnet, app, httpServer, logf, pings);
     httpServer.on("connection", (s: Duplex) => {
       srv.#sockets.add(s);
       s.on("close", () => srv.#sockets.delete(s));
@@ -271,6 +276,16 @@ export class TestControlServer {
     return n;
   }
 
+  /**
+   * Sends one node a PingRequest (as Headscale's debug ping and HA prober do) and
+   * waits for its answer; null if none came within timeoutMs.
+   */
+  async ping(nodeId: number, spec: PingSpec, timeoutMs = 10_000): Promise<PingAnswer | null> {
+    const { request, answer } = this.#pings.create(this.tailnet.config.serverUrl, spec, timeoutMs);
+    this.tailnet.emit({ reason: "ping", ping: { node: nodeId, request } });
+    return await answer;
+  }
+
   /** Stops listening and drops every connection and timer. */
   async close(): Promise<void> {
     this.#app.closeAll();
@@ -309,6 +324,13 @@ export class TestControlServer {
       res.end(
         `Registration ${id} is waiting. Approve it with: POST ${this.url}/admin/approve/${id}\n`,
       );
+      return;
+    }
+    if (url.pathname === PING_RESPONSE_PATH && (req.method === "HEAD" || req.method === "POST")) {
+      const body = await readRequestBytes(req);
+      const ok = this.#pings.complete(req.url ?? "", req.method, false, body);
+      res.writeHead(ok ? 200 : 404, { "content-type": "text/plain; charset=utf-8" });
+      res.end(ok ? "" : "unknown or expired ping\n");
       return;
     }
     if (url.pathname.startsWith("/admin/")) {

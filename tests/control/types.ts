@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { PeerChange } from "../../src/netmap/tailcfg.ts";
+import type { PeerChange, PingRequest } from "../../src/netmap/tailcfg.ts";
 import type { IpAllocatorState } from "./ip_alloc.ts";
 
 /** Log line sink. */
@@ -112,6 +112,8 @@ export interface Change {
   derpMap?: boolean;
   /** Online transitions to send as `OnlineChange` instead of patches. */
   onlineChange?: Record<string, boolean>;
+  /** A PingRequest for one node's streams only (Headscale's `change.PingNode`). */
+  ping?: { node: number; request: PingRequest };
 }
 
 /** A node as a state file keeps it: everything but its live stream count. */

@@ -21,10 +21,14 @@ export { formatIp, formatPrefix, type IpPrefix } from "../src/net/ip.ts";
 export const AF_INET = 2;
 /** Address family IPv6. */
 export const AF_INET6 = 10;
+/** Address family of kernel netlink sockets (rtnetlink: routes, rules). */
+export const AF_NETLINK = 16;
 /** Stream socket type. */
 export const SOCK_STREAM = 1;
 /** Datagram socket type. */
 export const SOCK_DGRAM = 2;
+/** Raw socket type (netlink sockets are raw or datagram; rtnetlink tools use raw). */
+export const SOCK_RAW = 3;
 /** `socket()` type flag: non-blocking. */
 export const SOCK_NONBLOCK = 0o4000;
 /** `socket()` type flag: close on exec. */
@@ -51,6 +55,10 @@ export const SO_RCVBUF = 8;
 export const SO_SNDBUFFORCE = 32;
 /** Receive buffer size ignoring rmem_max; needs CAP_NET_ADMIN. */
 export const SO_RCVBUFFORCE = 33;
+/** Receive timeout, a 16-byte `struct timeval` (SO_RCVTIMEO_OLD, which LP64 uses). */
+export const SO_RCVTIMEO = 20;
+/** Firewall mark on the socket's outgoing packets (`u32`); setting it needs CAP_NET_ADMIN. */
+export const SO_MARK = 36;
 /** Protocol level for IPv6 socket options. */
 export const IPPROTO_IPV6 = 41;
 /** Restrict an AF_INET6 socket to IPv6 only (0 = dual stack). */
@@ -236,6 +244,15 @@ export interface Libc {
   recv(fd: number, buf: Uint8Array, len: number, flags: number): number;
   /** `send(2)` from a `Uint8Array` on a connected socket. */
   send(fd: number, buf: Uint8Array, len: number, flags: number): number;
+  /** `sendto(2)` from a `Uint8Array` to a packed address (such as a `sockaddr_nl`). */
+  sendto(
+    fd: number,
+    buf: Uint8Array,
+    len: number,
+    flags: number,
+    addr: Uint8Array,
+    addrlen: number,
+  ): number;
   /** `epoll_create1(2)`: creates the epoll instance that multiplexes readiness. */
   epoll_create1(flags: number): number;
   /** `epoll_ctl(2)`: adds, changes or removes a descriptor in an epoll set. */
@@ -288,6 +305,7 @@ const SYMBOLS = {
   accept4: { parameters: ["i32", "buffer", "buffer", "i32"], result: "i32" },
   recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "i32" },
   send: { parameters: ["i32", "buffer", "usize", "i32"], result: "i32" },
+  sendto: { parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"], result: "i32" },
   epoll_create1: { parameters: ["i32"], result: "i32" },
   epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
   epoll_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32" },

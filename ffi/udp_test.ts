@@ -156,6 +156,23 @@ Deno.test("UdpSocket.bind() enlarges the socket buffers as root", () => {
   }
 });
 
+Deno.test("UdpSocket.setMark() sets and clears SO_MARK as root", () => {
+  using s = UdpSocket.bind(0);
+  assert.equal(s.mark(), 0);
+  assert.throws(() => s.setMark(-1), RangeError);
+  assert.throws(() => s.setMark(2 ** 32), RangeError);
+  if (Deno.uid() !== 0) {
+    console.log("skipping SO_MARK check: setting a mark needs CAP_NET_ADMIN");
+    return;
+  }
+  s.setMark(0xca6c);
+  assert.equal(s.mark(), 51820);
+  s.setMark(0xffffffff);
+  assert.equal(s.mark(), 0xffffffff);
+  s.setMark(0);
+  assert.equal(s.mark(), 0);
+});
+
 Deno.test("UdpSocket methods reject bad arguments and use after close", () => {
   assert.throws(() => UdpSocket.bind(70000), RangeError);
   assert.throws(() => UdpSocket.bind(0, { maxBatch: 0 }), RangeError);

@@ -15,7 +15,8 @@ export const STATUS_HELP = `Usage: warren tun status [--peers] [--routes] [--jso
 
 Shows the running node: interface, addresses, listen port, and with
 --peers each peer (endpoint, latest handshake, transfer, allowed IPs),
-with --routes the routes warren installed. --json prints everything.`;
+with --routes the routes warren installed (and a full tunnel's policy
+rules). --json prints everything.`;
 
 /** Runs the command; returns the exit code. */
 export async function statusCommand(argv: string[]): Promise<number> {
@@ -60,6 +61,7 @@ export function renderStatus(st: NodeStatus, show: { peers: boolean; routes: boo
     }
   } else {
     lines.push(`  public key: ${st.publicKey}`, `  listening port: ${st.listenPort}`);
+    if (st.fwmark) lines.push(`  fwmark: 0x${st.fwmark.toString(16)}`);
   }
   lines.push(
     `  addresses: ${st.addresses.join(", ") || "(none)"}`,
@@ -94,8 +96,16 @@ export function renderStatus(st: NodeStatus, show: { peers: boolean; routes: boo
   }
   if (show.routes) {
     lines.push("", "routes:");
-    for (const r of st.routes) lines.push(`  ${r} dev ${st.interface}`);
+    st.routes.forEach((r, i) => {
+      // Older nodes send no tables; a route in main (254) is shown as before.
+      const table = st.routeTables?.[i]?.table ?? 254;
+      lines.push(`  ${r} dev ${st.interface}${table === 254 ? "" : ` table ${table}`}`);
+    });
     if (st.routes.length === 0) lines.push("  (none)");
+    if (st.rules && st.rules.length > 0) {
+      lines.push("", "rules:");
+      for (const r of st.rules) lines.push(`  ${r.rule} (IPv${r.family})`);
+    }
   }
   return lines.join("\n");
 }

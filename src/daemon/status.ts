@@ -71,6 +71,15 @@ export interface NodeStatus {
   mtu: number;
   /** Routes warren installed. */
   routes: string[];
+  /**
+   * The same routes with the routing table each is in (254 is main), for
+   * wg-config nodes; a full tunnel's default routes are in a table of their own.
+   */
+  routeTables?: { prefix: string; table: number }[];
+  /** Policy-routing rules warren added, as `ip rule` lists them (wg-config nodes). */
+  rules?: { family: 4 | 6; rule: string }[];
+  /** Firewall mark on the WireGuard socket's packets, 0 for none (wg-config nodes). */
+  fwmark?: number;
   /** Peers. */
   peers: PeerStatus[];
   /** Dropped packets by reason. */

@@ -1,12 +1,12 @@
 /**
- * A node built from a wg-quick config: TUN device, addresses, routes, UDP
- * socket, WireGuard device, data-plane loop and LocalAPI — and the teardown
- * that undoes all of it, on stop and on any failed start.
+ * A node built from a wg-quick config: TUN device, addresses, routes (and a
+ * full tunnel's policy rules and socket mark), UDP socket, WireGuard device,
+ * data-plane loop and LocalAPI — and the teardown that undoes all of it, on
+ * stop and on any failed start.
  *
  * @module
  */
 import { Poller } from "../../ffi/poll.ts";
-import { RouteTable } from "../../ffi/route.ts";
 import { TunDevice } from "../../ffi/tun.ts";
 import { endpointToString, UdpSocket } from "../../ffi/udp.ts";
 import { formatWgKey } from "../key/wg_key.ts";
@@ -16,7 +16,8 @@ import type { Timings } from "../wireguard/timings.ts";
 import type { WgConfig } from "../wireguard/wg_quick.ts";
 import { DataPlane, tunSink, udpBind, udpSource } from "./dataplane.ts";
 import { type LocalApiServer, serveLocalApi } from "./local_api.ts";
-import { routesFor } from "./routes.ts";
+import { planRouting } from "./policy_routing.ts";
+import { describeRule, InstalledRouting, kernelTableInUse } from "./policy_routing_apply.ts";
 import type { NodeStatus } from "./status.ts";
 
 /** How to run a node from a config. */
@@ -42,11 +43,13 @@ export class WgNode {
   #tun: TunDevice;
   #udp: UdpSocket;
   #poller: Poller;
-  #routes: RouteTable;
+  #routing: InstalledRouting;
   #device: Device;
   #plane: DataPlane;
   #api: LocalApiServer | null = null;
   #addresses: IpPrefix[];
+  #fwmark: number;
+  #log: (line: string) => void;
   #stopping: Promise<void> | null = null;
   #state: NodeStatus["state"] = "Starting";
   /** Settles when the node has stopped and cleaned up. */
@@ -57,16 +60,20 @@ export class WgNode {
     tun: TunDevice,
     udp: UdpSocket,
     poller: Poller,
-    routes: RouteTable,
+    routing: InstalledRouting,
     device: Device,
     addresses: IpPrefix[],
+    fwmark: number,
+    log: (line: string) => void,
   ) {
     this.#tun = tun;
     this.#udp = udp;
     this.#poller = poller;
-    this.#routes = routes;
+    this.#routing = routing;
     this.#device = device;
     this.#addresses = addresses;
+    this.#fwmark = fwmark;
+    this.#log = log;
     this.#plane = new DataPlane(device, tun, [udpSource(udp, device, device.mtu)], poller);
     this.done = new Promise((r) => this.#resolveDone = r);
   }
@@ -81,18 +88,24 @@ export class WgNode {
       tun.setMtu(config.mtu ?? DEFAULT_MTU);
       for (const a of config.addresses) tun.addAddress(a);
       tun.up();
-      const routes = new RouteTable();
-      undo.push(() => routes.removeAll());
-      const allowed = config.peers.flatMap((p) => p.allowedIps);
-      for (const { prefix, skip } of routesFor(allowed, config.addresses)) {
-        if (skip) opts.log(`route ${formatPrefix(prefix)}: ${skip}`);
-        else routes.add(prefix, tun.name);
-      }
+      const plan = planRouting({
+        allowed: config.peers.flatMap((p) => p.allowedIps),
+        addresses: config.addresses,
+        table: config.table,
+        fwmark: config.fwmark,
+        tableInUse: kernelTableInUse(),
+      });
+      const routing = new InstalledRouting(tun.name, opts.log);
+      undo.push(() => routing.removeAll());
+      routing.install(plan);
       const udp = UdpSocket.bind(config.listenPort ?? 0, {
         rcvbuf: SOCKET_BUFFER,
         sndbuf: SOCKET_BUFFER,
       });
       undo.push(() => udp.close());
+      // Before the device exists, so no datagram leaves unmarked: the full tunnel's rule sends
+      // unmarked packets into the tunnel, this socket's own included.
+      if (plan.fwmark !== 0) udp.setMark(plan.fwmark);
       const poller = new Poller();
       undo.push(() => poller.close());
       const device = new Device({
@@ -103,7 +116,16 @@ export class WgNode {
         timings: opts.timings,
         log: opts.log,
       });
-      const node = new WgNode(tun, udp, poller, routes, device, config.addresses);
+      const node = new WgNode(
+        tun,
+        udp,
+        poller,
+        routing,
+        device,
+        config.addresses,
+        plan.fwmark,
+        opts.log,
+      );
       config.peers.forEach((p, i) =>
         device.addPeer({
           publicKey: p.publicKey,
@@ -146,7 +168,12 @@ export class WgNode {
       this.#state = "Stopped";
       await this.#plane.stop();
       this.#device.close();
-      this.#routes.removeAll();
+      try {
+        this.#routing.removeAll();
+      } catch (e) {
+        // Still close the rest: the interface going takes its routes with it, not the rules.
+        this.#log(`cannot remove routing: ${e instanceof Error ? e.message : e}`);
+      }
       this.#tun.close();
       this.#udp.close();
       this.#poller.close();
@@ -166,7 +193,13 @@ export class WgNode {
       listenPort: this.#udp.port,
       addresses: this.#addresses.map(formatPrefix),
       mtu: dev.mtu,
-      routes: this.#routes.entries.map((e) => formatPrefix(e.prefix)),
+      routes: this.#routing.routes.map((r) => formatPrefix(r.prefix)),
+      routeTables: this.#routing.routes.map((r) => ({
+        prefix: formatPrefix(r.prefix),
+        table: r.table,
+      })),
+      rules: this.#routing.rules.map((r) => ({ family: r.family, rule: describeRule(r) })),
+      fwmark: this.#fwmark,
       peers: dev.peers().map((p) => ({
         publicKey: formatWgKey(p.publicKey),
         endpoint: p.endpoint ? endpointToString(p.endpoint) : null,

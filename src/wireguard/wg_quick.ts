@@ -24,6 +24,13 @@ export interface WgPeerConfig {
   line: number;
 }
 
+/**
+ * wg-quick's `Table`: `"auto"` (the default: routes in main, and a full tunnel — a /0 allowed
+ * IP — through a table of its own with policy rules), `"off"` (no routes at all), or a table id
+ * to put every route in, without rules (`main` is 254).
+ */
+export type WgTable = "auto" | "off" | number;
+
 /** A parsed configuration file. */
 export interface WgConfig {
   /** The interface's static private key. */
@@ -34,6 +41,10 @@ export interface WgConfig {
   listenPort: number | null;
   /** Interface MTU, or null for the default. */
   mtu: number | null;
+  /** Which routing table the allowed IPs' routes go in (`Table`, default "auto"). */
+  table: WgTable;
+  /** Firewall mark for the WireGuard socket's packets (`FwMark`); 0 when off or not set. */
+  fwmark: number;
   /** The peers, in file order. */
   peers: WgPeerConfig[];
   /** Lines that are valid wg-quick but that warren ignores, for a warning each. */
@@ -84,13 +95,11 @@ export class ConfigError extends Error {
 /** Interface keys wg-quick accepts that warren ignores, by lower-case name. */
 const UNSUPPORTED: Record<string, string> = {
   dns: "DNS",
-  table: "Table",
   preup: "PreUp",
   postup: "PostUp",
   predown: "PreDown",
   postdown: "PostDown",
   saveconfig: "SaveConfig",
-  fwmark: "FwMark",
 };
 
 const INTERFACE_KEYS: Record<string, string> = {
@@ -98,6 +107,8 @@ const INTERFACE_KEYS: Record<string, string> = {
   address: "Address",
   listenport: "ListenPort",
   mtu: "MTU",
+  table: "Table",
+  fwmark: "FwMark",
 };
 
 const PEER_KEYS: Record<string, string> = {
@@ -113,6 +124,8 @@ const SINGLE = new Set([
   "PrivateKey",
   "ListenPort",
   "MTU",
+  "Table",
+  "FwMark",
   "PublicKey",
   "PresharedKey",
   "Endpoint",
@@ -124,6 +137,10 @@ const MIN_MTU_V4 = 576;
 /** The smallest link MTU IPv6 allows (RFC 8200 §5); Linux drops IPv6 from a smaller link. */
 const MIN_MTU_V6 = 1280;
 const MAX_MTU = 65535;
+/** Table ids and firewall marks are u32 (table 0 means "unspecified" to the kernel). */
+const MAX_U32 = 0xffffffff;
+/** Table id of "main", the only table name warren accepts besides numbers. */
+const RT_TABLE_MAIN = 254;
 
 interface PeerDraft extends Omit<WgPeerConfig, "publicKey"> {
   publicKey: Uint8Array | null;
@@ -137,8 +154,8 @@ interface PeerDraft extends Omit<WgPeerConfig, "publicKey"> {
  *
  * The whole file is checked before anything is rejected, so the error lists
  * every bad line at once. Keys that wg-quick knows but warren does not act on
- * (DNS, Table, Pre/PostUp/Down, SaveConfig, FwMark) are accepted and reported
- * in `unsupported`.
+ * (DNS, Pre/PostUp/Down, SaveConfig) are accepted and reported in
+ * `unsupported`.
  *
  * @param file the name used in problem messages
  * @example
@@ -169,6 +186,8 @@ export function parseWgQuick(text: string, file: string): WgConfig {
   let listenPort: number | null = null;
   let mtu: number | null = null;
   let mtuLine = 0;
+  let table: WgTable = "auto";
+  let fwmark = 0;
   let interfaceLine = 0;
   const interfaceSeen = new Map<string, number>();
   const peers: PeerDraft[] = [];
@@ -268,6 +287,12 @@ export function parseWgQuick(text: string, file: string): WgConfig {
             });
             mtuLine = n;
             break;
+          case "Table":
+            table = parseTable(value);
+            break;
+          case "FwMark":
+            fwmark = parseFwMark(value);
+            break;
         }
       } catch (e) {
         problem(n, (e as Error).message);
@@ -347,6 +372,8 @@ export function parseWgQuick(text: string, file: string): WgConfig {
     addresses,
     listenPort,
     mtu,
+    table,
+    fwmark,
     peers: peers.map(({ seen: _seen, ...rest }) => ({ ...rest, publicKey: rest.publicKey! })),
     unsupported,
   };
@@ -407,6 +434,43 @@ function renamed<T>(parse: () => T, key: string): T {
     }
     throw e;
   }
+}
+
+/**
+ * `auto`, `off`, `main` or a table id, as wg-quick passes it on to `ip route … table`; empty
+ * is `auto`, as in wg-quick.
+ */
+function parseTable(value: string): WgTable {
+  const lower = value.toLowerCase();
+  if (lower === "auto" || lower === "") return "auto";
+  if (lower === "off") return "off";
+  if (lower === "main") return RT_TABLE_MAIN;
+  const want = `want "auto", "off", "main" or a table number 1-${MAX_U32}`;
+  if (!/^[0-9]{1,10}$/.test(value)) {
+    throw new SyntaxError(`Cannot parse Table ${q(value)}: ${want}`);
+  }
+  const v = Number(value);
+  if (v < 1 || v > MAX_U32) {
+    throw new RangeError(`Cannot parse Table ${q(value)}: out of range 1-${MAX_U32}`);
+  }
+  return v;
+}
+
+/** `off`, or a 32-bit mark in decimal or `0x` hex, as wg(8) reads FwMark; 0 is off. */
+function parseFwMark(value: string): number {
+  if (value.toLowerCase() === "off") return 0;
+  let v = NaN;
+  if (/^0x[0-9a-f]+$/i.test(value)) v = parseInt(value.slice(2), 16);
+  else if (/^[0-9]+$/.test(value)) v = Number(value);
+  if (Number.isNaN(v)) {
+    throw new SyntaxError(
+      `Cannot parse FwMark ${q(value)}: want "off", a number 0-${MAX_U32} or 0x and hex digits`,
+    );
+  }
+  if (v > MAX_U32) {
+    throw new RangeError(`Cannot parse FwMark ${q(value)}: out of range 0-${MAX_U32}`);
+  }
+  return v;
 }
 
 function parseIntIn(

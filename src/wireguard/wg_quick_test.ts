@@ -108,16 +108,65 @@ Deno.test("parseWgQuick() accepts the minimal config and CRLF line ends", () => 
   assert.deepEqual(conf.addresses, []);
   assert.equal(conf.listenPort, null);
   assert.equal(conf.mtu, null);
+  assert.equal(conf.table, "auto");
+  assert.equal(conf.fwmark, 0);
   assert.deepEqual(conf.peers, []);
   assert.deepEqual(conf.unsupported, []);
 });
 
 Deno.test("parseWgQuick() reports every unsupported interface key", () => {
-  const keys = ["DNS", "Table", "PreUp", "PostUp", "PreDown", "PostDown", "SaveConfig", "FwMark"];
+  const keys = ["DNS", "PreUp", "PostUp", "PreDown", "PostDown", "SaveConfig"];
   const conf = parseWgQuick(iface(keys.map((k) => `${k.toLowerCase()} = x`).join("\n")), "f");
   assert.deepEqual(
     conf.unsupported.map((p) => [p.line, p.message]),
     keys.map((k, i) => [i + 3, `${k} is not supported by warren (ignored)`]),
+  );
+});
+
+Deno.test("parseWgQuick() reads Table as auto, off, main or a table number", () => {
+  const table = (v: string) => parseWgQuick(iface(`Table = ${v}`), "f").table;
+  assert.equal(table("auto"), "auto");
+  assert.equal(table(""), "auto");
+  assert.equal(table("off"), "off");
+  assert.equal(table("Off"), "off");
+  assert.equal(table("main"), 254);
+  assert.equal(table("1234"), 1234);
+  assert.equal(table("4294967295"), 4294967295);
+  assert.deepEqual(parseWgQuick(iface("Table = off\nFwMark = 1"), "f").unsupported, []);
+});
+
+Deno.test("parseWgQuick() reads FwMark in decimal or hex, off and 0 meaning none", () => {
+  const mark = (v: string) => parseWgQuick(iface(`FwMark = ${v}`), "f").fwmark;
+  assert.equal(mark("51820"), 51820);
+  assert.equal(mark("0xca6c"), 51820);
+  assert.equal(mark("0XFFFFFFFF"), 4294967295);
+  assert.equal(mark("off"), 0);
+  assert.equal(mark("0"), 0);
+});
+
+Deno.test("parseWgQuick() rejects bad and repeated Table and FwMark values", () => {
+  rejects(
+    iface("Table = vpn"),
+    3,
+    /^Cannot parse Table "vpn": want "auto", "off", "main" or a table number 1-4294967295$/,
+  );
+  rejects(iface("Table = 0"), 3, /^Cannot parse Table "0": out of range 1-4294967295$/);
+  rejects(iface("Table = 4294967296"), 3, /out of range 1-4294967295/);
+  rejects(iface("Table = -1"), 3, /want "auto"/);
+  rejects(iface("Table = 10\nTable = 11"), 4, /Duplicate Table \(first set on line 3\)/);
+  rejects(
+    iface("FwMark = mark"),
+    3,
+    /^Cannot parse FwMark "mark": want "off", a number 0-4294967295 or 0x and hex digits$/,
+  );
+  rejects(iface("FwMark = 0x1ffffffff"), 3, /^Cannot parse FwMark "0x1ffffffff": out of range/);
+  rejects(iface("FwMark = 4294967296"), 3, /out of range 0-4294967295/);
+  rejects(iface("FwMark = 0x"), 3, /want "off"/);
+  rejects(iface("FwMark = 1\nfwmark = 2"), 4, /Duplicate FwMark/);
+  rejects(
+    iface(`[Peer]\nPublicKey = ${PUB1}\nTable = off`),
+    5,
+    /Table belongs in the \[Interface\] section/,
   );
 });
 

@@ -1,0 +1,265 @@
+/**
+ * A minimal synchronous rtnetlink client: routes in any routing table and policy-routing rules,
+ * the two things `ip route … table N` and `ip rule` do that the route ioctls of `route.ts`
+ * cannot. The byte layouts are in {@link ./netlink_codec.ts}; this is the I/O around them: one
+ * blocking `NETLINK_ROUTE` socket, a request, and the kernel's acknowledgement. rtnetlink
+ * handles a request inside `sendto`, so the answer is already queued when `recv` runs.
+ *
+ * @module
+ */
+
+import {
+  AF_INET,
+  AF_INET6,
+  AF_NETLINK,
+  checkIfName,
+  checkPrefix,
+  closeQuietly,
+  EAGAIN,
+  EEXIST,
+  EINTR,
+  EMSGSIZE,
+  ENODEV,
+  ENOENT,
+  errno,
+  ESRCH,
+  fail,
+  formatPrefix,
+  ifNameToIndex,
+  libc,
+  maskPrefix,
+  SO_RCVTIMEO,
+  SOCK_CLOEXEC,
+  SOCK_RAW,
+  SOL_SOCKET,
+  SysError,
+} from "./libc.ts";
+import {
+  decodeError,
+  decodeMessages,
+  decodeRoute,
+  decodeRule,
+  encodeRouteDumpRequest,
+  encodeRouteRequest,
+  encodeRuleRequest,
+  formatRule,
+  NETLINK_ROUTE,
+  type NetlinkMessage,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  RTM_DELROUTE,
+  RTM_DELRULE,
+  RTM_GETROUTE,
+  RTM_NEWROUTE,
+  RTM_NEWRULE,
+  type Rule,
+  tableName,
+  type TableRoute,
+} from "./netlink_codec.ts";
+
+/** How long a request may wait for the kernel's answer before it is reported as failed. */
+const RECV_TIMEOUT_S = 5;
+/** Receive buffer: dumps come in parts of at most 32 KiB. */
+const RECV_BUFFER = 64 * 1024;
+/** `recv` flag: return the datagram's real length even when it was longer than the buffer. */
+const MSG_TRUNC = 0x20;
+
+/**
+ * One rtnetlink socket. Every call sends one request and reads until the kernel's answer to it;
+ * a refusal becomes a {@link SysError} carrying the kernel's errno.
+ *
+ * @example
+ * ```ts ignore
+ * using nl = RtNetlink.open();
+ * const prefix = { ip: new Uint8Array(4), bits: 0 };
+ * nl.addRoute({ prefix, ifname: "wg0", table: 51820 });
+ * const pref = nl.addRule({ family: 4, invert: true, fwmark: 51820, table: 51820 });
+ * nl.deleteRule({ family: 4, invert: true, fwmark: 51820, table: 51820, priority: pref });
+ * nl.deleteRoute({ prefix, ifname: "wg0", table: 51820 });
+ * ```
+ */
+export class RtNetlink {
+  #fd: number;
+  #seq: number;
+  #buf = new Uint8Array(RECV_BUFFER);
+
+  private constructor(fd: number) {
+    this.#fd = fd;
+    // Distinct start values keep two sockets' answers apart in a trace.
+    this.#seq = (Date.now() & 0xffffff) * 128;
+  }
+
+  /** Opens the socket, with a receive timeout so a missing answer cannot hang the caller. */
+  static open(): RtNetlink {
+    const what = "Cannot open rtnetlink socket";
+    const c = libc();
+    const fd = c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (fd < 0) fail(what, "socket(AF_NETLINK)");
+    const tv = new Uint8Array(16); // struct timeval { i64 sec; i64 usec }
+    new DataView(tv.buffer).setUint32(0, RECV_TIMEOUT_S, true);
+    if (c.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv, tv.length) < 0) {
+      const e = errno();
+      closeQuietly(fd);
+      throw new SysError(what, "setsockopt(SO_RCVTIMEO)", e);
+    }
+    return new RtNetlink(fd);
+  }
+
+  /**
+   * Adds a device route to a table (`ip route add PREFIX dev IFNAME table N`). Throws a
+   * {@link SysError} with EEXIST if it is already there, ENODEV if there is no such interface.
+   */
+  addRoute(route: TableRoute): void {
+    this.#route(RTM_NEWROUTE, route);
+  }
+
+  /** Deletes a device route from a table. Throws a {@link SysError} with ESRCH if there is none. */
+  deleteRoute(route: TableRoute): void {
+    this.#route(RTM_DELROUTE, route);
+  }
+
+  /**
+   * Adds a rule and returns its priority: `rule.priority` if given, else the one the kernel
+   * picked (learned from the echoed rule; undefined if the kernel sent none back).
+   */
+  addRule(rule: Rule): number | undefined {
+    const what = `Cannot add rule "${formatRule(rule)}" (IPv${rule.family})`;
+    const seq = this.#nextSeq();
+    const answers = this.#request(encodeRuleRequest(RTM_NEWRULE, rule, seq, { echo: true }), {
+      what,
+      syscall: "netlink RTM_NEWRULE",
+      seq,
+      hints: { [EEXIST]: "the rule already exists" },
+    });
+    const echo = answers.find((m) => m.type === RTM_NEWRULE);
+    return rule.priority ?? (echo ? decodeRule(echo.body).priority : undefined);
+  }
+
+  /**
+   * Deletes a rule matching `rule` (its priority too, when given). Throws a {@link SysError} with
+   * ENOENT if there is none.
+   */
+  deleteRule(rule: Rule): void {
+    const what = `Cannot delete rule "${formatRule(rule)}" (IPv${rule.family})`;
+    const seq = this.#nextSeq();
+    this.#request(encodeRuleRequest(RTM_DELRULE, rule, seq), {
+      what,
+      syscall: "netlink RTM_DELRULE",
+      seq,
+      hints: { [ENOENT]: "no such rule" },
+    });
+  }
+
+  /** The ids of every table that holds at least one IPv4 or IPv6 route. */
+  tablesInUse(): Set<number> {
+    const what = "Cannot list routes";
+    const seq = this.#nextSeq();
+    this.#send(encodeRouteDumpRequest(seq), what);
+    const tables = new Set<number>();
+    for (;;) {
+      for (const m of this.#recv(what)) {
+        if (m.seq !== seq) continue;
+        if (m.type === NLMSG_DONE) return tables;
+        if (m.type === NLMSG_ERROR) {
+          const err = decodeError(m.body);
+          if (err !== 0) throw new SysError(what, "netlink RTM_GETROUTE", -err);
+          return tables;
+        }
+        if (m.type !== RTM_NEWROUTE) continue;
+        const r = decodeRoute(m.body);
+        if (r.family === AF_INET || r.family === AF_INET6) tables.add(r.table);
+      }
+    }
+  }
+
+  /** Same as close(), for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  /** Closes the socket. Idempotent. */
+  close(): void {
+    closeQuietly(this.#fd);
+    this.#fd = -1;
+  }
+
+  #route(type: typeof RTM_NEWROUTE | typeof RTM_DELROUTE, route: TableRoute): void {
+    const add = type === RTM_NEWROUTE;
+    const verb = add ? "add" : "delete";
+    checkPrefix(route.prefix, `Cannot ${verb} route`);
+    checkIfName(route.ifname);
+    const what = `Cannot ${verb} route ${
+      formatPrefix(maskPrefix(route.prefix))
+    } dev ${route.ifname} table ${tableName(route.table)}`;
+    const index = ifNameToIndex(route.ifname);
+    if (index === 0) throw new SysError(what, "if_nametoindex", ENODEV, "no such interface");
+    const seq = this.#nextSeq();
+    this.#request(encodeRouteRequest(type, route, index, seq), {
+      what,
+      syscall: `netlink ${add ? "RTM_NEWROUTE" : "RTM_DELROUTE"}`,
+      seq,
+      hints: {
+        [EEXIST]: "the route already exists",
+        [ESRCH]: "no such route",
+        [ENODEV]: `no interface named ${route.ifname}`,
+      },
+    });
+  }
+
+  #nextSeq(): number {
+    this.#seq = (this.#seq + 1) >>> 0;
+    return this.#seq;
+  }
+
+  /**
+   * Sends a request that asks for an acknowledgement and reads until it arrives; returns the
+   * other messages that answered the same sequence number (such as an echo).
+   */
+  #request(
+    msg: Uint8Array,
+    ctx: { what: string; syscall: string; seq: number; hints: Record<number, string> },
+  ): NetlinkMessage[] {
+    this.#send(msg, ctx.what);
+    const answers: NetlinkMessage[] = [];
+    for (;;) {
+      for (const m of this.#recv(ctx.what)) {
+        if (m.seq !== ctx.seq) continue; // a late answer to an earlier request
+        if (m.type !== NLMSG_ERROR) {
+          answers.push({ ...m, body: m.body.slice() }); // the next recv reuses the buffer
+          continue;
+        }
+        const err = decodeError(m.body);
+        if (err !== 0) throw new SysError(ctx.what, ctx.syscall, -err, ctx.hints[-err]);
+        return answers;
+      }
+    }
+  }
+
+  #send(msg: Uint8Array, what: string): void {
+    if (this.#fd < 0) throw new Error(`${what}: rtnetlink socket is closed`);
+    const kernel = new Uint8Array(12); // struct sockaddr_nl: family, pad, pid 0, groups 0
+    kernel[0] = AF_NETLINK;
+    const c = libc();
+    for (;;) {
+      const n = c.sendto(this.#fd, msg, msg.length, 0, kernel, kernel.length);
+      if (n === msg.length) return;
+      if (n >= 0) throw new SysError(what, "sendto", EMSGSIZE, `sent ${n} of ${msg.length} bytes`);
+      if (errno() !== EINTR) fail(what, "sendto(AF_NETLINK)");
+    }
+  }
+
+  #recv(what: string): NetlinkMessage[] {
+    const c = libc();
+    for (;;) {
+      const n = c.recv(this.#fd, this.#buf, this.#buf.length, MSG_TRUNC);
+      if (n > this.#buf.length) {
+        throw new SysError(what, "recv", EMSGSIZE, `a ${n}-byte answer did not fit`);
+      }
+      if (n >= 0) return decodeMessages(this.#buf.subarray(0, n));
+      const e = errno();
+      if (e === EINTR) continue;
+      if (e === EAGAIN) throw new SysError(what, "recv", e, "the kernel did not answer in time");
+      fail(what, "recv(AF_NETLINK)");
+    }
+  }
+}

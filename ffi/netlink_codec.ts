@@ -329,6 +329,50 @@ export function decodeMessages(buf: Uint8Array): NetlinkMessage[] {
   return out;
 }
 
+/** Multicast group: link (interface) changes. */
+export const RTMGRP_LINK = 0x1;
+/** Multicast group: IPv4 address changes. */
+export const RTMGRP_IPV4_IFADDR = 0x10;
+/** Multicast group: IPv6 address changes. */
+export const RTMGRP_IPV6_IFADDR = 0x100;
+/** Message type: a link appeared or changed. */
+export const RTM_NEWLINK = 16;
+/** Message type: a link went away. */
+export const RTM_DELLINK = 17;
+/** Message type: an address was added. */
+export const RTM_NEWADDR = 20;
+/** Message type: an address was removed. */
+export const RTM_DELADDR = 21;
+
+/** A link or address notification, reduced to what a network monitor needs. */
+export interface LinkChange {
+  /** Whether a link (interface) or an address changed. */
+  kind: "link" | "addr";
+  /** Whether it went away (RTM_DELLINK, RTM_DELADDR). */
+  removed: boolean;
+  /** The interface index. */
+  ifindex: number;
+}
+
+/**
+ * Reads a link or address notification; null for any other message type or a body too short
+ * for its header. `ifinfomsg` and `ifaddrmsg` both carry the interface index at byte 4.
+ */
+export function decodeLinkChange(m: NetlinkMessage): LinkChange | null {
+  const kind = m.type === RTM_NEWLINK || m.type === RTM_DELLINK
+    ? "link"
+    : m.type === RTM_NEWADDR || m.type === RTM_DELADDR
+    ? "addr"
+    : null;
+  if (kind === null || m.body.length < 8) return null;
+  const dv = new DataView(m.body.buffer, m.body.byteOffset, m.body.byteLength);
+  return {
+    kind,
+    removed: m.type === RTM_DELLINK || m.type === RTM_DELADDR,
+    ifindex: dv.getUint32(4, true),
+  };
+}
+
 /** The error of an NLMSG_ERROR (or NLMSG_DONE) body: 0 for an acknowledgement, else -errno. */
 export function decodeError(body: Uint8Array): number {
   if (body.length < 4) throw new RangeError(`Cannot decode netlink error: ${body.length} bytes`);

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { ifNameToIndex } from "../../ffi/libc.ts";
 import { Poller } from "../../ffi/poll.ts";
 import { RouteTable } from "../../ffi/route.ts";
 import { TunDevice } from "../../ffi/tun.ts";
@@ -30,7 +31,6 @@ import { Magicsock } from "../magicsock/magicsock.ts";
 import { StunProber } from "../magicsock/stun_prober.ts";
 import { UdpConn } from "../magicsock/udp_conn.ts";
 import type { DiscoTunables } from "../disco/tunables.ts";
-import { parseNodePublic } from "../key/node_key.ts";
 import { formatIp, formatPrefix, type IpPrefix, parsePrefix } from "../net/ip.ts";
 import type { NetworkMap } from "../netmap/network_map.ts";
 import type { Hostinfo } from "../netmap/tailcfg.ts";
@@ -40,8 +40,9 @@ import { DataPlane } from "./dataplane.ts";
 import { udpDnsForwarder } from "./dns_forwarder.ts";
 import { type LocalApiServer, serveLocalApi } from "./local_api.ts";
 import type { NodeStatus } from "./status.ts";
-import { buildTailnetStatus, findPeer } from "./tailnet_status.ts";
-import { discoPingResponse } from "./control_ping.ts";
+import { buildTailnetStatus } from "./tailnet_status.ts";
+import { discoPingResponse, pingPeer } from "./peer_ping.ts";
+import { type NetworkWatch, watchNetwork } from "./netmon.ts";
 import { diffRoutes, planTailnet, type TailnetPlan } from "./tailnet_config.ts";
 
 /** Tailscale's default TUN MTU (DefaultTUNMTU). */
@@ -94,6 +95,7 @@ export class TsNode {
   readonly #disco = generatePrivateKey();
   #hostinfo: Hostinfo;
   #tun: TunDevice | null = null;
+  #netmon: NetworkWatch | null = null;
   #poller: Poller | null = null;
   #routes = new RouteTable();
   #device: Device | null = null;
@@ -279,6 +281,11 @@ export class TsNode {
       setInterval(() => this.#magic?.sweep(), 10_000),
       setInterval(() => void this.#discover(), 30_000),
     );
+    this.#netmon = watchNetwork({
+      ignoreIfindex: ifNameToIndex(tun.name),
+      onChange: () => void this.#discover(),
+      log: opts.log,
+    });
     this.#api = await serveLocalApi(tun.name, {
       status: () => this.status(),
       down: () => void this.stop(),
@@ -434,6 +441,7 @@ export class TsNode {
     };
     this.#state = "Stopped";
     for (const t of this.#timers) clearInterval(t);
+    await step("network monitor", () => this.#netmon?.close());
     this.#prober?.close();
     await step("control", () => this.#session.close());
     if (this.#plane) await step("data plane", () => this.#plane!.stop());
@@ -464,17 +472,10 @@ export class TsNode {
   }
 
   /** Disco ping to a peer named by MagicDNS name, short name or address. */
-  async #ping(target: string): Promise<unknown> {
+  #ping(target: string): Promise<unknown> {
     const nm = this.#netmap, magic = this.#magic;
-    if (!nm || !magic) throw new Error("not running");
-    const node = findPeer(nm, target);
-    if (!node) throw new Error(`no peer named "${target}" in the netmap`);
-    const result = await magic.ping(parseNodePublic(node.Key));
-    return {
-      peer: node.Name.replace(/\.$/, ""),
-      address: (node.Addresses ?? [])[0]?.split("/")[0] ?? "",
-      result,
-    };
+    if (!nm || !magic) return Promise.reject(new Error("not running"));
+    return pingPeer(nm, target, (k) => magic.ping(k));
   }
 
   /** A netcheck report from this node's own socket and DERP map. */

@@ -1,7 +1,7 @@
 /**
- * The node's side of a "disco" PingRequest from control: ping the peer that owns
- * an IP over whatever path magicsock uses, and describe the answer as
- * tailcfg.PingResponse (`tailscale ping`'s result, as control sees it).
+ * Disco pings of a peer, for the two who ask: `warren tun ping PEER` (through the
+ * LocalAPI) and control's "disco" PingRequest, answered as tailcfg.PingResponse
+ * (`tailscale ping`'s result, as control sees it).
  *
  * @module
  */
@@ -11,6 +11,35 @@ import type { PingResponse } from "../netmap/tailcfg.ts";
 import type { PingResult } from "../magicsock/magicsock.ts";
 import { parseNodePublic } from "../key/node_key.ts";
 import { findPeer } from "./tailnet_status.ts";
+
+/** What `tun ping` shows. */
+export interface PeerPingResult {
+  /** The peer's MagicDNS name, without the trailing dot. */
+  peer: string;
+  /** Its first address. */
+  address: string;
+  /** The pong, or null if none came in time. */
+  result: PingResult | null;
+}
+
+/**
+ * Pings a peer named by MagicDNS name, short name or address.
+ *
+ * @throws {Error} when no peer has that name or address
+ */
+export async function pingPeer(
+  nm: NetworkMap,
+  target: string,
+  ping: (nodeKey: Uint8Array) => Promise<PingResult | null>,
+): Promise<PeerPingResult> {
+  const node = findPeer(nm, target);
+  if (!node) throw new Error(`no peer named "${target}" in the netmap`);
+  return {
+    peer: node.Name.replace(/\.$/, ""),
+    address: (node.Addresses ?? [])[0]?.split("/")[0] ?? "",
+    result: await ping(parseNodePublic(node.Key)),
+  };
+}
 
 /**
  * Pings the peer owning ip. A peer that is unknown, is this node, or has no

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { discoPingResponse } from "./control_ping.ts";
+import { discoPingResponse, pingPeer } from "./peer_ping.ts";
 import { emptyNetworkMap, type NetworkMap } from "../netmap/network_map.ts";
 import type { Node } from "../netmap/tailcfg.ts";
 import { formatNodePublic, generateNodePrivate, publicFromPrivate } from "../key/node_key.ts";
@@ -58,4 +58,16 @@ Deno.test("discoPingResponse() reports own and unknown IPs as Err, and throws on
     () => discoPingResponse(netmap(), "100.64.0.2", () => Promise.resolve(null)),
     /timed out/,
   );
+});
+
+Deno.test("pingPeer() finds the peer by name or address and reports the pong", async () => {
+  const pong = { via: "derp-900", latencyMs: 3 };
+  for (const target of ["beta", "beta.tailnet.test", "100.64.0.2"]) {
+    assert.deepEqual(await pingPeer(netmap(), target, () => Promise.resolve(pong)), {
+      peer: "beta.tailnet.test",
+      address: "100.64.0.2",
+      result: pong,
+    });
+  }
+  await assert.rejects(() => pingPeer(netmap(), "gamma", () => Promise.resolve(pong)), /no peer/);
 });

@@ -1,0 +1,65 @@
+/**
+ * A node notices the host's network change: a new address on its uplink reaches control as an
+ * endpoint within seconds (the periodic rediscovery is every 30 s), and a removed one goes.
+ */
+import assert from "node:assert/strict";
+import { namespaceSupport } from "../src/testbed/netns.ts";
+import { Tailnet } from "../src/testbed/tailnet.ts";
+
+const skip = await namespaceSupport();
+if (skip) console.log(`netmon_test: skipped: ${skip}`);
+
+async function endpointsOf(t: Tailnet, name: string): Promise<string[]> {
+  const nodes = await t.admin("GET", "/admin/nodes") as {
+    givenName: string;
+    endpoints: string[];
+  }[];
+  return nodes.find((n) => n.givenName === name)?.endpoints ?? [];
+}
+
+async function until(what: string, ms: number, ok: () => Promise<boolean>): Promise<number> {
+  const t0 = Date.now();
+  while (!(await ok())) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return Date.now() - t0;
+}
+
+Deno.test({
+  name: "a new or removed address reaches control as endpoints within seconds, not 30 s",
+  ignore: skip !== null,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const t = await Tailnet.create();
+    try {
+      await t.up("alpha");
+      const ns = t.hosts.get("alpha")!;
+      await until(
+        "alpha's first endpoints",
+        10_000,
+        async () => (await endpointsOf(t, "alpha")).some((e) => e.startsWith("10.80.1.2:")),
+      );
+      const links = (await ns.exec(["ip", "-o", "link", "show"])).stdout;
+      const uplink = links.match(/^\d+: (wn\d+-[^:@]+)/m)![1];
+
+      await ns.exec(["ip", "addr", "add", "10.80.1.77/24", "dev", uplink]);
+      const added = await until(
+        "the new address as an endpoint",
+        8_000,
+        async () => (await endpointsOf(t, "alpha")).some((e) => e.startsWith("10.80.1.77:")),
+      );
+      await ns.exec(["ip", "addr", "del", "10.80.1.77/24", "dev", uplink]);
+      const removed = await until(
+        "the removed address to go",
+        8_000,
+        async () => !(await endpointsOf(t, "alpha")).some((e) => e.startsWith("10.80.1.77:")),
+      );
+      console.log(`netmon_test: endpoint added after ${added} ms, removed after ${removed} ms`);
+      assert.ok((await endpointsOf(t, "alpha")).some((e) => e.startsWith("10.80.1.2:")));
+    } finally {
+      await t.close();
+    }
+  },
+});

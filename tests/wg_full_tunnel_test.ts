@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { generatePrivateKey, publicKeyFrom } from "../src/crypto/x25519.ts";
 import { formatWgKey } from "../src/key/wg_key.ts";
-import { linkPair, namespaceSupport, Netns, run, warrenArgv } from "../src/testbed/netns.ts";
+import { namespaceSupport, type Netns, warrenArgv, withLinkedPair } from "../src/testbed/netns.ts";
 import { WarrenNode } from "../src/testbed/warren_node.ts";
 import { WireguardGo, wireguardGoSupport } from "../src/testbed/wireguard_go.ts";
 
@@ -76,20 +76,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "warren-full-tunnel-" });
-    const spaces: Netns[] = [];
-    const cleanups: (() => Promise<unknown>)[] = [];
-    try {
-      const a = await Netns.create("wf-a");
-      spaces.push(a);
-      const b = await Netns.create("wf-b");
-      spaces.push(b);
-      await linkPair(a, b, {
-        a4: "10.241.0.1",
-        b4: "10.241.0.2",
-        a6: "fd00:241::1",
-        b6: "fd00:241::2",
-      });
+    await withLinkedPair("wf", async ({ a, b, dir, defer }) => {
       // B is A's gateway. Its endpoint and the test targets live on B's loopback, on no
       // network A is attached to.
       await a.exec(["ip", "route", "add", "default", "via", "10.241.0.2"]);
@@ -111,7 +98,7 @@ Deno.test({
           allowedIps: ["10.240.0.1/32", "fd00:240::1/128"],
         }],
       }, dir);
-      cleanups.push(() => wg.stop());
+      defer(() => wg.stop());
 
       const config = (port: number) =>
         `[Interface]
@@ -125,7 +112,7 @@ AllowedIPs = 0.0.0.0/0, ::/0
 Endpoint = 192.0.2.2:51820
 `;
       const node = await WarrenNode.start(a, TUN, config(51820), dir);
-      cleanups.push(() => node.stop("SIGKILL"));
+      defer(() => node.stop("SIGKILL"));
 
       // 1. What wg-quick would have made.
       assert.deepEqual(await rules(a, "-4"), [...TUNNEL_RULES, "32767: from all lookup default"]);
@@ -213,10 +200,6 @@ Endpoint = 192.0.2.2:51820
       assert.equal(await table(a, "-6", 51820), "");
       assert.doesNotMatch((await a.exec(["ip", "-o", "link"])).stdout, new RegExp(TUN));
       assert.match(await get("10.77.0.1"), /via 10\.241\.0\.2/, "main's default is back in use");
-    } finally {
-      for (const c of cleanups.reverse()) await c().catch(() => {});
-      for (const ns of spaces) await ns.delete();
-      await run(["rm", "-rf", dir]);
-    }
+    });
   },
 });

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { generatePrivateKey, publicKeyFrom } from "../src/crypto/x25519.ts";
 import { formatWgKey } from "../src/key/wg_key.ts";
-import { linkPair, namespaceSupport, Netns, run } from "../src/testbed/netns.ts";
+import { namespaceSupport, withLinkedPair } from "../src/testbed/netns.ts";
 import { transfer } from "../src/testbed/transfer.ts";
 import { WarrenNode } from "../src/testbed/warren_node.ts";
 import { WireguardGo, wireguardGoSupport } from "../src/testbed/wireguard_go.ts";
@@ -37,20 +37,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "warren-interop-" });
-    const spaces: Netns[] = [];
-    const cleanups: (() => Promise<unknown>)[] = [];
-    try {
-      const a = await Netns.create("wi-a");
-      spaces.push(a);
-      const b = await Netns.create("wi-b");
-      spaces.push(b);
-      await linkPair(a, b, {
-        a4: "10.241.0.1",
-        b4: "10.241.0.2",
-        a6: "fd00:241::1",
-        b6: "fd00:241::2",
-      });
+    await withLinkedPair("wi", async ({ a, b, dir, defer }) => {
       const ka = generatePrivateKey(), kb = generatePrivateKey();
       const psk = formatWgKey(crypto.getRandomValues(new Uint8Array(32)));
       const wgName = `wgi${b.name.slice(-6)}`;
@@ -66,7 +53,7 @@ Deno.test({
           presharedKey: psk,
         }],
       }, dir);
-      cleanups.push(() => wg.stop());
+      defer(() => wg.stop());
       const aPub = formatWgKey(publicKeyFrom(ka));
 
       // 1. wireguard-go initiates: warren has sent nothing yet.
@@ -76,7 +63,7 @@ Deno.test({
         warrenConfig(ka, publicKeyFrom(kb), psk),
         dir,
       );
-      cleanups.push(() => node.stop("SIGKILL"));
+      defer(() => node.stop("SIGKILL"));
       await b.exec(["ping", "-c", "2", "-i", "0.2", "-W", "3", "10.240.0.1"]);
       const st1 = JSON.parse((await node.cli(["status", "--json"])).stdout);
       assert.ok(st1.peers[0].latestHandshake > 0, "warren answered wireguard-go's handshake");
@@ -110,10 +97,6 @@ Deno.test({
       const routes = (await a.exec(["ip", "route"])).stdout +
         (await a.exec(["ip", "-6", "route"])).stdout;
       assert.doesNotMatch(routes, /wi-warren|10\.240\.|fd00:240/);
-    } finally {
-      for (const c of cleanups.reverse()) await c().catch(() => {});
-      for (const ns of spaces) await ns.delete();
-      await run(["rm", "-rf", dir]);
-    }
+    });
   },
 });

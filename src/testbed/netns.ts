@@ -149,6 +149,48 @@ export async function linkPair(
   );
 }
 
+/** Two linked namespaces, a scratch directory, and cleanups to run at the end. */
+export interface LinkedPair {
+  /** The first namespace: 10.241.0.1/24, fd00:241::1/64. */
+  a: Netns;
+  /** The second namespace: 10.241.0.2/24, fd00:241::2/64. */
+  b: Netns;
+  /** A scratch directory, removed at the end. */
+  dir: string;
+  /** Registers a cleanup; they run in reverse order, before the namespaces go. */
+  defer(f: () => Promise<unknown>): void;
+}
+
+/**
+ * Runs fn with two fresh namespaces joined by a veth pair (see {@link LinkedPair}), then runs
+ * the deferred cleanups and deletes both namespaces and the directory, even when fn fails.
+ */
+export async function withLinkedPair(
+  prefix: string,
+  fn: (p: LinkedPair) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: `warren-${prefix}-` });
+  const spaces: Netns[] = [];
+  const cleanups: (() => Promise<unknown>)[] = [];
+  try {
+    const a = await Netns.create(`${prefix}-a`);
+    spaces.push(a);
+    const b = await Netns.create(`${prefix}-b`);
+    spaces.push(b);
+    await linkPair(a, b, {
+      a4: "10.241.0.1",
+      b4: "10.241.0.2",
+      a6: "fd00:241::1",
+      b6: "fd00:241::2",
+    });
+    await fn({ a, b, dir, defer: (f) => cleanups.push(f) });
+  } finally {
+    for (const c of cleanups.reverse()) await c().catch(() => {});
+    for (const ns of spaces) await ns.delete();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
 /** The argv that runs this warren (compiled binary, or `deno run` of main.ts). */
 export function warrenArgv(): string[] {
   const exe = Deno.execPath();

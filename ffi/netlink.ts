@@ -49,7 +49,6 @@ import {
   NLMSG_ERROR,
   RTM_DELROUTE,
   RTM_DELRULE,
-  RTM_GETROUTE,
   RTM_NEWROUTE,
   RTM_NEWRULE,
   type Rule,

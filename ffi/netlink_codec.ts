@@ -7,17 +7,7 @@
  * @module
  */
 
-import {
-  AF_INET,
-  AF_INET6,
-  AF_NETLINK,
-  checkPrefix,
-  EEXIST,
-  errno,
-  fail,
-  type IpPrefix,
-  maskPrefix,
-} from "./libc.ts";
+import { AF_INET, AF_INET6, checkPrefix, type IpPrefix, maskPrefix } from "./libc.ts";
 
 // linux/netlink.h
 /** The rtnetlink protocol of an AF_NETLINK socket. */

@@ -44,7 +44,7 @@ const REASONS: Record<number, string> = {
 /**
  * Parses an HTTP/1.0 or 1.1 request (Go `http.ReadRequest`'s input).
  *
- * @throws {SyntaxError} when the request line or a header is malformed
+ * @throws {SyntaxError} when the request line, its target URL or a header is malformed
  */
 export function parseC2nRequest(raw: Uint8Array): C2nRequest {
   if (raw.length > MAX_REQUEST) throw new SyntaxError("c2n request is too large");
@@ -68,7 +68,13 @@ export function parseC2nRequest(raw: Uint8Array): C2nRequest {
     }
     body = body.subarray(0, Number(cl));
   }
-  const target = new URL(m[2], "http://c2n");
+  let target: URL;
+  try {
+    target = new URL(m[2], "http://c2n");
+  } catch {
+    // The URL parser throws TypeError; a bad target is bad input like any other.
+    throw new SyntaxError(`c2n request target "${m[2].slice(0, 80)}" is not a URL`);
+  }
   return { method: m[1], path: target.pathname, headers, body: body.slice() };
 }
 

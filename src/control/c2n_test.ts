@@ -48,3 +48,16 @@ Deno.test("parseC2nRequest() rejects what is not an HTTP/1.x request", () => {
     assert.throws(() => parseC2nRequest(enc(bad)), SyntaxError, JSON.stringify(bad));
   }
 });
+
+Deno.test("parseC2nRequest() throws SyntaxError, not TypeError, for a target that is not a URL", () => {
+  // Found by tests/fuzz_control_test.ts: "POST http://\x7f2n/debug/metrics HTTP/1.1".
+  const fuzzed = Uint8Array.from(
+    "504f535420687474703a2f2f7f326e2f64656275672f6d65747269637320485454502f312e310d0a0d0a"
+      .match(/../g)!,
+    (h) => parseInt(h, 16),
+  );
+  assert.throws(() => parseC2nRequest(fuzzed), SyntaxError);
+  for (const target of ["http://[::1", "//a%zz/echo", "http://x:99999/echo"]) {
+    assert.throws(() => parseC2nRequest(enc(`GET ${target} HTTP/1.1\r\n\r\n`)), SyntaxError);
+  }
+});

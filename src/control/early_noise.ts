@@ -43,7 +43,7 @@ export function hasEarlyMagic(header: Uint8Array): boolean {
  * null after putting the 9 peeked bytes back for the HTTP/2 reader.
  *
  * @throws {RangeError} if the announced length exceeds 10 MiB
- * @throws {SyntaxError} if the JSON does not parse
+ * @throws {SyntaxError} if the JSON does not parse or is not an object
  */
 export async function readEarlyPayload(conn: NoiseConn): Promise<EarlyNoise | null> {
   const header = await conn.readExact(EARLY_PAYLOAD_HEADER_LEN);
@@ -56,9 +56,16 @@ export async function readEarlyPayload(conn: NoiseConn): Promise<EarlyNoise | nu
     throw new RangeError(`control: early payload of ${len} bytes exceeds the 10 MiB limit`);
   }
   const body = await conn.readExact(len);
+  let value: unknown;
   try {
-    return JSON.parse(new TextDecoder().decode(body)) as EarlyNoise;
+    value = JSON.parse(new TextDecoder().decode(body));
   } catch (err) {
     throw new SyntaxError(`control: early payload is not JSON`, { cause: err });
   }
+  // `null`, a number or an array parses too, but is no EarlyNoise (null would also read as
+  // "no early payload" with its bytes consumed).
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new SyntaxError(`control: early payload is not a JSON object`);
+  }
+  return value as EarlyNoise;
 }

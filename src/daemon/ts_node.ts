@@ -385,9 +385,11 @@ export class TsNode {
     const pkt = buf.subarray(off, off + len);
     if (isQuad100Query(parsePacket(pkt, this.#parsed))) {
       const query = pkt.slice();
-      void this.#dns!.handlePacket(query).then((resp) => {
+      this.#dns!.handlePacket(query).then((resp) => {
         if (resp && this.#tun) this.#tun.writeBatch([resp], [resp.length], 0, 1);
-      });
+      }).catch((e) =>
+        this.#opts.log(`MagicDNS: query dropped: ${e instanceof Error ? e.message : e}`)
+      );
       return true;
     }
     this.#filter?.noteOutbound(pkt);

@@ -25,6 +25,8 @@ export class WebSocketConn implements DuplexConn {
   #conn: DuplexConn;
   #isClient: boolean;
   #buf: Uint8Array;
+  /** Unconsumed bytes are #buf[#start, #len). */
+  #start = 0;
   #len = 0;
   #payload: Uint8Array = new Uint8Array(0);
   #closed = false;
@@ -40,6 +42,13 @@ export class WebSocketConn implements DuplexConn {
     }
   }
 
+  /**
+   * Reads data-frame bytes into `p`, answering pings on the way; null at the
+   * end of the stream or after a close frame.
+   *
+   * @throws {Error} for a frame masked wrongly for this side, over 1 MiB, or with an
+   *   unsupported opcode (the caller closes the connection)
+   */
   async read(p: Uint8Array): Promise<number | null> {
     while (this.#payload.length === 0) {
       const ok = await this.#readFrame();
@@ -94,13 +103,19 @@ export class WebSocketConn implements DuplexConn {
     return out;
   }
 
+  /** Reads until `n` unconsumed bytes are buffered; false at end of stream. */
   async #need(n: number): Promise<boolean> {
-    if (n > this.#buf.length) {
-      const next = new Uint8Array(n);
-      next.set(this.#buf.subarray(0, this.#len));
+    if (this.#start + n > this.#buf.length) {
+      // Move what is left to the front, only now: copying it after every frame made a run
+      // of small frames in a big buffer cost time quadratic in its size.
+      const next = n > this.#buf.length ? new Uint8Array(n) : this.#buf;
+      if (next === this.#buf) next.copyWithin(0, this.#start, this.#len);
+      else next.set(this.#buf.subarray(this.#start, this.#len));
+      this.#len -= this.#start;
+      this.#start = 0;
       this.#buf = next;
     }
-    while (this.#len < n) {
+    while (this.#len - this.#start < n) {
       const r = await this.#conn.read(this.#buf.subarray(this.#len));
       if (r === null) return false;
       this.#len += r;
@@ -109,14 +124,15 @@ export class WebSocketConn implements DuplexConn {
   }
 
   #consume(n: number): void {
-    this.#buf.copyWithin(0, n, this.#len);
-    this.#len -= n;
+    this.#start += n;
+    if (this.#start === this.#len) this.#start = this.#len = 0;
   }
 
   /** Reads one frame; data frames land in #payload. False at end of stream. */
   async #readFrame(): Promise<boolean> {
     if (!(await this.#need(2))) return false;
-    const b0 = this.#buf[0], b1 = this.#buf[1];
+    const s = this.#start;
+    const b0 = this.#buf[s], b1 = this.#buf[s + 1];
     const opcode = b0 & 0x0f;
     const masked = (b1 & 0x80) !== 0;
     if (masked === this.#isClient) {
@@ -126,11 +142,12 @@ export class WebSocketConn implements DuplexConn {
     let hdr = 2;
     if (len === 126) {
       if (!(await this.#need(4))) return false;
-      len = (this.#buf[2] << 8) | this.#buf[3];
+      len = (this.#buf[this.#start + 2] << 8) | this.#buf[this.#start + 3];
       hdr = 4;
     } else if (len === 127) {
       if (!(await this.#need(10))) return false;
-      const big = new DataView(this.#buf.buffer, 2, 8).getBigUint64(0);
+      const big = new DataView(this.#buf.buffer, this.#buf.byteOffset + this.#start + 2, 8)
+        .getBigUint64(0);
       if (big > BigInt(MAX_WS_FRAME)) {
         throw new Error(`WebSocket frame of ${big} bytes is too large`);
       }
@@ -141,9 +158,10 @@ export class WebSocketConn implements DuplexConn {
     const maskOff = hdr;
     if (masked) hdr += 4;
     if (!(await this.#need(hdr + len))) return false;
-    const payload = this.#buf.slice(hdr, hdr + len);
+    const at = this.#start;
+    const payload = this.#buf.slice(at + hdr, at + hdr + len);
     if (masked) {
-      const m = this.#buf.subarray(maskOff, maskOff + 4);
+      const m = this.#buf.subarray(at + maskOff, at + maskOff + 4);
       for (let i = 0; i < len; i++) payload[i] ^= m[i & 3];
     }
     this.#consume(hdr + len);

@@ -230,3 +230,30 @@ Deno.test("buildDnsMessage() rejects bad names and out-of-range fields", () => {
   badA.answers.push({ name: "a.", type: TYPE_A, class: 1, ttl: 1, data: new Uint8Array(16) });
   assert.throws(() => buildDnsMessage(badA), RangeError);
 });
+
+/** A message whose first answer's RDATA is a chain of `k` pointers, each to the one before, then
+ * `m` answers named by a pointer to the chain's end. */
+function pointerChain(k: number, m: number): Uint8Array {
+  const b = [0, 1, 0x81, 0x80, 0, 0, (1 + m) >> 8, (1 + m) & 0xff, 0, 0, 0, 0, 0];
+  b.push(0, TYPE_TXT, 0, 1, 0, 0, 0, 0, (2 * k) >> 8, (2 * k) & 0xff);
+  let prev = 12; // the root name of the first answer
+  for (let i = 0; i < k; i++) {
+    const at = b.length;
+    b.push(0xc0 | (prev >> 8), prev & 0xff);
+    prev = at;
+  }
+  for (let i = 0; i < m; i++) {
+    b.push(0xc0 | (prev >> 8), prev & 0xff, 0, TYPE_TXT, 0, 1, 0, 0, 0, 0, 0, 0);
+  }
+  return Uint8Array.from(b);
+}
+
+Deno.test("parseDnsMessage() follows up to 126 compression pointers per name, not more", () => {
+  assert.equal(parseDnsMessage(pointerChain(125, 1)).answers[1].name, ".");
+  assert.throws(() => parseDnsMessage(pointerChain(126, 1)), /more than 126 compression pointers/);
+  // 8000 chained pointers and 4000 names into them: each name used to walk the whole chain,
+  // 32 million steps for a 64 KB message.
+  const t0 = performance.now();
+  assert.throws(() => parseDnsMessage(pointerChain(8000, 4000)), DnsParseError);
+  assert.ok(performance.now() - t0 < 50, "rejected without walking the chain");
+});

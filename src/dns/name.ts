@@ -14,6 +14,10 @@
 import { MAX_LABEL_LEN, MAX_NAME_WIRE_LEN } from "./constants.ts";
 import { DnsParseError } from "./parse_error.ts";
 
+// A name of 255 wire bytes has at most 127 labels, so it never needs more pointers than
+// this (miekg/dns's bound; Go's dnsmessage allows 10).
+const MAX_POINTERS = (MAX_NAME_WIRE_LEN + 1) / 2 - 2;
+
 /**
  * Converts a name to its canonical comparison form: lower case ASCII,
  * exactly one trailing dot.
@@ -35,15 +39,18 @@ export function canonicalName(name: string): string {
  * `next` is the offset just past the name where it starts (past the first
  * pointer, if any).
  *
- * @throws {DnsParseError} when the name is malformed or runs past the end
+ * @throws {DnsParseError} when the name is malformed, runs past the end or
+ *   follows more than 126 compression pointers
  */
 export function readName(b: Uint8Array, start: number): { name: string; next: number } {
   let off = start;
   let next = -1;
   let wireLen = 1;
   let text = "";
-  // Pointers must go strictly backwards: no loops, bounded work.
+  // Pointers must go strictly backwards: no loops. And few of them per name, or a chain of
+  // thousands that every record points into costs time quadratic in the message size.
   let limit = start;
+  let pointers = 0;
   for (;;) {
     if (off >= b.length) throw new DnsParseError("name runs past the end", off);
     const len = b[off];
@@ -53,6 +60,9 @@ export function readName(b: Uint8Array, start: number): { name: string; next: nu
       if (next < 0) next = off + 2;
       if (target >= limit) {
         throw new DnsParseError("compression pointer does not point backwards", off);
+      }
+      if (++pointers > MAX_POINTERS) {
+        throw new DnsParseError(`name follows more than ${MAX_POINTERS} compression pointers`, off);
       }
       limit = target;
       off = target;
@@ -95,8 +105,9 @@ export function nameLabels(name: string): Uint8Array[] {
   let total = 1;
   const fail = (why: string) =>
     new SyntaxError(`Cannot encode DNS name ${JSON.stringify(name)}: ${why}`);
-  const end = name.endsWith(".") && !name.endsWith("\\.") ? name.length - 1 : name.length;
-  for (let i = 0; i < end; i++) {
+  // An unescaped final dot (the root) is recognised while scanning, not by the text's end: a
+  // last label ending in a backslash byte is written `…\\.`, which ends in `\.` unescaped.
+  for (let i = 0; i < name.length; i++) {
     const ch = name.charCodeAt(i);
     if (ch === 0x2e) {
       if (cur.length === 0) throw fail("empty label");
@@ -121,9 +132,10 @@ export function nameLabels(name: string): Uint8Array[] {
     }
     if (cur.length > MAX_LABEL_LEN) throw fail("label longer than 63 bytes");
   }
-  if (cur.length === 0) throw fail("empty label");
-  labels.push(Uint8Array.from(cur));
-  total += cur.length + 1;
+  if (cur.length > 0) {
+    labels.push(Uint8Array.from(cur));
+    total += cur.length + 1;
+  }
   if (total > MAX_NAME_WIRE_LEN) throw fail("name longer than 255 bytes");
   return labels;
 }

@@ -149,7 +149,8 @@ export class Quad100Responder {
   /**
    * Handles one IP packet. Returns the reply IP packet (UDP from quad-100
    * back to the sender, checksums filled in) or null when the packet is not
-   * a DNS query to quad-100 or is too broken to answer.
+   * a DNS query to quad-100 or is too broken to answer. Does not reject on
+   * bad input (see {@linkcode Quad100Responder.handleQuery}).
    */
   async handlePacket(ipPacket: Uint8Array): Promise<Uint8Array | null> {
     const p = parsePacket(ipPacket, this.#parsed);
@@ -175,6 +176,9 @@ export class Quad100Responder {
   /**
    * Answers one DNS query given as wire bytes (the UDP payload). Null when
    * the bytes are not a query at all (too short for a header, or a response).
+   * Does not reject on bad input: a malformed query gets FORMERR, and an
+   * upstream failure or unusable upstream answer SERVFAIL (the data plane
+   * calls this without a catch).
    */
   async handleQuery(query: Uint8Array): Promise<Uint8Array | null> {
     if (query.length < HEADER_LEN || (query[2] & 0x80) !== 0) {
@@ -237,8 +241,18 @@ export class Quad100Responder {
       this.counters.servfail++;
       return servfail(msg, limit);
     }
+    let reply = raw!;
+    if (reply.length > limit) {
+      try {
+        reply = buildDnsMessage(resp, { maxSize: limit });
+      } catch {
+        // Too big even cut down to its question section: as garbage, not a reason to throw.
+        this.counters.servfail++;
+        return servfail(msg, limit);
+      }
+    }
     this.counters.forwarded++;
-    return raw!.length <= limit ? raw : buildDnsMessage(resp, { maxSize: limit });
+    return reply;
   }
 
   async #forwardWithTimeout(

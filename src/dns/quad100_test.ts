@@ -298,6 +298,38 @@ Deno.test("quad-100 rejects malformed and unsupported queries and ignores non-qu
   assert.equal(r.counters.dropped, 6);
 });
 
+Deno.test("quad-100 answers a query whose last label ends in a backslash byte (it used to throw)", async () => {
+  // Found by tests/fuzz_dns_test.ts: the name's text form a\\. did not encode again, so
+  // handlePacket rejected, an unhandled rejection in the data plane.
+  const r = new Quad100Responder({ table: table() });
+  const q = hex("12340100000100000000000002615c0000010001");
+  const m = await roundTrip(r, udp(q));
+  assert.equal(m.id, 0x1234);
+  assert.equal(m.rcode, RCODE_SERVFAIL);
+  assert.deepEqual(m.questions, [{ name: "a\\\\.", type: TYPE_A, class: CLASS_IN }]);
+  const tricky = hex("77770100000100000000000002615c032e205c0200ff015c0000010001");
+  const name = (await roundTrip(r, udp(tricky))).questions[0].name;
+  assert.equal(name, "a\\\\.\\.\\032\\\\.\\000\\255.\\\\.");
+});
+
+Deno.test("quad-100 answers SERVFAIL to an upstream answer whose questions alone exceed 512 bytes", async () => {
+  // Found by tests/fuzz_dns_test.ts: re-encoding it to fit threw a RangeError out of handlePacket.
+  const wide = emptyMessage();
+  wide.id = 0x1234;
+  wide.response = true;
+  for (const c of "xyz") {
+    wide.questions.push({ name: `${c.repeat(60)}.`.repeat(4), type: 1, class: 1 });
+  }
+  const upstream = buildDnsMessage(wide);
+  assert.equal(upstream.length, 759);
+  const r = new Quad100Responder({ table: table(), forward: () => Promise.resolve(upstream) });
+  const m = await roundTrip(r, udp(query("example.com.", TYPE_A)));
+  assert.equal(m.rcode, RCODE_SERVFAIL);
+  assert.deepEqual(m.questions, [{ name: "example.com.", type: TYPE_A, class: CLASS_IN }]);
+  assert.equal(r.counters.servfail, 1);
+  assert.equal(r.counters.forwarded, 0);
+});
+
 Deno.test("setTable() swaps the names quad-100 answers", async () => {
   const r = new Quad100Responder({ table: MagicDnsTable.fromNetmap(null, [], null) });
   assert.equal(

@@ -181,3 +181,15 @@ Deno.test("readEarlyPayload() replays the 9 bytes when the server sends no early
   const big = new NoiseConn(new ScriptedStream([new RecordSealer(key).seal(huge)]), keys);
   await assert.rejects(readEarlyPayload(big), /exceeds the 10 MiB limit/);
 });
+
+Deno.test("readEarlyPayload() rejects JSON that is not an object with SyntaxError", async () => {
+  // Found by tests/fuzz_control_test.ts: ffffff5453 00000003 "[1]" came back as an EarlyNoise.
+  for (const json of ["[1]", "7", "null", '"x"']) {
+    const body = new TextEncoder().encode(json);
+    const payload = new Uint8Array(9 + body.length);
+    payload.set([0xff, 0xff, 0xff, 0x54, 0x53, 0, 0, 0, body.length]);
+    payload.set(body, 9);
+    const conn = new NoiseConn(new ScriptedStream([new RecordSealer(key).seal(payload)]), keys);
+    await assert.rejects(readEarlyPayload(conn), SyntaxError, json);
+  }
+});

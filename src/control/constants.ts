@@ -55,6 +55,11 @@ export const UPGRADE_HEAD_LIMIT = 16 * 1024;
 export const RESPONSE_BODY_LIMIT = 1 << 20;
 /** Largest single map message (compressed or raw) accepted. */
 export const MAX_MAP_MESSAGE = 64 << 20;
+/**
+ * Largest JSON a zstd map message may decompress to: the raw-message limit again, so a
+ * small compressed frame cannot make the node allocate gigabytes (a zstd bomb).
+ */
+export const MAX_MAP_JSON = MAX_MAP_MESSAGE;
 
 /** Overall time allowed to dial, upgrade and finish the handshake. */
 export const DIAL_TIMEOUT_MS = 10_000;

@@ -7,7 +7,7 @@
  */
 import { zstdCompressSync, zstdDecompressSync } from "node:zlib";
 import type { MapResponse } from "../netmap/tailcfg.ts";
-import { MAX_MAP_MESSAGE } from "./constants.ts";
+import { MAX_MAP_JSON, MAX_MAP_MESSAGE } from "./constants.ts";
 
 /**
  * Cuts the map response body into messages.
@@ -91,14 +91,26 @@ export class MapMessageDecoder {
 /**
  * Decodes one map message payload into a MapResponse.
  *
+ * @param maxJson the most a zstd payload may decompress to (default {@link MAX_MAP_JSON})
  * @throws {SyntaxError} if it is not (zstd-compressed) JSON
+ * @throws {RangeError} if it decompresses to more than maxJson bytes
  */
-export function decodeMapMessage(payload: Uint8Array, zstd: boolean): MapResponse {
+export function decodeMapMessage(
+  payload: Uint8Array,
+  zstd: boolean,
+  maxJson = MAX_MAP_JSON,
+): MapResponse {
   let json: Uint8Array = payload;
   if (zstd) {
     try {
-      json = zstdDecompressSync(payload);
+      json = zstdDecompressSync(payload, { maxOutputLength: maxJson });
     } catch (err) {
+      if ((err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
+        throw new RangeError(
+          `control: map message of ${payload.length} bytes decompresses to more than ${maxJson}`,
+          { cause: err },
+        );
+      }
       throw new SyntaxError(`control: map message of ${payload.length} bytes is not zstd`, {
         cause: err,
       });

@@ -138,7 +138,13 @@ export class WebSocketConn implements DuplexConn {
     if (masked === this.#isClient) {
       throw new Error("WebSocket frame masking is wrong for this side");
     }
+    if ((b0 & 0x70) !== 0) throw new Error("WebSocket frame sets RSV bits (no extension agreed)");
     let len = b1 & 0x7f;
+    // RFC 6455 §5.5: control frames are whole and small, so a ping is never a way to make us
+    // echo megabytes.
+    if (opcode >= 0x8 && ((b0 & 0x80) === 0 || len > 125)) {
+      throw new Error(`WebSocket control frame 0x${opcode.toString(16)} is fragmented or too long`);
+    }
     let hdr = 2;
     if (len === 126) {
       if (!(await this.#need(4))) return false;

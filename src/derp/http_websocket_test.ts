@@ -94,3 +94,30 @@ Deno.test("WebSocketConn rejects frames with the wrong masking or an oversized l
     /too large/,
   );
 });
+
+/** One unmasked server-side view of a client frame: b0, masked length byte, mask, payload. */
+function rawClientFrame(b0: number, payload: Uint8Array): Uint8Array {
+  const len = payload.length;
+  const head = len < 126 ? [b0, 0x80 | len] : [b0, 0x80 | 126, len >> 8, len & 0xff];
+  return Uint8Array.of(...head, 0, 0, 0, 0, ...payload); // zero mask: payload as is
+}
+
+Deno.test("WebSocketConn answers a small ping but refuses long, fragmented or RSV control frames", async () => {
+  const ok = conn(
+    concat([rawClientFrame(0x89, Uint8Array.of(1, 2, 3)), rawClientFrame(0x82, Uint8Array.of(9))]),
+  );
+  const ws = new WebSocketConn(ok, false);
+  assert.deepEqual(await readAll(ws), Uint8Array.of(9));
+  assert.deepEqual(ok.writes[0], Uint8Array.of(0x8a, 3, 1, 2, 3)); // the pong
+  for (
+    const [what, frame] of [
+      ["a 126-byte ping", rawClientFrame(0x89, new Uint8Array(126))],
+      ["a ping without FIN", rawClientFrame(0x09, new Uint8Array(1))],
+      ["a data frame with RSV1", rawClientFrame(0xc2, new Uint8Array(1))],
+    ] as const
+  ) {
+    const c = conn(frame);
+    await assert.rejects(() => new WebSocketConn(c, false).read(new Uint8Array(10)), Error, what);
+    assert.equal(c.writes.length, 0, `${what}: nothing echoed`);
+  }
+});

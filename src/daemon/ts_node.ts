@@ -112,6 +112,8 @@ export class TsNode {
   #dns: Quad100Responder | null = null;
   #homeLatencyMs: number | null = null;
   #resolvConfInstalled = false;
+  #resolvConfText = "";
+  #dnsWrites: Promise<void> = Promise.resolve();
   readonly #parsed = new ParsedPacket();
   readonly #resolver = new HostResolver();
   #state: SessionState | "NoState" = "NoState";
@@ -373,6 +375,8 @@ export class TsNode {
     const table = MagicDnsTable.fromNetmap(self, [...nm.peers.values()], nm.dns);
     this.#dns!.setTable(table);
     this.#resolver.setTable(table);
+    // Control may change the search domains while we run (--accept-dns keeps resolv.conf in step).
+    if (this.#resolvConfInstalled) this.#queueDnsWrite();
     if (
       this.#magic!.derp.home === 0 || !this.#magic!.derp.regions.includes(this.#magic!.derp.home)
     ) {
@@ -425,11 +429,25 @@ export class TsNode {
     }
   }
 
+  /** Queues a resolv.conf rewrite behind any in flight (teardown waits for the queue). */
+  #queueDnsWrite(): void {
+    this.#dnsWrites = this.#dnsWrites.then(() => this.#installDns()).catch((e) =>
+      this.#opts.log(`resolv.conf: ${e instanceof Error ? e.message : e}`)
+    );
+  }
+
+  /** Writes resolv.conf for quad-100 and the netmap's search domains, if that changes it. */
   async #installDns(): Promise<void> {
-    const nm = this.#netmap;
-    const search = nm?.dns?.Domains ?? [];
-    await installResolvConf(renderResolvConf(["100.100.100.100"], search));
-    this.#resolvConfInstalled = true;
+    const text = renderResolvConf(["100.100.100.100"], this.#netmap?.dns?.Domains ?? []);
+    if (text === this.#resolvConfText || this.#stopping) return;
+    this.#resolvConfText = text;
+    try {
+      await installResolvConf(text);
+      this.#resolvConfInstalled = true;
+    } catch (e) {
+      this.#resolvConfText = "";
+      throw e;
+    }
   }
 
   async #teardown(): Promise<void> {
@@ -447,6 +465,7 @@ export class TsNode {
     this.#prober?.close();
     await step("control", () => this.#session.close());
     if (this.#plane) await step("data plane", () => this.#plane!.stop());
+    await this.#dnsWrites;
     if (this.#resolvConfInstalled) await step("resolv.conf", () => restoreResolvConf());
     await step("wireguard", () => this.#device?.close());
     await step("derp", () => this.#magic?.close());

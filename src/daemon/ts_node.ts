@@ -17,11 +17,9 @@ import { UdpSocket } from "../../ffi/udp.ts";
 import { buildHostinfo } from "../control/hostinfo.ts";
 import { ControlSession, type SessionState } from "../control/session.ts";
 import { generatePrivateKey, publicKeyFrom } from "../crypto/x25519.ts";
-import { MagicDnsTable } from "../dns/magicdns.ts";
-import { HostResolver } from "../dns/resolve.ts";
-import { isQuad100Query, Quad100Responder } from "../dns/quad100.ts";
+import { isQuad100Query } from "../dns/quad100.ts";
+import { NodeDns } from "./node_dns.ts";
 import { ParsedPacket, parsePacket } from "../net/packet.ts";
-import { installResolvConf, renderResolvConf, restoreResolvConf } from "../dns/resolv_conf.ts";
 import { PacketFilter } from "../filter/filter.ts";
 import { formatNodePublic, parseDiscoPublic } from "../key/node_key.ts";
 import { KeyState } from "../key/state.ts";
@@ -37,7 +35,6 @@ import type { Hostinfo } from "../netmap/tailcfg.ts";
 import { Device, type TunSink } from "../wireguard/device.ts";
 import type { Timings } from "../wireguard/timings.ts";
 import { DataPlane } from "./dataplane.ts";
-import { udpDnsForwarder } from "./dns_forwarder.ts";
 import { type LocalApiServer, serveLocalApi } from "./local_api.ts";
 import type { NodeStatus } from "./status.ts";
 import { buildTailnetStatus } from "./tailnet_status.ts";
@@ -109,13 +106,9 @@ export class TsNode {
   #plan: TailnetPlan = { addresses: [], peers: [], routes: [] };
   #netmap: NetworkMap | null = null;
   #filter: PacketFilter | null = null;
-  #dns: Quad100Responder | null = null;
   #homeLatencyMs: number | null = null;
-  #resolvConfInstalled = false;
-  #resolvConfText = "";
-  #dnsWrites: Promise<void> = Promise.resolve();
   readonly #parsed = new ParsedPacket();
-  readonly #resolver = new HostResolver();
+  readonly #dns: NodeDns;
   #state: SessionState | "NoState" = "NoState";
   #stopping: Promise<void> | null = null;
   #firstMap!: (nm: NetworkMap) => void;
@@ -129,6 +122,7 @@ export class TsNode {
   private constructor(opts: TsNodeOptions, state: KeyState) {
     this.#opts = opts;
     this.done = new Promise((r) => this.#resolveDone = r);
+    this.#dns = new NodeDns(opts.log);
     this.#hostinfo = buildHostinfo({ backendLogID: state.backendLogID, hostname: opts.hostname });
     this.#session = new ControlSession({
       controlUrl: opts.controlUrl,
@@ -231,7 +225,7 @@ export class TsNode {
       tunables: opts.tunables,
       // warren's own lookups go through MagicDNS first (a DERP server may have a tailnet name).
       resolveHost: async (host) => {
-        const [ip] = await this.#resolver.resolve(host);
+        const [ip] = await this.#dns.resolver.resolve(host);
         return ip ? formatIp(ip) : null;
       },
     });
@@ -265,10 +259,6 @@ export class TsNode {
       log: opts.log,
     });
     magic.attach(device);
-    this.#dns = new Quad100Responder({
-      table: MagicDnsTable.fromNetmap(null, [], null),
-      forward: udpDnsForwarder(),
-    });
     for (const q of QUAD100) this.#routes.add(parsePrefix(q), tun.name);
     this.#apply(nm);
     this.#plane = new DataPlane(device, tun, [udp], this.#poller, {
@@ -294,7 +284,7 @@ export class TsNode {
       ping: (peer) => this.#ping(peer),
       netcheck: () => this.#netcheck(),
     });
-    if (opts.acceptDns) await this.#installDns();
+    if (opts.acceptDns) await this.#dns.acceptDns();
     void this.#pickHome();
     void this.#discover();
   }
@@ -372,11 +362,7 @@ export class TsNode {
       localNets,
       flows: this.#filter?.flows,
     });
-    const table = MagicDnsTable.fromNetmap(self, [...nm.peers.values()], nm.dns);
-    this.#dns!.setTable(table);
-    this.#resolver.setTable(table);
-    // Control may change the search domains while we run (--accept-dns keeps resolv.conf in step).
-    if (this.#resolvConfInstalled) this.#queueDnsWrite();
+    this.#dns.setNetmap(nm);
     if (
       this.#magic!.derp.home === 0 || !this.#magic!.derp.regions.includes(this.#magic!.derp.home)
     ) {
@@ -389,11 +375,7 @@ export class TsNode {
     const pkt = buf.subarray(off, off + len);
     if (isQuad100Query(parsePacket(pkt, this.#parsed))) {
       const query = pkt.slice();
-      this.#dns!.handlePacket(query).then((resp) => {
-        if (resp && this.#tun) this.#tun.writeBatch([resp], [resp.length], 0, 1);
-      }).catch((e) =>
-        this.#opts.log(`MagicDNS: query dropped: ${e instanceof Error ? e.message : e}`)
-      );
+      this.#dns.answer(query, (resp) => this.#tun?.writeBatch([resp], [resp.length], 0, 1));
       return true;
     }
     this.#filter?.noteOutbound(pkt);
@@ -429,27 +411,6 @@ export class TsNode {
     }
   }
 
-  /** Queues a resolv.conf rewrite behind any in flight (teardown waits for the queue). */
-  #queueDnsWrite(): void {
-    this.#dnsWrites = this.#dnsWrites.then(() => this.#installDns()).catch((e) =>
-      this.#opts.log(`resolv.conf: ${e instanceof Error ? e.message : e}`)
-    );
-  }
-
-  /** Writes resolv.conf for quad-100 and the netmap's search domains, if that changes it. */
-  async #installDns(): Promise<void> {
-    const text = renderResolvConf(["100.100.100.100"], this.#netmap?.dns?.Domains ?? []);
-    if (text === this.#resolvConfText || this.#stopping) return;
-    this.#resolvConfText = text;
-    try {
-      await installResolvConf(text);
-      this.#resolvConfInstalled = true;
-    } catch (e) {
-      this.#resolvConfText = "";
-      throw e;
-    }
-  }
-
   async #teardown(): Promise<void> {
     const log = this.#opts.log;
     const step = async (what: string, f: () => unknown) => {
@@ -465,8 +426,7 @@ export class TsNode {
     this.#prober?.close();
     await step("control", () => this.#session.close());
     if (this.#plane) await step("data plane", () => this.#plane!.stop());
-    await this.#dnsWrites;
-    if (this.#resolvConfInstalled) await step("resolv.conf", () => restoreResolvConf());
+    await step("resolv.conf", () => this.#dns.close());
     await step("wireguard", () => this.#device?.close());
     await step("derp", () => this.#magic?.close());
     await step("udp", () => this.#udp?.close());

@@ -59,7 +59,7 @@ export const MAX_MAP_MESSAGE = 64 << 20;
  * Largest JSON a zstd map message may decompress to: the raw-message limit again, so a
  * small compressed frame cannot make the node allocate gigabytes (a zstd bomb).
  */
-export const MAX_MAP_JSON = MAX_MAP_MESSAGE;
+export const MAX_MAP_JSON: number = MAX_MAP_MESSAGE;
 
 /** Overall time allowed to dial, upgrade and finish the handshake. */
 export const DIAL_TIMEOUT_MS = 10_000;

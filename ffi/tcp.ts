@@ -41,6 +41,8 @@ export const TCP_KEEPIDLE = 4;
 export const TCP_KEEPINTVL = 5;
 /** TCP option: unanswered probes before the connection is dropped. */
 export const TCP_KEEPCNT = 6;
+/** `TCP_USER_TIMEOUT`: ms that sent data may stay unacknowledged before the kernel drops the connection. */
+export const TCP_USER_TIMEOUT = 18;
 /** Socket option: send TCP keep-alive probes. */
 export const SO_KEEPALIVE = 9;
 
@@ -175,17 +177,28 @@ export interface KeepAliveOptions {
   count: number;
 }
 
+/** How accepted sockets are tuned (see {@link setServerSocketOptions}). */
+export interface ServerSocketOptions {
+  /** Keep-alive timing; kernel defaults when absent. */
+  keepAlive?: KeepAliveOptions;
+  /** `TCP_USER_TIMEOUT` in ms; unset (the kernel's ~15 min of retransmissions) when absent or 0. */
+  userTimeoutMs?: number;
+}
+
 /**
- * Sets TCP_NODELAY and SO_KEEPALIVE (with the given timing, if any) on an accepted socket.
- * Returns false if the socket refused (it may already be gone); that is not fatal.
+ * Sets TCP_NODELAY and SO_KEEPALIVE, plus the keep-alive timing and user timeout if given, on
+ * an accepted socket. Returns false if the socket refused (it may already be gone); that is
+ * not fatal.
  */
-export function setServerSocketOptions(fd: number, keepAlive?: KeepAliveOptions): boolean {
+export function setServerSocketOptions(fd: number, opts: ServerSocketOptions = {}): boolean {
   let ok = setInt(fd, IPPROTO_TCP, TCP_NODELAY, 1) && setInt(fd, SOL_SOCKET, SO_KEEPALIVE, 1);
-  if (keepAlive) {
-    ok = setInt(fd, IPPROTO_TCP, TCP_KEEPIDLE, keepAlive.idle) &&
-      setInt(fd, IPPROTO_TCP, TCP_KEEPINTVL, keepAlive.interval) &&
-      setInt(fd, IPPROTO_TCP, TCP_KEEPCNT, keepAlive.count) && ok;
+  const ka = opts.keepAlive;
+  if (ka) {
+    ok = setInt(fd, IPPROTO_TCP, TCP_KEEPIDLE, ka.idle) &&
+      setInt(fd, IPPROTO_TCP, TCP_KEEPINTVL, ka.interval) &&
+      setInt(fd, IPPROTO_TCP, TCP_KEEPCNT, ka.count) && ok;
   }
+  if (opts.userTimeoutMs) ok = setInt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, opts.userTimeoutMs) && ok;
   return ok;
 }
 

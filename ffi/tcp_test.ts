@@ -10,7 +10,10 @@ import {
   setServerSocketOptions,
   SO_KEEPALIVE,
   sockaddrText,
+  TCP_KEEPCNT,
+  TCP_KEEPIDLE,
   TCP_NODELAY,
+  TCP_USER_TIMEOUT,
 } from "./tcp.ts";
 import { EADDRINUSE, EAGAIN, SOL_SOCKET, SysError } from "./libc.ts";
 
@@ -106,9 +109,15 @@ Deno.test("setServerSocketOptions() turns on TCP_NODELAY and SO_KEEPALIVE", asyn
   const peer = await acceptOne(l.fd);
   try {
     assert.equal(getIntOption(peer.fd, IPPROTO_TCP, TCP_NODELAY), 0);
-    assert.ok(setServerSocketOptions(peer.fd, { idle: 30, interval: 10, count: 3 }));
+    assert.ok(setServerSocketOptions(peer.fd, {
+      keepAlive: { idle: 600, interval: 600, count: 9 },
+      userTimeoutMs: 15_000,
+    }));
     assert.equal(getIntOption(peer.fd, IPPROTO_TCP, TCP_NODELAY), 1);
     assert.equal(getIntOption(peer.fd, SOL_SOCKET, SO_KEEPALIVE), 1);
+    assert.equal(getIntOption(peer.fd, IPPROTO_TCP, TCP_KEEPIDLE), 600);
+    assert.equal(getIntOption(peer.fd, IPPROTO_TCP, TCP_KEEPCNT), 9);
+    assert.equal(getIntOption(peer.fd, IPPROTO_TCP, TCP_USER_TIMEOUT), 15_000);
     assert.equal(setServerSocketOptions(-1), false);
   } finally {
     client.close();

@@ -21,10 +21,18 @@ Deno.exit(await derpCommand(${JSON.stringify(args)}));`;
 
 Deno.test("bad flags print one line and exit 2; --help exits 0", async () => {
   for (
-    const args of [["--bogus"], ["--port", "x"], ["--port", "70000"], ["--cert", "a"], [
-      "--mesh-with",
-      "h",
-    ], ["extra"]]
+    const args of [
+      ["--bogus"],
+      ["--port", "x"],
+      ["--port", "70000"],
+      ["--cert", "a"],
+      ["--mesh-with", "h"],
+      ["extra"],
+      ["--tcp-user-timeout", "10x"],
+      ["--tcp-keepalive-time", "-1s"],
+      ["--accept-connection-limit", "0"],
+      ["--accept-connection-burst", "3"],
+    ]
   ) {
     const o = await cli(args).output();
     assert.equal(o.code, 2, args.join(" "));

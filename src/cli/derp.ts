@@ -18,6 +18,7 @@ import { loadOrCreateServerKey } from "../derp/server_key_file.ts";
 import { StunServer } from "../stun/server.ts";
 import { DEFAULT_STUN_PORT } from "../stun/constants.ts";
 import { parseIp } from "../net/ip.ts";
+import { parseDurationMs } from "./duration.ts";
 import { formatNodePublic, fromHex, generateNodePrivate } from "../key/node_key.ts";
 
 const USAGE = `usage: warren tun derp [flags]
@@ -40,6 +41,15 @@ Run a DERP relay server (and a STUN server) for a Tailscale-compatible tailnet.
   --mesh-with H1,H2,…       mesh with these servers (host[:port] or http(s) URLs)
   --mesh-cert-name VALUE    CertName (e.g. sha256-raw:…) expected from TLS mesh peers
   --max-conns N             most TCP connections at once (default 65536)
+  --accept-connection-limit N
+                            accept at most N connections per second (default no
+                            limit); more are closed at once, as derper does
+  --accept-connection-burst N
+                            ... with bursts of up to N (default: the limit, at least 1)
+  --tcp-keepalive-time DUR  TCP keep-alive idle time and interval (default 10m; 0 = the
+                            kernel's); plain-HTTP connections only
+  --tcp-user-timeout DUR    drop a connection whose sent data stays unacknowledged this
+                            long (default 15s; 0 = the kernel's ~15 min); plain HTTP only
   --verify-client-url URL   admission controller; clients are denied if it fails
   --quiet                   do not log per-client connects and disconnects
   --help                    show this help
@@ -95,6 +105,10 @@ export async function derpCommand(argv: string[]): Promise<number> {
         "mesh-with": { type: "string" },
         "mesh-cert-name": { type: "string" },
         "max-conns": { type: "string" },
+        "accept-connection-limit": { type: "string" },
+        "accept-connection-burst": { type: "string" },
+        "tcp-keepalive-time": { type: "string" },
+        "tcp-user-timeout": { type: "string" },
         "verify-client-url": { type: "string" },
         quiet: { type: "boolean" },
         help: { type: "boolean", short: "h" },
@@ -114,6 +128,26 @@ export async function derpCommand(argv: string[]): Promise<number> {
     stunPort = intFlag(v["stun-port"], "stun-port", DEFAULT_STUN_PORT, 0, 65535);
     maxConns = intFlag(v["max-conns"], "max-conns", 65536, 1, 10_000_000);
     regionId = intFlag(v["region-id"], "region-id", 900, 1, 2 ** 53 - 1);
+  } catch (e) {
+    return bad((e as Error).message);
+  }
+  let acceptLimit: { perSecond: number; burst: number } | undefined;
+  let keepAliveMs: number, userTimeoutMs: number;
+  try {
+    const limitText = v["accept-connection-limit"];
+    if (limitText !== undefined) {
+      const perSecond = Number(limitText);
+      if (!(perSecond > 0) || !/^\d+(\.\d+)?$/.test(limitText)) {
+        throw new RangeError(`--accept-connection-limit "${limitText}" is not a positive number`);
+      }
+      const burst = intFlag(v["accept-connection-burst"], "accept-connection-burst", 0, 1, 1e9) ||
+        Math.max(1, Math.ceil(perSecond));
+      acceptLimit = { perSecond, burst };
+    } else if (v["accept-connection-burst"] !== undefined) {
+      throw new RangeError("--accept-connection-burst needs --accept-connection-limit");
+    }
+    keepAliveMs = durationFlag(v["tcp-keepalive-time"], "tcp-keepalive-time", 600_000);
+    userTimeoutMs = durationFlag(v["tcp-user-timeout"], "tcp-user-timeout", 15_000);
   } catch (e) {
     return bad((e as Error).message);
   }
@@ -215,6 +249,7 @@ export async function derpCommand(argv: string[]): Promise<number> {
   const http = new DerpHttpServer({
     server,
     maxConns,
+    acceptLimit,
     logf,
     statusLines: () => [
       `STUN: ${stun ? `udp port ${stun.port}` : "off"}`,
@@ -246,7 +281,12 @@ export async function derpCommand(argv: string[]): Promise<number> {
         cert: withMetaCert(tls.cert, await generateMetaCert(server.publicKey, PROTOCOL_VERSION)),
         key: tls.key,
       })
-      : listenPlainDerp(address, port, logf);
+      : listenPlainDerp(address, port, logf, {
+        keepAlive: keepAliveMs > 0
+          ? { idle: secs(keepAliveMs), interval: secs(keepAliveMs), count: 9 }
+          : undefined,
+        userTimeoutMs,
+      });
   } catch (e) {
     console.error(
       `warren tun derp: cannot listen on ${address} port ${port}: ${(e as Error).message}`,
@@ -323,6 +363,23 @@ export async function derpCommand(argv: string[]): Promise<number> {
   await stun?.close();
   logf("derp: stopped");
   return 0;
+}
+
+/** Whole seconds, at least 1, for the kernel's keep-alive options. */
+function secs(ms: number): number {
+  return Math.max(1, Math.round(ms / 1000));
+}
+
+function durationFlag(v: string | undefined, name: string, defMs: number): number {
+  if (v === undefined) return defMs;
+  let ms: number;
+  try {
+    ms = parseDurationMs(v);
+  } catch (e) {
+    throw new RangeError(`--${name} ${(e as Error).message}`);
+  }
+  if (ms > 2 ** 31 - 1) throw new RangeError(`--${name} "${v}" is too long`);
+  return ms;
 }
 
 function hostPort(host: string, port: number): string {

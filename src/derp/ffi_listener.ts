@@ -9,7 +9,13 @@
 import { FfiConn, type FfiConnHost } from "./ffi_conn.ts";
 import { EPOLLIN, EpollLoop, EPOLLRDHUP } from "../../ffi/epoll.ts";
 import { EAGAIN, EMFILE, ENFILE, errnoName } from "../../ffi/libc.ts";
-import { acceptTcp, closeTcp, listenTcp, setServerSocketOptions } from "../../ffi/tcp.ts";
+import {
+  acceptTcp,
+  closeTcp,
+  listenTcp,
+  type ServerSocketOptions,
+  setServerSocketOptions,
+} from "../../ffi/tcp.ts";
 import { parseIp } from "../net/ip.ts";
 
 /** Size of the read buffer shared by all connections of a listener. */
@@ -32,6 +38,8 @@ export interface FfiListenOptions {
   backlog?: number;
   /** Log lines (accept failures). */
   logf?: (line: string) => void;
+  /** Keep-alive timing and user timeout for accepted sockets. */
+  socket?: ServerSocketOptions;
 }
 
 /**
@@ -54,15 +62,22 @@ export class FfiTcpListener implements FfiConnHost {
   readonly readBuf = new Uint8Array(SHARED_READ_BUFFER);
   readonly #fd: number;
   readonly #logf: (line: string) => void;
+  readonly #socketOpts: ServerSocketOptions;
   #onConn: OnConn | null = null;
   #open = 0;
   #closed = false;
   #pause: ReturnType<typeof setTimeout> | undefined;
 
-  private constructor(fd: number, addr: Deno.NetAddr, logf: (line: string) => void) {
+  private constructor(
+    fd: number,
+    addr: Deno.NetAddr,
+    logf: (line: string) => void,
+    socketOpts: ServerSocketOptions,
+  ) {
     this.#fd = fd;
     this.addr = addr;
     this.#logf = logf;
+    this.#socketOpts = socketOpts;
     this.loop = new EpollLoop({
       onError: (e) => this.#logf(`derp: connection handler failed: ${(e as Error).message}`),
     });
@@ -80,6 +95,7 @@ export class FfiTcpListener implements FfiConnHost {
       s.fd,
       { transport: "tcp", hostname: s.hostname, port: s.port },
       opts.logf ?? (() => {}),
+      opts.socket ?? {},
     );
   }
 
@@ -139,7 +155,7 @@ export class FfiTcpListener implements FfiConnHost {
         }
         continue; // ECONNABORTED and the like: that one peer is gone
       }
-      setServerSocketOptions(r.fd);
+      setServerSocketOptions(r.fd, this.#socketOpts);
       const conn = new FfiConn(r.fd, this, EPOLLIN | EPOLLRDHUP);
       try {
         // The first thing every connection does is read its request.
@@ -163,9 +179,10 @@ export function listenPlainDerp(
   hostname: string,
   port: number,
   logf?: (line: string) => void,
+  socket?: ServerSocketOptions,
 ): FfiTcpListener | Deno.Listener {
   if (ffiUsable() && isIpLiteral(hostname)) {
-    return FfiTcpListener.listen({ hostname, port, logf });
+    return FfiTcpListener.listen({ hostname, port, logf, socket });
   }
   return Deno.listen({ hostname, port });
 }

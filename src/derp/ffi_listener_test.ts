@@ -5,13 +5,20 @@ import { writeAll } from "./conn.ts";
 import { dialDerp } from "./dial.ts";
 import { recvType, startTestServer, waitFor } from "./testing.ts";
 import { generateNodePrivate } from "../key/node_key.ts";
+import {
+  getIntOption,
+  IPPROTO_TCP,
+  type ServerSocketOptions,
+  TCP_KEEPIDLE,
+  TCP_USER_TIMEOUT,
+} from "../../ffi/tcp.ts";
 
 const te = new TextEncoder();
 const td = new TextDecoder();
 
 /** A listener plus a queue of accepted connections. */
-function listen() {
-  const l = FfiTcpListener.listen({ hostname: "127.0.0.1", port: 0 });
+function listen(socket?: ServerSocketOptions) {
+  const l = FfiTcpListener.listen({ hostname: "127.0.0.1", port: 0, socket });
   const accepted: { conn: FfiConn; host: string; port: number }[] = [];
   const serving = l.serveConns((conn, host, port) => accepted.push({ conn, host, port }));
   const next = async () => {
@@ -233,5 +240,37 @@ Deno.exit(await derpCommand(${JSON.stringify(args)}));`,
     } catch {
       // Already exited.
     }
+  }
+});
+
+Deno.test("FfiTcpListener tunes accepted sockets: keep-alive time and TCP user timeout", async () => {
+  const { l, serving, next } = listen({
+    keepAlive: { idle: 600, interval: 600, count: 9 },
+    userTimeoutMs: 15_000,
+  });
+  const client = await Deno.connect({ hostname: "127.0.0.1", port: l.addr.port });
+  try {
+    const { conn } = await next();
+    assert.equal(getIntOption(conn.fd, IPPROTO_TCP, TCP_KEEPIDLE), 600);
+    assert.equal(getIntOption(conn.fd, IPPROTO_TCP, TCP_USER_TIMEOUT), 15_000);
+    conn.close();
+  } finally {
+    client.close();
+    l.close();
+    await serving;
+  }
+});
+
+Deno.test("an accept rate limit closes connections beyond the burst at once and counts them", async () => {
+  const ts = startTestServer({ http: { acceptLimit: { perSecond: 0.001, burst: 2 } } });
+  try {
+    const a = await dialDerp(ts.url, { privateKey: generateNodePrivate() });
+    const b = await dialDerp(ts.url, { privateKey: generateNodePrivate() });
+    await assert.rejects(() => dialDerp(ts.url, { privateKey: generateNodePrivate() }));
+    assert.equal(ts.server.metrics.refusedRateLimit, 1);
+    a.close();
+    b.close();
+  } finally {
+    await ts.close();
   }
 });

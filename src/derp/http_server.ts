@@ -21,6 +21,7 @@ import type { DerpServer } from "./server.ts";
 import { isPushConn } from "./push_conn.ts";
 import type { FfiTcpListener } from "./ffi_listener.ts";
 import { Deadlines } from "./deadlines.ts";
+import { TokenBucket } from "./token_bucket.ts";
 import { toHex } from "../key/node_key.ts";
 
 /** Options of {@link DerpHttpServer}. */
@@ -29,6 +30,11 @@ export interface DerpHttpOptions {
   server: DerpServer;
   /** Most TCP connections open at once (default 65536); more are refused with 503. */
   maxConns?: number;
+  /**
+   * Accepted connections per second, and burst, beyond which new ones are closed at once
+   * (derper's --accept-connection-limit/--accept-connection-burst); default unlimited.
+   */
+  acceptLimit?: { perSecond: number; burst: number };
   /** Time to receive a request head and finish the DERP handshake. */
   handshakeTimeoutMs?: number;
   /** Extra lines for the status page. */
@@ -48,6 +54,7 @@ const NO_CACHE = "no-cache, no-store, must-revalidate, no-transform, max-age=0";
 export class DerpHttpServer {
   readonly #server: DerpServer;
   readonly #maxConns: number;
+  readonly #acceptLimit: TokenBucket | null;
   readonly #timeoutMs: number;
   readonly #statusLines: () => string[];
   readonly #logf: (line: string) => void;
@@ -65,6 +72,10 @@ export class DerpHttpServer {
   constructor(opts: DerpHttpOptions) {
     this.#server = opts.server;
     this.#maxConns = opts.maxConns ?? 65536;
+    const l = opts.acceptLimit;
+    this.#acceptLimit = l && l.perSecond !== Infinity
+      ? new TokenBucket(l.perSecond, l.burst)
+      : null;
     this.#timeoutMs = opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
     this.#statusLines = opts.statusLines ?? (() => []);
     this.#logf = opts.logf ?? (() => {});
@@ -138,6 +149,13 @@ export class DerpHttpServer {
   handleConn(conn: DuplexConn, remoteHost: string, remotePort: number): Promise<void> {
     const m = this.#server.metrics;
     m.accepts++;
+    if (this.#acceptLimit && !this.#acceptLimit.allow()) {
+      // As derper: close at once rather than accept slowly, so nothing piles up in the kernel
+      // and the client's backoff takes over.
+      m.refusedRateLimit++;
+      closeQuietly(conn);
+      return Promise.resolve();
+    }
     if (this.#conns.size >= this.#maxConns) {
       m.refusedMaxConns++;
       return writeAll(

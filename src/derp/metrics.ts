@@ -32,6 +32,8 @@ export class DerpMetrics {
   connections = 0;
   /** Connections refused because --max-conns was reached. */
   refusedMaxConns = 0;
+  /** Connections closed at once by the accept rate limit. */
+  refusedRateLimit = 0;
   /** DERP upgrades that asked for fast start (no HTTP response; key from the meta cert). */
   fastStarts = 0;
   /** Handshakes that failed, by reason. */
@@ -112,6 +114,12 @@ export class DerpMetrics {
       "counter",
       "Connections refused at --max-conns.",
       this.refusedMaxConns,
+    );
+    one(
+      "derp_refused_rate_limit_total",
+      "counter",
+      "Connections closed by --accept-connection-limit.",
+      this.refusedRateLimit,
     );
     one(
       "derp_fast_starts_total",

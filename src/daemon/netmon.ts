@@ -9,6 +9,7 @@
 
 import { LinkMonitor } from "../../ffi/netlink_monitor.ts";
 import type { LinkChange } from "../../ffi/netlink_codec.ts";
+import { localEndpoints } from "../magicsock/endpoints.ts";
 
 /** Options for {@link watchNetwork}. */
 export interface NetworkWatchOptions {
@@ -20,12 +21,22 @@ export interface NetworkWatchOptions {
   log: (line: string) => void;
   /** Quiet time before onChange (default 500 ms): a new address comes with several messages. */
   debounceMs?: number;
+  /**
+   * The host's usable addresses as one comparable string (default: {@link localEndpoints}'s);
+   * address messages that leave it unchanged — lifetime refreshes from router advertisements
+   * or DHCP renewals — are not changes.
+   */
+  addresses?: () => string;
 }
 
 /** A running watch. */
 export interface NetworkWatch {
   /** Stops watching. */
   close(): Promise<void>;
+}
+
+function defaultAddresses(): string {
+  return localEndpoints(0).map((e) => e.addr).sort().join(" ");
 }
 
 /** Whether a batch of changes concerns anything but the ignored interface. */
@@ -39,14 +50,28 @@ export function mattersFor(changes: LinkChange[], ignoreIfindex: number): boolea
  */
 export function watchNetwork(opts: NetworkWatchOptions): NetworkWatch | null {
   const debounceMs = opts.debounceMs ?? 500;
+  const addresses = opts.addresses ?? defaultAddresses;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let last = addresses();
+  let linkChanged = false;
+  const settle = () => {
+    const now = addresses();
+    if (now === last && !linkChanged) return;
+    last = now;
+    linkChanged = false;
+    opts.onChange();
+  };
   let mon: LinkMonitor;
   try {
     mon = LinkMonitor.open(
       (changes) => {
         if (!mattersFor(changes, opts.ignoreIfindex)) return;
+        // A link going down or up matters even when its addresses stay.
+        if (changes.some((c) => c.kind === "link" && c.ifindex !== opts.ignoreIfindex)) {
+          linkChanged = true;
+        }
         clearTimeout(timer);
-        timer = setTimeout(opts.onChange, debounceMs);
+        timer = setTimeout(settle, debounceMs);
       },
       (e) => opts.log(`network monitor stopped: ${e.message}`),
     );

@@ -16,8 +16,15 @@ import { generateNodePrivate } from "../src/key/node_key.ts";
 
 const [mode, url, ...rest] = Deno.args;
 
+// For a TLS server: its sha256-raw: pin, from bench/derp.ts.
+const certName = Deno.env.get("WARREN_BENCH_CERT_NAME") || undefined;
+
 async function connect(): Promise<DerpClient> {
-  const c = await dialDerp(url, { privateKey: generateNodePrivate(), connectTimeoutMs: 30_000 });
+  const c = await dialDerp(url, {
+    privateKey: generateNodePrivate(),
+    connectTimeoutMs: 30_000,
+    certName,
+  });
   await recvType(c, "serverInfo", 30_000);
   return c;
 }

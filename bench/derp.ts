@@ -9,11 +9,13 @@
  * Flags: --idle N (10000), --pairs N (32), --seconds S (5), --size B (1200),
  *        --flood-workers N (1), --server-v8-flags FLAGS (default: the flags warren
  *        ships with, src/cli/v8_flags.ts; empty for V8's defaults), --quick,
- *        --idle-only (skip the latency and throughput parts)
+ *        --idle-only (skip the latency and throughput parts),
+ *        --tls (serve TLS with a self-signed certificate; clients pin it)
  *
  * @module
  */
 
+import https from "node:https";
 import { parseArgs } from "node:util";
 import { WARREN_V8_FLAGS } from "../src/cli/v8_flags.ts";
 
@@ -28,6 +30,7 @@ const { values: v } = parseArgs({
     "server-v8-flags": { type: "string" },
     quick: { type: "boolean" },
     "idle-only": { type: "boolean" },
+    tls: { type: "boolean" },
   },
 });
 const quick = v.quick ?? false;
@@ -51,9 +54,11 @@ function cpuTicks(pid: number): number {
   return Number(f[11]) + Number(f[12]); // utime + stime
 }
 
+/** Reads until a line matches; returns that line, or with `all` everything read so far. */
 async function lines(
   stream: ReadableStream<Uint8Array>,
   until: (l: string) => boolean,
+  all = false,
 ): Promise<string> {
   const dec = new TextDecoder();
   let buf = "";
@@ -64,16 +69,32 @@ async function lines(
       if (r.done) throw new Error(`stream ended before the expected line; got: ${buf}`);
       buf += dec.decode(r.value);
       const l = buf.split("\n").find(until);
-      if (l) return l;
+      if (l) return all ? buf : l;
     }
   } finally {
     reader.releaseLock();
   }
 }
 
+let certName = "";
+
+/** The server's /metrics (over TLS without checking the self-signed certificate). */
+function metricsText(): Promise<string> {
+  const url = `${scheme}://127.0.0.1:${port}/metrics`;
+  if (!certName) return fetch(url).then((r) => r.text());
+  return new Promise((resolve, reject) => {
+    https.get(url, { rejectUnauthorized: false }, (res) => {
+      let body = "";
+      res.on("data", (c) => body += c);
+      res.on("end", () => resolve(body));
+    }).on("error", reject);
+  });
+}
+
 function spawnWorker(args: string[]): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", worker, ...args],
+    env: certName ? { WARREN_BENCH_CERT_NAME: certName } : undefined,
     stdout: "piped",
     stderr: "inherit",
     stdin: "null",
@@ -107,6 +128,7 @@ const server = new Deno.Command(Deno.execPath(), {
         "--quiet",
         "--max-conns",
         "100000",
+        ...(v.tls ? ["--hostname", "127.0.0.1"] : []),
       ])
     }));`,
   ],
@@ -114,10 +136,18 @@ const server = new Deno.Command(Deno.execPath(), {
   stderr: "null",
   stdin: "null",
 }).spawn();
-const serving = await lines(server.stdout, (l) => l.includes("serving http://"));
+const scheme = v.tls ? "https" : "http";
+// The last line the server prints before it serves: the pin with TLS, else the STUN line.
+const lastLine = await lines(
+  server.stdout,
+  (l) => l.includes(v.tls ? "certificate pin" : "warren tun derp: STUN"),
+  true,
+);
+const serving = lastLine.split("\n").find((l) => l.includes(`serving ${scheme}://`))!;
+if (v.tls) certName = lastLine.match(/(sha256-raw:[0-9a-f]{64})/)![1];
 await server.stdout.cancel();
 const port = Number(serving.match(/:(\d+)\/derp/)![1]);
-const url = `http://127.0.0.1:${port}/derp`;
+const url = `${scheme}://127.0.0.1:${port}/derp`;
 await new Promise((r) => setTimeout(r, 500));
 const baseRss = rssKiB(server.pid);
 console.log(
@@ -139,7 +169,7 @@ const results: Record<string, number | string> = {
   await Promise.all(ps.map((p) => lines(p.stdout, (l) => l.startsWith("ready"))));
   const connectSecs = (performance.now() - t0) / 1000;
   await new Promise((r) => setTimeout(r, 2000));
-  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const metrics = await metricsText();
   const clients = Number(metrics.match(/^derp_clients (\d+)$/m)![1]);
   const rss = rssKiB(server.pid);
   const gauge = (name: string) =>
@@ -158,7 +188,7 @@ const results: Record<string, number | string> = {
   for (const p of ps) p.kill("SIGTERM");
   await Promise.all(ps.map((p) => p.output()));
   for (let i = 0; i < 100; i++) {
-    const m = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const m = await metricsText();
     if (Number(m.match(/^derp_clients (\d+)$/m)![1]) === 0) break;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -221,7 +251,7 @@ if (!v["idle-only"]) {
   console.log(
     `latency under load: p50 ${pct(s, 0.5).toFixed(3)} ms, p99 ${pct(s, 0.99).toFixed(3)} ms`,
   );
-  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const metrics = await metricsText();
   const drops = [...metrics.matchAll(/^derp_packets_dropped_total\{reason="(\w+)"\} (\d+)$/gm)]
     .filter((m) => m[2] !== "0").map((m) => `${m[1]}=${m[2]}`).join(" ");
   console.log(`server drops: ${drops || "none"}`);

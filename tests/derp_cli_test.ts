@@ -32,6 +32,7 @@ Deno.test("bad flags print one line and exit 2; --help exits 0", async () => {
       ["--tcp-keepalive-time", "-1s"],
       ["--accept-connection-limit", "0"],
       ["--accept-connection-burst", "3"],
+      ["--bootstrap-dns-names", "a.example,b/c"],
     ]
   ) {
     const o = await cli(args).output();

@@ -15,6 +15,7 @@ import { generateMetaCert, withMetaCert } from "../derp/meta_cert.ts";
 import { unpem } from "../derp/der.ts";
 import { PROTOCOL_VERSION } from "../derp/constants.ts";
 import { loadOrCreateServerKey } from "../derp/server_key_file.ts";
+import { BootstrapDns } from "../derp/bootstrap_dns.ts";
 import { StunServer } from "../stun/server.ts";
 import { DEFAULT_STUN_PORT } from "../stun/constants.ts";
 import { parseIp } from "../net/ip.ts";
@@ -51,6 +52,11 @@ Run a DERP relay server (and a STUN server) for a Tailscale-compatible tailnet.
   --tcp-user-timeout DUR    drop a connection whose sent data stays unacknowledged this
                             long (default 15s; 0 = the kernel's ~15 min); plain HTTP only
   --verify-client-url URL   admission controller; clients are denied if it fails
+  --bootstrap-dns-names H1,H2,…
+                            names whose addresses /bootstrap-dns serves (resolved every
+                            10 min), for clients whose own DNS is broken
+  --unpublished-bootstrap-dns-names H1,…
+                            names /bootstrap-dns answers only when asked (?q=NAME)
   --quiet                   do not log per-client connects and disconnects
   --help                    show this help
 
@@ -110,6 +116,8 @@ export async function derpCommand(argv: string[]): Promise<number> {
         "tcp-keepalive-time": { type: "string" },
         "tcp-user-timeout": { type: "string" },
         "verify-client-url": { type: "string" },
+        "bootstrap-dns-names": { type: "string" },
+        "unpublished-bootstrap-dns-names": { type: "string" },
         quiet: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -150,6 +158,17 @@ export async function derpCommand(argv: string[]): Promise<number> {
     userTimeoutMs = durationFlag(v["tcp-user-timeout"], "tcp-user-timeout", 15_000);
   } catch (e) {
     return bad((e as Error).message);
+  }
+  const names = (flag: "bootstrap-dns-names" | "unpublished-bootstrap-dns-names") =>
+    (v[flag] ?? "").split(",").map((n) => n.trim()).filter((n) => n !== "");
+  const bootstrapNames = names("bootstrap-dns-names");
+  const unpublishedNames = names("unpublished-bootstrap-dns-names");
+  for (const n of [...bootstrapNames, ...unpublishedNames]) {
+    if (!/^[A-Za-z0-9.-]+$/.test(n)) {
+      return bad(
+        `bootstrap DNS name "${n}" is not a host name (rollout percentages are not supported)`,
+      );
+    }
   }
   const address = v.address ?? "::";
   if ((v.cert === undefined) !== (v.key === undefined)) {
@@ -246,10 +265,16 @@ export async function derpCommand(argv: string[]): Promise<number> {
   });
   const meshPeers: MeshPeer[] = [];
   let stun: StunServer | null = null;
+  const bootstrapDns = new BootstrapDns({
+    published: bootstrapNames,
+    unpublished: unpublishedNames,
+    logf,
+  });
   const http = new DerpHttpServer({
     server,
     maxConns,
     acceptLimit,
+    bootstrapDns,
     logf,
     statusLines: () => [
       `STUN: ${stun ? `udp port ${stun.port}` : "off"}`,
@@ -315,6 +340,7 @@ export async function derpCommand(argv: string[]): Promise<number> {
     }
   }
   const serving = http.serve(listener);
+  void bootstrapDns.start();
 
   const scheme = tls ? "https" : "http";
   const shownHost = v.hostname ??
@@ -360,6 +386,7 @@ export async function derpCommand(argv: string[]): Promise<number> {
   await Promise.all(meshPeers.map((p) => p.close()));
   await server.close({ reconnectInMs: 1000, tryForMs: 5_000 });
   http.closeAll();
+  bootstrapDns.close();
   await stun?.close();
   logf("derp: stopped");
   return 0;

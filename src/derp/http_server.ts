@@ -39,6 +39,8 @@ export interface DerpHttpOptions {
   handshakeTimeoutMs?: number;
   /** Extra lines for the status page. */
   statusLines?: () => string[];
+  /** What `/bootstrap-dns` serves (absent: an empty map). */
+  bootstrapDns?: { respond(q: string | null): string };
   /** Log one line per event. */
   logf?: (line: string) => void;
 }
@@ -57,6 +59,7 @@ export class DerpHttpServer {
   readonly #acceptLimit: TokenBucket | null;
   readonly #timeoutMs: number;
   readonly #statusLines: () => string[];
+  readonly #bootstrapDns: { respond(q: string | null): string } | undefined;
   readonly #logf: (line: string) => void;
   readonly #listeners = new Set<{ close(): void }>();
   readonly #conns = new Set<DuplexConn>();
@@ -78,6 +81,7 @@ export class DerpHttpServer {
       : null;
     this.#timeoutMs = opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
     this.#statusLines = opts.statusLines ?? (() => []);
+    this.#bootstrapDns = opts.bootstrapDns;
     this.#logf = opts.logf ?? (() => {});
     this.#derpUpgrade = httpResponse(101, "Switching Protocols", {
       Upgrade: "DERP",
@@ -224,7 +228,7 @@ export class DerpHttpServer {
       const body = await this.#discardBody(conn, head);
       if (body === null) return;
       rest = body;
-      const res = this.#route(method, path, head);
+      const res = this.#route(method, path, head, target ?? "");
       const close = (head.headers.get("connection") ?? "").toLowerCase().includes("close") ||
         version === "HTTP/1.0";
       if (close) res.headers["Connection"] = "close";
@@ -311,6 +315,7 @@ export class DerpHttpServer {
     method: string,
     path: string,
     head: HttpHead,
+    target: string,
   ): { status: number; reason: string; headers: Record<string, string>; body: string } {
     const text = { "Content-Type": "text/plain; charset=utf-8" };
     switch (path) {
@@ -352,6 +357,20 @@ export class DerpHttpServer {
           headers: { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" },
           body: this.#server.metrics.toPrometheus({ ...this.#server.gauges(), ...memoryGauges() }),
         };
+      case "/bootstrap-dns": {
+        let q: string | null = null;
+        try {
+          q = new URL(target, "http://derp").searchParams.get("q");
+        } catch {
+          // A target that is no URL asks for nothing in particular.
+        }
+        return {
+          status: 200,
+          reason: "OK",
+          headers: { "Content-Type": "application/json", Connection: "close" },
+          body: this.#bootstrapDns?.respond(q) ?? "{}",
+        };
+      }
       case "/robots.txt":
         return { status: 200, reason: "OK", headers: text, body: "User-agent: *\nDisallow: /\n" };
       case "/":

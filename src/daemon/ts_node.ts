@@ -40,6 +40,7 @@ import type { NodeStatus } from "./status.ts";
 import { buildTailnetStatus } from "./tailnet_status.ts";
 import { discoPingResponse, pingPeer } from "./peer_ping.ts";
 import { type NetworkWatch, watchNetwork } from "./netmon.ts";
+import { Rerunner } from "./rerunner.ts";
 import { diffRoutes, planTailnet, type TailnetPlan } from "./tailnet_config.ts";
 
 /** Tailscale's default TUN MTU (DefaultTUNMTU). */
@@ -93,6 +94,10 @@ export class TsNode {
   #hostinfo: Hostinfo;
   #tun: TunDevice | null = null;
   #netmon: NetworkWatch | null = null;
+  readonly #discoverer = new Rerunner(
+    () => this.#discoverOnce(),
+    (e) => this.#opts.log(`endpoint discovery failed: ${e instanceof Error ? e.message : e}`),
+  );
   #poller: Poller | null = null;
   #routes = new RouteTable();
   #device: Device | null = null;
@@ -422,6 +427,7 @@ export class TsNode {
     };
     this.#state = "Stopped";
     for (const t of this.#timers) clearInterval(t);
+    this.#discoverer.stop();
     await step("network monitor", () => this.#netmon?.close());
     this.#prober?.close();
     await step("control", () => this.#session.close());
@@ -436,8 +442,13 @@ export class TsNode {
     await step("local api", () => this.#api?.close());
   }
 
+  /** Endpoint discovery, one round at a time (see {@link Rerunner}). */
+  #discover(): Promise<void> {
+    return this.#discoverer.request();
+  }
+
   /** One discovery round: STUN through our socket plus local addresses; tells control on change. */
-  async #discover(): Promise<void> {
+  async #discoverOnce(): Promise<void> {
     const nm = this.#netmap, prober = this.#prober, udp = this.#udp;
     if (!nm?.derpMap || !prober || !udp || this.#stopping) return;
     const d = this.#discovery = await discoverEndpoints(prober, nm.derpMap, udp.port);

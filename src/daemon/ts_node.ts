@@ -388,7 +388,14 @@ export class TsNode {
   }
 
   /** Measures the DERP regions and makes the fastest home, telling control. */
-  async #pickHome(): Promise<void> {
+  /** Measures the DERP regions and moves home if another is better; failures are logged. */
+  #pickHome(): Promise<void> {
+    return this.#pickHomeOnce().catch((e) =>
+      this.#opts.log(`home DERP: ${e instanceof Error ? e.message : e}`)
+    );
+  }
+
+  async #pickHomeOnce(): Promise<void> {
     const nm = this.#netmap, magic = this.#magic;
     if (!nm?.derpMap || !magic) return;
     const measured = await measureRegions(nm.derpMap, this.#opts.plainDerp);

@@ -16,6 +16,7 @@ import { unpem } from "../derp/der.ts";
 import { PROTOCOL_VERSION } from "../derp/constants.ts";
 import { loadOrCreateServerKey } from "../derp/server_key_file.ts";
 import { BootstrapDns } from "../derp/bootstrap_dns.ts";
+import { logUnhandledRejections } from "./foreground.ts";
 import { StunServer } from "../stun/server.ts";
 import { DEFAULT_STUN_PORT } from "../stun/constants.ts";
 import { parseIp } from "../net/ip.ts";
@@ -378,6 +379,7 @@ export async function derpCommand(argv: string[]): Promise<number> {
     );
   }
 
+  const unhookRejections = logUnhandledRejections((l) => logf(`derp: ${l}`));
   await Promise.race([stopped, serving.then(() => "listener closed")]);
   unhookSignals();
 
@@ -389,6 +391,7 @@ export async function derpCommand(argv: string[]): Promise<number> {
   bootstrapDns.close();
   await stun?.close();
   logf("derp: stopped");
+  unhookRejections();
   return 0;
 }
 

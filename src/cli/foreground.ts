@@ -19,28 +19,36 @@ export function logLine(line: string): void {
 }
 
 /**
- * Waits until `node` is done, stopping it on SIGINT or SIGTERM; logs `goodbye` then.
- *
- * While it runs, a promise rejection nobody handled (a bug in some background task) is
- * logged instead of ending the process: Deno's default would exit at once, leaving the
- * tunnel down and policy rules or resolv.conf changes behind without teardown.
+ * Until the returned function is called, a promise rejection nobody handled (a bug in some
+ * background task) is logged instead of ending the process: Deno's default would exit at
+ * once, without the teardown that removes routes, rules and resolv.conf changes, or the
+ * Restarting frame a relay owes its clients.
  */
-export async function runUntilStopped(node: Stoppable, goodbye: string): Promise<number> {
-  const onSignal = () => void node.stop();
+export function logUnhandledRejections(log: (line: string) => void): () => void {
   const onUnhandled = (e: PromiseRejectionEvent) => {
     e.preventDefault();
     const r = e.reason;
-    logLine(`internal error (please report): ${r instanceof Error ? r.stack ?? r.message : r}`);
+    log(`internal error (please report): ${r instanceof Error ? r.stack ?? r.message : r}`);
   };
+  globalThis.addEventListener("unhandledrejection", onUnhandled);
+  return () => globalThis.removeEventListener("unhandledrejection", onUnhandled);
+}
+
+/**
+ * Waits until `node` is done, stopping it on SIGINT or SIGTERM; logs `goodbye` then.
+ * Unhandled rejections are logged meanwhile (see {@link logUnhandledRejections}).
+ */
+export async function runUntilStopped(node: Stoppable, goodbye: string): Promise<number> {
+  const onSignal = () => void node.stop();
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
-  globalThis.addEventListener("unhandledrejection", onUnhandled);
+  const unhook = logUnhandledRejections(logLine);
   try {
     await node.done;
   } finally {
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
-    globalThis.removeEventListener("unhandledrejection", onUnhandled);
+    unhook();
   }
   logLine(goodbye);
   return 0;

@@ -57,6 +57,8 @@ async function stopWithin(node: WarrenNode, ms: number) {
   }
 }
 
+const ORIGINAL_RESOLV_CONF = "nameserver 192.0.2.53\n";
+
 const DEFAULT_RULES_4 = [
   "0: from all lookup local",
   "32766: from all lookup main",
@@ -100,11 +102,23 @@ Deno.test({
       }, dir);
       defer(() => wg.stop());
 
+      // A's own resolv.conf (ip netns exec bind-mounts it over /etc/resolv.conf), which the
+      // config's DNS= replaces while the tunnel is up.
+      const netnsEtcExisted = await Deno.stat("/etc/netns").then(() => true, () => false);
+      const etcDir = `/etc/netns/${a.name}`;
+      await Deno.mkdir(etcDir, { recursive: true });
+      defer(async () => {
+        await Deno.remove(etcDir, { recursive: true });
+        if (!netnsEtcExisted) await Deno.remove("/etc/netns");
+      });
+      await Deno.writeTextFile(`${etcDir}/resolv.conf`, ORIGINAL_RESOLV_CONF);
+
       const config = (port: number) =>
         `[Interface]
 PrivateKey = ${formatWgKey(ka)}
 Address = 10.240.0.1/24, fd00:240::1/64
 ListenPort = ${port}
+DNS = 10.77.0.53, vpn.example
 
 [Peer]
 PublicKey = ${formatWgKey(publicKeyFrom(kb))}
@@ -114,7 +128,10 @@ Endpoint = 192.0.2.2:51820
       const node = await WarrenNode.start(a, TUN, config(51820), dir);
       defer(() => node.stop("SIGKILL"));
 
-      // 1. What wg-quick would have made.
+      // 1. What wg-quick would have made, DNS included.
+      const resolv = (await a.exec(["cat", "/etc/resolv.conf"])).stdout;
+      assert.match(resolv, /^nameserver 10\.77\.0\.53$/m, resolv);
+      assert.match(resolv, /^search vpn\.example$/m, resolv);
       assert.deepEqual(await rules(a, "-4"), [...TUNNEL_RULES, "32767: from all lookup default"]);
       assert.deepEqual(await rules(a, "-6"), TUNNEL_RULES);
       assert.match(await table(a, "-4", 51820), new RegExp(`^default dev ${TUN} scope link$`));
@@ -200,6 +217,7 @@ Endpoint = 192.0.2.2:51820
       assert.equal(await table(a, "-6", 51820), "");
       assert.doesNotMatch((await a.exec(["ip", "-o", "link"])).stdout, new RegExp(TUN));
       assert.match(await get("10.77.0.1"), /via 10\.241\.0\.2/, "main's default is back in use");
+      assert.equal(await Deno.readTextFile(`${etcDir}/resolv.conf`), ORIGINAL_RESOLV_CONF);
     });
   },
 });

@@ -9,6 +9,7 @@
 import { Poller } from "../../ffi/poll.ts";
 import { TunDevice } from "../../ffi/tun.ts";
 import { endpointToString, UdpSocket } from "../../ffi/udp.ts";
+import { installResolvConf, renderResolvConf, restoreResolvConf } from "../dns/resolv_conf.ts";
 import { formatWgKey } from "../key/wg_key.ts";
 import { formatPrefix, type IpPrefix } from "../net/ip.ts";
 import { Device } from "../wireguard/device.ts";
@@ -51,6 +52,7 @@ export class WgNode {
   #fwmark: number;
   #log: (line: string) => void;
   #stopping: Promise<void> | null = null;
+  #resolvConf = false;
   #state: NodeStatus["state"] = "Starting";
   /** Settles when the node has stopped and cleaned up. */
   readonly done: Promise<void>;
@@ -139,6 +141,13 @@ export class WgNode {
         status: () => node.status(),
         down: () => void node.stop(),
       });
+      if (config.dns.servers.length > 0) {
+        // wg-quick's DNS=: the host resolves through the tunnel's servers while it is up.
+        undo.push(async () => void await restoreResolvConf());
+        await installResolvConf(renderResolvConf(config.dns.servers, config.dns.search));
+        node.#resolvConf = true;
+        opts.log(`resolv.conf: ${config.dns.servers.join(", ")} (restored on stop)`);
+      }
       node.#state = "Running";
       node.#plane.run().catch((e) => {
         opts.log(`data plane failed: ${e instanceof Error ? e.message : e}`);
@@ -173,6 +182,11 @@ export class WgNode {
       } catch (e) {
         // Still close the rest: the interface going takes its routes with it, not the rules.
         this.#log(`cannot remove routing: ${e instanceof Error ? e.message : e}`);
+      }
+      if (this.#resolvConf) {
+        await restoreResolvConf().catch((e) =>
+          this.#log(`cannot restore resolv.conf: ${e instanceof Error ? e.message : e}`)
+        );
       }
       this.#tun.close();
       this.#udp.close();

@@ -7,6 +7,18 @@
 
 import { type IpPrefix, parsePrefix, splitHostPort } from "../net/ip.ts";
 import { parseWgKey } from "../key/wg_key.ts";
+import {
+  listItems,
+  parseDnsInto,
+  parseFwMark,
+  parseIntIn,
+  parseTable,
+  q,
+  renamed,
+  type WgDns,
+} from "./wg_quick_values.ts";
+
+export type { WgDns };
 
 /** One `[Peer]` section. */
 export interface WgPeerConfig {
@@ -45,6 +57,8 @@ export interface WgConfig {
   table: WgTable;
   /** Firewall mark for the WireGuard socket's packets (`FwMark`); 0 when off or not set. */
   fwmark: number;
+  /** `DNS`: name servers and search domains for the host while up (empty lists when unset). */
+  dns: WgDns;
   /** The peers, in file order. */
   peers: WgPeerConfig[];
   /** Lines that are valid wg-quick but that warren ignores, for a warning each. */
@@ -94,7 +108,6 @@ export class ConfigError extends Error {
 
 /** Interface keys wg-quick accepts that warren ignores, by lower-case name. */
 const UNSUPPORTED: Record<string, string> = {
-  dns: "DNS",
   preup: "PreUp",
   postup: "PostUp",
   predown: "PreDown",
@@ -109,6 +122,7 @@ const INTERFACE_KEYS: Record<string, string> = {
   mtu: "MTU",
   table: "Table",
   fwmark: "FwMark",
+  dns: "DNS",
 };
 
 const PEER_KEYS: Record<string, string> = {
@@ -137,10 +151,6 @@ const MIN_MTU_V4 = 576;
 /** The smallest link MTU IPv6 allows (RFC 8200 §5); Linux drops IPv6 from a smaller link. */
 const MIN_MTU_V6 = 1280;
 const MAX_MTU = 65535;
-/** Table ids and firewall marks are u32 (table 0 means "unspecified" to the kernel). */
-const MAX_U32 = 0xffffffff;
-/** Table id of "main", the only table name warren accepts besides numbers. */
-const RT_TABLE_MAIN = 254;
 
 interface PeerDraft extends Omit<WgPeerConfig, "publicKey"> {
   publicKey: Uint8Array | null;
@@ -188,6 +198,7 @@ export function parseWgQuick(text: string, file: string): WgConfig {
   let mtuLine = 0;
   let table: WgTable = "auto";
   let fwmark = 0;
+  const dns: WgDns = { servers: [], search: [] };
   let interfaceLine = 0;
   const interfaceSeen = new Map<string, number>();
   const peers: PeerDraft[] = [];
@@ -293,6 +304,9 @@ export function parseWgQuick(text: string, file: string): WgConfig {
           case "FwMark":
             fwmark = parseFwMark(value);
             break;
+          case "DNS":
+            parseDnsInto(value, dns);
+            break;
         }
       } catch (e) {
         problem(n, (e as Error).message);
@@ -374,16 +388,13 @@ export function parseWgQuick(text: string, file: string): WgConfig {
     mtu,
     table,
     fwmark,
+    dns,
     peers: peers.map(({ seen: _seen, ...rest }) => ({ ...rest, publicKey: rest.publicKey! })),
     unsupported,
   };
 }
 
 // --- internals ---
-
-function q(s: string): string {
-  return JSON.stringify(s);
-}
 
 function unknownKey(key: string, section: "Interface" | "Peer"): string {
   const lower = key.toLowerCase();
@@ -415,81 +426,3 @@ function firstTime(
 }
 
 /** Comma-separated entries; an empty value is an empty list, an empty entry is an error. */
-function listItems(value: string, key: string): string[] {
-  if (value === "") return [];
-  const items = value.split(",").map((s) => s.trim());
-  if (items.some((s) => s === "")) {
-    throw new SyntaxError(`Cannot parse ${key} ${q(value)}: empty entry in the list`);
-  }
-  return items;
-}
-
-/** Runs a net/ip parser and names the config key in its message instead of "prefix"/"endpoint". */
-function renamed<T>(parse: () => T, key: string): T {
-  try {
-    return parse();
-  } catch (e) {
-    if (e instanceof Error) {
-      e.message = e.message.replace(/^Cannot parse (prefix|endpoint) /, `Cannot parse ${key} `);
-    }
-    throw e;
-  }
-}
-
-/**
- * `auto`, `off`, `main` or a table id, as wg-quick passes it on to `ip route … table`; empty
- * is `auto`, as in wg-quick.
- */
-function parseTable(value: string): WgTable {
-  const lower = value.toLowerCase();
-  if (lower === "auto" || lower === "") return "auto";
-  if (lower === "off") return "off";
-  if (lower === "main") return RT_TABLE_MAIN;
-  const want = `want "auto", "off", "main" or a table number 1-${MAX_U32}`;
-  if (!/^[0-9]{1,10}$/.test(value)) {
-    throw new SyntaxError(`Cannot parse Table ${q(value)}: ${want}`);
-  }
-  const v = Number(value);
-  if (v < 1 || v > MAX_U32) {
-    throw new RangeError(`Cannot parse Table ${q(value)}: out of range 1-${MAX_U32}`);
-  }
-  return v;
-}
-
-/** `off`, or a 32-bit mark in decimal or `0x` hex, as wg(8) reads FwMark; 0 is off. */
-function parseFwMark(value: string): number {
-  if (value.toLowerCase() === "off") return 0;
-  let v = NaN;
-  if (/^0x[0-9a-f]+$/i.test(value)) v = parseInt(value.slice(2), 16);
-  else if (/^[0-9]+$/.test(value)) v = Number(value);
-  if (Number.isNaN(v)) {
-    throw new SyntaxError(
-      `Cannot parse FwMark ${q(value)}: want "off", a number 0-${MAX_U32} or 0x and hex digits`,
-    );
-  }
-  if (v > MAX_U32) {
-    throw new RangeError(`Cannot parse FwMark ${q(value)}: out of range 0-${MAX_U32}`);
-  }
-  return v;
-}
-
-function parseIntIn(
-  value: string,
-  key: string,
-  min: number,
-  max: number,
-  hints: { alt?: string; why?: string } = {},
-): number {
-  if (!/^[0-9]{1,6}$/.test(value)) {
-    throw new SyntaxError(
-      `Cannot parse ${key} ${q(value)}: want ${hints.alt ?? ""}a number ${min}-${max}`,
-    );
-  }
-  const v = Number(value);
-  if (v < min || v > max) {
-    throw new RangeError(
-      `Cannot parse ${key} ${q(value)}: out of range ${min}-${max}${hints.why ?? ""}`,
-    );
-  }
-  return v;
-}

@@ -75,8 +75,8 @@ PersistentKeepalive = off
   ]);
   assert.equal(conf.listenPort, 51820);
   assert.equal(conf.mtu, 1420);
+  assert.deepEqual(conf.dns, { servers: ["10.192.122.53"], search: ["example.internal"] });
   assert.deepEqual(conf.unsupported, [
-    { file: "office.conf", line: 8, message: "DNS is not supported by warren (ignored)" },
     { file: "office.conf", line: 9, message: "PostUp is not supported by warren (ignored)" },
     { file: "office.conf", line: 10, message: "SaveConfig is not supported by warren (ignored)" },
   ]);
@@ -112,10 +112,25 @@ Deno.test("parseWgQuick() accepts the minimal config and CRLF line ends", () => 
   assert.equal(conf.fwmark, 0);
   assert.deepEqual(conf.peers, []);
   assert.deepEqual(conf.unsupported, []);
+  assert.deepEqual(conf.dns, { servers: [], search: [] });
+});
+
+Deno.test("parseWgQuick() reads DNS lines: addresses are servers, names search domains", () => {
+  const conf = parseWgQuick(
+    iface("DNS = 1.1.1.1, 2606:4700:4700::1111\nDNS = corp.example., lab.example"),
+    "f",
+  );
+  assert.deepEqual(conf.dns, {
+    servers: ["1.1.1.1", "2606:4700:4700::1111"],
+    search: ["corp.example", "lab.example"],
+  });
+  for (const bad of ["DNS = 1.1.1.1,,8.8.8.8", "DNS = not a name", "DNS = bad_-.example/x"]) {
+    assert.throws(() => parseWgQuick(iface(bad), "f"), ConfigError, bad);
+  }
 });
 
 Deno.test("parseWgQuick() reports every unsupported interface key", () => {
-  const keys = ["DNS", "PreUp", "PostUp", "PreDown", "PostDown", "SaveConfig"];
+  const keys = ["PreUp", "PostUp", "PreDown", "PostDown", "SaveConfig"];
   const conf = parseWgQuick(iface(keys.map((k) => `${k.toLowerCase()} = x`).join("\n")), "f");
   assert.deepEqual(
     conf.unsupported.map((p) => [p.line, p.message]),

@@ -21,7 +21,7 @@ import type { DerpServer } from "./server.ts";
 import { isPushConn } from "./push_conn.ts";
 import type { FfiTcpListener } from "./ffi_listener.ts";
 import { Deadlines } from "./deadlines.ts";
-import { TokenBucket } from "./token_bucket.ts";
+import { TokenBucket } from "../net/token_bucket.ts";
 import { toHex } from "../key/node_key.ts";
 
 /** Options of {@link DerpHttpServer}. */
@@ -77,7 +77,7 @@ export class DerpHttpServer {
     this.#maxConns = opts.maxConns ?? 65536;
     const l = opts.acceptLimit;
     this.#acceptLimit = l && l.perSecond !== Infinity
-      ? new TokenBucket(l.perSecond, l.burst)
+      ? new TokenBucket(l.perSecond, l.burst, performance.now())
       : null;
     this.#timeoutMs = opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
     this.#statusLines = opts.statusLines ?? (() => []);
@@ -153,7 +153,7 @@ export class DerpHttpServer {
   handleConn(conn: DuplexConn, remoteHost: string, remotePort: number): Promise<void> {
     const m = this.#server.metrics;
     m.accepts++;
-    if (this.#acceptLimit && !this.#acceptLimit.allow()) {
+    if (this.#acceptLimit && !this.#acceptLimit.allow(performance.now())) {
       // As derper: close at once rather than accept slowly, so nothing piles up in the kernel
       // and the client's backoff takes over.
       m.refusedRateLimit++;

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { TokenBucket } from "../net/token_bucket.ts";
+
 /** How cookies are demanded: on measured load, always (tests), or never. */
 export type LoadMode = "auto" | "always" | "never";
 
@@ -46,8 +48,8 @@ export class LoadMonitor {
  * the limits wireguard-go applies to cookie-validated senders under load.
  */
 export class RateLimiter {
-  #buckets = new Map<string, { tokens: number; last: number }>();
-  #rate: number;
+  #buckets = new Map<string, TokenBucket>();
+  #perSecond: number;
   #burst: number;
 
   /**
@@ -57,7 +59,7 @@ export class RateLimiter {
    * @param burst bucket size
    */
   constructor(perSecond = 20, burst = 5) {
-    this.#rate = perSecond / 1000;
+    this.#perSecond = perSecond;
     this.#burst = burst;
   }
 
@@ -66,19 +68,15 @@ export class RateLimiter {
     let b = this.#buckets.get(key);
     if (b === undefined) {
       if (this.#buckets.size > 65536) this.#sweep(now);
-      b = { tokens: this.#burst, last: now };
+      b = new TokenBucket(this.#perSecond, this.#burst, now);
       this.#buckets.set(key, b);
     }
-    b.tokens = Math.min(this.#burst, b.tokens + (now - b.last) * this.#rate);
-    b.last = now;
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
-    return true;
+    return b.allow(now);
   }
 
   #sweep(now: number): void {
     for (const [k, b] of this.#buckets) {
-      if (now - b.last > 1000) this.#buckets.delete(k);
+      if (now - b.lastUsed > 1000) this.#buckets.delete(k);
     }
   }
 }

@@ -139,6 +139,8 @@ export const ENODEV = 19;
 export const EINVAL = 22;
 /** errno: message too long. */
 export const EMSGSIZE = 90;
+/** errno: no buffer space (a netlink receive queue overflowed; messages were lost). */
+export const ENOBUFS = 105;
 /** errno: address family not supported. */
 export const EAFNOSUPPORT = 97;
 /** errno: address already in use. */

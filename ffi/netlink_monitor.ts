@@ -12,6 +12,7 @@ import {
   closeQuietly,
   EAGAIN,
   EINTR,
+  ENOBUFS,
   errno,
   fail,
   libc,
@@ -31,7 +32,6 @@ import {
 } from "./netlink_codec.ts";
 import { Poller } from "./poll.ts";
 
-const ENOBUFS = 105;
 const RECV_BUFFER = 64 * 1024;
 
 /**

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { decodeLinkChange, RTM_DELADDR, RTM_NEWLINK } from "./netlink_codec.ts";
-import { needsRoot, run, withNetns } from "./testdata/netns.ts";
+import { evalJsonInNetns, needsRoot, withNetns } from "./testdata/netns.ts";
 
 Deno.test("decodeLinkChange() reads the interface index of link and address notifications", () => {
   const body = new Uint8Array(16);
@@ -48,9 +48,7 @@ Deno.test({
   ignore: skipReason !== null,
   fn: () =>
     withNetns(async (ns) => {
-      const r = await run(["ip", "netns", "exec", ns, Deno.execPath(), "eval", SCRIPT]);
-      assert.equal(r.code, 0, r.stderr);
-      const { index, heard } = JSON.parse(r.stdout) as {
+      const { index, heard } = await evalJsonInNetns(ns, SCRIPT) as {
         index: number;
         heard: { kind: string; removed: boolean; ifindex: number }[];
       };

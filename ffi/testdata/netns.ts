@@ -33,6 +33,16 @@ export async function withNetns(fn: (ns: string) => Promise<void>): Promise<void
   }
 }
 
+/**
+ * Runs `code` with `deno eval` inside `ns` (a netlink socket belongs to the namespace of the
+ * process that opens it) and parses the JSON it prints; throws with its stderr if it fails.
+ */
+export async function evalJsonInNetns(ns: string, code: string): Promise<unknown> {
+  const r = await run(["ip", "netns", "exec", ns, Deno.execPath(), "eval", code]);
+  if (r.code !== 0) throw new Error(`deno eval in ${ns} exited ${r.code}: ${r.stderr.trim()}`);
+  return JSON.parse(r.stdout);
+}
+
 /** `ip -j <args>` inside `ns`, parsed; throws with ip's message if it fails. */
 export async function ipJson(ns: string, ...args: string[]): Promise<unknown> {
   const r = await run(["ip", "netns", "exec", ns, "ip", "-j", ...args]);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { mattersFor } from "./netmon.ts";
-import { needsRoot, run, withNetns } from "../../ffi/testdata/netns.ts";
+import { evalJsonInNetns, needsRoot, withNetns } from "../../ffi/testdata/netns.ts";
 
 Deno.test("mattersFor() ignores the node's own interface but not a lost-messages report", () => {
   assert.equal(mattersFor([{ kind: "addr", removed: false, ifindex: 5 }], 5), false);
@@ -40,9 +40,11 @@ Deno.test({
   ignore: skipReason !== null,
   fn: () =>
     withNetns(async (ns) => {
-      const r = await run(["ip", "netns", "exec", ns, Deno.execPath(), "eval", SCRIPT]);
-      assert.equal(r.code, 0, r.stderr);
-      const c = JSON.parse(r.stdout) as { added: number; refreshed: number; down: number };
+      const c = await evalJsonInNetns(ns, SCRIPT) as {
+        added: number;
+        refreshed: number;
+        down: number;
+      };
       assert.equal(c.added, 1, JSON.stringify(c));
       assert.equal(c.refreshed, 1, `a lifetime refresh is not a change: ${JSON.stringify(c)}`);
       assert.ok(c.down >= 2, `link down is a change: ${JSON.stringify(c)}`);

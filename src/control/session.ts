@@ -106,6 +106,9 @@ export class ControlSession {
       machineKey: opts.state.machineKey,
     });
     const fetchFn = opts.client?.fetch ?? fetch;
+    // Each answer ends with the session or after the time tailscaled allows, whichever is first.
+    const answerSignal = () =>
+      AbortSignal.any([this.#abort.signal, AbortSignal.timeout(PING_ANSWER_TIMEOUT_MS)]);
     this.#pings = new PingAnswerer({
       noise: async (method, url, body) =>
         (await this.client.noiseRequest(
@@ -113,16 +116,13 @@ export class ControlSession {
           url,
           body,
           {},
-          AbortSignal.any([this.#abort.signal, AbortSignal.timeout(PING_ANSWER_TIMEOUT_MS)]),
+          answerSignal(),
         )).status,
       http: async (method, url, body) => {
         const res = await fetchFn(url, {
           method,
           body: body === null ? null : new Uint8Array(body),
-          signal: AbortSignal.any([
-            this.#abort.signal,
-            AbortSignal.timeout(PING_ANSWER_TIMEOUT_MS),
-          ]),
+          signal: answerSignal(),
         });
         await res.body?.cancel();
         return res.status;

@@ -6,7 +6,7 @@
  * is back as it was after the node stops.
  */
 import assert from "node:assert/strict";
-import { namespaceSupport } from "../src/testbed/netns.ts";
+import { namespaceSupport, type NetnsResolvConf, netnsResolvConf } from "../src/testbed/netns.ts";
 import { Tailnet } from "../src/testbed/tailnet.ts";
 
 const skip = await namespaceSupport();
@@ -24,14 +24,11 @@ Deno.test({
     // warren keeps its backup beside /etc/resolv.conf; never clobber a real one here.
     const hostBackupBefore = await Deno.stat(HOST_BACKUP).then(() => true, () => false);
     if (hostBackupBefore) throw new Error(`${HOST_BACKUP} exists; refusing to run`);
-    const netnsEtcExisted = await Deno.stat("/etc/netns").then(() => true, () => false);
     const t = await Tailnet.create();
-    let etcDir = "";
+    let resolvConf: NetnsResolvConf | null = null;
     try {
       const alpha = await t.addHost("alpha");
-      etcDir = `/etc/netns/${alpha.name}`;
-      await Deno.mkdir(etcDir, { recursive: true });
-      await Deno.writeTextFile(`${etcDir}/resolv.conf`, ORIGINAL);
+      resolvConf = await netnsResolvConf(alpha, ORIGINAL);
       await t.up("beta");
       await t.up("alpha", ["--accept-dns"]);
 
@@ -46,12 +43,11 @@ Deno.test({
       }
 
       await t.stop("node-alpha");
-      assert.equal(await Deno.readTextFile(`${etcDir}/resolv.conf`), ORIGINAL);
+      assert.equal(await Deno.readTextFile(resolvConf.path), ORIGINAL);
       assert.equal(await Deno.stat(HOST_BACKUP).then(() => true, () => false), false);
     } finally {
       await t.close();
-      if (etcDir) await Deno.remove(etcDir, { recursive: true }).catch(() => {});
-      if (!netnsEtcExisted) await Deno.remove("/etc/netns").catch(() => {});
+      await resolvConf?.remove();
       await Deno.remove(HOST_BACKUP).catch(() => {});
     }
   },

@@ -3,7 +3,7 @@
  * endpoint within seconds (the periodic rediscovery is every 30 s), and a removed one goes.
  */
 import assert from "node:assert/strict";
-import { namespaceSupport } from "../src/testbed/netns.ts";
+import { namespaceSupport, waitFor } from "../src/testbed/netns.ts";
 import { Tailnet } from "../src/testbed/tailnet.ts";
 
 const skip = await namespaceSupport();
@@ -17,12 +17,10 @@ async function endpointsOf(t: Tailnet, name: string): Promise<string[]> {
   return nodes.find((n) => n.givenName === name)?.endpoints ?? [];
 }
 
-async function until(what: string, ms: number, ok: () => Promise<boolean>): Promise<number> {
+/** Waits with the testbed's waitFor and returns how long it took, in ms. */
+async function timed(what: string, ms: number, ok: () => Promise<boolean>): Promise<number> {
   const t0 = Date.now();
-  while (!(await ok())) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitFor(what, ok, ms);
   return Date.now() - t0;
 }
 
@@ -36,7 +34,7 @@ Deno.test({
     try {
       await t.up("alpha");
       const ns = t.hosts.get("alpha")!;
-      await until(
+      await timed(
         "alpha's first endpoints",
         10_000,
         async () => (await endpointsOf(t, "alpha")).some((e) => e.startsWith("10.80.1.2:")),
@@ -45,13 +43,13 @@ Deno.test({
       const uplink = links.match(/^\d+: (wn\d+-[^:@]+)/m)![1];
 
       await ns.exec(["ip", "addr", "add", "10.80.1.77/24", "dev", uplink]);
-      const added = await until(
+      const added = await timed(
         "the new address as an endpoint",
         8_000,
         async () => (await endpointsOf(t, "alpha")).some((e) => e.startsWith("10.80.1.77:")),
       );
       await ns.exec(["ip", "addr", "del", "10.80.1.77/24", "dev", uplink]);
-      const removed = await until(
+      const removed = await timed(
         "the removed address to go",
         8_000,
         async () => !(await endpointsOf(t, "alpha")).some((e) => e.startsWith("10.80.1.77:")),

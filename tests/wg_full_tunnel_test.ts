@@ -12,7 +12,13 @@
 import assert from "node:assert/strict";
 import { generatePrivateKey, publicKeyFrom } from "../src/crypto/x25519.ts";
 import { formatWgKey } from "../src/key/wg_key.ts";
-import { namespaceSupport, type Netns, warrenArgv, withLinkedPair } from "../src/testbed/netns.ts";
+import {
+  namespaceSupport,
+  type Netns,
+  netnsResolvConf,
+  warrenArgv,
+  withLinkedPair,
+} from "../src/testbed/netns.ts";
 import { WarrenNode } from "../src/testbed/warren_node.ts";
 import { WireguardGo, wireguardGoSupport } from "../src/testbed/wireguard_go.ts";
 
@@ -104,14 +110,8 @@ Deno.test({
 
       // A's own resolv.conf (ip netns exec bind-mounts it over /etc/resolv.conf), which the
       // config's DNS= replaces while the tunnel is up.
-      const netnsEtcExisted = await Deno.stat("/etc/netns").then(() => true, () => false);
-      const etcDir = `/etc/netns/${a.name}`;
-      await Deno.mkdir(etcDir, { recursive: true });
-      defer(async () => {
-        await Deno.remove(etcDir, { recursive: true });
-        if (!netnsEtcExisted) await Deno.remove("/etc/netns");
-      });
-      await Deno.writeTextFile(`${etcDir}/resolv.conf`, ORIGINAL_RESOLV_CONF);
+      const resolvConf = await netnsResolvConf(a, ORIGINAL_RESOLV_CONF);
+      defer(() => resolvConf.remove());
 
       const config = (port: number) =>
         `[Interface]
@@ -217,7 +217,7 @@ Endpoint = 192.0.2.2:51820
       assert.equal(await table(a, "-6", 51820), "");
       assert.doesNotMatch((await a.exec(["ip", "-o", "link"])).stdout, new RegExp(TUN));
       assert.match(await get("10.77.0.1"), /via 10\.241\.0\.2/, "main's default is back in use");
-      assert.equal(await Deno.readTextFile(`${etcDir}/resolv.conf`), ORIGINAL_RESOLV_CONF);
+      assert.equal(await Deno.readTextFile(resolvConf.path), ORIGINAL_RESOLV_CONF);
     });
   },
 });

@@ -149,6 +149,33 @@ export async function linkPair(
   );
 }
 
+/** A namespace's own resolv.conf (see {@link netnsResolvConf}). */
+export interface NetnsResolvConf {
+  /** The file on the host: /etc/netns/NAME/resolv.conf. */
+  path: string;
+  /** Deletes it (and /etc/netns, if this created it). */
+  remove(): Promise<void>;
+}
+
+/**
+ * Gives ns its own resolv.conf: `ip netns exec` (so every {@link Netns.exec}) bind-mounts
+ * /etc/netns/NAME/resolv.conf over /etc/resolv.conf, much as a container runtime mounts one.
+ */
+export async function netnsResolvConf(ns: Netns, text: string): Promise<NetnsResolvConf> {
+  const etcExisted = await Deno.stat("/etc/netns").then(() => true, () => false);
+  const dir = `/etc/netns/${ns.name}`;
+  await Deno.mkdir(dir, { recursive: true });
+  const path = `${dir}/resolv.conf`;
+  await Deno.writeTextFile(path, text);
+  return {
+    path,
+    async remove() {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      if (!etcExisted) await Deno.remove("/etc/netns").catch(() => {});
+    },
+  };
+}
+
 /** Two linked namespaces, a scratch directory, and cleanups to run at the end. */
 export interface LinkedPair {
   /** The first namespace: 10.241.0.1/24, fd00:241::1/64. */

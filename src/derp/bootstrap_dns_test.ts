@@ -22,7 +22,7 @@ Deno.test("BootstrapDns serves published names, and an unpublished one only when
   await b.refresh();
   const all = JSON.parse(b.respond(null));
   assert.deepEqual(Object.keys(all), ["control.example", "derp.example"]);
-  assert.deepEqual(all["control.example"].sort(), ["192.0.2.10", "2001:db8::10"]);
+  assert.deepEqual([...all["control.example"]].sort(), ["192.0.2.10", "2001:db8::10"]);
   assert.deepEqual(JSON.parse(b.respond("hidden.example")), { "hidden.example": ["192.0.2.30"] });
   assert.deepEqual(JSON.parse(b.respond("other.example")), all); // derper: the published set
   assert.ok(logs.some((l) => /gone\.example: NXDOMAIN/.test(l)), logs.join("\n"));

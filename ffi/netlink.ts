@@ -15,6 +15,7 @@ import {
   checkIfName,
   checkPrefix,
   closeQuietly,
+  EADDRNOTAVAIL,
   EAGAIN,
   EEXIST,
   EINTR,
@@ -26,6 +27,7 @@ import {
   fail,
   formatPrefix,
   ifNameToIndex,
+  type IpPrefix,
   libc,
   maskPrefix,
   SO_RCVTIMEO,
@@ -55,6 +57,7 @@ import {
   tableName,
   type TableRoute,
 } from "./netlink_codec.ts";
+import { encodeAddrRequest, RTM_DELADDR, RTM_NEWADDR } from "./netlink_addr_codec.ts";
 
 /** How long a request may wait for the kernel's answer before it is reported as failed. */
 const RECV_TIMEOUT_S = 5;
@@ -149,6 +152,22 @@ export class RtNetlink {
     });
   }
 
+  /**
+   * Adds an address to an interface (`ip address add ADDR/LEN dev IFNAME`). Throws a
+   * {@link SysError} with EEXIST if it is already there.
+   */
+  addAddress(addr: IpPrefix, ifname: string): void {
+    this.#address(RTM_NEWADDR, addr, ifname);
+  }
+
+  /**
+   * Removes an address from an interface (`ip address del ADDR/LEN dev IFNAME`). Throws a
+   * {@link SysError} with EADDRNOTAVAIL if the interface has no such address.
+   */
+  deleteAddress(addr: IpPrefix, ifname: string): void {
+    this.#address(RTM_DELADDR, addr, ifname);
+  }
+
   /** The ids of every table that holds at least one IPv4 or IPv6 route. */
   tablesInUse(): Set<number> {
     const what = "Cannot list routes";
@@ -201,6 +220,26 @@ export class RtNetlink {
         [EEXIST]: "the route already exists",
         [ESRCH]: "no such route",
         [ENODEV]: `no interface named ${route.ifname}`,
+      },
+    });
+  }
+
+  #address(type: typeof RTM_NEWADDR | typeof RTM_DELADDR, addr: IpPrefix, ifname: string): void {
+    const add = type === RTM_NEWADDR;
+    checkIfName(ifname);
+    const what = `Cannot ${add ? "add" : "delete"} address ${formatPrefix(addr)} ${
+      add ? "to" : "from"
+    } ${ifname}`;
+    const index = ifNameToIndex(ifname);
+    if (index === 0) throw new SysError(what, "if_nametoindex", ENODEV, "no such interface");
+    const seq = this.#nextSeq();
+    this.#request(encodeAddrRequest(type, addr, index, seq), {
+      what,
+      syscall: `netlink ${add ? "RTM_NEWADDR" : "RTM_DELADDR"}`,
+      seq,
+      hints: {
+        [EEXIST]: "the address is already there",
+        [EADDRNOTAVAIL]: "the interface has no such address",
       },
     });
   }

@@ -41,6 +41,7 @@ import {
   SysError,
   TUNSETIFF,
 } from "./libc.ts";
+import { RtNetlink } from "./netlink.ts";
 import { GroCoalescer, GsoSplitter, MAX_SUPER_PACKET, VNET_HDR_LEN } from "../src/net/offload.ts";
 
 const TUN_PATH = "/dev/net/tun";
@@ -221,6 +222,16 @@ export class TunDevice {
       dv.setInt32(20, this.index, true);
       this.#ioctl(AF_INET6, SIOCSIFADDR, req, what, "SIOCSIFADDR");
     }
+  }
+
+  /**
+   * Removes an address added by {@link addAddress} (a renumbered node). The ioctls can only
+   * replace an IPv4 address, so this goes through rtnetlink.
+   */
+  removeAddress(cidr: IpPrefix): void {
+    checkPrefix(cidr, `Invalid address for ${this.name}`);
+    using nl = RtNetlink.open();
+    nl.deleteAddress(cidr, this.name);
   }
 
   /** Brings the interface up. */

@@ -57,6 +57,34 @@ Deno.test({
 });
 
 Deno.test({
+  name: "TunDevice.removeAddress() takes one address off and leaves the others (renumbering)",
+  ignore,
+  fn: () =>
+    withNetns(async (ns) => {
+      const d = Driver.start(ns);
+      try {
+        const dev = await d.ok("open", { name: "wtrenum" }) as { name: string };
+        await d.ok("addr", { ip: "100.64.0.1", bits: 32 });
+        await d.ok("addr", { ip: "fd7a:115c:a1e0::1", bits: 128 });
+        await d.ok("up");
+        await d.ok("addr", { ip: "100.64.0.9", bits: 32 });
+        await d.ok("addr", { ip: "fd7a:115c:a1e0::9", bits: 128 });
+        await d.ok("unaddr", { ip: "100.64.0.1", bits: 32 });
+        await d.ok("unaddr", { ip: "fd7a:115c:a1e0::1", bits: 128 });
+        const [link] = await ipJson(ns, "addr", "show", "dev", dev.name) as IpLink[];
+        const addrs = link.addr_info.filter((a) => !a.local.startsWith("fe80"))
+          .map((a) => `${a.local}/${a.prefixlen}`).sort();
+        assert.deepEqual(addrs, ["100.64.0.9/32", "fd7a:115c:a1e0::9/128"]);
+        const again = await d.call("unaddr", { ip: "100.64.0.1", bits: 32 });
+        assert.equal(again.ok, false);
+        assert.match(again.error!, /^Cannot delete address 100\.64\.0\.1\/32 from wtrenum: /);
+      } finally {
+        await d.stop();
+      }
+    }),
+});
+
+Deno.test({
   name: "TunDevice.open() of a name already attached fails with EBUSY and says why",
   ignore,
   fn: () =>

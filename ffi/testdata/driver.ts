@@ -112,6 +112,8 @@ async function handle(cmd: Record<string, unknown>): Promise<unknown> {
       return tun!.setMtu(a.mtu);
     case "addr":
       return tun!.addAddress({ ip: ip(a.ip), bits: a.bits });
+    case "unaddr":
+      return tun!.removeAddress({ ip: ip(a.ip), bits: a.bits });
     case "up":
       return tun!.up();
     case "route_add":

@@ -11,23 +11,14 @@ import type { Poller } from "../../ffi/poll.ts";
 import type { TunDevice } from "../../ffi/tun.ts";
 import type { UdpSocket } from "../../ffi/udp.ts";
 import { allocPacketBuffers } from "../crypto/aead_wasm.ts";
+import { BATCH, type DatagramSource } from "../net/batch.ts";
 import type { Bind, Device, PacketReceiver, TunSink } from "../wireguard/device.ts";
 import { TRANSPORT_HEADER_SIZE, TRANSPORT_OVERHEAD } from "../wireguard/transport.ts";
 
-/** Packets per recvmmsg/sendmmsg and per TUN drain. */
-export const BATCH = 64;
 /** Drain rounds between two waits, so timers and the LocalAPI still get turns under load. */
 const ROUNDS_PER_WAIT = 32;
 /** Longest wait, so a stop request is noticed even without a wake. */
 const MAX_WAIT_MS = 1000;
-
-/** A readable file descriptor whose datagrams the loop drains. */
-export interface DatagramSource {
-  /** The descriptor to wait on. */
-  readonly fd: number;
-  /** Reads and handles one batch without blocking; returns how many datagrams it took. */
-  drain(): number;
-}
 
 /** Packet hooks around the device, for the tailnet features. */
 export interface PacketHooks {

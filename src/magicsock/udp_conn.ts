@@ -8,9 +8,8 @@
  */
 import { endpointFromString, endpointToString, type UdpSocket } from "../../ffi/udp.ts";
 import { allocPacketBuffers } from "../crypto/aead_wasm.ts";
-import type { DatagramSource } from "../daemon/dataplane.ts";
 import type { PacketReceiver } from "../wireguard/device.ts";
-import { BATCH } from "../daemon/dataplane.ts";
+import { BATCH, type DatagramSource } from "../net/batch.ts";
 import { looksLikeDisco } from "../disco/codec.ts";
 import { looksLikeStunResponse } from "../stun/codec.ts";
 

@@ -12,7 +12,7 @@ import type { Node } from "../netmap/tailcfg.ts";
 import type { PacketFilter } from "../filter/filter.ts";
 import type { Device } from "../wireguard/device.ts";
 import type { NodeStatus, PeerStatus } from "./status.ts";
-import type { TailnetPlan } from "./tailnet_config.ts";
+import type { TailnetPlan } from "./tailnet_plan.ts";
 
 /** Everything the status is made of. */
 export interface TailnetStatusParts {

@@ -20,19 +20,17 @@ import { generatePrivateKey, publicKeyFrom } from "../crypto/x25519.ts";
 import { isQuad100Query } from "../dns/quad100.ts";
 import { NodeDns } from "./node_dns.ts";
 import { ParsedPacket, parsePacket } from "../net/packet.ts";
-import { PacketFilter } from "../filter/filter.ts";
-import { formatNodePublic, parseDiscoPublic } from "../key/node_key.ts";
 import { KeyState } from "../key/state.ts";
 import { chooseHome, measureRegions } from "../magicsock/derp_home.ts";
-import { discoverEndpoints, type Discovery } from "../magicsock/endpoints.ts";
+import { discoverEndpoints } from "../magicsock/endpoints.ts";
 import { Magicsock } from "../magicsock/magicsock.ts";
 import { StunProber } from "../magicsock/stun_prober.ts";
 import { UdpConn } from "../magicsock/udp_conn.ts";
 import type { DiscoTunables } from "../disco/tunables.ts";
-import { formatIp, formatPrefix, type IpPrefix, parsePrefix } from "../net/ip.ts";
+import { formatIp, parsePrefix } from "../net/ip.ts";
 import type { NetworkMap } from "../netmap/network_map.ts";
 import type { Hostinfo } from "../netmap/tailcfg.ts";
-import { Device, type TunSink } from "../wireguard/device.ts";
+import { Device } from "../wireguard/device.ts";
 import type { Timings } from "../wireguard/timings.ts";
 import { DataPlane } from "./dataplane.ts";
 import { type LocalApiServer, serveLocalApi } from "./local_api.ts";
@@ -41,14 +39,16 @@ import { buildTailnetStatus } from "./tailnet_status.ts";
 import { discoPingResponse, pingPeer } from "./peer_ping.ts";
 import { type NetworkWatch, watchNetwork } from "./netmon.ts";
 import { Rerunner } from "./rerunner.ts";
-import { diffRoutes, planTailnet, type TailnetPlan } from "./tailnet_config.ts";
+import { EMPTY_PLAN, TailnetPlanner } from "./tailnet_plan.ts";
+import { TailnetEngine } from "./engine.ts";
+import { filteredSink } from "./filtered_sink.ts";
 
 /** Tailscale's default TUN MTU (DefaultTUNMTU). */
 export const TAILNET_MTU = 1280;
 /** How long `tun up` keeps trying an unreachable coordination server before giving up. */
 export const LOGIN_TIMEOUT_MS = 30_000;
 /** quad-100, MagicDNS's resolver address, routed into the TUN. */
-const QUAD100 = ["100.100.100.100/32", "fd7a:115c:a1e0::53/128"];
+const QUAD100 = ["100.100.100.100/32", "fd7a:115c:a1e0::53/128"].map((q) => parsePrefix(q));
 
 /** How to run a tailnet node. */
 export interface TsNodeOptions {
@@ -104,13 +104,16 @@ export class TsNode {
   #magic: Magicsock | null = null;
   #udp: UdpConn | null = null;
   #prober: StunProber | null = null;
-  #discovery: Discovery | null = null;
   #endpointsKey = "";
   #plane: DataPlane | null = null;
   #api: LocalApiServer | null = null;
-  #plan: TailnetPlan = { addresses: [], peers: [], routes: [] };
+  readonly #planner: TailnetPlanner;
+  #engine: TailnetEngine | null = null;
+  readonly #homePicker = new Rerunner(
+    () => this.#pickHomeOnce(),
+    (e) => this.#opts.log(`home DERP: ${e instanceof Error ? e.message : e}`),
+  );
   #netmap: NetworkMap | null = null;
-  #filter: PacketFilter | null = null;
   #homeLatencyMs: number | null = null;
   readonly #parsed = new ParsedPacket();
   readonly #dns: NodeDns;
@@ -128,6 +131,7 @@ export class TsNode {
     this.#opts = opts;
     this.done = new Promise((r) => this.#resolveDone = r);
     this.#dns = new NodeDns(opts.log);
+    this.#planner = new TailnetPlanner({ acceptRoutes: opts.acceptRoutes });
     this.#hostinfo = buildHostinfo({ backendLogID: state.backendLogID, hostname: opts.hostname });
     this.#session = new ControlSession({
       controlUrl: opts.controlUrl,
@@ -234,37 +238,24 @@ export class TsNode {
         return ip ? formatIp(ip) : null;
       },
     });
-    const inbound: TunSink = {
-      write: (bufs, sizes, offset, count) => {
-        const filter = this.#filter;
-        let kept = 0;
-        for (let i = 0; i < count; i++) {
-          if (filter && filter.check(bufs[i].subarray(offset, offset + sizes[i])) !== "accept") {
-            continue;
-          }
-          if (kept !== i) {
-            const b = bufs[kept];
-            bufs[kept] = bufs[i];
-            bufs[i] = b;
-            const s = sizes[kept];
-            sizes[kept] = sizes[i];
-            sizes[i] = s;
-          }
-          kept++;
-        }
-        if (kept > 0) tun.writeBatch(bufs, sizes, offset, kept);
-      },
-    };
     const device = this.#device = new Device({
       privateKey: nodePrivate,
       bind: magic,
-      tun: inbound,
+      tun: filteredSink(tun, () => this.#engine?.filter ?? null),
       mtu: TAILNET_MTU,
       timings: opts.timings,
       log: opts.log,
     });
     magic.attach(device);
-    for (const q of QUAD100) this.#routes.add(parsePrefix(q), tun.name);
+    for (const q of QUAD100) this.#routes.add(q, tun.name);
+    this.#engine = new TailnetEngine({
+      tun,
+      routes: this.#routes,
+      device,
+      magic,
+      dns: this.#dns,
+      log: opts.log,
+    }, QUAD100);
     this.#apply(nm);
     this.#plane = new DataPlane(device, tun, [udp], this.#poller, {
       outbound: (buf, off, len) => this.#outbound(buf, off, len),
@@ -280,7 +271,7 @@ export class TsNode {
     );
     this.#netmon = watchNetwork({
       ignoreIfindex: ifNameToIndex(tun.name),
-      onChange: () => void this.#discover(),
+      onChange: () => this.#linkChanged(),
       log: opts.log,
     });
     this.#api = await serveLocalApi(tun.name, {
@@ -290,7 +281,7 @@ export class TsNode {
       netcheck: () => this.#netcheck(),
     });
     if (opts.acceptDns) await this.#dns.acceptDns();
-    void this.#pickHome();
+    void this.#homePicker.request();
     void this.#discover();
   }
 
@@ -301,78 +292,28 @@ export class TsNode {
       this.#firstMap(nm);
       return;
     }
-    try {
-      this.#apply(nm);
-    } catch (e) {
-      this.#opts.log(`netmap update failed: ${e instanceof Error ? e.message : e}`);
-    }
+    this.#apply(nm);
   }
 
-  /** Brings the data plane in line with `nm` without disturbing unchanged peers. */
+  /** Plans the netmap whole, then commits it; unchanged peers keep their sessions. */
   #apply(nm: NetworkMap): void {
-    const tun = this.#tun!, device = this.#device!, magic = this.#magic!;
-    const log = this.#opts.log;
-    const self = nm.self!;
-    const plan = planTailnet(self, [...nm.peers.values()], {
-      acceptRoutes: this.#opts.acceptRoutes,
-    });
-    const before = this.#plan;
-
-    const oldAddrs = new Set(before.addresses.map(formatPrefix));
-    for (const a of plan.addresses) if (!oldAddrs.has(formatPrefix(a))) tun.addAddress(a);
-
-    if (nm.derpMap) magic.setDerpMap(nm.derpMap);
-    magic.setPeers(plan.peers.map((p) => {
-      const node = nm.peers.get(p.id);
-      let discoKey: Uint8Array | null = null;
-      try {
-        discoKey = node?.DiscoKey ? parseDiscoPublic(node.DiscoKey) : null;
-      } catch {
-        // a peer with a bad disco key is reached over DERP only
-      }
-      return {
-        nodeKey: p.nodeKey,
-        homeDerp: p.homeDerp,
-        discoKey,
-        endpoints: node?.Endpoints ?? [],
-      };
-    }));
-    const keep = new Set(plan.peers.map((p) => formatNodePublic(p.nodeKey)));
-    for (const p of before.peers) {
-      if (!keep.has(formatNodePublic(p.nodeKey))) {
-        device.removePeer(p.nodeKey);
-        log(`peer ${p.name} removed`);
-      }
+    const plan = this.#planner.planNetmap(nm);
+    if (!plan || !this.#engine) return;
+    try {
+      this.#engine.apply(plan, nm);
+    } catch (e) {
+      // The planner leaves out what could fail; reaching this is a bug, not bad input.
+      this.#opts.log(`netmap update failed: ${e instanceof Error ? e.message : e}`);
     }
-    const known = new Set(before.peers.map((p) => formatNodePublic(p.nodeKey)));
-    for (const p of plan.peers) {
-      // addPeer on a known key only updates allowed IPs: sessions survive.
-      device.addPeer({ publicKey: p.nodeKey, endpoint: p.nodeKey, allowedIps: p.allowedIps });
-      if (!known.has(formatNodePublic(p.nodeKey))) log(`peer ${p.name} added`);
-    }
+    const derp = this.#magic!.derp;
+    if (derp.home === 0 || !derp.regions.includes(derp.home)) void this.#homePicker.request();
+  }
 
-    const { add, remove } = diffRoutes(before.routes, plan.routes);
-    for (const r of remove) this.#routes.remove(parsePrefix(r), tun.name);
-    for (const r of add) {
-      try {
-        this.#routes.add(parsePrefix(r), tun.name);
-      } catch (e) {
-        log(`route ${r}: ${e instanceof Error ? e.message : e}`);
-      }
-    }
-    this.#plan = plan;
-
-    const localNets: IpPrefix[] = [...plan.addresses, ...QUAD100.map((q) => parsePrefix(q))];
-    this.#filter = new PacketFilter(nm.packetFilter ?? [], {
-      localNets,
-      flows: this.#filter?.flows,
-    });
-    this.#dns.setNetmap(nm);
-    if (
-      this.#magic!.derp.home === 0 || !this.#magic!.derp.regions.includes(this.#magic!.derp.home)
-    ) {
-      void this.#pickHome();
-    }
+  /** A link or address changed: rediscover endpoints, re-measure DERP, re-verify every path. */
+  #linkChanged(): void {
+    this.#magic?.resetPaths();
+    void this.#discover();
+    void this.#homePicker.request();
   }
 
   /** Outbound hook: quad-100 DNS is answered in process; other packets are noted for the filter. */
@@ -383,18 +324,11 @@ export class TsNode {
       this.#dns.answer(query, (resp) => this.#tun?.writeBatch([resp], [resp.length], 0, 1));
       return true;
     }
-    this.#filter?.noteOutbound(pkt);
+    this.#engine?.filter?.noteOutbound(pkt);
     return false;
   }
 
-  /** Measures the DERP regions and makes the fastest home, telling control. */
-  /** Measures the DERP regions and moves home if another is better; failures are logged. */
-  #pickHome(): Promise<void> {
-    return this.#pickHomeOnce().catch((e) =>
-      this.#opts.log(`home DERP: ${e instanceof Error ? e.message : e}`)
-    );
-  }
-
+  /** Measures the DERP regions and moves home if another is better; one round at a time. */
   async #pickHomeOnce(): Promise<void> {
     const nm = this.#netmap, magic = this.#magic;
     if (!nm?.derpMap || !magic) return;
@@ -435,6 +369,7 @@ export class TsNode {
     this.#state = "Stopped";
     for (const t of this.#timers) clearInterval(t);
     this.#discoverer.stop();
+    this.#homePicker.stop();
     await step("network monitor", () => this.#netmon?.close());
     this.#prober?.close();
     await step("control", () => this.#session.close());
@@ -458,7 +393,7 @@ export class TsNode {
   async #discoverOnce(): Promise<void> {
     const nm = this.#netmap, prober = this.#prober, udp = this.#udp;
     if (!nm?.derpMap || !prober || !udp || this.#stopping) return;
-    const d = this.#discovery = await discoverEndpoints(prober, nm.derpMap, udp.port);
+    const d = await discoverEndpoints(prober, nm.derpMap, udp.port);
     const addrs = d.endpoints.map((e) => e.addr);
     const key = addrs.join(",");
     if (key === this.#endpointsKey || this.#stopping) return;
@@ -504,13 +439,13 @@ export class TsNode {
       controlUrl: this.#opts.controlUrl,
       mtu: TAILNET_MTU,
       netmap: this.#netmap,
-      plan: this.#plan,
+      plan: this.#engine?.plan ?? EMPTY_PLAN,
       device: this.#device,
       magic: this.#magic,
       listenPort: this.#udp?.port ?? 0,
       routes: this.#routes.entries.map((e) => e.prefix),
       homeLatencyMs: this.#homeLatencyMs,
-      filter: this.#filter,
+      filter: this.#engine?.filter ?? null,
     });
   }
 }

@@ -290,6 +290,18 @@ export class Magicsock implements Bind {
     }
   }
 
+  /**
+   * Our network changed (a link or address came or went): every direct path is in doubt, so
+   * each peer goes back to DERP and probes its candidates afresh, as tailscaled resets its
+   * endpoint states on a link change.
+   */
+  resetPaths(): void {
+    const now = this.#now();
+    for (const st of this.#byHex.values()) {
+      if (st.path) this.#perform(st, st.path.reset(now));
+    }
+  }
+
   /** Housekeeping that can wait: closes DERP links idle for a minute. */
   sweep(): void {
     this.#derp.sweep();

@@ -1,0 +1,145 @@
+import assert from "node:assert/strict";
+import { formatNodePublic } from "../key/node_key.ts";
+import { formatPrefix, type IpPrefix } from "../net/ip.ts";
+import { emptyNetworkMap, type NetworkMap } from "../netmap/network_map.ts";
+import type { Node } from "../netmap/tailcfg.ts";
+import { type EnginePorts, TailnetEngine } from "./engine.ts";
+import { TailnetPlanner } from "./tailnet_plan.ts";
+
+const KEY = (n: number) => "nodekey:" + n.toString(16).padStart(2, "0").repeat(32);
+const LOW_ORDER = "nodekey:e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800";
+
+function node(id: number, extra: Partial<Node> = {}): Node {
+  return {
+    ID: id,
+    StableID: `n${id}`,
+    Name: `host${id}.tailnet.test.`,
+    User: 1,
+    Key: KEY(id),
+    Addresses: [`100.64.0.${id}/32`, `fd7a:115c:a1e0::${id}/128`],
+    ...extra,
+  };
+}
+
+function netmap(self: Node, peers: Node[]): NetworkMap {
+  return {
+    ...emptyNetworkMap(),
+    self,
+    peers: new Map(peers.map((p) => [p.ID, p])),
+    packetFilter: [{ SrcIPs: ["*"], DstPorts: [{ IP: "*", Ports: { First: 0, Last: 65535 } }] }],
+  };
+}
+
+/** Fake ports that record what the engine did; `refuse` makes the kernel say no. */
+function fakes() {
+  const events: string[] = [];
+  const peers = new Map<string, string[]>();
+  const refuse = new Set<string>();
+  let dnsPeers: string[] = [];
+  const log: string[] = [];
+  const kernel = (what: string, p: IpPrefix) => {
+    const t = `${what} ${formatPrefix(p)}`;
+    if (refuse.has(t)) throw new Error("File exists");
+    events.push(t);
+  };
+  const ports: EnginePorts = {
+    tun: {
+      name: "warren0",
+      addAddress: (p) => kernel("addr+", p),
+      removeAddress: (p) => kernel("addr-", p),
+    },
+    routes: { add: (p) => kernel("route+", p), remove: (p) => kernel("route-", p) },
+    device: {
+      addPeer: (c) =>
+        peers.set(formatNodePublic(c.publicKey), (c.allowedIps ?? []).map(formatPrefix)),
+      removePeer: (k) => peers.delete(formatNodePublic(k)),
+    },
+    magic: { setDerpMap: () => {}, setPeers: () => {} },
+    dns: { setNetmap: (nm) => dnsPeers = [...nm.peers.values()].map((p) => p.Name) },
+    log: (l) => log.push(l),
+  };
+  return { ports, events, peers, refuse, log, dns: () => dnsPeers };
+}
+
+function commit(engine: TailnetEngine, nm: NetworkMap, acceptRoutes = false) {
+  engine.apply(new TailnetPlanner({ acceptRoutes }).planNetmap(nm)!, nm);
+}
+
+Deno.test("TailnetEngine applies every good peer of a netmap that also holds bad ones", () => {
+  const f = fakes();
+  const engine = new TailnetEngine(f.ports);
+  const nm = netmap(node(1), [
+    node(2),
+    node(3, { Key: LOW_ORDER }),
+    node(4, { AllowedIPs: ["not-a-prefix"] }),
+    node(5, { Addresses: ["100.64.0.2/32"] }),
+    node(6),
+  ]);
+  commit(engine, nm);
+  assert.deepEqual([...f.peers.keys()], [KEY(2), KEY(6)]);
+  assert.deepEqual(engine.routes, [
+    "100.64.0.2/32",
+    "100.64.0.6/32",
+    "fd7a:115c:a1e0::2/128",
+    "fd7a:115c:a1e0::6/128",
+  ]);
+  assert.deepEqual(f.dns(), ["host2.tailnet.test.", "host6.tailnet.test."]);
+  assert.ok(engine.filter, "the filter is built");
+  assert.equal(f.log.filter((l) => l.includes("skipped")).length, 3, f.log.join("\n"));
+
+  // The same netmap again, and a later one with a new peer: the bad ones are not logged again,
+  // and the later map applies in full.
+  commit(engine, netmap(node(1), [...nm.peers.values(), node(7)]));
+  assert.deepEqual([...f.peers.keys()], [KEY(2), KEY(6), KEY(7)]);
+  assert.ok(engine.routes.includes("100.64.0.7/32"));
+  assert.equal(f.log.filter((l) => l.includes("skipped")).length, 3, f.log.join("\n"));
+});
+
+Deno.test("TailnetEngine logs a route the kernel refuses once, applies the rest, retries it later", () => {
+  const f = fakes();
+  const engine = new TailnetEngine(f.ports);
+  f.refuse.add("route+ 100.64.0.2/32");
+  const nm = netmap(node(1), [node(2), node(3)]);
+  commit(engine, nm);
+  assert.ok(!engine.routes.includes("100.64.0.2/32"));
+  assert.ok(engine.routes.includes("100.64.0.3/32"));
+  assert.equal(f.peers.size, 2, "WireGuard got both peers");
+  commit(engine, nm);
+  assert.equal(f.log.filter((l) => l.startsWith("route 100.64.0.2/32")).length, 1);
+  f.refuse.clear();
+  commit(engine, nm);
+  assert.ok(engine.routes.includes("100.64.0.2/32"), "retried on the next commit");
+});
+
+Deno.test("TailnetEngine moves TUN addresses to a renumbered self node, new before old", () => {
+  const f = fakes();
+  const engine = new TailnetEngine(f.ports);
+  commit(engine, netmap(node(1), [node(2)]));
+  f.events.length = 0;
+  commit(
+    engine,
+    netmap(node(1, { Addresses: ["100.64.0.99/32", "fd7a:115c:a1e0::99/128"] }), [node(2)]),
+  );
+  assert.deepEqual(f.events, [
+    "addr+ 100.64.0.99/32",
+    "addr+ fd7a:115c:a1e0::99/128",
+    "addr- 100.64.0.1/32",
+    "addr- fd7a:115c:a1e0::1/128",
+  ]);
+  assert.deepEqual(engine.plan.addresses.map(formatPrefix), [
+    "100.64.0.99/32",
+    "fd7a:115c:a1e0::99/128",
+  ]);
+});
+
+Deno.test("TailnetEngine removes a deleted peer's WireGuard peer, routes and name", () => {
+  const f = fakes();
+  const engine = new TailnetEngine(f.ports);
+  commit(engine, netmap(node(1), [node(2), node(3)]));
+  commit(engine, netmap(node(1), [node(3)]));
+  assert.deepEqual([...f.peers.keys()], [KEY(3)]);
+  assert.ok(f.events.includes("route- 100.64.0.2/32"));
+  assert.ok(!engine.routes.some((r) => r.startsWith("100.64.0.2/")));
+  assert.deepEqual(f.dns(), ["host3.tailnet.test."]);
+  assert.ok(f.log.includes("peer host2.tailnet.test removed"));
+});

@@ -1,0 +1,131 @@
+import assert from "node:assert/strict";
+import { formatPrefix } from "../net/ip.ts";
+import type { Node } from "../netmap/tailcfg.ts";
+import { diffRoutes, TailnetPlanner } from "./tailnet_plan.ts";
+
+function planTailnet(self: Node, peers: Node[], opts: { acceptRoutes: boolean }) {
+  return new TailnetPlanner(opts).plan({ self, peers });
+}
+
+const KEY = (n: number) => "nodekey:" + n.toString(16).padStart(2, "0").repeat(32);
+/** A point of order 8 on Curve25519: X25519 with it is all zeros for every private key. */
+const LOW_ORDER = "nodekey:e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800";
+
+function node(id: number, extra: Partial<Node> = {}): Node {
+  return {
+    ID: id,
+    StableID: `n${id}`,
+    Name: `host${id}.tailnet.test.`,
+    User: 1,
+    Key: KEY(id),
+    Addresses: [`100.64.0.${id}/32`, `fd7a:115c:a1e0::${id}/128`],
+    ...extra,
+  };
+}
+
+Deno.test("TailnetPlanner routes each peer's own addresses and reads HomeDERP", () => {
+  const plan = planTailnet(node(1), [
+    node(2, { HomeDERP: 900 }),
+    node(3, { DERP: "127.3.3.40:901" }),
+  ], {
+    acceptRoutes: false,
+  });
+  assert.deepEqual(plan.addresses.map(formatPrefix), ["100.64.0.1/32", "fd7a:115c:a1e0::1/128"]);
+  assert.deepEqual(plan.peers.map((p) => [p.name, p.homeDerp]), [
+    ["host2.tailnet.test", 900],
+    ["host3.tailnet.test", 901],
+  ]);
+  assert.deepEqual(plan.routes, [
+    "100.64.0.2/32",
+    "100.64.0.3/32",
+    "fd7a:115c:a1e0::2/128",
+    "fd7a:115c:a1e0::3/128",
+  ]);
+});
+
+Deno.test("TailnetPlanner adds advertised subnets only with acceptRoutes", () => {
+  const peer = node(2, {
+    AllowedIPs: ["100.64.0.2/32", "fd7a:115c:a1e0::2/128", "192.168.50.0/24"],
+  });
+  const without = planTailnet(node(1), [peer], { acceptRoutes: false });
+  assert.ok(!without.routes.includes("192.168.50.0/24"));
+  const withRoutes = planTailnet(node(1), [peer], { acceptRoutes: true });
+  assert.ok(withRoutes.routes.includes("192.168.50.0/24"));
+  assert.ok(withRoutes.peers[0].allowedIps.map(formatPrefix).includes("192.168.50.0/24"));
+});
+
+Deno.test("TailnetPlanner skips expired peers and peers with bad keys", () => {
+  const plan = planTailnet(node(1), [node(2, { Expired: true }), node(3, { Key: "nodekey:zz" })], {
+    acceptRoutes: false,
+  });
+  assert.equal(plan.peers.length, 0);
+});
+
+Deno.test("TailnetPlanner skips each kind of bad peer with a reason and keeps every good one", () => {
+  const plan = planTailnet(node(1), [
+    node(2),
+    node(3, { Key: LOW_ORDER }),
+    node(4, { Key: "nodekey:zz" }),
+    node(5, { AllowedIPs: ["100.64.0.5/32", "10.0.0.0/33"] }),
+    node(6, { Addresses: ["100.64.0.2/32"] }), // node 2's address
+    node(7, { Addresses: ["100.64.0.1/32"] }), // ours
+    node(8, { Key: KEY(2) }), // node 2's key
+    node(9, { Addresses: ["100.64.0.0/24"] }),
+    node(10, { Key: KEY(1) }), // our own key
+    node(11),
+  ], { acceptRoutes: true });
+  assert.deepEqual(plan.peers.map((p) => p.id), [2, 11]);
+  assert.deepEqual(plan.skipped.map((s) => [s.id, s.reason]), [
+    [3, "node key is low-order (no shared secret is possible)"],
+    [4, "node key does not parse"],
+    [5, 'prefix "10.0.0.0/33" does not parse'],
+    [6, "address 100.64.0.2/32 is already held by host2.tailnet.test"],
+    [7, "address 100.64.0.1/32 is already held by this node"],
+    [8, "node key is this node's or another peer's"],
+    [9, "address 100.64.0.0/24 is not a single address"],
+    [10, "node key is this node's or another peer's"],
+  ]);
+  assert.deepEqual(plan.routes, [
+    "100.64.0.11/32",
+    "100.64.0.2/32",
+    "fd7a:115c:a1e0::11/128",
+    "fd7a:115c:a1e0::2/128",
+  ]);
+});
+
+Deno.test("TailnetPlanner plans the same peers whatever order control lists them in", () => {
+  const peers = [node(4), node(2, { Addresses: ["100.64.0.9/32"] }), node(9)];
+  const a = planTailnet(node(1), peers, { acceptRoutes: false });
+  const b = planTailnet(node(1), [...peers].reverse(), { acceptRoutes: false });
+  assert.deepEqual(a, b);
+  // The lower node ID keeps a contested address, as a deterministic rule.
+  assert.deepEqual(a.skipped.map((s) => s.id), [9]);
+});
+
+Deno.test("TailnetPlanner routes no peer's /0 (exit routes need a selected exit node)", () => {
+  const exit = node(2, {
+    AllowedIPs: ["100.64.0.2/32", "fd7a:115c:a1e0::2/128", "0.0.0.0/0", "::/0", "10.1.0.0/16"],
+  });
+  const plan = planTailnet(node(1), [exit], { acceptRoutes: true });
+  const allowed = plan.peers[0].allowedIps.map(formatPrefix);
+  assert.ok(!allowed.includes("0.0.0.0/0") && !allowed.includes("::/0"), `${allowed}`);
+  assert.ok(allowed.includes("10.1.0.0/16"));
+  assert.equal(plan.dropped.length, 2);
+});
+
+Deno.test("TailnetPlanner gives a subnet advertised twice to the lower node ID only", () => {
+  const a = node(2, { AllowedIPs: ["100.64.0.2/32", "10.9.0.0/24"] });
+  const b = node(3, { AllowedIPs: ["100.64.0.3/32", "10.9.0.0/24"] });
+  const plan = planTailnet(node(1), [b, a], { acceptRoutes: true });
+  assert.deepEqual(plan.peers.map((p) => p.allowedIps.map(formatPrefix)), [
+    ["100.64.0.2/32", "10.9.0.0/24"],
+    ["100.64.0.3/32"],
+  ]);
+  assert.deepEqual(plan.dropped, [
+    "host3.tailnet.test: 10.9.0.0/24: already routed to host2.tailnet.test",
+  ]);
+});
+
+Deno.test("diffRoutes() lists additions and removals", () => {
+  assert.deepEqual(diffRoutes(["a", "b"], ["b", "c"]), { add: ["c"], remove: ["a"] });
+});

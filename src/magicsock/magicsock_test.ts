@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { UdpSocket } from "../../ffi/udp.ts";
+import { generatePrivateKey, publicKeyFrom } from "../crypto/x25519.ts";
+import { Magicsock } from "./magicsock.ts";
+import { UdpConn } from "./udp_conn.ts";
+
+/** One node's socket layer on a loopback UDP socket, with a clock the test moves. */
+function side(clock: { t: number }) {
+  const node = generatePrivateKey(), disco = generatePrivateKey();
+  let magic: Magicsock;
+  const udp = new UdpConn(UdpSocket.bind(0), {
+    stun: () => {},
+    disco: (p, from) => magic.receiveUdpDisco(p, from),
+  }, 1280);
+  magic = new Magicsock({
+    privateKey: node,
+    plainHttp: true,
+    log: () => {},
+    udp,
+    discoPrivate: disco,
+    now: () => clock.t,
+  });
+  const receiver = { receive: () => {} };
+  magic.attach(receiver as never);
+  udp.attach(receiver as never);
+  return { magic, udp, nodeKey: publicKeyFrom(node), discoKey: publicKeyFrom(disco) };
+}
+
+Deno.test("Magicsock.resetPaths() puts a direct peer back to probing, and it goes direct again", async () => {
+  const clock = { t: 1_000 };
+  const a = side(clock), b = side(clock);
+  try {
+    a.magic.setPeers([{
+      nodeKey: b.nodeKey,
+      homeDerp: 1,
+      discoKey: b.discoKey,
+      endpoints: [`127.0.0.1:${b.udp.port}`],
+    }]);
+    b.magic.setPeers([{
+      nodeKey: a.nodeKey,
+      homeDerp: 1,
+      discoKey: a.discoKey,
+      endpoints: [`127.0.0.1:${a.udp.port}`],
+    }]);
+    const settle = async (want: string) => {
+      for (let i = 0; i < 200 && a.magic.pathOf(b.nodeKey).state !== want; i++) {
+        clock.t += 50;
+        a.magic.tick();
+        b.magic.tick();
+        await new Promise((r) => setTimeout(r, 2));
+        a.udp.drain();
+        b.udp.drain();
+      }
+      return a.magic.pathOf(b.nodeKey);
+    };
+    // Sending marks the session active, which is when disco probes.
+    a.magic.send([new Uint8Array(32)], [32], [b.nodeKey], 1, 0);
+    assert.equal((await settle("direct")).kind, "direct");
+    a.magic.resetPaths();
+    const after = a.magic.pathOf(b.nodeKey);
+    assert.notEqual(after.state, "direct", "the verified path is forgotten at once");
+    assert.equal(after.kind, "derp");
+    a.magic.send([new Uint8Array(32)], [32], [b.nodeKey], 1, 0);
+    const again = await settle("direct");
+    assert.equal(again.path, `127.0.0.1:${b.udp.port}`);
+  } finally {
+    await a.magic.close();
+    await b.magic.close();
+    a.udp.close();
+    b.udp.close();
+  }
+});

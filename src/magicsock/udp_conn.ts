@@ -7,7 +7,7 @@
  * @module
  */
 import { endpointFromString, endpointToString, type UdpSocket } from "../../ffi/udp.ts";
-import { allocPacketBuffers } from "../crypto/aead_wasm.ts";
+import { allocPacketBuffers } from "../crypto/wasm/arena.ts";
 import type { DatagramSource } from "../daemon/dataplane.ts";
 import type { PacketReceiver } from "../wireguard/device.ts";
 import { BATCH } from "../daemon/dataplane.ts";

@@ -13,7 +13,8 @@
  * @module
  */
 import { ChaChaPoly, wgNonce } from "../src/crypto/aead.ts";
-import { allocPacketBuffer, WasmChaChaPoly } from "../src/crypto/aead_wasm.ts";
+import { WasmChaChaPoly } from "../src/crypto/aead_wasm.ts";
+import { allocPacketBuffer } from "../src/crypto/wasm/arena.ts";
 
 const LEN = Number(Deno.args[0] ?? 1420);
 const ITERS = 40_000;

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { allocPacketBuffers } from "../src/crypto/aead_wasm.ts";
+import { allocPacketBuffers } from "../src/crypto/wasm/arena.ts";
 import { generatePrivateKey, publicKeyFrom } from "../src/crypto/x25519.ts";
 import { parsePrefix } from "../src/net/ip.ts";
 import { FakeClock } from "../src/wireguard/clock.ts";

@@ -21,6 +21,7 @@ import {
   tableName,
 } from "./netlink_codec.ts";
 import { needsRoot, run, withNetns } from "./testdata/netns.ts";
+import { testOrSkip } from "../src/testing/skip.ts";
 
 /** Bytes from a hex dump such as strace's `-e write=FD` (spaces and newlines ignored). */
 function hex(s: string): Uint8Array {
@@ -206,7 +207,6 @@ Deno.test("formatRule() and tableName() use ip's words", () => {
 });
 
 const skipReason = needsRoot();
-if (skipReason) console.log(`skipping rtnetlink namespace test: ${skipReason}`);
 
 // Runs in the namespace (a netlink socket works on the namespace of the process that opens it)
 // and reports what happened as JSON, including what `ip` saw between the steps.
@@ -248,9 +248,8 @@ out.after = [await ip("-4", "rule"), await ip("-6", "rule"), await ip("route", "
 console.log(JSON.stringify(out));
 `;
 
-Deno.test({
+testOrSkip(import.meta, skipReason, {
   name: "RtNetlink adds and deletes routes in tables and rules, as ip shows them",
-  ignore: skipReason !== null,
   fn: () =>
     withNetns(async (ns) => {
       const sh = async (...cmd: string[]) => {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { decodeLinkChange, RTM_DELADDR, RTM_NEWLINK } from "./netlink_codec.ts";
 import { evalJsonInNetns, needsRoot, withNetns } from "./testdata/netns.ts";
+import { testOrSkip } from "../src/testing/skip.ts";
 
 Deno.test("decodeLinkChange() reads the interface index of link and address notifications", () => {
   const body = new Uint8Array(16);
@@ -41,11 +42,8 @@ await mon.close();
 console.log(JSON.stringify({ index, heard }));
 `;
 
-Deno.test({
-  name: `LinkMonitor hears links and addresses come and go${
-    skipReason ? ` (skipped: ${skipReason})` : ""
-  }`,
-  ignore: skipReason !== null,
+testOrSkip(import.meta, skipReason, {
+  name: "LinkMonitor hears links and addresses come and go",
   fn: () =>
     withNetns(async (ns) => {
       const { index, heard } = await evalJsonInNetns(ns, SCRIPT) as {

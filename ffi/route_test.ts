@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { addRoute, deleteRoute, RouteTable } from "./route.ts";
 import { Driver, ipJson, needsRoot, withNetns } from "./testdata/netns.ts";
+import { testOrSkip } from "../src/testing/skip.ts";
 
 interface IpRoute {
   dst: string;
@@ -9,8 +10,6 @@ interface IpRoute {
 }
 
 const skipReason = needsRoot();
-const ignore = skipReason !== null;
-if (ignore) console.log(`skipping route tests: ${skipReason}`);
 
 async function routes(ns: string, dev: string, v6 = false): Promise<string[]> {
   const list = await ipJson(ns, ...(v6 ? ["-6"] : []), "route", "show", "dev", dev) as IpRoute[];
@@ -27,9 +26,8 @@ Deno.test("addRoute() and deleteRoute() reject malformed prefixes and interface 
   assert.throws(() => new RouteTable().add({ ip: v4, bits: 1.5 }, "lo"), RangeError);
 });
 
-Deno.test({
+testOrSkip(import.meta, skipReason, {
   name: "addRoute() and deleteRoute() manage IPv4 and IPv6 routes through a TUN",
-  ignore,
   fn: () =>
     withNetns(async (ns) => {
       const d = Driver.start(ns);
@@ -73,9 +71,8 @@ Deno.test({
     }),
 });
 
-Deno.test({
+testOrSkip(import.meta, skipReason, {
   name: "RouteTable.removeAll() removes exactly the routes it added, even if some are gone",
-  ignore,
   fn: () =>
     withNetns(async (ns) => {
       const d = Driver.start(ns);

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { needsRoot, withNetns } from "./testdata/netns.ts";
+import { testOrSkip } from "../src/testing/skip.ts";
 
 const PEER = new URL("./testdata/offload_peer.ts", import.meta.url).pathname;
 const skipReason = needsRoot();
-if (skipReason !== null) console.log(`skipping TUN offload tests: ${skipReason}`);
 
 async function runPeer(ns: string, args: string[]): Promise<Record<string, unknown>> {
   const out = await new Deno.Command("ip", {
@@ -17,11 +17,10 @@ async function runPeer(ns: string, args: string[]): Promise<Record<string, unkno
 }
 
 for (const v6 of [false, true]) {
-  Deno.test({
+  testOrSkip(import.meta, skipReason, {
     name: `TunDevice in offload mode carries a kernel TCP stream both ways over IPv${
       v6 ? 6 : 4
     } as super packets`,
-    ignore: skipReason !== null,
     fn: () =>
       withNetns(async (ns) => {
         const r = await runPeer(ns, v6 ? ["--v6"] : []);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { TunDevice } from "./tun.ts";
 import { Driver, ipJson, needsRoot, run, withNetns } from "./testdata/netns.ts";
+import { skipRest, testOrSkip } from "../src/testing/skip.ts";
 
 interface IpAddrInfo {
   family: string;
@@ -17,17 +18,14 @@ interface IpLink {
 }
 
 const skipReason = needsRoot();
-const ignore = skipReason !== null;
-if (ignore) console.log(`skipping TUN tests: ${skipReason}`);
 
 Deno.test("TunDevice.open() rejects an interface name longer than 15 bytes", () => {
   assert.throws(() => TunDevice.open("warren-much-too-long"), RangeError);
   assert.throws(() => TunDevice.open("bad/name"), RangeError);
 });
 
-Deno.test({
+testOrSkip(import.meta, skipReason, {
   name: "TunDevice sets MTU, IPv4 and IPv6 addresses and up, and close() removes it",
-  ignore,
   fn: () =>
     withNetns(async (ns) => {
       const d = Driver.start(ns);
@@ -56,9 +54,8 @@ Deno.test({
     }),
 });
 
-Deno.test({
+testOrSkip(import.meta, skipReason, {
   name: "TunDevice.removeAddress() takes one address off and leaves the others (renumbering)",
-  ignore,
   fn: () =>
     withNetns(async (ns) => {
       const d = Driver.start(ns);
@@ -84,9 +81,8 @@ Deno.test({
     }),
 });
 
-Deno.test({
+testOrSkip(import.meta, skipReason, {
   name: "TunDevice.open() of a name already attached fails with EBUSY and says why",
-  ignore,
   fn: () =>
     withNetns(async (ns) => {
       const d = Driver.start(ns);
@@ -106,9 +102,8 @@ Deno.test({
     }),
 });
 
-Deno.test({
+testOrSkip(import.meta, skipReason, {
   name: "TunDevice reads ping's echo requests and writes replies ping accepts (IPv4, IPv6)",
-  ignore,
   fn: () =>
     withNetns(async (ns) => {
       const d = Driver.start(ns);
@@ -132,15 +127,11 @@ Deno.test({
     }),
 });
 
-Deno.test({
+testOrSkip(import.meta, skipReason, {
   name: "TunDevice.open() without privileges says it needs root or CAP_NET_ADMIN",
-  ignore,
-  fn: async () => {
+  fn: async (t) => {
     const hasSetpriv = (await run(["sh", "-c", "command -v setpriv"])).code === 0;
-    if (!hasSetpriv) {
-      console.log("skipping: setpriv not installed");
-      return;
-    }
+    if (!hasSetpriv) return skipRest(t, "setpriv (util-linux) is not installed");
     const home = await Deno.makeTempDir({ prefix: "warren-nobody-" });
     await Deno.chmod(home, 0o777);
     try {
@@ -169,15 +160,11 @@ Deno.test({
   },
 });
 
-Deno.test({
+testOrSkip(import.meta, skipReason, {
   name: "TunDevice.open() without /dev/net/tun says how to provide it",
-  ignore,
-  fn: async () => {
+  fn: async (t) => {
     const hasUnshare = (await run(["sh", "-c", "command -v unshare"])).code === 0;
-    if (!hasUnshare) {
-      console.log("skipping: unshare not installed");
-      return;
-    }
+    if (!hasUnshare) return skipRest(t, "unshare (util-linux) is not installed");
     await withNetns(async (ns) => {
       // A private mount namespace with an empty /dev/net: the host's device is untouched.
       const hide = ["unshare", "--mount", "--", "sh", "-c"];

@@ -10,6 +10,7 @@ import {
   UdpSocket,
 } from "./udp.ts";
 import { Poller } from "./poll.ts";
+import { skipRest } from "../src/testing/skip.ts";
 
 const OFFSET = 16;
 
@@ -142,11 +143,8 @@ Deno.test("UdpSocket.sendBatch() on the IPv4 fallback drops IPv6 peers", async (
   }
 });
 
-Deno.test("UdpSocket.bind() enlarges the socket buffers as root", () => {
-  if (Deno.uid() !== 0) {
-    console.log("skipping buffer size check: SO_RCVBUFFORCE needs root");
-    return;
-  }
+Deno.test("UdpSocket.bind() enlarges the socket buffers as root", (t) => {
+  if (Deno.uid() !== 0) return skipRest(t, "SO_RCVBUFFORCE needs root");
   const s = UdpSocket.bind(0, { rcvbuf: 4 << 20, sndbuf: 3 << 20 });
   try {
     // The kernel reports double the request (it accounts for bookkeeping overhead).
@@ -156,15 +154,12 @@ Deno.test("UdpSocket.bind() enlarges the socket buffers as root", () => {
   }
 });
 
-Deno.test("UdpSocket.setMark() sets and clears SO_MARK as root", () => {
+Deno.test("UdpSocket.setMark() sets and clears SO_MARK as root", (t) => {
   using s = UdpSocket.bind(0);
   assert.equal(s.mark(), 0);
   assert.throws(() => s.setMark(-1), RangeError);
   assert.throws(() => s.setMark(2 ** 32), RangeError);
-  if (Deno.uid() !== 0) {
-    console.log("skipping SO_MARK check: setting a mark needs CAP_NET_ADMIN");
-    return;
-  }
+  if (Deno.uid() !== 0) return skipRest(t, "setting a mark needs CAP_NET_ADMIN");
   s.setMark(0xca6c);
   assert.equal(s.mark(), 51820);
   s.setMark(0xffffffff);

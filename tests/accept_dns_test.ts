@@ -8,16 +8,15 @@
 import assert from "node:assert/strict";
 import { namespaceSupport, type NetnsResolvConf, netnsResolvConf } from "../src/testbed/netns.ts";
 import { Tailnet } from "../src/testbed/tailnet.ts";
+import { testOrSkip } from "../src/testing/skip.ts";
 
 const skip = await namespaceSupport();
-if (skip) console.log(`accept_dns_test: skipped: ${skip}`);
 
 const ORIGINAL = "# the namespace's own resolver\nnameserver 192.0.2.53\n";
 const HOST_BACKUP = "/etc/resolv.conf.warren-backup";
 
-Deno.test({
+testOrSkip(import.meta, skip, {
   name: "--accept-dns points the system resolver at quad-100 and puts resolv.conf back on stop",
-  ignore: skip !== null,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {

@@ -8,10 +8,10 @@ import { generatePrivateKey, publicKeyFrom } from "../src/crypto/x25519.ts";
 import { formatWgKey } from "../src/key/wg_key.ts";
 import { namespaceSupport, Netns, run, warrenArgv } from "../src/testbed/netns.ts";
 import { WarrenNode } from "../src/testbed/warren_node.ts";
+import { testOrSkip } from "../src/testing/skip.ts";
 
 const warren = warrenArgv();
 const nsSkip = await namespaceSupport();
-if (nsSkip) console.log(`cli_test: namespace tests skipped: ${nsSkip}`);
 
 async function warrenIn(ns: Netns | null, args: string[]) {
   return ns
@@ -60,9 +60,8 @@ Deno.test("warren tun up with a missing config file exits 2", async () => {
   assert.match(r.stderr, /Cannot read --wg-config \/nonexistent\/warren\.conf/);
 });
 
-Deno.test({
+testOrSkip(import.meta, nsSkip, {
   name: "warren tun status and down without a node say so in one line and exit 1",
-  ignore: nsSkip !== null,
   async fn() {
     const ns = await Netns.create("wcli");
     try {
@@ -80,9 +79,8 @@ Deno.test({
   },
 });
 
-Deno.test({
+testOrSkip(import.meta, nsSkip, {
   name: "A start that fails half-way removes its interface and routes and leaves other nodes alone",
-  ignore: nsSkip !== null,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {

@@ -9,12 +9,12 @@ import assert from "node:assert/strict";
 import { namespaceSupport, type Netns, run } from "../src/testbed/netns.ts";
 import { Tailnet } from "../src/testbed/tailnet.ts";
 import { transfer } from "../src/testbed/transfer.ts";
+import { testOrSkip } from "../src/testing/skip.ts";
 
 const skip = (await namespaceSupport()) ??
   ((await run(["sh", "-c", "command -v nft"], { check: false })).code !== 0
     ? "nft (nftables) is not installed"
     : null);
-if (skip) console.log(`nat_test: skipped: ${skip}`);
 
 const MB = 1024 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -47,10 +47,9 @@ async function ping(ns: Netns, dst: string): Promise<void> {
   assert.equal(r.code, 0, `ping ${dst}: ${r.stdout}`);
 }
 
-Deno.test({
+testOrSkip(import.meta, skip, {
   name:
     "Nodes behind NAT go direct, fall back to DERP when UDP is blocked mid-transfer, and recover",
-  ignore: skip !== null,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {

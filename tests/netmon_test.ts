@@ -5,9 +5,9 @@
 import assert from "node:assert/strict";
 import { namespaceSupport, waitFor } from "../src/testbed/netns.ts";
 import { Tailnet } from "../src/testbed/tailnet.ts";
+import { testOrSkip } from "../src/testing/skip.ts";
 
 const skip = await namespaceSupport();
-if (skip) console.log(`netmon_test: skipped: ${skip}`);
 
 async function endpointsOf(t: Tailnet, name: string): Promise<string[]> {
   const nodes = await t.admin("GET", "/admin/nodes") as {
@@ -24,9 +24,8 @@ async function timed(what: string, ms: number, ok: () => Promise<boolean>): Prom
   return Date.now() - t0;
 }
 
-Deno.test({
+testOrSkip(import.meta, skip, {
   name: "a new or removed address reaches control as endpoints within seconds, not 30 s",
-  ignore: skip !== null,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {

@@ -7,9 +7,9 @@
 import assert from "node:assert/strict";
 import { namespaceSupport, type Netns } from "../src/testbed/netns.ts";
 import { Tailnet } from "../src/testbed/tailnet.ts";
+import { testOrSkip } from "../src/testing/skip.ts";
 
 const skip = await namespaceSupport();
-if (skip) console.log(`tailnet_login_test: skipped: ${skip}`);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -43,10 +43,9 @@ async function waitPeerKey(t: Tailnet, host: string, key: string): Promise<void>
   }
 }
 
-Deno.test({
+testOrSkip(import.meta, skip, {
   name:
     "Interactive login, pinned TLS DERP, identity kept across restarts, --force-reauth rotates the node key",
-  ignore: skip !== null,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {

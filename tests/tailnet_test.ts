@@ -10,9 +10,9 @@ import assert from "node:assert/strict";
 import { namespaceSupport, type Netns, warrenArgv } from "../src/testbed/netns.ts";
 import { Tailnet } from "../src/testbed/tailnet.ts";
 import { transfer } from "../src/testbed/transfer.ts";
+import { testOrSkip } from "../src/testing/skip.ts";
 
 const skip = await namespaceSupport();
-if (skip) console.log(`tailnet_test: skipped: ${skip}`);
 
 const DNS = new URL("./testdata/dns_query.ts", import.meta.url).pathname;
 const MB = 1024 * 1024;
@@ -47,10 +47,9 @@ async function waitPeers(t: Tailnet, host: string, names: string[]): Promise<Sta
   }
 }
 
-Deno.test({
+testOrSkip(import.meta, skip, {
   name:
     "warren nodes join a tailnet and carry traffic over DERP through map changes, a control restart and rekeys",
-  ignore: skip !== null,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -203,9 +202,8 @@ Deno.test({
   },
 });
 
-Deno.test({
+testOrSkip(import.meta, skip, {
   name: "warren tun up with a bad auth key prints one line, exits 1 and leaves nothing behind",
-  ignore: skip !== null,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {

@@ -21,9 +21,9 @@ import {
 } from "../src/testbed/netns.ts";
 import { WarrenNode } from "../src/testbed/warren_node.ts";
 import { WireguardGo, wireguardGoSupport } from "../src/testbed/wireguard_go.ts";
+import { testOrSkip } from "../src/testing/skip.ts";
 
 const skip = (await namespaceSupport()) ?? (await wireguardGoSupport());
-if (skip) console.log(`wg_full_tunnel_test: skipped: ${skip}`);
 
 const TUN = "wf-warren";
 const PING_BYTES = 1000;
@@ -78,9 +78,8 @@ const TUNNEL_RULES = [
   "32766: from all lookup main",
 ];
 
-Deno.test({
+testOrSkip(import.meta, skip, {
   name: "warren routes a full tunnel like wg-quick: fwmark, table 51820 and two rules per family",
-  ignore: skip !== null,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {

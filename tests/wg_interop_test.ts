@@ -11,9 +11,9 @@ import { namespaceSupport, withLinkedPair } from "../src/testbed/netns.ts";
 import { transfer } from "../src/testbed/transfer.ts";
 import { WarrenNode } from "../src/testbed/warren_node.ts";
 import { WireguardGo, wireguardGoSupport } from "../src/testbed/wireguard_go.ts";
+import { testOrSkip } from "../src/testing/skip.ts";
 
 const skip = (await namespaceSupport()) ?? (await wireguardGoSupport());
-if (skip) console.log(`wg_interop_test: skipped: ${skip}`);
 
 const MB = 1024 * 1024;
 
@@ -31,9 +31,8 @@ Endpoint = 10.241.0.2:51820
 `;
 }
 
-Deno.test({
+testOrSkip(import.meta, skip, {
   name: "warren interoperates with wireguard-go: pings, handshakes from both sides, 50 MB each way",
-  ignore: skip !== null,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {

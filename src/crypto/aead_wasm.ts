@@ -3,8 +3,8 @@
  *
  * Same API as `ChaChaPoly` in aead.ts, plus WireGuard-shaped in-place entry
  * points (`sealInPlace` / `openInPlace`) that take the 64-bit counter instead
- * of a nonce. When the buffer views the wasm memory (see `allocPacketBuffer`)
- * they run with no copy and no allocation; other buffers go through a scratch
+ * of a nonce. When the buffer views the wasm memory (a packet buffer from
+ * `allocPacketBuffer` in wasm/arena.ts) they run with no copy and no allocation; other buffers go through a scratch
  * area (one copy in, one out). node:crypto, by contrast, creates a cipher
  * object and fresh Buffers per packet, which dominated the per-packet cost.
  *
@@ -26,15 +26,6 @@ import {
   checkKey,
 } from "./_aead_checks.ts";
 import { type CryptoWasm, cryptoWasm } from "./wasm/instance.ts";
-
-export {
-  allocPacketBuffer,
-  allocPacketBuffers,
-  freePacketBuffer,
-  isWasmBuffer,
-  packetArenaCapacity,
-  packetArenaInUse,
-} from "./wasm/arena.ts";
 
 const TAG = CHACHA_TAG_LENGTH;
 const TWO_32 = 0x1_0000_0000;
@@ -80,6 +71,8 @@ function overlaps(a: number, aLen: number, b: number, bLen: number): boolean {
  *
  * @example
  * ```ts
+ * import { WasmChaChaPoly } from "./aead_wasm.ts";
+ * import { allocPacketBuffer, freePacketBuffer } from "./wasm/arena.ts";
  * const aead = new WasmChaChaPoly(new Uint8Array(32));
  * const buf = allocPacketBuffer(64);
  * buf.set(new TextEncoder().encode("hi"));

@@ -10,7 +10,7 @@
 import type { Poller } from "../../ffi/poll.ts";
 import type { TunDevice } from "../../ffi/tun.ts";
 import type { UdpSocket } from "../../ffi/udp.ts";
-import { allocPacketBuffers } from "../crypto/aead_wasm.ts";
+import { allocPacketBuffers } from "../crypto/wasm/arena.ts";
 import { BATCH, type DatagramSource } from "../net/batch.ts";
 import type { Bind, Device, PacketReceiver, TunSink } from "../wireguard/device.ts";
 import { TRANSPORT_HEADER_SIZE, TRANSPORT_OVERHEAD } from "../wireguard/transport.ts";

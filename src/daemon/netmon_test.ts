@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { mattersFor } from "./netmon.ts";
 import { evalJsonInNetns, needsRoot, withNetns } from "../../ffi/testdata/netns.ts";
+import { testOrSkip } from "../testing/skip.ts";
 
 Deno.test("mattersFor() ignores the node's own interface but not a lost-messages report", () => {
   assert.equal(mattersFor([{ kind: "addr", removed: false, ifindex: 5 }], 5), false);
@@ -33,11 +34,8 @@ await w.close();
 console.log(JSON.stringify(counts));
 `;
 
-Deno.test({
-  name: `watchNetwork() calls on new addresses and link changes, not on lifetime refreshes${
-    skipReason ? ` (skipped: ${skipReason})` : ""
-  }`,
-  ignore: skipReason !== null,
+testOrSkip(import.meta, skipReason, {
+  name: "watchNetwork() calls on new addresses and link changes, not on lifetime refreshes",
   fn: () =>
     withNetns(async (ns) => {
       const c = await evalJsonInNetns(ns, SCRIPT) as {

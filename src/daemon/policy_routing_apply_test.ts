@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describeRule } from "./policy_routing_apply.ts";
 import { namespaceSupport, Netns } from "../testbed/netns.ts";
+import { testOrSkip } from "../testing/skip.ts";
 
 Deno.test("describeRule() reads like `ip rule`, priority first when known", () => {
   const rule = { family: 4 as const, invert: true, fwmark: 51820, table: 51820 };
@@ -12,7 +13,6 @@ Deno.test("describeRule() reads like `ip rule`, priority first when known", () =
 });
 
 const skip = await namespaceSupport();
-if (skip) console.log(`policy_routing_apply_test: namespace test skipped: ${skip}`);
 
 // Runs inside the namespace (netlink and the route ioctls act on the caller's namespace). The
 // plan's last rule repeats the one before it with the same priority, so the kernel refuses it
@@ -63,10 +63,9 @@ routing.removeAll(); // nothing left: a no-op
 console.log(JSON.stringify(out));
 `;
 
-Deno.test({
+testOrSkip(import.meta, skip, {
   name:
     "InstalledRouting adds routes in main and other tables and rules, and removes exactly those",
-  ignore: skip !== null,
   async fn() {
     const ns = await Netns.create("wpra");
     const dir = await Deno.makeTempDir();

@@ -7,7 +7,7 @@
  * @module
  */
 import { endpointFromString, endpointToString, type UdpSocket } from "../../ffi/udp.ts";
-import { allocPacketBuffers } from "../crypto/aead_wasm.ts";
+import { allocPacketBuffers } from "../crypto/wasm/arena.ts";
 import type { PacketReceiver } from "../wireguard/device.ts";
 import { BATCH, type DatagramSource } from "../net/batch.ts";
 import { looksLikeDisco } from "../disco/codec.ts";

@@ -62,3 +62,10 @@ Deno.test("allocPacketBuffer() rejects bad sizes and reports a full arena with R
     held.forEach(freePacketBuffer);
   }
 });
+
+Deno.test("isWasmBuffer() tells arena views from ordinary arrays", () => {
+  const buf = allocPacketBuffer(10);
+  assert.ok(isWasmBuffer(buf));
+  assert.ok(!isWasmBuffer(new Uint8Array(10)));
+  freePacketBuffer(buf);
+});

@@ -1,7 +1,12 @@
 #!/bin/sh
 # Rebuilds chacha20poly1305.c and x25519.c into the committed TypeScript module that embeds
 # the wasm bytes as base64. Needs clang and lld (Debian: `apt-get install -y
-# --no-install-recommends clang lld`); CI uses the committed output instead.
+# --no-install-recommends clang lld`); the runtime uses the committed output.
+#
+# The output records what it was built from: CRYPTO_WASM_SOURCES_SHA256, the SHA-256 of
+# `sha256sum build.sh chacha20poly1305.c x25519.c` run in this directory (this script holds
+# the flags), and CRYPTO_WASM_SHA256 of the wasm bytes. build_test.ts checks both without a
+# compiler, and rebuilds and compares byte for byte where this compiler is installed (CI).
 #
 # Usage: sh src/crypto/wasm/build.sh [OUT.ts]   (default: module_wasm.ts beside this script)
 set -eu
@@ -22,6 +27,8 @@ trap 'rm -rf "$tmp"' EXIT
   -o "$tmp/crypto.wasm" "$here/chacha20poly1305.c" "$here/x25519.c"
 
 version=$("$cc" --version | head -n 1)
+sources=$(cd "$here" && sha256sum build.sh chacha20poly1305.c x25519.c | sha256sum | cut -d ' ' -f 1)
+wasm=$(sha256sum "$tmp/crypto.wasm" | cut -d ' ' -f 1)
 {
   echo "// deno-fmt-ignore-file"
   echo "// deno-lint-ignore-file"
@@ -30,6 +37,12 @@ version=$("$cc" --version | head -n 1)
   echo ""
   echo "/** The compiler that produced {@link CRYPTO_WASM_BASE64}. */"
   echo "export const CRYPTO_WASM_COMPILER = \"$version\";"
+  echo ""
+  echo "/** SHA-256 of \`sha256sum build.sh chacha20poly1305.c x25519.c\`: the sources and flags {@link CRYPTO_WASM_BASE64} was built from. */"
+  echo "export const CRYPTO_WASM_SOURCES_SHA256 = \"$sources\";"
+  echo ""
+  echo "/** SHA-256 of the wasm bytes in {@link CRYPTO_WASM_BASE64}. */"
+  echo "export const CRYPTO_WASM_SHA256 = \"$wasm\";"
   echo ""
   echo "/** The crypto wasm module (ChaCha20-Poly1305, XSalsa20-Poly1305, X25519), base64. */"
   printf 'export const CRYPTO_WASM_BASE64 =\n  "%s";\n' "$(base64 -w 0 "$tmp/crypto.wasm")"

@@ -147,6 +147,7 @@ export class UdpDnsForwarder {
     host: string,
     port: number,
   ): Promise<Uint8Array | null> {
+    if (this.#closed) return Promise.resolve(null); // no new socket after close()
     const family = host.includes(":") ? "udp6" : "udp4";
     const pooled = this.#socket(family);
     let id = 0;

@@ -74,6 +74,19 @@ export interface DerpClientOptions {
 /** Most bytes coalesced into one write. */
 const MAX_WRITE_BATCH = 64 * 1024;
 
+/**
+ * Packets {@link DerpClient.enqueue} keeps waiting for the socket (tailscaled:
+ * magicsock's derpWriteQueueDepth, 32 per region). TCP already buffers megabytes; a
+ * deeper queue here only holds packets their senders have long given up on.
+ */
+export const DERP_WRITE_QUEUE_DEPTH = 32;
+
+/** A frame waiting to be written; `packet` frames may be dropped when the queue is full. */
+interface Queued {
+  frame: Uint8Array;
+  packet: boolean;
+}
+
 /** A handshaken DERP client connection. */
 export class DerpClient {
   /** The server's public key, from its ServerKey frame. */
@@ -86,8 +99,10 @@ export class DerpClient {
   readonly #reader: FrameReader;
   readonly #privateKey: Uint8Array;
   readonly #autoPong: boolean;
-  #out: Uint8Array[] = [];
+  #out: Queued[] = [];
   #outBytes = 0;
+  #queuedPackets = 0;
+  #dropped = 0;
   #flushing: Promise<void> | null = null;
   #writeError: Error | null = null;
   #closed = false;
@@ -164,6 +179,32 @@ export class DerpClient {
   /** Sends a packet to the node with key dst. Resolves once written to the socket. */
   send(dst: Uint8Array, packet: Uint8Array): Promise<void> {
     return this.#write(encodeSendPacket(dst, packet));
+  }
+
+  /**
+   * Queues a packet to the node with key dst without waiting for the write. At most
+   * {@link DERP_WRITE_QUEUE_DEPTH} packets wait; beyond that the oldest waiting one is
+   * dropped (as tailscaled does: the newest packets are the ones still worth sending)
+   * and counted in {@link dropped}. A failed write closes the connection.
+   *
+   * @returns false if the connection is closed or failed (nothing was queued)
+   */
+  enqueue(dst: Uint8Array, packet: Uint8Array): boolean {
+    if (this.#closed || this.#writeError) return false;
+    if (this.#queuedPackets >= DERP_WRITE_QUEUE_DEPTH) {
+      const i = this.#out.findIndex((q) => q.packet);
+      this.#outBytes -= this.#out[i].frame.length;
+      this.#out.splice(i, 1);
+      this.#queuedPackets--;
+      this.#dropped++;
+    }
+    this.#write(encodeSendPacket(dst, packet), true).catch(() => this.close());
+    return true;
+  }
+
+  /** Packets {@link enqueue} dropped because the queue was full. */
+  get dropped(): number {
+    return this.#dropped;
   }
 
   /** Mesh only: forwards a packet from src to dst. */
@@ -276,10 +317,11 @@ export class DerpClient {
     closeQuietly(this.#conn);
   }
 
-  #write(frame: Uint8Array): Promise<void> {
+  #write(frame: Uint8Array, packet = false): Promise<void> {
     if (this.#closed) return Promise.reject(new Error("derp client: connection is closed"));
     if (this.#writeError) return Promise.reject(this.#writeError);
-    this.#out.push(frame);
+    this.#out.push({ frame, packet });
+    if (packet) this.#queuedPackets++;
     this.#outBytes += frame.length;
     this.#flushing ??= this.#flush();
     return this.#flushing;
@@ -292,21 +334,24 @@ export class DerpClient {
       while (this.#out.length > 0) {
         let batch: Uint8Array;
         if (this.#out.length === 1) {
-          batch = this.#out[0];
+          batch = this.#out[0].frame;
+          if (this.#out[0].packet) this.#queuedPackets--;
           this.#out = [];
           this.#outBytes = 0;
         } else {
+          const out = this.#out;
           let n = 0, k = 0;
-          while (k < this.#out.length && (k === 0 || n + this.#out[k].length <= MAX_WRITE_BATCH)) {
-            n += this.#out[k++].length;
+          while (k < out.length && (k === 0 || n + out[k].frame.length <= MAX_WRITE_BATCH)) {
+            n += out[k++].frame.length;
           }
           batch = new Uint8Array(n);
           let off = 0;
           for (let i = 0; i < k; i++) {
-            batch.set(this.#out[i], off);
-            off += this.#out[i].length;
+            batch.set(out[i].frame, off);
+            off += out[i].frame.length;
+            if (out[i].packet) this.#queuedPackets--;
           }
-          this.#out = this.#out.slice(k);
+          this.#out = out.slice(k);
           this.#outBytes -= n;
         }
         await writeAll(this.#conn, batch);
@@ -314,6 +359,8 @@ export class DerpClient {
     } catch (e) {
       this.#writeError = new Error(`derp client: write failed: ${(e as Error).message}`);
       this.#out = [];
+      this.#outBytes = 0;
+      this.#queuedPackets = 0;
       throw this.#writeError;
     } finally {
       this.#flushing = null;

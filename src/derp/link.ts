@@ -44,6 +44,7 @@ export class DerpLink {
   #preferred: boolean;
   #wakeSleep: (() => void) | null = null;
   #loop: Promise<void> | null = null;
+  #droppedBefore = 0;
   /** Number of successful connects so far. */
   connects = 0;
 
@@ -68,12 +69,19 @@ export class DerpLink {
     return this.#client !== null && !this.#client.closed;
   }
 
-  /** Sends a packet if connected; returns false when it was dropped. */
+  /**
+   * Queues a packet if connected; returns false when it was dropped. A full write queue
+   * drops its oldest packet instead (see {@link DerpClient.enqueue}, counted in {@link dropped}).
+   */
   send(dst: Uint8Array, packet: Uint8Array): boolean {
     const c = this.#client;
     if (!c || c.closed) return false;
-    c.send(dst, packet).catch(() => c.close());
-    return true;
+    return c.enqueue(dst, packet);
+  }
+
+  /** Packets dropped from a full write queue, over every connection so far. */
+  get dropped(): number {
+    return this.#droppedBefore + (this.#client?.dropped ?? 0);
   }
 
   /** Forwards a packet on a mesh link if connected; false when dropped. */
@@ -155,6 +163,7 @@ export class DerpLink {
         err = e as Error;
       }
       client.close();
+      this.#droppedBefore += client.dropped;
       this.#client = null;
       if (this.#closed) break;
       o.onDisconnect?.(err);

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { QUAD100_V4, QUAD100_V6 } from "./constants.ts";
 
 /** Where and what to write. */
 export interface ResolvConfOptions {
@@ -76,6 +77,59 @@ export async function installResolvConf(
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
   await Deno.writeTextFile(path, content);
+}
+
+/**
+ * The `nameserver` addresses of a resolv.conf text, in order. Scoped IPv6 addresses
+ * (`fe80::1%eth0`) are left out: they cannot be dialled without their interface.
+ *
+ * @example
+ * ```ts
+ * import { parseNameservers } from "./resolv_conf.ts";
+ * parseNameservers("# x\nnameserver 192.0.2.53 # lab\nsearch a.test\n"); // ["192.0.2.53"]
+ * ```
+ */
+export function parseNameservers(text: string): string[] {
+  const out: string[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^\s*nameserver\s+([^\s#;]+)/.exec(line);
+    if (m && !m[1].includes("%")) out.push(m[1]);
+  }
+  return out;
+}
+
+/**
+ * The host's own name servers, from before warren pointed resolv.conf at quad-100:
+ * the saved backup if there is one (a symlink's target is read), else the current
+ * file unless warren wrote it. Quad-100 itself is never among them, so forwarding to
+ * them cannot loop back (tailscaled's direct manager drops it the same way).
+ */
+export async function readBaseNameservers(opts: ResolvConfOptions = {}): Promise<string[]> {
+  const path = opts.path ?? "/etc/resolv.conf";
+  const backupPath = opts.backupPath ?? `${path}.warren-backup`;
+  let text = "";
+  const raw = await Deno.readTextFile(backupPath).catch(() => null);
+  if (raw !== null) {
+    let backup: Backup | null = null;
+    try {
+      backup = JSON.parse(raw);
+    } catch {
+      // Not warren's backup: restore will refuse it; here it just names no server.
+    }
+    if (backup?.kind === "file") text = backup.content;
+    else if (backup?.kind === "symlink") {
+      const target = backup.target.startsWith("/")
+        ? backup.target
+        : `${path.slice(0, path.lastIndexOf("/") + 1)}${backup.target}`;
+      text = await Deno.readTextFile(target).catch(() => "");
+    }
+  } else {
+    text = await Deno.readTextFile(path).catch(() => "");
+    if (text.startsWith(MARKER)) text = "";
+  }
+  return parseNameservers(text).filter((ns) =>
+    ns !== QUAD100_V4 && ns.toLowerCase() !== QUAD100_V6
+  );
 }
 
 /**

@@ -13,6 +13,9 @@ import { type DerpTarget, derpTargets } from "./derp_region.ts";
 /** Close a non-home link after this long without sending (tailscaled: derpInactiveCleanupTime). */
 export const DERP_IDLE_MS = 60_000;
 
+/** At most one "write queue full" line per region this often; the count says how many. */
+export const DERP_DROP_LOG_INTERVAL_MS = 10_000;
+
 /** Options for {@link DerpLinks}. */
 export interface DerpLinksOptions {
   /** Node private key: the DERP identity. */
@@ -37,6 +40,9 @@ interface Entry {
   link: DerpLink;
   target: DerpTarget;
   lastUsed: number;
+  /** link.dropped when the last drop was logged, and when. */
+  droppedLogged: number;
+  dropLoggedAt: number;
 }
 
 /** DERP links by region. */
@@ -91,8 +97,19 @@ export class DerpLinks {
   send(region: number, dst: Uint8Array, packet: Uint8Array): boolean {
     const e = this.#links.get(region) ?? this.#ensure(region);
     if (!e) return false;
-    e.lastUsed = this.#now();
-    return e.link.send(dst, packet);
+    const now = e.lastUsed = this.#now();
+    const ok = e.link.send(dst, packet);
+    const dropped = e.link.dropped;
+    if (dropped !== e.droppedLogged && now - e.dropLoggedAt >= DERP_DROP_LOG_INTERVAL_MS) {
+      this.#opts.log(
+        `derp-${region}: write queue full; dropped ${
+          dropped - e.droppedLogged
+        } packets (${dropped} in all)`,
+      );
+      e.droppedLogged = dropped;
+      e.dropLoggedAt = now;
+    }
+    return ok;
   }
 
   /** Closes non-home links idle for longer than the timeout. */
@@ -107,12 +124,13 @@ export class DerpLinks {
     }
   }
 
-  /** Connection state per open link. */
-  status(): { region: number; connected: boolean; home: boolean }[] {
+  /** Connection state per open link; `dropped` counts packets a full write queue shed. */
+  status(): { region: number; connected: boolean; home: boolean; dropped: number }[] {
     return [...this.#links].map(([region, e]) => ({
       region,
       connected: e.link.connected,
       home: region === this.#home,
+      dropped: e.link.dropped,
     }));
   }
 
@@ -143,7 +161,7 @@ export class DerpLinks {
         else if (msg.type === "peerGone") onPeerGone?.(region, msg.key, msg.reason);
       },
     });
-    const e = { link, target, lastUsed: this.#now() };
+    const e = { link, target, lastUsed: this.#now(), droppedLogged: 0, dropLoggedAt: -Infinity };
     this.#links.set(region, e);
     link.start();
     return e;

@@ -64,3 +64,55 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "DerpLinks sheds a burst beyond 32 queued packets per region, counts it and logs it rate-limited",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    // The server's own per-client queue must not be what drops "after" below.
+    const home = startTestServer({ queueDepth: 4096 });
+    let now = 0;
+    const logs: string[] = [];
+    const links = new DerpLinks({
+      privateKey: generateNodePrivate(),
+      plainHttp: true,
+      log: (l) => logs.push(l),
+      onPacket: () => {},
+      now: () => now,
+    });
+    const peer = await dialDerp(home.url, { privateKey: generateNodePrivate() });
+    try {
+      links.setMap(mapFor([[900, home.port]]));
+      links.setHome(900);
+      await waitFor(() => links.status()[0].connected, "home link up");
+      const pkt = new Uint8Array(1200);
+      // One synchronous burst: nothing reaches the socket before it ends, so all but the
+      // newest 32 are shed.
+      for (let i = 0; i < 1000; i++) links.send(900, peer.publicKey, pkt);
+      assert.equal(links.status()[0].dropped, 1000 - 32);
+      const full = () => logs.filter((l) => l.includes("write queue full"));
+      assert.equal(full().length, 1, logs.join("\n"));
+      assert.match(full()[0], /^derp-900: write queue full; dropped 1 packets/);
+      // Later drops inside the interval stay quiet; the next line after it sums them up.
+      for (let i = 0; i < 100; i++) links.send(900, peer.publicKey, pkt);
+      assert.equal(full().length, 1);
+      now += 10_000;
+      for (let i = 0; i < 100; i++) links.send(900, peer.publicKey, pkt);
+      assert.equal(full().length, 2);
+      assert.match(full()[1], /dropped \d+ packets \(\d+ in all\)/);
+      // The link still works after shedding.
+      await waitFor(() => links.status()[0].connected, "home link still up");
+      links.send(900, peer.publicKey, new TextEncoder().encode("after"));
+      for (;;) {
+        const m = await recvType(peer, "packet");
+        if (new TextDecoder().decode(m.data) === "after") break;
+      }
+    } finally {
+      peer.close();
+      await links.close();
+      await home.close();
+    }
+  },
+});

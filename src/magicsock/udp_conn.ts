@@ -13,6 +13,15 @@ import { BATCH, type DatagramSource } from "../net/batch.ts";
 import { looksLikeDisco } from "../disco/codec.ts";
 import { looksLikeStunResponse } from "../stun/codec.ts";
 
+/**
+ * Source addresses remembered per peer: its LAN, public v4/v6 and a few NAT rebinds.
+ * Older ones are forgotten first; a peer that is really there re-proves a new one by disco.
+ */
+export const MAX_ADDRS_PER_PEER = 8;
+
+/** Source addresses remembered over all peers, oldest forgotten first. */
+export const MAX_PEER_ADDRS = 4096;
+
 /** What the socket hands up besides WireGuard packets. */
 export interface UdpHandlers {
   /** A STUN binding response arrived from `from`. */
@@ -32,8 +41,13 @@ export class UdpConn implements DatagramSource {
   readonly #outBufs: Uint8Array[] = [];
   readonly #outSizes: number[] = [];
   readonly #outEps: Uint8Array[] = [];
-  /** Source address → peer node key (the device's endpoint for that peer). */
+  /**
+   * Source address → peer node key (the device's endpoint for that peer), in the order
+   * the addresses were last confirmed: the first entry is the oldest.
+   */
   readonly #peers = new Map<number | string, Uint8Array>();
+  /** Peer node key → its addresses in #peers, oldest first (keys compare by identity). */
+  readonly #byPeer = new Map<Uint8Array, (number | string)[]>();
   /** WireGuard packets from addresses no peer is known at. */
   unknownSource = 0;
 
@@ -62,19 +76,47 @@ export class UdpConn implements DatagramSource {
     this.#receiver = receiver;
   }
 
-  /** Records that datagrams from `addr` (28-byte sockaddr) are from the peer with `nodeKey`. */
+  /**
+   * Records that datagrams from `addr` (28-byte sockaddr) are from the peer with `nodeKey`.
+   * A peer behind a rebinding NAT shows up from ever-new ports, so each peer keeps at most
+   * {@link MAX_ADDRS_PER_PEER} addresses and all peers together {@link MAX_PEER_ADDRS};
+   * beyond either the least recently confirmed address is forgotten.
+   */
   setPeerAddr(addr: Uint8Array, nodeKey: Uint8Array): void {
-    this.#peers.set(addrKey(addr), nodeKey);
+    const k = addrKey(addr);
+    this.#unlink(k);
+    this.#peers.set(k, nodeKey);
+    let list = this.#byPeer.get(nodeKey);
+    if (!list) this.#byPeer.set(nodeKey, list = []);
+    list.push(k);
+    if (list.length > MAX_ADDRS_PER_PEER) this.#unlink(list[0]);
+    if (this.#peers.size > MAX_PEER_ADDRS) this.#unlink(this.#peers.keys().next().value!);
   }
 
   /** Forgets every address of the peer with `nodeKey`. */
   forgetPeer(nodeKey: Uint8Array): void {
-    for (const [k, v] of this.#peers) if (v === nodeKey) this.#peers.delete(k);
+    for (const k of this.#byPeer.get(nodeKey) ?? []) this.#peers.delete(k);
+    this.#byPeer.delete(nodeKey);
   }
 
-  /** Forgets every address mapping (new netmap). */
-  clearPeers(): void {
-    this.#peers.clear();
+  /** The peer datagrams from `addr` are taken to be from, if any. */
+  peerAt(addr: Uint8Array): Uint8Array | undefined {
+    return this.#peers.get(addrKey(addr));
+  }
+
+  /** How many source addresses are mapped to peers (all of them, or `nodeKey`'s). */
+  peerAddrCount(nodeKey?: Uint8Array): number {
+    return nodeKey ? (this.#byPeer.get(nodeKey)?.length ?? 0) : this.#peers.size;
+  }
+
+  /** Removes address `k` from both maps. */
+  #unlink(k: number | string): void {
+    const owner = this.#peers.get(k);
+    if (owner === undefined) return;
+    this.#peers.delete(k);
+    const list = this.#byPeer.get(owner)!;
+    list.splice(list.indexOf(k), 1);
+    if (list.length === 0) this.#byPeer.delete(owner);
   }
 
   /** Reads one batch and dispatches it; returns how many datagrams were read. */

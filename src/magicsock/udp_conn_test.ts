@@ -5,7 +5,7 @@ import type { PacketReceiver } from "../wireguard/device.ts";
 import { DISCO_HEADER_LEN, DISCO_MAGIC } from "../disco/constants.ts";
 import { discoverEndpoints, ENDPOINT_STUN } from "./endpoints.ts";
 import { StunProber } from "./stun_prober.ts";
-import { addrKey, UdpConn } from "./udp_conn.ts";
+import { addrKey, MAX_ADDRS_PER_PEER, MAX_PEER_ADDRS, UdpConn } from "./udp_conn.ts";
 
 function waitUntil(cond: () => boolean, ms = 2000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -91,5 +91,58 @@ Deno.test("discoverEndpoints() reports the STUN-mapped address of the shared soc
     prober.close();
     conn.close();
     await stun.close();
+  }
+});
+
+Deno.test("UdpConn keeps a rebinding peer's newest addresses only, and a global cap over all peers", () => {
+  const conn = new UdpConn(UdpSocket.bind(0, { rcvbuf: 0, sndbuf: 0 }), {
+    disco() {},
+    stun() {},
+  }, 1280);
+  const ep = (i: number) => endpointFromString(`198.51.${i >> 16}.${(i >> 8) & 0xff}:${i & 0xff}`);
+  try {
+    // One peer behind a NAT that hands out a new source port for every flow.
+    const roamer = new Uint8Array(32).fill(1);
+    const steady = new Uint8Array(32).fill(2);
+    conn.setPeerAddr(endpointFromString("192.0.2.2:41641"), steady);
+    for (let i = 0; i < 5000; i++) {
+      conn.setPeerAddr(endpointFromString(`192.0.2.1:${1024 + i}`), roamer);
+    }
+    assert.equal(conn.peerAddrCount(roamer), MAX_ADDRS_PER_PEER);
+    assert.equal(conn.peerAddrCount(), MAX_ADDRS_PER_PEER + 1);
+    assert.equal(conn.peerAt(endpointFromString(`192.0.2.1:${1024 + 4999}`)), roamer);
+    assert.equal(conn.peerAt(endpointFromString("192.0.2.1:1024")), undefined);
+    assert.equal(conn.peerAt(endpointFromString("192.0.2.2:41641")), steady, "other peer kept");
+
+    // An address that moves to another peer leaves the first one's list.
+    const moved = endpointFromString(`192.0.2.1:${1024 + 4999}`);
+    conn.setPeerAddr(moved, steady);
+    assert.equal(conn.peerAt(moved), steady);
+    assert.equal(conn.peerAddrCount(roamer), MAX_ADDRS_PER_PEER - 1);
+    assert.equal(conn.peerAddrCount(steady), 2);
+
+    // Thousands of peers, two sources each: the oldest addresses go first, but one that
+    // was confirmed again since stays.
+    const keys = Array.from({ length: 3000 }, (_, i) => {
+      const k = new Uint8Array(32);
+      new DataView(k.buffer).setUint32(0, i + 10);
+      return k;
+    });
+    for (let i = 0; i < keys.length; i++) {
+      conn.setPeerAddr(ep(2 * i), keys[i]);
+      conn.setPeerAddr(ep(2 * i + 1), keys[i]);
+      if (i % 100 === 0) conn.setPeerAddr(endpointFromString("192.0.2.2:41641"), steady);
+    }
+    assert.equal(conn.peerAddrCount(), MAX_PEER_ADDRS);
+    assert.equal(conn.peerAt(ep(0)), undefined);
+    assert.equal(conn.peerAddrCount(keys[0]), 0);
+    assert.equal(conn.peerAt(ep(2 * 2999 + 1)), keys[2999]);
+    assert.equal(conn.peerAt(endpointFromString("192.0.2.2:41641")), steady);
+
+    conn.forgetPeer(keys[2999]);
+    assert.equal(conn.peerAt(ep(2 * 2999 + 1)), undefined);
+    assert.equal(conn.peerAddrCount(), MAX_PEER_ADDRS - 2);
+  } finally {
+    conn.close();
   }
 });

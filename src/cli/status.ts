@@ -59,6 +59,7 @@ export function renderStatus(st: NodeStatus, show: { peers: boolean; routes: boo
     if (tn.filter) {
       lines.push(`  filter: ${tn.filter.accepted} accepted, ${tn.filter.dropped} dropped inbound`);
     }
+    for (const s of tn.skippedPeers ?? []) lines.push(`  skipped peer: ${s.name}: ${s.reason}`);
   } else {
     lines.push(`  public key: ${st.publicKey}`, `  listening port: ${st.listenPort}`);
     if (st.fwmark) lines.push(`  fwmark: 0x${st.fwmark.toString(16)}`);

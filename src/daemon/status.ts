@@ -47,8 +47,10 @@ export interface TailnetStatus {
   homeDerp: number;
   /** Measured latency to the home region, ms. */
   homeDerpLatencyMs: number | null;
-  /** Open DERP connections. */
-  derp: { region: number; connected: boolean; home: boolean }[];
+  /** Open DERP connections; `dropped` counts packets shed by a full write queue. */
+  derp: { region: number; connected: boolean; home: boolean; dropped: number }[];
+  /** Peers in the netmap the data plane leaves out, and why (a bad key, a clashing address). */
+  skippedPeers: { name: string; reason: string }[];
   /** Inbound filter counters. */
   filter: { accepted: number; dropped: number; byReason: Record<string, number> } | null;
   /** The MagicDNS suffix. */

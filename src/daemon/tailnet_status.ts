@@ -103,6 +103,7 @@ export function buildTailnetStatus(p: TailnetStatusParts): NodeStatus {
       homeDerp: magic?.derp.home ?? 0,
       homeDerpLatencyMs: p.homeLatencyMs,
       derp: magic?.derp.status() ?? [],
+      skippedPeers: p.plan.skipped.map(({ name, reason }) => ({ name, reason })),
       filter: p.filter?.stats() ?? null,
       magicDnsSuffix: selfName.split(".").slice(1).join("."),
     },

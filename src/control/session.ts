@@ -87,7 +87,7 @@ export class ControlSession {
   #abort = new AbortController();
   #loop: Promise<void> | null = null;
   #hostinfo: Hostinfo;
-  #discoKey: Uint8Array;
+  readonly #discoKey: Uint8Array;
   #endpoints: string[];
   #endpointTypes: number[];
   #needLogin = false;
@@ -137,7 +137,10 @@ export class ControlSession {
     return this.#state;
   }
 
-  /** The latest netmap (kept across reconnects). */
+  /**
+   * The latest netmap. Across a reconnect it stays the old stream's until the
+   * new stream's first (full) message replaces it.
+   */
   get netmap(): NetworkMap | null {
     return this.#netmap;
   }
@@ -167,25 +170,6 @@ export class ControlSession {
   async setHostinfo(hostinfo: Hostinfo): Promise<void> {
     this.#hostinfo = hostinfo;
     await this.#liteUpdate();
-  }
-
-  /** Replaces the disco key and pushes it. */
-  async setDiscoKey(discoKey: Uint8Array): Promise<void> {
-    this.#discoKey = discoKey;
-    await this.#liteUpdate();
-  }
-
-  /** Logs out: registers the current key with a past expiry, then closes. */
-  async logout(): Promise<void> {
-    try {
-      await this.client.register({
-        nodeKey: publicFromPrivate(this.#opts.state.nodeKey),
-        hostinfo: this.#hostinfo,
-        expiry: new Date(123_000),
-      }, this.#abort.signal);
-    } finally {
-      await this.close();
-    }
   }
 
   /** Stops the loop and closes the connection. */
@@ -320,6 +304,11 @@ export class ControlSession {
   async #pollOnce(signal: AbortSignal, now: () => number, backoff: Backoff): Promise<void> {
     const st = this.#opts.state;
     let first = true;
+    // The netmap belongs to this stream: its first message is a full map that replaces
+    // whatever an earlier stream built (tailscaled starts a fresh mapSession per poll).
+    // Until that message arrives, #netmap stays the previous stream's, so the data plane
+    // keeps running on it instead of an empty map.
+    let streamNetmap: NetworkMap | null = null;
     for await (
       const resp of this.client.streamMap({
         NodeKey: formatNodePublic(publicFromPrivate(st.nodeKey)),
@@ -335,7 +324,8 @@ export class ControlSession {
       // Honoured on keep-alives too, as tailscaled does.
       this.#pings.answer(resp.PingRequest);
       if (resp.KeepAlive) continue;
-      this.#netmap = applyMapResponse(this.#netmap, resp, now());
+      streamNetmap = applyMapResponse(streamNetmap, resp, now());
+      this.#netmap = streamNetmap;
       backoff.reset();
       if (first) {
         first = false;

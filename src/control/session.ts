@@ -81,7 +81,7 @@ export interface ControlSessionOptions {
 export class ControlSession {
   readonly #opts: ControlSessionOptions;
   /** The Noise client the session registers and streams the map through; it owns the connection. */
-  readonly client: ControlClient;
+  readonly #client: ControlClient;
   #state: SessionState = "Stopped";
   #netmap: NetworkMap | null = null;
   #abort = new AbortController();
@@ -100,7 +100,7 @@ export class ControlSession {
     this.#discoKey = opts.discoKey;
     this.#endpoints = opts.endpoints ?? [];
     this.#endpointTypes = opts.endpointTypes ?? [];
-    this.client = new ControlClient({
+    this.#client = new ControlClient({
       ...opts.client,
       controlUrl: opts.controlUrl,
       machineKey: opts.state.machineKey,
@@ -111,7 +111,7 @@ export class ControlSession {
       AbortSignal.any([this.#abort.signal, AbortSignal.timeout(PING_ANSWER_TIMEOUT_MS)]);
     this.#pings = new PingAnswerer({
       noise: async (method, url, body) =>
-        (await this.client.noiseRequest(
+        (await this.#client.noiseRequest(
           method,
           url,
           body,
@@ -175,7 +175,7 @@ export class ControlSession {
   /** Stops the loop and closes the connection. */
   async close(): Promise<void> {
     this.#abort.abort(new ControlError("aborted", "control: session closed"));
-    this.client.close();
+    this.#client.close();
     await this.#loop?.catch(() => {});
     this.#setState("Stopped");
   }
@@ -192,7 +192,7 @@ export class ControlSession {
 
   async #liteUpdate(): Promise<void> {
     if (this.#state !== "Running") return;
-    await this.client.liteUpdate({
+    await this.#client.liteUpdate({
       nodeKey: publicFromPrivate(this.#opts.state.nodeKey),
       discoKey: this.#discoKey,
       hostinfo: this.#hostinfo,
@@ -214,7 +214,7 @@ export class ControlSession {
           throw e;
         }
         this.#report(e);
-        this.client.reset(e.kind === "protocol");
+        this.#client.reset(e.kind === "protocol");
         await sleep(backoff.next(), this.#abort.signal).catch(() => {});
         if (this.#abort.signal.aborted) throw e;
       }
@@ -229,7 +229,7 @@ export class ControlSession {
     let followup: string | undefined;
     while (true) {
       const old = st.oldNodeKey;
-      const resp = await this.client.register({
+      const resp = await this.#client.register({
         authKey: followup === undefined ? this.#opts.authKey : undefined,
         followup,
         nodeKey: publicFromPrivate(st.nodeKey),
@@ -294,7 +294,7 @@ export class ControlSession {
           this.#needLogin = true;
         }
         this.#report(e);
-        this.client.reset(e.kind === "protocol");
+        this.#client.reset(e.kind === "protocol");
       }
       if (this.#state === "Running") this.#setState("Starting");
       await sleep(backoff.next(), signal).catch(() => {});
@@ -310,7 +310,7 @@ export class ControlSession {
     // keeps running on it instead of an empty map.
     let streamNetmap: NetworkMap | null = null;
     for await (
-      const resp of this.client.streamMap({
+      const resp of this.#client.streamMap({
         NodeKey: formatNodePublic(publicFromPrivate(st.nodeKey)),
         DiscoKey: formatDiscoPublic(this.#discoKey),
         Hostinfo: this.#hostinfo,

@@ -70,3 +70,36 @@ Deno.test("a server restarted on an edited state file serves the new node set: d
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("firstMapDelayMs holds the full map back without deltas before it; shufflePeers keeps the set", async () => {
+  const srv = await TestControlServer.start({
+    ...fast,
+    authKeys: ["k"],
+    firstMapDelayMs: 300,
+    shufflePeers: true,
+  });
+  const nodes = ["a", "b", "c", "d", "e"].map((h) => makeNode(srv, `node-${h}`));
+  const aborts: AbortController[] = [];
+  try {
+    for (const n of nodes) {
+      await n.client.register({ authKey: "k", nodeKey: n.nodeKey, hostinfo: n.hostinfo });
+    }
+    const s = openStream(nodes[0]);
+    aborts.push(s.abort);
+    const first = nextMessage(s.it);
+    // A change while the first message is held: it must be in the full map, not before it.
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(srv.nodes()[0].streams, 0, "not yet counted as streaming");
+    srv.deleteNode(5);
+    const full = await first;
+    assert.ok(full.Node, "the first message is the full map");
+    assert.deepEqual(peerNames(full), [
+      "node-b.tailnet.test.",
+      "node-c.tailnet.test.",
+      "node-d.tailnet.test.",
+    ]);
+  } finally {
+    for (const ab of aborts) ab.abort();
+    await srv.close();
+  }
+});

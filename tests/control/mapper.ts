@@ -100,7 +100,7 @@ export function userProfiles(user: User): UserProfile[] {
   return [{ ID: user.id, LoginName: user.name, DisplayName: user.name }];
 }
 
-/** The DERP map: one region with a node per configured URL, no default regions. */
+/** The DERP map: one region with a node per configured URL. */
 export function derpMap(cfg: TailnetConfig): DERPMap {
   const d = cfg.derp;
   if (d.map) return structuredClone(d.map) as unknown as DERPMap;
@@ -132,7 +132,7 @@ export function derpMap(cfg: TailnetConfig): DERPMap {
         Nodes: nodes,
       },
     },
-    omitDefaultRegions: true,
+    // No omitDefaultRegions: Headscale leaves it out (clients ignore it anyway).
   };
 }
 

@@ -64,6 +64,7 @@ Deno.test({
     const t = await fixtureTailnet();
     const full = wire(fullMapResponse(t, 2, 133));
     assert.deepEqual(Object.keys(full), Object.keys(NODE_A));
+    assert.deepEqual(Object.keys(full.DERPMap as Json), Object.keys(NODE_A.DERPMap as Json));
     const peer = (full.Peers as Json[])[0];
     const want = (NODE_A.Peers as Json[])[0];
     assert.deepEqual(Object.keys(peer), Object.keys(want));

@@ -209,7 +209,7 @@ Deno.test("dial errors: version rejected after handshake, wrong server key, unre
       client.register({ nodeKey, hostinfo }),
       (e) =>
         e instanceof ControlError && e.kind === "version" &&
-        /capability version 113 rejected/.test(e.message),
+        e.message.includes(`capability version ${CAPABILITY_VERSION} rejected`),
     );
     client.close();
   } finally {

@@ -8,9 +8,10 @@
  * The capability version warren claims, in the TS2021 initiation, the
  * prologue, `/key?v=`, RegisterRequest.Version and MapRequest.Version.
  *
- * 113 is the lowest version Headscale 0.28 accepts (Tailscale v1.80) and
- * the highest whose semantics warren honours in full. Claiming it commits
- * this client (netmap/apply_map_response.ts) to, among older behaviour:
+ * 133 is what tailscaled 1.96 sends (the fixtures' RegisterRequest), above
+ * Headscale 0.29.2's minimum of 113. Claiming it commits this client to every
+ * semantic change up to it (tailscale tailcfg.go's CapabilityVersion history);
+ * netmap/apply_map_response.ts holds the map-side ones. Older ones still relied on:
  *  - 5/18: delta Peers/UserProfiles; nil `Node` means unchanged
  *  - 6/15/17: nil PacketFilter / DNSConfig and empty Domain mean unchanged
  *  - 10/16: PeerSeenChange, Node.Online + OnlineChange
@@ -21,12 +22,40 @@
  *  - 81: MapResponse.PacketFilters (named, incremental, "*" clears)
  *  - 111: Node.HomeDERP (legacy "127.3.3.40:N" still read)
  *  - 112: nil AllowedIPs means "same as Addresses"
- *  - 113: Hostinfo.IngressEnabled (warren has no funnel; it is always omitted = false)
- * Not claimed: 115 DERPRegion.NoMeasureNoHome (carried in the types, but netcheck
- * would have to honour it), 117 DisplayMessages, 120+ peer-relay disco, 144 TSMP
+ *  - 113: Hostinfo.IngressEnabled (no funnel: always omitted = false)
+ * 114–133, each handled:
+ *  - 114: tailnet.maxKeyDuration cap defined; no client change
+ *  - 115: DERPRegion.NoMeasureNoHome: never measured nor picked as home (magicsock/derp_home.ts)
+ *  - 116: peer AAAA only with the magicdns-aaaa attr: warren always answers AAAA
+ *    (as if set); a peer's IPv6 address is always reachable over warren's tunnel
+ *  - 117: MapResponse.DisplayMessages, by ID with "*" clearing (netmap.displayMessages)
+ *  - 118: Hostinfo.StateEncrypted: sent, false (the state file is plain JSON)
+ *  - 119: Hostinfo.Location.Priority: tailscaled weighs it when suggesting an
+ *    exit node or steering traffic; warren uses no exit node, and subnet routes
+ *    follow control's primary choice in AllowedIPs
+ *  - 120/121: peer-relay disco messages and relay endpoint allocation: unknown
+ *    disco types are dropped (disco/codec.ts); warren is no relay and uses none
+ *  - 122: Hostinfo.ExitNodeID: omitted, warren uses no exit node
+ *  - 123/129: tailscaled deadlock fixes; no protocol change
+ *  - 124: cryptokey routing mandatory: WireGuard peers roam to the address of
+ *    any authenticated packet (wireguard/device.ts)
+ *  - 125: Resolver.UseWithExitNode: only matters with an exit node; ignored
+ *  - 126: seamless key renewal by default: a key renewal never drops the
+ *    netmap or the tunnel (the session keeps the last netmap while it
+ *    re-registers); disable-seamless-key-renewal is ignored
+ *  - 127/128: c2n /debug/netmap, /debug/health: debugging only; answered with
+ *    tailscaled's 400 "unknown c2n path" (control/c2n.ts)
+ *  - 130: MapRequest hardware attestation keys: optional ("can send"); not sent
+ *  - 131: default-auto-update attr: warren has no auto-update
+ *  - 132: disable-hosts-file-updates attr: warren never writes /etc/hosts
+ *  - 133: MagicDNS IPv6 registered with the OS by default unless
+ *    force-register-magicdns-ipv4-only: warren registers only 100.100.100.100
+ *    in resolv.conf, which is what that attr asks for and what control must
+ *    accept from pre-133 clients; fd7a:115c:a1e0::53 still answers
+ * Not claimed: 137 (429 on /machine/register) and later, e.g. 144 TSMP
  * disco-key advertisements.
  */
-export const CAPABILITY_VERSION = 113;
+export const CAPABILITY_VERSION = 133;
 
 /** warren's version, sent as `Hostinfo.IPNVersion = "warren-<ver>"`. */
 export const WARREN_VERSION = "0.1.0";
@@ -74,5 +103,3 @@ export const BACKOFF_MAX_MS = 60_000;
 export const ZERO_NODE_KEY: string = "nodekey:" + "0".repeat(64);
 /** Go's zero time in RFC 3339. */
 export const ZERO_TIME = "0001-01-01T00:00:00Z";
-/** Expiry tailscaled sends to log out (Unix 123). */
-export const LOGOUT_EXPIRY = "1970-01-01T00:02:03Z";

@@ -35,6 +35,8 @@ export function buildHostinfo(opts: HostinfoOptions): Hostinfo {
     Hostname: opts.hostname ?? safe(() => Deno.hostname()) ?? "warren",
     Machine: Deno.build.arch,
     GoArch: Deno.build.arch === "x86_64" ? "amd64" : Deno.build.arch === "aarch64" ? "arm64" : "",
+    // Capver 118 clients report it; warren's state file is plain JSON.
+    StateEncrypted: false,
   };
   const osVersion = safe(() => Deno.osRelease());
   if (osVersion) hi.OSVersion = osVersion;

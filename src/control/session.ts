@@ -81,13 +81,13 @@ export interface ControlSessionOptions {
 export class ControlSession {
   readonly #opts: ControlSessionOptions;
   /** The Noise client the session registers and streams the map through; it owns the connection. */
-  readonly client: ControlClient;
+  readonly #client: ControlClient;
   #state: SessionState = "Stopped";
   #netmap: NetworkMap | null = null;
   #abort = new AbortController();
   #loop: Promise<void> | null = null;
   #hostinfo: Hostinfo;
-  #discoKey: Uint8Array;
+  readonly #discoKey: Uint8Array;
   #endpoints: string[];
   #endpointTypes: number[];
   #needLogin = false;
@@ -100,7 +100,7 @@ export class ControlSession {
     this.#discoKey = opts.discoKey;
     this.#endpoints = opts.endpoints ?? [];
     this.#endpointTypes = opts.endpointTypes ?? [];
-    this.client = new ControlClient({
+    this.#client = new ControlClient({
       ...opts.client,
       controlUrl: opts.controlUrl,
       machineKey: opts.state.machineKey,
@@ -111,7 +111,7 @@ export class ControlSession {
       AbortSignal.any([this.#abort.signal, AbortSignal.timeout(PING_ANSWER_TIMEOUT_MS)]);
     this.#pings = new PingAnswerer({
       noise: async (method, url, body) =>
-        (await this.client.noiseRequest(
+        (await this.#client.noiseRequest(
           method,
           url,
           body,
@@ -137,7 +137,10 @@ export class ControlSession {
     return this.#state;
   }
 
-  /** The latest netmap (kept across reconnects). */
+  /**
+   * The latest netmap. Across a reconnect it stays the old stream's until the
+   * new stream's first (full) message replaces it.
+   */
   get netmap(): NetworkMap | null {
     return this.#netmap;
   }
@@ -169,29 +172,10 @@ export class ControlSession {
     await this.#liteUpdate();
   }
 
-  /** Replaces the disco key and pushes it. */
-  async setDiscoKey(discoKey: Uint8Array): Promise<void> {
-    this.#discoKey = discoKey;
-    await this.#liteUpdate();
-  }
-
-  /** Logs out: registers the current key with a past expiry, then closes. */
-  async logout(): Promise<void> {
-    try {
-      await this.client.register({
-        nodeKey: publicFromPrivate(this.#opts.state.nodeKey),
-        hostinfo: this.#hostinfo,
-        expiry: new Date(123_000),
-      }, this.#abort.signal);
-    } finally {
-      await this.close();
-    }
-  }
-
   /** Stops the loop and closes the connection. */
   async close(): Promise<void> {
     this.#abort.abort(new ControlError("aborted", "control: session closed"));
-    this.client.close();
+    this.#client.close();
     await this.#loop?.catch(() => {});
     this.#setState("Stopped");
   }
@@ -208,7 +192,7 @@ export class ControlSession {
 
   async #liteUpdate(): Promise<void> {
     if (this.#state !== "Running") return;
-    await this.client.liteUpdate({
+    await this.#client.liteUpdate({
       nodeKey: publicFromPrivate(this.#opts.state.nodeKey),
       discoKey: this.#discoKey,
       hostinfo: this.#hostinfo,
@@ -230,7 +214,7 @@ export class ControlSession {
           throw e;
         }
         this.#report(e);
-        this.client.reset(e.kind === "protocol");
+        this.#client.reset(e.kind === "protocol");
         await sleep(backoff.next(), this.#abort.signal).catch(() => {});
         if (this.#abort.signal.aborted) throw e;
       }
@@ -245,7 +229,7 @@ export class ControlSession {
     let followup: string | undefined;
     while (true) {
       const old = st.oldNodeKey;
-      const resp = await this.client.register({
+      const resp = await this.#client.register({
         authKey: followup === undefined ? this.#opts.authKey : undefined,
         followup,
         nodeKey: publicFromPrivate(st.nodeKey),
@@ -310,7 +294,7 @@ export class ControlSession {
           this.#needLogin = true;
         }
         this.#report(e);
-        this.client.reset(e.kind === "protocol");
+        this.#client.reset(e.kind === "protocol");
       }
       if (this.#state === "Running") this.#setState("Starting");
       await sleep(backoff.next(), signal).catch(() => {});
@@ -320,8 +304,13 @@ export class ControlSession {
   async #pollOnce(signal: AbortSignal, now: () => number, backoff: Backoff): Promise<void> {
     const st = this.#opts.state;
     let first = true;
+    // The netmap belongs to this stream: its first message is a full map that replaces
+    // whatever an earlier stream built (tailscaled starts a fresh mapSession per poll).
+    // Until that message arrives, #netmap stays the previous stream's, so the data plane
+    // keeps running on it instead of an empty map.
+    let streamNetmap: NetworkMap | null = null;
     for await (
-      const resp of this.client.streamMap({
+      const resp of this.#client.streamMap({
         NodeKey: formatNodePublic(publicFromPrivate(st.nodeKey)),
         DiscoKey: formatDiscoPublic(this.#discoKey),
         Hostinfo: this.#hostinfo,
@@ -335,7 +324,8 @@ export class ControlSession {
       // Honoured on keep-alives too, as tailscaled does.
       this.#pings.answer(resp.PingRequest);
       if (resp.KeepAlive) continue;
-      this.#netmap = applyMapResponse(this.#netmap, resp, now());
+      streamNetmap = applyMapResponse(streamNetmap, resp, now());
+      this.#netmap = streamNetmap;
       backoff.reset();
       if (first) {
         first = false;

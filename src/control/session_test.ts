@@ -209,3 +209,136 @@ Deno.test("ControlSession.start() fails fast with one line on a rejected pre-aut
     await srv.close();
   }
 });
+
+const peer = (id: number): NonNullable<MapResponse["Peers"]>[number] => ({
+  ID: id,
+  StableID: String(id),
+  Name: `p${id}.tailnet.test.`,
+  User: 1,
+  Key: `nodekey:${String(id).padStart(64, "0")}`,
+  Addresses: [`100.64.0.${id}/32`],
+});
+
+/** Stream 1's full map: peers 2 and 3, two named filters, DNS, two user profiles. */
+const streamOne = (key: string): MapResponse => ({
+  ...selfNode(key),
+  Peers: [peer(2), peer(3)],
+  DNSConfig: { Domains: ["tailnet.test"], Proxied: true },
+  Domain: "tailnet.test",
+  PacketFilters: { base: [], extra: [{ SrcIPs: ["100.64.0.2"], DstPorts: [] }] },
+  UserProfiles: [{ ID: 1, LoginName: "a", DisplayName: "a" }, {
+    ID: 2,
+    LoginName: "b",
+    DisplayName: "b",
+  }],
+});
+
+/**
+ * A session against a server whose n-th map stream (from 0) sends `script(n)`,
+ * then waits. Between streams the test drops the connection.
+ */
+async function scriptedSession(
+  script: (n: number, nodeKey: string) => MapResponse[] | Promise<MapResponse[]>,
+) {
+  let streams = 0;
+  const srv = startLoopbackServer({
+    handler: async ({ path, body }, stream) => {
+      const req = JSON.parse(new TextDecoder().decode(body));
+      stream.respond({ ":status": 200 });
+      if (path === "/machine/register") return void stream.end(JSON.stringify(OK));
+      if (!req.Stream) return void stream.end();
+      for (const m of await script(streams++, req.NodeKey)) {
+        stream.write(encodeMapMessage(m, true));
+      }
+    },
+  });
+  const netmaps: NetworkMap[] = [];
+  const session = new ControlSession({
+    controlUrl: srv.url,
+    state: await KeyState.open("mem:"),
+    hostinfo,
+    discoKey: publicFromPrivate(generateNodePrivate()),
+    authKey: "key",
+    backoff: fast,
+    onNetmap: (nm) => netmaps.push(nm),
+  });
+  return { srv, session, netmaps, streams: () => streams };
+}
+
+const peerIdsOf = (nm: NetworkMap | null) => [...(nm?.peers.keys() ?? [])].sort();
+
+Deno.test("ControlSession: a new stream whose first message omits Peers has no peers, filters, DNS or old profiles", async () => {
+  const { srv, session, netmaps } = await scriptedSession((n, key) =>
+    n === 0 ? [streamOne(key)] : [{
+      // Headscale leaves Peers out when a node has none; only base filter, one profile.
+      ...selfNode(key),
+      PacketFilters: { base: [] },
+      UserProfiles: [{ ID: 1, LoginName: "a", DisplayName: "a" }],
+    }]
+  );
+  try {
+    await session.start();
+    await until(() => netmaps.length >= 1, "stream 1's netmap");
+    assert.deepEqual(peerIdsOf(session.netmap), [2, 3]);
+    srv.dropAll();
+    await until(() => netmaps.length >= 2, "stream 2's netmap");
+    const nm = session.netmap!;
+    assert.deepEqual(peerIdsOf(nm), [], "Peers omitted in a stream's first message = no peers");
+    assert.deepEqual([...nm.packetFilters.keys()], ["base"], "stream 1's 'extra' filter is gone");
+    assert.deepEqual(nm.packetFilter, []);
+    assert.equal(nm.dns, null, "stream 1's DNS config is not kept");
+    assert.equal(nm.domain, "");
+    assert.deepEqual([...nm.userProfiles.keys()], [1]);
+  } finally {
+    await session.close();
+    await srv.close();
+  }
+});
+
+Deno.test("ControlSession: a new stream with a different node set drops the old peers", async () => {
+  const { srv, session, netmaps } = await scriptedSession((n, key) =>
+    n === 0 ? [streamOne(key)] : n === 1
+      // A full map with a new set: 3 stays, 2 is gone, 4 is new.
+      ? [{ ...selfNode(key), Peers: [peer(4), peer(3)] }]
+      // No peers at first, then one arrives as a delta: 3 and 4 must not come back.
+      : [selfNode(key), { PeersChanged: [peer(5)] }]
+  );
+  try {
+    await session.start();
+    await until(() => netmaps.length >= 1, "stream 1's netmap");
+    srv.dropAll();
+    await until(() => netmaps.length >= 2, "stream 2's netmap");
+    assert.deepEqual(peerIdsOf(session.netmap), [3, 4]);
+    srv.dropAll();
+    await until(() => netmaps.length >= 4, "stream 3's two netmaps");
+    assert.deepEqual(peerIdsOf(session.netmap), [5]);
+  } finally {
+    await session.close();
+    await srv.close();
+  }
+});
+
+Deno.test("ControlSession keeps the old netmap while reconnecting, until the new full map", async () => {
+  let release!: () => void;
+  const held = new Promise<void>((r) => release = r);
+  const { srv, session, netmaps, streams } = await scriptedSession(async (n, key) => {
+    if (n === 0) return [streamOne(key)];
+    await held;
+    return [selfNode(key)];
+  });
+  try {
+    await session.start();
+    await until(() => netmaps.length >= 1, "stream 1's netmap");
+    srv.dropAll();
+    await until(() => streams() >= 2, "the second stream to open");
+    assert.equal(netmaps.length, 1, "no netmap emitted between streams");
+    assert.deepEqual(peerIdsOf(session.netmap), [2, 3], "still the old stream's netmap");
+    release();
+    await until(() => netmaps.length >= 2, "stream 2's netmap");
+    assert.deepEqual(peerIdsOf(session.netmap), []);
+  } finally {
+    release();
+    await session.close();
+    await srv.close();
+  }
+});

@@ -1,10 +1,15 @@
 /**
  * Applying one MapResponse (full or delta) to a netmap, with the semantics
- * of capability version 113 (see control/constants.ts): absent/nil means
- * unchanged; `Peers` replaces all peers; then PeersRemoved, PeersChanged,
- * PeerSeenChange, OnlineChange, PeersChangedPatch; DERPMap with nil regions
- * dropped and nil Regions/HomeParams kept from before; PacketFilter(s) with
- * `"*": null` clearing; DNSConfig, Domain, UserProfiles. Pure.
+ * of the capability version warren claims (see control/constants.ts):
+ * absent/nil means unchanged; `Peers` replaces all peers; then PeersRemoved,
+ * PeersChanged, PeerSeenChange, OnlineChange, PeersChangedPatch; DERPMap with
+ * nil regions dropped and nil Regions/HomeParams kept from before;
+ * PacketFilter(s) and DisplayMessages by name with `"*": null` clearing;
+ * DNSConfig, Domain, UserProfiles. Pure.
+ *
+ * A netmap belongs to one map stream: the first message of every stream is a
+ * full map and must be applied to `null`, not to the previous stream's netmap
+ * (a field it leaves out, such as `Peers` for a node alone, means empty).
  *
  * @module
  */
@@ -22,8 +27,9 @@ import { emptyNetworkMap, type NetworkMap } from "./network_map.ts";
 import { normalizeNode } from "./node.ts";
 
 /**
- * Returns the netmap after `resp`; `prev` is not modified. Keep-alive
- * messages return `prev` unchanged (or an empty map when there is none).
+ * Returns the netmap after `resp`; `prev` is not modified. `prev` is null
+ * for the first message of a map stream. Keep-alive messages return `prev`
+ * unchanged (or an empty map when there is none).
  *
  * @example
  * ```ts
@@ -47,6 +53,9 @@ export function applyMapResponse(
   if (resp.Domain) nm.domain = resp.Domain;
   if (typeof resp.CollectServices === "boolean") nm.collectServices = resp.CollectServices;
   if (resp.Health) nm.health = resp.Health;
+  if (resp.DisplayMessages) {
+    nm.displayMessages = applyNamed(base.displayMessages, resp.DisplayMessages);
+  }
   if (resp.SSHPolicy !== undefined && resp.SSHPolicy !== null) nm.sshPolicy = resp.SSHPolicy;
   if (resp.ControlTime) nm.controlTime = resp.ControlTime;
   if (resp.UserProfiles && resp.UserProfiles.length > 0) {
@@ -136,6 +145,20 @@ export function mergeDerpMap(prev: DERPMap | null, next: DERPMap): DERPMap {
     ) {
       out.HomeParams = { ...next.HomeParams, RegionScore: prev.HomeParams.RegionScore };
     }
+  }
+  return out;
+}
+
+/** An incremental by-name update: null deletes a name, `"*": null` clears everything first. */
+function applyNamed<T>(
+  prev: ReadonlyMap<string, T>,
+  update: Record<string, T | null>,
+): ReadonlyMap<string, T> {
+  const out = "*" in update && update["*"] === null ? new Map<string, T>() : new Map(prev);
+  for (const [name, v] of Object.entries(update)) {
+    if (name === "*") continue;
+    if (v !== null) out.set(name, v);
+    else out.delete(name);
   }
   return out;
 }

@@ -229,3 +229,34 @@ Deno.test("normalizeNode: HomeDERP beats legacy DERP, legacy parsed, AllowedIPs 
   assert.deepEqual(routes.AllowedIPs, ["100.64.0.3/32", "10.0.0.0/8"]);
   assert.deepEqual(normalizeNode(peer(3, { AllowedIPs: [] })).AllowedIPs, [], "empty is not nil");
 });
+
+Deno.test("a second stream starts from null: node1's first map after node2's stream has none of node2's peers, filters, DNS or profiles", () => {
+  // Stream 1: node2's whole story (peers, named filter "base", DNS, profiles).
+  let nm: NetworkMap | null = null;
+  for (const { resp } of load("node2")) nm = applyMapResponse(nm, resp, 1);
+  assert.ok(nm !== null && nm.peers.size > 0);
+  // Stream 2 opens with a full map that leaves Peers out (node 1 alone in the fixtures).
+  const first = load("node1")[0].resp;
+  assert.equal("Peers" in first, false);
+  const onOld = applyMapResponse(nm, first, 2);
+  assert.ok(onOld.peers.size > 0, "applied to the old netmap, an absent Peers means unchanged");
+  const fresh = applyMapResponse(null, first, 2);
+  assert.deepEqual(peerIds(fresh), []);
+  assert.deepEqual(fresh.packetFilter, ALLOW_ALL);
+  assert.deepEqual([...fresh.userProfiles.keys()], [1]);
+});
+
+Deno.test("DisplayMessages (capver 117): set by ID, null deletes one, '*': null clears, absent keeps", () => {
+  const msg = (title: string) => ({ Title: title, Text: `${title} text`, Severity: "medium" });
+  let nm = applyMapResponse(null, { Node: { ID: 1 } as Node, DisplayMessages: { a: msg("A") } }, 0);
+  assert.deepEqual([...nm.displayMessages.keys()], ["a"]);
+  nm = applyMapResponse(nm, { DisplayMessages: { b: msg("B") } }, 1);
+  assert.deepEqual([...nm.displayMessages.keys()].sort(), ["a", "b"]);
+  nm = applyMapResponse(nm, { OnlineChange: {} }, 2);
+  assert.deepEqual([...nm.displayMessages.keys()].sort(), ["a", "b"], "absent = unchanged");
+  nm = applyMapResponse(nm, { DisplayMessages: { a: null } }, 3);
+  assert.deepEqual([...nm.displayMessages.keys()], ["b"]);
+  nm = applyMapResponse(nm, { DisplayMessages: { "*": null, c: msg("C") } }, 4);
+  assert.deepEqual([...nm.displayMessages.keys()], ["c"]);
+  assert.equal(nm.displayMessages.get("c")?.Title, "C");
+});

@@ -7,6 +7,7 @@
  */
 import type {
   DERPMap,
+  DisplayMessage,
   DNSConfig,
   FilterRule,
   Node,
@@ -40,6 +41,8 @@ export interface NetworkMap {
   collectServices: boolean;
   /** Control's health messages. */
   health: string[];
+  /** Control's structured health messages by ID (capver 117). */
+  displayMessages: ReadonlyMap<string, DisplayMessage>;
   /** Tailscale SSH policy, opaque. */
   sshPolicy: unknown;
   /** Last ControlTime seen. */
@@ -61,6 +64,7 @@ export function emptyNetworkMap(now = 0): NetworkMap {
     userProfiles: new Map(),
     collectServices: false,
     health: [],
+    displayMessages: new Map(),
     sshPolicy: null,
     controlTime: null,
     updatedAt: now,

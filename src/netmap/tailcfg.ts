@@ -670,8 +670,11 @@ export interface MapResponse {
   UserProfiles?: UserProfile[] | null;
   /** Health messages. */
   Health?: string[] | null;
-  /** Structured health messages. */
-  DisplayMessages?: Record<string, unknown> | null;
+  /**
+   * Structured health messages by ID (capver 117), incremental like PacketFilters:
+   * a null value deletes that ID, `"*": null` clears all first.
+   */
+  DisplayMessages?: Record<string, DisplayMessage | null> | null;
   /** Tailscale SSH policy. */
   SSHPolicy?: unknown;
   /** Server clock. */
@@ -706,6 +709,20 @@ export interface EarlyNoise {
 
 /** The magic IP of the legacy `Node.DERP` string. */
 export const DERP_MAGIC_IP = "127.3.3.40";
+
+/** A structured health message from control (`tailcfg.DisplayMessage`, capver 117). */
+export interface DisplayMessage {
+  /** Short title. */
+  Title: string;
+  /** Longer explanation. */
+  Text: string;
+  /** "high", "medium" or "low". */
+  Severity: string;
+  /** Whether the problem affects connectivity. */
+  ImpactsConnectivity?: boolean;
+  /** Something the user can do about it. */
+  PrimaryAction?: { URL: string; Label: string };
+}
 
 /** RFC 3339 form of Go's zero time. */
 export const ZERO_TIME = "0001-01-01T00:00:00Z";

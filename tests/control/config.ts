@@ -87,6 +87,10 @@ export interface TailnetConfig {
   ephemeralInactivityMs: number;
   /** Report online transitions as `OnlineChange` instead of Headscale's `PeersChangedPatch`. */
   useOnlineChange: boolean;
+  /** Send a full map's `Peers` in random order (Headscale's order is not guaranteed). */
+  shufflePeers: boolean;
+  /** Hold every map stream's first (full) message back this long, as a slow server would. */
+  firstMapDelayMs: number;
 }
 
 /** Partial configuration; see {@link TailnetConfig} for meanings. */
@@ -122,5 +126,7 @@ export function resolveConfig(opts: TailnetOptions, serverUrl: string): TailnetC
     offlineGraceMs: opts.offlineGraceMs ?? OFFLINE_GRACE_MS,
     ephemeralInactivityMs: opts.ephemeralInactivityMs ?? EPHEMERAL_INACTIVITY_MS,
     useOnlineChange: opts.useOnlineChange ?? false,
+    shufflePeers: opts.shufflePeers ?? false,
+    firstMapDelayMs: opts.firstMapDelayMs ?? 0,
   };
 }

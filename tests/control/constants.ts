@@ -5,7 +5,12 @@
  * @module
  */
 
-/** Lowest client capability version served (Headscale's MinSupportedCapabilityVersion, v1.80). */
+/**
+ * Lowest client capability version served: Headscale 0.29.2's
+ * MinSupportedCapabilityVersion (Tailscale v1.80; 0.28.0 still took 106).
+ * As in Headscale, nothing else depends on the client's version: 113 and up,
+ * tailscaled 1.96's 133 and warren's included, are served alike.
+ */
 export const MIN_CAPABILITY_VERSION = 113;
 
 /** `/key?v=` below this gets an empty 200 body (Headscale's NoiseCapabilityVersion). */

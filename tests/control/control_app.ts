@@ -180,6 +180,7 @@ class MapStream {
   #unsubscribe: () => void = () => {};
   #keepAlive: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  #connected = false;
   onClose: () => void = () => {};
 
   constructor(
@@ -199,12 +200,24 @@ class MapStream {
   }
 
   start(): void {
-    const t = this.#tailnet;
-    // Headscale: apply the request, mark online, send the full map, then announce both.
-    const reqChange = t.applyMapRequest(this.#node, this.#req);
-    const online = t.connect(this.#node);
     this.#stream.respond({ ":status": 200, "content-type": "application/json; charset=utf-8" });
     this.#stream.on("close", () => this.close());
+    const delay = this.#tailnet.config.firstMapDelayMs;
+    if (delay > 0) {
+      this.#keepAlive = setTimeout(() => this.#begin(), delay);
+    } else {
+      this.#begin();
+    }
+  }
+
+  #begin(): void {
+    if (this.#closed) return;
+    const t = this.#tailnet;
+    // Headscale: apply the request, mark online, send the full map, then announce both.
+    // Changes from before this point are in the full map, so subscribe only now.
+    const reqChange = t.applyMapRequest(this.#node, this.#req);
+    const online = t.connect(this.#node);
+    this.#connected = true;
     this.#unsubscribe = t.subscribe((c) => this.#onChange(c));
     this.#logf(`map stream opened for node ${this.#node.id} ${this.#node.givenName}`);
     this.#write(fullMapResponse(t, this.#node.id, this.#capVer));
@@ -219,7 +232,9 @@ class MapStream {
     clearTimeout(this.#keepAlive);
     if (!this.#stream.destroyed) this.#stream.destroy();
     this.#logf(`map stream closed for node ${this.#node.id} ${this.#node.givenName}`);
-    if (this.#tailnet.node(this.#node.id)) this.#tailnet.disconnect(this.#node);
+    if (this.#connected && this.#tailnet.node(this.#node.id)) {
+      this.#tailnet.disconnect(this.#node);
+    }
     this.onClose();
   }
 

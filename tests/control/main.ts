@@ -36,6 +36,8 @@ const USAGE = `usage: deno run -A tests/control/main.ts [flags]
   --keepalive SECONDS       map keep-alive period (default 50, plus up to 9 s jitter)
   --offline-grace SECONDS   delay before a disconnected node is offline (default 10)
   --online-change           report online changes as OnlineChange
+  --shuffle-peers           send a full map's Peers in random order
+  --first-map-delay MS      hold each map stream's first message back MS milliseconds
   -h, --help                this text`;
 
 function fail(msg: string): never {
@@ -73,6 +75,8 @@ async function main(): Promise<void> {
         keepalive: { type: "string" },
         "offline-grace": { type: "string" },
         "online-change": { type: "boolean" },
+        "shuffle-peers": { type: "boolean" },
+        "first-map-delay": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -125,6 +129,8 @@ async function main(): Promise<void> {
     keepAliveJitterMs: keepalive === undefined ? undefined : 0,
     offlineGraceMs: grace === undefined ? undefined : grace * 1000,
     useOnlineChange: values["online-change"],
+    shufflePeers: values["shuffle-peers"],
+    firstMapDelayMs: num("first-map-delay", values["first-map-delay"]),
     stateFile: values["state-file"],
     logf: (line) => console.log(`${new Date().toISOString()} ${line}`),
   };

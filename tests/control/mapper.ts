@@ -100,7 +100,7 @@ export function userProfiles(user: User): UserProfile[] {
   return [{ ID: user.id, LoginName: user.name, DisplayName: user.name }];
 }
 
-/** The DERP map: one region with a node per configured URL, no default regions. */
+/** The DERP map: one region with a node per configured URL. */
 export function derpMap(cfg: TailnetConfig): DERPMap {
   const d = cfg.derp;
   if (d.map) return structuredClone(d.map) as unknown as DERPMap;
@@ -132,7 +132,7 @@ export function derpMap(cfg: TailnetConfig): DERPMap {
         Nodes: nodes,
       },
     },
-    omitDefaultRegions: true,
+    // No omitDefaultRegions: Headscale leaves it out (clients ignore it anyway).
   };
 }
 
@@ -176,22 +176,34 @@ export function domainOf(cfg: TailnetConfig): string {
   }
 }
 
-/** The first message of a map stream: everything. */
+/**
+ * The first message of a map stream: everything, with empty fields left out as
+ * Headscale leaves them out (no `Peers` key for a node alone in the tailnet).
+ */
 export function fullMapResponse(t: TailnetView, nodeId: number, capVer: number): MapResponse {
   const self = t.node(nodeId);
   if (!self) throw new RangeError(`Cannot build a map for node ${nodeId}: no such node`);
   const peers = t.peersOf(nodeId);
+  // Go map iteration order: a client must not depend on the order of Peers.
+  if (t.config.shufflePeers) shuffle(peers);
   return {
     Node: tailNode(self, capVer, t.config),
     DERPMap: derpMap(t.config),
     Peers: peers.length > 0 ? peers.map((p) => tailNode(p, capVer, t.config)) : undefined,
     DNSConfig: dnsConfig(t.config),
     Domain: domainOf(t.config),
-    CollectServices: false,
+    // Headscale never sets CollectServices, so the key is absent (as in the fixtures).
     PacketFilters: { base: t.filterRules() },
     UserProfiles: userProfiles(t.user),
     ControlTime: goTime(new Date()),
   };
+}
+
+function shuffle<T>(xs: T[]): void {
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [xs[i], xs[j]] = [xs[j], xs[i]];
+  }
 }
 
 /** The delta one node's stream gets for a change, or null when it concerns nothing it sees. */

@@ -59,14 +59,12 @@ async function fixtureTailnet(): Promise<Tailnet> {
 }
 
 testOrSkip(import.meta, fixtureSkip(), {
-  name: "fullMapResponse has the keys of Headscale 0.28's first map (plus CollectServices)",
+  name: "fullMapResponse has exactly the keys of Headscale 0.28's first map",
   fn: async () => {
     const t = await fixtureTailnet();
     const full = wire(fullMapResponse(t, 2, 133));
-    assert.deepEqual(
-      Object.keys(full).filter((k) => k !== "CollectServices"),
-      Object.keys(NODE_A),
-    );
+    assert.deepEqual(Object.keys(full), Object.keys(NODE_A));
+    assert.deepEqual(Object.keys(full.DERPMap as Json), Object.keys(NODE_A.DERPMap as Json));
     const peer = (full.Peers as Json[])[0];
     const want = (NODE_A.Peers as Json[])[0];
     assert.deepEqual(Object.keys(peer), Object.keys(want));
@@ -170,4 +168,23 @@ Deno.test("register rejects a bad key and an old version the way Headscale does"
   const garbage = await t.register({ Version: 145, NodeKey: "nodekey:zz" }, mk, sig);
   assert.match(String((garbage.body as Json).Error), /invalid NodeKey/);
   t.close();
+});
+
+testOrSkip(import.meta, fixtureSkip(), {
+  name: "fullMapResponse for a node alone leaves Peers out, as Headscale 0.28 did for node 1",
+  fn: () => {
+    const alone = fixture("node1", "2026-11-22T00-07-02.743165785-change.json");
+    const t = new Tailnet(resolveConfig({ derp: { urls: ["http://10.98.0.1:8080"] } }, "http://x"));
+    t.addPreAuthKey({ key: "k" });
+    const self = alone.Node as Json;
+    return t.register(
+      { Version: 133, NodeKey: self.Key, Auth: { AuthKey: "k" }, Hostinfo: self.Hostinfo },
+      self.Machine as string,
+      new AbortController().signal,
+    ).then(() => {
+      const full = wire(fullMapResponse(t, 1, 133));
+      assert.deepEqual(Object.keys(full), Object.keys(alone));
+      assert.equal("Peers" in full, false);
+    });
+  },
 });

@@ -11,76 +11,13 @@ import assert from "node:assert/strict";
 import { publicKeyFrom } from "../src/crypto/x25519.ts";
 import { publicFromPrivate } from "../src/key/node_key.ts";
 import { KeyState } from "../src/key/state.ts";
-import { namespaceSupport, type Netns, waitFor } from "../src/testbed/netns.ts";
+import { namespaceSupport } from "../src/testbed/netns.ts";
 import { AUTH_KEY, Tailnet } from "../src/testbed/tailnet.ts";
 import { testOrSkip } from "../src/testing/skip.ts";
+import { ipv4Of, lookup, ping, routes, waitForgotten, waitPeers } from "./_tailnet_probes.ts";
 import { editStoppedTailnet, registerOffline } from "./control/offline_admin.ts";
 
 const skip = await namespaceSupport();
-
-const DNS = new URL("./testdata/dns_query.ts", import.meta.url).pathname;
-/** How long a survivor may take to follow the restarted server (tailscaled: seconds). */
-const FOLLOW_MS = 30_000;
-
-/** Each probe starts processes in a namespace: pause between tries to spare the 2 cores. */
-function paced(probe: () => Promise<boolean>): () => Promise<boolean> {
-  return async () => {
-    if (await probe()) return true;
-    await new Promise((r) => setTimeout(r, 250));
-    return false;
-  };
-}
-
-type Status = Awaited<ReturnType<Tailnet["status"]>>;
-const peerNames = (st: Status) => st.peers.map((p) => p.name as string).sort();
-const ipv4Of = (st: Status, name: string) =>
-  (st.peers.find((p) => p.name === name)!.addresses as string[])
-    .find((a) => !a.includes(":"))!.split("/")[0];
-
-async function waitPeers(t: Tailnet, host: string, names: string[]): Promise<Status> {
-  let st: Status | null = null;
-  await waitFor(
-    `${host} to see exactly ${names}`,
-    paced(async () => {
-      st = await t.status(host);
-      return JSON.stringify(peerNames(st)) === JSON.stringify(names);
-    }),
-    FOLLOW_MS,
-  ).catch((e) => {
-    throw new Error(`${(e as Error).message}; it sees ${st ? peerNames(st) : "?"}`);
-  });
-  return st!;
-}
-
-/** The kernel routes of the namespace, IPv4 and IPv6. */
-async function routes(ns: Netns): Promise<string> {
-  return (await ns.exec(["ip", "route"])).stdout + (await ns.exec(["ip", "-6", "route"])).stdout;
-}
-
-/** Asks MagicDNS at quad-100 from inside the namespace: "A <ip>" or "RCODE n". */
-async function lookup(ns: Netns, name: string): Promise<string> {
-  const r = await ns.exec([Deno.execPath(), "run", "-A", DNS, "100.100.100.100", name]);
-  return r.stdout.trim();
-}
-
-async function ping(ns: Netns, dst: string): Promise<void> {
-  const r = await ns.exec(["ping", "-c", "3", "-i", "0.2", "-W", "3", dst], { check: false });
-  assert.equal(r.code, 0, `ping ${dst} from ${ns.name}: ${r.stdout}${r.stderr}`);
-}
-
-/** Waits until the namespace no longer routes `ip` or resolves `name`. */
-async function waitForgotten(ns: Netns, ip: string, name: string): Promise<void> {
-  await waitFor(
-    `${ns.name} to drop the route to ${ip}`,
-    paced(async () => !(await routes(ns)).includes(`${ip} `)),
-    FOLLOW_MS,
-  );
-  await waitFor(
-    `${ns.name} to stop resolving ${name}`,
-    paced(async () => (await lookup(ns, name)) === "RCODE 3"),
-    FOLLOW_MS,
-  );
-}
 
 testOrSkip(import.meta, skip, {
   name:

@@ -1,6 +1,9 @@
 /**
- * TLS through `node:tls` wrapped as a {@link DuplexConn}, for the cases Deno.connectTls
- * cannot do: a `sha256-raw:` pinned self-signed certificate, and insecure-for-tests.
+ * TLS through `node:tls` wrapped as a {@link DuplexConn}: CA-verified, a `sha256-raw:`
+ * pinned self-signed certificate, or insecure-for-tests. It is used for every DERP TLS
+ * dial because Deno.TlsConn cannot be abandoned mid-handshake: closing it cancels the
+ * handshake but leaves the TCP socket open until the server hangs up (Deno 2.9), while a
+ * node:tls socket is destroyed at once.
  *
  * @module
  */
@@ -22,6 +25,15 @@ export interface NodeTlsOptions {
   pinSha256?: string;
   /** Accept any certificate (tests only). */
   insecure?: boolean;
+  /**
+   * Neither pin nor insecure: the name the CA-signed certificate must be valid for
+   * (default serverName, then hostname).
+   */
+  verifyName?: string;
+  /** Extra CA certificates (PEM) trusted beside the built-in roots. */
+  caCerts?: string[];
+  /** Abandons the connect or the handshake: the socket is destroyed and the promise rejects. */
+  signal?: AbortSignal;
 }
 
 /** SHA-256 of DER bytes as lowercase hex: the `sha256-raw:` pin of a certificate. */
@@ -47,21 +59,34 @@ export function connectNodeTls(opts: NodeTlsOptions): Promise<NodeTlsConn> {
   return new Promise((resolve, reject) => {
     const isIp = (h: string) => /^[0-9.]+$/.test(h) || h.includes(":");
     const sni = opts.serverName ?? opts.hostname;
+    const caVerified = !opts.pinSha256 && !opts.insecure;
+    const name = opts.verifyName ?? sni;
     const sock = tls.connect({
       host: opts.hostname,
       port: opts.port,
       // SNI must not carry an IP literal (RFC 6066 §3).
       servername: isIp(sni) ? undefined : sni,
-      rejectUnauthorized: false,
+      rejectUnauthorized: caVerified,
+      ca: caVerified && opts.caCerts?.length
+        ? [...tls.rootCertificates, ...opts.caCerts]
+        : undefined,
+      checkServerIdentity: caVerified
+        ? (_host, cert) => tls.checkServerIdentity(name, cert)
+        : () => undefined,
     });
+    const onAbort = () => fail(opts.signal!.reason);
     const fail = (e: Error) => {
+      opts.signal?.removeEventListener("abort", onAbort);
       sock.destroy();
       reject(e);
     };
+    if (opts.signal?.aborted) return fail(opts.signal.reason);
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
     sock.once("error", fail);
     sock.once("secureConnect", () => {
       sock.off("error", fail);
-      if (!opts.insecure) {
+      opts.signal?.removeEventListener("abort", onAbort);
+      if (opts.pinSha256 && !opts.insecure) {
         const cert = sock.getPeerCertificate(false);
         const raw = cert && (cert as { raw?: Uint8Array }).raw;
         if (!raw) return fail(new Error("TLS server presented no certificate"));

@@ -134,6 +134,7 @@ export class DerpLinks {
       dialHost: target.dialHost,
       certName: target.certName,
       insecureForTests: target.insecureForTests,
+      alternates: target.alternates,
       resolveHost: this.#opts.resolveHost,
       privateKey,
       preferred: region === this.#home,

@@ -64,3 +64,41 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "DerpLinks reaches a region through its second node when the first node is dead",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dead = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const deadPort = (dead.addr as Deno.NetAddr).port;
+    dead.close(); // connection refused from now on
+    const live = startTestServer();
+    const links = new DerpLinks({
+      privateKey: generateNodePrivate(),
+      plainHttp: true,
+      log: () => {},
+      onPacket: () => {},
+    });
+    try {
+      links.setMap({
+        Regions: {
+          "900": {
+            RegionID: 900,
+            RegionCode: "r900",
+            RegionName: "R900",
+            Nodes: [
+              { Name: "900a", RegionID: 900, HostName: "127.0.0.1", DERPPort: deadPort },
+              { Name: "900b", RegionID: 900, HostName: "127.0.0.1", DERPPort: live.port },
+            ],
+          },
+        },
+      });
+      links.setHome(900);
+      await waitFor(() => links.status()[0]?.connected === true, "home link up via node 900b");
+    } finally {
+      await links.close();
+      await live.close();
+    }
+  },
+});

@@ -40,7 +40,7 @@ import type { NodeStatus } from "./status.ts";
 import { buildTailnetStatus } from "./tailnet_status.ts";
 import { discoPingResponse, pingPeer } from "./peer_ping.ts";
 import { type NetworkWatch, watchNetwork } from "./netmon.ts";
-import { Rerunner } from "./rerunner.ts";
+import { Rerunner } from "../net/rerunner.ts";
 import { diffRoutes, planTailnet, type TailnetPlan } from "./tailnet_config.ts";
 
 /** Tailscale's default TUN MTU (DefaultTUNMTU). */

@@ -8,6 +8,7 @@
  */
 import type { DERPMap, DERPRegion } from "../netmap/tailcfg.ts";
 import { stunQuery } from "../stun/client.ts";
+import { choosePreferred } from "./preferred_derp.ts";
 
 /** How long one probe may take (netcheck's STUN probe timeout). */
 export const PROBE_TIMEOUT_MS = 3000;
@@ -74,27 +75,19 @@ async function tcpConnectTime(hostname: string, port: number): Promise<number | 
 }
 
 /**
- * The home region: the lowest latency (scaled by HomeParams.RegionScore when
- * set), keeping the current home unless the new one is clearly better (at
- * least 10 ms and a third faster), as netcheck's hysteresis. 0 if none.
+ * The home region from one round of measurements: the lowest latency (scaled by
+ * HomeParams.RegionScore when set), keeping the current home unless the new one is
+ * clearly better ({@link choosePreferred}'s rule, with this round as the only history).
+ * `current` if nothing answered. NetcheckLoop (netcheck_loop.ts) applies the same rule over the
+ * recent rounds.
  */
 export function chooseHome(
   measured: RegionLatency[],
   current: number,
   scores: Record<string, number> | null | undefined,
 ): number {
-  const scored = measured
-    .filter((m) => m.latencyMs !== null)
-    .map((m) => {
-      const s = scores?.[String(m.regionId)];
-      return { id: m.regionId, ms: m.latencyMs! * (s && s > 0 ? s : 1) };
-    })
-    .sort((a, b) => a.ms - b.ms || a.id - b.id);
-  if (scored.length === 0) return current;
-  const best = scored[0];
-  const cur = scored.find((s) => s.id === current);
-  if (cur && cur.id !== best.id && (cur.ms - best.ms < 10 || best.ms > cur.ms * 2 / 3)) {
-    return cur.id;
-  }
-  return best.id;
+  const bestRecent = new Map<number, number>();
+  for (const m of measured) if (m.latencyMs !== null) bestRecent.set(m.regionId, m.latencyMs);
+  const p = choosePreferred({ current: measured, bestRecent, previous: current, scores });
+  return p === 0 ? current : p;
 }

@@ -2,37 +2,7 @@ import assert from "node:assert/strict";
 import { dialDerp } from "./dial.ts";
 import { recvType, startTestServer } from "./testing.ts";
 import { generateNodePrivate } from "../key/node_key.ts";
-
-/** A TCP listener that accepts and then says nothing (a TLS server that never answers). */
-function silentListener(): { port: number; close(): Promise<void> } {
-  const ln = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const accepted: Deno.Conn[] = [];
-  const loop = (async () => {
-    for await (const c of ln) accepted.push(c);
-  })();
-  return {
-    port: (ln.addr as Deno.NetAddr).port,
-    async close() {
-      ln.close();
-      await loop.catch(() => {});
-      for (const c of accepted) {
-        // The dialler must have hung up: reads reach EOF (after its ClientHello, if any).
-        const eof = (async () => {
-          while ((await c.read(new Uint8Array(16 * 1024)).catch(() => null)) !== null) {
-            // drain
-          }
-          return "closed";
-        })();
-        let t: ReturnType<typeof setTimeout> | undefined;
-        const open = new Promise<string>((r) => t = setTimeout(() => r("left open"), 5000));
-        const state = await Promise.race([eof, open]);
-        clearTimeout(t);
-        c.close();
-        if (state !== "closed") throw new Error("The dialler left its socket open");
-      }
-    },
-  };
-}
+import { silentListener } from "../net/_silent_listener.ts";
 
 /** Settles with the dial's error, or "hung" if it neither connects nor fails in `ms`. */
 async function outcome(p: Promise<{ close(): void }>, ms: number): Promise<Error | string> {

@@ -32,6 +32,8 @@ export interface NodeTlsOptions {
   verifyName?: string;
   /** Extra CA certificates (PEM) trusted beside the built-in roots. */
   caCerts?: string[];
+  /** ALPN protocols to offer (none by default). */
+  alpnProtocols?: string[];
   /** Abandons the connect or the handshake: the socket is destroyed and the promise rejects. */
   signal?: AbortSignal;
 }
@@ -70,6 +72,7 @@ export function connectNodeTls(opts: NodeTlsOptions): Promise<NodeTlsConn> {
       ca: caVerified && opts.caCerts?.length
         ? [...tls.rootCertificates, ...opts.caCerts]
         : undefined,
+      ALPNProtocols: opts.alpnProtocols,
       checkServerIdentity: caVerified
         ? (_host, cert) => tls.checkServerIdentity(name, cert)
         : () => undefined,

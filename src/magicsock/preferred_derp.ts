@@ -11,7 +11,7 @@ import type { RegionLatency } from "./derp_home.ts";
 /** A better region must beat the home by at least this much to take over (preferredDERPAbsoluteDiff). */
 export const PREFERRED_DERP_ABSOLUTE_DIFF_MS = 10;
 /** How long a report counts towards a region's best latency (fullReportInterval + ReportTimeout). */
-export const REPORT_HISTORY_MAX_AGE_MS = 5 * 60_000 + 5_000;
+export const REPORT_HISTORY_MAX_AGE_MS: number = 5 * 60_000 + 5_000;
 /** DERP traffic this recent counts as "the home still works" without STUN (PreferredDERPFrameTime). */
 export const PREFERRED_DERP_FRAME_TIME_MS = 8_000;
 /** With no latency data at all, a home heard from this recently is kept (2 × derp.KeepAlive). */

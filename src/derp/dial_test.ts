@@ -3,6 +3,7 @@ import { dialDerp } from "./dial.ts";
 import { recvType, startTestServer } from "./testing.ts";
 import { generateNodePrivate } from "../key/node_key.ts";
 import { silentListener } from "../net/_silent_listener.ts";
+import { generateSelfSignedCert } from "./selfsigned_cert.ts";
 
 /** Settles with the dial's error, or "hung" if it neither connects nor fails in `ms`. */
 async function outcome(p: Promise<{ close(): void }>, ms: number): Promise<Error | string> {
@@ -97,4 +98,26 @@ Deno.test("dialDerp() reports the first address's error when every address fails
       e.message.startsWith(`derp dial http://127.0.0.1:${deadPort}/derp: `) &&
       e.message.endsWith("(and 1 other address)"),
   );
+});
+
+Deno.test("dialDerp() checks a CA-verified certificate against CertName", async () => {
+  const cert = await generateSelfSignedCert("127.0.0.1");
+  const srv = startTestServer({ tls: { cert: cert.certPem, key: cert.keyPem } });
+  try {
+    const ok = await dialDerp(srv.url, {
+      privateKey: generateNodePrivate(),
+      caCerts: [cert.certPem],
+    });
+    ok.close();
+    await assert.rejects(
+      dialDerp(srv.url, {
+        privateKey: generateNodePrivate(),
+        caCerts: [cert.certPem],
+        certName: "derp.other.example",
+      }),
+      /derp dial https:\/\/127\.0\.0\.1:\d+\/derp: /,
+    );
+  } finally {
+    await srv.close();
+  }
 });

@@ -19,17 +19,15 @@ export interface NodeTlsOptions {
   hostname: string;
   /** Port. */
   port: number;
-  /** SNI name; default hostname (omitted for IP literals). */
+  /**
+   * SNI name, and the name a CA-verified certificate must be valid for; default
+   * hostname (an IP literal is checked but not sent as SNI).
+   */
   serverName?: string;
   /** Lowercase hex SHA-256 of the leaf certificate's DER bytes the server must present. */
   pinSha256?: string;
   /** Accept any certificate (tests only). */
   insecure?: boolean;
-  /**
-   * Neither pin nor insecure: the name the CA-signed certificate must be valid for
-   * (default serverName, then hostname).
-   */
-  verifyName?: string;
   /** Extra CA certificates (PEM) trusted beside the built-in roots. */
   caCerts?: string[];
   /** ALPN protocols to offer (none by default). */
@@ -62,7 +60,6 @@ export function connectNodeTls(opts: NodeTlsOptions): Promise<NodeTlsConn> {
     const isIp = (h: string) => /^[0-9.]+$/.test(h) || h.includes(":");
     const sni = opts.serverName ?? opts.hostname;
     const caVerified = !opts.pinSha256 && !opts.insecure;
-    const name = opts.verifyName ?? sni;
     const sock = tls.connect({
       host: opts.hostname,
       port: opts.port,
@@ -74,7 +71,7 @@ export function connectNodeTls(opts: NodeTlsOptions): Promise<NodeTlsConn> {
         : undefined,
       ALPNProtocols: opts.alpnProtocols,
       checkServerIdentity: caVerified
-        ? (_host, cert) => tls.checkServerIdentity(name, cert)
+        ? (_host, cert) => tls.checkServerIdentity(sni, cert)
         : () => undefined,
     });
     const onAbort = () => fail(opts.signal!.reason);

@@ -55,6 +55,8 @@ Deno.test({
       await atHome.send(publicFromPrivate(ours), new TextEncoder().encode("to home"));
       await waitFor(() => got.length === 1, "packet via home");
       assert.deepEqual(got[0], { region: 900, data: "to home" });
+      assert.equal(links.lastHeard(900), 60_001, "the packet's arrival is the last frame heard");
+      assert.equal(links.lastHeard(901), null, "no link, nothing heard");
     } finally {
       atHome.close();
       atOther.close();

@@ -62,7 +62,7 @@ export interface DialOptions extends DerpClientOptions {
    */
   connectTimeoutMs?: number;
   /**
-   * Time limit for the TCP connect (and TLS) to one candidate before the next is
+   * Time limit for resolving and TCP-connecting to one candidate before the next is
    * tried (default 1.5 s, derphttp's dialNodeTimeout).
    */
   nodeConnectTimeoutMs?: number;
@@ -198,8 +198,9 @@ interface Connected {
 }
 
 /**
- * TCP, then TLS if the URL is https, to one candidate, within the per-node limit and
- * the overall deadline. A connection that completes after either has fired is closed.
+ * TCP, then TLS if the URL is https, to one candidate: DNS and the TCP connect within
+ * the per-node limit, TLS within the overall deadline. A connection that completes
+ * after its limit has fired is closed.
  */
 async function connectCandidate(
   cand: DerpDialCandidate,
@@ -221,6 +222,7 @@ async function connectCandidate(
     return { conn: tcp };
   }
   const pin = cand.certName?.startsWith("sha256-raw:") ? cand.certName.slice(11) : undefined;
+  // The per-node limit stops at TCP connect (derphttp's dialNode); TLS has the rest.
   const c = await raceAbort(
     connectNodeTls({
       hostname,
@@ -230,9 +232,10 @@ async function connectCandidate(
       pinSha256: pin,
       insecure: cand.insecureForTests,
       caCerts: opts.caCerts,
-      signal,
+      connectSignal: signal,
+      signal: overall,
     }),
-    signal,
+    overall,
   );
   // A CA-verified server may carry the meta certificate too; it only saves a round trip.
   const meta = opts.serverPublic ? null : parseMetaCert(c.peerChain);

@@ -34,6 +34,8 @@ export interface NodeTlsOptions {
   alpnProtocols?: string[];
   /** Abandons the connect or the handshake: the socket is destroyed and the promise rejects. */
   signal?: AbortSignal;
+  /** Like `signal`, but only until the TCP connection is up (a per-address connect limit). */
+  connectSignal?: AbortSignal;
 }
 
 /** SHA-256 of DER bytes as lowercase hex: the `sha256-raw:` pin of a certificate. */
@@ -75,17 +77,27 @@ export function connectNodeTls(opts: NodeTlsOptions): Promise<NodeTlsConn> {
         : () => undefined,
     });
     const onAbort = () => fail(opts.signal!.reason);
-    const fail = (e: Error) => {
+    const onConnectAbort = () => fail(opts.connectSignal!.reason);
+    const unwatch = () => {
       opts.signal?.removeEventListener("abort", onAbort);
+      opts.connectSignal?.removeEventListener("abort", onConnectAbort);
+    };
+    const fail = (e: Error) => {
+      unwatch();
       sock.destroy();
       reject(e);
     };
     if (opts.signal?.aborted) return fail(opts.signal.reason);
+    if (opts.connectSignal?.aborted) return fail(opts.connectSignal.reason);
     opts.signal?.addEventListener("abort", onAbort, { once: true });
+    opts.connectSignal?.addEventListener("abort", onConnectAbort, { once: true });
+    sock.once("connect", () => {
+      opts.connectSignal?.removeEventListener("abort", onConnectAbort);
+    });
     sock.once("error", fail);
     sock.once("secureConnect", () => {
       sock.off("error", fail);
-      opts.signal?.removeEventListener("abort", onAbort);
+      unwatch();
       if (opts.pinSha256 && !opts.insecure) {
         const cert = sock.getPeerCertificate(false);
         const raw = cert && (cert as { raw?: Uint8Array }).raw;

@@ -38,7 +38,7 @@ import type { NodeStatus } from "./status.ts";
 import { buildTailnetStatus } from "./tailnet_status.ts";
 import { discoPingResponse, pingPeer } from "./peer_ping.ts";
 import { type NetworkWatch, watchNetwork } from "./netmon.ts";
-import { Rerunner } from "./rerunner.ts";
+import { Rerunner } from "../net/rerunner.ts";
 import { EMPTY_PLAN, TailnetPlanner } from "./tailnet_plan.ts";
 import { TailnetEngine } from "./engine.ts";
 import { filteredSink } from "./filtered_sink.ts";

@@ -100,6 +100,8 @@ export const HANDSHAKE_TIMEOUT_MS = 10_000;
 export const CLIENT_READ_TIMEOUT_MS = 120_000;
 /** Client overall connect timeout. */
 export const CLIENT_CONNECT_TIMEOUT_MS = 10_000;
+/** Time one node's TCP connect may take before the region's next node is tried (derphttp). */
+export const DIAL_NODE_TIMEOUT_MS = 1500;
 /** Packets buffered per client, separately for disco and other packets. */
 export const PER_CLIENT_QUEUE_DEPTH = 32;
 /** Write deadline towards a regular client. */

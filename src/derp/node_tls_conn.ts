@@ -1,6 +1,9 @@
 /**
- * TLS through `node:tls` wrapped as a {@link DuplexConn}, for the cases Deno.connectTls
- * cannot do: a `sha256-raw:` pinned self-signed certificate, and insecure-for-tests.
+ * TLS through `node:tls` wrapped as a {@link DuplexConn}: CA-verified, a `sha256-raw:`
+ * pinned self-signed certificate, or insecure-for-tests. It is used for every DERP TLS
+ * dial because Deno.TlsConn cannot be abandoned mid-handshake: closing it cancels the
+ * handshake but leaves the TCP socket open until the server hangs up (Deno 2.9), while a
+ * node:tls socket is destroyed at once.
  *
  * @module
  */
@@ -16,12 +19,23 @@ export interface NodeTlsOptions {
   hostname: string;
   /** Port. */
   port: number;
-  /** SNI name; default hostname (omitted for IP literals). */
+  /**
+   * SNI name, and the name a CA-verified certificate must be valid for; default
+   * hostname (an IP literal is checked but not sent as SNI).
+   */
   serverName?: string;
   /** Lowercase hex SHA-256 of the leaf certificate's DER bytes the server must present. */
   pinSha256?: string;
   /** Accept any certificate (tests only). */
   insecure?: boolean;
+  /** Extra CA certificates (PEM) trusted beside the built-in roots. */
+  caCerts?: string[];
+  /** ALPN protocols to offer (none by default). */
+  alpnProtocols?: string[];
+  /** Abandons the connect or the handshake: the socket is destroyed and the promise rejects. */
+  signal?: AbortSignal;
+  /** Like `signal`, but only until the TCP connection is up (a per-address connect limit). */
+  connectSignal?: AbortSignal;
 }
 
 /** SHA-256 of DER bytes as lowercase hex: the `sha256-raw:` pin of a certificate. */
@@ -47,21 +61,44 @@ export function connectNodeTls(opts: NodeTlsOptions): Promise<NodeTlsConn> {
   return new Promise((resolve, reject) => {
     const isIp = (h: string) => /^[0-9.]+$/.test(h) || h.includes(":");
     const sni = opts.serverName ?? opts.hostname;
+    const caVerified = !opts.pinSha256 && !opts.insecure;
     const sock = tls.connect({
       host: opts.hostname,
       port: opts.port,
       // SNI must not carry an IP literal (RFC 6066 §3).
       servername: isIp(sni) ? undefined : sni,
-      rejectUnauthorized: false,
+      rejectUnauthorized: caVerified,
+      ca: caVerified && opts.caCerts?.length
+        ? [...tls.rootCertificates, ...opts.caCerts]
+        : undefined,
+      ALPNProtocols: opts.alpnProtocols,
+      checkServerIdentity: caVerified
+        ? (_host, cert) => tls.checkServerIdentity(sni, cert)
+        : () => undefined,
     });
+    const onAbort = () => fail(opts.signal!.reason);
+    const onConnectAbort = () => fail(opts.connectSignal!.reason);
+    const unwatch = () => {
+      opts.signal?.removeEventListener("abort", onAbort);
+      opts.connectSignal?.removeEventListener("abort", onConnectAbort);
+    };
     const fail = (e: Error) => {
+      unwatch();
       sock.destroy();
       reject(e);
     };
+    if (opts.signal?.aborted) return fail(opts.signal.reason);
+    if (opts.connectSignal?.aborted) return fail(opts.connectSignal.reason);
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
+    opts.connectSignal?.addEventListener("abort", onConnectAbort, { once: true });
+    sock.once("connect", () => {
+      opts.connectSignal?.removeEventListener("abort", onConnectAbort);
+    });
     sock.once("error", fail);
     sock.once("secureConnect", () => {
       sock.off("error", fail);
-      if (!opts.insecure) {
+      unwatch();
+      if (opts.pinSha256 && !opts.insecure) {
         const cert = sock.getPeerCertificate(false);
         const raw = cert && (cert as { raw?: Uint8Array }).raw;
         if (!raw) return fail(new Error("TLS server presented no certificate"));

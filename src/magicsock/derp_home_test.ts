@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { StunServer } from "../stun/server.ts";
 import { chooseHome, measureRegions, type RegionLatency } from "./derp_home.ts";
+import { HostCache } from "../net/host_cache.ts";
+import type { DERPMap, DERPNode } from "../netmap/tailcfg.ts";
 
 const m = (regionId: number, latencyMs: number | null): RegionLatency => ({
   regionId,
@@ -60,6 +62,82 @@ Deno.test("measureRegions() measures over STUN and reports dead regions as null"
       [901, "none", true],
     ]);
   } finally {
-    stun.close();
+    await stun.close();
+  }
+});
+
+Deno.test("measureRegions() resolves a node given only by HostName through the host cache", async () => {
+  const stun = await StunServer.listen({ port: 0, hostname: "127.0.0.1" });
+  const asked: string[] = [];
+  const hosts = new HostCache({
+    resolve: (h) => {
+      asked.push(h);
+      return Promise.resolve(h === "stun.test.invalid" ? "127.0.0.1" : null);
+    },
+    resolveDns: () => Promise.resolve([]),
+  });
+  try {
+    const map: DERPMap = {
+      Regions: {
+        "900": {
+          RegionID: 900,
+          RegionCode: "a",
+          RegionName: "A",
+          Nodes: [{
+            Name: "a",
+            RegionID: 900,
+            HostName: "stun.test.invalid",
+            STUNPort: stun.port,
+            STUNOnly: true,
+          }],
+        },
+      },
+    };
+    const first = await measureRegions(map, true, { hosts, probeTimeoutMs: 1000 });
+    assert.deepEqual(first.map((r) => [r.regionId, r.method]), [[900, "stun"]]);
+    await measureRegions(map, true, { hosts, probeTimeoutMs: 1000 });
+    assert.deepEqual(asked, ["stun.test.invalid"], "the second round used the cached answer");
+  } finally {
+    await stun.close();
+  }
+});
+
+Deno.test("measureRegions() moves on to IPv6 and to the next node when the first address is dead", async () => {
+  const stun = await StunServer.listen({ port: 0, hostname: "::1" });
+  // A port number just freed by the kernel: nothing answers STUN there.
+  const free = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const deadPort = (free.addr as Deno.NetAddr).port;
+  free.close();
+  const node = (name: string, extra: Partial<DERPNode>): DERPNode => ({
+    Name: name,
+    RegionID: 900,
+    HostName: "unused.invalid",
+    STUNOnly: true,
+    ...extra,
+  });
+  try {
+    const region = (nodes: DERPNode[]): DERPMap => ({
+      Regions: { "900": { RegionID: 900, RegionCode: "a", RegionName: "A", Nodes: nodes } },
+    });
+    const opts = { probeTimeoutMs: 300 };
+    // One node: its IPv4 is dead, its IPv6 answers.
+    const dual = await measureRegions(
+      region([node("a", { IPv4: "127.0.0.1", IPv6: "::1", STUNPort: stun.port })]),
+      true,
+      opts,
+    );
+    assert.equal(dual[0].method, "stun");
+    // The first node is dead on every address; the second answers.
+    const second = await measureRegions(
+      region([
+        node("a", { IPv4: "127.0.0.1", IPv6: "none", STUNPort: deadPort }),
+        node("b", { IPv4: "none", IPv6: "::1", STUNPort: stun.port }),
+      ]),
+      true,
+      opts,
+    );
+    assert.equal(second[0].method, "stun");
+  } finally {
+    await stun.close();
   }
 });

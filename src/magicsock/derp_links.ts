@@ -43,6 +43,8 @@ interface Entry {
   /** link.dropped when the last drop was logged, and when. */
   droppedLogged: number;
   dropLoggedAt: number;
+  /** When a frame last came from the server, null if none yet. */
+  lastHeard: number | null;
 }
 
 /** DERP links by region. */
@@ -67,6 +69,14 @@ export class DerpLinks {
   /** Region IDs the map offers. */
   get regions(): number[] {
     return [...this.#targets.keys()];
+  }
+
+  /**
+   * When a frame last arrived from region `region`'s server (clock of `now`), null if
+   * none or no link: netcheck's sign that a home without a STUN answer still works.
+   */
+  lastHeard(region: number): number | null {
+    return this.#links.get(region)?.lastHeard ?? null;
   }
 
   /** The dial target of a region. */
@@ -152,16 +162,25 @@ export class DerpLinks {
       dialHost: target.dialHost,
       certName: target.certName,
       insecureForTests: target.insecureForTests,
+      alternates: target.alternates,
       resolveHost: this.#opts.resolveHost,
       privateKey,
       preferred: region === this.#home,
       logf: (line) => log(`derp-${region}: ${line}`),
       onMessage: (msg: DerpMessage, _c: DerpClient) => {
+        e.lastHeard = this.#now();
         if (msg.type === "packet") onPacket(region, msg.src, msg.data);
         else if (msg.type === "peerGone") onPeerGone?.(region, msg.key, msg.reason);
       },
     });
-    const e = { link, target, lastUsed: this.#now(), droppedLogged: 0, dropLoggedAt: -Infinity };
+    const e: Entry = {
+      link,
+      target,
+      lastUsed: this.#now(),
+      droppedLogged: 0,
+      dropLoggedAt: -Infinity,
+      lastHeard: null,
+    };
     this.#links.set(region, e);
     link.start();
     return e;

@@ -55,6 +55,8 @@ Deno.test({
       await atHome.send(publicFromPrivate(ours), new TextEncoder().encode("to home"));
       await waitFor(() => got.length === 1, "packet via home");
       assert.deepEqual(got[0], { region: 900, data: "to home" });
+      assert.equal(links.lastHeard(900), 60_001, "the packet's arrival is the last frame heard");
+      assert.equal(links.lastHeard(901), null, "no link, nothing heard");
     } finally {
       atHome.close();
       atOther.close();
@@ -113,6 +115,44 @@ Deno.test({
       peer.close();
       await links.close();
       await home.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "DerpLinks reaches a region through its second node when the first node is dead",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dead = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const deadPort = (dead.addr as Deno.NetAddr).port;
+    dead.close(); // connection refused from now on
+    const live = startTestServer();
+    const links = new DerpLinks({
+      privateKey: generateNodePrivate(),
+      plainHttp: true,
+      log: () => {},
+      onPacket: () => {},
+    });
+    try {
+      links.setMap({
+        Regions: {
+          "900": {
+            RegionID: 900,
+            RegionCode: "r900",
+            RegionName: "R900",
+            Nodes: [
+              { Name: "900a", RegionID: 900, HostName: "127.0.0.1", DERPPort: deadPort },
+              { Name: "900b", RegionID: 900, HostName: "127.0.0.1", DERPPort: live.port },
+            ],
+          },
+        },
+      });
+      links.setHome(900);
+      await waitFor(() => links.status()[0]?.connected === true, "home link up via node 900b");
+    } finally {
+      await links.close();
+      await live.close();
     }
   },
 });

@@ -33,7 +33,30 @@ Deno.test("derpTarget() picks the first non-STUN-only node and forces its IPv4",
     dialHost: "192.0.2.7",
     certName: "sha256-raw:abcd",
     insecureForTests: false,
+    alternates: [],
   });
+});
+
+Deno.test("derpTarget() lists the region's other addresses: IPv6 after IPv4, then the next nodes", () => {
+  const t = derpTarget({
+    RegionID: 5,
+    RegionCode: "e",
+    RegionName: "E",
+    Nodes: [
+      { Name: "5a", RegionID: 5, HostName: "a.example", IPv4: "192.0.2.1", IPv6: "2001:db8::1" },
+      { Name: "5s", RegionID: 5, HostName: "s.example", STUNOnly: true },
+      { Name: "5b", RegionID: 5, HostName: "b.example", IPv6: "2001:db8::2", IPv4: "none" },
+      { Name: "5c", RegionID: 5, HostName: "c.example" },
+      { Name: "5d", RegionID: 5, HostName: "d.example", IPv4: "none", IPv6: "none" },
+    ],
+  }, false)!;
+  assert.equal(t.url, "https://a.example:443/derp");
+  assert.equal(t.dialHost, "192.0.2.1");
+  assert.deepEqual(t.alternates.map((c) => [c.url, c.dialHost, c.idealNode]), [
+    ["https://a.example:443/derp", "2001:db8::1", undefined],
+    ["https://b.example:443/derp", "2001:db8::2", "5a"],
+    ["https://c.example:443/derp", undefined, "5a"],
+  ]);
 });
 
 Deno.test("derpTarget() uses plain HTTP when asked and default ports when unset", () => {

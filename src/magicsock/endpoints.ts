@@ -7,7 +7,9 @@
  */
 import { endpointFromIp } from "../../ffi/udp.ts";
 import { formatIp, parseIp } from "../net/ip.ts";
-import type { DERPMap } from "../netmap/tailcfg.ts";
+import { defaultHostCache, type HostCache } from "../net/host_cache.ts";
+import type { DERPMap, DERPNode } from "../netmap/tailcfg.ts";
+import { nodeAddrs } from "./derp_home.ts";
 import type { StunProber } from "./stun_prober.ts";
 
 /** tailcfg.EndpointType values. */
@@ -73,23 +75,30 @@ export function localEndpoints(port: number): Endpoint[] {
   return out;
 }
 
-/** The STUN servers of a DERP map: each region's nodes with STUN enabled, IPv4 addresses only. */
-export function stunServers(map: DERPMap | null): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (const region of Object.values(map?.Regions ?? {})) {
-    for (const node of region?.Nodes ?? []) {
-      if (!node || node.STUNPort === -1) continue;
-      const host = node.IPv4 && node.IPv4 !== "none" ? node.IPv4 : node.HostName;
-      let ip: Uint8Array;
-      try {
-        ip = parseIp(host);
-      } catch {
-        continue; // a name: netcheck would resolve it; keep discovery free of DNS waits
-      }
-      out.push(endpointFromIp(ip, node.STUNPort && node.STUNPort > 0 ? node.STUNPort : 3478));
-    }
-  }
-  return out;
+/**
+ * The STUN servers of a DERP map: every node with STUN enabled, at its IPv4 and IPv6
+ * addresses (the map's, or its HostName's when the map gives none; the socket is
+ * dual-stack), as socket endpoints.
+ */
+export async function stunServers(
+  map: DERPMap | null,
+  hosts: HostCache = defaultHostCache,
+): Promise<Uint8Array[]> {
+  const nodes = Object.values(map?.Regions ?? {}).flatMap((r) => r?.Nodes ?? [])
+    .filter((n): n is DERPNode => !!n && n.STUNPort !== -1);
+  const lists = await Promise.all(nodes.map(async (node) => {
+    const port = node.STUNPort && node.STUNPort > 0 ? node.STUNPort : 3478;
+    return (await nodeAddrs(node, hosts)).map((a) => endpointFromIp(parseIp(a), port));
+  }));
+  return lists.flat();
+}
+
+/** Options for {@link discoverEndpoints}. */
+export interface DiscoverOptions {
+  /** Resolves STUN servers given only by HostName (default: a shared cache over the system DNS). */
+  hosts?: HostCache;
+  /** Per-probe limit (default 3 s, netcheck's stunProbeTimeout). */
+  probeTimeoutMs?: number;
 }
 
 /** One discovery round: STUN every server through the shared socket, plus local addresses. */
@@ -97,18 +106,29 @@ export async function discoverEndpoints(
   prober: StunProber,
   map: DERPMap | null,
   port: number,
+  opts: DiscoverOptions = {},
 ): Promise<Discovery> {
-  const servers = stunServers(map);
-  const results = await Promise.all(servers.map((s) => prober.probe(s, 3000)));
+  const servers = await stunServers(map, opts.hosts);
+  const timeout = opts.probeTimeoutMs ?? 3000;
+  // A send that fails at once (no IPv6 route) is an unanswered probe, not a failed round.
+  const results = await Promise.all(
+    servers.map((s) => prober.probe(s, timeout).catch(() => null)),
+  );
   const mapped = new Set<string>();
-  for (const r of results) if (r) mapped.add(joinHostPort(r.ip, r.port));
+  const mappedV4 = new Set<string>();
+  for (const r of results) {
+    if (!r) continue;
+    mapped.add(joinHostPort(r.ip, r.port));
+    if (r.ip.length === 4) mappedV4.add(joinHostPort(r.ip, r.port));
+  }
   const endpoints: Endpoint[] = [...mapped].map((addr) => ({ addr, type: ENDPOINT_STUN }));
   const have = new Set(mapped);
   for (const e of localEndpoints(port)) if (!have.has(e.addr)) endpoints.push(e);
-  const answered = results.filter((r) => r !== null).length;
+  const answeredV4 = results.filter((r) => r !== null && r.ip.length === 4).length;
   return {
     endpoints,
-    mappingVariesByDestIp: answered >= 2 ? mapped.size > 1 : null,
-    udp: answered > 0,
+    // Judged on IPv4 alone: an IPv6 mapping always differs from an IPv4 one.
+    mappingVariesByDestIp: answeredV4 >= 2 ? mappedV4.size > 1 : null,
+    udp: results.some((r) => r !== null),
   };
 }

@@ -21,7 +21,9 @@ import { isQuad100Query } from "../dns/quad100.ts";
 import { NodeDns } from "./node_dns.ts";
 import { ParsedPacket, parsePacket } from "../net/packet.ts";
 import { KeyState } from "../key/state.ts";
-import { chooseHome, measureRegions } from "../magicsock/derp_home.ts";
+import { measureRegions, type RegionLatency } from "../magicsock/derp_home.ts";
+import { NetcheckLoop } from "../magicsock/netcheck_loop.ts";
+import { HostCache } from "../net/host_cache.ts";
 import { discoverEndpoints } from "../magicsock/endpoints.ts";
 import { Magicsock } from "../magicsock/magicsock.ts";
 import { StunProber } from "../magicsock/stun_prober.ts";
@@ -109,10 +111,10 @@ export class TsNode {
   #api: LocalApiServer | null = null;
   readonly #planner: TailnetPlanner;
   #engine: TailnetEngine | null = null;
-  readonly #homePicker = new Rerunner(
-    () => this.#pickHomeOnce(),
-    (e) => this.#opts.log(`home DERP: ${e instanceof Error ? e.message : e}`),
-  );
+  #netcheck: NetcheckLoop | null = null;
+  #derpMap: NetworkMap["derpMap"] = null;
+  /** Names of STUN and DERP servers, resolved through MagicDNS first and cached. */
+  readonly #hosts = new HostCache({ resolve: (h) => this.#resolveHost(h) });
   #netmap: NetworkMap | null = null;
   #homeLatencyMs: number | null = null;
   readonly #parsed = new ParsedPacket();
@@ -232,11 +234,7 @@ export class TsNode {
       udp,
       discoPrivate: this.#disco,
       tunables: opts.tunables,
-      // warren's own lookups go through MagicDNS first (a DERP server may have a tailnet name).
-      resolveHost: async (host) => {
-        const [ip] = await this.#dns.resolver.resolve(host);
-        return ip ? formatIp(ip) : null;
-      },
+      resolveHost: (host) => this.#resolveHost(host),
     });
     const device = this.#device = new Device({
       privateKey: nodePrivate,
@@ -278,10 +276,10 @@ export class TsNode {
       status: () => this.status(),
       down: () => void this.stop(),
       ping: (peer) => this.#ping(peer),
-      netcheck: () => this.#netcheck(),
+      netcheck: () => this.#netcheckReport(),
     });
     if (opts.acceptDns) await this.#dns.acceptDns();
-    void this.#homePicker.request();
+    this.#startNetcheck(magic);
     void this.#discover();
   }
 
@@ -305,15 +303,20 @@ export class TsNode {
       // The planner leaves out what could fail; reaching this is a bug, not bad input.
       this.#opts.log(`netmap update failed: ${e instanceof Error ? e.message : e}`);
     }
+    // A new DERP map, or a home region it no longer has: measure again now, not in 20 s.
     const derp = this.#magic!.derp;
-    if (derp.home === 0 || !derp.regions.includes(derp.home)) void this.#homePicker.request();
+    const newMap = nm.derpMap !== this.#derpMap;
+    this.#derpMap = nm.derpMap;
+    if (newMap || derp.home === 0 || !derp.regions.includes(derp.home)) {
+      void this.#netcheck?.request();
+    }
   }
 
   /** A link or address changed: rediscover endpoints, re-measure DERP, re-verify every path. */
   #linkChanged(): void {
     this.#magic?.resetPaths();
     void this.#discover();
-    void this.#homePicker.request();
+    void this.#netcheck?.request();
   }
 
   /** Outbound hook: quad-100 DNS is answered in process; other packets are noted for the filter. */
@@ -328,33 +331,60 @@ export class TsNode {
     return false;
   }
 
-  /** Measures the DERP regions and moves home if another is better; one round at a time. */
-  async #pickHomeOnce(): Promise<void> {
-    const nm = this.#netmap, magic = this.#magic;
-    if (!nm?.derpMap || !magic) return;
-    const measured = await measureRegions(nm.derpMap, this.#opts.plainDerp);
-    let home = chooseHome(measured, magic.derp.home, nm.derpMap.HomeParams?.RegionScore);
-    if (home === 0) home = magic.derp.regions.sort((a, b) => a - b)[0] ?? 0;
-    if (home === 0 || this.#stopping) return;
+  /** Starts the netcheck loop: DERP latency every 20–26 s and on demand, home moved when clearly better. */
+  #startNetcheck(magic: Magicsock): void {
+    const loop = this.#netcheck = new NetcheckLoop({
+      measure: () => {
+        const map = this.#netmap?.derpMap;
+        return map
+          ? measureRegions(map, this.#opts.plainDerp, { hosts: this.#hosts })
+          : Promise.resolve([]);
+      },
+      home: () => magic.derp.home,
+      scores: () => this.#netmap?.derpMap?.HomeParams?.RegionScore,
+      lastHeard: (region) => magic.derp.lastHeard(region),
+      setHome: (region, measured) => this.#setHome(region, measured),
+      onReport: (r) => {
+        const home = r.regions.find((m) => m.regionId === magic.derp.home);
+        if (home) this.#homeLatencyMs = home.latencyMs;
+        // Nothing answered (UDP blocked, say): any region beats none, so take the lowest.
+        if (r.preferred === 0 && magic.derp.home === 0 && !this.#stopping) {
+          const lowest = magic.derp.regions.sort((x, y) => x - y)[0];
+          if (lowest) void this.#setHome(lowest, r.regions);
+        }
+      },
+      log: this.#opts.log,
+    });
+    loop.start();
+  }
+
+  /** Makes `home` the home region and tells control (NetInfo.PreferredDERP and latencies). */
+  async #setHome(home: number, measured: RegionLatency[]): Promise<void> {
+    const magic = this.#magic;
+    if (!magic || this.#stopping) return;
     this.#homeLatencyMs = measured.find((m) => m.regionId === home)?.latencyMs ?? null;
-    if (home !== magic.derp.home) {
-      magic.derp.setHome(home);
-      this.#opts.log(
-        `home DERP: region ${home}` +
-          (this.#homeLatencyMs !== null ? ` (${this.#homeLatencyMs.toFixed(1)} ms)` : ""),
-      );
-      const latency: Record<string, number> = {};
-      for (const m of measured) {
-        if (m.latencyMs !== null) latency[`${m.regionId}-v4`] = m.latencyMs / 1000;
-      }
-      this.#hostinfo = {
-        ...this.#hostinfo,
-        NetInfo: { ...this.#hostinfo.NetInfo, PreferredDERP: home, DERPLatency: latency },
-      };
-      await this.#session.setHostinfo(this.#hostinfo).catch((e) =>
-        this.#opts.log(`control: reporting home DERP failed: ${e.message}`)
-      );
+    magic.derp.setHome(home);
+    this.#opts.log(
+      `home DERP: region ${home}` +
+        (this.#homeLatencyMs !== null ? ` (${this.#homeLatencyMs.toFixed(1)} ms)` : ""),
+    );
+    const latency: Record<string, number> = {};
+    for (const m of measured) {
+      if (m.latencyMs !== null) latency[`${m.regionId}-v4`] = m.latencyMs / 1000;
     }
+    this.#hostinfo = {
+      ...this.#hostinfo,
+      NetInfo: { ...this.#hostinfo.NetInfo, PreferredDERP: home, DERPLatency: latency },
+    };
+    await this.#session.setHostinfo(this.#hostinfo).catch((e) =>
+      this.#opts.log(`control: reporting home DERP failed: ${e.message}`)
+    );
+  }
+
+  /** warren's own lookups go through MagicDNS first (a DERP server may have a tailnet name). */
+  async #resolveHost(host: string): Promise<string | null> {
+    const [ip] = await this.#dns.resolver.resolve(host);
+    return ip ? formatIp(ip) : null;
   }
 
   async #teardown(): Promise<void> {
@@ -369,7 +399,7 @@ export class TsNode {
     this.#state = "Stopped";
     for (const t of this.#timers) clearInterval(t);
     this.#discoverer.stop();
-    this.#homePicker.stop();
+    this.#netcheck?.stop();
     await step("network monitor", () => this.#netmon?.close());
     this.#prober?.close();
     await step("control", () => this.#session.close());
@@ -393,7 +423,7 @@ export class TsNode {
   async #discoverOnce(): Promise<void> {
     const nm = this.#netmap, prober = this.#prober, udp = this.#udp;
     if (!nm?.derpMap || !prober || !udp || this.#stopping) return;
-    const d = await discoverEndpoints(prober, nm.derpMap, udp.port);
+    const d = await discoverEndpoints(prober, nm.derpMap, udp.port, { hosts: this.#hosts });
     const addrs = d.endpoints.map((e) => e.addr);
     const key = addrs.join(",");
     if (key === this.#endpointsKey || this.#stopping) return;
@@ -413,14 +443,14 @@ export class TsNode {
   }
 
   /** A netcheck report from this node's own socket and DERP map. */
-  async #netcheck(): Promise<unknown> {
+  async #netcheckReport(): Promise<unknown> {
     const nm = this.#netmap;
     if (!nm?.derpMap) throw new Error("no DERP map yet");
     const [d, regions] = await Promise.all([
       this.#prober && this.#udp
-        ? discoverEndpoints(this.#prober, nm.derpMap, this.#udp.port)
+        ? discoverEndpoints(this.#prober, nm.derpMap, this.#udp.port, { hosts: this.#hosts })
         : Promise.resolve(null),
-      measureRegions(nm.derpMap, this.#opts.plainDerp),
+      measureRegions(nm.derpMap, this.#opts.plainDerp, { hosts: this.#hosts }),
     ]);
     return {
       udp: d?.udp ?? false,

@@ -183,6 +183,8 @@ export class IpInput {
   /** Takes one packet from the network. Never throws (but the handlers it calls may). */
   input(packet: Uint8Array): void {
     this.counters.received++;
+    // Held fragments time out as packets go by, not only when more fragments come.
+    if (this.reassembler.pendingDatagrams > 0) this.reassembler.expire();
     const b = this.#validate(packet);
     if (b === null) return;
     let whole: Uint8Array | null = b;

@@ -155,3 +155,15 @@ Deno.test("ip input: renumbering takes effect for input and the UDP source", () 
   assert.deepEqual(parsePacket(sent[0]).srcIp(), next);
   assert.ok(ip.isOurs(next) && !ip.isOurs(US4));
 });
+
+Deno.test("ip input: held fragments time out as other packets arrive", () => {
+  const clock = new FakeClock();
+  const { ip } = stack({ clock });
+  const req = ping(PEER6, US6, 3000);
+  ip.input(fragmentPacket(req, 1280, 1)[0]);
+  assert.ok(ip.reassembler.pendingBytes > 0);
+  clock.advance(60_000);
+  ip.input(ping(PEER4, US4));
+  assert.equal(ip.reassembler.pendingBytes, 0);
+  assert.equal(ip.reassembler.counters.timeout, 1);
+});

@@ -37,6 +37,10 @@ export const ICMPV6_ECHO_REPLY = 129;
 export const ICMPV6_DEST_UNREACHABLE = 1;
 /** ICMPv6 parameter problem type. */
 export const ICMPV6_PARAM_PROBLEM = 4;
+/** ICMP time exceeded type (code 1: fragment reassembly time exceeded). */
+export const ICMP_TIME_EXCEEDED = 11;
+/** ICMPv6 time exceeded type (code 1: fragment reassembly time exceeded). */
+export const ICMPV6_TIME_EXCEEDED = 3;
 
 /** Largest ICMP error over IPv4: what every host must accept (RFC 1812 §4.3.2.3). */
 const MAX_ERROR_V4 = 576;
@@ -120,34 +124,48 @@ export type UnreachableKind = "port" | "protocol";
  * ```
  */
 export function buildUnreachable(p: ParsedPacket, kind: UnreachableKind): Uint8Array | null {
+  if (p.version === 4) return buildError(p, ICMP_DEST_UNREACHABLE, kind === "port" ? 3 : 2, 0);
+  if (kind === "port") return buildError(p, ICMPV6_DEST_UNREACHABLE, 4, 0);
+  // The pointer is to the Next Header field naming the protocol nobody takes.
+  const pointer = p.buf[6] === IPPROTO_IPV6_FRAGMENT ? IPV6_HEADER_LEN : 6;
+  return buildError(p, ICMPV6_PARAM_PROBLEM, 1, pointer);
+}
+
+/**
+ * The ICMP Time Exceeded, code 1 (fragment reassembly time exceeded) a host
+ * sends when a datagram's first fragment came but the rest did not in time
+ * (RFC 792, RFC 8200 §4.5): `p` is that first fragment, parsed. Null when no
+ * error may be sent (see {@linkcode buildUnreachable}).
+ *
+ * @example
+ * ```ts
+ * import { buildTimeExceeded } from "./icmp_echo.ts";
+ * import { buildUdpPacket, parsePacket } from "../net/packet.ts";
+ * const first = buildUdpPacket({
+ *   src: new Uint8Array([10, 0, 0, 1]), dst: new Uint8Array([10, 0, 0, 2]),
+ *   srcPort: 40000, dstPort: 9, payload: new Uint8Array(16),
+ * });
+ * first[6] = 0x20; // MF
+ * parsePacket(buildTimeExceeded(parsePacket(first))!).icmpType; // 11
+ * ```
+ */
+export function buildTimeExceeded(p: ParsedPacket): Uint8Array | null {
+  return buildError(p, p.version === 4 ? ICMP_TIME_EXCEEDED : ICMPV6_TIME_EXCEEDED, 1, 0);
+}
+
+/** An ICMP error about `p`, from the address it was sent to, quoting as much of it as fits. */
+function buildError(p: ParsedPacket, type: number, code: number, rest: number): Uint8Array | null {
   if (!mayAnswerWithError(p)) return null;
   const b = p.buf;
-  const src = b.subarray(p.dstOff, p.dstOff + p.addrLen);
-  const dst = b.subarray(p.srcOff, p.srcOff + p.addrLen);
   const v4 = p.version === 4;
   const room = (v4 ? MAX_ERROR_V4 - IPV4_HEADER_LEN : MAX_ERROR_V6 - IPV6_HEADER_LEN) - 8;
-  const quote = b.subarray(0, Math.min(p.length, room));
-  if (v4) {
-    return buildIcmpPacket({
-      src,
-      dst,
-      type: ICMP_DEST_UNREACHABLE,
-      code: kind === "port" ? 3 : 2,
-      payload: quote,
-    });
-  }
-  if (kind === "port") {
-    return buildIcmpPacket({ src, dst, type: ICMPV6_DEST_UNREACHABLE, code: 4, payload: quote });
-  }
-  // The pointer is to the Next Header field naming the protocol nobody takes.
-  const pointer = b[6] === IPPROTO_IPV6_FRAGMENT ? IPV6_HEADER_LEN : 6;
   return buildIcmpPacket({
-    src,
-    dst,
-    type: ICMPV6_PARAM_PROBLEM,
-    code: 1,
-    rest: pointer,
-    payload: quote,
+    src: b.subarray(p.dstOff, p.dstOff + p.addrLen),
+    dst: b.subarray(p.srcOff, p.srcOff + p.addrLen),
+    type,
+    code,
+    rest,
+    payload: b.subarray(0, Math.min(p.length, room)),
   });
 }
 
@@ -239,15 +257,24 @@ export class IcmpErrorLimiter {
 
   /** {@linkcode buildUnreachable} if the rate limit allows; null (counted) otherwise. */
   unreachable(p: ParsedPacket, kind: UnreachableKind): Uint8Array | null {
+    return this.#allow(p) ? buildUnreachable(p, kind) : null;
+  }
+
+  /** {@linkcode buildTimeExceeded} if the rate limit allows; null (counted) otherwise. */
+  timeExceeded(p: ParsedPacket): Uint8Array | null {
+    return this.#allow(p) ? buildTimeExceeded(p) : null;
+  }
+
+  #allow(p: ParsedPacket): boolean {
     if (!mayAnswerWithError(p)) {
       this.suppressed++;
-      return null;
+      return false;
     }
     if (!this.#bucket.allow(this.#clock.now())) {
       this.rateLimited++;
-      return null;
+      return false;
     }
     this.sent++;
-    return buildUnreachable(p, kind);
+    return true;
   }
 }

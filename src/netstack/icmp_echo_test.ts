@@ -3,6 +3,7 @@ import { buildIcmpPacket, buildUdpPacket, parsePacket, verifyChecksums } from ".
 import { parseIp } from "../net/ip.ts";
 import {
   buildEchoReply,
+  buildTimeExceeded,
   buildUnreachable,
   IcmpErrorLimiter,
   isEchoRequest,
@@ -169,4 +170,17 @@ Deno.test("icmp echo: a built request round-trips through the reply builder", ()
   assert.equal(reply.icmpType, 129);
   assert.deepEqual([...reply.buf.subarray(44, 48)], [0xab, 0xcd, 0, 7]);
   assert.equal(reply.length, req.length);
+});
+
+Deno.test("icmp time exceeded: type 11 code 1 (IPv4), type 3 code 1 (IPv6), quoting the fragment", () => {
+  const f4 = dgram("10.77.0.1", "10.77.0.2", 100);
+  f4[6] = 0x20; // MF: a first fragment
+  const e4 = buildTimeExceeded(parsePacket(f4))!;
+  assert.deepEqual([e4[20], e4[21]], [11, 1]);
+  assert.ok(verifyChecksums(e4));
+  assert.deepEqual(e4.subarray(28), f4);
+  const e6 = buildTimeExceeded(parsePacket(dgram("fd00:77::1", "fd00:77::2")))!;
+  assert.deepEqual([e6[40], e6[41]], [3, 1]);
+  assert.ok(verifyChecksums(e6));
+  assert.equal(buildTimeExceeded(parsePacket(dgram("10.77.0.1", "224.0.0.9"))), null);
 });

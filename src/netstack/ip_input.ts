@@ -2,7 +2,7 @@
  * The IP layer of the userspace stack, between the packets of the tunnel and
  * the transports: validates each incoming packet (lengths, IPv4 header
  * checksum, transport checksum, addressed to one of ours), reassembles
- * fragments, and dispatches — ICMP echo answered, UDP to the bind table, TCP
+ * fragments (answering a timed-out one with ICMP Time Exceeded), and dispatches — ICMP echo answered, UDP to the bind table, TCP
  * to a handler, any other protocol answered with protocol unreachable — and
  * on the way out fragments what exceeds the MTU. Every dropped packet is
  * counted by reason; nothing here throws on input.
@@ -158,6 +158,10 @@ export class IpInput {
     this.#tcp = opts.tcp;
     this.#icmp = opts.icmp;
     this.reassembler = new IpReassembler(opts.clock, opts.reassembly);
+    this.reassembler.onTimeout = (first) => {
+      const err = this.icmpErrors.timeExceeded(parsePacket(first));
+      if (err !== null) this.send(err);
+    };
     this.icmpErrors = new IcmpErrorLimiter(opts.clock, opts.icmpErrorRate);
     this.udp = new UdpTable((p) => this.send(p), this.#addresses);
     this.#ipId = Math.floor(Math.random() * 0x10000);

@@ -156,14 +156,20 @@ Deno.test("ip input: renumbering takes effect for input and the UDP source", () 
   assert.ok(ip.isOurs(next) && !ip.isOurs(US4));
 });
 
-Deno.test("ip input: held fragments time out as other packets arrive", () => {
+Deno.test("ip input: held fragments time out as other packets arrive, with Time Exceeded", () => {
   const clock = new FakeClock();
-  const { ip } = stack({ clock });
-  const req = ping(PEER6, US6, 3000);
-  ip.input(fragmentPacket(req, 1280, 1)[0]);
+  const { ip, sent } = stack({ clock });
+  const first = fragmentPacket(ping(PEER6, US6, 3000), 1280, 1)[0];
+  ip.input(first);
   assert.ok(ip.reassembler.pendingBytes > 0);
   clock.advance(60_000);
   ip.input(ping(PEER4, US4));
   assert.equal(ip.reassembler.pendingBytes, 0);
   assert.equal(ip.reassembler.counters.timeout, 1);
+  // ICMPv6 Time Exceeded, code 1, quoting the first fragment; then the echo reply.
+  assert.equal(sent.length, 2);
+  const te = parsePacket(sent[0]);
+  assert.deepEqual([te.icmpType, te.icmpCode, te.dstIp()], [3, 1, PEER6]);
+  assert.ok(verifyChecksums(sent[0]));
+  assert.deepEqual(sent[0].subarray(48), first.subarray(0, 1280 - 48));
 });

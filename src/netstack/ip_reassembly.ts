@@ -91,8 +91,10 @@ interface Pending {
   deadline: number;
   /** Null once dropped: later fragments are discarded until the deadline (RFC 5722). */
   pieces: Piece[] | null;
-  /** The IP header of the offset-0 fragment (IPv4 header, or the IPv6 fixed header), once seen. */
-  header: Uint8Array | null;
+  /** The offset-0 fragment as it came (its header heads the datagram), once seen. */
+  first: Uint8Array | null;
+  /** The length of the IP header in `first` (the IPv6 fixed header, without the Fragment header). */
+  headerLen: number;
   /** The transport protocol (IPv6: the Fragment header's Next Header). */
   proto: number;
   /** The datagram's payload length, once the last fragment is seen; -1 before. */
@@ -169,6 +171,12 @@ export class IpReassembler {
     malformed: 0,
     afterDrop: 0,
   };
+  /**
+   * Called with the first fragment (as received) of a datagram that timed
+   * out, so the host can send ICMP Time Exceeded, code 1 (RFC 792, RFC 8200
+   * §4.5); not called when the first fragment never came.
+   */
+  onTimeout: ((firstFragment: Uint8Array) => void) | null = null;
   readonly #clock: Clock;
   readonly #limits: ReassemblyLimits;
   // One map per family: each has a single timeout, so insertion order is deadline order.
@@ -228,7 +236,8 @@ export class IpReassembler {
         source: f.source,
         deadline: this.#clock.now() + timeout,
         pieces: [],
-        header: null,
+        first: null,
+        headerLen: 0,
         proto: f.proto,
         total: -1,
         have: 0,
@@ -249,9 +258,11 @@ export class IpReassembler {
     for (const map of [this.#v4, this.#v6]) {
       for (const [key, p] of map) {
         if (p.deadline > now) break;
-        if (p.pieces !== null) this.counters.timeout++;
         this.#release(p);
         map.delete(key);
+        if (p.pieces === null) continue;
+        this.counters.timeout++;
+        if (p.first !== null) this.onTimeout?.(p.first);
       }
     }
   }
@@ -277,25 +288,31 @@ export class IpReassembler {
     }
     if (!f.more && pieces.some((q) => q.end > end)) return this.#drop(p, "inconsistent");
     if (pieces.length >= this.#limits.maxFragments) return this.#drop(p, "tooManyFragments");
-    const cost = len + (f.off === 0 ? f.headerLen : 0);
+    const cost = len + (f.off === 0 ? f.dataStart : 0);
     if (this.#bytes + cost > this.#limits.maxPendingBytes) return this.#drop(p, "memoryLimit");
     const fromSource = this.#perSource.get(p.source) ?? 0;
     if (fromSource + cost > this.#limits.maxPendingPerSource) return this.#drop(p, "sourceLimit");
-    pieces.push({ off: f.off, end, data: b.slice(f.dataStart, f.dataEnd) });
-    if (f.off === 0) p.header = b.slice(0, f.headerLen);
+    if (f.off === 0) {
+      p.first = b.slice(0, f.dataEnd);
+      p.headerLen = f.headerLen;
+      pieces.push({ off: 0, end, data: p.first.subarray(f.dataStart) });
+    } else {
+      pieces.push({ off: f.off, end, data: b.slice(f.dataStart, f.dataEnd) });
+    }
     if (!f.more) p.total = end;
     p.have += len;
     p.bytes += cost;
     this.#bytes += cost;
     this.#perSource.set(p.source, fromSource + cost);
-    if (p.total < 0 || p.have !== p.total || p.header === null) return null;
+    if (p.total < 0 || p.have !== p.total || p.first === null) return null;
     // No overlaps and every byte of [0, total) held: the pieces tile the datagram.
     this.#release(p);
     (p.version === 4 ? this.#v4 : this.#v6).delete(key);
     pieces.sort((x, y) => x.off - y.off);
     this.counters.reassembled++;
     const data = pieces.map((q) => q.data);
-    return p.version === 4 ? joinV4(p.header, data, p.total) : joinV6(p.header, p.proto, data);
+    const header = p.first.subarray(0, p.headerLen);
+    return p.version === 4 ? joinV4(header, data, p.total) : joinV6(header, p.proto, data);
   }
 
   /** Frees a datagram's bytes and keeps it as a marker until its deadline. */
@@ -303,7 +320,7 @@ export class IpReassembler {
     this.counters[why]++;
     this.#release(p);
     p.pieces = null;
-    p.header = null;
+    p.first = null;
     return null;
   }
 

@@ -83,6 +83,8 @@ for (const v6 of [false, true]) {
     const clock = new FakeClock();
     const r = new IpReassembler(clock);
     const frags = fragmentPacket(udp(v6, 3000), 1280, 6);
+    const timedOut: Uint8Array[] = [];
+    r.onTimeout = (f) => timedOut.push(f);
     r.push(frags[0]);
     r.push(frags[2]);
     assert.ok(r.pendingBytes > 1500);
@@ -95,6 +97,8 @@ for (const v6 of [false, true]) {
     assert.equal(r.pendingBytes, 0);
     assert.equal(r.pendingDatagrams, 0);
     // The missing fragment now starts a new datagram that cannot complete.
+    assert.equal(timedOut.length, 1);
+    assert.deepEqual(timedOut[0], frags[0], "the first fragment, for ICMP Time Exceeded");
     assert.equal(r.push(frags[1]), null);
     assert.equal(r.counters.reassembled, 0);
   });
@@ -267,4 +271,16 @@ Deno.test("reassembly: randomly cut and overlapping pieces never give a wrong da
     assert.ok(r.pendingBytes <= 2 * whole.length);
   }
   assert.ok(completed > 10 && overlapped > 10, `${completed} completed, ${overlapped} overlapped`);
+});
+
+Deno.test("reassembly: no timeout callback when the first fragment never came", () => {
+  const clock = new FakeClock();
+  const r = new IpReassembler(clock);
+  let called = 0;
+  r.onTimeout = () => called++;
+  r.push(fragmentPacket(udp(false, 3000), 1280)[1]);
+  clock.advance(30_000);
+  r.expire();
+  assert.equal(r.counters.timeout, 1);
+  assert.equal(called, 0);
 });

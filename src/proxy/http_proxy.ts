@@ -208,18 +208,23 @@ export class HttpProxyServer {
       // The body (if any) streams on while we wait for the response head.
       conn.readable.pipeTo(upstream.writable).catch(() => {});
       const resp = new ByteReader(upstream.readable, MAX_HTTP_HEAD_BYTES);
-      let rh: HttpHead;
-      try {
-        rh = await resp.read("HTTP response head", decodeHead);
-      } catch (err) {
-        await writeError(conn, 502, `bad response from ${url.host}: ${errText(err)}`);
-        return;
-      }
       const out = conn.writable.getWriter();
-      await out.write(encodeHead(rh.start.join(" ").trimEnd(), [
-        ...stripHopByHop(rh.fields),
-        ["Connection", "close"],
-      ]));
+      while (true) {
+        let rh: HttpHead;
+        try {
+          rh = await resp.read("HTTP response head", decodeHead);
+        } catch (err) {
+          out.releaseLock();
+          await writeError(conn, 502, `bad response from ${url.host}: ${errText(err)}`);
+          return;
+        }
+        // 1xx (100 Continue, 103 Early Hints) precede the real response: pass them on as they are.
+        const interim = /^1\d\d$/.test(rh.start[1]) && rh.start[1] !== "101";
+        const fields = stripHopByHop(rh.fields);
+        if (!interim) fields.push(["Connection", "close"]);
+        await out.write(encodeHead(rh.start.join(" ").trimEnd(), fields));
+        if (!interim) break;
+      }
       const rest = resp.release();
       if (rest.length > 0) await out.write(rest);
       out.releaseLock();

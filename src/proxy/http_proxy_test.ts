@@ -200,3 +200,30 @@ Deno.test("a truncated request head closes only its own connection", async () =>
   assert.equal(await stalled.read(new Uint8Array(64)).catch(() => null), null);
   stalled.close();
 });
+
+Deno.test("an interim 100 Continue passes through before the final response", async () => {
+  const upstream = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const served = (async () => {
+    const c = await upstream.accept();
+    await c.read(new Uint8Array(4096));
+    await c.write(new TextEncoder().encode(
+      "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 4\r\nKeep-Alive: x\r\n\r\ndone",
+    ));
+    c.close();
+  })();
+  await using proxy = httpProxy();
+  const reply = text(
+    await rawExchange(
+      proxy.port,
+      new TextEncoder().encode(
+        `PUT http://127.0.0.1:${upstream.addr.port}/u HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n`,
+      ),
+    ),
+  );
+  await served;
+  upstream.close();
+  assert.equal(
+    reply,
+    "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 4\r\nConnection: close\r\n\r\ndone",
+  );
+});

@@ -133,6 +133,13 @@ export function startProxies(opts: StartProxiesOptions): ProxyListeners {
   const http = httpAddr && new HttpProxyServer({ ...common, credentials: opts.httpCredentials });
   const listeners: Deno.Listener[] = [];
   const loops: Promise<void>[] = [];
+  // Handlers in flight, so close() returns only once every connection is down.
+  const handlers = new Set<Promise<void>>();
+  const sniffing = new Set<Deno.Conn>();
+  const track = (p: Promise<void>) => {
+    handlers.add(p);
+    p.finally(() => handlers.delete(p));
+  };
   const open = (addr: ProxyAddr, serve: (c: Deno.Conn) => void): ProxyAddr => {
     const ln = Deno.listen({ hostname: addr.hostname, port: addr.port });
     listeners.push(ln);
@@ -147,18 +154,23 @@ export function startProxies(opts: StartProxiesOptions): ProxyListeners {
     if (shared) {
       const timeout = opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
       out.socks5 = out.http = open(socksAddr, (c) => {
-        sniff(c, timeout).then((conn) => {
-          if (conn === null) return;
-          const first = conn.first;
-          if (first === 4 || first === 5) socks!.handle(conn.conn);
-          else http!.handle(conn.conn);
-        });
+        sniffing.add(c);
+        track(
+          sniff(c, timeout).then((conn) => {
+            sniffing.delete(c);
+            if (conn === null) return;
+            const first = conn.first;
+            return first === 4 || first === 5 ? socks!.handle(conn.conn) : http!.handle(conn.conn);
+          }),
+        );
       });
     } else {
       if (socksAddr !== undefined) {
-        out.socks5 = open(socksAddr, (c) => socks!.handle(fromDenoConn(c)));
+        out.socks5 = open(socksAddr, (c) => track(socks!.handle(fromDenoConn(c))));
       }
-      if (httpAddr !== undefined) out.http = open(httpAddr, (c) => http!.handle(fromDenoConn(c)));
+      if (httpAddr !== undefined) {
+        out.http = open(httpAddr, (c) => track(http!.handle(fromDenoConn(c))));
+      }
     }
   } catch (err) {
     for (const ln of listeners) ln.close();
@@ -174,7 +186,15 @@ export function startProxies(opts: StartProxiesOptions): ProxyListeners {
     }
     socks?.close();
     http?.close();
+    for (const c of sniffing) {
+      try {
+        c.close();
+      } catch {
+        // The sniff already closed it.
+      }
+    }
     await Promise.all(loops);
+    await Promise.all([...handlers]);
   }
   return out;
 }

@@ -135,3 +135,32 @@ Deno.test("curl --socks5-hostname http://peer:PORT/ goes through the tailnet dia
     await proxies.close();
   }
 });
+
+Deno.test("close() on a shared port also drops a client that has not spoken yet", async () => {
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = probe.addr.port;
+  probe.close();
+  const addr = `127.0.0.1:${port}`;
+  // The handshake timeout is an hour, so only close() can end the silent client's sniff.
+  const proxies = startProxies({
+    dialer: hostDialer(),
+    socks5: addr,
+    http: addr,
+    handshakeTimeoutMs: 3_600_000,
+  });
+  const silent = await Deno.connect({ hostname: "127.0.0.1", port });
+  await new Promise((r) => setTimeout(r, 20)); // let the accept loop pick it up
+  let guard: ReturnType<typeof setTimeout> | undefined;
+  // The guard only turns a hang into a failure; it measures nothing.
+  const outcome = await Promise.race([
+    (async () => {
+      await proxies.close();
+      const eof = await silent.read(new Uint8Array(1)).catch(() => null);
+      return eof === null ? "closed" : "the silent client got bytes";
+    })(),
+    new Promise((r) => guard = setTimeout(() => r("close() hung on the silent client"), 10_000)),
+  ]);
+  clearTimeout(guard);
+  silent.close();
+  assert.equal(outcome, "closed");
+});

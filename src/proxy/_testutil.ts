@@ -6,7 +6,7 @@
  */
 
 import dgram from "node:dgram";
-import type { ProxyConn, ProxyDatagramSocket, ProxyDialer } from "./types.ts";
+import type { ProxyConn, ProxyDatagram, ProxyDatagramSocket, ProxyDialer } from "./types.ts";
 
 /** A local HTTP server answering `origin <method> <path>` (and echoing a POST body). */
 export interface Origin extends AsyncDisposable {
@@ -115,4 +115,22 @@ export function recordingDialer(name: string, log: string[]): ProxyDialer {
       return Promise.resolve(sock);
     },
   };
+}
+
+/**
+ * The next datagram on `sock`; a lost one fails the test after 5 s instead of
+ * hanging it (a guard against hangs, not a measurement).
+ */
+export async function receiveOrFail(sock: ProxyDatagramSocket): Promise<ProxyDatagram> {
+  let guard: ReturnType<typeof setTimeout> | undefined;
+  const lost = new Promise<never>((_, reject) => {
+    guard = setTimeout(() => reject(new Error("No datagram arrived")), 5_000);
+  });
+  try {
+    const d = await Promise.race([sock.receive(), lost]);
+    if (d === null) throw new Error("The socket closed before a datagram arrived");
+    return d;
+  } finally {
+    clearTimeout(guard);
+  }
 }

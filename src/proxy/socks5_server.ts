@@ -248,6 +248,8 @@ export class Socks5Server {
       return;
     }
     const client = unmap(clientIp);
+    // A dual-stack listener reports IPv4 clients as ::ffff:a.b.c.d; the relay socket is plain IPv4 then.
+    const clientHost = formatIp(client);
     // RFC 1928 §7: DST.PORT is the port the client will send from, or 0 if it does not know yet.
     let clientPort = req.dest.port === 0 ? null : req.dest.port;
     try {
@@ -272,7 +274,7 @@ export class Socks5Server {
         for (let d = await upstream.receive(); d !== null; d = await upstream.receive()) {
           if (clientPort === null) continue;
           const wrapped = encodeUdpDatagram(d.hostname, d.port, d.data);
-          relaySock.send(wrapped, conn.remoteAddr.hostname, clientPort).catch(() => {});
+          relaySock.send(wrapped, clientHost, clientPort).catch(() => {});
         }
       })();
       // The association lives as long as its TCP connection (§7); anything sent on it is ignored.

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { hostDialer } from "./host_dialer.ts";
 import { startProxies } from "./listen.ts";
 import { decodeUdpDatagram, encodeUdpDatagram } from "./socks5_codec.ts";
-import { curl, rawExchange, readN, startOrigin, startUdpEcho } from "./_testutil.ts";
+import { curl, rawExchange, readN, receiveOrFail, startOrigin, startUdpEcho } from "./_testutil.ts";
 import { bindHostUdp } from "./udp_socket.ts";
 import { type DialFailure, ProxyDialError } from "./types.ts";
 
@@ -146,49 +146,51 @@ Deno.test("SOCKS5 closes connections over maxConnections and serves again once o
   assert.equal(r?.stdout, "origin GET /again");
 });
 
-Deno.test("SOCKS5 UDP ASSOCIATE relays a round trip to a UDP echo server, drops fragments", async () => {
-  const echo = await startUdpEcho();
-  await using proxy = socks();
-  const client = await bindHostUdp("127.0.0.1");
-  const tcp = await Deno.connect({ hostname: "127.0.0.1", port: proxy.port });
-  try {
-    await tcp.write(new Uint8Array([5, 1, 0]));
-    assert.deepEqual([...await readN(tcp, 2)], [5, 0]);
-    const myPort = client.addr.port;
-    await tcp.write(new Uint8Array([5, 3, 0, 1, 0, 0, 0, 0, myPort >> 8, myPort & 255]));
-    const reply = await readN(tcp, 10);
-    assert.deepEqual([...reply.subarray(0, 4)], [5, 0, 0, 1]);
-    assert.deepEqual(
-      [...reply.subarray(4, 8)],
-      [127, 0, 0, 1],
-      "the relay is on the address we dialled",
-    );
-    const relayPort = (reply[8] << 8) | reply[9];
-    const payload = new TextEncoder().encode("ping");
-    // A fragment (FRAG=1) is dropped; the whole datagram after it gets the only answer.
-    const frag = encodeUdpDatagram("127.0.0.1", echo.port, new TextEncoder().encode("frag"));
-    frag[2] = 1;
-    await client.send(frag, "127.0.0.1", relayPort);
-    await client.send(encodeUdpDatagram("127.0.0.1", echo.port, payload), "127.0.0.1", relayPort);
-    const got = await client.receive();
-    assert.equal(got?.port, relayPort);
-    const d = decodeUdpDatagram(got!.data);
-    assert.deepEqual(d.addr, { atyp: 1, hostname: "127.0.0.1", port: echo.port });
-    assert.equal(new TextDecoder().decode(d.data), "echo:ping");
-    // By name too: the relay resolves DST.ADDR.
-    await client.send(
-      encodeUdpDatagram("localhost", echo.port, new TextEncoder().encode("name")),
-      "127.0.0.1",
-      relayPort,
-    );
-    const byName = decodeUdpDatagram((await client.receive())!.data);
-    assert.equal(new TextDecoder().decode(byName.data), "echo:name");
-  } finally {
-    tcp.close();
-    client.close();
-    echo.close();
-  }
-});
+for (const listen of ["127.0.0.1:0", ":0"]) {
+  Deno.test(`SOCKS5 UDP ASSOCIATE relays a round trip to a UDP echo server, drops fragments (listening on ${listen})`, async () => {
+    const echo = await startUdpEcho();
+    await using proxy = socks({ socks5: listen });
+    const client = await bindHostUdp("127.0.0.1");
+    const tcp = await Deno.connect({ hostname: "127.0.0.1", port: proxy.port });
+    try {
+      await tcp.write(new Uint8Array([5, 1, 0]));
+      assert.deepEqual([...await readN(tcp, 2)], [5, 0]);
+      const myPort = client.addr.port;
+      await tcp.write(new Uint8Array([5, 3, 0, 1, 0, 0, 0, 0, myPort >> 8, myPort & 255]));
+      const reply = await readN(tcp, 10);
+      assert.deepEqual([...reply.subarray(0, 4)], [5, 0, 0, 1]);
+      assert.deepEqual(
+        [...reply.subarray(4, 8)],
+        [127, 0, 0, 1],
+        "the relay is on the address we dialled",
+      );
+      const relayPort = (reply[8] << 8) | reply[9];
+      const payload = new TextEncoder().encode("ping");
+      // A fragment (FRAG=1) is dropped; the whole datagram after it gets the only answer.
+      const frag = encodeUdpDatagram("127.0.0.1", echo.port, new TextEncoder().encode("frag"));
+      frag[2] = 1;
+      await client.send(frag, "127.0.0.1", relayPort);
+      await client.send(encodeUdpDatagram("127.0.0.1", echo.port, payload), "127.0.0.1", relayPort);
+      const got = await receiveOrFail(client);
+      assert.equal(got.port, relayPort);
+      const d = decodeUdpDatagram(got.data);
+      assert.deepEqual(d.addr, { atyp: 1, hostname: "127.0.0.1", port: echo.port });
+      assert.equal(new TextDecoder().decode(d.data), "echo:ping");
+      // By name too: the relay resolves DST.ADDR.
+      await client.send(
+        encodeUdpDatagram("localhost", echo.port, new TextEncoder().encode("name")),
+        "127.0.0.1",
+        relayPort,
+      );
+      const byName = decodeUdpDatagram((await receiveOrFail(client)).data);
+      assert.equal(new TextDecoder().decode(byName.data), "echo:name");
+    } finally {
+      tcp.close();
+      client.close();
+      echo.close();
+    }
+  });
+}
 
 Deno.test("SOCKS5 UDP ASSOCIATE ignores datagrams from any port but the client's", async () => {
   const echo = await startUdpEcho();
@@ -207,11 +209,11 @@ Deno.test("SOCKS5 UDP ASSOCIATE ignores datagrams from any port but the client's
       encodeUdpDatagram("127.0.0.1", echo.port, new TextEncoder().encode(s));
     await stranger.send(enc("stranger"), "127.0.0.1", relayPort);
     await client.send(enc("mine"), "127.0.0.1", relayPort);
-    const d = decodeUdpDatagram((await client.receive())!.data);
+    const d = decodeUdpDatagram((await receiveOrFail(client)).data);
     assert.equal(new TextDecoder().decode(d.data), "echo:mine");
     // The stranger's datagram was never relayed, so no echo of it reaches anyone.
     await client.send(enc("mine2"), "127.0.0.1", relayPort);
-    const d2 = decodeUdpDatagram((await client.receive())!.data);
+    const d2 = decodeUdpDatagram((await receiveOrFail(client)).data);
     assert.equal(new TextDecoder().decode(d2.data), "echo:mine2");
   } finally {
     tcp.close();

@@ -30,7 +30,7 @@ import {
   stripHopByHop,
 } from "./http_head.ts";
 import { relay } from "./relay.ts";
-import type { ProxyCredentials } from "./socks5_server.ts";
+import { credentialsMatch, type ProxyCredentials } from "./credentials.ts";
 import { dialFailureOf } from "./types.ts";
 import type { AcceptedConn, ProxyConn, ProxyDialer } from "./types.ts";
 
@@ -274,8 +274,7 @@ export class HttpProxyServer {
       return false;
     }
     const colon = decoded.indexOf(":");
-    return colon >= 0 && decoded.slice(0, colon) === creds.username &&
-      decoded.slice(colon + 1) === creds.password;
+    return colon >= 0 && credentialsMatch(creds, decoded.slice(0, colon), decoded.slice(colon + 1));
   }
 }
 

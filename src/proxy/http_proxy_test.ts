@@ -227,3 +227,44 @@ Deno.test("an interim 100 Continue passes through before the final response", as
     "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 4\r\nConnection: close\r\n\r\ndone",
   );
 });
+
+Deno.test("CONNECT forwards bytes sent right behind the request head", async () => {
+  await using origin = startOrigin();
+  await using proxy = httpProxy();
+  const reply = text(
+    await rawExchange(
+      proxy.port,
+      new TextEncoder().encode(
+        `CONNECT 127.0.0.1:${origin.port} HTTP/1.1\r\nHost: 127.0.0.1:${origin.port}\r\n\r\n` +
+          "GET /eager HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+      ),
+    ),
+  );
+  assert.match(reply, /^HTTP\/1.1 200 Connection established\r\n\r\nHTTP\/1.1 200 /);
+  assert.match(reply, /origin GET \/eager$/);
+});
+
+Deno.test("an IPv6 literal URL and an IPv6 CONNECT authority reach an origin on ::1", async () => {
+  const server = Deno.serve(
+    { hostname: "::1", port: 0, onListen() {} },
+    (r) => new Response(new URL(r.url).pathname),
+  );
+  await using proxy = httpProxy();
+  try {
+    const plain = await curl(
+      "-x",
+      `http://127.0.0.1:${proxy.port}`,
+      `http://[::1]:${server.addr.port}/p6`,
+    );
+    assert.equal(plain.stdout, "/p6");
+    const tunnel = await curl(
+      "-p",
+      "-x",
+      `http://127.0.0.1:${proxy.port}`,
+      `http://[::1]:${server.addr.port}/t6`,
+    );
+    assert.equal(tunnel.stdout, "/t6");
+  } finally {
+    await server.shutdown();
+  }
+});

@@ -10,7 +10,8 @@
 import { fromDenoConn } from "./deno_conn.ts";
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from "./constants.ts";
 import { HttpProxyServer } from "./http_proxy.ts";
-import { type ProxyCredentials, Socks5Server } from "./socks5_server.ts";
+import type { ProxyCredentials } from "./credentials.ts";
+import { Socks5Server } from "./socks5_server.ts";
 import type { AcceptedConn, ProxyAddr, ProxyDialer } from "./types.ts";
 import { ipOrNull } from "./socks5_codec.ts";
 

@@ -38,7 +38,8 @@ export {
   routingDialer,
   type RoutingDialerOptions,
 } from "./routing_dialer.ts";
-export { type ProxyCredentials, Socks5Server, type Socks5ServerOptions } from "./socks5_server.ts";
+export { credentialsMatch, type ProxyCredentials } from "./credentials.ts";
+export { Socks5Server, type Socks5ServerOptions } from "./socks5_server.ts";
 export { type HttpProxyOptions, HttpProxyServer } from "./http_proxy.ts";
 export {
   parseListenAddr,

@@ -28,6 +28,7 @@ import {
   REP_HOST_UNREACHABLE,
   REP_SUCCEEDED,
 } from "./constants.ts";
+import { credentialsMatch, type ProxyCredentials } from "./credentials.ts";
 import { relay } from "./relay.ts";
 import {
   decodeGreeting,
@@ -45,14 +46,6 @@ import {
 import { dialFailureOf } from "./types.ts";
 import type { AcceptedConn, DialFailure, ProxyConn, ProxyDialer } from "./types.ts";
 import { bindHostUdp } from "./udp_socket.ts";
-
-/** Username and password a client must present (RFC 1929). */
-export interface ProxyCredentials {
-  /** The user name. */
-  username: string;
-  /** The password. */
-  password: string;
-}
 
 /** Options for {@linkcode Socks5Server}. */
 export interface Socks5ServerOptions {
@@ -188,10 +181,10 @@ export class Socks5Server {
     await writer.write(encodeMethodChoice(want));
     if (creds === undefined) return true;
     const got = await reader.read("SOCKS5 username/password", decodeUserPass);
-    const ok = sameText(got.username, creds.username) & sameText(got.password, creds.password);
-    await writer.write(encodeUserPassStatus(ok === 1));
-    if (ok !== 1) this.#log(`socks5: wrong credentials for user ${JSON.stringify(got.username)}`);
-    return ok === 1;
+    const ok = credentialsMatch(creds, got.username, got.password);
+    await writer.write(encodeUserPassStatus(ok));
+    if (!ok) this.#log(`socks5: wrong credentials for user ${JSON.stringify(got.username)}`);
+    return ok;
   }
 
   async #connect(
@@ -287,13 +280,4 @@ export class Socks5Server {
       upstream.close();
     }
   }
-}
-
-/** 1 when equal, else 0, in time that depends only on the lengths. */
-function sameText(a: string, b: string): number {
-  const x = new TextEncoder().encode(a);
-  const y = new TextEncoder().encode(b);
-  let diff = x.length ^ y.length;
-  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
-  return diff === 0 ? 1 : 0;
 }

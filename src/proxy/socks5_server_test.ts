@@ -222,3 +222,29 @@ Deno.test("SOCKS5 UDP ASSOCIATE ignores datagrams from any port but the client's
     echo.close();
   }
 });
+
+Deno.test("SOCKS5 forwards data sent right behind the request (one write for the whole exchange)", async () => {
+  await using origin = startOrigin();
+  await using proxy = socks();
+  const p = origin.port;
+  const http = new TextEncoder().encode(
+    "GET /eager HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+  );
+  const reply = await rawExchange(
+    proxy.port,
+    new Uint8Array([5, 1, 0, 5, 1, 0, 1, 127, 0, 0, 1, p >> 8, p & 255, ...http]),
+  );
+  assert.deepEqual([...reply.subarray(0, 4)], [5, 0, 5, 0]);
+  assert.match(
+    new TextDecoder().decode(reply.subarray(12)),
+    /^HTTP\/1.1 200 [\s\S]*origin GET \/eager$/,
+  );
+});
+
+Deno.test("SOCKS5 listens on [::1] and curl reaches it over IPv6", async () => {
+  await using origin = startOrigin();
+  await using proxy = socks({ socks5: "[::1]:0" });
+  assert.equal(proxy.socks5?.hostname, "::1");
+  const r = await curl("--socks5", `[::1]:${proxy.port}`, `http://127.0.0.1:${origin.port}/v6`);
+  assert.equal(r.stdout, "origin GET /v6");
+});

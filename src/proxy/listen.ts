@@ -99,8 +99,20 @@ export interface ProxyListeners {
   socks5?: ProxyAddr;
   /** The HTTP proxy's address. */
   http?: ProxyAddr;
+  /** What `warren tun status` shows: each listener and its open connections. */
+  status(): ProxyStatus[];
   /** Stops accepting, closes every connection, and waits for the accept loops to end. */
   close(): Promise<void>;
+}
+
+/** One proxy's entry in {@linkcode ProxyListeners.status}. */
+export interface ProxyStatus {
+  /** Which proxy. */
+  kind: "socks5" | "http";
+  /** Where it listens (host:port, IPv6 in brackets). */
+  listen: string;
+  /** Connections being served now (CONNECT tunnels, UDP associations, requests). */
+  connections: number;
 }
 
 /**
@@ -148,7 +160,19 @@ export function startProxies(opts: StartProxiesOptions): ProxyListeners {
     const a = ln.addr as Deno.NetAddr;
     return { hostname: a.hostname, port: a.port };
   };
-  const out: ProxyListeners = { close };
+  const out: ProxyListeners = { close, status };
+  function status(): ProxyStatus[] {
+    const fmt = (a: ProxyAddr) =>
+      a.hostname.includes(":") ? `[${a.hostname}]:${a.port}` : `${a.hostname}:${a.port}`;
+    const rows: ProxyStatus[] = [];
+    if (socks && out.socks5) {
+      rows.push({ kind: "socks5", listen: fmt(out.socks5), connections: socks.connections });
+    }
+    if (http && out.http) {
+      rows.push({ kind: "http", listen: fmt(out.http), connections: http.connections });
+    }
+    return rows;
+  }
   try {
     const shared = socksAddr !== undefined && httpAddr !== undefined && socksAddr.port !== 0 &&
       socksAddr.hostname === httpAddr.hostname && socksAddr.port === httpAddr.port;

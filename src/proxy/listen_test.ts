@@ -57,6 +57,10 @@ Deno.test("one address for both flags serves SOCKS5 and HTTP on one port, as tai
   });
   try {
     assert.deepEqual(proxies.socks5, proxies.http);
+    assert.deepEqual(proxies.status(), [
+      { kind: "socks5", listen: `127.0.0.1:${port}`, connections: 0 },
+      { kind: "http", listen: `127.0.0.1:${port}`, connections: 0 },
+    ]);
     const url = `http://127.0.0.1:${origin.port}/mux`;
     assert.equal(
       (await curl("--socks5-hostname", `127.0.0.1:${port}`, url)).stdout,
@@ -85,7 +89,12 @@ Deno.test("close() stops the listeners and closes open tunnels", async () => {
   const buf = new Uint8Array(256);
   const n = await c.read(buf);
   assert.match(new TextDecoder().decode(buf.subarray(0, n ?? 0)), /^HTTP\/1.1 200 /);
+  assert.deepEqual(proxies.status().map((s) => [s.kind, s.connections]), [["socks5", 0], [
+    "http",
+    1,
+  ]]);
   await proxies.close();
+  assert.deepEqual(proxies.status().map((s) => s.connections), [0, 0]);
   assert.equal(await c.read(buf).catch(() => null), null, "the tunnel was closed");
   c.close();
   await assert.rejects(Deno.connect({ hostname: "127.0.0.1", port: proxies.socks5!.port }));

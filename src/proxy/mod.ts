@@ -44,6 +44,7 @@ export { type HttpProxyOptions, HttpProxyServer } from "./http_proxy.ts";
 export {
   parseListenAddr,
   type ProxyListeners,
+  type ProxyStatus,
   startProxies,
   type StartProxiesOptions,
 } from "./listen.ts";

@@ -33,8 +33,13 @@ export function hostDialer(): ProxyDialer {
         });
       }
     },
-    openUdp(): Promise<ProxyDatagramSocket> {
-      return bindHostUdp("::");
+    async openUdp(): Promise<ProxyDatagramSocket> {
+      try {
+        return await bindHostUdp("::");
+      } catch {
+        // IPv6 disabled (common in containers): an IPv4-only socket still reaches IPv4.
+        return await bindHostUdp("0.0.0.0");
+      }
     },
   };
 }

@@ -7,12 +7,11 @@ import { UdpConn } from "./udp_conn.ts";
 /** One node's socket layer on a loopback UDP socket, with a clock the test moves. */
 function side(clock: { t: number }) {
   const node = generatePrivateKey(), disco = generatePrivateKey();
-  let magic: Magicsock;
   const udp = new UdpConn(UdpSocket.bind(0), {
     stun: () => {},
     disco: (p, from) => magic.receiveUdpDisco(p, from),
   }, 1280);
-  magic = new Magicsock({
+  const magic: Magicsock = new Magicsock({
     privateKey: node,
     plainHttp: true,
     log: () => {},

@@ -22,3 +22,4 @@ export {
   to16,
   unmap,
 } from "./ip.ts";
+export { PrefixTrie } from "./prefix_trie.ts";

@@ -21,7 +21,8 @@ import { StunServer } from "../stun/server.ts";
 import { DEFAULT_STUN_PORT } from "../stun/constants.ts";
 import { parseIp } from "../net/ip.ts";
 import { parseDurationMs } from "./duration.ts";
-import { formatNodePublic, fromHex, generateNodePrivate } from "../key/node_key.ts";
+import { fromHex } from "../bytes/hex.ts";
+import { formatNodePublic, generateNodePrivate, KEY_LEN } from "../key/node_key.ts";
 
 const USAGE = `usage: warren tun derp [flags]
 
@@ -199,7 +200,7 @@ export async function derpCommand(argv: string[]): Promise<number> {
       if (!/^[0-9a-f]{64}$/.test(meshText)) {
         throw new SyntaxError("the mesh key must be 64 lowercase hex characters");
       }
-      meshKey = fromHex(meshText);
+      meshKey = fromHex(meshText, KEY_LEN);
     }
   } catch (e) {
     return bad((e as Error).message);

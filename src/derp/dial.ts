@@ -5,13 +5,14 @@
  * @module
  */
 
+import { bytesEqual } from "../bytes/equal.ts";
 import { closeQuietly, type DuplexConn, writeAll } from "./conn.ts";
 import { CLIENT_CONNECT_TIMEOUT_MS, FAST_START_HEADER, IDEAL_NODE_HEADER } from "./constants.ts";
 import { DerpClient, type DerpClientOptions } from "./client.ts";
 import { readHttpHead } from "./http_head.ts";
 import { connectNodeTls } from "./node_tls_conn.ts";
 import { parseMetaCert } from "./meta_cert.ts";
-import { keysEqual, parseNodePublicLoose } from "../key/node_key.ts";
+import { parseNodePublicLoose } from "../key/node_key.ts";
 
 /** Options for {@link dialDerp}. */
 export interface DialOptions extends DerpClientOptions {
@@ -94,7 +95,7 @@ export async function dialDerp(url: string, opts: DialOptions): Promise<DerpClie
       } catch {
         // A malformed header is not fatal: the ServerKey frame is authoritative.
       }
-      if (k && !keysEqual(k, client.serverPublic)) {
+      if (k && !bytesEqual(k, client.serverPublic)) {
         client.close();
         throw new Error("Derp-Public-Key header does not match the ServerKey frame");
       }

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
+import { fromHex, toHex } from "../bytes/hex.ts";
 import {
   clamp,
   formatDiscoPublic,
   formatMachinePublic,
   formatNodePublic,
   formatPrivate,
-  fromHex,
   generateNodePrivate,
   isZeroKey,
   keysEqual,
@@ -17,7 +17,6 @@ import {
   parsePrivate,
   publicFromPrivate,
   shortKey,
-  toHex,
 } from "./node_key.ts";
 
 const fixture = JSON.parse(

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { toHex } from "../bytes/hex.ts";
 import type { PeerPath } from "../disco/path.ts";
 import type { MagicPeer } from "./magicsock.ts";
 
@@ -24,9 +25,12 @@ export interface DiscoPeer {
   stamp: number;
 }
 
-/** Lowercase hex of a key, for map keys. */
+/**
+ * Lowercase hex of a key, for map keys.
+ *
+ * @deprecated Use `toHex` from src/bytes/hex.ts; this stays only until
+ * src/magicsock/magicsock.ts stops importing it.
+ */
 export function toHexKey(k: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < k.length; i++) s += (k[i] < 16 ? "0" : "") + k[i].toString(16);
-  return s;
+  return toHex(k);
 }

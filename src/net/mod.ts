@@ -9,7 +9,6 @@ export {
   formatIp,
   formatPrefix,
   type HostPort,
-  ipEqual,
   ipFamily,
   type IpPrefix,
   isV4Mapped,

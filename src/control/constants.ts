@@ -74,5 +74,3 @@ export const BACKOFF_MAX_MS = 60_000;
 export const ZERO_NODE_KEY: string = "nodekey:" + "0".repeat(64);
 /** Go's zero time in RFC 3339. */
 export const ZERO_TIME = "0001-01-01T00:00:00Z";
-/** Expiry tailscaled sends to log out (Unix 123). */
-export const LOGOUT_EXPIRY = "1970-01-01T00:02:03Z";

@@ -35,7 +35,7 @@ export function encodeEarlyPayload(early: EarlyNoise): Uint8Array {
 }
 
 /** Reports whether 9 header bytes start with the early-payload magic. */
-export function hasEarlyMagic(header: Uint8Array): boolean {
+function hasEarlyMagic(header: Uint8Array): boolean {
   return bytesEqual(header.subarray(0, EARLY_PAYLOAD_MAGIC.length), EARLY_PAYLOAD_MAGIC);
 }
 

@@ -283,7 +283,7 @@ export function decodeServerInfo(
 }
 
 /** A frame of a key followed by packet bytes (SendPacket or RecvPacket). */
-export function encodeKeyedPacket(type: number, key: Uint8Array, packet: Uint8Array): Uint8Array {
+function encodeKeyedPacket(type: number, key: Uint8Array, packet: Uint8Array): Uint8Array {
   checkKey(key, "packet key");
   const out = new Uint8Array(5 + KEY_LEN + packet.length);
   const len = KEY_LEN + packet.length;

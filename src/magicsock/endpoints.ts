@@ -34,7 +34,7 @@ export interface Discovery {
 }
 
 /** "ip:port" for an address and port. */
-export function joinHostPort(ip: Uint8Array, port: number): string {
+function joinHostPort(ip: Uint8Array, port: number): string {
   const s = formatIp(ip);
   return ip.length === 16 ? `[${s}]:${port}` : `${s}:${port}`;
 }
@@ -74,7 +74,7 @@ export function localEndpoints(port: number): Endpoint[] {
 }
 
 /** The STUN servers of a DERP map: each region's nodes with STUN enabled, IPv4 addresses only. */
-export function stunServers(map: DERPMap | null): Uint8Array[] {
+function stunServers(map: DERPMap | null): Uint8Array[] {
   const out: Uint8Array[] = [];
   for (const region of Object.values(map?.Regions ?? {})) {
     for (const node of region?.Nodes ?? []) {

@@ -26,13 +26,11 @@ import { Quad100Responder } from "../src/dns/quad100.ts";
 import { CLASS_IN, MAX_UDP_PLAIN, MAX_UDP_RESPONSE, TYPE_ANY } from "../src/dns/constants.ts";
 import { buildUdpPacket, IPPROTO_UDP, parsePacket, verifyChecksums } from "../src/net/packet.ts";
 import { parseIp } from "../src/net/ip.ts";
+import { DIG_EXCHANGES } from "../src/dns/_dig_capture_test_util.ts";
 
 const { seed: SEED, scale } = fuzzSettings(0x5eed_0003);
 const n = (count: number) => Math.round(count * scale);
-const capture = JSON.parse(
-  Deno.readTextFileSync(new URL("../src/dns/testdata/dig_dnsmasq.json", import.meta.url)),
-) as { exchanges: Record<string, { query: string; response: string }> };
-const ex = Object.values(capture.exchanges);
+const ex = Object.values(DIG_EXCHANGES);
 
 function query(name: string, type: number, id = 0x4242): Uint8Array {
   const m = emptyMessage();

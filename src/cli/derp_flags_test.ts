@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { parseDerpFlags } from "./derp_flags.ts";
+import { type DerpConfig, parseDerpFlags } from "./derp_flags.ts";
+
+/** The config for a command line that must parse (not `--help`). */
+const config = async (argv: string[]): Promise<DerpConfig> => {
+  const c = await parseDerpFlags(argv);
+  if (c === "help") throw new Error(`${argv.join(" ")} parsed as --help`);
+  return c;
+};
 
 const fails = async (argv: string[], message: string) => {
   await assert.rejects(parseDerpFlags(argv), (e: Error) => {
@@ -9,9 +16,7 @@ const fails = async (argv: string[], message: string) => {
 };
 
 Deno.test("parseDerpFlags() fills derper's defaults", async () => {
-  const c = await parseDerpFlags([]);
-  assert.notEqual(c, "help");
-  if (c === "help") return;
+  const c = await config([]);
   assert.equal(c.port, 3340);
   assert.equal(c.address, "::");
   assert.equal(c.stunPort, 3478);
@@ -27,25 +32,14 @@ Deno.test("parseDerpFlags() fills derper's defaults", async () => {
 });
 
 Deno.test("parseDerpFlags() reads the accept limit, its burst and the bootstrap names", async () => {
-  const c = await parseDerpFlags([
-    "--accept-connection-limit",
-    "2.5",
-    "--bootstrap-dns-names",
-    " a.example, b.example ,",
-    "--no-stun",
-  ]);
-  if (c === "help") throw new Error("help");
+  const c = await config(
+    ["--accept-connection-limit", "2.5", "--bootstrap-dns-names", " a.example, b.example ,"],
+  );
   assert.deepEqual(c.acceptLimit, { perSecond: 2.5, burst: 3 });
   assert.deepEqual(c.bootstrapNames, ["a.example", "b.example"]);
-  assert.equal(c.stun, false);
-  const d = await parseDerpFlags([
-    "--accept-connection-limit",
-    "5",
-    "--accept-connection-burst",
-    "9",
-  ]);
-  if (d === "help") throw new Error("help");
+  const d = await config(["--accept-connection-limit", "5", "--accept-connection-burst", "9"]);
   assert.deepEqual(d.acceptLimit, { perSecond: 5, burst: 9 });
+  assert.equal((await config(["--no-stun", "--quiet"])).stun, false);
 });
 
 Deno.test("parseDerpFlags() keeps its one-line messages and checks in order", async () => {

@@ -13,11 +13,9 @@ import {
 } from "./constants.ts";
 import { buildDnsMessage, emptyMessage, getEdns, parseDnsMessage } from "./message.ts";
 import { DnsParseError } from "./parse_error.ts";
+import { DIG_EXCHANGES } from "./_dig_capture_test_util.ts";
 
-const capture = JSON.parse(
-  Deno.readTextFileSync(new URL("./testdata/dig_dnsmasq.json", import.meta.url)),
-) as { exchanges: Record<string, { query: string; response: string }> };
-const ex = capture.exchanges;
+const ex = DIG_EXCHANGES;
 
 Deno.test("parseDnsMessage() reads dig's query with its EDNS0 cookie", () => {
   const m = parseDnsMessage(fromHex(ex.a_node_a.query));

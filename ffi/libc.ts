@@ -104,14 +104,8 @@ export const SIOCSIFFLAGS = 0x8914;
 export const SIOCSIFADDR = 0x8916;
 /** ioctl: set IPv4 netmask. */
 export const SIOCSIFNETMASK = 0x891c;
-/** ioctl: get MTU. */
-export const SIOCGIFMTU = 0x8921;
 /** ioctl: set MTU. */
 export const SIOCSIFMTU = 0x8922;
-/** ioctl: get interface index. */
-export const SIOCGIFINDEX = 0x8933;
-/** ioctl: delete interface address (IPv6 via in6_ifreq). */
-export const SIOCDIFADDR = 0x8936;
 
 /** errno: operation not permitted. */
 export const EPERM = 1;

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { fromHex, toHex } from "../src/bytes/hex.ts";
 import {
   align4,
   decodeAttributes,
@@ -25,12 +26,12 @@ import { testOrSkip } from "../src/testing/skip.ts";
 
 /** Bytes from a hex dump such as strace's `-e write=FD` (spaces and newlines ignored). */
 function hex(s: string): Uint8Array {
-  const clean = s.replace(/\s+/g, "");
-  return Uint8Array.from(clean.match(/../g)!, (b) => parseInt(b, 16));
+  return fromHex(s.replace(/\s+/g, ""));
 }
 
-function toHex(b: Uint8Array): string {
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(" ");
+/** The spaced form of {@linkcode hex}'s input, so a failing assertion reads like the dump. */
+function spacedHex(b: Uint8Array): string {
+  return toHex(b).replace(/(..)(?!$)/g, "$1 ");
 }
 
 // Captured with `strace -e trace=sendmsg -e write=3 ip …` (iproute2 6.1, Linux 6.18), in a
@@ -45,7 +46,7 @@ Deno.test("encodeRouteRequest() sends what `ip route add 0.0.0.0/0 dev va table 
                     00 00 00 00 08 00 0f 00  6c ca 00 00 08 00 04 00
                     03 00 00 00`);
   const got = encodeRouteRequest(RTM_NEWROUTE, { prefix: V4, ifname: "va", table: 51820 }, 3, SEQ);
-  assert.equal(toHex(got), toHex(want));
+  assert.equal(spacedHex(got), spacedHex(want));
 });
 
 Deno.test("encodeRouteRequest() sends what `ip -6 route add|del ::/0 dev va table 51820` sends", () => {
@@ -58,8 +59,8 @@ Deno.test("encodeRouteRequest() sends what `ip -6 route add|del ::/0 dev va tabl
                    00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00
                    08 00 0f 00 6c ca 00 00  08 00 04 00 03 00 00 00`);
   const route = { prefix: V6, ifname: "va", table: 51820 };
-  assert.equal(toHex(encodeRouteRequest(RTM_NEWROUTE, route, 3, SEQ)), toHex(add));
-  assert.equal(toHex(encodeRouteRequest(RTM_DELROUTE, route, 3, SEQ)), toHex(del));
+  assert.equal(spacedHex(encodeRouteRequest(RTM_NEWROUTE, route, 3, SEQ)), spacedHex(add));
+  assert.equal(spacedHex(encodeRouteRequest(RTM_DELROUTE, route, 3, SEQ)), spacedHex(del));
 });
 
 Deno.test("encodeRouteRequest() puts small tables in rtm_table, clears host bits, matches any scope on IPv4 delete", () => {
@@ -82,11 +83,11 @@ Deno.test("encodeRuleRequest() sends what `ip rule add not fwmark 51820 table 51
                     02 00 00 00 00 00 00 01  02 00 00 00 08 00 0a 00
                     6c ca 00 00 08 00 0f 00  6c ca 00 00`);
   const rule = { family: 4 as const, invert: true, fwmark: 51820, table: 51820 };
-  assert.equal(toHex(encodeRuleRequest(RTM_NEWRULE, rule, SEQ)), toHex(want));
+  assert.equal(spacedHex(encodeRuleRequest(RTM_NEWRULE, rule, SEQ)), spacedHex(want));
   // With echo, only the flags differ: the kernel then sends the new rule back.
   const echo = encodeRuleRequest(RTM_NEWRULE, rule, SEQ, { echo: true });
   assert.equal(new DataView(echo.buffer).getUint16(6, true), 0x605 | NLM_F_ECHO);
-  assert.equal(toHex(echo.subarray(8)), toHex(want.subarray(8)));
+  assert.equal(spacedHex(echo.subarray(8)), spacedHex(want.subarray(8)));
 });
 
 Deno.test("encodeRuleRequest() sends what `ip -6 rule add table main suppress_prefixlength 0` sends", () => {
@@ -94,7 +95,7 @@ Deno.test("encodeRuleRequest() sends what `ip -6 rule add table main suppress_pr
                     0a 00 00 00 fe 00 00 01  00 00 00 00 08 00 0e 00
                     00 00 00 00`);
   const rule = { family: 6 as const, table: 254, suppressPrefixLength: 0 };
-  assert.equal(toHex(encodeRuleRequest(RTM_NEWRULE, rule, SEQ)), toHex(want));
+  assert.equal(spacedHex(encodeRuleRequest(RTM_NEWRULE, rule, SEQ)), spacedHex(want));
 });
 
 Deno.test("encodeRuleRequest() sends what `ip rule del priority 32765 not fwmark 51820 table 51820` sends", () => {
@@ -103,12 +104,12 @@ Deno.test("encodeRuleRequest() sends what `ip rule del priority 32765 not fwmark
                     fd 7f 00 00 08 00 0a 00  6c ca 00 00 08 00 0f 00
                     6c ca 00 00`);
   const rule = { family: 4 as const, invert: true, fwmark: 51820, table: 51820, priority: 32765 };
-  assert.equal(toHex(encodeRuleRequest(RTM_DELRULE, rule, SEQ)), toHex(want));
+  assert.equal(spacedHex(encodeRuleRequest(RTM_DELRULE, rule, SEQ)), spacedHex(want));
 });
 
 Deno.test("encodeRouteDumpRequest() asks for every route", () => {
   assert.equal(
-    toHex(encodeRouteDumpRequest(9)),
+    spacedHex(encodeRouteDumpRequest(9)),
     "1c 00 00 00 1a 00 01 03 09 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00",
   );
 });
@@ -116,7 +117,7 @@ Deno.test("encodeRouteDumpRequest() asks for every route", () => {
 Deno.test("encodeMessage() pads the fixed header and every attribute to 4 bytes", () => {
   const msg = encodeMessage(99, 1, 2, new Uint8Array([1, 2, 3]), [[7, new Uint8Array([5])]]);
   assert.equal(
-    toHex(msg),
+    spacedHex(msg),
     "1c 00 00 00 63 00 01 00 02 00 00 00 00 00 00 00 01 02 03 00 05 00 07 00 05 00 00 00",
   );
   assert.deepEqual([0, 1, 4, 5, 8].map(align4), [0, 4, 4, 8, 8]);

@@ -214,7 +214,7 @@ export function getIntOption(fd: number, level: number, name: number): number {
 }
 
 /** The local port a socket is bound to. */
-export function localPort(fd: number): number {
+function localPort(fd: number): number {
   const sa = new Uint8Array(SOCKADDR_IN6_SIZE);
   const len = new Uint8Array(4);
   new DataView(len.buffer).setUint32(0, sa.length, true);

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { dialDerp } from "../src/derp/dial.ts";
 import { recvType } from "../src/derp/testing.ts";
 import { stunQuery } from "../src/stun/client.ts";
-import { generateNodePrivate, toHex } from "../src/key/node_key.ts";
+import { toHex } from "../src/bytes/hex.ts";
+import { generateNodePrivate } from "../src/key/node_key.ts";
 import { connectNodeTls } from "../src/derp/node_tls_conn.ts";
 import { parseMetaCert } from "../src/derp/meta_cert.ts";
 

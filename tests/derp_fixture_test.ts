@@ -4,7 +4,8 @@ import { readHttpHead } from "../src/derp/http_head.ts";
 import { FrameReader } from "../src/derp/frame.ts";
 import { FrameType } from "../src/derp/constants.ts";
 import { decodeServerInfo, decodeServerKey } from "../src/derp/messages.ts";
-import { fromHex, parseNodePublic, parsePrivate } from "../src/key/node_key.ts";
+import { fromHex, toHex } from "../src/bytes/hex.ts";
+import { parseNodePublic, parsePrivate } from "../src/key/node_key.ts";
 
 const fixture = JSON.parse(
   await Deno.readTextFile(
@@ -14,7 +15,6 @@ const fixture = JSON.parse(
     ),
   ),
 );
-const hex = (s: string) => fromHex(s, s.length / 2);
 
 Deno.test("our server accepts tailscaled 1.96.5's captured upgrade, ClientInfo and NotePreferred", async () => {
   // Run with the captured server key, so the captured ClientInfo box opens.
@@ -31,11 +31,11 @@ Deno.test("our server accepts tailscaled 1.96.5's captured upgrade, ClientInfo a
     const sk = await reader.readFrame(1 << 20);
     assert.equal(sk!.type, FrameType.ServerKey);
     assert.equal(
-      [...sk!.payload].map((b) => b.toString(16).padStart(2, "0")).join(""),
+      toHex(sk!.payload),
       fixture.server_key_frame_hex.slice(10),
     );
     assert.deepEqual(decodeServerKey(sk!.payload), parseNodePublic(fixture.server_public));
-    for (const f of fixture.client_frames_hex) await conn.write(hex(f));
+    for (const f of fixture.client_frames_hex) await conn.write(fromHex(f));
     const si = await reader.readFrame(1 << 20);
     assert.equal(si!.type, FrameType.ServerInfo);
     const info = decodeServerInfo(

@@ -7,7 +7,8 @@ import { DISCO_MAGIC } from "../src/disco/constants.ts";
 import { encodeFrame } from "../src/derp/frame.ts";
 import { WebSocketConn } from "../src/derp/http_websocket.ts";
 import { readHttpHead } from "../src/derp/http_head.ts";
-import { generateNodePrivate, toHex } from "../src/key/node_key.ts";
+import { toHex } from "../src/bytes/hex.ts";
+import { generateNodePrivate } from "../src/key/node_key.ts";
 
 const te = new TextEncoder();
 

@@ -3,6 +3,7 @@
  * servers are): a client on each reaches the client on the other.
  */
 import assert from "node:assert/strict";
+import { toHex } from "../src/bytes/hex.ts";
 import { dialDerp } from "../src/derp/dial.ts";
 import { recvType } from "../src/derp/testing.ts";
 import { generateNodePrivate } from "../src/key/node_key.ts";
@@ -22,8 +23,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const meshKey = [...crypto.getRandomValues(new Uint8Array(32))]
-      .map((b) => b.toString(16).padStart(2, "0")).join("");
+    const meshKey = toHex(crypto.getRandomValues(new Uint8Array(32)));
     const [p1, p2] = [freePort(), freePort()];
     const spawn = (port: number, other: number) =>
       new Deno.Command(warrenArgv()[0], {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { toHex } from "../src/bytes/hex.ts";
 import { dialDerp } from "../src/derp/dial.ts";
 import { generateSelfSignedCert } from "../src/derp/selfsigned_cert.ts";
 import { recvType, startTestServer } from "../src/derp/testing.ts";
@@ -16,7 +17,7 @@ Deno.test("generateSelfSignedCert() makes a PEM pair whose pin is the DER's SHA-
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new Uint8Array(der)));
   assert.equal(
     cert.pin,
-    "sha256-raw:" + [...digest].map((b) => b.toString(16).padStart(2, "0")).join(""),
+    "sha256-raw:" + toHex(digest),
   );
   assert.match(cert.keyPem, /^-----BEGIN PRIVATE KEY-----\n/);
 });

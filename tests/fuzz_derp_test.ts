@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { mulberry32 } from "../src/testing/prng.ts";
-import { type FuzzCase, fuzzCases, unhex } from "../src/testing/mutate.ts";
+import { fromHex } from "../src/bytes/hex.ts";
+import { type FuzzCase, fuzzCases } from "../src/testing/mutate.ts";
 import {
   attempt,
   attemptAsync,
@@ -45,9 +46,9 @@ const serverPublic = parseNodePublic(fixture.server_public);
 const clientPrivate = parsePrivate(fixture.client_node_private);
 const key = new Uint8Array(32).fill(5);
 const frames = [
-  unhex(fixture.server_key_frame_hex),
-  unhex(fixture.server_info_frame_hex),
-  ...fixture.client_frames_hex.map(unhex),
+  fromHex(fixture.server_key_frame_hex),
+  fromHex(fixture.server_info_frame_hex),
+  ...fixture.client_frames_hex.map((h: string) => fromHex(h)),
   msg.encodeSendPacket(key, new Uint8Array(20).fill(1)),
   msg.encodeForwardPacket(key, key, new Uint8Array(3)),
   msg.encodePeerPresent(key, new Uint8Array(16).fill(2), 41641, 3),

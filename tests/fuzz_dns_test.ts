@@ -4,7 +4,8 @@
  * dig/dnsmasq captures and warren's encoder.
  */
 import assert from "node:assert/strict";
-import { fuzzCases, unhex } from "../src/testing/mutate.ts";
+import { fromHex } from "../src/bytes/hex.ts";
+import { fuzzCases } from "../src/testing/mutate.ts";
 import {
   documentedError,
   fuzzSettings,
@@ -25,13 +26,11 @@ import { Quad100Responder } from "../src/dns/quad100.ts";
 import { CLASS_IN, MAX_UDP_PLAIN, MAX_UDP_RESPONSE, TYPE_ANY } from "../src/dns/constants.ts";
 import { buildUdpPacket, IPPROTO_UDP, parsePacket, verifyChecksums } from "../src/net/packet.ts";
 import { parseIp } from "../src/net/ip.ts";
+import { DIG_EXCHANGES } from "../src/dns/_dig_capture_test_util.ts";
 
 const { seed: SEED, scale } = fuzzSettings(0x5eed_0003);
 const n = (count: number) => Math.round(count * scale);
-const capture = JSON.parse(
-  Deno.readTextFileSync(new URL("../src/dns/testdata/dig_dnsmasq.json", import.meta.url)),
-) as { exchanges: Record<string, { query: string; response: string }> };
-const ex = Object.values(capture.exchanges);
+const ex = Object.values(DIG_EXCHANGES);
 
 function query(name: string, type: number, id = 0x4242): Uint8Array {
   const m = emptyMessage();
@@ -42,7 +41,7 @@ function query(name: string, type: number, id = 0x4242): Uint8Array {
 }
 
 const queries = [
-  ...ex.map((e) => unhex(e.query)),
+  ...ex.map((e) => fromHex(e.query)),
   query("example.com.", 1),
   query("git.corp.example.", 28),
   query("2.0.64.100.in-addr.arpa.", 12),
@@ -53,7 +52,7 @@ const queries = [
 const rawName = [2, 0x61, 0x5c, 3, 0x2e, 0x20, 0x5c, 2, 0x00, 0xff, 1, 0x5c, 0];
 const tricky = Uint8Array.of(0x77, 0x77, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, ...rawName, 0, 1, 0, 1);
 queries.push(tricky);
-const responses = ex.map((e) => unhex(e.response));
+const responses = ex.map((e) => fromHex(e.response));
 // An upstream answer whose question section alone is over 512 bytes (names that do not compress).
 const wide = emptyMessage();
 wide.response = true;

@@ -10,7 +10,7 @@ import { publicKeyFrom } from "../src/crypto/x25519.ts";
 import { parsePrefix } from "../src/net/ip.ts";
 import { fuzzCases } from "../src/testing/mutate.ts";
 import { attempt, fuzzSettings, invariant, runFuzz } from "../src/testing/fuzz.ts";
-import { unhex } from "../src/testing/mutate.ts";
+import { fromHex } from "../src/bytes/hex.ts";
 import {
   decodeCookieReply,
   decodeInitiation,
@@ -53,7 +53,7 @@ const wire = JSON.parse(
   ),
 ) as Record<"warren_responds" | "warren_initiates", Record<string, string | number>[]>;
 const id = (privHex: string): StaticIdentity => {
-  const privateKey = unhex(privHex);
+  const privateKey = fromHex(privHex);
   return { privateKey, publicKey: publicKeyFrom(privateKey) };
 };
 const responds = wire.warren_responds[0], initiates = wire.warren_initiates[0];
@@ -62,11 +62,11 @@ const wgGo = id(responds.wireguard_go_static_private as string);
 const transport = new Uint8Array(48);
 writeTransportHeader(transport, 0x11223344, 7);
 const wgSeeds = [
-  unhex(responds.initiation as string),
-  unhex(initiates.response as string),
-  unhex(responds.transport as string),
+  fromHex(responds.initiation as string),
+  fromHex(initiates.response as string),
+  fromHex(responds.transport as string),
   new CookieChecker(warren.publicKey).createReply(
-    unhex(responds.initiation as string),
+    fromHex(responds.initiation as string),
     0x82c1a771,
     fakeEndpoint(1),
     0,
@@ -109,18 +109,18 @@ Deno.test("fuzz: WireGuard message decoders return null or exact-size, well-type
 });
 
 Deno.test("fuzz: consumeInitiation/consumeResponse/consumeReply never throw on wireguard-go's messages, mutated", () => {
-  const psk = unhex(initiates.psk as string);
+  const psk = fromHex(initiates.psk as string);
   const { state } = createInitiation(
     warren,
     wgGo.publicKey,
     initiates.warren_index as number,
     initiates.now_ms as number,
-    { ephemeralPrivate: unhex(initiates.warren_ephemeral_private as string) },
+    { ephemeralPrivate: fromHex(initiates.warren_ephemeral_private as string) },
   );
-  assert.ok(consumeResponse(state, unhex(initiates.response as string), warren, psk));
+  assert.ok(consumeResponse(state, fromHex(initiates.response as string), warren, psk));
   const gen = new CookieGenerator(wgGo.publicKey);
   gen.addMacs(new Uint8Array(148), 0);
-  const seeds = [unhex(responds.initiation as string), unhex(initiates.response as string)];
+  const seeds = [fromHex(responds.initiation as string), fromHex(initiates.response as string)];
   seeds.push(wgSeeds[3]);
   let accepted = 0;
   runFuzz("wireguard handshake", SEED, fuzzCases(seeds, { seed: SEED, count: n(2500) }), (b) => {
@@ -170,7 +170,7 @@ Deno.test("fuzz: a Device keeps serving through mutated datagrams and mutated in
   net.deliver();
   assert.equal(b.tun.packets.length, 1, "session up");
   // Outer datagrams straight into B, then inner packets sealed by A's real session.
-  const outer = [...wgSeeds, unhex(responds.initiation as string)];
+  const outer = [...wgSeeds, fromHex(responds.initiation as string)];
   runFuzz("device datagrams", SEED, fuzzCases(outer, { seed: SEED, count: n(1500) }), (d) => {
     const buf = new Uint8Array(d.length + 32);
     buf.set(d);

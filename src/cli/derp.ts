@@ -4,7 +4,6 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { DerpServer } from "../derp/server.ts";
 import { DerpHttpServer } from "../derp/http_server.ts";
 import { type FfiTcpListener, listenPlainDerp } from "../derp/ffi_listener.ts";
@@ -18,70 +17,33 @@ import { loadOrCreateServerKey } from "../derp/server_key_file.ts";
 import { BootstrapDns } from "../derp/bootstrap_dns.ts";
 import { logUnhandledRejections } from "./foreground.ts";
 import { StunServer } from "../stun/server.ts";
-import { DEFAULT_STUN_PORT } from "../stun/constants.ts";
 import { parseIp } from "../net/ip.ts";
-import { parseDurationMs } from "./duration.ts";
-import { formatNodePublic, fromHex, generateNodePrivate } from "../key/node_key.ts";
+import { formatNodePublic, generateNodePrivate } from "../key/node_key.ts";
+import { DERP_USAGE, type DerpConfig, parseDerpFlags } from "./derp_flags.ts";
 
-const USAGE = `usage: warren tun derp [flags]
+type Logf = (line: string) => void;
 
-Run a DERP relay server (and a STUN server) for a Tailscale-compatible tailnet.
+/** The certificate and key the relay serves, and the pin clients put in CertName. */
+interface TlsMaterial {
+  cert: string;
+  key: string;
+  pin: string;
+}
 
-  --port N                  TCP port for HTTP/HTTPS and /derp (default 3340)
-  --address ADDR            address to bind (default :: = all, IPv4 and IPv6)
-  --cert FILE --key FILE    serve TLS with this certificate and key (PEM)
-  --hostname NAME           serve TLS for NAME; without --cert/--key, a self-signed
-                            certificate is generated (saved to --cert/--key paths
-                            when given), and its sha256-raw: pin and a DERPMap
-                            region JSON are printed
-  --region-id N             region ID in the printed DERPMap JSON (default 900)
-  --stun-port N             UDP port for STUN (default 3478)
-  --no-stun                 do not run STUN
-  --key-file FILE           persistent server key (derper's JSON); created 0600 if missing
-  --mesh-key HEX            64-hex mesh pre-shared key shared by the region's servers
-  --mesh-key-file FILE      read the mesh key from FILE
-  --mesh-with H1,H2,…       mesh with these servers (host[:port] or http(s) URLs)
-  --mesh-cert-name VALUE    CertName (e.g. sha256-raw:…) expected from TLS mesh peers
-  --max-conns N             most TCP connections at once (default 65536)
-  --accept-connection-limit N
-                            accept at most N connections per second (default no
-                            limit); more are closed at once, as derper does
-  --accept-connection-burst N
-                            ... with bursts of up to N (default: the limit, at least 1)
-  --tcp-keepalive-time DUR  TCP keep-alive idle time and interval (default 10m; 0 = the
-                            kernel's); plain-HTTP connections only
-  --tcp-user-timeout DUR    drop a connection whose sent data stays unacknowledged this
-                            long (default 15s; 0 = the kernel's ~15 min); plain HTTP only
-  --verify-client-url URL   admission controller; clients are denied if it fails
-  --bootstrap-dns-names H1,H2,…
-                            names whose addresses /bootstrap-dns serves (resolved every
-                            10 min), for clients whose own DNS is broken
-  --unpublished-bootstrap-dns-names H1,…
-                            names /bootstrap-dns answers only when asked (?q=NAME)
-  --quiet                   do not log per-client connects and disconnects
-  --help                    show this help
-
-Stops on SIGINT/SIGTERM after telling clients it is restarting.
-`;
+/** The running pieces, shared by start-up, the status page and shutdown. */
+interface Relay {
+  server: DerpServer;
+  http: DerpHttpServer;
+  bootstrapDns: BootstrapDns;
+  meshPeers: MeshPeer[];
+  stun: StunServer | null;
+  tls: TlsMaterial | null;
+}
 
 /** Prints a one-line usage error and returns exit code 2. */
 function bad(msg: string): number {
   console.error(`warren tun derp: ${msg}`);
   return 2;
-}
-
-function intFlag(
-  v: string | undefined,
-  name: string,
-  def: number,
-  min: number,
-  max: number,
-): number {
-  if (v === undefined) return def;
-  if (!/^-?\d+$/.test(v)) throw new RangeError(`--${name} "${v}" is not an integer`);
-  const n = Number(v);
-  if (n < min || n > max) throw new RangeError(`--${name} ${n} is out of range ${min}..${max}`);
-  return n;
 }
 
 /**
@@ -91,261 +53,215 @@ function intFlag(
  * @returns the process exit code: 0 after a clean stop, 1 on a start failure, 2 on bad flags
  */
 export async function derpCommand(argv: string[]): Promise<number> {
-  let parsed;
+  let cfg: DerpConfig | "help";
   try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        port: { type: "string" },
-        address: { type: "string" },
-        cert: { type: "string" },
-        key: { type: "string" },
-        hostname: { type: "string" },
-        "region-id": { type: "string" },
-        "stun-port": { type: "string" },
-        "no-stun": { type: "boolean" },
-        "key-file": { type: "string" },
-        "mesh-key": { type: "string" },
-        "mesh-key-file": { type: "string" },
-        "mesh-with": { type: "string" },
-        "mesh-cert-name": { type: "string" },
-        "max-conns": { type: "string" },
-        "accept-connection-limit": { type: "string" },
-        "accept-connection-burst": { type: "string" },
-        "tcp-keepalive-time": { type: "string" },
-        "tcp-user-timeout": { type: "string" },
-        "verify-client-url": { type: "string" },
-        "bootstrap-dns-names": { type: "string" },
-        "unpublished-bootstrap-dns-names": { type: "string" },
-        quiet: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
+    cfg = await parseDerpFlags(argv);
   } catch (e) {
-    return bad((e as Error).message.split("\n")[0]);
+    return bad((e as Error).message);
   }
-  const v = parsed.values;
-  if (v.help) {
-    console.log(USAGE);
+  if (cfg === "help") {
+    console.log(DERP_USAGE);
     return 0;
   }
-  let port: number, stunPort: number, maxConns: number, regionId: number;
-  try {
-    port = intFlag(v.port, "port", 3340, 0, 65535);
-    stunPort = intFlag(v["stun-port"], "stun-port", DEFAULT_STUN_PORT, 0, 65535);
-    maxConns = intFlag(v["max-conns"], "max-conns", 65536, 1, 10_000_000);
-    regionId = intFlag(v["region-id"], "region-id", 900, 1, 2 ** 53 - 1);
-  } catch (e) {
-    return bad((e as Error).message);
-  }
-  let acceptLimit: { perSecond: number; burst: number } | undefined;
-  let keepAliveMs: number, userTimeoutMs: number;
-  try {
-    const limitText = v["accept-connection-limit"];
-    if (limitText !== undefined) {
-      const perSecond = Number(limitText);
-      if (!(perSecond > 0) || !/^\d+(\.\d+)?$/.test(limitText)) {
-        throw new RangeError(`--accept-connection-limit "${limitText}" is not a positive number`);
-      }
-      const burst = intFlag(v["accept-connection-burst"], "accept-connection-burst", 0, 1, 1e9) ||
-        Math.max(1, Math.ceil(perSecond));
-      acceptLimit = { perSecond, burst };
-    } else if (v["accept-connection-burst"] !== undefined) {
-      throw new RangeError("--accept-connection-burst needs --accept-connection-limit");
-    }
-    keepAliveMs = durationFlag(v["tcp-keepalive-time"], "tcp-keepalive-time", 600_000);
-    userTimeoutMs = durationFlag(v["tcp-user-timeout"], "tcp-user-timeout", 15_000);
-  } catch (e) {
-    return bad((e as Error).message);
-  }
-  const names = (flag: "bootstrap-dns-names" | "unpublished-bootstrap-dns-names") =>
-    (v[flag] ?? "").split(",").map((n) => n.trim()).filter((n) => n !== "");
-  const bootstrapNames = names("bootstrap-dns-names");
-  const unpublishedNames = names("unpublished-bootstrap-dns-names");
-  for (const n of [...bootstrapNames, ...unpublishedNames]) {
-    if (!/^[A-Za-z0-9.-]+$/.test(n)) {
-      return bad(
-        `bootstrap DNS name "${n}" is not a host name (rollout percentages are not supported)`,
-      );
-    }
-  }
-  const address = v.address ?? "::";
-  if ((v.cert === undefined) !== (v.key === undefined)) {
-    return bad("--cert and --key must be given together");
-  }
-  if (v["mesh-key"] !== undefined && v["mesh-key-file"] !== undefined) {
-    return bad("give --mesh-key or --mesh-key-file, not both");
-  }
-  if (v.hostname !== undefined && !/^[A-Za-z0-9.:_-]+$/.test(v.hostname)) {
-    return bad(`--hostname "${v.hostname}" is not a host name or IP address`);
-  }
-  if (v["verify-client-url"] !== undefined) {
-    try {
-      const u = new URL(v["verify-client-url"]);
-      if (u.protocol !== "http:" && u.protocol !== "https:") throw new Error();
-    } catch {
-      return bad(`--verify-client-url "${v["verify-client-url"]}" is not an http(s) URL`);
-    }
-  }
-  let meshKey: Uint8Array | undefined;
-  try {
-    let meshText = v["mesh-key"];
-    if (v["mesh-key-file"] !== undefined) {
-      meshText = (await Deno.readTextFile(v["mesh-key-file"])).trim();
-    }
-    if (meshText !== undefined) {
-      if (!/^[0-9a-f]{64}$/.test(meshText)) {
-        throw new SyntaxError("the mesh key must be 64 lowercase hex characters");
-      }
-      meshKey = fromHex(meshText);
-    }
-  } catch (e) {
-    return bad((e as Error).message);
-  }
-  const meshWith = (v["mesh-with"] ?? "").split(",").map((s) => s.trim()).filter((s) => s);
-  if (meshWith.length > 0 && !meshKey) {
-    return bad("--mesh-with requires --mesh-key or --mesh-key-file");
-  }
+  const logf = relayLog(cfg.quiet);
 
-  const quiet = v.quiet ?? false;
-  const logf = (line: string) => {
-    if (quiet && / (connected|disconnected)/.test(line) && !line.includes("mesh")) return;
-    console.error(`${new Date().toISOString()} ${line}`);
-  };
-
-  // Identity.
   let privateKey: Uint8Array;
   try {
-    if (v["key-file"] !== undefined) {
-      const k = await loadOrCreateServerKey(v["key-file"]);
-      privateKey = k.privateKey;
-      if (k.created) logf(`derp: created server key file ${v["key-file"]}`);
-    } else {
-      privateKey = generateNodePrivate();
-      logf("derp: no --key-file: using a fresh server key for this run");
-    }
+    privateKey = await loadIdentity(cfg, logf);
   } catch (e) {
     console.error(`warren tun derp: ${(e as Error).message}`);
     return 1;
   }
-
-  // TLS material.
-  let tls: { cert: string; key: string; pin: string } | null = null;
+  let tls: TlsMaterial | null;
   try {
-    if (v.cert !== undefined && v.key !== undefined) {
-      const exists = await Deno.stat(v.cert).then(() => true, () => false);
-      if (!exists && v.hostname !== undefined) {
-        const c = await generateSelfSignedCert(v.hostname);
-        await Deno.writeTextFile(v.cert, c.certPem);
-        await Deno.writeTextFile(v.key, c.keyPem, { mode: 0o600 });
-        await Deno.chmod(v.key, 0o600);
-        logf(`derp: wrote a self-signed certificate for ${v.hostname} to ${v.cert}`);
-        tls = { cert: c.certPem, key: c.keyPem, pin: c.pin };
-      } else {
-        const cert = await Deno.readTextFile(v.cert);
-        const key = await Deno.readTextFile(v.key);
-        tls = { cert, key, pin: `sha256-raw:${certPin(unpem(cert, "CERTIFICATE"))}` };
-      }
-    } else if (v.hostname !== undefined) {
-      const c = await generateSelfSignedCert(v.hostname);
-      tls = { cert: c.certPem, key: c.keyPem, pin: c.pin };
-      logf("derp: generated a self-signed certificate for this run (pass --cert/--key to keep it)");
-    }
+    tls = await loadTls(cfg, logf);
   } catch (e) {
     console.error(`warren tun derp: TLS setup failed: ${(e as Error).message}`);
     return 1;
   }
+  const relay = buildRelay(cfg, privateKey, tls, logf);
 
+  // Listen for signals before anything is printed, so an early Ctrl+C still stops cleanly.
+  const signals = hookSignals();
+  let listener: Deno.Listener | FfiTcpListener;
+  try {
+    listener = await listen(cfg, relay, logf);
+  } catch (e) {
+    console.error(
+      `warren tun derp: cannot listen on ${cfg.address} port ${cfg.port}: ${(e as Error).message}`,
+    );
+    await relay.server.close();
+    signals.unhook();
+    return 1;
+  }
+  const boundPort = (listener.addr as Deno.NetAddr).port;
+  if (cfg.stun) {
+    try {
+      relay.stun = await listenStun(cfg, relay.server);
+    } catch (e) {
+      const why = (e as Error).message;
+      console.error(`warren tun derp: cannot listen for STUN on udp port ${cfg.stunPort}: ${why}`);
+      listener.close();
+      await relay.server.close();
+      signals.unhook();
+      return 1;
+    }
+  }
+  const serving = relay.http.serve(listener);
+  void relay.bootstrapDns.start();
+  printBanner(cfg, relay, boundPort);
+  startMesh(cfg, relay, privateKey, boundPort, logf);
+
+  const unhookRejections = logUnhandledRejections((l) => logf(`derp: ${l}`));
+  await Promise.race([signals.stopped, serving.then(() => "listener closed")]);
+  signals.unhook();
+  await shutdown(relay, logf);
+  unhookRejections();
+  return 0;
+}
+
+/** Timestamped log lines on stderr; `quiet` drops per-client connects and disconnects. */
+function relayLog(quiet: boolean): Logf {
+  return (line: string) => {
+    if (quiet && / (connected|disconnected)/.test(line) && !line.includes("mesh")) return;
+    console.error(`${new Date().toISOString()} ${line}`);
+  };
+}
+
+/** The server's private key: from `--key-file` (created if missing), else a fresh one. */
+async function loadIdentity(cfg: DerpConfig, logf: Logf): Promise<Uint8Array> {
+  if (cfg.serverKeyFile !== undefined) {
+    const k = await loadOrCreateServerKey(cfg.serverKeyFile);
+    if (k.created) logf(`derp: created server key file ${cfg.serverKeyFile}`);
+    return k.privateKey;
+  }
+  logf("derp: no --key-file: using a fresh server key for this run");
+  return generateNodePrivate();
+}
+
+/**
+ * The TLS certificate: read from `--cert`/`--key`, or self-signed for
+ * `--hostname` (written to those paths when they are given but absent);
+ * null for plain HTTP.
+ */
+async function loadTls(cfg: DerpConfig, logf: Logf): Promise<TlsMaterial | null> {
+  const { certFile, keyFile, hostname } = cfg;
+  if (certFile !== undefined && keyFile !== undefined) {
+    const exists = await Deno.stat(certFile).then(() => true, () => false);
+    if (!exists && hostname !== undefined) {
+      const c = await generateSelfSignedCert(hostname);
+      await Deno.writeTextFile(certFile, c.certPem);
+      await Deno.writeTextFile(keyFile, c.keyPem, { mode: 0o600 });
+      await Deno.chmod(keyFile, 0o600);
+      logf(`derp: wrote a self-signed certificate for ${hostname} to ${certFile}`);
+      return { cert: c.certPem, key: c.keyPem, pin: c.pin };
+    }
+    const cert = await Deno.readTextFile(certFile);
+    const key = await Deno.readTextFile(keyFile);
+    return { cert, key, pin: `sha256-raw:${certPin(unpem(cert, "CERTIFICATE"))}` };
+  }
+  if (hostname !== undefined) {
+    const c = await generateSelfSignedCert(hostname);
+    logf("derp: generated a self-signed certificate for this run (pass --cert/--key to keep it)");
+    return { cert: c.certPem, key: c.keyPem, pin: c.pin };
+  }
+  return null;
+}
+
+/** The DERP server and its HTTP front, not yet listening. */
+function buildRelay(
+  cfg: DerpConfig,
+  privateKey: Uint8Array,
+  tls: TlsMaterial | null,
+  logf: Logf,
+): Relay {
   const server = new DerpServer({
     privateKey,
-    meshKey,
+    meshKey: cfg.meshKey,
     logf,
-    verifyClient: v["verify-client-url"] ? verifyClientUrl(v["verify-client-url"]) : undefined,
+    verifyClient: cfg.verifyClientUrl ? verifyClientUrl(cfg.verifyClientUrl) : undefined,
   });
-  const meshPeers: MeshPeer[] = [];
-  let stun: StunServer | null = null;
   const bootstrapDns = new BootstrapDns({
-    published: bootstrapNames,
-    unpublished: unpublishedNames,
+    published: cfg.bootstrapNames,
+    unpublished: cfg.unpublishedNames,
     logf,
   });
   const http = new DerpHttpServer({
     server,
-    maxConns,
-    acceptLimit,
+    maxConns: cfg.maxConns,
+    acceptLimit: cfg.acceptLimit,
     bootstrapDns,
     logf,
     statusLines: () => [
-      `STUN: ${stun ? `udp port ${stun.port}` : "off"}`,
-      `TLS: ${tls ? tls.pin : "off"}`,
-      ...meshPeers.map((p) =>
+      `STUN: ${relay.stun ? `udp port ${relay.stun.port}` : "off"}`,
+      `TLS: ${relay.tls ? relay.tls.pin : "off"}`,
+      ...relay.meshPeers.map((p) =>
         `mesh ${p.name}: ${p.connected ? "up" : "down"} (${p.remoteKeys} keys)`
       ),
     ],
   });
+  const relay: Relay = { server, http, bootstrapDns, meshPeers: [], stun: null, tls };
+  return relay;
+}
 
-  // Listen for signals before anything is printed, so an early Ctrl+C still stops cleanly.
+/** A promise that settles on SIGINT/SIGTERM, and the way to stop listening for them. */
+function hookSignals(): { stopped: Promise<string>; unhook: () => void } {
   let onSignal = () => {};
   const stopped = new Promise<string>((resolve) => {
     onSignal = () => resolve("signal");
   });
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   for (const s of signals) Deno.addSignalListener(s, onSignal);
-  const unhookSignals = () => {
+  const unhook = () => {
     for (const s of signals) Deno.removeSignalListener(s, onSignal);
   };
-  let listener: Deno.Listener | FfiTcpListener;
-  try {
-    // Plain HTTP runs on our own epoll sockets (far less memory per idle client).
-    listener = tls
-      ? Deno.listenTls({
-        hostname: address,
-        port,
-        // The meta certificate rides after the real chain so TLS 1.3 clients can fast-start.
-        cert: withMetaCert(tls.cert, await generateMetaCert(server.publicKey, PROTOCOL_VERSION)),
-        key: tls.key,
-      })
-      : listenPlainDerp(address, port, logf, {
-        keepAlive: keepAliveMs > 0
-          ? { idle: secs(keepAliveMs), interval: secs(keepAliveMs), count: 9 }
-          : undefined,
-        userTimeoutMs,
-      });
-  } catch (e) {
-    console.error(
-      `warren tun derp: cannot listen on ${address} port ${port}: ${(e as Error).message}`,
-    );
-    await server.close();
-    unhookSignals();
-    return 1;
-  }
-  const boundPort = (listener.addr as Deno.NetAddr).port;
-  if (!v["no-stun"]) {
-    try {
-      stun = await StunServer.listen({
-        hostname: address,
-        port: stunPort,
-        onAnswer: () => server.metrics.stunRequests++,
-        onIgnore: () => server.metrics.stunIgnored++,
-      });
-    } catch (e) {
-      console.error(
-        `warren tun derp: cannot listen for STUN on udp port ${stunPort}: ${(e as Error).message}`,
-      );
-      listener.close();
-      await server.close();
-      unhookSignals();
-      return 1;
-    }
-  }
-  const serving = http.serve(listener);
-  void bootstrapDns.start();
+  return { stopped, unhook };
+}
 
+/** The TCP listener: Deno's TLS one, or for plain HTTP our own epoll sockets. */
+async function listen(
+  cfg: DerpConfig,
+  relay: Relay,
+  logf: Logf,
+): Promise<Deno.Listener | FfiTcpListener> {
+  const { address, port, keepAliveMs, userTimeoutMs } = cfg;
+  if (relay.tls) {
+    return Deno.listenTls({
+      hostname: address,
+      port,
+      // The meta certificate rides after the real chain so TLS 1.3 clients can fast-start.
+      cert: withMetaCert(
+        relay.tls.cert,
+        await generateMetaCert(relay.server.publicKey, PROTOCOL_VERSION),
+      ),
+      key: relay.tls.key,
+    });
+  }
+  // Plain HTTP runs on our own epoll sockets (far less memory per idle client).
+  return listenPlainDerp(address, port, logf, {
+    keepAlive: keepAliveMs > 0
+      ? { idle: secs(keepAliveMs), interval: secs(keepAliveMs), count: 9 }
+      : undefined,
+    userTimeoutMs,
+  });
+}
+
+/** The STUN server beside the relay, counting into the relay's metrics. */
+function listenStun(cfg: DerpConfig, server: DerpServer): Promise<StunServer> {
+  return StunServer.listen({
+    hostname: cfg.address,
+    port: cfg.stunPort,
+    onAnswer: () => server.metrics.stunRequests++,
+    onIgnore: () => server.metrics.stunIgnored++,
+  });
+}
+
+/** Tells the person where the relay is, and with TLS the DERPMap region to paste. */
+function printBanner(cfg: DerpConfig, relay: Relay, boundPort: number): void {
+  const { tls, stun, server } = relay;
   const scheme = tls ? "https" : "http";
-  const shownHost = v.hostname ??
-    (address === "::" || address === "0.0.0.0" ? "localhost" : address);
+  const shownHost = cfg.hostname ??
+    (cfg.address === "::" || cfg.address === "0.0.0.0" ? "localhost" : cfg.address);
   console.log(`warren tun derp: serving ${scheme}://${hostPort(shownHost, boundPort)}/derp`);
   console.log(`warren tun derp: server key ${formatNodePublic(server.publicKey)}`);
   console.log(`warren tun derp: STUN ${stun ? `on udp port ${stun.port}` : "off"}`);
@@ -354,9 +270,9 @@ export async function derpCommand(argv: string[]): Promise<number> {
     console.log('warren tun derp: DERPMap region (paste under "Regions"):');
     console.log(
       JSON.stringify({
-        [String(regionId)]: regionJson(
-          regionId,
-          v.hostname ?? shownHost,
+        [String(cfg.regionId)]: regionJson(
+          cfg.regionId,
+          shownHost,
           tls.pin,
           boundPort,
           stun?.port ?? -1,
@@ -364,52 +280,46 @@ export async function derpCommand(argv: string[]): Promise<number> {
       }),
     );
   }
+}
 
-  for (const entry of meshWith) {
-    const url = meshUrl(entry, tls ? "https" : "http", boundPort);
-    meshPeers.push(
+/** Connects to every `--mesh-with` server, over the scheme this relay itself serves. */
+function startMesh(
+  cfg: DerpConfig,
+  relay: Relay,
+  privateKey: Uint8Array,
+  boundPort: number,
+  logf: Logf,
+): void {
+  for (const entry of cfg.meshWith) {
+    const url = meshUrl(entry, relay.tls ? "https" : "http", boundPort);
+    relay.meshPeers.push(
       new MeshPeer({
-        server,
+        server: relay.server,
         privateKey,
-        meshKey: meshKey!,
+        meshKey: cfg.meshKey!,
         url,
-        certName: v["mesh-cert-name"],
+        certName: cfg.meshCertName,
         logf,
       }),
     );
   }
+}
 
-  const unhookRejections = logUnhandledRejections((l) => logf(`derp: ${l}`));
-  await Promise.race([stopped, serving.then(() => "listener closed")]);
-  unhookSignals();
-
+/** Stops accepting, tells clients to reconnect elsewhere, then closes everything. */
+async function shutdown(relay: Relay, logf: Logf): Promise<void> {
   logf("derp: shutting down; telling clients to reconnect");
-  http.closeListeners();
-  await Promise.all(meshPeers.map((p) => p.close()));
-  await server.close({ reconnectInMs: 1000, tryForMs: 5_000 });
-  http.closeAll();
-  bootstrapDns.close();
-  await stun?.close();
+  relay.http.closeListeners();
+  await Promise.all(relay.meshPeers.map((p) => p.close()));
+  await relay.server.close({ reconnectInMs: 1000, tryForMs: 5_000 });
+  relay.http.closeAll();
+  relay.bootstrapDns.close();
+  await relay.stun?.close();
   logf("derp: stopped");
-  unhookRejections();
-  return 0;
 }
 
 /** Whole seconds, at least 1, for the kernel's keep-alive options. */
 function secs(ms: number): number {
   return Math.max(1, Math.round(ms / 1000));
-}
-
-function durationFlag(v: string | undefined, name: string, defMs: number): number {
-  if (v === undefined) return defMs;
-  let ms: number;
-  try {
-    ms = parseDurationMs(v);
-  } catch (e) {
-    throw new RangeError(`--${name} ${(e as Error).message}`);
-  }
-  if (ms > 2 ** 31 - 1) throw new RangeError(`--${name} "${v}" is too long`);
-  return ms;
 }
 
 function hostPort(host: string, port: number): string {

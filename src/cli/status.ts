@@ -42,7 +42,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
 }
 
 /** The text form of a status. */
-export function renderStatus(st: NodeStatus, show: { peers: boolean; routes: boolean }): string {
+function renderStatus(st: NodeStatus, show: { peers: boolean; routes: boolean }): string {
   const tn = st.tailnet;
   const lines = [`interface: ${st.interface} (${st.state}, pid ${st.pid})`];
   if (tn) {

@@ -68,7 +68,7 @@ export function numberFlag(
 }
 
 /** The auth key from the flag, `file:PATH`, or the environment; undefined = interactive. */
-export async function resolveAuthKey(flag: string | undefined): Promise<string | undefined> {
+async function resolveAuthKey(flag: string | undefined): Promise<string | undefined> {
   const raw = flag ?? Deno.env.get("TS_AUTHKEY") ?? Deno.env.get("TAILSCALE_AUTH_KEY");
   if (raw === undefined || raw === "") return undefined;
   if (!raw.startsWith("file:")) return raw;

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { fromHex } from "../bytes/hex.ts";
 import { encodeC2nResponse, handleC2n, parseC2nRequest } from "./c2n.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -51,10 +52,8 @@ Deno.test("parseC2nRequest() rejects what is not an HTTP/1.x request", () => {
 
 Deno.test("parseC2nRequest() throws SyntaxError, not TypeError, for a target that is not a URL", () => {
   // Found by tests/fuzz_control_test.ts: "POST http://\x7f2n/debug/metrics HTTP/1.1".
-  const fuzzed = Uint8Array.from(
-    "504f535420687474703a2f2f7f326e2f64656275672f6d65747269637320485454502f312e310d0a0d0a"
-      .match(/../g)!,
-    (h) => parseInt(h, 16),
+  const fuzzed = fromHex(
+    "504f535420687474703a2f2f7f326e2f64656275672f6d65747269637320485454502f312e310d0a0d0a",
   );
   assert.throws(() => parseC2nRequest(fuzzed), SyntaxError);
   for (const target of ["http://[::1", "//a%zz/echo", "http://x:99999/echo"]) {

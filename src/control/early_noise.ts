@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { bytesEqual } from "../bytes/equal.ts";
 import type { EarlyNoise } from "../netmap/tailcfg.ts";
 import type { NoiseConn } from "./controlbase/conn.ts";
 
@@ -34,8 +35,8 @@ export function encodeEarlyPayload(early: EarlyNoise): Uint8Array {
 }
 
 /** Reports whether 9 header bytes start with the early-payload magic. */
-export function hasEarlyMagic(header: Uint8Array): boolean {
-  return EARLY_PAYLOAD_MAGIC.every((b, i) => header[i] === b);
+function hasEarlyMagic(header: Uint8Array): boolean {
+  return bytesEqual(header.subarray(0, EARLY_PAYLOAD_MAGIC.length), EARLY_PAYLOAD_MAGIC);
 }
 
 /**

@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { fromHex, parseMachinePublic } from "../key/node_key.ts";
+import { fromHex } from "../bytes/hex.ts";
+import { parseMachinePublic } from "../key/node_key.ts";
 import { isZeroKey } from "../key/node_key.ts";
 import { KEY_PATH, KEY_RESPONSE_LIMIT } from "./constants.ts";
 import { ControlError, oneLine } from "./errors.ts";

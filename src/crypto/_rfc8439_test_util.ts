@@ -6,18 +6,13 @@
  * @module
  */
 
-/** Hex text to bytes. */
-export const hex = (s: string): Uint8Array =>
-  Uint8Array.from(s.match(/../g)?.map((b) => parseInt(b, 16)) ?? []);
-/** Bytes to lower-case hex text. */
-export const toHex = (b: Uint8Array): string =>
-  Array.from(b, (v) => v.toString(16).padStart(2, "0")).join("");
+import { fromHex } from "../bytes/hex.ts";
 
 /** RFC 8439 §2.8.2: seal with associated data (`sealed` is ciphertext ‖ tag, in hex). */
 export const V282 = {
-  key: hex("808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"),
-  nonce: hex("070000004041424344454647"),
-  ad: hex("50515253c0c1c2c3c4c5c6c7"),
+  key: fromHex("808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"),
+  nonce: fromHex("070000004041424344454647"),
+  ad: fromHex("50515253c0c1c2c3c4c5c6c7"),
   pt: new TextEncoder().encode(
     "Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.",
   ),
@@ -29,10 +24,10 @@ export const V282 = {
 
 /** RFC 8439 Appendix A.5: open with associated data (`pt` is the expected text). */
 export const A5 = {
-  key: hex("1c9240a5eb55d38af333888604f6b5f0473917c1402b80099dca5cbc207075c0"),
-  nonce: hex("000000000102030405060708"),
-  ad: hex("f33388860000000000004e91"),
-  sealed: hex(
+  key: fromHex("1c9240a5eb55d38af333888604f6b5f0473917c1402b80099dca5cbc207075c0"),
+  nonce: fromHex("000000000102030405060708"),
+  ad: fromHex("f33388860000000000004e91"),
+  sealed: fromHex(
     "64a0861575861af460f062c79be643bd5e805cfd345cf389f108670ac76c8cb2" +
       "4c6cfc18755d43eea09ee94e382d26b0bdb7b73c321b0100d4f03b7f355894cf" +
       "332f830e710b97ce98c8a84abd0b948114ad176e008d33bd60f982b1ff37c855" +

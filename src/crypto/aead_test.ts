@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
+import { fromHex, toHex } from "../bytes/hex.ts";
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { beNonce, ChaChaPoly, wgNonce } from "./aead.ts";
-import { A5, hex, toHex, V282 } from "./_rfc8439_test_util.ts";
+import { A5, V282 } from "./_rfc8439_test_util.ts";
 
 Deno.test("ChaChaPoly.seal() and open() match RFC 8439 §2.8.2", () => {
   const aead = new ChaChaPoly(V282.key);
   assert.equal(toHex(aead.seal(V282.nonce, V282.pt, V282.ad)), V282.sealed);
-  assert.deepEqual(aead.open(V282.nonce, hex(V282.sealed), V282.ad), V282.pt);
+  assert.deepEqual(aead.open(V282.nonce, fromHex(V282.sealed), V282.ad), V282.pt);
 });
 
 Deno.test("ChaChaPoly.open() decrypts RFC 8439 Appendix A.5", () => {
@@ -17,7 +18,7 @@ Deno.test("ChaChaPoly.open() decrypts RFC 8439 Appendix A.5", () => {
 
 Deno.test("ChaChaPoly.open() and openInto() reject tampering with null and -1", () => {
   const aead = new ChaChaPoly(V282.key);
-  const sealed = hex(V282.sealed);
+  const sealed = fromHex(V282.sealed);
   const dst = new Uint8Array(200).fill(0xaa);
   for (const i of [0, 50, sealed.length - 1]) {
     const bad = sealed.slice();
@@ -26,7 +27,7 @@ Deno.test("ChaChaPoly.open() and openInto() reject tampering with null and -1", 
     assert.equal(aead.openInto(V282.nonce, bad, dst, 0, V282.ad), -1, `byte ${i}`);
   }
   assert.ok(dst.every((b) => b === 0xaa), "a failed openInto leaves dst untouched");
-  assert.equal(aead.open(V282.nonce, sealed, hex("50515253c0c1c2c3c4c5c6c8")), null);
+  assert.equal(aead.open(V282.nonce, sealed, fromHex("50515253c0c1c2c3c4c5c6c8")), null);
   assert.equal(aead.open(V282.nonce, sealed), null);
   assert.equal(aead.open(wgNonce(7), sealed, V282.ad), null);
   assert.equal(aead.open(V282.nonce, sealed.subarray(0, 15)), null);

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
+import { fromHex, toHex } from "../bytes/hex.ts";
 import { randomBytes } from "node:crypto";
 import { ChaChaPoly, wgNonce } from "./aead.ts";
 import * as aeadWasm from "./aead_wasm.ts";
 import { WasmChaChaPoly } from "./aead_wasm.ts";
 import { allocPacketBuffer, freePacketBuffer } from "./wasm/arena.ts";
 import { cryptoWasm } from "./wasm/instance.ts";
-import { A5, hex, toHex, V282 } from "./_rfc8439_test_util.ts";
+import { A5, V282 } from "./_rfc8439_test_util.ts";
 
 const rand = (n: number) => new Uint8Array(randomBytes(n));
 const SUNSCREEN = V282.pt;
@@ -13,7 +14,7 @@ const SUNSCREEN = V282.pt;
 Deno.test("WasmChaChaPoly.seal() and open() match RFC 8439 §2.8.2", () => {
   using aead = new WasmChaChaPoly(V282.key);
   assert.equal(toHex(aead.seal(V282.nonce, SUNSCREEN, V282.ad)), V282.sealed);
-  assert.deepEqual(aead.open(V282.nonce, hex(V282.sealed), V282.ad), SUNSCREEN);
+  assert.deepEqual(aead.open(V282.nonce, fromHex(V282.sealed), V282.ad), SUNSCREEN);
   // The same through a wasm buffer, in place.
   const buf = allocPacketBuffer(SUNSCREEN.length + 16);
   buf.set(SUNSCREEN);

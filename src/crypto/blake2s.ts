@@ -12,11 +12,6 @@
 import { createHash, createHmac } from "node:crypto";
 import { blake2s as nobleBlake2s } from "@noble/hashes/blake2.js";
 
-/** BLAKE2s block size in bytes, the HMAC block size. */
-export const BLAKE2S_BLOCK_LENGTH = 64;
-/** Full BLAKE2s-256 digest length in bytes. */
-export const BLAKE2S_HASH_LENGTH = 32;
-
 /**
  * Hashes `data` with BLAKE2s, optionally keyed (BLAKE2s MAC mode, not HMAC) and
  * with a digest of 1–32 bytes. WireGuard uses keyed 16-byte digests for

@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
+import { fromHex, toHex } from "../bytes/hex.ts";
 import { hmac } from "@noble/hashes/hmac.js";
 import { blake2s as nobleBlake2s } from "@noble/hashes/blake2.js";
 import { blake2s, hmacBlake2s } from "./blake2s.ts";
 
-const hex = (s: string) => Uint8Array.from(s.match(/../g)?.map((b) => parseInt(b, 16)) ?? []);
-const toHex = (b: Uint8Array) => Array.from(b, (v) => v.toString(16).padStart(2, "0")).join("");
 const seq = (n: number) => Uint8Array.from({ length: n }, (_, i) => i);
 
 Deno.test('blake2s() matches RFC 7693 Appendix B for "abc"', () => {
@@ -47,8 +46,8 @@ Deno.test("blake2s() rejects bad output and key lengths", () => {
 
 Deno.test("hmacBlake2s() of concatenated parts equals noble's HMAC-BLAKE2s", () => {
   const key = seq(32);
-  const expected = hmac(nobleBlake2s, key, hex("0102030405"));
-  assert.deepEqual(hmacBlake2s(key, hex("0102"), hex("030405")), expected);
-  assert.deepEqual(hmacBlake2s(key, hex("0102030405")), expected);
-  assert.notDeepEqual(hmacBlake2s(seq(31), hex("0102030405")), expected);
+  const expected = hmac(nobleBlake2s, key, fromHex("0102030405"));
+  assert.deepEqual(hmacBlake2s(key, fromHex("0102"), fromHex("030405")), expected);
+  assert.deepEqual(hmacBlake2s(key, fromHex("0102030405")), expected);
+  assert.notDeepEqual(hmacBlake2s(seq(31), fromHex("0102030405")), expected);
 });

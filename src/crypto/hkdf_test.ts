@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
+import { fromHex, toHex } from "../bytes/hex.ts";
 import { hmac } from "@noble/hashes/hmac.js";
 import { blake2s } from "@noble/hashes/blake2.js";
 import { hkdf, noiseKdf } from "./hkdf.ts";
 
-const hex = (s: string) => Uint8Array.from(s.match(/../g)?.map((b) => parseInt(b, 16)) ?? []);
-const toHex = (b: Uint8Array) => Array.from(b, (v) => v.toString(16).padStart(2, "0")).join("");
 const range = (from: number, to: number) =>
   Uint8Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
@@ -52,7 +51,7 @@ Deno.test("noiseKdf() follows the Noise HKDF definition built from HMAC-BLAKE2s"
   const input = range(100, 140);
   const mac = (k: Uint8Array, d: Uint8Array) => hmac(blake2s, k, d);
   const temp = mac(ck, input);
-  const o1 = mac(temp, hex("01"));
+  const o1 = mac(temp, fromHex("01"));
   const o2 = mac(temp, new Uint8Array([...o1, 2]));
   const o3 = mac(temp, new Uint8Array([...o2, 3]));
   assert.deepEqual(noiseKdf(ck, input, 1), [o1]);

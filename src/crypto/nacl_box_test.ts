@@ -9,7 +9,8 @@ import {
   openFrom,
   sealTo,
 } from "./nacl_box.ts";
-import { fromHex, parseNodePublic, parsePrivate, toHex } from "../key/node_key.ts";
+import { fromHex, toHex } from "../bytes/hex.ts";
+import { parseNodePublic, parsePrivate } from "../key/node_key.ts";
 
 const fixture = JSON.parse(
   await Deno.readTextFile(
@@ -19,27 +20,26 @@ const fixture = JSON.parse(
     ),
   ),
 );
-const hex = (s: string) => fromHex(s, s.length / 2);
 const clientPriv = parsePrivate(fixture.client_node_private);
 const clientPub = parseNodePublic(fixture.client_node_public);
 const serverPriv = parsePrivate(fixture.server_private);
 const serverPub = parseNodePublic(fixture.server_public);
 
 Deno.test("openFrom() opens tailscaled's captured ClientInfo box", () => {
-  const payload = hex(fixture.client_frames_hex[0]).subarray(5);
+  const payload = fromHex(fixture.client_frames_hex[0]).subarray(5);
   const msg = openFrom(payload.subarray(32), clientPub, serverPriv);
   assert.ok(msg);
   assert.equal(new TextDecoder().decode(msg), fixture.client_info_json);
 });
 
 Deno.test("openFrom() opens Headscale's captured ServerInfo box with the client key", () => {
-  const payload = hex(fixture.server_info_frame_hex).subarray(5);
+  const payload = fromHex(fixture.server_info_frame_hex).subarray(5);
   const msg = openFrom(payload, serverPub, clientPriv);
   assert.equal(new TextDecoder().decode(msg!), fixture.server_info_json);
 });
 
 Deno.test("boxSeal() reproduces the captured box byte for byte with its nonce", () => {
-  const payload = hex(fixture.client_frames_hex[0]).subarray(5 + 32);
+  const payload = fromHex(fixture.client_frames_hex[0]).subarray(5 + 32);
   const nonce = payload.subarray(0, 24);
   const box = boxSeal(
     new TextEncoder().encode(fixture.client_info_json),
@@ -102,14 +102,14 @@ const NACL_BOX = "f3ffc7703f9400e52a7dfb4b3d3305d98e993b9f48681273c29650ba32fc76
   "7973f622a43d14a6599b1f654cb45a74e355a5";
 
 Deno.test("boxBeforeNm() and boxSeal() match NaCl's crypto_box test vector", () => {
-  const sk = hex(NACL_ALICE_SK), pk = hex(NACL_BOB_PK), nonce = hex(NACL_NONCE);
+  const sk = fromHex(NACL_ALICE_SK), pk = fromHex(NACL_BOB_PK), nonce = fromHex(NACL_NONCE);
   assert.equal(toHex(boxBeforeNm(pk, sk)), NACL_FIRSTKEY);
-  assert.equal(toHex(boxSeal(hex(NACL_MSG), nonce, pk, sk)), NACL_BOX);
-  assert.equal(toHex(boxSealAfterNm(hex(NACL_MSG), nonce, hex(NACL_FIRSTKEY))), NACL_BOX);
+  assert.equal(toHex(boxSeal(fromHex(NACL_MSG), nonce, pk, sk)), NACL_BOX);
+  assert.equal(toHex(boxSealAfterNm(fromHex(NACL_MSG), nonce, fromHex(NACL_FIRSTKEY))), NACL_BOX);
 });
 
 Deno.test("boxOpenAfterNm() opens NaCl's crypto_box test vector and rejects tampering", () => {
-  const key = hex(NACL_FIRSTKEY), nonce = hex(NACL_NONCE), box = hex(NACL_BOX);
+  const key = fromHex(NACL_FIRSTKEY), nonce = fromHex(NACL_NONCE), box = fromHex(NACL_BOX);
   assert.equal(toHex(boxOpenAfterNm(box, nonce, key)!), NACL_MSG);
   for (const i of [0, 15, 16, box.length - 1]) {
     const bad = box.slice();

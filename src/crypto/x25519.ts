@@ -10,14 +10,15 @@
  *
  * @module
  */
+import { fromHex } from "../bytes/hex.ts";
 import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from "node:crypto";
 
 /** Length in bytes of X25519 private keys, public keys and shared secrets. */
 export const X25519_KEY_LENGTH = 32;
 
 // DER prefixes that wrap a raw 32-byte key as PKCS#8 / SPKI for node:crypto.
-const PKCS8_PREFIX = hex("302e020100300506032b656e04220420");
-const SPKI_PREFIX = hex("302a300506032b656e032100");
+const PKCS8_PREFIX = fromHex("302e020100300506032b656e04220420");
+const SPKI_PREFIX = fromHex("302a300506032b656e032100");
 
 /**
  * Generates a random X25519 private key, clamped as RFC 7748 §5 describes.
@@ -116,10 +117,4 @@ function checkLength(what: string, key: Uint8Array): void {
       `Cannot use X25519 ${what}: expected 32 bytes, got ${key?.length ?? typeof key}`,
     );
   }
-}
-
-function hex(s: string): Uint8Array {
-  const out = new Uint8Array(s.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
-  return out;
 }

@@ -1,11 +1,9 @@
 import assert from "node:assert/strict";
+import { fromHex, toHex } from "../bytes/hex.ts";
 import { x25519 } from "@noble/curves/ed25519.js";
 import { clamp, generatePrivateKey, publicKeyFrom, sharedSecret } from "./x25519.ts";
 import { x25519Wasm } from "./x25519_wasm.ts";
 import { mulberry32 } from "../testing/prng.ts";
-
-const hex = (s: string) => Uint8Array.from(s.match(/../g)!.map((b) => parseInt(b, 16)));
-const toHex = (b: Uint8Array) => Array.from(b, (v) => v.toString(16).padStart(2, "0")).join("");
 
 // Both X25519s: node:crypto's (WireGuard, Noise) and the wasm one (NaCl boxes).
 const implementations: [string, (k: Uint8Array, u: Uint8Array) => Uint8Array][] = [
@@ -17,23 +15,23 @@ for (const [name, dh] of implementations) {
   Deno.test(`${name} matches the RFC 7748 §5.2 X25519 vectors`, () => {
     assert.equal(
       toHex(dh(
-        hex("a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4"),
-        hex("e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c"),
+        fromHex("a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4"),
+        fromHex("e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c"),
       )),
       "c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552",
     );
     // The second vector's u has bit 255 set, which X25519 must ignore.
     assert.equal(
       toHex(dh(
-        hex("4b66e9d4d1b4673c5ad22691957d6af5c11b6421e0ea01d42ca4169e7918ba0d"),
-        hex("e5210f12786811d3f4b7959d0538ae2c31dbe7106fc03c3efc4cd549c715a493"),
+        fromHex("4b66e9d4d1b4673c5ad22691957d6af5c11b6421e0ea01d42ca4169e7918ba0d"),
+        fromHex("e5210f12786811d3f4b7959d0538ae2c31dbe7106fc03c3efc4cd549c715a493"),
       )),
       "95cbde9476e8907d7aade45cb4b873f88b595a68799fa152e6f8f7647aac7957",
     );
   });
 
   Deno.test(`${name} matches the RFC 7748 §5.2 iterated vector after 1 and 1000 rounds`, () => {
-    let k: Uint8Array = hex("0900000000000000000000000000000000000000000000000000000000000000");
+    let k: Uint8Array = fromHex("0900000000000000000000000000000000000000000000000000000000000000");
     let u: Uint8Array = k.slice();
     for (let i = 1; i <= 1000; i++) {
       const next = dh(k, u);
@@ -55,13 +53,13 @@ for (const [name, dh] of implementations) {
       "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
       "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
     ];
-    for (const p of lowOrder) assert.throws(() => dh(priv, hex(p)), RangeError, p);
+    for (const p of lowOrder) assert.throws(() => dh(priv, fromHex(p)), RangeError, p);
   });
 }
 
 Deno.test("publicKeyFrom() and sharedSecret() match the RFC 7748 §6.1 Diffie-Hellman example", () => {
-  const alicePriv = hex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
-  const bobPriv = hex("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb");
+  const alicePriv = fromHex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
+  const bobPriv = fromHex("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb");
   const alicePub = publicKeyFrom(alicePriv);
   const bobPub = publicKeyFrom(bobPriv);
   assert.equal(toHex(alicePub), "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");

@@ -1,13 +1,11 @@
 import assert from "node:assert/strict";
+import { fromHex, toHex } from "../bytes/hex.ts";
 import { xopen, xseal } from "./xaead.ts";
 
-const hex = (s: string) => Uint8Array.from(s.match(/../g)?.map((b) => parseInt(b, 16)) ?? []);
-const toHex = (b: Uint8Array) => Array.from(b, (v) => v.toString(16).padStart(2, "0")).join("");
-
 // draft-irtf-cfrg-xchacha-03 Appendix A.3.1.
-const KEY = hex("808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f");
-const NONCE = hex("404142434445464748494a4b4c4d4e4f5051525354555657");
-const AD = hex("50515253c0c1c2c3c4c5c6c7");
+const KEY = fromHex("808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f");
+const NONCE = fromHex("404142434445464748494a4b4c4d4e4f5051525354555657");
+const AD = fromHex("50515253c0c1c2c3c4c5c6c7");
 const PT = new TextEncoder().encode(
   "Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.",
 );
@@ -18,11 +16,11 @@ const SEALED = "bd6d179d3e83d43b9576579493c0e939572a1700252bfaccbed2902c21396cbb
 
 Deno.test("xseal() and xopen() match draft-irtf-cfrg-xchacha A.3.1", () => {
   assert.equal(toHex(xseal(KEY, NONCE, PT, AD)), SEALED);
-  assert.deepEqual(xopen(KEY, NONCE, hex(SEALED), AD), PT);
+  assert.deepEqual(xopen(KEY, NONCE, fromHex(SEALED), AD), PT);
 });
 
 Deno.test("xopen() returns null for a tampered ciphertext, tag, AD or short input", () => {
-  const sealed = hex(SEALED);
+  const sealed = fromHex(SEALED);
   for (const i of [0, sealed.length - 1]) {
     const bad = sealed.slice();
     bad[i] ^= 0x80;

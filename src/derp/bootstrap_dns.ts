@@ -15,7 +15,7 @@ export type BootstrapLookup = (name: string) => Promise<string[]>;
 export const BOOTSTRAP_REFRESH_MS = 10 * 60_000;
 
 /** The system resolver, A and AAAA. */
-export const systemBootstrapLookup: BootstrapLookup = async (name): Promise<string[]> => {
+const systemBootstrapLookup: BootstrapLookup = async (name): Promise<string[]> => {
   const [a, aaaa] = await Promise.all([
     Deno.resolveDns(name, "A").catch(() => [] as string[]),
     Deno.resolveDns(name, "AAAA").catch(() => [] as string[]),

@@ -33,7 +33,8 @@ import {
   encodeWatchConns,
   type ServerInfo,
 } from "./messages.ts";
-import { keysEqual, publicFromPrivate } from "../key/node_key.ts";
+import { bytesEqual } from "../bytes/equal.ts";
+import { publicFromPrivate } from "../key/node_key.ts";
 
 /** A message the server sent, as {@link DerpClient.recv} returns it. */
 export type DerpMessage =
@@ -306,7 +307,7 @@ export class DerpClient {
 
   /** Reports whether a server key matches the one this client handshook with. */
   isServer(key: Uint8Array): boolean {
-    return keysEqual(key, this.serverPublic);
+    return bytesEqual(key, this.serverPublic);
   }
 
   /** Closes the connection. */

@@ -5,7 +5,7 @@
  */
 
 /** Encodes a DER TLV with the given tag byte. */
-export function tlv(tag: number, content: Uint8Array): Uint8Array {
+function tlv(tag: number, content: Uint8Array): Uint8Array {
   const n = content.length;
   let lenBytes: number[];
   if (n < 128) lenBytes = [n];

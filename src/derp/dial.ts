@@ -18,7 +18,8 @@ import { DerpClient, type DerpClientOptions } from "./client.ts";
 import { readHttpHead } from "./http_head.ts";
 import { connectNodeTls } from "./node_tls_conn.ts";
 import { parseMetaCert } from "./meta_cert.ts";
-import { keysEqual, parseNodePublicLoose } from "../key/node_key.ts";
+import { bytesEqual } from "../bytes/equal.ts";
+import { parseNodePublicLoose } from "../key/node_key.ts";
 import { closeOnAbort, closeQuietly, deadline, raceAbort } from "../net/abortable.ts";
 
 /** One address of a region's DERP server: what to dial and how to check it. */
@@ -183,7 +184,7 @@ async function upgrade(
     } catch {
       // A malformed header is not fatal: the ServerKey frame is authoritative.
     }
-    if (k && !keysEqual(k, client.serverPublic)) {
+    if (k && !bytesEqual(k, client.serverPublic)) {
       client.close();
       throw new Error("Derp-Public-Key header does not match the ServerKey frame");
     }

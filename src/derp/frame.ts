@@ -37,7 +37,7 @@ export function encodeFrame(type: number, payload: Uint8Array): Uint8Array {
 }
 
 /** Writes a frame header into buf at off. */
-export function writeFrameHeader(buf: Uint8Array, off: number, type: number, len: number): void {
+function writeFrameHeader(buf: Uint8Array, off: number, type: number, len: number): void {
   if (type < 0 || type > 255) throw new RangeError(`Frame type ${type} does not fit in a byte`);
   if (len < 0 || len > 0xffffffff) throw new RangeError(`Frame length ${len} does not fit in u32`);
   buf[off] = type;

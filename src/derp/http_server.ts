@@ -22,7 +22,7 @@ import { isPushConn } from "./push_conn.ts";
 import type { FfiTcpListener } from "./ffi_listener.ts";
 import { Deadlines } from "./deadlines.ts";
 import { TokenBucket } from "../net/token_bucket.ts";
-import { toHex } from "../key/node_key.ts";
+import { toHex } from "../bytes/hex.ts";
 
 /** Options of {@link DerpHttpServer}. */
 export interface DerpHttpOptions {

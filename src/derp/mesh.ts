@@ -5,12 +5,13 @@
  * @module
  */
 
+import { bytesEqual } from "../bytes/equal.ts";
 import type { DerpMessage } from "./client.ts";
 import { DerpLink } from "./link.ts";
 import { keyFromId, keyId } from "./key_id.ts";
 import type { DerpServer } from "./server.ts";
 import type { PacketForwarder } from "./server_registry.ts";
-import { keysEqual, shortKey } from "../key/node_key.ts";
+import { shortKey } from "../key/node_key.ts";
 
 /** Options of {@link MeshPeer}. */
 export interface MeshPeerOptions {
@@ -69,7 +70,7 @@ export class MeshPeer implements PacketForwarder {
       watchConns: true,
       logf: this.#logf,
       onConnect: (c) => {
-        if (keysEqual(c.serverPublic, this.#server.publicKey)) {
+        if (bytesEqual(c.serverPublic, this.#server.publicKey)) {
           this.#logf(`derp mesh ${this.name}: that is this server; not meshing with itself`);
           void this.#link.close();
           return;

@@ -17,7 +17,8 @@ import {
   openFrom,
   sealTo,
 } from "../crypto/nacl_box.ts";
-import { fromHex, isZeroKey, toHex } from "../key/node_key.ts";
+import { fromHex, toHex } from "../bytes/hex.ts";
+import { isZeroKey } from "../key/node_key.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder("utf-8", { fatal: true });
@@ -95,7 +96,7 @@ export function parseClientInfoJson(text: string): ClientInfo {
     switch (k.toLowerCase()) {
       case "meshkey":
         if (typeof v !== "string") throw new SyntaxError("ClientInfo meshKey must be a string");
-        if (v !== "") info.meshKey = fromHex(v);
+        if (v !== "") info.meshKey = fromHex(v, KEY_LEN);
         break;
       case "version":
         if (typeof v !== "number") throw new SyntaxError("ClientInfo version must be a number");
@@ -282,7 +283,7 @@ export function decodeServerInfo(
 }
 
 /** A frame of a key followed by packet bytes (SendPacket or RecvPacket). */
-export function encodeKeyedPacket(type: number, key: Uint8Array, packet: Uint8Array): Uint8Array {
+function encodeKeyedPacket(type: number, key: Uint8Array, packet: Uint8Array): Uint8Array {
   checkKey(key, "packet key");
   const out = new Uint8Array(5 + KEY_LEN + packet.length);
   const len = KEY_LEN + packet.length;

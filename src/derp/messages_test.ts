@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { fromHex, toHex } from "../bytes/hex.ts";
 import { decodeFrames } from "./frame.ts";
 import { FrameType, MAGIC, PeerGoneReason, PeerPresentFlags } from "./constants.ts";
 import {
@@ -36,12 +37,10 @@ import {
   serverInfoJson,
 } from "./messages.ts";
 import {
-  fromHex,
   generateNodePrivate,
   parseNodePublic,
   parsePrivate,
   publicFromPrivate,
-  toHex,
 } from "../key/node_key.ts";
 
 const fixture = JSON.parse(
@@ -52,7 +51,6 @@ const fixture = JSON.parse(
     ),
   ),
 );
-const hex = (s: string) => fromHex(s, s.length / 2);
 const one = (bytes: Uint8Array) => {
   const f = decodeFrames(bytes);
   assert.equal(f.length, 1);
@@ -64,7 +62,7 @@ const k2 = new Uint8Array(32).fill(2);
 Deno.test("encodeServerKey() matches Headscale's captured ServerKey frame", () => {
   const pub = parseNodePublic(fixture.server_public);
   assert.equal(toHex(encodeServerKey(pub)), fixture.server_key_frame_hex);
-  const f = one(hex(fixture.server_key_frame_hex));
+  const f = one(fromHex(fixture.server_key_frame_hex));
   assert.equal(f.type, FrameType.ServerKey);
   assert.deepEqual(decodeServerKey(f.payload), pub);
   assert.deepEqual(f.payload.subarray(0, 8), MAGIC);
@@ -80,7 +78,7 @@ Deno.test("decodeServerKey() accepts future bytes, rejects bad magic and short p
 });
 
 Deno.test("decodeClientInfo() opens tailscaled's captured ClientInfo frame", () => {
-  const f = one(hex(fixture.client_frames_hex[0]));
+  const f = one(fromHex(fixture.client_frames_hex[0]));
   assert.equal(f.type, FrameType.ClientInfo);
   const { clientPublic, info } = decodeClientInfo(f.payload, parsePrivate(fixture.server_private));
   assert.equal(toHex(clientPublic), fixture.client_node_public.slice(8));
@@ -89,7 +87,7 @@ Deno.test("decodeClientInfo() opens tailscaled's captured ClientInfo frame", () 
 });
 
 Deno.test("decodeServerInfo() opens Headscale's captured ServerInfo frame", () => {
-  const f = one(hex(fixture.server_info_frame_hex));
+  const f = one(fromHex(fixture.server_info_frame_hex));
   assert.equal(f.type, FrameType.ServerInfo);
   const info = decodeServerInfo(
     f.payload,
@@ -101,10 +99,10 @@ Deno.test("decodeServerInfo() opens Headscale's captured ServerInfo frame", () =
 });
 
 Deno.test("the captured NotePreferred frame decodes to true", () => {
-  const f = one(hex(fixture.client_frames_hex[1]));
+  const f = one(fromHex(fixture.client_frames_hex[1]));
   assert.equal(f.type, FrameType.NotePreferred);
   assert.equal(decodeNotePreferred(f.payload), true);
-  assert.deepEqual(encodeNotePreferred(true), hex(fixture.client_frames_hex[1]));
+  assert.deepEqual(encodeNotePreferred(true), fromHex(fixture.client_frames_hex[1]));
   assert.equal(decodeNotePreferred(one(encodeNotePreferred(false)).payload), false);
   assert.throws(() => decodeNotePreferred(new Uint8Array(2)), SyntaxError);
   assert.throws(() => decodeNotePreferred(new Uint8Array(0)), SyntaxError);

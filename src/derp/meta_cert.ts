@@ -12,7 +12,7 @@
 
 import { bool, int, octets, oid, pem, seq } from "./der.ts";
 import { selfSign } from "./selfsigned_cert.ts";
-import { fromHex, toHex } from "../key/node_key.ts";
+import { fromHex, toHex } from "../bytes/hex.ts";
 
 /** Subject CN prefix of the meta certificate (derpconst.MetaCertCommonNamePrefix). */
 export const META_CERT_CN_PREFIX = "derpkey";

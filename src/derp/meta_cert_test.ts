@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
 import { generateMetaCert, parseMetaCert, withMetaCert } from "./meta_cert.ts";
 import { pem, unpem } from "./der.ts";
-import { toHex } from "../key/node_key.ts";
+import { toHex } from "../bytes/hex.ts";
 
 const key = Uint8Array.from({ length: 32 }, (_, i) => i * 7);
 

@@ -27,7 +27,7 @@ export interface FrameContext {
 }
 
 /** Handles one frame from a client; throws to close it for a protocol error. */
-export function handleClientFrame(c: ServerClient, f: Frame, ctx: FrameContext): void {
+function handleClientFrame(c: ServerClient, f: Frame, ctx: FrameContext): void {
   ctx.registry.noteWriter(c);
   switch (f.type) {
     case FrameType.SendPacket:

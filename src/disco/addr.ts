@@ -7,6 +7,7 @@
  * @module
  */
 
+import { bytesEqual } from "../bytes/equal.ts";
 import { formatIp, isV4Mapped, splitHostPort, unmap } from "../net/ip.ts";
 
 /** An IP address (4 bytes for IPv4, 16 for IPv6) and a port. */
@@ -75,11 +76,7 @@ export function formatAddrPort(a: AddrPort): string {
 /** Whether two endpoints have the same address (after unmapping) and port. */
 export function addrPortEqual(a: AddrPort, b: AddrPort): boolean {
   if (a.port !== b.port) return false;
-  const x = unmap(a.ip);
-  const y = unmap(b.ip);
-  if (x.length !== y.length) return false;
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
-  return true;
+  return bytesEqual(unmap(a.ip), unmap(b.ip));
 }
 
 /** Whether the address is IPv6 (and not v4-mapped). */

@@ -15,7 +15,7 @@
  */
 
 import { BOX_OVERHEAD, boxBeforeNm, boxOpenAfterNm, boxSealAfterNm } from "../crypto/nacl_box.ts";
-import { toHex } from "../key/node_key.ts";
+import { toHex } from "../bytes/hex.ts";
 import { type AddrPort, addrPort } from "./addr.ts";
 import { to16 } from "../net/ip.ts";
 import {

@@ -7,7 +7,8 @@
  * @module
  */
 
-import { formatIp, ipEqual, parseIp, parsePrefix } from "../net/ip.ts";
+import { bytesEqual } from "../bytes/equal.ts";
+import { formatIp, parseIp, parsePrefix } from "../net/ip.ts";
 import type { DNSConfig, DNSResolver, Node } from "../netmap/tailcfg.ts";
 import {
   CLASS_IN,
@@ -205,7 +206,7 @@ export class MagicDnsTable {
 
   /** The FQDN for a tailnet address, or null. */
   nameForIp(ip: Uint8Array): string | null {
-    if (QUAD100_ADDRS.some((q) => ipEqual(q, ip))) return QUAD100_NAME;
+    if (QUAD100_ADDRS.some((q) => bytesEqual(q, ip))) return QUAD100_NAME;
     return this.#reverse.get(formatIp(ip)) ?? null;
   }
 
@@ -310,7 +311,7 @@ export class MagicDnsTable {
 
   #add(name: string, ip: Uint8Array, ptr: boolean): void {
     const list = this.#hosts.get(name) ?? [];
-    if (!list.some((x) => ipEqual(x, ip))) list.push(ip);
+    if (!list.some((x) => bytesEqual(x, ip))) list.push(ip);
     this.#hosts.set(name, list);
     const key = formatIp(ip);
     // The first node to claim an address keeps its PTR; ExtraRecords do not get PTRs.

@@ -136,10 +136,9 @@ export function emptyMessage(): DnsMessage {
  *
  * @example
  * ```ts
+ * import { fromHex } from "../bytes/hex.ts";
  * import { parseDnsMessage } from "./message.ts";
- * const q = Uint8Array.from(
- *   "df840120000100000000000004746573740000010001".match(/../g)!.map((h) => parseInt(h, 16)),
- * );
+ * const q = fromHex("df840120000100000000000004746573740000010001");
  * parseDnsMessage(q).questions[0].name; // "test."
  * ```
  * @throws {DnsParseError} when the bytes are not a well-formed message

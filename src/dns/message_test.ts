@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { fromHex, toHex } from "../bytes/hex.ts";
 import { formatIp } from "../net/ip.ts";
 import {
   CLASS_IN,
@@ -12,16 +13,12 @@ import {
 } from "./constants.ts";
 import { buildDnsMessage, emptyMessage, getEdns, parseDnsMessage } from "./message.ts";
 import { DnsParseError } from "./parse_error.ts";
+import { DIG_EXCHANGES } from "./_dig_capture_test_util.ts";
 
-const hex = (s: string) => Uint8Array.from(s.match(/../g)!.map((h) => parseInt(h, 16)));
-const toHex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-const capture = JSON.parse(
-  Deno.readTextFileSync(new URL("./testdata/dig_dnsmasq.json", import.meta.url)),
-) as { exchanges: Record<string, { query: string; response: string }> };
-const ex = capture.exchanges;
+const ex = DIG_EXCHANGES;
 
 Deno.test("parseDnsMessage() reads dig's query with its EDNS0 cookie", () => {
-  const m = parseDnsMessage(hex(ex.a_node_a.query));
+  const m = parseDnsMessage(fromHex(ex.a_node_a.query));
   assert.equal(m.id, 0x9998);
   assert.equal(m.response, false);
   assert.equal(m.recursionDesired, true);
@@ -37,7 +34,7 @@ Deno.test("parseDnsMessage() reads dig's query with its EDNS0 cookie", () => {
 });
 
 Deno.test("parseDnsMessage() reads dnsmasq's compressed answers", () => {
-  const a = parseDnsMessage(hex(ex.a_node_a.response));
+  const a = parseDnsMessage(fromHex(ex.a_node_a.response));
   assert.equal(a.response, true);
   assert.equal(a.authoritative, true);
   assert.equal(a.recursionAvailable, true);
@@ -46,16 +43,16 @@ Deno.test("parseDnsMessage() reads dnsmasq's compressed answers", () => {
   assert.equal(formatIp(a.answers[0].data as Uint8Array), "100.64.0.1");
   assert.equal(a.answers[0].ttl, 0);
 
-  const aaaa = parseDnsMessage(hex(ex.aaaa_node_a.response));
+  const aaaa = parseDnsMessage(fromHex(ex.aaaa_node_a.response));
   assert.equal(aaaa.answers[0].type, TYPE_AAAA);
   assert.equal(formatIp(aaaa.answers[0].data as Uint8Array), "fd7a:115c:a1e0::1");
 
-  const ptr = parseDnsMessage(hex(ex.ptr_100_64_0_1.response));
+  const ptr = parseDnsMessage(fromHex(ex.ptr_100_64_0_1.response));
   assert.equal(ptr.questions[0].name, "1.0.64.100.in-addr.arpa.");
   assert.equal(ptr.answers[0].type, TYPE_PTR);
   assert.equal(ptr.answers[0].data, "node-a.tslab.test.");
 
-  const ptr6 = parseDnsMessage(hex(ex.ptr_fd7a_1.response));
+  const ptr6 = parseDnsMessage(fromHex(ex.ptr_fd7a_1.response));
   assert.equal(
     ptr6.questions[0].name,
     "1." + "0.".repeat(19) + "0.e.1.a.c.5.1.1.a.7.d.f.ip6.arpa.",
@@ -63,7 +60,7 @@ Deno.test("parseDnsMessage() reads dnsmasq's compressed answers", () => {
   assert.equal(ptr6.answers[0].data, "node-a.tslab.test.");
 
   // The second answer's owner name is a pointer into the first answer's RDATA.
-  const cname = parseDnsMessage(hex(ex.cname_www.response));
+  const cname = parseDnsMessage(fromHex(ex.cname_www.response));
   assert.equal(cname.answers.length, 2);
   assert.equal(cname.answers[0].type, TYPE_CNAME);
   assert.equal(cname.answers[0].name, "www.tslab.test.");
@@ -71,26 +68,26 @@ Deno.test("parseDnsMessage() reads dnsmasq's compressed answers", () => {
   assert.equal(cname.answers[1].name, "node-a.tslab.test.");
   assert.equal(formatIp(cname.answers[1].data as Uint8Array), "100.64.0.1");
 
-  const nx = parseDnsMessage(hex(ex.nxdomain_nope.response));
+  const nx = parseDnsMessage(fromHex(ex.nxdomain_nope.response));
   assert.equal(nx.rcode, RCODE_NXDOMAIN);
   assert.equal(nx.answers.length, 0);
 
-  const upper = parseDnsMessage(hex(ex.a_upper_noedns.response));
+  const upper = parseDnsMessage(fromHex(ex.a_upper_noedns.response));
   assert.equal(upper.questions[0].name, "NODE-A.tslab.test."); // case kept
   assert.equal(getEdns(upper), null);
 });
 
 Deno.test("buildDnsMessage() reproduces dig's and dnsmasq's messages byte for byte", () => {
   for (const [name, e] of Object.entries(ex)) {
-    const want = hex(e.response);
+    const want = fromHex(e.response);
     if (name === "cname_www") continue; // dnsmasq leaves CNAME data uncompressed; below
     assert.equal(toHex(buildDnsMessage(parseDnsMessage(want))), e.response, name);
-    assert.equal(toHex(buildDnsMessage(parseDnsMessage(hex(e.query)))), e.query, name);
+    assert.equal(toHex(buildDnsMessage(parseDnsMessage(fromHex(e.query)))), e.query, name);
   }
 });
 
 Deno.test("buildDnsMessage() also compresses CNAME data, unlike dnsmasq", () => {
-  const real = hex(ex.cname_www.response);
+  const real = fromHex(ex.cname_www.response);
   const ours = buildDnsMessage(parseDnsMessage(real));
   assert.equal(ours.length, real.length - 10); // "tslab.test." becomes a 2-byte pointer
   assert.deepEqual(parseDnsMessage(ours), parseDnsMessage(real));
@@ -166,7 +163,7 @@ Deno.test("buildDnsMessage() truncates to maxSize, sets TC and keeps OPT", () =>
 });
 
 Deno.test("parseDnsMessage() rejects malformed messages with DnsParseError", () => {
-  const good = hex(ex.cname_www.response);
+  const good = fromHex(ex.cname_www.response);
   const cases: [string, Uint8Array][] = [
     ["short header", good.subarray(0, 11)],
     ["question cut", good.subarray(0, 30)],
@@ -174,16 +171,16 @@ Deno.test("parseDnsMessage() rejects malformed messages with DnsParseError", () 
     ["rdata cut", good.subarray(0, good.length - 20)],
   ];
   // A name whose pointer points at itself (a loop).
-  const loop = hex("000001000001000000000000c00c00010001");
+  const loop = fromHex("000001000001000000000000c00c00010001");
   cases.push(["pointer loop", loop]);
   // A forward pointer.
-  cases.push(["forward pointer", hex("000001000001000000000000c01000010001000000")]);
+  cases.push(["forward pointer", fromHex("000001000001000000000000c01000010001000000")]);
   // Label type 0x40 (extended labels, obsolete).
-  cases.push(["label type", hex("0000010000010000000000004100000010001")]);
+  cases.push(["label type", fromHex("000001000001000000000000410000001000")]);
   // An A record with 5 bytes of data.
   cases.push([
     "bad A length",
-    hex("00008180000000010000000000000100010000000000050a00000101"),
+    fromHex("00008180000000010000000000000100010000000000050a00000101"),
   ]);
   // A name of 256 wire bytes: four 63-byte labels + root.
   const long = new Uint8Array(12 + 4 * 64 + 1 + 4);
@@ -193,7 +190,7 @@ Deno.test("parseDnsMessage() rejects malformed messages with DnsParseError", () 
   // A CNAME whose name is shorter than RDLENGTH.
   cases.push([
     "rdata slack",
-    hex("000081800000000100000000000005000100000000000303616200ff"),
+    fromHex("000081800000000100000000000005000100000000000303616200ff"),
   ]);
   for (const [what, b] of cases) {
     assert.throws(() => parseDnsMessage(b), DnsParseError, what);
@@ -203,7 +200,7 @@ Deno.test("parseDnsMessage() rejects malformed messages with DnsParseError", () 
 Deno.test("parseDnsMessage() never throws anything but DnsParseError on random input", () => {
   let seed = 12345;
   const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
-  const base = hex(ex.cname_www.response);
+  const base = fromHex(ex.cname_www.response);
   for (let i = 0; i < 3000; i++) {
     const b = base.slice(0, Math.floor(rand() * (base.length + 1)));
     for (let k = 0; k < 3; k++) {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { fromHex } from "../bytes/hex.ts";
 import { formatIp, parseIp } from "../net/ip.ts";
 import {
   buildTcpPacket,
@@ -24,11 +25,7 @@ import {
 import { MagicDnsTable } from "./magicdns.ts";
 import { buildDnsMessage, type DnsMessage, emptyMessage, parseDnsMessage } from "./message.ts";
 import { isQuad100Query, Quad100Responder } from "./quad100.ts";
-
-const hex = (s: string) => Uint8Array.from(s.match(/../g)!.map((h) => parseInt(h, 16)));
-const capture = JSON.parse(
-  Deno.readTextFileSync(new URL("./testdata/dig_dnsmasq.json", import.meta.url)),
-) as { exchanges: Record<string, { query: string; response: string }> };
+import { DIG_EXCHANGES } from "./_dig_capture_test_util.ts";
 
 const CLIENT4 = parseIp("100.64.0.2");
 const CLIENT6 = parseIp("fd7a:115c:a1e0::2");
@@ -84,7 +81,7 @@ async function roundTrip(r: Quad100Responder, pkt: Uint8Array): Promise<DnsMessa
 
 Deno.test("quad-100 answers dig's real A query over IPv4 with the tailnet address", async () => {
   const r = new Quad100Responder({ table: table() });
-  const m = await roundTrip(r, udp(hex(capture.exchanges.a_node_a.query)));
+  const m = await roundTrip(r, udp(fromHex(DIG_EXCHANGES.a_node_a.query)));
   assert.equal(m.id, 0x9998);
   assert.equal(m.response, true);
   assert.equal(m.authoritative, true);
@@ -98,19 +95,19 @@ Deno.test("quad-100 answers dig's real A query over IPv4 with the tailnet addres
 
 Deno.test("quad-100 answers AAAA and PTR over IPv6", async () => {
   const r = new Quad100Responder({ table: table() });
-  const aaaa = await roundTrip(r, udp(hex(capture.exchanges.aaaa_node_a.query), true));
+  const aaaa = await roundTrip(r, udp(fromHex(DIG_EXCHANGES.aaaa_node_a.query), true));
   assert.equal(aaaa.answers[0].type, TYPE_AAAA);
   assert.equal(formatIp(aaaa.answers[0].data as Uint8Array), "fd7a:115c:a1e0::1");
-  const ptr = await roundTrip(r, udp(hex(capture.exchanges.ptr_fd7a_1.query), true));
+  const ptr = await roundTrip(r, udp(fromHex(DIG_EXCHANGES.ptr_fd7a_1.query), true));
   assert.equal(ptr.answers[0].type, TYPE_PTR);
   assert.equal(ptr.answers[0].data, "node-a.tslab.test.");
-  const ptr4 = await roundTrip(r, udp(hex(capture.exchanges.ptr_100_64_0_1.query)));
+  const ptr4 = await roundTrip(r, udp(fromHex(DIG_EXCHANGES.ptr_100_64_0_1.query)));
   assert.equal(ptr4.answers[0].data, "node-a.tslab.test.");
 });
 
 Deno.test("quad-100 says NXDOMAIN with an SOA for unknown names in the suffix", async () => {
   const r = new Quad100Responder({ table: table() });
-  const m = await roundTrip(r, udp(hex(capture.exchanges.nxdomain_nope.query)));
+  const m = await roundTrip(r, udp(fromHex(DIG_EXCHANGES.nxdomain_nope.query)));
   assert.equal(m.rcode, RCODE_NXDOMAIN);
   assert.equal(m.answers.length, 0);
   assert.equal(m.authorities.length, 1);
@@ -244,7 +241,7 @@ Deno.test("quad-100 truncates an oversized upstream answer to 512 bytes without 
   assert.equal(m.truncated, true);
   assert.equal(m.answers.length, 0);
   // With dig's EDNS0 (1232 bytes) the whole answer (~976 bytes) fits.
-  const edns = hex(capture.exchanges.a_node_a.query);
+  const edns = fromHex(DIG_EXCHANGES.a_node_a.query);
   const q = parseDnsMessage(edns);
   q.questions[0].name = "big.example.";
   const m2 = await roundTrip(r, udp(buildDnsMessage(q)));
@@ -255,7 +252,7 @@ Deno.test("quad-100 truncates an oversized upstream answer to 512 bytes without 
 Deno.test("quad-100 rejects malformed and unsupported queries and ignores non-queries", async () => {
   const r = new Quad100Responder({ table: table() });
   // A header claiming one question, and no question.
-  const bad = hex("abcd01000001000000000000");
+  const bad = fromHex("abcd01000001000000000000");
   const formerr = await roundTrip(r, udp(bad));
   assert.equal(formerr.id, 0xabcd);
   assert.equal(formerr.rcode, RCODE_FORMERR);
@@ -265,10 +262,10 @@ Deno.test("quad-100 rejects malformed and unsupported queries and ignores non-qu
   status.opcode = 2;
   assert.equal((await roundTrip(r, udp(buildDnsMessage(status)))).rcode, RCODE_NOTIMP);
   // No question at all.
-  assert.equal((await roundTrip(r, udp(hex("abcd01000000000000000000")))).rcode, RCODE_FORMERR);
+  assert.equal((await roundTrip(r, udp(fromHex("abcd01000000000000000000")))).rcode, RCODE_FORMERR);
 
   // Not answered at all: a response, a runt, TCP to port 53, UDP to another port or address.
-  const resp = hex(capture.exchanges.a_node_a.response);
+  const resp = fromHex(DIG_EXCHANGES.a_node_a.response);
   assert.equal(await r.handlePacket(udp(resp)), null);
   assert.equal(await r.handlePacket(udp(new Uint8Array(5))), null);
   assert.equal(
@@ -302,12 +299,12 @@ Deno.test("quad-100 answers a query whose last label ends in a backslash byte (i
   // Found by tests/fuzz_dns_test.ts: the name's text form a\\. did not encode again, so
   // handlePacket rejected, an unhandled rejection in the data plane.
   const r = new Quad100Responder({ table: table() });
-  const q = hex("12340100000100000000000002615c0000010001");
+  const q = fromHex("12340100000100000000000002615c0000010001");
   const m = await roundTrip(r, udp(q));
   assert.equal(m.id, 0x1234);
   assert.equal(m.rcode, RCODE_SERVFAIL);
   assert.deepEqual(m.questions, [{ name: "a\\\\.", type: TYPE_A, class: CLASS_IN }]);
-  const tricky = hex("77770100000100000000000002615c032e205c0200ff015c0000010001");
+  const tricky = fromHex("77770100000100000000000002615c032e205c0200ff015c0000010001");
   const name = (await roundTrip(r, udp(tricky))).questions[0].name;
   assert.equal(name, "a\\\\.\\.\\032\\\\.\\000\\255.\\\\.");
 });

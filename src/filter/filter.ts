@@ -21,7 +21,7 @@ import {
   TCP_SYN,
 } from "../net/packet.ts";
 import type { FilterRule } from "../netmap/tailcfg.ts";
-import { AllowedIps } from "../wireguard/allowed_ips.ts";
+import { PrefixTrie } from "../net/prefix_trie.ts";
 import { FlowTable } from "./flow_table.ts";
 import { type CompiledDst, type CompiledMatch, compileFilterRules } from "./rules.ts";
 
@@ -115,7 +115,7 @@ export class PacketFilter {
   readonly flows: FlowTable;
   /** The reason for the last verdict of `check`/`checkParsed`. */
   lastReason: FilterReason = "malformed";
-  #local: AllowedIps<true>;
+  #local: PrefixTrie<true>;
   #counts = new Float64Array(FILTER_REASONS.length);
   #parsed = new ParsedPacket();
   #dst = new Int32Array(4);
@@ -133,7 +133,7 @@ export class PacketFilter {
     this.matches = c.matches;
     this.problems = c.problems;
     this.flows = opts.flows ?? new FlowTable();
-    this.#local = new AllowedIps<true>();
+    this.#local = new PrefixTrie<true>();
     for (const n of opts.localNets) {
       this.#local.insert(typeof n === "string" ? parsePrefix(n) : n, true);
     }

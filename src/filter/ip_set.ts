@@ -5,6 +5,7 @@
  * @module
  */
 
+import { bytesEqual } from "../bytes/equal.ts";
 import { type IpPrefix, parseIp, parsePrefix } from "../net/ip.ts";
 
 /** One parsed SrcIPs/DstPorts address entry. */
@@ -42,7 +43,7 @@ export function parseIpSetEntry(s: string): IpSetEntry {
   if (s.includes("/")) {
     const p = parsePrefix(s, { keepHostBits: true });
     const masked = parsePrefix(s);
-    if (!masked.ip.every((b, i) => b === p.ip[i])) {
+    if (!bytesEqual(masked.ip, p.ip)) {
       throw new SyntaxError(`Cannot parse filter address ${JSON.stringify(s)}: host bits are set`);
     }
     return { prefixes: [masked], cap: null };

@@ -8,7 +8,7 @@
 import { type IpPrefix } from "../net/ip.ts";
 import type { FilterRule } from "../netmap/tailcfg.ts";
 import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from "../net/packet.ts";
-import { AllowedIps } from "../wireguard/allowed_ips.ts";
+import { PrefixTrie } from "../net/prefix_trie.ts";
 import { parseIpSetEntry } from "./ip_set.ts";
 
 /** Protocols a rule with no IPProto allows: TCP, UDP, ICMPv4, ICMPv6. */
@@ -40,7 +40,7 @@ export interface CompiledMatch {
   /** `protos[n] === 1` when IANA protocol n is allowed. */
   protos: Uint8Array;
   /** Source prefixes as a set (value is always true). */
-  srcs: AllowedIps<true>;
+  srcs: PrefixTrie<true>;
   /** The source prefixes (for status output). */
   srcPrefixes: IpPrefix[];
   /** `cap:` sources, kept for display: warren grants no packets by capability. */
@@ -81,7 +81,7 @@ export function compileFilterRules(rules: readonly FilterRule[] | null | undefin
     const protos = new Uint8Array(256);
     const list = r.IPProto && r.IPProto.length > 0 ? r.IPProto : DEFAULT_PROTOS;
     for (const n of list) if (Number.isInteger(n) && n >= 0 && n <= 255) protos[n] = 1;
-    const srcs = new AllowedIps<true>();
+    const srcs = new PrefixTrie<true>();
     const srcPrefixes: IpPrefix[] = [];
     const srcCaps: string[] = [];
     for (const s of r.SrcIPs ?? []) {

@@ -10,6 +10,7 @@
  */
 
 import { x25519 } from "@noble/curves/ed25519.js";
+import { fromHex, toHex } from "../bytes/hex.ts";
 
 /** Length in bytes of every long-term key. */
 export const KEY_LEN = 32;
@@ -32,52 +33,6 @@ const PREFIXES: Record<KeyKind, string> = {
   disco: DISCO_PUBLIC_PREFIX,
   private: PRIVATE_PREFIX,
 };
-
-const HEX = "0123456789abcdef";
-
-/**
- * Encodes bytes as lowercase hex.
- *
- * @example
- * ```ts
- * toHex(new Uint8Array([1, 255])); // "01ff"
- * ```
- */
-export function toHex(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += HEX[b >> 4] + HEX[b & 15];
-  return s;
-}
-
-/**
- * Decodes hex (either case) of an exact expected byte length.
- *
- * @throws {SyntaxError} on a non-hex character or wrong length
- */
-export function fromHex(text: string, len: number = KEY_LEN): Uint8Array {
-  if (text.length !== len * 2) {
-    throw new SyntaxError(
-      `Cannot parse hex "${text.slice(0, 80)}": want ${len * 2} characters, got ${text.length}`,
-    );
-  }
-  const out = new Uint8Array(len);
-  for (let i = 0; i < len; i++) {
-    const hi = hexNibble(text.charCodeAt(2 * i));
-    const lo = hexNibble(text.charCodeAt(2 * i + 1));
-    if (hi < 0 || lo < 0) {
-      throw new SyntaxError(`Cannot parse hex "${text.slice(0, 80)}": not a hex character`);
-    }
-    out[i] = (hi << 4) | lo;
-  }
-  return out;
-}
-
-function hexNibble(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  if (c >= 65 && c <= 70) return c - 55;
-  return -1;
-}
 
 /**
  * Formats a 32-byte key in its text form for the given kind.
@@ -103,7 +58,7 @@ export function parseKey(kind: KeyKind, text: string): Uint8Array {
   if (!text.startsWith(prefix)) {
     throw new SyntaxError(`Cannot parse ${kind} key "${text.slice(0, 80)}": want prefix ${prefix}`);
   }
-  return fromHex(text.slice(prefix.length));
+  return fromHex(text.slice(prefix.length), KEY_LEN);
 }
 
 /** Formats a node public key as `nodekey:<hex>`. */
@@ -152,7 +107,7 @@ export function parsePrivate(text: string): Uint8Array {
  */
 export function parseNodePublicLoose(text: string): Uint8Array {
   const t = text.trim();
-  return t.startsWith(NODE_PUBLIC_PREFIX) ? parseNodePublic(t) : fromHex(t);
+  return t.startsWith(NODE_PUBLIC_PREFIX) ? parseNodePublic(t) : fromHex(t, KEY_LEN);
 }
 
 /**
@@ -183,14 +138,6 @@ export function publicFromPrivate(priv: Uint8Array): Uint8Array {
  */
 export function shortKey(key: Uint8Array): string {
   return `[${btoa(String.fromCharCode(...key.subarray(0, 4))).slice(0, 5)}]`;
-}
-
-/** Reports whether two keys hold the same bytes. */
-export function keysEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d |= a[i] ^ b[i];
-  return d === 0;
 }
 
 /** Reports whether a key is all zero bytes. */

@@ -10,7 +10,8 @@
  * @module
  */
 import { generatePrivateKey } from "../crypto/x25519.ts";
-import { formatPrivate, generateNodePrivate, parsePrivate, toHex } from "./node_key.ts";
+import { toHex } from "../bytes/hex.ts";
+import { formatPrivate, generateNodePrivate, parsePrivate } from "./node_key.ts";
 
 /** File name of the state inside the state directory. */
 export const STATE_FILE = "state.json";

@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
+import { fromHex, toHex } from "../bytes/hex.ts";
 import { formatWgKey, parseWgKey, WG_KEY_LEN } from "./wg_key.ts";
-
-const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-const fromHex = (s: string) => new Uint8Array(s.match(/../g)!.map((h) => parseInt(h, 16)));
 
 Deno.test("parseWgKey() reads the keys of the wg(8) man page example", () => {
   // Keys from the CONFIGURATION FILE FORMAT EXAMPLE of wg(8).
@@ -27,7 +25,7 @@ Deno.test("formatWgKey() writes RFC 7748 keys as standard base64", () => {
   const pub = fromHex("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
   assert.equal(formatWgKey(priv), "dwdtCnMYpX08FsFyUbJmRd9ML4frwJkqsXf7pR25LCo=");
   assert.equal(formatWgKey(pub), "hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=");
-  assert.equal(hex(parseWgKey("hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=")), hex(pub));
+  assert.equal(toHex(parseWgKey("hSDwCYkwp1R0i33ctD73Wg2/Og0mOBr066SpjqqbTmo=")), toHex(pub));
   assert.equal(formatWgKey(new Uint8Array(32)), "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
 });
 

@@ -23,10 +23,3 @@ export interface DiscoPeer {
   /** Send-call stamp, so noteSend runs once per batch per peer. */
   stamp: number;
 }
-
-/** Lowercase hex of a key, for map keys. */
-export function toHexKey(k: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < k.length; i++) s += (k[i] < 16 ? "0" : "") + k[i].toString(16);
-  return s;
-}

@@ -36,7 +36,7 @@ export interface Discovery {
 }
 
 /** "ip:port" for an address and port. */
-export function joinHostPort(ip: Uint8Array, port: number): string {
+function joinHostPort(ip: Uint8Array, port: number): string {
   const s = formatIp(ip);
   return ip.length === 16 ? `[${s}]:${port}` : `${s}:${port}`;
 }

@@ -12,7 +12,9 @@ import { endpointFromIp, endpointIp, endpointPort } from "../../ffi/udp.ts";
 import { publicKeyFrom } from "../crypto/x25519.ts";
 import { type AddrPort, addrPort, formatAddrPort, parseAddrPort } from "../disco/addr.ts";
 import { openDisco, sealDisco } from "../disco/codec.ts";
-import { type DiscoPeer, toHexKey } from "./disco_peer.ts";
+import type { DiscoPeer } from "./disco_peer.ts";
+import { toHex } from "../bytes/hex.ts";
+import { bytesEqual } from "../bytes/equal.ts";
 import { PeerPath } from "../disco/path.ts";
 import type { DiscoAction, DiscoVia } from "../disco/path_types.ts";
 import type { DiscoTunables } from "../disco/tunables.ts";
@@ -153,7 +155,7 @@ export class Magicsock implements Bind {
     const now = this.#now();
     const keep = new Set<string>();
     for (const peer of peers) {
-      const hex = toHexKey(peer.nodeKey);
+      const hex = toHex(peer.nodeKey);
       keep.add(hex);
       let st = this.#byHex.get(hex);
       const disco = this.#udp && peer.discoKey ? peer.discoKey : null;
@@ -171,7 +173,7 @@ export class Magicsock implements Bind {
           stamp: -1,
         };
         this.#byHex.set(hex, st);
-        if (disco) this.#byDisco.set(toHexKey(disco), st);
+        if (disco) this.#byDisco.set(toHex(disco), st);
       }
       st.peer = peer;
       if (st.path) {
@@ -237,7 +239,7 @@ export class Magicsock implements Bind {
 
   /** How packets to `nodeKey` travel now. */
   pathOf(nodeKey: Uint8Array): PathReport {
-    const st = this.#byHex.get(toHexKey(nodeKey));
+    const st = this.#byHex.get(toHex(nodeKey));
     if (!st) return { kind: "none", path: "none", state: "unknown", latencyMs: null };
     const region = st.peer.homeDerp || st.learnedRegion;
     const derp = region ? `derp-${region}` : "none";
@@ -260,10 +262,10 @@ export class Magicsock implements Bind {
    * resolves with the first pong (like `tailscale ping`), or null on timeout.
    */
   ping(nodeKey: Uint8Array, timeoutMs = 5000): Promise<PingResult | null> {
-    const st = this.#byHex.get(toHexKey(nodeKey));
+    const st = this.#byHex.get(toHex(nodeKey));
     if (!st || !st.discoKey || !this.#discoPriv) return Promise.resolve(null);
     const txId = crypto.getRandomValues(new Uint8Array(12));
-    const key = toHexKey(txId);
+    const key = toHex(txId);
     const started = this.#now();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
@@ -330,14 +332,14 @@ export class Magicsock implements Bind {
   #lookup(endpoint: Uint8Array): DiscoPeer | undefined {
     let st = this.#byEndpoint.get(endpoint);
     if (st === undefined) {
-      st = this.#byHex.get(toHexKey(endpoint));
+      st = this.#byHex.get(toHex(endpoint));
       if (st !== undefined) this.#byEndpoint.set(endpoint, st);
     }
     return st;
   }
 
   #forget(st: DiscoPeer): void {
-    if (st.discoKey) this.#byDisco.delete(toHexKey(st.discoKey));
+    if (st.discoKey) this.#byDisco.delete(toHex(st.discoKey));
     this.#udp?.forgetPeer(st.nodeKey);
   }
 
@@ -358,9 +360,9 @@ export class Magicsock implements Bind {
 
   #open(buf: Uint8Array) {
     if (!this.#discoPriv) return null;
-    const opened = openDisco(buf, this.#discoPriv, (k) => this.#byDisco.has(toHexKey(k)));
+    const opened = openDisco(buf, this.#discoPriv, (k) => this.#byDisco.has(toHex(k)));
     if (!opened) return null;
-    const st = this.#byDisco.get(toHexKey(opened.sender));
+    const st = this.#byDisco.get(toHex(opened.sender));
     return st ? { st, msg: opened.msg } : null;
   }
 
@@ -369,7 +371,7 @@ export class Magicsock implements Bind {
     if (msg.type === "ping") {
       this.#perform(st, st.path!.handlePing(now, msg.txId, via));
     } else if (msg.type === "pong") {
-      const user = this.#userPings.get(toHexKey(msg.txId));
+      const user = this.#userPings.get(toHex(msg.txId));
       if (user) {
         user({
           via: via.kind === "udp" ? formatAddrPort(via.addr) : `derp-${via.region}`,
@@ -416,7 +418,7 @@ export class Magicsock implements Bind {
         }
         case "path":
           this.#opts.log(
-            `peer ${toHexKey(st.nodeKey).slice(0, 8)}: ` +
+            `peer ${toHex(st.nodeKey).slice(0, 8)}: ` +
               `${a.previousState} → ${a.state}` +
               (a.best ? ` via ${formatAddrPort(a.best)}` : "") +
               (a.latency !== null ? ` (${a.latency.toFixed(1)} ms)` : ""),
@@ -427,7 +429,7 @@ export class Magicsock implements Bind {
   }
 
   #receiveDerp(region: number, src: Uint8Array, data: Uint8Array): void {
-    const st = this.#byHex.get(toHexKey(src));
+    const st = this.#byHex.get(toHex(src));
     if (st) st.learnedRegion = region;
     if (looksLikeDisco(data)) {
       const opened = this.#open(data);
@@ -441,8 +443,5 @@ export class Magicsock implements Bind {
 }
 
 function sameKey(a: Uint8Array | null, b: Uint8Array | null): boolean {
-  if (a === null || b === null) return a === b;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+  return a === null || b === null ? a === b : bytesEqual(a, b);
 }

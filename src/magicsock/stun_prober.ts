@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { toHex } from "../bytes/hex.ts";
 import { encodeBindingRequest, newTxId, parseBindingResponse } from "../stun/codec.ts";
 
 /** What a STUN server saw. */
@@ -40,7 +41,7 @@ export class StunProber {
   /** Sends one binding request to `to`; resolves with the mapping, or null after `timeoutMs`. */
   probe(to: Uint8Array, timeoutMs = 3000): Promise<StunMapping | null> {
     const tx = newTxId();
-    const id = hex(tx);
+    const id = toHex(tx);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
@@ -59,7 +60,7 @@ export class StunProber {
     } catch {
       return;
     }
-    const id = hex(res.txId);
+    const id = toHex(res.txId);
     const p = this.#pending.get(id);
     if (!p) return;
     this.#pending.delete(id);
@@ -75,10 +76,4 @@ export class StunProber {
     }
     this.#pending.clear();
   }
-}
-
-function hex(b: Uint8Array): string {
-  let s = "";
-  for (const x of b) s += x.toString(16).padStart(2, "0");
-  return s;
 }

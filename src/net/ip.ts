@@ -165,21 +165,6 @@ export function ipFamily(ip: Uint8Array): 4 | 6 {
 }
 
 /**
- * Whether two addresses are the same (same family and bytes).
- *
- * @example
- * ```ts
- * import { ipEqual, parseIp } from "./ip.ts";
- * ipEqual(parseIp("::1"), parseIp("0::0:1")); // true
- * ```
- */
-export function ipEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-/**
  * A copy of `ip` with every bit after the first `bits` set to zero.
  *
  * @example

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
+import { bytesEqual } from "../bytes/equal.ts";
 import { isIP } from "node:net";
 import {
   formatIp,
   formatPrefix,
-  ipEqual,
   ipFamily,
   isV4Mapped,
   maskIp,
@@ -242,13 +242,13 @@ Deno.test("formatPrefix() rejects an impossible prefix", () => {
   assert.throws(() => formatPrefix({ ip: new Uint8Array(3), bits: 1 }), TypeError);
 });
 
-Deno.test("ipFamily(), ipEqual(), maskIp() and prefixContains() work on both families", () => {
+Deno.test("ipFamily(), bytesEqual(), maskIp() and prefixContains() work on both families", () => {
   assert.equal(ipFamily(parseIp("1.2.3.4")), 4);
   assert.equal(ipFamily(parseIp("::")), 6);
   assert.throws(() => ipFamily(new Uint8Array(8)), /must be 4 or 16 bytes, got 8/);
-  assert.ok(ipEqual(parseIp("::ffff:1.2.3.4"), parseIp("::ffff:102:304")));
-  assert.ok(!ipEqual(parseIp("1.2.3.4"), parseIp("::ffff:1.2.3.4")));
-  assert.ok(!ipEqual(parseIp("1.2.3.4"), parseIp("1.2.3.5")));
+  assert.ok(bytesEqual(parseIp("::ffff:1.2.3.4"), parseIp("::ffff:102:304")));
+  assert.ok(!bytesEqual(parseIp("1.2.3.4"), parseIp("::ffff:1.2.3.4")));
+  assert.ok(!bytesEqual(parseIp("1.2.3.4"), parseIp("1.2.3.5")));
   const ip = parseIp("10.1.2.3");
   assert.equal(formatIp(maskIp(ip, 12)), "10.0.0.0");
   assert.equal(formatIp(ip), "10.1.2.3", "maskIp() must not modify its input");

@@ -9,7 +9,6 @@ export {
   formatIp,
   formatPrefix,
   type HostPort,
-  ipEqual,
   ipFamily,
   type IpPrefix,
   isV4Mapped,
@@ -22,3 +21,4 @@ export {
   to16,
   unmap,
 } from "./ip.ts";
+export { PrefixTrie } from "./prefix_trie.ts";

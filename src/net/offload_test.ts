@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { bytesEqual } from "../bytes/equal.ts";
 import { parseIp } from "./ip.ts";
 import {
   decodeVnetHdr,
@@ -317,7 +318,7 @@ function coalesce(pkts: Uint8Array[]): Uint8Array[] {
 function isPlain(write: Uint8Array, pkt: Uint8Array): boolean {
   return write.subarray(0, VNET_HDR_LEN).every((x) => x === 0) &&
     write.length === VNET_HDR_LEN + pkt.length &&
-    write.subarray(VNET_HDR_LEN).every((x, i) => x === pkt[i]);
+    bytesEqual(write.subarray(VNET_HDR_LEN), pkt);
 }
 
 /** Segments a coalesced write the way the kernel would: the same splitter, round trip. */

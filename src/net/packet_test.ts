@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { fromHex } from "../bytes/hex.ts";
 import { formatIp, parseIp } from "./ip.ts";
 import {
   buildIcmpPacket,
@@ -17,8 +18,6 @@ import {
   verifyChecksums,
   writeChecksums,
 } from "./packet.ts";
-
-const hex = (s: string) => Uint8Array.from(s.match(/../g)!.map((h) => parseInt(h, 16)));
 
 // Packets written by the Linux 6.x kernel to a TUN device (no offloads) in a
 // network namespace: python sockets and ping sending to 10.9.0.2 / fd00::2.
@@ -51,13 +50,13 @@ Deno.test("sumWords()/finishChecksum() match the RFC 1071 worked example", () =>
 });
 
 Deno.test("verifyChecksums() accepts every kernel-built packet", () => {
-  for (const [name, h] of Object.entries(REAL)) assert.ok(verifyChecksums(hex(h)), name);
+  for (const [name, h] of Object.entries(REAL)) assert.ok(verifyChecksums(fromHex(h)), name);
 });
 
 Deno.test("verifyChecksums() rejects a flipped bit in header or payload", () => {
   for (const [name, h] of Object.entries(REAL)) {
-    for (const at of [13, 17, hex(h).length - 1]) {
-      const b = hex(h);
+    for (const at of [13, 17, fromHex(h).length - 1]) {
+      const b = fromHex(h);
       b[at] ^= 0x04;
       assert.equal(verifyChecksums(b), false, `${name} byte ${at}`);
     }
@@ -66,7 +65,7 @@ Deno.test("verifyChecksums() rejects a flipped bit in header or payload", () => 
 
 Deno.test("writeChecksums() reproduces the kernel's checksums exactly", () => {
   for (const [name, h] of Object.entries(REAL)) {
-    const want = hex(h);
+    const want = fromHex(h);
     const b = want.slice();
     const p = parsePacket(b);
     const field = p.proto === IPPROTO_UDP ? 6 : p.proto === IPPROTO_TCP ? 16 : 2;
@@ -78,7 +77,7 @@ Deno.test("writeChecksums() reproduces the kernel's checksums exactly", () => {
 });
 
 Deno.test("parsePacket() reads addresses, ports and flags of real packets", () => {
-  const u4 = parsePacket(hex(REAL.udp4Dns));
+  const u4 = parsePacket(fromHex(REAL.udp4Dns));
   assert.equal(u4.problem, null);
   assert.equal(u4.version, 4);
   assert.equal(u4.proto, IPPROTO_UDP);
@@ -89,36 +88,36 @@ Deno.test("parsePacket() reads addresses, ports and flags of real packets", () =
   assert.equal(u4.payload().length, 35);
   assert.equal(u4.payload()[0], 0xdf);
 
-  const u6 = parsePacket(hex(REAL.udp6OddPayload));
+  const u6 = parsePacket(fromHex(REAL.udp6OddPayload));
   assert.equal(u6.version, 6);
   assert.equal(formatIp(u6.srcIp()), "fd00::1");
   assert.equal(u6.srcPort, 40001);
   assert.equal(u6.payload().length, 36);
 
-  const t4 = parsePacket(hex(REAL.tcp4Syn));
+  const t4 = parsePacket(fromHex(REAL.tcp4Syn));
   assert.equal(t4.proto, IPPROTO_TCP);
   assert.equal(t4.dstPort, 22);
   assert.equal(t4.tcpFlags, TCP_SYN);
   assert.equal(t4.payloadOff, 20 + 40); // 20 bytes of options
 
-  const t6 = parsePacket(hex(REAL.tcp6Syn));
+  const t6 = parsePacket(fromHex(REAL.tcp6Syn));
   assert.equal(t6.dstPort, 443);
   assert.equal(t6.tcpFlags, TCP_SYN);
 
-  const i4 = parsePacket(hex(REAL.icmp4Echo));
+  const i4 = parsePacket(fromHex(REAL.icmp4Echo));
   assert.equal(i4.proto, IPPROTO_ICMP);
   assert.equal(i4.icmpType, 8);
   assert.equal(i4.icmpCode, 0);
-  const i6 = parsePacket(hex(REAL.icmp6Echo));
+  const i6 = parsePacket(fromHex(REAL.icmp6Echo));
   assert.equal(i6.proto, IPPROTO_ICMPV6);
   assert.equal(i6.icmpType, 128);
 });
 
 Deno.test("parsePacket() reuses one ParsedPacket and clears old fields", () => {
   const p = new ParsedPacket();
-  parsePacket(hex(REAL.tcp4Syn), p);
+  parsePacket(fromHex(REAL.tcp4Syn), p);
   assert.equal(p.tcpFlags, TCP_SYN);
-  parsePacket(hex(REAL.icmp6Echo), p);
+  parsePacket(fromHex(REAL.icmp6Echo), p);
   assert.equal(p.tcpFlags, 0);
   assert.equal(p.dstPort, 0);
   assert.equal(p.icmpType, 128);
@@ -128,8 +127,8 @@ Deno.test("parsePacket() reuses one ParsedPacket and clears old fields", () => {
 });
 
 Deno.test("parsePacket() ignores bytes past the IP total length", () => {
-  const b = new Uint8Array(hex(REAL.udp4Dns).length + 5);
-  b.set(hex(REAL.udp4Dns));
+  const b = new Uint8Array(fromHex(REAL.udp4Dns).length + 5);
+  b.set(fromHex(REAL.udp4Dns));
   const p = parsePacket(b);
   assert.equal(p.problem, null);
   assert.equal(p.length, b.length - 5);
@@ -140,37 +139,37 @@ Deno.test("parsePacket() reports malformed packets instead of throwing", () => {
   const cases: [string, Uint8Array][] = [
     ["empty packet", new Uint8Array(0)],
     ["not an IPv4 or IPv6 packet", new Uint8Array([0x50, 0, 0, 0])],
-    ["shorter than an IPv4 header", hex(REAL.udp4Dns).subarray(0, 19)],
-    ["shorter than an IPv6 header", hex(REAL.tcp6Syn).subarray(0, 39)],
-    ["IPv4 packet cut short of its total length", hex(REAL.udp4Dns).subarray(0, 40)],
-    ["IPv6 packet cut short of its payload length", hex(REAL.tcp6Syn).subarray(0, 60)],
+    ["shorter than an IPv4 header", fromHex(REAL.udp4Dns).subarray(0, 19)],
+    ["shorter than an IPv6 header", fromHex(REAL.tcp6Syn).subarray(0, 39)],
+    ["IPv4 packet cut short of its total length", fromHex(REAL.udp4Dns).subarray(0, 40)],
+    ["IPv6 packet cut short of its payload length", fromHex(REAL.tcp6Syn).subarray(0, 60)],
   ];
   for (const [want, b] of cases) assert.equal(parsePacket(b).problem, want);
 
-  const badIhl = hex(REAL.udp4Dns);
+  const badIhl = fromHex(REAL.udp4Dns);
   badIhl[0] = 0x44;
   assert.equal(parsePacket(badIhl).problem, "bad IPv4 header or total length");
 
   // A TCP packet whose IP length leaves room for only 10 bytes of TCP header.
-  const shortTcp = hex(REAL.tcp4Syn).slice(0, 30);
+  const shortTcp = fromHex(REAL.tcp4Syn).slice(0, 30);
   shortTcp[3] = 30;
   assert.equal(parsePacket(shortTcp).problem, "TCP header cut short");
 
-  const badOff = hex(REAL.tcp4Syn);
+  const badOff = fromHex(REAL.tcp4Syn);
   badOff[20 + 12] = 0x40; // data offset 16 bytes < 20
   assert.equal(parsePacket(badOff).problem, "bad TCP data offset");
 
-  const shortUdp = hex(REAL.udp4Dns).slice(0, 24);
+  const shortUdp = fromHex(REAL.udp4Dns).slice(0, 24);
   shortUdp[3] = 24;
   assert.equal(parsePacket(shortUdp).problem, "UDP header cut short");
 
-  const hopByHop = hex(REAL.tcp6Syn);
+  const hopByHop = fromHex(REAL.tcp6Syn);
   hopByHop[6] = 0;
   assert.equal(parsePacket(hopByHop).problem, "unsupported IPv6 extension header");
 });
 
 Deno.test("parsePacket() follows tailscaled's rules for IPv4 fragments", () => {
-  const later = hex(REAL.udp4Dns);
+  const later = fromHex(REAL.udp4Dns);
   later[6] = 0x00;
   later[7] = 10; // offset 10 blocks = 80 bytes: past any transport header
   const p = parsePacket(later);
@@ -182,7 +181,7 @@ Deno.test("parsePacket() follows tailscaled's rules for IPv4 fragments", () => {
   assert.equal(parsePacket(later).problem, "fragment offset could overlap the transport header");
 
   // A first fragment (MF set, offset 0) is parsed like a whole packet.
-  const first = hex(REAL.tcp4Syn);
+  const first = fromHex(REAL.tcp4Syn);
   first[6] = 0x20;
   const f = parsePacket(first);
   assert.equal(f.problem, null);
@@ -191,7 +190,7 @@ Deno.test("parsePacket() follows tailscaled's rules for IPv4 fragments", () => {
 });
 
 Deno.test("parsePacket() steps over an IPv6 fragment header", () => {
-  const inner = hex(REAL.tcp6Syn);
+  const inner = fromHex(REAL.tcp6Syn);
   const body = inner.subarray(40);
   const mk = (offsetBlocks: number) => {
     const b = new Uint8Array(48 + body.length);
@@ -238,7 +237,7 @@ Deno.test("buildUdpPacket() round-trips through parsePacket() on both families",
 });
 
 Deno.test("buildUdpPacket() rebuilds the kernel's IPv4 datagram byte for byte but ID", () => {
-  const real = hex(REAL.udp4Dns);
+  const real = fromHex(REAL.udp4Dns);
   const p = parsePacket(real);
   const b = buildUdpPacket({
     src: p.srcIp(),
@@ -271,7 +270,7 @@ Deno.test("buildTcpPacket() and buildIcmpPacket() build valid packets", () => {
   assert.deepEqual(pt.payload(), new Uint8Array([1, 2, 3]));
   assert.equal(new DataView(t.buffer).getUint32(44), 0xfffffffe);
 
-  const real = hex(REAL.icmp6Echo);
+  const real = fromHex(REAL.icmp6Echo);
   const pr = parsePacket(real);
   const i6 = buildIcmpPacket({
     src: pr.srcIp(),

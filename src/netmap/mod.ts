@@ -1,6 +1,5 @@
 /**
- * The netmap: tailcfg wire types, the typed NetworkMap, delta application
- * and peer diffs.
+ * The netmap: tailcfg wire types, the typed NetworkMap and delta application.
  *
  * @module
  */
@@ -8,4 +7,3 @@ export * from "./tailcfg.ts";
 export * from "./network_map.ts";
 export * from "./node.ts";
 export * from "./apply_map_response.ts";
-export * from "./diff_peers.ts";

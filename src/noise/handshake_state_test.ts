@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
+import { fromHex, toHex } from "../bytes/hex.ts";
 import { CipherState } from "./cipher_state.ts";
 import { HandshakeState, type KeyPair, type NoisePattern } from "./handshake_state.ts";
 import { generatePrivateKey, publicKeyFrom } from "../crypto/x25519.ts";
 
-const hex = (s: string) => Uint8Array.from(s.match(/../g)?.map((b) => parseInt(b, 16)) ?? []);
-const toHex = (b: Uint8Array) => Array.from(b, (v) => v.toString(16).padStart(2, "0")).join("");
 const keyPair = (priv: Uint8Array): KeyPair => ({
   privateKey: priv,
   publicKey: publicKeyFrom(priv),
@@ -37,30 +36,30 @@ for (const v of vectors) {
     const pattern = v.protocol_name.split("_")[1] as NoisePattern;
     const initPsk = v.init_psks?.[0];
     const respPsk = v.resp_psks?.[0];
-    assert.equal(toHex(publicKeyFrom(hex(v.resp_static))), v.init_remote_static);
+    assert.equal(toHex(publicKeyFrom(fromHex(v.resp_static))), v.init_remote_static);
     const ini = new HandshakeState({
       pattern,
       initiator: true,
-      prologue: hex(v.init_prologue),
-      s: keyPair(hex(v.init_static)),
-      rs: hex(v.init_remote_static),
-      e: hex(v.init_ephemeral),
-      psk: initPsk === undefined ? undefined : hex(initPsk),
+      prologue: fromHex(v.init_prologue),
+      s: keyPair(fromHex(v.init_static)),
+      rs: fromHex(v.init_remote_static),
+      e: fromHex(v.init_ephemeral),
+      psk: initPsk === undefined ? undefined : fromHex(initPsk),
     });
     const res = new HandshakeState({
       pattern,
       initiator: false,
-      prologue: hex(v.resp_prologue),
-      s: keyPair(hex(v.resp_static)),
-      e: hex(v.resp_ephemeral),
-      psk: respPsk === undefined ? undefined : hex(respPsk),
+      prologue: fromHex(v.resp_prologue),
+      s: keyPair(fromHex(v.resp_static)),
+      e: fromHex(v.resp_ephemeral),
+      psk: respPsk === undefined ? undefined : fromHex(respPsk),
     });
     const [m1, m2, ...transport] = v.messages;
-    const c1 = ini.writeMessage(hex(m1.payload));
+    const c1 = ini.writeMessage(fromHex(m1.payload));
     assert.equal(toHex(c1), m1.ciphertext);
     assert.equal(toHex(res.readMessage(c1)), m1.payload);
-    assert.equal(toHex(res.remoteStatic!), toHex(publicKeyFrom(hex(v.init_static))));
-    const c2 = res.writeMessage(hex(m2.payload));
+    assert.equal(toHex(res.remoteStatic!), toHex(publicKeyFrom(fromHex(v.init_static))));
+    const c2 = res.writeMessage(fromHex(m2.payload));
     assert.equal(toHex(c2), m2.ciphertext);
     assert.equal(toHex(ini.readMessage(c2)), m2.payload);
     assert.equal(toHex(ini.handshakeHash), toHex(res.handshakeHash));
@@ -72,7 +71,7 @@ for (const v of vectors) {
     const rSend = new CipherState(rKeys.send), rRecv = new CipherState(rKeys.recv);
     transport.forEach((m, i) => {
       const [send, recv] = i % 2 === 0 ? [iSend, rRecv] : [rSend, iRecv];
-      const ct = send.encryptWithAd(EMPTY, hex(m.payload));
+      const ct = send.encryptWithAd(EMPTY, fromHex(m.payload));
       assert.equal(toHex(ct), m.ciphertext, `transport message ${i}`);
       assert.equal(toHex(recv.decryptWithAd(EMPTY, ct)), m.payload);
     });

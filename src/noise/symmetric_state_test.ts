@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
+import { toHex } from "../bytes/hex.ts";
 import { SymmetricState } from "./symmetric_state.ts";
 import { CipherState } from "./cipher_state.ts";
 
-const toHex = (b: Uint8Array) => Array.from(b, (v) => v.toString(16).padStart(2, "0")).join("");
 const EMPTY = new Uint8Array(0);
 
 Deno.test("SymmetricState hashes WireGuard's 37-byte construction and identifier to the known constants", () => {

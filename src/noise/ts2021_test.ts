@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
+import { fromHex, toHex } from "../bytes/hex.ts";
 import { HandshakeState } from "./handshake_state.ts";
 import { publicKeyFrom } from "../crypto/x25519.ts";
-
-const hex = (s: string) => Uint8Array.from(s.match(/../g)?.map((b) => parseInt(b, 16)) ?? []);
-const toHex = (b: Uint8Array) => Array.from(b, (v) => v.toString(16).padStart(2, "0")).join("");
 
 const fixture = JSON.parse(
   Deno.readTextFileSync(
@@ -20,7 +18,7 @@ Deno.test("HandshakeState opens tailscaled's real TS2021 initiation with Headsca
   assert.equal(version, 133);
   assert.equal(msg[2], 1);
   assert.equal((msg[3] << 8) | msg[4], 96);
-  const serverPriv = hex(fixture.server_static_private.replace("privkey:", ""));
+  const serverPriv = fromHex(fixture.server_static_private.replace("privkey:", ""));
   const serverPub = publicKeyFrom(serverPriv);
   assert.equal(toHex(serverPub), fixture.server_static_public.replace("mkey:", ""));
   const prologue = new TextEncoder().encode(`Tailscale Control Protocol v${version}`);

@@ -11,7 +11,8 @@
  * @module
  */
 
-import { formatIp, ipEqual, unmap } from "../net/ip.ts";
+import { bytesEqual } from "../bytes/equal.ts";
+import { formatIp, unmap } from "../net/ip.ts";
 import { ByteReader } from "./byte_reader.ts";
 import {
   CMD_CONNECT,
@@ -250,7 +251,7 @@ export class Socks5Server {
       const fromClient = (async () => {
         for (let d = await relaySock.receive(); d !== null; d = await relaySock.receive()) {
           const src = ipOrNull(d.hostname);
-          if (src === null || !ipEqual(unmap(src), client)) continue;
+          if (src === null || !bytesEqual(unmap(src), client)) continue;
           if (clientPort === null) clientPort = d.port;
           else if (d.port !== clientPort) continue;
           let dg;

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { fromHex } from "../bytes/hex.ts";
 import {
   crc32,
   encodeBindingRequest,
@@ -11,10 +12,7 @@ import {
 } from "./codec.ts";
 import { parseIp } from "../net/ip.ts";
 
-const hex = (s: string) => {
-  const t = s.replace(/\s+/g, "");
-  return new Uint8Array(t.match(/../g)!.map((b) => parseInt(b, 16)));
-};
+const hex = (s: string) => fromHex(s.replace(/\s+/g, ""));
 
 // RFC 5769 §2.1: sample request (SOFTWARE, PRIORITY, ICE-CONTROLLED, USERNAME,
 // MESSAGE-INTEGRITY, FINGERPRINT).

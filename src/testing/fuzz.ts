@@ -8,7 +8,8 @@
  * @module
  */
 
-import { type FuzzCase, hex } from "./mutate.ts";
+import { toHex } from "../bytes/hex.ts";
+import type { FuzzCase } from "./mutate.ts";
 
 /** What a fuzz run did. */
 export interface FuzzReport {
@@ -276,8 +277,8 @@ function done(name: string, r: FuzzReport): FuzzReport {
 function failure(name: string, seed: number, c: FuzzCase, input: Uint8Array, e: unknown): Error {
   const why = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
   const shown = input.length > 4096
-    ? `${hex(input.subarray(0, 4096))}… (first 4096 bytes)`
-    : hex(input);
+    ? `${toHex(input.subarray(0, 4096))}… (first 4096 bytes)`
+    : toHex(input);
   return new Error(
     `${name}: fuzz case ${c.index} of PRNG seed ${seed} failed (seed input ${c.seedIndex}, ${c.ops}): ${why}\n` +
       `input (${input.length} bytes): ${shown}`,

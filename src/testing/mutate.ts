@@ -126,28 +126,6 @@ export function mutate(
   return { bytes: b, ops: names.join(" ") };
 }
 
-/** Formats bytes as lowercase hex, for failure messages that reproduce a case. */
-export function hex(b: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < b.length; i++) s += b[i].toString(16).padStart(2, "0");
-  return s;
-}
-
-/**
- * Parses lowercase or uppercase hex (whitespace ignored), the inverse of {@linkcode hex}.
- *
- * @throws {SyntaxError} on an odd length or a non-hex character
- */
-export function unhex(text: string): Uint8Array {
-  const t = text.replace(/\s+/g, "");
-  if (t.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(t)) {
-    throw new SyntaxError(`Cannot parse hex "${t.slice(0, 40)}": odd length or bad character`);
-  }
-  const out = new Uint8Array(t.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(t.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
-
 function int(rand: () => number, n: number): number {
   return Math.floor(rand() * n);
 }

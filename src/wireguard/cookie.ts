@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { constantTimeEqual } from "../bytes/equal.ts";
 import { blake2s } from "../crypto/blake2s.ts";
 import { xopen, xseal } from "../crypto/xaead.ts";
 import {
@@ -56,13 +57,6 @@ function macOffsets(message: Uint8Array): [number, number] | null {
   return [mac2 - MAC_SIZE, mac2];
 }
 
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d |= a[i] ^ b[i];
-  return d === 0;
-}
-
 /**
  * The responder side: verifies mac1/mac2 of handshake messages sent to us
  * and issues cookie replies.
@@ -92,7 +86,10 @@ export class CookieChecker {
   checkMac1(message: Uint8Array): boolean {
     const off = macOffsets(message);
     if (off === null) return false;
-    return equal(mac(this.#mac1Key, message.subarray(0, off[0])), message.subarray(off[0], off[1]));
+    return constantTimeEqual(
+      mac(this.#mac1Key, message.subarray(0, off[0])),
+      message.subarray(off[0], off[1]),
+    );
   }
 
   /**
@@ -104,7 +101,7 @@ export class CookieChecker {
     const off = macOffsets(message);
     if (off === null || nowMs - this.#secretSetMs >= COOKIE_REFRESH_TIME) return false;
     const cookie = mac(this.#secret, sourceAddr);
-    return equal(mac(cookie, message.subarray(0, off[1])), message.subarray(off[1]));
+    return constantTimeEqual(mac(cookie, message.subarray(0, off[1])), message.subarray(off[1]));
   }
 
   /**

@@ -6,6 +6,8 @@
  *
  * @module
  */
+import { bytesEqual } from "../bytes/equal.ts";
+import { toHex } from "../bytes/hex.ts";
 import { publicKeyFrom, sharedSecret } from "../crypto/x25519.ts";
 import type { IpPrefix } from "../net/ip.ts";
 import { AllowedIps } from "./allowed_ips.ts";
@@ -15,7 +17,7 @@ import { Handshakes, shortKey } from "./handshakes.ts";
 import { IndexTable } from "./index_table.ts";
 import type { Keypair } from "./keypair.ts";
 import type { LoadMode } from "./load.ts";
-import { bytesEqual, Peer, type PeerConfig } from "./peer.ts";
+import { Peer, type PeerConfig } from "./peer.ts";
 import { DEFAULT_TIMINGS, type Timings } from "./timings.ts";
 import {
   destinationOffset,
@@ -485,7 +487,5 @@ export class Device implements PacketReceiver {
 const EMPTY = new Uint8Array(0);
 
 function keyId(key: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < key.length; i++) s += key[i].toString(16).padStart(2, "0");
-  return s;
+  return toHex(key);
 }

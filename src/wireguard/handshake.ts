@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { constantTimeEqual } from "../bytes/equal.ts";
 import { HandshakeState, type KeyPair } from "../noise/handshake_state.ts";
 import {
   CONSTRUCTION,
@@ -204,7 +205,7 @@ export function consumeResponse(
   if (parseMessageType(message) !== MessageType.Response) return null;
   const view = new DataView(message.buffer, message.byteOffset, message.byteLength);
   if (view.getUint32(8, true) !== state.localIndex >>> 0) return null;
-  if (!equal(local.publicKey, state.handshake.localStatic)) return null;
+  if (!constantTimeEqual(local.publicKey, state.handshake.localStatic)) return null;
   const handshake = state.handshake.clone();
   try {
     handshake.setPsk(psk ?? ZERO_PSK);
@@ -218,10 +219,3 @@ export function consumeResponse(
 }
 
 class UnknownPeer extends Error {}
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d |= a[i] ^ b[i];
-  return d === 0;
-}

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { fromHex, toHex } from "../bytes/hex.ts";
 import { publicKeyFrom, sharedSecret } from "../crypto/x25519.ts";
 import { ChaChaPoly, wgNonce } from "../crypto/aead.ts";
 import {
@@ -12,17 +13,15 @@ import { CookieChecker, CookieGenerator } from "./cookie.ts";
 import { decodeInitiation, decodeResponse, readTransportHeader } from "./messages.ts";
 import { compareTai64n, tai64n } from "./tai64n.ts";
 
-const hex = (s: string) => Uint8Array.from(s.match(/../g)?.map((b) => parseInt(b, 16)) ?? []);
-const toHex = (b: Uint8Array) => Array.from(b, (v) => v.toString(16).padStart(2, "0")).join("");
 const identity = (privHex: string): StaticIdentity => {
-  const privateKey = hex(privHex);
+  const privateKey = fromHex(privHex);
   return { privateKey, publicKey: publicKeyFrom(privateKey) };
 };
 
 const A = identity("a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf");
 const B = identity("c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf");
-const EPH_A = hex("1111111111111111111111111111111111111111111111111111111111111151");
-const EPH_B = hex("2222222222222222222222222222222222222222222222222222222222222262");
+const EPH_A = fromHex("1111111111111111111111111111111111111111111111111111111111111151");
+const EPH_B = fromHex("2222222222222222222222222222222222222222222222222222222222222262");
 const NOW = 1_700_000_000_123;
 
 function run(psk: Uint8Array | null, respPsk = psk) {
@@ -153,8 +152,8 @@ const captures = JSON.parse(
 for (const c of captures.warren_responds) {
   Deno.test(`handshake: answers wireguard-go's initiation ${c.psk ? "with" : "without"} a PSK byte for byte`, () => {
     const warren = identity(c.warren_static_private);
-    const wgPub = publicKeyFrom(hex(c.wireguard_go_static_private));
-    const initiation = hex(c.initiation);
+    const wgPub = publicKeyFrom(fromHex(c.wireguard_go_static_private));
+    const initiation = fromHex(c.initiation);
     assert.ok(new CookieChecker(warren.publicKey).checkMac1(initiation));
     const consumed = consumeInitiation(warren, initiation);
     assert.ok(consumed);
@@ -164,13 +163,13 @@ for (const c of captures.warren_responds) {
     const { message, keys } = createResponse(
       consumed,
       c.warren_index,
-      c.psk ? hex(c.psk) : null,
-      { ephemeralPrivate: hex(c.warren_ephemeral_private) },
+      c.psk ? fromHex(c.psk) : null,
+      { ephemeralPrivate: fromHex(c.warren_ephemeral_private) },
     );
     // The captured response also carried mac1 (from our CookieGenerator); compare it too.
     new CookieGenerator(wgPub).addMacs(message, 0);
     assert.equal(toHex(message), c.response);
-    const transport = hex(c.transport);
+    const transport = fromHex(c.transport);
     const header = readTransportHeader(transport)!;
     assert.equal(header.receiver, c.warren_index);
     const pt = new ChaChaPoly(keys.recvKey).open(wgNonce(header.counter), transport.subarray(16));
@@ -183,15 +182,15 @@ for (const c of captures.warren_responds) {
 for (const c of captures.warren_initiates) {
   Deno.test(`handshake: consumes wireguard-go's response ${c.psk ? "with" : "without"} a PSK`, () => {
     const warren = identity(c.warren_static_private);
-    const wgPub = publicKeyFrom(hex(c.wireguard_go_static_private));
+    const wgPub = publicKeyFrom(fromHex(c.wireguard_go_static_private));
     const { message, state } = createInitiation(warren, wgPub, c.warren_index, c.now_ms, {
-      ephemeralPrivate: hex(c.warren_ephemeral_private),
+      ephemeralPrivate: fromHex(c.warren_ephemeral_private),
     });
     new CookieGenerator(wgPub).addMacs(message, 0);
     assert.equal(toHex(message), c.initiation);
-    const response = hex(c.response);
+    const response = fromHex(c.response);
     assert.ok(new CookieChecker(warren.publicKey).checkMac1(response));
-    const keys = consumeResponse(state, response, warren, c.psk ? hex(c.psk) : null);
+    const keys = consumeResponse(state, response, warren, c.psk ? fromHex(c.psk) : null);
     assert.ok(keys);
     assert.equal(toHex(keys.sendKey), c.send_key);
     assert.equal(toHex(keys.recvKey), c.recv_key);

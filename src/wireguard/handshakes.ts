@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { toHex } from "../bytes/hex.ts";
 import { HANDSHAKE_INITIATION_RATE } from "./constants.ts";
 import { CookieChecker } from "./cookie.ts";
 import type { Clock } from "./clock.ts";
@@ -247,10 +248,7 @@ export function shortKey(peer: Peer): string {
 
 /** Rate-limit key: the source IP without the port. */
 function sourceKey(source: Uint8Array): string {
-  let s = "";
-  const ip = source.length === 28 ? source.subarray(8, 24) : source;
-  for (let i = 0; i < ip.length; i++) s += ip[i].toString(16).padStart(2, "0");
-  return s;
+  return toHex(source.length === 28 ? source.subarray(8, 24) : source);
 }
 
 function readU32le(b: Uint8Array, o: number): number {

@@ -49,7 +49,7 @@ export class IndexTable<T> {
 const scratch = new Uint32Array(1);
 
 /** A cryptographically random unsigned 32-bit integer. */
-export function randomU32(): number {
+function randomU32(): number {
   crypto.getRandomValues(scratch);
   return scratch[0];
 }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { fromHex, toHex } from "../bytes/hex.ts";
 import {
   decodeCookieReply,
   decodeInitiation,
@@ -14,8 +15,6 @@ import {
   writeTransportHeader,
 } from "./messages.ts";
 
-const hex = (s: string) => Uint8Array.from(s.match(/../g)?.map((b) => parseInt(b, 16)) ?? []);
-const toHex = (b: Uint8Array) => Array.from(b, (v) => v.toString(16).padStart(2, "0")).join("");
 const seq = (n: number, start: number) =>
   Uint8Array.from({ length: n }, (_, i) => (start + i) & 0xff);
 
@@ -23,9 +22,9 @@ const seq = (n: number, start: number) =>
 const captures = JSON.parse(
   Deno.readTextFileSync(new URL("./testdata/wireguard_go_handshakes.json", import.meta.url)),
 );
-const REAL_INITIATION = hex(captures.warren_responds[0].initiation);
-const REAL_RESPONSE = hex(captures.warren_initiates[0].response);
-const REAL_TRANSPORT = hex(captures.warren_responds[0].transport);
+const REAL_INITIATION = fromHex(captures.warren_responds[0].initiation);
+const REAL_RESPONSE = fromHex(captures.warren_initiates[0].response);
+const REAL_TRANSPORT = fromHex(captures.warren_responds[0].transport);
 
 Deno.test("decodeInitiation() splits wireguard-go's initiation and encodeInitiation() rebuilds it", () => {
   const m = decodeInitiation(REAL_INITIATION);
@@ -86,11 +85,11 @@ Deno.test("writeTransportHeader() round-trips receivers and counters, little-end
 Deno.test("readTransportHeader() returns counter Infinity at 2^53 and above", () => {
   const p = new Uint8Array(32);
   p[0] = 4;
-  p.set(hex("0000000000002000"), 8); // 2^53
+  p.set(fromHex("0000000000002000"), 8); // 2^53
   assert.equal(readTransportHeader(p)!.counter, Infinity);
-  p.set(hex("ffffffffffffffff"), 8);
+  p.set(fromHex("ffffffffffffffff"), 8);
   assert.equal(readTransportHeader(p)!.counter, Infinity);
-  p.set(hex("ffffffffffff1f00"), 8); // 2^53 - 1
+  p.set(fromHex("ffffffffffff1f00"), 8); // 2^53 - 1
   assert.equal(readTransportHeader(p)!.counter, Number.MAX_SAFE_INTEGER);
 });
 

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { bytesEqual } from "../bytes/equal.ts";
 import { CookieGenerator } from "./cookie.ts";
 import type { InitiatorState } from "./handshake.ts";
 import type { Keypair } from "./keypair.ts";
@@ -100,11 +101,4 @@ export class Peer {
     if (ep !== null && bytesEqual(ep, source)) return;
     this.endpoint = source.slice();
   }
-}
-
-/** Constant-shape byte comparison for endpoints (not secret data). */
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

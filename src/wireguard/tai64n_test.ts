@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
+import { toHex } from "../bytes/hex.ts";
 import { compareTai64n, tai64n } from "./tai64n.ts";
-
-const toHex = (b: Uint8Array) => Array.from(b, (v) => v.toString(16).padStart(2, "0")).join("");
 
 Deno.test("tai64n() encodes 2^62 + 10 + seconds and whitened nanoseconds, big-endian", () => {
   assert.equal(toHex(tai64n(0)), "400000000000000a00000000");

@@ -157,6 +157,94 @@ interface PeerDraft extends Omit<WgPeerConfig, "publicKey"> {
   seen: Map<string, number>;
 }
 
+/** The `[Interface]` values read so far; `line` is its first header's line (0: none yet). */
+interface InterfaceDraft {
+  privateKey: Uint8Array | null;
+  addresses: IpPrefix[];
+  listenPort: number | null;
+  mtu: number | null;
+  mtuLine: number;
+  table: WgTable;
+  fwmark: number;
+  dns: WgDns;
+  line: number;
+  seen: Map<string, number>;
+}
+
+/** Records a problem on a line. */
+type Report = (line: number, message: string) => void;
+
+/** What a `[Peer]` key handler may need beyond its own peer. */
+interface PeerContext {
+  /** Public key (base64) → line where a peer first used it. */
+  peerKeys: Map<string, number>;
+  problem: Report;
+}
+
+/** One handler per `[Interface]` key: reads the value into the draft, throws on a bad value. */
+const INTERFACE_HANDLERS: Record<string, (d: InterfaceDraft, value: string, n: number) => void> = {
+  PrivateKey(d, value) {
+    d.privateKey = parseWgKey(value, "PrivateKey");
+  },
+  Address(d, value) {
+    for (const item of listItems(value, "Address")) {
+      d.addresses.push(renamed(() => parsePrefix(item, { keepHostBits: true }), "Address"));
+    }
+  },
+  ListenPort(d, value) {
+    d.listenPort = parseIntIn(value, "ListenPort", 0, 65535); // 0: any free port, as wg(8)
+  },
+  MTU(d, value, n) {
+    d.mtu = parseIntIn(value, "MTU", MIN_MTU_V4, MAX_MTU, {
+      why: `; ${MIN_MTU_V4} is the smallest IPv4 datagram every host must accept (RFC 791)`,
+    });
+    d.mtuLine = n;
+  },
+  Table(d, value) {
+    d.table = parseTable(value);
+  },
+  FwMark(d, value) {
+    d.fwmark = parseFwMark(value);
+  },
+  DNS(d, value) {
+    parseDnsInto(value, d.dns);
+  },
+};
+
+/** One handler per `[Peer]` key: reads the value into the peer, throws on a bad value. */
+const PEER_HANDLERS: Record<
+  string,
+  (p: PeerDraft, value: string, n: number, ctx: PeerContext) => void
+> = {
+  PublicKey(p, value, n, ctx) {
+    const k = parseWgKey(value, "PublicKey");
+    const first = ctx.peerKeys.get(value);
+    if (first !== undefined) {
+      ctx.problem(n, `Duplicate peer PublicKey (already used by the [Peer] on line ${first})`);
+    } else {
+      ctx.peerKeys.set(value, n);
+    }
+    p.publicKey = k;
+  },
+  PresharedKey(p, value) {
+    p.presharedKey = parseWgKey(value, "PresharedKey");
+  },
+  AllowedIPs(p, value) {
+    for (const item of listItems(value, "AllowedIPs")) {
+      p.allowedIps.push(renamed(() => parsePrefix(item), "AllowedIPs"));
+    }
+  },
+  Endpoint(p, value) {
+    renamed(() => splitHostPort(value), "Endpoint");
+    p.endpoint = value;
+  },
+  PersistentKeepalive(p, value) {
+    p.persistentKeepalive = value.toLowerCase() === "off"
+      ? 0
+      : parseIntIn(value, "PersistentKeepalive", 0, 65535, { alt: `"off" or ` });
+  },
+};
+
 /**
  * Parses a wg-quick configuration. Keys are case-insensitive, `#` starts a
  * comment, list values are comma-separated, and repeated `Address` or
@@ -187,211 +275,179 @@ interface PeerDraft extends Omit<WgPeerConfig, "publicKey"> {
  * @throws {ConfigError} listing every problem with its file and line
  */
 export function parseWgQuick(text: string, file: string): WgConfig {
-  const problems: ConfigProblem[] = [];
-  const unsupported: ConfigProblem[] = [];
-  const problem = (line: number, message: string) => problems.push({ file, line, message });
-
-  let privateKey: Uint8Array | null = null;
-  const addresses: IpPrefix[] = [];
-  let listenPort: number | null = null;
-  let mtu: number | null = null;
-  let mtuLine = 0;
-  let table: WgTable = "auto";
-  let fwmark = 0;
-  const dns: WgDns = { servers: [], search: [] };
-  let interfaceLine = 0;
-  const interfaceSeen = new Map<string, number>();
-  const peers: PeerDraft[] = [];
-  /** Public key (base64) → line where a peer first used it. */
-  const peerKeys = new Map<string, number>();
-
-  type Section = "none" | "interface" | "peer" | "unknown";
-  let section: Section = "none";
-  let peer: PeerDraft | null = null;
-
+  const parser = new WgQuickParser(file);
   const lines = text.replace(/^\uFEFF/, "").split(/\r?\n/);
-  for (let i = 0; i < lines.length; i++) {
-    const n = i + 1;
-    const hash = lines[i].indexOf("#");
-    const content = (hash >= 0 ? lines[i].slice(0, hash) : lines[i]).trim();
-    if (content === "") continue;
+  for (let i = 0; i < lines.length; i++) parser.line(i + 1, lines[i]);
+  return parser.finish();
+}
 
-    if (content.startsWith("[")) {
-      const m = /^\[\s*([A-Za-z]+)\s*\]$/.exec(content);
-      const name = m?.[1].toLowerCase();
-      if (name === "interface") {
-        section = "interface";
-        if (interfaceLine === 0) interfaceLine = n;
-      } else if (name === "peer") {
-        section = "peer";
-        peer = {
-          publicKey: null,
-          presharedKey: null,
-          allowedIps: [],
-          endpoint: null,
-          persistentKeepalive: 0,
-          line: n,
-          seen: new Map(),
-        };
-        peers.push(peer);
-      } else {
-        section = "unknown";
-        problem(
-          n,
-          m
-            ? `Unknown section [${m[1]}] (expected [Interface] or [Peer]); its lines are skipped`
-            : `Malformed section header ${q(content)}`,
-        );
-      }
-      continue;
+/** The line-by-line state of one parse: the section it is in and what it has read. */
+class WgQuickParser {
+  readonly #file: string;
+  readonly #problems: ConfigProblem[] = [];
+  readonly #unsupported: ConfigProblem[] = [];
+  readonly #iface: InterfaceDraft = {
+    privateKey: null,
+    addresses: [],
+    listenPort: null,
+    mtu: null,
+    mtuLine: 0,
+    table: "auto",
+    fwmark: 0,
+    dns: { servers: [], search: [] },
+    line: 0,
+    seen: new Map(),
+  };
+  readonly #peers: PeerDraft[] = [];
+  readonly #peerContext: PeerContext;
+  #section: "none" | "interface" | "peer" | "unknown" = "none";
+  #peer: PeerDraft | null = null;
+
+  constructor(file: string) {
+    this.#file = file;
+    this.#peerContext = { peerKeys: new Map(), problem: this.#problem };
+  }
+
+  #problem: Report = (line, message) => {
+    this.#problems.push({ file: this.#file, line, message });
+  };
+
+  /** Reads line `n` (1-based). */
+  line(n: number, raw: string): void {
+    const hash = raw.indexOf("#");
+    const content = (hash >= 0 ? raw.slice(0, hash) : raw).trim();
+    if (content === "") return;
+    if (content.startsWith("[")) this.#header(n, content);
+    else this.#assignment(n, content);
+  }
+
+  #header(n: number, content: string): void {
+    const m = /^\[\s*([A-Za-z]+)\s*\]$/.exec(content);
+    const name = m?.[1].toLowerCase();
+    if (name === "interface") {
+      this.#section = "interface";
+      if (this.#iface.line === 0) this.#iface.line = n;
+    } else if (name === "peer") {
+      this.#section = "peer";
+      this.#peer = {
+        publicKey: null,
+        presharedKey: null,
+        allowedIps: [],
+        endpoint: null,
+        persistentKeepalive: 0,
+        line: n,
+        seen: new Map(),
+      };
+      this.#peers.push(this.#peer);
+    } else {
+      this.#section = "unknown";
+      this.#problem(
+        n,
+        m
+          ? `Unknown section [${m[1]}] (expected [Interface] or [Peer]); its lines are skipped`
+          : `Malformed section header ${q(content)}`,
+      );
     }
+  }
 
+  #assignment(n: number, content: string): void {
     const eq = content.indexOf("=");
     if (eq < 0) {
-      problem(n, `Line has no '=' (expected "Key = value"): ${q(content)}`);
-      continue;
+      this.#problem(n, `Line has no '=' (expected "Key = value"): ${q(content)}`);
+      return;
     }
     const rawKey = content.slice(0, eq).trim();
     const value = content.slice(eq + 1).trim();
     if (rawKey === "") {
-      problem(n, "Missing key name before '='");
-      continue;
+      this.#problem(n, "Missing key name before '='");
+      return;
     }
-    if (section === "unknown") continue;
-    if (section === "none") {
-      problem(n, `${rawKey} is outside a section (put it under [Interface] or [Peer])`);
-      continue;
+    if (this.#section === "unknown") return;
+    if (this.#section === "none") {
+      this.#problem(n, `${rawKey} is outside a section (put it under [Interface] or [Peer])`);
+      return;
     }
+    if (this.#section === "interface") this.#interfaceKey(n, rawKey, value);
+    else this.#peerKey(n, this.#peer!, rawKey, value);
+  }
+
+  #interfaceKey(n: number, rawKey: string, value: string): void {
     const lower = rawKey.toLowerCase();
-
-    if (section === "interface") {
-      if (lower in UNSUPPORTED) {
-        unsupported.push({
-          file,
-          line: n,
-          message: `${UNSUPPORTED[lower]} is not supported by warren (ignored)`,
-        });
-        continue;
-      }
-      const key = INTERFACE_KEYS[lower];
-      if (key === undefined) {
-        problem(n, unknownKey(rawKey, "Interface"));
-        continue;
-      }
-      if (!firstTime(interfaceSeen, key, n, problem)) continue;
-      try {
-        switch (key) {
-          case "PrivateKey":
-            privateKey = parseWgKey(value, "PrivateKey");
-            break;
-          case "Address":
-            for (const item of listItems(value, "Address")) {
-              addresses.push(renamed(() => parsePrefix(item, { keepHostBits: true }), "Address"));
-            }
-            break;
-          case "ListenPort":
-            listenPort = parseIntIn(value, "ListenPort", 0, 65535); // 0: any free port, as wg(8)
-            break;
-          case "MTU":
-            mtu = parseIntIn(value, "MTU", MIN_MTU_V4, MAX_MTU, {
-              why: `; ${MIN_MTU_V4} is the smallest IPv4 datagram every host must accept (RFC 791)`,
-            });
-            mtuLine = n;
-            break;
-          case "Table":
-            table = parseTable(value);
-            break;
-          case "FwMark":
-            fwmark = parseFwMark(value);
-            break;
-          case "DNS":
-            parseDnsInto(value, dns);
-            break;
-        }
-      } catch (e) {
-        problem(n, (e as Error).message);
-      }
-      continue;
+    if (lower in UNSUPPORTED) {
+      this.#unsupported.push({
+        file: this.#file,
+        line: n,
+        message: `${UNSUPPORTED[lower]} is not supported by warren (ignored)`,
+      });
+      return;
     }
-
-    // section === "peer"
-    const p = peer!;
-    const key = PEER_KEYS[lower];
+    const key = INTERFACE_KEYS[lower];
     if (key === undefined) {
-      problem(n, unknownKey(rawKey, "Peer"));
-      continue;
+      this.#problem(n, unknownKey(rawKey, "Interface"));
+      return;
     }
-    if (!firstTime(p.seen, key, n, problem)) continue;
+    if (!firstTime(this.#iface.seen, key, n, this.#problem)) return;
+    this.#handle(n, () => INTERFACE_HANDLERS[key](this.#iface, value, n));
+  }
+
+  #peerKey(n: number, p: PeerDraft, rawKey: string, value: string): void {
+    const key = PEER_KEYS[rawKey.toLowerCase()];
+    if (key === undefined) {
+      this.#problem(n, unknownKey(rawKey, "Peer"));
+      return;
+    }
+    if (!firstTime(p.seen, key, n, this.#problem)) return;
+    this.#handle(n, () => PEER_HANDLERS[key](p, value, n, this.#peerContext));
+  }
+
+  /** Runs a key handler; a bad value becomes a problem on its line. */
+  #handle(n: number, handler: () => void): void {
     try {
-      switch (key) {
-        case "PublicKey": {
-          const k = parseWgKey(value, "PublicKey");
-          const id = value;
-          const first = peerKeys.get(id);
-          if (first !== undefined) {
-            problem(n, `Duplicate peer PublicKey (already used by the [Peer] on line ${first})`);
-          } else {
-            peerKeys.set(id, n);
-          }
-          p.publicKey = k;
-          break;
-        }
-        case "PresharedKey":
-          p.presharedKey = parseWgKey(value, "PresharedKey");
-          break;
-        case "AllowedIPs":
-          for (const item of listItems(value, "AllowedIPs")) {
-            p.allowedIps.push(renamed(() => parsePrefix(item), "AllowedIPs"));
-          }
-          break;
-        case "Endpoint":
-          renamed(() => splitHostPort(value), "Endpoint");
-          p.endpoint = value;
-          break;
-        case "PersistentKeepalive":
-          p.persistentKeepalive = value.toLowerCase() === "off"
-            ? 0
-            : parseIntIn(value, "PersistentKeepalive", 0, 65535, { alt: `"off" or ` });
-          break;
-      }
+      handler();
     } catch (e) {
-      problem(n, (e as Error).message);
+      this.#problem(n, (e as Error).message);
     }
   }
 
-  if (interfaceLine === 0) {
-    problem(0, "Missing [Interface] section");
-  } else if (privateKey === null && !interfaceSeen.has("PrivateKey")) {
-    problem(interfaceLine, "[Interface] has no PrivateKey");
-  }
-  for (const p of peers) {
-    if (p.publicKey === null && !p.seen.has("PublicKey")) {
-      problem(p.line, "[Peer] has no PublicKey");
+  /** The whole-file checks; the config, or every problem at once. */
+  finish(): WgConfig {
+    const d = this.#iface;
+    if (d.line === 0) {
+      this.#problem(0, "Missing [Interface] section");
+    } else if (d.privateKey === null && !d.seen.has("PrivateKey")) {
+      this.#problem(d.line, "[Interface] has no PrivateKey");
     }
+    for (const p of this.#peers) {
+      if (p.publicKey === null && !p.seen.has("PublicKey")) {
+        this.#problem(p.line, "[Peer] has no PublicKey");
+      }
+    }
+    const v6Address = d.addresses.some((a) => a.ip.length === 16);
+    if (d.mtu !== null && d.mtu < MIN_MTU_V6 && v6Address) {
+      this.#problem(
+        d.mtuLine,
+        `MTU ${d.mtu} is below ${MIN_MTU_V6}, the minimum IPv6 allows (RFC 8200), and an IPv6 Address is set`,
+      );
+    }
+    if (this.#problems.length > 0) {
+      this.#problems.sort((a, b) => a.line - b.line);
+      throw new ConfigError(this.#problems);
+    }
+    return {
+      privateKey: d.privateKey!,
+      addresses: d.addresses,
+      listenPort: d.listenPort,
+      mtu: d.mtu,
+      table: d.table,
+      fwmark: d.fwmark,
+      dns: d.dns,
+      peers: this.#peers.map(({ seen: _seen, ...rest }) => ({
+        ...rest,
+        publicKey: rest.publicKey!,
+      })),
+      unsupported: this.#unsupported,
+    };
   }
-  const v6Address = addresses.some((a) => a.ip.length === 16);
-  if (mtu !== null && mtu < MIN_MTU_V6 && v6Address) {
-    problem(
-      mtuLine,
-      `MTU ${mtu} is below ${MIN_MTU_V6}, the minimum IPv6 allows (RFC 8200), and an IPv6 Address is set`,
-    );
-  }
-
-  if (problems.length > 0) {
-    problems.sort((a, b) => a.line - b.line);
-    throw new ConfigError(problems);
-  }
-  return {
-    privateKey: privateKey!,
-    addresses,
-    listenPort,
-    mtu,
-    table,
-    fwmark,
-    dns,
-    peers: peers.map(({ seen: _seen, ...rest }) => ({ ...rest, publicKey: rest.publicKey! })),
-    unsupported,
-  };
 }
 
 // --- internals ---
@@ -424,5 +480,3 @@ function firstTime(
   seen.set(key, line);
   return true;
 }
-
-/** Comma-separated entries; an empty value is an empty list, an empty entry is an error. */

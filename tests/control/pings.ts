@@ -9,7 +9,7 @@
 
 import type { PingRequest } from "../../src/netmap/tailcfg.ts";
 import { encodeBase64 } from "../../src/control/_base64.ts";
-import { toHex } from "../../src/key/node_key.ts";
+import { toHex } from "../../src/bytes/hex.ts";
 
 /** The path nodes answer on. */
 export const PING_RESPONSE_PATH = "/machine/ping-response";

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { toHex } from "../../src/key/node_key.ts";
+import { toHex } from "../../src/bytes/hex.ts";
 import { MIN_CAPABILITY_VERSION } from "./constants.ts";
 import {
   type ControlReply,

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { toHex } from "../../src/key/node_key.ts";
+import { toHex } from "../../src/bytes/hex.ts";
 import type { TailnetConfig } from "./config.ts";
 import type { ControlReply } from "./control_reply.ts";
 import { IpAllocator } from "./ip_alloc.ts";

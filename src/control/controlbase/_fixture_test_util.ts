@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { fromHex } from "../../key/node_key.ts";
+import { fromHex } from "../../bytes/hex.ts";
+import { KEY_LEN } from "../../key/node_key.ts";
 
 /** The fields of the capture the tests use. */
 export interface Ts2021Fixture {
@@ -33,21 +34,20 @@ const URL_ = new URL(
   import.meta.url,
 );
 
-const hex = (s: string) => Uint8Array.from(s.match(/../g) ?? [], (b) => parseInt(b, 16));
-const strip = (s: unknown) => fromHex(String(s).replace(/^[a-z]+:/, ""));
+const strip = (s: unknown) => fromHex(String(s).replace(/^[a-z]+:/, ""), KEY_LEN);
 
 /** Reads the fixture. */
 export function loadTs2021Fixture(): Ts2021Fixture {
   const raw = JSON.parse(Deno.readTextFileSync(URL_));
   return {
     initiation: Uint8Array.from(atob(raw.initiation_base64), (c) => c.charCodeAt(0)),
-    response: hex(raw.response_hex),
+    response: fromHex(raw.response_hex),
     serverPrivate: strip(raw.server_static_private),
     serverPublic: strip(raw.server_static_public),
     machinePrivate: strip(raw.machine_static_private),
     machinePublic: strip(raw.machine_static_public),
-    serverStream: hex(raw.server_stream_after_response_first_128_hex),
-    clientStream: hex(raw.client_stream_after_headers_first_128_hex),
+    serverStream: fromHex(raw.server_stream_after_response_first_128_hex),
+    clientStream: fromHex(raw.client_stream_after_headers_first_128_hex),
     raw,
   };
 }

@@ -32,7 +32,7 @@ export interface ConnKeys {
 }
 
 /** The prologue both sides mix in: `"Tailscale Control Protocol v<version>"`. */
-export function prologueFor(version: number): Uint8Array {
+function prologueFor(version: number): Uint8Array {
   return new TextEncoder().encode(PROLOGUE_PREFIX + version);
 }
 

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
+import { fromHex, toHex } from "../../bytes/hex.ts";
 import { createCipheriv, randomBytes } from "node:crypto";
 import { allocPacketBuffer, freePacketBuffer } from "./arena.ts";
 import { cryptoWasm } from "./instance.ts";
-import { hex, toHex, V282 } from "../_rfc8439_test_util.ts";
+import { V282 } from "../_rfc8439_test_util.ts";
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 const rand = (n: number) => new Uint8Array(randomBytes(n));
@@ -56,8 +57,8 @@ function nodeChacha20(key: Uint8Array, counter: number, nonce: Uint8Array, data:
 
 const KEY_0_31 = Uint8Array.from({ length: 32 }, (_, i) => i);
 const ZERO_KEY = new Uint8Array(32);
-const KEY_1 = hex("0000000000000000000000000000000000000000000000000000000000000001");
-const KEY_A = hex("1c9240a5eb55d38af333888604f6b5f0473917c1402b80099dca5cbc207075c0");
+const KEY_1 = fromHex("0000000000000000000000000000000000000000000000000000000000000001");
+const KEY_A = fromHex("1c9240a5eb55d38af333888604f6b5f0473917c1402b80099dca5cbc207075c0");
 const SUNSCREEN = V282.pt;
 const IETF_TEXT = utf8(
   "Any submission to the IETF intended by the Contributor for publication as all or part of an " +
@@ -102,7 +103,7 @@ const BLOCKS: [Uint8Array, string, number, string][] = [
     "8eca00bbb4a73bdad192b5c42f73f2fd4e273644c8b36125a64addeb006c13a0",
   ],
   [
-    hex("00ff000000000000000000000000000000000000000000000000000000000000"),
+    fromHex("00ff000000000000000000000000000000000000000000000000000000000000"),
     "000000000000000000000000",
     2,
     "72d54dfbf12ec44b362692df94137f328fea8da73990265ec1bbbea1ae9af0ca" +
@@ -119,7 +120,7 @@ const BLOCKS: [Uint8Array, string, number, string][] = [
 
 Deno.test("chacha20_xor() reproduces the RFC 8439 §2.3.2 and A.1 block vectors", () => {
   for (const [key, nonce, counter, block] of BLOCKS) {
-    assert.equal(toHex(chacha20(key, counter, hex(nonce), new Uint8Array(64))), block);
+    assert.equal(toHex(chacha20(key, counter, fromHex(nonce), new Uint8Array(64))), block);
   }
 });
 
@@ -173,8 +174,8 @@ Deno.test("chacha20_xor() reproduces the RFC 8439 §2.4.2 and A.2 encryption vec
     ],
   ];
   for (const [key, nonce, counter, pt, ct] of cases) {
-    assert.equal(toHex(chacha20(key, counter, hex(nonce), pt)), ct);
-    assert.deepEqual(chacha20(key, counter, hex(nonce), hex(ct)), pt);
+    assert.equal(toHex(chacha20(key, counter, fromHex(nonce), pt)), ct);
+    assert.deepEqual(chacha20(key, counter, fromHex(nonce), fromHex(ct)), pt);
   }
 });
 
@@ -193,7 +194,7 @@ Deno.test("chacha20_xor() matches node:crypto across 4-block boundaries and coun
 Deno.test("Block 0 gives the RFC 8439 §2.6.2 and A.4 Poly1305 one-time keys", () => {
   const cases: [Uint8Array, string, string][] = [
     [
-      hex("808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"),
+      fromHex("808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"),
       "000000000001020304050607",
       "8ad5a08b905f81cc815040274ab29471a833b637e3fd0da508dbb8e2fdd1a646",
     ],
@@ -214,7 +215,7 @@ Deno.test("Block 0 gives the RFC 8439 §2.6.2 and A.4 Poly1305 one-time keys", (
     ],
   ];
   for (const [key, nonce, otk] of cases) {
-    assert.equal(toHex(chacha20(key, 0, hex(nonce), new Uint8Array(32))), otk);
+    assert.equal(toHex(chacha20(key, 0, fromHex(nonce), new Uint8Array(32))), otk);
   }
 });
 
@@ -232,26 +233,30 @@ Deno.test("poly1305_mac() reproduces RFC 8439 §2.5.2 and A.3, including the edg
     ["36e5f6b5c5e06070f0efca96227a863e" + z16, IETF_TEXT, "f3477e7cd95417af89a6b8794c310cf0"],
     [toHex(KEY_A), JABBERWOCKY, "4541669a7eaaee61e708dc7cbcc5eb62"],
     // #5: h reaches exactly p after the final reduction.
-    ["02" + "00".repeat(31), hex("ff".repeat(16)), "03" + "00".repeat(15)],
+    ["02" + "00".repeat(31), fromHex("ff".repeat(16)), "03" + "00".repeat(15)],
     // #6: h + s overflows 2^128 and must wrap.
-    ["02" + "00".repeat(15) + "ff".repeat(16), hex("02" + "00".repeat(15)), "03" + "00".repeat(15)],
+    [
+      "02" + "00".repeat(15) + "ff".repeat(16),
+      fromHex("02" + "00".repeat(15)),
+      "03" + "00".repeat(15),
+    ],
     // #7, #8: carries that ripple through every limb.
     [
       "01" + "00".repeat(31),
-      hex("ff".repeat(16) + "f0" + "ff".repeat(15) + "11" + "00".repeat(15)),
+      fromHex("ff".repeat(16) + "f0" + "ff".repeat(15) + "11" + "00".repeat(15)),
       "05" + "00".repeat(15),
     ],
     [
       "01" + "00".repeat(31),
-      hex("ff".repeat(16) + "fb" + "fe".repeat(15) + "01".repeat(16)),
+      fromHex("ff".repeat(16) + "fb" + "fe".repeat(15) + "01".repeat(16)),
       z16,
     ],
     // #9: h mod p is p - 2^... (result just below 2^128 after reduction).
-    ["02" + "00".repeat(31), hex("fd" + "ff".repeat(15)), "fa" + "ff".repeat(15)],
+    ["02" + "00".repeat(31), fromHex("fd" + "ff".repeat(15)), "fa" + "ff".repeat(15)],
     // #10, #11: the 5*H+L reduction produces a 131-bit intermediate.
     [
       "0100000000000000040000000000000000000000000000000000000000000000",
-      hex(
+      fromHex(
         "e33594d7505e43b900000000000000003394d7505e4379cd0100000000000000" +
           z16 + "01000000000000000000000000000000",
       ),
@@ -259,9 +264,9 @@ Deno.test("poly1305_mac() reproduces RFC 8439 §2.5.2 and A.3, including the edg
     ],
     [
       "0100000000000000040000000000000000000000000000000000000000000000",
-      hex("e33594d7505e43b900000000000000003394d7505e4379cd0100000000000000" + z16),
+      fromHex("e33594d7505e43b900000000000000003394d7505e4379cd0100000000000000" + z16),
       "13000000000000000000000000000000",
     ],
   ];
-  for (const [key, msg, tag] of cases) assert.equal(toHex(poly1305(hex(key), msg)), tag);
+  for (const [key, msg, tag] of cases) assert.equal(toHex(poly1305(fromHex(key), msg)), tag);
 });

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
+import { toHex } from "../src/bytes/hex.ts";
 import { encodeAddrRequest, RTM_DELADDR, RTM_NEWADDR } from "./netlink_addr_codec.ts";
-
-const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 
 Deno.test("encodeAddrRequest() lays out `ip address del 100.64.0.1/32 dev IF` as iproute2 does", () => {
   const msg = encodeAddrRequest(
@@ -11,7 +10,7 @@ Deno.test("encodeAddrRequest() lays out `ip address del 100.64.0.1/32 dev IF` as
     9,
   );
   assert.equal(
-    hex(msg),
+    toHex(msg),
     "28000000" + "1500" + "0500" + "09000000" + "00000000" + // nlmsghdr: len 40, DELADDR, REQ|ACK
       "02200000" + "07000000" + // ifaddrmsg: AF_INET, /32, flags 0, scope 0, index 7
       "08000200" + "64400001" + // IFA_LOCAL

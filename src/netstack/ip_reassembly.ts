@@ -10,6 +10,7 @@
  * @module
  */
 
+import { toHex } from "../bytes/hex.ts";
 import { finishChecksum, sumWords } from "../net/checksum.ts";
 import {
   IPPROTO_IPV6_FRAGMENT,
@@ -334,12 +335,6 @@ export class IpReassembler {
   }
 }
 
-function hexOf(b: Uint8Array, start: number, end: number): string {
-  let s = "";
-  for (let i = start; i < end; i++) s += b[i].toString(16).padStart(2, "0");
-  return s;
-}
-
 /** Reads a fragment's header; null if it is malformed. */
 function view(b: Uint8Array): FragmentView | null {
   if (b[0] >> 4 === 4) {
@@ -348,10 +343,10 @@ function view(b: Uint8Array): FragmentView | null {
     if (ihl < IPV4_HEADER_LEN || total < ihl || b.length < total) return null;
     const frag = (b[6] << 8) | b[7];
     const id = (b[4] << 8) | b[5];
-    const source = hexOf(b, 12, 16);
+    const source = toHex(b.subarray(12, 16));
     return {
       version: 4,
-      key: `${source}/${hexOf(b, 16, 20)}/${b[9]}/${id}`,
+      key: `${source}/${toHex(b.subarray(16, 20))}/${b[9]}/${id}`,
       source,
       proto: b[9],
       off: (frag & 0x1fff) << 3,
@@ -365,11 +360,11 @@ function view(b: Uint8Array): FragmentView | null {
   const fh = IPV6_HEADER_LEN;
   if (b.length < total || total < fh + 8) return null;
   const offWord = (b[fh + 2] << 8) | b[fh + 3];
-  const id = hexOf(b, fh + 4, fh + 8);
-  const source = hexOf(b, 8, 24);
+  const id = toHex(b.subarray(fh + 4, fh + 8));
+  const source = toHex(b.subarray(8, 24));
   return {
     version: 6,
-    key: `${source}/${hexOf(b, 24, 40)}/${b[fh]}/${id}`,
+    key: `${source}/${toHex(b.subarray(24, 40))}/${b[fh]}/${id}`,
     source,
     proto: b[fh],
     off: offWord & 0xfff8,

@@ -11,34 +11,21 @@
 import {
   AF_INET,
   AF_INET6,
-  AF_NETLINK,
   checkIfName,
   checkPrefix,
-  closeQuietly,
   EADDRNOTAVAIL,
-  EAGAIN,
   EEXIST,
-  EINTR,
-  EMSGSIZE,
   ENODEV,
   ENOENT,
-  errno,
   ESRCH,
-  fail,
   formatPrefix,
   ifNameToIndex,
   type IpPrefix,
-  libc,
   maskPrefix,
-  SO_RCVTIMEO,
-  SOCK_CLOEXEC,
-  SOCK_RAW,
-  SOL_SOCKET,
   SysError,
 } from "./libc.ts";
 import {
   decodeError,
-  decodeMessages,
   decodeRoute,
   decodeRule,
   encodeRouteDumpRequest,
@@ -57,14 +44,8 @@ import {
   tableName,
   type TableRoute,
 } from "./netlink_codec.ts";
+import { NetlinkSocket } from "./netlink_socket.ts";
 import { encodeAddrRequest, RTM_DELADDR, RTM_NEWADDR } from "./netlink_addr_codec.ts";
-
-/** How long a request may wait for the kernel's answer before it is reported as failed. */
-const RECV_TIMEOUT_S = 5;
-/** Receive buffer: dumps come in parts of at most 32 KiB. */
-const RECV_BUFFER = 64 * 1024;
-/** `recv` flag: return the datagram's real length even when it was longer than the buffer. */
-const MSG_TRUNC = 0x20;
 
 /**
  * One rtnetlink socket. Every call sends one request and reads until the kernel's answer to it;
@@ -81,30 +62,15 @@ const MSG_TRUNC = 0x20;
  * ```
  */
 export class RtNetlink {
-  #fd: number;
-  #seq: number;
-  #buf = new Uint8Array(RECV_BUFFER);
+  readonly #sock: NetlinkSocket;
 
-  private constructor(fd: number) {
-    this.#fd = fd;
-    // Distinct start values keep two sockets' answers apart in a trace.
-    this.#seq = (Date.now() & 0xffffff) * 128;
+  private constructor(sock: NetlinkSocket) {
+    this.#sock = sock;
   }
 
-  /** Opens the socket, with a receive timeout so a missing answer cannot hang the caller. */
+  /** Opens the socket (a receive timeout keeps a missing answer from hanging the caller). */
   static open(): RtNetlink {
-    const what = "Cannot open rtnetlink socket";
-    const c = libc();
-    const fd = c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-    if (fd < 0) fail(what, "socket(AF_NETLINK)");
-    const tv = new Uint8Array(16); // struct timeval { i64 sec; i64 usec }
-    new DataView(tv.buffer).setUint32(0, RECV_TIMEOUT_S, true);
-    if (c.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv, tv.length) < 0) {
-      const e = errno();
-      closeQuietly(fd);
-      throw new SysError(what, "setsockopt(SO_RCVTIMEO)", e);
-    }
-    return new RtNetlink(fd);
+    return new RtNetlink(NetlinkSocket.open(NETLINK_ROUTE, "rtnetlink socket"));
   }
 
   /**
@@ -126,7 +92,7 @@ export class RtNetlink {
    */
   addRule(rule: Rule): number | undefined {
     const what = `Cannot add rule "${formatRule(rule)}" (IPv${rule.family})`;
-    const seq = this.#nextSeq();
+    const seq = this.#sock.nextSeq();
     const answers = this.#request(encodeRuleRequest(RTM_NEWRULE, rule, seq, { echo: true }), {
       what,
       syscall: "netlink RTM_NEWRULE",
@@ -143,7 +109,7 @@ export class RtNetlink {
    */
   deleteRule(rule: Rule): void {
     const what = `Cannot delete rule "${formatRule(rule)}" (IPv${rule.family})`;
-    const seq = this.#nextSeq();
+    const seq = this.#sock.nextSeq();
     this.#request(encodeRuleRequest(RTM_DELRULE, rule, seq), {
       what,
       syscall: "netlink RTM_DELRULE",
@@ -171,11 +137,11 @@ export class RtNetlink {
   /** The ids of every table that holds at least one IPv4 or IPv6 route. */
   tablesInUse(): Set<number> {
     const what = "Cannot list routes";
-    const seq = this.#nextSeq();
-    this.#send(encodeRouteDumpRequest(seq), what);
+    const seq = this.#sock.nextSeq();
+    this.#sock.send(encodeRouteDumpRequest(seq), what);
     const tables = new Set<number>();
     for (;;) {
-      for (const m of this.#recv(what)) {
+      for (const m of this.#sock.recv(what)) {
         if (m.seq !== seq) continue;
         if (m.type === NLMSG_DONE) return tables;
         if (m.type === NLMSG_ERROR) {
@@ -197,8 +163,7 @@ export class RtNetlink {
 
   /** Closes the socket. Idempotent. */
   close(): void {
-    closeQuietly(this.#fd);
-    this.#fd = -1;
+    this.#sock.close();
   }
 
   #route(type: typeof RTM_NEWROUTE | typeof RTM_DELROUTE, route: TableRoute): void {
@@ -211,7 +176,7 @@ export class RtNetlink {
     } dev ${route.ifname} table ${tableName(route.table)}`;
     const index = ifNameToIndex(route.ifname);
     if (index === 0) throw new SysError(what, "if_nametoindex", ENODEV, "no such interface");
-    const seq = this.#nextSeq();
+    const seq = this.#sock.nextSeq();
     this.#request(encodeRouteRequest(type, route, index, seq), {
       what,
       syscall: `netlink ${add ? "RTM_NEWROUTE" : "RTM_DELROUTE"}`,
@@ -232,7 +197,7 @@ export class RtNetlink {
     } ${ifname}`;
     const index = ifNameToIndex(ifname);
     if (index === 0) throw new SysError(what, "if_nametoindex", ENODEV, "no such interface");
-    const seq = this.#nextSeq();
+    const seq = this.#sock.nextSeq();
     this.#request(encodeAddrRequest(type, addr, index, seq), {
       what,
       syscall: `netlink ${add ? "RTM_NEWADDR" : "RTM_DELADDR"}`,
@@ -244,11 +209,6 @@ export class RtNetlink {
     });
   }
 
-  #nextSeq(): number {
-    this.#seq = (this.#seq + 1) >>> 0;
-    return this.#seq;
-  }
-
   /**
    * Sends a request that asks for an acknowledgement and reads until it arrives; returns the
    * other messages that answered the same sequence number (such as an echo).
@@ -257,10 +217,10 @@ export class RtNetlink {
     msg: Uint8Array,
     ctx: { what: string; syscall: string; seq: number; hints: Record<number, string> },
   ): NetlinkMessage[] {
-    this.#send(msg, ctx.what);
+    this.#sock.send(msg, ctx.what);
     const answers: NetlinkMessage[] = [];
     for (;;) {
-      for (const m of this.#recv(ctx.what)) {
+      for (const m of this.#sock.recv(ctx.what)) {
         if (m.seq !== ctx.seq) continue; // a late answer to an earlier request
         if (m.type !== NLMSG_ERROR) {
           answers.push({ ...m, body: m.body.slice() }); // the next recv reuses the buffer
@@ -270,34 +230,6 @@ export class RtNetlink {
         if (err !== 0) throw new SysError(ctx.what, ctx.syscall, -err, ctx.hints[-err]);
         return answers;
       }
-    }
-  }
-
-  #send(msg: Uint8Array, what: string): void {
-    if (this.#fd < 0) throw new Error(`${what}: rtnetlink socket is closed`);
-    const kernel = new Uint8Array(12); // struct sockaddr_nl: family, pad, pid 0, groups 0
-    kernel[0] = AF_NETLINK;
-    const c = libc();
-    for (;;) {
-      const n = c.sendto(this.#fd, msg, msg.length, 0, kernel, kernel.length);
-      if (n === msg.length) return;
-      if (n >= 0) throw new SysError(what, "sendto", EMSGSIZE, `sent ${n} of ${msg.length} bytes`);
-      if (errno() !== EINTR) fail(what, "sendto(AF_NETLINK)");
-    }
-  }
-
-  #recv(what: string): NetlinkMessage[] {
-    const c = libc();
-    for (;;) {
-      const n = c.recv(this.#fd, this.#buf, this.#buf.length, MSG_TRUNC);
-      if (n > this.#buf.length) {
-        throw new SysError(what, "recv", EMSGSIZE, `a ${n}-byte answer did not fit`);
-      }
-      if (n >= 0) return decodeMessages(this.#buf.subarray(0, n));
-      const e = errno();
-      if (e === EINTR) continue;
-      if (e === EAGAIN) throw new SysError(what, "recv", e, "the kernel did not answer in time");
-      fail(what, "recv(AF_NETLINK)");
     }
   }
 }

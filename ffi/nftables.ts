@@ -8,30 +8,9 @@
  * @module
  */
 
-import {
-  AF_NETLINK,
-  closeQuietly,
-  EAGAIN,
-  EINTR,
-  EMSGSIZE,
-  ENOENT,
-  errno,
-  fail,
-  libc,
-  MSG_TRUNC,
-  SO_RCVTIMEO,
-  SOCK_CLOEXEC,
-  SOCK_RAW,
-  SOL_SOCKET,
-  SysError,
-} from "./libc.ts";
-import {
-  decodeError,
-  decodeMessages,
-  type NetlinkMessage,
-  NLMSG_DONE,
-  NLMSG_ERROR,
-} from "./netlink_codec.ts";
+import { ENOENT, SysError } from "./libc.ts";
+import { decodeError, type NetlinkMessage, NLMSG_DONE, NLMSG_ERROR } from "./netlink_codec.ts";
+import { NetlinkSocket } from "./netlink_socket.ts";
 import {
   type DecodedTable,
   decodeTable,
@@ -50,12 +29,7 @@ import { decodeNlas } from "./nftables_nla.ts";
 
 export type { ForwardingConfig } from "./nftables_codec.ts";
 
-/** How long a batch or dump may wait for the kernel's answer before it is reported as failed. */
-const RECV_TIMEOUT_S = 5;
-/** Receive buffer: dump parts are at most 32 KiB (and a ruleset's acks are small). */
-const RECV_BUFFER = 64 * 1024;
-/** SOL_NETLINK socket options: error messages from the kernel, without our request echoed. */
-const SOL_NETLINK = 270;
+/** Netlink socket options: error messages from the kernel, without our request echoed. */
 const NETLINK_CAP_ACK = 10;
 const NETLINK_EXT_ACK = 11;
 /** NLMSG_ERROR flags: the request is not echoed; extended-ack attributes follow. */
@@ -80,34 +54,23 @@ const NLMSGERR_ATTR_MSG = 1;
  * ```
  */
 export class NfTables {
-  #fd: number;
-  #seq: number;
-  #buf = new Uint8Array(RECV_BUFFER);
+  readonly #sock: NetlinkSocket;
 
-  private constructor(fd: number) {
-    this.#fd = fd;
-    this.#seq = (Date.now() & 0xffffff) * 128;
+  private constructor(sock: NetlinkSocket) {
+    this.#sock = sock;
   }
 
-  /** Opens the socket, with a receive timeout so a missing answer cannot hang the caller. */
+  /**
+   * Opens the socket, asking for the kernel's own words on a refusal ("Chain not found") and
+   * no copy of a large rule in every acknowledgement.
+   */
   static open(): NfTables {
-    const what = "Cannot open nftables netlink socket";
-    const c = libc();
-    const fd = c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
-    if (fd < 0) fail(what, "socket(AF_NETLINK, NETLINK_NETFILTER)");
-    const tv = new Uint8Array(16); // struct timeval { i64 sec; i64 usec }
-    new DataView(tv.buffer).setUint32(0, RECV_TIMEOUT_S, true);
-    if (c.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv, tv.length) < 0) {
-      const e = errno();
-      closeQuietly(fd);
-      throw new SysError(what, "setsockopt(SO_RCVTIMEO)", e);
-    }
-    // Best effort: the kernel's own words on a refusal ("Chain not found"), and no copy of a
-    // large rule in every acknowledgement. Kernels without them still answer.
-    const one = Uint8Array.of(1, 0, 0, 0);
-    c.setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, one, 4);
-    c.setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, one, 4);
-    return new NfTables(fd);
+    return new NfTables(
+      NetlinkSocket.open(NETLINK_NETFILTER, "nftables netlink socket", [
+        NETLINK_EXT_ACK,
+        NETLINK_CAP_ACK,
+      ]),
+    );
   }
 
   /**
@@ -116,11 +79,11 @@ export class NfTables {
    * refused step and the kernel's reason; the kernel then applies none of the batch.
    */
   apply(msgs: readonly NftMessage[], what: string): void {
-    const batch = encodeBatch(msgs, this.#nextSeq(msgs.length + 1), { ack: true });
-    this.#send(batch.bytes, what);
+    const batch = encodeBatch(msgs, this.#sock.nextSeq(msgs.length + 1), { ack: true });
+    this.#sock.send(batch.bytes, what);
     const pending = new Set(batch.steps.keys());
     while (pending.size > 0) {
-      for (const m of this.#recv(what)) {
+      for (const m of this.#sock.recv(what)) {
         if (m.type !== NLMSG_ERROR) continue;
         const step = batch.steps.get(m.seq);
         if (step === undefined && m.seq !== batch.seq) continue; // an earlier request's answer
@@ -144,11 +107,11 @@ export class NfTables {
   /** Every table of `family` (NFPROTO_INET by default; 0 for all families). */
   tables(family = NFPROTO_INET): DecodedTable[] {
     const what = "Cannot list nftables tables";
-    const seq = this.#nextSeq(1);
-    this.#send(encodeTableDumpRequest(seq, family), what);
+    const seq = this.#sock.nextSeq(1);
+    this.#sock.send(encodeTableDumpRequest(seq, family), what);
     const out: DecodedTable[] = [];
     for (;;) {
-      for (const m of this.#recv(what)) {
+      for (const m of this.#sock.recv(what)) {
         if (m.seq !== seq) continue;
         if (m.type === NLMSG_DONE || m.type === NLMSG_ERROR) {
           const err = decodeError(m.body);
@@ -171,43 +134,7 @@ export class NfTables {
 
   /** Closes the socket. Idempotent. */
   close(): void {
-    closeQuietly(this.#fd);
-    this.#fd = -1;
-  }
-
-  /** Reserves `n` consecutive sequence numbers and returns the first. */
-  #nextSeq(n: number): number {
-    const first = (this.#seq + 1) >>> 0;
-    this.#seq = (this.#seq + n) >>> 0;
-    return first;
-  }
-
-  #send(msg: Uint8Array, what: string): void {
-    if (this.#fd < 0) throw new Error(`${what}: nftables socket is closed`);
-    const kernel = new Uint8Array(12); // struct sockaddr_nl: family, pad, pid 0, groups 0
-    kernel[0] = AF_NETLINK;
-    const c = libc();
-    for (;;) {
-      const n = c.sendto(this.#fd, msg, msg.length, 0, kernel, kernel.length);
-      if (n === msg.length) return;
-      if (n >= 0) throw new SysError(what, "sendto", EMSGSIZE, `sent ${n} of ${msg.length} bytes`);
-      if (errno() !== EINTR) fail(what, "sendto(AF_NETLINK)");
-    }
-  }
-
-  #recv(what: string): NetlinkMessage[] {
-    const c = libc();
-    for (;;) {
-      const n = c.recv(this.#fd, this.#buf, this.#buf.length, MSG_TRUNC);
-      if (n > this.#buf.length) {
-        throw new SysError(what, "recv", EMSGSIZE, `a ${n}-byte answer did not fit`);
-      }
-      if (n >= 0) return decodeMessages(this.#buf.subarray(0, n));
-      const e = errno();
-      if (e === EINTR) continue;
-      if (e === EAGAIN) throw new SysError(what, "recv", e, "the kernel did not answer in time");
-      fail(what, "recv(AF_NETLINK)");
-    }
+    this.#sock.close();
   }
 }
 

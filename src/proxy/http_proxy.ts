@@ -13,6 +13,7 @@
  * @module
  */
 
+import { ConnTracker } from "./conn_tracker.ts";
 import { splitHostPort } from "../net/ip.ts";
 import { ByteReader } from "./byte_reader.ts";
 import {
@@ -72,46 +73,35 @@ const STATUS_TEXT: Record<number, string> = {
  */
 export class HttpProxyServer {
   #opts: HttpProxyOptions;
-  #active = new Set<ProxyConn>();
-  #closed = new AbortController();
+  readonly #conns: ConnTracker;
 
   /** Configures the server; it serves nothing until {@linkcode handle} is called. */
   constructor(opts: HttpProxyOptions) {
     this.#opts = opts;
+    this.#conns = new ConnTracker(
+      opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+      "http proxy",
+      opts.log,
+    );
   }
 
   /** Connections being served now. */
   get connections(): number {
-    return this.#active.size;
+    return this.#conns.size;
   }
 
   /** Serves one client connection to its end and closes it. Never rejects. */
   async handle(conn: AcceptedConn): Promise<void> {
-    if (this.#closed.signal.aborted || this.#active.size >= this.#max()) {
-      this.#log(`http proxy: refusing ${conn.remoteAddr.hostname}: too many connections`);
-      await writeError(conn, 503, "too many connections").catch(() => {});
-      conn.close();
-      return;
-    }
-    this.#active.add(conn);
-    try {
-      await this.#serve(conn);
-    } catch (err) {
-      this.#log(`http proxy: ${conn.remoteAddr.hostname}: ${errText(err)}`);
-    } finally {
-      this.#active.delete(conn);
-      conn.close();
-    }
+    await this.#conns.serve(
+      conn,
+      (c) => this.#serve(c),
+      (c) => writeError(c, 503, "too many connections"),
+    );
   }
 
   /** Closes every connection; later ones are refused. */
   close(): void {
-    this.#closed.abort();
-    for (const c of this.#active) c.close();
-  }
-
-  #max(): number {
-    return this.#opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    this.#conns.close();
   }
 
   #log(line: string): void {
@@ -237,7 +227,7 @@ export class HttpProxyServer {
 
   async #dial(conn: AcceptedConn, host: string, port: number): Promise<ProxyConn | null> {
     const signal = AbortSignal.any([
-      this.#closed.signal,
+      this.#conns.signal,
       AbortSignal.timeout(this.#opts.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS),
     ]);
     try {

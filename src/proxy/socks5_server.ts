@@ -11,6 +11,7 @@
  * @module
  */
 
+import { ConnTracker } from "./conn_tracker.ts";
 import { bytesEqual } from "../bytes/equal.ts";
 import { formatIp, unmap } from "../net/ip.ts";
 import { ByteReader } from "./byte_reader.ts";
@@ -91,47 +92,33 @@ export function replyForDialFailure(kind: DialFailure): number {
  */
 export class Socks5Server {
   #opts: Socks5ServerOptions;
-  #active = new Set<ProxyConn>();
-  #closed = new AbortController();
+  readonly #conns: ConnTracker;
 
   /** Configures the server; it serves nothing until {@linkcode handle} is called. */
   constructor(opts: Socks5ServerOptions) {
     this.#opts = opts;
+    this.#conns = new ConnTracker(
+      opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+      "socks5",
+      opts.log,
+    );
   }
 
   /** Connections being served now. */
   get connections(): number {
-    return this.#active.size;
+    return this.#conns.size;
   }
 
   /**
    * Serves one client connection to its end and closes it. Never rejects.
    */
   async handle(conn: AcceptedConn): Promise<void> {
-    if (this.#closed.signal.aborted || this.#active.size >= this.#max()) {
-      this.#log(`socks5: refusing ${conn.remoteAddr.hostname}: too many connections`);
-      conn.close();
-      return;
-    }
-    this.#active.add(conn);
-    try {
-      await this.#serve(conn);
-    } catch (err) {
-      this.#log(`socks5: ${conn.remoteAddr.hostname}: ${err instanceof Error ? err.message : err}`);
-    } finally {
-      this.#active.delete(conn);
-      conn.close();
-    }
+    await this.#conns.serve(conn, (c) => this.#serve(c));
   }
 
   /** Closes every connection; later ones are refused. */
   close(): void {
-    this.#closed.abort();
-    for (const c of this.#active) c.close();
-  }
-
-  #max(): number {
-    return this.#opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    this.#conns.close();
   }
 
   #log(line: string): void {
@@ -196,7 +183,7 @@ export class Socks5Server {
   ): Promise<void> {
     const { hostname, port } = req.dest;
     const signal = AbortSignal.any([
-      this.#closed.signal,
+      this.#conns.signal,
       AbortSignal.timeout(this.#opts.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS),
     ]);
     let upstream: ProxyConn;

@@ -22,7 +22,16 @@ export const USERSPACE_NETWORKING = "userspace-networking";
 /** How packets reach the node's own side. */
 export type LinkMode = "tun" | typeof USERSPACE_NETWORKING;
 
-/** The userspace stack of a node: where TCP and the proxies plug in. */
+/**
+ * The userspace stack of a node: where TCP and the proxies plug in. TCP
+ * takes its segments with `ip.setTcpHandler(h)` (parsed and checksummed,
+ * valid during the call only) and sends with `ip.send(packet)`, which
+ * fragments to the MTU and queues in `device`, whose eventfd wakes the data
+ * plane even from a timer. `ip.send` cannot say that the ring was full, so
+ * a sender looks at `device.room` before a burst, and after a refusal
+ * (`device.counters.queueFull`) `device.setDrainHandler` tells it when half
+ * the ring is free again.
+ */
 export interface Netstack {
   /** The IP layer: addresses, ICMP echo, UDP, and `setTcpHandler` for TCP. */
   readonly ip: IpInput;

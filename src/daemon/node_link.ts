@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { ifNameToIndex } from "../../ffi/libc.ts";
+import { EACCES, ENOENT, EPERM, ifNameToIndex, SysError } from "../../ffi/libc.ts";
 import { RouteTable } from "../../ffi/route.ts";
 import { TunDevice } from "../../ffi/tun.ts";
 import { formatPrefix, type IpPrefix } from "../net/ip.ts";
@@ -73,7 +73,16 @@ export interface NodeLink {
  * (quad-100) into it. Nothing is left behind if a step fails.
  */
 export function openTunLink(name: string, mtu: number, fixedRoutes: IpPrefix[]): NodeLink {
-  const tun = TunDevice.open(name);
+  let tun: TunDevice;
+  try {
+    tun = TunDevice.open(name);
+  } catch (e) {
+    // No privilege or no device: say there is a mode that needs neither, as tailscaled does.
+    if (e instanceof SysError && [EPERM, EACCES, ENOENT].includes(e.errno)) {
+      e.message += `; or use --tun ${USERSPACE_NETWORKING}, which needs no TUN and no privilege`;
+    }
+    throw e;
+  }
   const routes = new RouteTable();
   const close = () => {
     try {

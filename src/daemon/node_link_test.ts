@@ -2,6 +2,9 @@ import assert from "node:assert/strict";
 import { buildIcmpPacket, buildTcpPacket, TCP_ACK, TCP_RST, TCP_SYN } from "../net/packet.ts";
 import { parseIp, parsePrefix } from "../net/ip.ts";
 import { openNetstackLink, USERSPACE_NETWORKING } from "./node_link.ts";
+import { run } from "../testbed/netns.ts";
+import { WITHOUT_NET_ADMIN } from "../testbed/privileges.ts";
+import { skipRest } from "../testing/skip.ts";
 
 const OFF = 16;
 const me4 = parseIp("100.64.0.2"), me6 = parseIp("fd7a:115c:a1e0::2");
@@ -102,4 +105,18 @@ Deno.test("openNetstackLink: a handler's throw is logged once and counted, and t
   } finally {
     link.close();
   }
+});
+
+Deno.test("openTunLink without CAP_NET_ADMIN points at userspace-networking", async (t) => {
+  if (Deno.uid() !== 0) return skipRest(t, "dropping CAP_NET_ADMIN needs root");
+  if ((await run(["sh", "-c", "command -v setpriv"], { check: false })).code !== 0) {
+    return skipRest(t, "setpriv (util-linux) is not installed");
+  }
+  const mod = new URL("./node_link.ts", import.meta.url).href;
+  const code = `import { openTunLink } from ${JSON.stringify(mod)};
+    try { openTunLink("wul%d", 1280, []).close(); console.log("opened"); }
+    catch (e) { console.log(e.message); }`;
+  const r = await run([...WITHOUT_NET_ADMIN, Deno.execPath(), "eval", code]);
+  assert.match(r.stdout, /Cannot create TUN interface "wul%d": .*EPERM/);
+  assert.match(r.stdout, /or use --tun userspace-networking, which needs no TUN and no privilege/);
 });

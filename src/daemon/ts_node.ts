@@ -26,12 +26,10 @@ import { discoverEndpoints } from "../magicsock/endpoints.ts";
 import { Magicsock } from "../magicsock/magicsock.ts";
 import { StunProber } from "../magicsock/stun_prober.ts";
 import { UdpConn } from "../magicsock/udp_conn.ts";
-import type { DiscoTunables } from "../disco/tunables.ts";
 import { formatIp, parsePrefix } from "../net/ip.ts";
 import type { NetworkMap } from "../netmap/network_map.ts";
 import type { Hostinfo } from "../netmap/tailcfg.ts";
 import { Device } from "../wireguard/device.ts";
-import type { Timings } from "../wireguard/timings.ts";
 import { DataPlane } from "./dataplane.ts";
 import { type LocalApiServer, serveLocalApi } from "./local_api.ts";
 import type { NodeStatus } from "./status.ts";
@@ -42,6 +40,7 @@ import { Rerunner } from "../net/rerunner.ts";
 import { EMPTY_PLAN, TailnetPlanner } from "./tailnet_plan.ts";
 import { TailnetEngine } from "./engine.ts";
 import { filteredSink } from "./filtered_sink.ts";
+import type { TsNodeOptions } from "./ts_node_options.ts";
 import {
   type Netstack,
   type NodeLink,
@@ -57,43 +56,7 @@ export const LOGIN_TIMEOUT_MS = 30_000;
 /** quad-100, MagicDNS's resolver address, routed into the TUN. */
 const QUAD100 = ["100.100.100.100/32", "fd7a:115c:a1e0::53/128"].map((q) => parsePrefix(q));
 
-/** How to run a tailnet node. */
-export interface TsNodeOptions {
-  /** TUN interface name (unused in userspace mode). */
-  tun: string;
-  /** No TUN: warren's own IP stack holds the node's addresses (`--tun userspace-networking`). */
-  userspace?: boolean;
-  /** Coordination server URL. */
-  controlUrl: string;
-  /** Pre-auth key; without one, login is interactive. */
-  authKey?: string;
-  /** State directory or "mem:". */
-  stateDir: string;
-  /** Register a fresh node key. */
-  forceReauth: boolean;
-  /** Route peers' advertised subnets. */
-  acceptRoutes: boolean;
-  /** Point /etc/resolv.conf at quad-100 while up (restored on stop); not in userspace mode. */
-  acceptDns: boolean;
-  /** Host name to register (default: the system's). */
-  hostname?: string;
-  /** Ask to be an ephemeral node. */
-  ephemeral: boolean;
-  /** Dial DERP over plain HTTP. */
-  plainDerp: boolean;
-  /** How long an unreachable or failing server may delay the first login (default 30 s). */
-  loginTimeoutMs?: number;
-  /** UDP port for WireGuard and disco (41641 as tailscaled; 0 = any). */
-  port: number;
-  /** Disco path-state tunables. */
-  tunables?: Partial<DiscoTunables>;
-  /** Shortened WireGuard timers, for tests. */
-  timings?: Partial<Timings>;
-  /** One line per notable event. */
-  log: (line: string) => void;
-  /** Shown when interactive login needs the user. */
-  onAuthUrl: (url: string) => void;
-}
+export type { TsNodeOptions } from "./ts_node_options.ts";
 
 /** A running tailnet node. */
 export class TsNode {

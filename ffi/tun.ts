@@ -43,6 +43,7 @@ import {
 } from "./libc.ts";
 import { RtNetlink } from "./netlink.ts";
 import { GroCoalescer, GsoSplitter, MAX_SUPER_PACKET, VNET_HDR_LEN } from "../src/net/offload.ts";
+import type { PacketDevice } from "../src/net/packet_device.ts";
 
 const TUN_PATH = "/dev/net/tun";
 /** TUNSETIFF flag: every read and write carries a `struct virtio_net_hdr` first. */
@@ -93,7 +94,7 @@ const HINT_NO_TUN =
  * const n = tun.readBatch(bufs, sizes, 16);
  * ```
  */
-export class TunDevice {
+export class TunDevice implements PacketDevice {
   /** The kernel's name for the interface (a `%d` pattern resolved). */
   readonly name: string;
   /** The non-blocking file descriptor of the TUN queue. */

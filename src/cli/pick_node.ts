@@ -4,7 +4,7 @@
  * @module
  */
 import { NodeNotRunningError } from "../daemon/local_api.ts";
-import { listNodes, runtimeDir } from "../daemon/runtime_dir.ts";
+import { listNodes, runtimeDirs } from "../daemon/runtime_dir.ts";
 import { UsageError } from "./usage.ts";
 
 /** The interface named by `--tun`, or the only node running in this namespace. */
@@ -14,8 +14,9 @@ export function pickNode(tun: string | undefined): string {
   if (nodes.length === 1) return nodes[0];
   if (nodes.length === 0) {
     const e = new NodeNotRunningError("this network namespace");
-    e.message =
-      `No warren node is running in this network namespace (no socket in ${runtimeDir()})`;
+    e.message = `No warren node is running in this network namespace (no socket in ${
+      runtimeDirs().join(", ")
+    })`;
     throw e;
   }
   throw new UsageError(

@@ -47,6 +47,7 @@ function renderStatus(st: NodeStatus, show: { peers: boolean; routes: boolean })
   const lines = [`interface: ${st.interface} (${st.state}, pid ${st.pid})`];
   if (tn) {
     lines.push(
+      `  mode: ${st.mode ?? "tun"}`,
       `  self: ${tn.self ? `${tn.self.name} (${tn.self.nodeKey})` : "(not logged in)"}`,
       `  control: ${tn.controlUrl}`,
       `  home DERP: ${
@@ -60,6 +61,13 @@ function renderStatus(st: NodeStatus, show: { peers: boolean; routes: boolean })
       lines.push(`  filter: ${tn.filter.accepted} accepted, ${tn.filter.dropped} dropped inbound`);
     }
     for (const s of tn.skippedPeers ?? []) lines.push(`  skipped peer: ${s.name}: ${s.reason}`);
+    if (st.netstack) {
+      const ip = st.netstack.ip;
+      lines.push(
+        `  netstack: ${ip.received} packets in, ${ip.sent} out, ${ip.echoReplied} echo replies, ` +
+          `${st.netstack.device.queueFull} dropped on a full queue`,
+      );
+    }
   } else {
     lines.push(`  public key: ${st.publicKey}`, `  listening port: ${st.listenPort}`);
     if (st.fwmark) lines.push(`  fwmark: 0x${st.fwmark.toString(16)}`);

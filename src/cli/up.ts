@@ -10,7 +10,8 @@ import { WgNode } from "../daemon/wg_node.ts";
 import { ConfigError, parseWgQuick, type WgConfig } from "../wireguard/wg_quick.ts";
 import { parseFlags, UsageError } from "./usage.ts";
 import { logLine, runUntilStopped } from "./foreground.ts";
-import { DEFAULT_CONTROL_URL, upTailnet } from "./up_tailnet.ts";
+import { DEFAULT_CONTROL_URL, upTailnet, userspaceFromEnv } from "./up_tailnet.ts";
+import { USERSPACE_NETWORKING } from "../daemon/node_link.ts";
 import { defaultStateDir } from "../key/state.ts";
 
 /** Usage text. */
@@ -29,7 +30,8 @@ Tailnet:
   --hostname NAME       name to register (default: this host's name)
   --force-reauth        register a fresh node key
   --accept-routes       route subnets that peers advertise
-  --accept-dns          point /etc/resolv.conf at MagicDNS while up (restored on stop)
+  --accept-dns          point /etc/resolv.conf at MagicDNS while up (restored on stop;
+                        userspace-networking leaves it alone, as tailscaled does)
   --ephemeral           ask to be removed from the tailnet when offline
   --derp-http           dial DERP over plain HTTP (also TS_DEBUG_USE_DERP_HTTP=1)
   --login-timeout S     give up if the server stays unreachable this long at start (default 30)
@@ -42,14 +44,17 @@ Plain WireGuard:
   --wg-config FILE      wg-quick config ([Interface] + [Peer] sections)
 
 Both:
-  --tun NAME            interface name (default warren0)
+  --tun NAME            interface name (default warren0). For a tailnet,
+                        --tun userspace-networking uses no TUN at all: warren's own
+                        IP stack, no route, no resolv.conf, no root or CAP_NET_ADMIN
+                        (also chosen by TS_USERSPACE=true when --tun is not given)
   --verbose             log handshakes and other events`;
 
 /** Runs the command; returns the exit code. */
 export async function upCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, {
     "wg-config": { type: "string" },
-    tun: { type: "string", default: "warren0" },
+    tun: { type: "string" },
     verbose: { type: "boolean", short: "v" },
     "auth-key": { type: "string" },
     "control-url": { type: "string" },
@@ -74,11 +79,20 @@ export async function upCommand(argv: string[]): Promise<number> {
     console.log(UP_HELP);
     return 0;
   }
-  const tun = values.tun!;
-  if (!/^[A-Za-z0-9_.-]{1,15}$/.test(tun)) {
-    throw new UsageError(`Bad --tun "${tun}": 1 to 15 letters, digits, "_", "." or "-"`);
-  }
   const file = values["wg-config"];
+  const tun = values.tun ??
+    (file === undefined && userspaceFromEnv() ? USERSPACE_NETWORKING : "warren0");
+  if (tun === USERSPACE_NETWORKING) {
+    if (file !== undefined) {
+      throw new UsageError(
+        `--tun ${USERSPACE_NETWORKING} does not go with --wg-config: plain WireGuard needs a TUN`,
+      );
+    }
+  } else if (!/^[A-Za-z0-9_.-]{1,15}$/.test(tun)) {
+    throw new UsageError(
+      `Bad --tun "${tun}": 1 to 15 letters, digits, "_", "." or "-", or ${USERSPACE_NETWORKING}`,
+    );
+  }
   if (file === undefined) return await upTailnet(tun, values);
   for (
     const f of ["auth-key", "control-url", "state-dir", "force-reauth", "accept-routes"] as const

@@ -6,6 +6,7 @@
  */
 import { defaultStateDir } from "../key/state.ts";
 import { TsNode } from "../daemon/ts_node.ts";
+import { USERSPACE_NETWORKING } from "../daemon/node_link.ts";
 import { UsageError } from "./usage.ts";
 import { logLine, runUntilStopped } from "./foreground.ts";
 
@@ -67,6 +68,31 @@ export function numberFlag(
   return n;
 }
 
+/**
+ * A boolean as Go's `strconv.ParseBool` reads it (1, t, T, TRUE, true, True and
+ * the same for false); empty or anything else gives `fallback`, as Tailscale's
+ * container image reads its `TS_*` switches.
+ */
+export function parseBoolText(text: string | undefined, fallback: boolean): boolean {
+  if (text === undefined) return fallback;
+  if (["1", "t", "T", "TRUE", "true", "True"].includes(text)) return true;
+  if (["0", "f", "F", "FALSE", "false", "False"].includes(text)) return false;
+  return fallback;
+}
+
+/** Whether `TS_USERSPACE` asks for userspace networking (containerboot's switch). */
+export function userspaceFromEnv(env: (name: string) => string | undefined = envGet): boolean {
+  return parseBoolText(env("TS_USERSPACE"), false);
+}
+
+function envGet(name: string): string | undefined {
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined; // no env permission: nothing was asked for
+  }
+}
+
 /** The auth key from the flag, `file:PATH`, or the environment; undefined = interactive. */
 async function resolveAuthKey(flag: string | undefined): Promise<string | undefined> {
   const raw = flag ?? Deno.env.get("TS_AUTHKEY") ?? Deno.env.get("TAILSCALE_AUTH_KEY");
@@ -120,8 +146,15 @@ export async function upTailnet(tun: string, v: TailnetFlags): Promise<number> {
   );
   const log = logLine;
   const verbose = v.verbose ? log : () => {};
+  const userspace = tun === USERSPACE_NETWORKING;
+  if (userspace && v["accept-dns"]) {
+    log(
+      `--accept-dns: ${USERSPACE_NETWORKING} leaves /etc/resolv.conf alone (MagicDNS serves warren)`,
+    );
+  }
   const node = await TsNode.start({
     tun,
+    userspace,
     controlUrl: controlUrl.replace(/\/+$/, ""),
     authKey: await resolveAuthKey(v["auth-key"]),
     stateDir: v["state-dir"] ?? defaultStateDir(),
@@ -145,7 +178,11 @@ export async function upTailnet(tun: string, v: TailnetFlags): Promise<number> {
   const st = node.status();
   log(
     `${st.interface} up as ${st.tailnet?.self?.name ?? "?"} (${st.addresses.join(", ")}), ` +
-      `${st.peers.length} peer(s), ${st.routes.length} route(s)`,
+      `${st.peers.length} peer(s), ` +
+      (userspace ? "no TUN, no routes" : `${st.routes.length} route(s)`),
   );
-  return await runUntilStopped(node, `${st.interface} down: interface and routes removed`);
+  return await runUntilStopped(
+    node,
+    userspace ? `${st.interface} down` : `${st.interface} down: interface and routes removed`,
+  );
 }

@@ -1,17 +1,17 @@
 /**
- * The data-plane loop: waits until the TUN or a datagram source is
- * readable, then drains them in batches through the WireGuard device, and
- * runs the device's timers. Everything between two waits is synchronous, so
+ * The data-plane loop: waits until the packet device (the kernel TUN or the
+ * netstack) or a datagram source is readable, then drains them in batches
+ * through the WireGuard device, and runs the device's timers. Everything between two waits is synchronous, so
  * a burst of traffic costs one thread-pool round trip per batch, not per
  * packet.
  *
  * @module
  */
 import type { Poller } from "../../ffi/poll.ts";
-import type { TunDevice } from "../../ffi/tun.ts";
 import type { UdpSocket } from "../../ffi/udp.ts";
 import { allocPacketBuffers } from "../crypto/wasm/arena.ts";
 import { BATCH, type DatagramSource } from "../net/batch.ts";
+import type { PacketDevice } from "../net/packet_device.ts";
 import type { Bind, Device, PacketReceiver, TunSink } from "../wireguard/device.ts";
 import { TRANSPORT_HEADER_SIZE, TRANSPORT_OVERHEAD } from "../wireguard/transport.ts";
 
@@ -23,7 +23,7 @@ const MAX_WAIT_MS = 1000;
 /** Packet hooks around the device, for the tailnet features. */
 export interface PacketHooks {
   /**
-   * Sees each packet read from the TUN before WireGuard; returns true when it
+   * Sees each packet read from the packet device before WireGuard; returns true when it
    * consumed the packet (e.g. a query to the quad-100 DNS responder).
    */
   outbound?(buf: Uint8Array, offset: number, len: number): boolean;
@@ -66,15 +66,15 @@ export function udpSource(udp: UdpSocket, receiver: PacketReceiver, mtu: number)
   };
 }
 
-/** A TunSink that writes to a TUN device. */
-export function tunSink(tun: TunDevice): TunSink {
+/** A TunSink that writes to a packet device. */
+export function tunSink(tun: PacketDevice): TunSink {
   return { write: (bufs, sizes, offset, count) => void tun.writeBatch(bufs, sizes, offset, count) };
 }
 
-/** Runs a device between a TUN and datagram sources until stopped. */
+/** Runs a device between a packet device (TUN or netstack) and datagram sources until stopped. */
 export class DataPlane {
   #device: Device;
-  #tun: TunDevice;
+  #tun: PacketDevice;
   #sources: DatagramSource[];
   #poller: Poller;
   #hooks: PacketHooks;
@@ -84,7 +84,7 @@ export class DataPlane {
   /** Binds the pieces; `run()` starts the loop. */
   constructor(
     device: Device,
-    tun: TunDevice,
+    tun: PacketDevice,
     sources: DatagramSource[],
     poller: Poller,
     hooks: PacketHooks = {},
@@ -118,7 +118,8 @@ export class DataPlane {
     const fds = [tun.fd, ...sources.map((s) => s.fd)];
     const off = TRANSPORT_HEADER_SIZE;
     while (!this.#stopped) {
-      // Part of a TUN super packet still waiting to be split is work even if no fd is readable.
+      // Part of a TUN super packet still waiting to be split (or packets the netstack queued
+      // since the last read) is work even if no fd is readable.
       const wait = tun.pending
         ? 0
         : Math.max(0, Math.min(MAX_WAIT_MS, dev.nextDeadline() - performance.now()));

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { socketPath } from "./runtime_dir.ts";
+import { ensureOwnDir, runtimeDirs, socketPath } from "./runtime_dir.ts";
 
 /** What a node exposes to the LocalAPI. */
 export interface LocalApiHandlers {
@@ -27,10 +27,31 @@ export interface LocalApiServer {
   close(): Promise<void>;
 }
 
-/** Listens on the socket for interface `tun`. Fails if a live node already owns it. */
-export async function serveLocalApi(tun: string, h: LocalApiHandlers): Promise<LocalApiServer> {
-  const path = socketPath(tun);
-  await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true, mode: 0o700 });
+/**
+ * Listens on the socket for interface `tun`, in the first of `dirs` (see
+ * {@linkcode runtimeDirs}) where it can: a directory this user cannot
+ * create or bind in is passed over for the next. A stale socket there (a
+ * node that died) is replaced.
+ */
+export async function serveLocalApi(
+  tun: string,
+  h: LocalApiHandlers,
+  dirs: string[] = runtimeDirs(),
+): Promise<LocalApiServer> {
+  const failures: string[] = [];
+  for (const dir of dirs) {
+    try {
+      return await listenIn(dir, tun, h);
+    } catch (e) {
+      failures.push(`${dir}: ${e instanceof Error ? e.message : e}`);
+    }
+  }
+  throw new Error(`Cannot create the LocalAPI socket for ${tun} (${failures.join("; ")})`);
+}
+
+async function listenIn(dir: string, tun: string, h: LocalApiHandlers): Promise<LocalApiServer> {
+  await ensureOwnDir(dir);
+  const path = `${dir}/${tun}.sock`;
   try {
     await Deno.remove(path); // a stale socket of a node that died
   } catch (e) {
@@ -59,7 +80,12 @@ export async function serveLocalApi(tun: string, h: LocalApiHandlers): Promise<L
       status: 404,
     });
   });
-  await Deno.chmod(path, 0o600);
+  try {
+    await Deno.chmod(path, 0o600);
+  } catch (e) {
+    await server.shutdown();
+    throw e;
+  }
   return {
     path,
     async close() {
@@ -79,28 +105,34 @@ export class NodeNotRunningError extends Error {
    * Names the interface and the socket path that had no listener.
    *
    * @param tun the interface whose node was asked for
+   * @param dirs the directories searched (default: this user's)
    */
-  constructor(tun: string) {
-    super(`No warren node is running for ${tun} (nothing listening on ${socketPath(tun)})`);
+  constructor(tun: string, dirs: string[] = runtimeDirs()) {
+    super(`No warren node is running for ${tun} (nothing listening on ${socketPath(tun, dirs)})`);
     this.name = "NodeNotRunningError";
   }
 }
 
-/** Sends one request to the node of `tun` and returns its JSON body. */
+/**
+ * Sends one request to the node of `tun` and returns its JSON body. Looks
+ * for its socket in each of `dirs` in turn, past stale ones nobody listens on.
+ */
 export async function callLocalApi(
   tun: string,
   method: "GET" | "POST",
   path: string,
+  dirs: string[] = runtimeDirs(),
 ): Promise<unknown> {
-  let conn: Deno.UnixConn;
-  try {
-    conn = await Deno.connect({ transport: "unix", path: socketPath(tun) });
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.ConnectionRefused) {
-      throw new NodeNotRunningError(tun);
+  let conn: Deno.UnixConn | null = null;
+  for (const dir of dirs) {
+    try {
+      conn = await Deno.connect({ transport: "unix", path: `${dir}/${tun}.sock` });
+      break;
+    } catch {
+      // No socket, a stale one, or a directory we may not enter: look in the next.
     }
-    throw e;
   }
+  if (conn === null) throw new NodeNotRunningError(tun, dirs);
   try {
     const req = `${method} ${path} HTTP/1.1\r\nHost: local\r\nContent-Length: 0\r\n` +
       `Connection: close\r\n\r\n`;

@@ -4,6 +4,8 @@
  *
  * @module
  */
+import type { NetstackDeviceCounters } from "../netstack/device.ts";
+import type { IpInputCounters } from "../netstack/ip_input.ts";
 
 /** One peer as `wg show` (and, for tailnet peers, `tailscale status`) would describe it. */
 export interface PeerStatus {
@@ -61,8 +63,15 @@ export interface TailnetStatus {
 export interface NodeStatus {
   /** Backend state, as tailscaled names it. */
   state: "NoState" | "NeedsLogin" | "NeedsMachineAuth" | "Starting" | "Running" | "Stopped";
-  /** TUN interface name. */
+  /** TUN interface name, or "userspace-networking" when there is none. */
   interface: string;
+  /**
+   * How packets reach the node's side: a kernel TUN, or warren's own IP
+   * stack (`--tun userspace-networking`). Absent from older nodes: "tun".
+   */
+  mode?: "tun" | "userspace-networking";
+  /** What the userspace stack did with packets, by outcome (userspace mode). */
+  netstack?: { ip: IpInputCounters; device: NetstackDeviceCounters } | null;
   /** Public key of the node. */
   publicKey: string;
   /** UDP port WireGuard listens on (0: none, tailnet over DERP only). */

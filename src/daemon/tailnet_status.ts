@@ -18,8 +18,12 @@ import type { TailnetPlan } from "./tailnet_plan.ts";
 export interface TailnetStatusParts {
   /** Backend state. */
   state: NodeStatus["state"];
-  /** TUN interface name. */
+  /** TUN interface name, or "userspace-networking". */
   interface: string;
+  /** Kernel TUN or warren's own IP stack. */
+  mode: NonNullable<NodeStatus["mode"]>;
+  /** The userspace stack's counters (userspace mode). */
+  netstack: NodeStatus["netstack"];
   /** Coordination server. */
   controlUrl: string;
   /** TUN MTU. */
@@ -83,6 +87,8 @@ export function buildTailnetStatus(p: TailnetStatusParts): NodeStatus {
   return {
     state: p.state,
     interface: p.interface,
+    mode: p.mode,
+    ...(p.netstack ? { netstack: p.netstack } : {}),
     publicKey: dev ? formatNodePublic(dev.publicKey) : "",
     listenPort: p.listenPort,
     addresses: p.plan.addresses.map(formatPrefix),

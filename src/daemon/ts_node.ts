@@ -1,18 +1,16 @@
 /**
  * A tailnet node: `warren tun up --auth-key`. Logs in to the coordination
  * server, waits for the first netmap, then builds the data plane from it —
- * TUN with the node's addresses, a route per peer prefix, WireGuard keyed
- * with the node key, magicsock over DERP, MagicDNS at quad-100 and the
- * inbound packet filter — and keeps it in step with every map update. The
- * data plane never waits on control: with control down it runs on the last
- * netmap.
+ * TUN with the node's addresses and a route per peer prefix (or, in
+ * userspace-networking mode, warren's own IP stack holding the addresses),
+ * WireGuard keyed with the node key, magicsock over DERP, MagicDNS at
+ * quad-100 and the inbound packet filter — and keeps it in step with every
+ * map update. The data plane never waits on control: with control down it
+ * runs on the last netmap.
  *
  * @module
  */
-import { ifNameToIndex } from "../../ffi/libc.ts";
 import { Poller } from "../../ffi/poll.ts";
-import { RouteTable } from "../../ffi/route.ts";
-import { TunDevice } from "../../ffi/tun.ts";
 import { UdpSocket } from "../../ffi/udp.ts";
 import { buildHostinfo } from "../control/hostinfo.ts";
 import { ControlSession, type SessionState } from "../control/session.ts";
@@ -28,12 +26,10 @@ import { discoverEndpoints } from "../magicsock/endpoints.ts";
 import { Magicsock } from "../magicsock/magicsock.ts";
 import { StunProber } from "../magicsock/stun_prober.ts";
 import { UdpConn } from "../magicsock/udp_conn.ts";
-import type { DiscoTunables } from "../disco/tunables.ts";
 import { formatIp, parsePrefix } from "../net/ip.ts";
 import type { NetworkMap } from "../netmap/network_map.ts";
 import type { Hostinfo } from "../netmap/tailcfg.ts";
 import { Device } from "../wireguard/device.ts";
-import type { Timings } from "../wireguard/timings.ts";
 import { DataPlane } from "./dataplane.ts";
 import { type LocalApiServer, serveLocalApi } from "./local_api.ts";
 import type { NodeStatus } from "./status.ts";
@@ -44,6 +40,14 @@ import { Rerunner } from "../net/rerunner.ts";
 import { EMPTY_PLAN, TailnetPlanner } from "./tailnet_plan.ts";
 import { TailnetEngine } from "./engine.ts";
 import { filteredSink } from "./filtered_sink.ts";
+import type { TsNodeOptions } from "./ts_node_options.ts";
+import {
+  type Netstack,
+  type NodeLink,
+  openNetstackLink,
+  openTunLink,
+  USERSPACE_NETWORKING,
+} from "./node_link.ts";
 
 /** Tailscale's default TUN MTU (DefaultTUNMTU). */
 export const TAILNET_MTU = 1280;
@@ -52,41 +56,7 @@ export const LOGIN_TIMEOUT_MS = 30_000;
 /** quad-100, MagicDNS's resolver address, routed into the TUN. */
 const QUAD100 = ["100.100.100.100/32", "fd7a:115c:a1e0::53/128"].map((q) => parsePrefix(q));
 
-/** How to run a tailnet node. */
-export interface TsNodeOptions {
-  /** TUN interface name. */
-  tun: string;
-  /** Coordination server URL. */
-  controlUrl: string;
-  /** Pre-auth key; without one, login is interactive. */
-  authKey?: string;
-  /** State directory or "mem:". */
-  stateDir: string;
-  /** Register a fresh node key. */
-  forceReauth: boolean;
-  /** Route peers' advertised subnets. */
-  acceptRoutes: boolean;
-  /** Point /etc/resolv.conf at quad-100 while up (restored on stop). */
-  acceptDns: boolean;
-  /** Host name to register (default: the system's). */
-  hostname?: string;
-  /** Ask to be an ephemeral node. */
-  ephemeral: boolean;
-  /** Dial DERP over plain HTTP. */
-  plainDerp: boolean;
-  /** How long an unreachable or failing server may delay the first login (default 30 s). */
-  loginTimeoutMs?: number;
-  /** UDP port for WireGuard and disco (41641 as tailscaled; 0 = any). */
-  port: number;
-  /** Disco path-state tunables. */
-  tunables?: Partial<DiscoTunables>;
-  /** Shortened WireGuard timers, for tests. */
-  timings?: Partial<Timings>;
-  /** One line per notable event. */
-  log: (line: string) => void;
-  /** Shown when interactive login needs the user. */
-  onAuthUrl: (url: string) => void;
-}
+export type { TsNodeOptions } from "./ts_node_options.ts";
 
 /** A running tailnet node. */
 export class TsNode {
@@ -94,14 +64,13 @@ export class TsNode {
   readonly #session: ControlSession;
   readonly #disco = generatePrivateKey();
   #hostinfo: Hostinfo;
-  #tun: TunDevice | null = null;
+  #link: NodeLink | null = null;
   #netmon: NetworkWatch | null = null;
   readonly #discoverer = new Rerunner(
     () => this.#discoverOnce(),
     (e) => this.#opts.log(`endpoint discovery failed: ${e instanceof Error ? e.message : e}`),
   );
   #poller: Poller | null = null;
-  #routes = new RouteTable();
   #device: Device | null = null;
   #magic: Magicsock | null = null;
   #udp: UdpConn | null = null;
@@ -204,9 +173,14 @@ export class TsNode {
     }
   }
 
-  /** The interface name. */
+  /** The interface name, or "userspace-networking". */
   get interfaceName(): string {
-    return this.#tun?.name ?? this.#opts.tun;
+    return this.#link?.name ?? (this.#opts.userspace ? USERSPACE_NETWORKING : this.#opts.tun);
+  }
+
+  /** The userspace stack (userspace mode, once up): TCP and the proxies plug in here. */
+  get netstack(): Netstack | null {
+    return this.#link?.netstack ?? null;
   }
 
   /** Stops everything and removes the interface and every route. Idempotent. */
@@ -217,9 +191,9 @@ export class TsNode {
 
   async #build(nodePrivate: Uint8Array, nm: NetworkMap): Promise<void> {
     const opts = this.#opts;
-    const tun = this.#tun = TunDevice.open(opts.tun);
-    tun.setMtu(TAILNET_MTU);
-    tun.up(); // routes through a down link fail with ENETDOWN
+    const link = this.#link = opts.userspace
+      ? openNetstackLink(TAILNET_MTU, opts.log)
+      : openTunLink(opts.tun, TAILNET_MTU, QUAD100);
     this.#poller = new Poller();
     const sock = UdpSocket.bind(opts.port);
     const prober = this.#prober = new StunProber((p, to) => udp.sendOne(p, to));
@@ -239,23 +213,22 @@ export class TsNode {
     const device = this.#device = new Device({
       privateKey: nodePrivate,
       bind: magic,
-      tun: filteredSink(tun, () => this.#engine?.filter ?? null),
+      tun: filteredSink(link.device, () => this.#engine?.filter ?? null),
       mtu: TAILNET_MTU,
       timings: opts.timings,
       log: opts.log,
     });
     magic.attach(device);
-    for (const q of QUAD100) this.#routes.add(q, tun.name);
     this.#engine = new TailnetEngine({
-      tun,
-      routes: this.#routes,
+      tun: link,
+      routes: link.routes,
       device,
       magic,
       dns: this.#dns,
       log: opts.log,
     }, QUAD100);
     this.#apply(nm);
-    this.#plane = new DataPlane(device, tun, [udp], this.#poller, {
+    this.#plane = new DataPlane(device, link.device, [udp], this.#poller, {
       outbound: (buf, off, len) => this.#outbound(buf, off, len),
     });
     this.#plane.run().catch((e) => {
@@ -268,17 +241,18 @@ export class TsNode {
       setInterval(() => void this.#discover(), 30_000),
     );
     this.#netmon = watchNetwork({
-      ignoreIfindex: ifNameToIndex(tun.name),
+      ignoreIfindex: link.ifindex,
       onChange: () => this.#linkChanged(),
       log: opts.log,
     });
-    this.#api = await serveLocalApi(tun.name, {
+    this.#api = await serveLocalApi(link.name, {
       status: () => this.status(),
       down: () => void this.stop(),
       ping: (peer) => this.#ping(peer),
       netcheck: () => this.#netcheckReport(),
     });
-    if (opts.acceptDns) await this.#dns.acceptDns();
+    // As tailscaled's userspace mode (no OS DNS configurator): MagicDNS serves warren itself only.
+    if (opts.acceptDns && link.mode === "tun") await this.#dns.acceptDns();
     this.#startNetcheck(magic);
     void this.#discover();
   }
@@ -286,7 +260,7 @@ export class TsNode {
   #onNetmap(nm: NetworkMap): void {
     this.#netmap = nm;
     if (!nm.self) return;
-    if (this.#tun === null) {
+    if (this.#link === null) {
       this.#firstMap(nm);
       return;
     }
@@ -324,7 +298,7 @@ export class TsNode {
     const pkt = buf.subarray(off, off + len);
     if (isQuad100Query(parsePacket(pkt, this.#parsed))) {
       const query = pkt.slice();
-      this.#dns.answer(query, (resp) => this.#tun?.writeBatch([resp], [resp.length], 0, 1));
+      this.#dns.answer(query, (resp) => this.#link?.device.writeBatch([resp], [resp.length], 0, 1));
       return true;
     }
     this.#engine?.filter?.noteOutbound(pkt);
@@ -408,8 +382,10 @@ export class TsNode {
     await step("wireguard", () => this.#device?.close());
     await step("derp", () => this.#magic?.close());
     await step("udp", () => this.#udp?.close());
-    await step("routes", () => this.#routes.removeAll());
-    await step("tun", () => this.#tun?.close());
+    await step(
+      this.#link?.mode === "tun" ? "routes and tun" : "netstack",
+      () => this.#link?.close(),
+    );
     await step("poller", () => this.#poller?.close());
     await step("local api", () => this.#api?.close());
   }
@@ -464,8 +440,10 @@ export class TsNode {
   /** A snapshot for the LocalAPI. */
   status(): NodeStatus {
     return buildTailnetStatus({
-      state: this.#state === "Running" && this.#tun ? "Running" : mapState(this.#state),
+      state: this.#state === "Running" && this.#link ? "Running" : mapState(this.#state),
       interface: this.interfaceName,
+      mode: this.#link?.mode ?? (this.#opts.userspace ? USERSPACE_NETWORKING : "tun"),
+      netstack: this.#link?.counters() ?? null,
       controlUrl: this.#opts.controlUrl,
       mtu: TAILNET_MTU,
       netmap: this.#netmap,
@@ -473,7 +451,7 @@ export class TsNode {
       device: this.#device,
       magic: this.#magic,
       listenPort: this.#udp?.port ?? 0,
-      routes: this.#routes.entries.map((e) => e.prefix),
+      routes: this.#link?.installedRoutes() ?? [],
       homeLatencyMs: this.#homeLatencyMs,
       filter: this.#engine?.filter ?? null,
     });

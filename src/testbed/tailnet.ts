@@ -47,6 +47,8 @@ export class Tailnet {
   /** The DERP server's `sha256-raw:` pin when it serves TLS. */
   derpPin: string | null = null;
   #links = 0;
+  /** The command prefix each node runs under (setpriv, env), for its CLI calls too. */
+  readonly #wrappers = new Map<string, string[]>();
 
   private constructor(hub: Netns, dir: string) {
     this.hub = hub;
@@ -274,15 +276,24 @@ export class Tailnet {
     await this.hub.exec(["ip", "route", "replace", `10.80.${n}.0/24`, "dev", hubIf, "src", HUB_IP]);
   }
 
-  /** Starts `warren tun up --auth-key` in host `name` and waits until it is Running. */
+  /**
+   * Starts `warren tun up --auth-key` in host `name` and waits until it is
+   * Running. `tun` replaces the interface name (warren0; null passes no
+   * `--tun` at all), and `wrapper` is a
+   * command prefix the node and every `warren()` call for it run under (say
+   * `setpriv` dropping capabilities, then `env` setting variables).
+   */
   async up(
     name: string,
     extra: string[] = [],
-    opts: { wait?: boolean; authKey?: string | null } = {},
+    opts: { wait?: boolean; authKey?: string | null; tun?: string | null; wrapper?: string[] } = {},
   ): Promise<void> {
     const key = opts.authKey === undefined ? AUTH_KEY : opts.authKey;
     const ns = this.hosts.get(name) ?? await this.addHost(name);
+    const wrapper = opts.wrapper ?? [];
+    this.#wrappers.set(name, wrapper);
     this.#spawn(`node-${name}`, ns, [
+      ...wrapper,
       ...warrenArgv(),
       "tun",
       "up",
@@ -294,8 +305,7 @@ export class Tailnet {
       "--hostname",
       name,
       ...(this.derpPin ? [] : ["--derp-http"]),
-      "--tun",
-      "warren0",
+      ...(opts.tun === null ? [] : ["--tun", opts.tun ?? "warren0"]),
       ...extra,
     ]);
     if (opts.wait === false) return;
@@ -307,9 +317,10 @@ export class Tailnet {
     }, 30_000);
   }
 
-  /** Runs `warren tun <args>` in host `name`. */
+  /** Runs `warren tun <args>` in host `name` (under its node's wrapper, if any). */
   warren(name: string, args: string[], check = true): Promise<RunResult> {
-    return this.hosts.get(name)!.exec([...warrenArgv(), "tun", ...args], { check });
+    const wrapper = this.#wrappers.get(name) ?? [];
+    return this.hosts.get(name)!.exec([...wrapper, ...warrenArgv(), "tun", ...args], { check });
   }
 
   /** The node's status (`warren tun status --json`). */

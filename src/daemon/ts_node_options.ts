@@ -1,0 +1,46 @@
+/**
+ * The options of a tailnet node (`TsNode.start`), apart from
+ * the node so that file keeps to its job.
+ *
+ * @module
+ */
+import type { DiscoTunables } from "../disco/tunables.ts";
+import type { Timings } from "../wireguard/timings.ts";
+
+/** How to run a tailnet node. */
+export interface TsNodeOptions {
+  /** TUN interface name (unused in userspace mode). */
+  tun: string;
+  /** No TUN: warren's own IP stack holds the node's addresses (`--tun userspace-networking`). */
+  userspace?: boolean;
+  /** Coordination server URL. */
+  controlUrl: string;
+  /** Pre-auth key; without one, login is interactive. */
+  authKey?: string;
+  /** State directory or "mem:". */
+  stateDir: string;
+  /** Register a fresh node key. */
+  forceReauth: boolean;
+  /** Route peers' advertised subnets. */
+  acceptRoutes: boolean;
+  /** Point /etc/resolv.conf at quad-100 while up (restored on stop); not in userspace mode. */
+  acceptDns: boolean;
+  /** Host name to register (default: the system's). */
+  hostname?: string;
+  /** Ask to be an ephemeral node. */
+  ephemeral: boolean;
+  /** Dial DERP over plain HTTP. */
+  plainDerp: boolean;
+  /** How long an unreachable or failing server may delay the first login (default 30 s). */
+  loginTimeoutMs?: number;
+  /** UDP port for WireGuard and disco (41641 as tailscaled; 0 = any). */
+  port: number;
+  /** Disco path-state tunables. */
+  tunables?: Partial<DiscoTunables>;
+  /** Shortened WireGuard timers, for tests. */
+  timings?: Partial<Timings>;
+  /** One line per notable event. */
+  log: (line: string) => void;
+  /** Shown when interactive login needs the user. */
+  onAuthUrl: (url: string) => void;
+}

@@ -3,10 +3,12 @@
  * in a hub namespace, two warren nodes behind their own NAT routers joining
  * with a pre-auth key, MagicDNS names, traffic over DERP and then over the
  * direct path disco finds through the NATs, netcheck and status — a whole
- * local tailnet.
+ * local tailnet — and a third node running as user nobody in userspace
+ * mode: no TUN, no capability, warren's own IP stack answering.
  *
  * @module
  */
+import { unprivileged } from "../testbed/privileges.ts";
 import { Tailnet } from "../testbed/tailnet.ts";
 
 const DNS_QUERY = new URL("../../tests/testdata/dns_query.ts", import.meta.url).pathname;
@@ -74,6 +76,41 @@ export async function tailnetAct(say: (s: string) => void): Promise<void> {
 
     say("warren tun status --peers --routes (alpha)");
     console.log((await t.warren("alpha", ["status", "--peers", "--routes"])).stdout.trimEnd());
+
+    say(
+      "warren tun up --tun userspace-networking as user nobody (gamma): no TUN, no capability",
+    );
+    await using user = await unprivileged();
+    await t.addHostBehindNat("gamma");
+    await t.up("gamma", ["--state-dir", "mem:"], {
+      tun: "userspace-networking",
+      wrapper: user.wrapper,
+    });
+    const gamma = await t.status("gamma");
+    const gammaIp = (gamma.addresses as string[])[0].split("/")[0];
+    const gammaLinks = (await t.hosts.get("gamma")!.exec(["ip", "-o", "link"])).stdout;
+    console.log(
+      `gamma: ${gamma.state} in ${gamma.mode} mode as ${
+        (gamma.addresses as string[]).join(", ")
+      }; links in its namespace: ${
+        gammaLinks.split("\n").filter(Boolean).map((l) => l.split(":")[1].trim()).join(", ")
+      }`,
+    );
+    const seen = Date.now() + 15_000;
+    while (
+      !(await t.status("alpha")).peers.some((p) => p.name === "gamma.tailnet.test") &&
+      Date.now() < seen
+    ) await new Promise((r) => setTimeout(r, 200));
+    const pg = await alpha.exec(["ping", "-c", "3", "-i", "0.2", "-W", "3", gammaIp], {
+      check: false,
+    });
+    const echoed = ((await t.status("gamma")).netstack as { ip: { echoReplied: number } }).ip;
+    console.log(
+      `ping ${gammaIp} from alpha: ${
+        pg.stdout.split("\n").find((l) => /packets transmitted/.test(l)) ?? pg.stderr.trim()
+      }; gamma's netstack answered ${echoed.echoReplied} echo requests`,
+    );
+    if (pg.code !== 0) throw new Error(`ping ${gammaIp} (gamma, userspace) failed`);
 
     say("warren tun down (alpha) and SIGTERM (beta)");
     console.log((await t.warren("alpha", ["down"])).stdout.trimEnd());

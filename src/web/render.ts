@@ -149,9 +149,9 @@ export function renderNetwork(name: string, st: NodeStatus, nowMs: number): stri
     facts.push(["listen port", String(st.listenPort)]);
   }
   const online = st.peers.filter((p) => peerOnline(p, nowMs) === "online").length;
-  const peers = [...st.peers].sort((a, b) =>
-    (a.name ?? a.publicKey).localeCompare(b.name ?? b.publicKey)
-  );
+  // Code-unit order, not localeCompare: the server and the browser must agree.
+  const key = (p: PeerStatus) => p.name ?? p.publicKey;
+  const peers = [...st.peers].sort((a, b) => key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
   const skipped = (tn?.skippedPeers ?? []).map((s) =>
     `<li>${escapeHtml(s.name)}: ${escapeHtml(s.reason)}</li>`
   ).join("");

@@ -43,8 +43,8 @@ export function sseFrame(data: string, event?: string): string {
  * const stream = hub.open()!;
  * console.assert(hub.open() === null);
  * hub.publish('{"networks":{}}');
- * hub.close();
- * await stream.cancel();
+ * await stream.cancel(); // the browser went away
+ * console.assert(hub.size === 0);
  * ```
  */
 export class SseHub {

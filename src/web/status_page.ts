@@ -179,6 +179,9 @@ export function serveStatusPage(opts: StatusPageOptions): StatusPageServer {
     hostname,
     port: opts.port ?? DEFAULT_STATUS_PORT,
     onListen() {},
+    // Deno reports here the error a dropped or shut-down event stream ends
+    // with; that is the intended end of the stream, and a library prints nothing.
+    onError: () => new Response("Internal error\n", { status: 500, headers: SECURITY_HEADERS }),
   }, handler);
   const keepAlive = setInterval(() => hub.keepAlive(), opts.keepAliveMs ?? 15_000);
 

@@ -11,3 +11,5 @@ export {
   type StatusPageServer,
 } from "./status_page.ts";
 export type { StatusDocument } from "./render.ts";
+export { parseListenAddress } from "./listen.ts";
+export type { ListenAddress } from "./host_guard.ts";

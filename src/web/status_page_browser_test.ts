@@ -41,6 +41,11 @@ testOrSkip(import.meta, chromiumMissing(), {
     await browser.waitFor(`document.getElementById("live")?.textContent === "live"`);
     assert.equal(await browser.evaluate(`${ROW}.className`), "peer online");
     assert.equal(await browser.evaluate(`${ROW}.querySelector("td.online").textContent`), "yes");
+    // The inline style ran too (the CSP allows it by hash): the badge is white on green.
+    assert.equal(
+      await browser.evaluate(`getComputedStyle(document.querySelector(".state")).color`),
+      "rgb(255, 255, 255)",
+    );
     // An injected name stays text: no <b> element in the row, the tags shown literally.
     assert.equal(
       await browser.evaluate(

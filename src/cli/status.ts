@@ -8,15 +8,25 @@ import { callLocalApi } from "../daemon/local_api.ts";
 import type { NodeStatus } from "../daemon/status.ts";
 import { formatAgo, formatBytes } from "./format.ts";
 import { pickNode } from "./pick_node.ts";
-import { parseFlags } from "./usage.ts";
+import { parseFlags, UsageError } from "./usage.ts";
+import {
+  DEFAULT_STATUS_HOSTNAME,
+  DEFAULT_STATUS_PORT,
+  serveStatusPage,
+} from "../web/status_page.ts";
+import { parseListenAddress } from "../web/listen.ts";
 
 /** Usage text. */
 export const STATUS_HELP = `Usage: warren tun status [--peers] [--routes] [--json] [--tun NAME]
+       warren tun status --web [--listen HOST:PORT] [--tun NAME]
 
 Shows the running node: interface, addresses, listen port, and with
 --peers each peer (endpoint, latest handshake, transfer, allowed IPs),
 with --routes the routes warren installed (and a full tunnel's policy
-rules). --json prints everything.`;
+rules). --json prints everything.
+
+--web serves a live status page (peers, paths, latencies, traffic) at
+http://${DEFAULT_STATUS_HOSTNAME}:${DEFAULT_STATUS_PORT}/ (or --listen) until Ctrl+C.`;
 
 /** Runs the command; returns the exit code. */
 export async function statusCommand(argv: string[]): Promise<number> {
@@ -25,19 +35,54 @@ export async function statusCommand(argv: string[]): Promise<number> {
     routes: { type: "boolean" },
     json: { type: "boolean" },
     tun: { type: "string" },
+    web: { type: "boolean" },
+    listen: { type: "string" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) {
     console.log(STATUS_HELP);
     return 0;
   }
+  if (values.listen !== undefined && !values.web) throw new UsageError("--listen needs --web");
   const tun = pickNode(values.tun);
+  if (values.web) return await serveWeb(tun, values.listen);
   const st = await callLocalApi(tun, "GET", "/localapi/v0/status") as NodeStatus;
   if (values.json) {
     console.log(JSON.stringify(st, null, 2));
     return 0;
   }
   console.log(renderStatus(st, { peers: !!values.peers, routes: !!values.routes }));
+  return 0;
+}
+
+/** Serves the live status page for node `tun` until SIGINT or SIGTERM. */
+async function serveWeb(tun: string, listen: string | undefined): Promise<number> {
+  let addr;
+  try {
+    addr = parseListenAddress(listen ?? `${DEFAULT_STATUS_HOSTNAME}:${DEFAULT_STATUS_PORT}`);
+  } catch (e) {
+    throw new UsageError(`--listen: ${(e as Error).message}`);
+  }
+  // Fail now, in one line, if the node is not there.
+  await callLocalApi(tun, "GET", "/localapi/v0/status");
+  const stop = new AbortController();
+  const page = serveStatusPage({
+    ...addr,
+    statuses: async () => ({
+      [tun]: await callLocalApi(tun, "GET", "/localapi/v0/status") as NodeStatus,
+    }),
+    signal: stop.signal,
+  });
+  const onSignal = () => stop.abort();
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  console.log(`warren tun status: serving ${page.url} (Ctrl+C to stop)`);
+  try {
+    await page.finished;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+  }
   return 0;
 }
 

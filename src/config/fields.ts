@@ -63,7 +63,10 @@ export class Fields {
       const exact = known.includes(key) ? key : undefined;
       const folded = byFold.get(key.toLowerCase()) ?? byFold.get(camel(key).toLowerCase());
       const match = exact ?? (opts.foldCase ? byFold.get(key.toLowerCase()) : undefined);
-      if (match !== undefined) {
+      const earlier = match === undefined ? undefined : this.#present.get(match);
+      if (earlier !== undefined) {
+        out.add(joinPath(path, key), `given twice (also as "${earlier}")`);
+      } else if (match !== undefined) {
         this.#present.set(match, key);
       } else if (folded !== undefined) {
         out.add(joinPath(path, key), `unknown key (did you mean "${folded}"?)`);

@@ -10,13 +10,15 @@
  * }}
  * ```
  *
- * tailscaled's own config file (`"version": "alpha0"`) is read too, as one tailnet.
+ * tailscaled's own config file (`"version": "alpha0"`) is read too, as one tailnet. Both
+ * may carry HuJSON's comments and trailing commas, as tailscaled's may.
  *
  * @module
  */
 import { defaultStateDir } from "../key/state.ts";
 import { checkClashes, type PlacedNetwork } from "./clashes.ts";
 import { Fields, isObject, show } from "./fields.ts";
+import { duplicateKeys, standardizeHujson } from "./json_text.ts";
 import { joinPath, NetworksConfigError, ProblemList } from "./problems.ts";
 import { parseTailnetSection, type SectionContext } from "./tailnet.ts";
 import { isTailscaledConfig, parseTailscaledConfig } from "./tailscaled_conffile.ts";
@@ -60,13 +62,15 @@ export function parseNetworksConfig(
   opts: NetworksConfigOptions = {},
 ): NetworksConfig {
   const out = new ProblemList(file);
+  const json = standardizeHujson(text.replace(/^\uFEFF/, ""));
   let root: unknown;
   try {
-    root = JSON.parse(text.replace(/^\uFEFF/, ""));
+    root = JSON.parse(json);
   } catch (e) {
     out.add("", `not valid JSON: ${(e as Error).message}`);
     throw new NetworksConfigError(out.problems);
   }
+  for (const path of duplicateKeys(json)) out.add(path, "given twice (only the last would count)");
   if (!isObject(root)) {
     out.add("", `want a JSON object with "networks", got ${show(root)}`);
     throw new NetworksConfigError(out.problems);

@@ -401,3 +401,31 @@ Deno.test("loadNetworksConfig() reads the file and what it names", () => {
   assert.equal(c.networks[0].kind, "wireguard");
   assert.equal((c.networks[0] as WireguardNetwork).config.peers.length, 1);
 });
+
+Deno.test("a network or key given twice is an error, not a silent overwrite", () => {
+  assert.throws(
+    () =>
+      parseNetworksConfig(
+        `{"networks": {"a": {"tailnet": {"tun": "a"}}, "a": {"tailnet": {"tun": "b"}}}}`,
+        "w.json",
+        { readText: files({}), stateRoot: "/s" },
+      ),
+    (e) =>
+      e instanceof NetworksConfigError &&
+      e.message === "w.json: networks.a: given twice (only the last would count)",
+  );
+});
+
+Deno.test("a config file may carry HuJSON comments and trailing commas", () => {
+  const c = parseNetworksConfig(
+    `{
+  // production
+  "networks": {
+    "corp": {"tailnet": {"tun": "ts0", /* for now */ "port": 0,},},
+  },
+}`,
+    "w.json",
+    { readText: files({}), stateRoot: "/s" },
+  );
+  assert.equal(c.networks[0].tun, "ts0");
+});

@@ -132,3 +132,9 @@ Deno.test("a tailscaled file with features off or empty is accepted", () => {
   });
   assert.equal(c.networks.length, 1);
 });
+
+Deno.test("one tailscaled field spelled twice in different case is an error", () => {
+  assert.deepEqual(problems({ version: "alpha0", AuthKey: "a", authkey: "b" }), [
+    `${FILE}: authkey: given twice (also as "AuthKey")`,
+  ]);
+});

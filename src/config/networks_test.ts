@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
+import { UP_HELP } from "../cli/up.ts";
 import { formatPrefix } from "../net/ip.ts";
 import { loadNetworksConfig, parseNetworksConfig } from "./networks.ts";
 import { formatConfigProblem, NetworksConfigError } from "./problems.ts";
+import { DISCO_KEYS, TAILNET_KEYS } from "./tailnet.ts";
 import type { TailnetNetwork, WireguardNetwork } from "./types.ts";
+import { WIREGUARD_KEYS } from "./wireguard.ts";
 
 const OFFICE_CONF = Deno.readTextFileSync(new URL("./testdata/office.conf", import.meta.url));
 const KEY = "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=";
@@ -428,4 +431,16 @@ Deno.test("a config file may carry HuJSON comments and trailing commas", () => {
     { readText: files({}), stateRoot: "/s" },
   );
   assert.equal(c.networks[0].tun, "ts0");
+});
+
+Deno.test("every flag in tun up's help has a key in the config file", () => {
+  const keys = new Set<string>([...TAILNET_KEYS, ...DISCO_KEYS, ...WIREGUARD_KEYS]);
+  const asKey: Record<string, string> = { "wg-config": "configFile" };
+  const flags = new Set([...UP_HELP.matchAll(/--([a-z][a-z-]+)/g)].map((m) => m[1]));
+  flags.delete("config"); // the file itself
+  assert.ok(flags.size >= 19, `found only ${[...flags]}`);
+  for (const flag of flags) {
+    const key = asKey[flag] ?? flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    assert.ok(keys.has(key), `--${flag} has no config key "${key}"`);
+  }
 });

@@ -46,7 +46,8 @@ export const TAILNET_KEYS = [
   "disco",
 ] as const;
 
-const DISCO_KEYS = [
+/** The keys of a tailnet's `disco` object: the direct-path tunables. */
+export const DISCO_KEYS = [
   "heartbeatInterval",
   "reprobeInterval",
   "probeTimeout",

@@ -13,8 +13,8 @@
  * - `CAP_NET_ADMIN` (TUN devices, addresses, routes, rules, nftables, `SO_MARK`) when any
  *   network has a TUN device, with `DeviceAllow=/dev/net/tun rw` under `DevicePolicy=closed`.
  *   `CAP_NET_BIND_SERVICE` only when a network's UDP port is below 1024: MagicDNS's port 53
- *   lives inside the tunnel, not on a host socket. `AmbientCapabilities=` repeats the set so
- *   a drop-in `User=` keeps working.
+ *   lives inside the tunnel, not on a host socket. `AmbientCapabilities=` repeats the set (moot
+ *   for root) so the network capabilities survive a drop-in `User=`.
  * - A config whose networks are all `userspace-networking` gets an empty capability set, no
  *   device (`PrivateDevices=yes`) — root that can only read root's files and write its own
  *   state.

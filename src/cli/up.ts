@@ -5,10 +5,11 @@
  *
  * @module
  */
-import { endpointFromString } from "../../ffi/udp.ts";
 import { WgNode } from "../daemon/wg_node.ts";
 import { ConfigError, parseWgQuick, type WgConfig } from "../wireguard/wg_quick.ts";
 import { parseFlags, UsageError } from "./usage.ts";
+import { resolveEndpoints } from "./wg_endpoints.ts";
+import { upConfig } from "./up_config.ts";
 import { logLine, runUntilStopped } from "./foreground.ts";
 import { DEFAULT_CONTROL_URL, upTailnet, userspaceFromEnv } from "./up_tailnet.ts";
 import { USERSPACE_NETWORKING } from "../daemon/node_link.ts";
@@ -43,6 +44,10 @@ Tailnet:
 Plain WireGuard:
   --wg-config FILE      wg-quick config ([Interface] + [Peer] sections)
 
+Several networks in one process:
+  --config FILE         JSON file naming every network (tailnets and wg-quick configs)
+                        and its options; tailscaled's own config file also works
+
 Both:
   --tun NAME            interface name (default warren0). For a tailnet,
                         --tun userspace-networking uses no TUN at all: warren's own
@@ -54,6 +59,7 @@ Both:
 export async function upCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, {
     "wg-config": { type: "string" },
+    config: { type: "string" },
     tun: { type: "string" },
     verbose: { type: "boolean", short: "v" },
     "auth-key": { type: "string" },
@@ -78,6 +84,13 @@ export async function upCommand(argv: string[]): Promise<number> {
   if (values.help) {
     console.log(UP_HELP);
     return 0;
+  }
+  if (values.config !== undefined) {
+    const other = Object.keys(values).find((k) => k !== "config");
+    if (other !== undefined) {
+      throw new UsageError(`--config does not go with --${other}: the file sets every option`);
+    }
+    return await upConfig(values.config);
   }
   const file = values["wg-config"];
   const tun = values.tun ??
@@ -132,39 +145,4 @@ async function loadConfig(file: string): Promise<WgConfig> {
     if (e instanceof ConfigError) throw new UsageError(e.message);
     throw e;
   }
-}
-
-/** Resolves each peer's Endpoint (names through DNS) to a socket address. */
-async function resolveEndpoints(config: WgConfig, file: string): Promise<(Uint8Array | null)[]> {
-  const out: (Uint8Array | null)[] = [];
-  for (const peer of config.peers) {
-    if (peer.endpoint === null) {
-      out.push(null);
-      continue;
-    }
-    const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(peer.endpoint);
-    const host = m?.[1] ?? m?.[2];
-    if (!m || !host) throw new UsageError(`${file}: bad Endpoint "${peer.endpoint}"`);
-    try {
-      out.push(endpointFromString(peer.endpoint));
-      continue;
-    } catch {
-      // Not an IP literal: a host name.
-    }
-    let addrs: string[] = [];
-    for (const type of ["A", "AAAA"] as const) {
-      try {
-        addrs = await Deno.resolveDns(host, type);
-      } catch {
-        addrs = [];
-      }
-      if (addrs.length > 0) break;
-    }
-    if (addrs.length === 0) {
-      throw new UsageError(`${file}: cannot resolve Endpoint host "${host}"`);
-    }
-    const ip = addrs[0];
-    out.push(endpointFromString(ip.includes(":") ? `[${ip}]:${m[3]}` : `${ip}:${m[3]}`));
-  }
-  return out;
 }

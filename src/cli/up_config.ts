@@ -1,0 +1,96 @@
+/**
+ * `warren tun up --config FILE`: every network the file names, in one
+ * process. The file is checked whole first (a bad one is exit 2 and creates
+ * nothing); then each network starts on its own — one that fails to start,
+ * or later loses its control server, leaves the others running — and each
+ * keeps its own LocalAPI socket (`tun status --tun NAME`, `tun down --tun
+ * NAME`). The process ends when every network has stopped; SIGINT or SIGTERM
+ * stops them all.
+ *
+ * @module
+ */
+import {
+  formatConfigProblem,
+  loadNetworksConfig,
+  type NetworkConfig,
+  NetworksConfigError,
+  USERSPACE_NETWORKING,
+} from "../config/mod.ts";
+import { TsNode } from "../daemon/ts_node.ts";
+import { WgNode } from "../daemon/wg_node.ts";
+import { logLine, runUntilStopped, type Stoppable } from "./foreground.ts";
+import { UsageError } from "./usage.ts";
+import { resolveEndpoints } from "./wg_endpoints.ts";
+
+/** Runs every network of `file` in the foreground; returns the exit code. */
+export async function upConfig(file: string): Promise<number> {
+  let config;
+  try {
+    config = loadNetworksConfig(file);
+  } catch (e) {
+    if (e instanceof NetworksConfigError) throw new UsageError(e.message);
+    throw e;
+  }
+  for (const w of config.warnings) logLine(formatConfigProblem(w));
+  const results = await Promise.allSettled(config.networks.map((net) => startNetwork(net)));
+  const running: Stoppable[] = [];
+  results.forEach((r, i) => {
+    const name = config.networks[i].name;
+    if (r.status === "fulfilled") running.push(r.value);
+    else {logLine(
+        `[${name}] failed to start: ${r.reason instanceof Error ? r.reason.message : r.reason}`,
+      );}
+  });
+  if (running.length === 0) {
+    logLine(`no network of ${file} started`);
+    return 1;
+  }
+  logLine(`${running.length} of ${config.networks.length} network(s) up`);
+  const all: Stoppable = {
+    stop: async () => void await Promise.all(running.map((n) => n.stop())),
+    done: Promise.all(running.map((n) => n.done)).then(() => {}),
+  };
+  return await runUntilStopped(all, "every network is down");
+}
+
+/** Starts one network; its log lines carry its name. */
+async function startNetwork(net: NetworkConfig): Promise<Stoppable> {
+  const log = (line: string) => logLine(`[${net.name}] ${line}`);
+  const quiet = (line: string) => (net.verbose ? log(line) : undefined);
+  if (net.kind === "wireguard") {
+    const node = await WgNode.start({
+      tun: net.tun,
+      config: net.config,
+      endpoints: await resolveEndpoints(net.config, net.configFile),
+      log: (line) => (line.startsWith("peer ") ? quiet : log)(line),
+    });
+    const st = node.status();
+    log(`${st.interface} up: ${st.addresses.join(", ") || "no address"}, port ${st.listenPort}`);
+    return node;
+  }
+  let authKey = net.authKey;
+  if (net.authKeyFile !== undefined) authKey = (await Deno.readTextFile(net.authKeyFile)).trim();
+  const userspace = net.tun === USERSPACE_NETWORKING;
+  const node = await TsNode.start({
+    tun: net.tun,
+    userspace,
+    controlUrl: net.controlUrl.replace(/\/+$/, ""),
+    authKey,
+    stateDir: net.stateDir,
+    forceReauth: net.forceReauth,
+    acceptRoutes: net.acceptRoutes,
+    acceptDns: net.acceptDns && !userspace,
+    hostname: net.hostname,
+    ephemeral: net.ephemeral,
+    plainDerp: net.plainDerp || Deno.env.get("TS_DEBUG_USE_DERP_HTTP") === "1",
+    port: net.port,
+    tunables: net.tunables,
+    loginTimeoutMs: net.loginTimeoutMs,
+    timings: net.timings,
+    log: (line) => (/^peer [^ ]+: handshake/.test(line) ? quiet : log)(line),
+    onAuthUrl: (u) => log(`To authenticate, visit:\n\n\t${u}\n`),
+  });
+  const st = node.status();
+  log(`${st.interface} up as ${st.tailnet?.self?.name ?? "?"} (${st.addresses.join(", ")})`);
+  return node;
+}

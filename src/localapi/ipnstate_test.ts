@@ -8,14 +8,7 @@ import {
   trimDnsSuffix,
   WARN_ACCEPT_ROUTES_OFF,
 } from "./ipnstate.ts";
-import { assertSameShape, fixtureJson, TS_A_KEY, tsbView } from "./testdata.ts";
-
-const A = `$.Peer.${TS_A_KEY}`;
-/** What warren cannot know the way tailscaled does: its own PeerAPI listeners and Taildrop. */
-const NOT_DERIVABLE = {
-  "$.Self.PeerAPIURL": "any",
-  [`${A}.TaildropTarget`]: "kind",
-} as const;
+import { assertSameShape, fixtureJson, NOT_DERIVABLE, TS_A_KEY, tsbView } from "./testdata.ts";
 
 Deno.test("buildIpnStatus() matches tailscaled's status.json key for key and value for value", () => {
   const got = JSON.parse(JSON.stringify(buildIpnStatus(tsbView(), { peers: true })));

@@ -10,7 +10,9 @@ import assert from "node:assert/strict";
 import { applyMapResponse } from "../netmap/apply_map_response.ts";
 import type { NetworkMap } from "../netmap/network_map.ts";
 import type { MapResponse } from "../netmap/tailcfg.ts";
-import type { IpnStatusView, PeerLive } from "./ipnstate.ts";
+import type { BackendState, IpnStatusView, PeerLive } from "./ipnstate.ts";
+import type { LocalApiNode, Pong, StartRequest } from "./handler.ts";
+import type { NodePrefs, PrefsEdit } from "./prefs.ts";
 
 /** The tailscaled LocalAPI capture. */
 export const LOCALAPI_FIXTURES = new URL(
@@ -24,6 +26,15 @@ const ROUTES_B = new URL(
 
 /** ts-a's node key. */
 export const TS_A_KEY = "nodekey:2e2f49f48769d71425034dedf567cae163b55c969ae737d7b150b68c4e350105";
+
+/**
+ * Paths of status.json warren cannot match the way tailscaled does: its own
+ * PeerAPI listeners (warren runs none) and Taildrop eligibility (no Taildrop).
+ */
+export const NOT_DERIVABLE = {
+  "$.Self.PeerAPIURL": "any",
+  [`$.Peer.${TS_A_KEY}.TaildropTarget`]: "kind",
+} as const;
 
 /** Reads one fixture file as JSON. */
 export function fixtureJson(name: string): unknown {
@@ -105,4 +116,83 @@ export function assertSameShape(
     return;
   }
   assert.deepEqual(got, want, path);
+}
+
+/** ts-b's prefs as its prefs.json shows them. */
+export function tsbPrefs(): NodePrefs {
+  return {
+    ControlURL: "http://10.98.0.1:8080",
+    RouteAll: true,
+    ExitNodeID: "",
+    ExitNodeIP: "",
+    ExitNodeAllowLANAccess: false,
+    CorpDNS: false,
+    WantRunning: true,
+    LoggedOut: false,
+    Hostname: "ts-b",
+    AdvertiseRoutes: null,
+    AdvertiseTags: null,
+    UserProfile: { ID: 1, LoginName: "lab", DisplayName: "lab" },
+    NodeID: "2",
+  };
+}
+
+/** A LocalApiNode over ts-b's fixtures that records what it is asked to do. */
+export class FakeNode implements LocalApiNode {
+  /** The view status is built from. */
+  view: IpnStatusView = tsbView();
+  /** The prefs, edited in place. */
+  current: NodePrefs = tsbPrefs();
+  /** Every call made, in order. */
+  calls: { fn: string; args: unknown[] }[] = [];
+  /** What discoPing answers. */
+  pong: Pong | null = { via: "10.98.1.2:41641", latencyMs: 0.403131 };
+  /** When set, editPrefs, logout and start throw this. */
+  refuse: string | null = null;
+  #watchers = new Set<(s: BackendState) => void>();
+
+  /** The current view. */
+  statusView(): IpnStatusView {
+    return this.view;
+  }
+  /** The current prefs. */
+  prefs(): NodePrefs {
+    return this.current;
+  }
+  /** Records the edit and applies it (Running/Stopped follow WantRunning). */
+  editPrefs(edit: PrefsEdit): Promise<void> {
+    this.calls.push({ fn: "editPrefs", args: [edit] });
+    if (this.refuse) return Promise.reject(new Error(this.refuse));
+    this.current = { ...this.current, ...edit };
+    if (edit.WantRunning !== undefined) this.setState(edit.WantRunning ? "Running" : "Stopped");
+    return Promise.resolve();
+  }
+  /** Records the ping and answers {@link FakeNode.pong}. */
+  discoPing(nodeKey: string, size: number): Promise<Pong | null> {
+    this.calls.push({ fn: "discoPing", args: [nodeKey, size] });
+    return Promise.resolve(this.pong);
+  }
+  /** Records the logout; the state becomes NeedsLogin. */
+  logout(): Promise<void> {
+    this.calls.push({ fn: "logout", args: [] });
+    if (this.refuse) return Promise.reject(new Error(this.refuse));
+    this.setState("NeedsLogin");
+    return Promise.resolve();
+  }
+  /** Records the start request. */
+  start(req: StartRequest): Promise<void> {
+    this.calls.push({ fn: "start", args: [req] });
+    if (this.refuse) return Promise.reject(new Error(this.refuse));
+    return Promise.resolve();
+  }
+  /** Adds a state watcher. */
+  watchState(cb: (s: BackendState) => void): () => void {
+    this.#watchers.add(cb);
+    return () => this.#watchers.delete(cb);
+  }
+  /** Changes the backend state and tells the watchers. */
+  setState(s: BackendState): void {
+    this.view = { ...this.view, backendState: s };
+    for (const w of this.#watchers) w(s);
+  }
 }

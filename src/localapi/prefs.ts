@@ -106,8 +106,23 @@ export function renderPrefs(p: NodePrefs): Record<string, unknown> {
   };
 }
 
-/** Fields whose value a client echoes back without meaning to change it (or cannot change). */
-const PASSIVE = new Set(["Config", "AllowSingleHosts", "LoggedOut", "InternalExitNodePrior"]);
+/**
+ * Fields a full Prefs body (check-prefs, start) carries that warren does not
+ * act on: what a client echoes back (Config, LoggedOut, …) and the Linux
+ * firewall and sync settings `tailscale up` always fills with its defaults
+ * (NetfilterMode 2, Sync false), which warren's own forwarding makes moot.
+ * Refusing them would refuse every `tailscale up`.
+ */
+const PASSIVE = new Set([
+  "Config",
+  "AllowSingleHosts",
+  "LoggedOut",
+  "InternalExitNodePrior",
+  "NetfilterMode",
+  "NetfilterKind",
+  "NoStatefulFiltering",
+  "Sync",
+]);
 
 /** Go's opt.Bool and nil slices: absent, null, "", [] and false all mean "unset" for a check. */
 function same(a: unknown, b: unknown): boolean {
@@ -141,6 +156,12 @@ export function checkPrefs(body: Record<string, unknown>, current: NodePrefs): s
   for (const [k, v] of Object.entries(body)) {
     if (PASSIVE.has(k) || (EDITABLE_PREFS as readonly string[]).includes(k)) continue;
     if (k === "ControlURL" && (v === "" || v === shown.ControlURL)) continue;
+    if (k === "AutoUpdate") {
+      // update checks are harmless to ignore; applying updates is not something warren does
+      const apply = (v as { Apply?: unknown } | null)?.Apply;
+      if (apply === true) errs.push("warren does not support changing AutoUpdate");
+      continue;
+    }
     if (k in shown && !same(v, shown[k])) errs.push(`warren does not support changing ${k}`);
     else if (!(k in shown) && !same(v, null) && v !== false && v !== 0) {
       errs.push(`warren does not support ${k}`);

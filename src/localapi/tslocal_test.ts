@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import * as http from "node:http";
-import { Client, PeerNotFoundError } from "npm:tslocal@1.1.0";
+import { Client, PeerNotFoundError } from "tslocal";
 import { localApiHandler } from "./handler.ts";
 import { FakeNode, fixtureJson, TS_A_KEY } from "./testdata.ts";
 

@@ -8,3 +8,4 @@ export * from "./handler.ts";
 export * from "./ipnstate.ts";
 export * from "./prefs.ts";
 export * from "./lookup.ts";
+export * from "./node_status.ts";

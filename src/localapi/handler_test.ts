@@ -36,50 +36,6 @@ function fixtureResponse(name: string) {
   return { status: Number(statusLine.split(" ")[1]), headers, body: rest.join("\n\n") };
 }
 
-/** The requests the stock CLI sent, parsed from cli-requests.txt. */
-function cliRequests(): { method: string; path: string; headers: Headers; body: string }[] {
-  const raw = Deno.readTextFileSync(new URL("cli-requests.txt", LOCALAPI_FIXTURES))
-    .replaceAll("\r\n", "\n");
-  const out: { method: string; path: string; headers: Headers; body: string }[] = [];
-  for (const chunk of raw.split("=== request bytes ===\n").filter((c) => c.trim())) {
-    if (!/^[A-Z]+ \//.test(chunk)) {
-      // the capture split one chunked body into its own block
-      const body = chunk.trim().split("\n")[1];
-      out[out.length - 1].body = body;
-      continue;
-    }
-    const [head, bodyPart = ""] = chunk.split("\n\n");
-    const [reqLine, ...lines] = head.split("\n");
-    const [method, path] = reqLine.split(" ");
-    const headers = new Headers();
-    for (const l of lines) {
-      const i = l.indexOf(":");
-      const k = l.slice(0, i);
-      if (!/^(content-length|transfer-encoding)$/i.test(k)) headers.set(k, l.slice(i + 1).trim());
-    }
-    const body = bodyPart.trim() ? bodyPart.trim().split("\n")[1] ?? "" : "";
-    out.push({ method, path, headers, body });
-  }
-  return out;
-}
-
-Deno.test("every request the stock CLI sent in the capture gets a 2xx answer", async () => {
-  const reqs = cliRequests();
-  assert.equal(reqs.length, 12);
-  for (const r of reqs) {
-    const node = new FakeNode();
-    const res = await localApiHandler(node)(
-      new Request(`http://local-tailscaled.sock${r.path}`, {
-        method: r.method,
-        headers: r.headers,
-        body: r.body || undefined,
-      }),
-    );
-    assert.ok(res.status >= 200 && res.status < 300, `${r.method} ${r.path}: ${res.status}`);
-    await res.body?.cancel();
-  }
-});
-
 Deno.test("status answers tailscaled's headers and status.json, with or without Sec-Tailscale", async () => {
   const want = fixtureResponse("status-without-sec-header.txt");
   const node = new FakeNode();

@@ -360,8 +360,9 @@ function selfStatus(v: IpnStatusView): IpnPeerStatus {
   fromNode(ps, self);
   const caps = Object.keys(self.CapMap ?? {});
   if (caps.length) {
+    caps.sort();
     ps.CapMap = Object.fromEntries(caps.map((k) => [k, self.CapMap![k] ?? []]));
-    ps.Capabilities = [DEPRECATED_CAPS, ...caps.sort()];
+    ps.Capabilities = [DEPRECATED_CAPS, ...caps];
   }
   const ips = tailscaleIps(self);
   ps.TailscaleIPs = ips.length ? ips : null;
@@ -387,7 +388,9 @@ function peerStatus(v: IpnStatusView, nm: NetworkMap, p: Node): IpnPeerStatus {
   if (p.Hostinfo?.Location) ps.Location = p.Hostinfo.Location;
   if (p.Capabilities?.length) ps.Capabilities = [...p.Capabilities];
   const caps = Object.keys(p.CapMap ?? {});
-  if (caps.length) ps.CapMap = Object.fromEntries(caps.map((k) => [k, p.CapMap![k] ?? []]));
+  if (caps.length) {
+    ps.CapMap = Object.fromEntries(caps.sort().map((k) => [k, p.CapMap![k] ?? []]));
+  }
   ps.Created = p.Created ?? ZERO_TIME;
   fromNode(ps, p);
   ps.PeerAPIURL = peerApiUrls(p);
@@ -465,7 +468,11 @@ export function buildIpnStatus(v: IpnStatusView, opts: { peers: boolean }): IpnS
     for (const [id, up] of nm.userProfiles) users[String(id)] = profile(up);
     st.User = Object.keys(users).length ? users : null;
     const peers: Record<string, IpnPeerStatus> = {};
-    for (const p of nm.peers.values()) peers[p.Key] = peerStatus(v, nm, p);
+    // Go's encoding/json writes map keys sorted
+    const sorted = [...nm.peers.values()].sort((a, b) =>
+      a.Key < b.Key ? -1 : a.Key > b.Key ? 1 : 0
+    );
+    for (const p of sorted) peers[p.Key] = peerStatus(v, nm, p);
     st.Peer = Object.keys(peers).length ? peers : null;
   }
   return st;

@@ -108,3 +108,15 @@ Deno.test("helpers: singleIp, goTime, trimDnsSuffix, magicDnsSuffixOf, isTailsca
   assert.equal(isTailscaleIp("10.98.8.0"), false);
   assert.equal(isTailscaleIp("fd7a:115c:a1e0::1"), true);
 });
+
+Deno.test("buildIpnStatus() writes Peer keys sorted, as Go's encoding/json writes a map", () => {
+  const nm = tsbView().netmap!;
+  const a = [...nm.peers.values()][0];
+  const peers = new Map(nm.peers);
+  peers.set(99, { ...a, ID: 99, StableID: "99", Key: "nodekey:" + "00".repeat(32) });
+  peers.set(98, { ...a, ID: 98, StableID: "98", Key: "nodekey:" + "ff".repeat(32) });
+  const st = buildIpnStatus(tsbView({ netmap: { ...nm, peers } }), { peers: true });
+  const keys = Object.keys(st.Peer!);
+  assert.deepEqual(keys, [...keys].sort());
+  assert.equal(keys.length, 3);
+});

@@ -275,7 +275,7 @@ async function servePing(
   }
   const view = node.statusView();
   const res = pingResult(ip);
-  const target = view.netmap ? peerForIp(view.netmap, ip) : null;
+  const target = view.netmap ? peerForIp(view.netmap, ip, view) : null;
   if (!target) return jsonResponse({ ...res, Err: "no matching peer" });
   if (target.self) {
     return jsonResponse({ ...res, Err: `${ip} is local Tailscale IP`, IsLocalIP: true });
@@ -384,8 +384,8 @@ async function servePrefs(node: LocalApiNode, req: Request): Promise<Response> {
 /** tailscaled turns an exit node given by IP into its stable ID once the netmap has it. */
 function resolveExitNodeIp(node: LocalApiNode, edit: PrefsEdit): PrefsEdit {
   if (!edit.ExitNodeIP) return edit;
-  const nm = node.statusView().netmap;
-  const target = nm ? peerForIp(nm, edit.ExitNodeIP) : null;
+  const view = node.statusView();
+  const target = view.netmap ? peerForIp(view.netmap, edit.ExitNodeIP, view) : null;
   if (target?.self) throw new PrefsError("cannot use this node as its own exit node");
   const exact = target && tailscaleIps(target.node).includes(edit.ExitNodeIP) ? target.node : null;
   if (!exact) throw new PrefsError(`no peer with Tailscale IP ${edit.ExitNodeIP} in the netmap`);

@@ -63,8 +63,19 @@ export function nodeByKey(nm: NetworkMap, key: string): Node | undefined {
 /** Where a ping to `ip` goes: this node, a peer, or nowhere. */
 export type PingTarget = { self: true } | { self: false; node: Node } | null;
 
-/** wgengine's PeerForIP: self, a peer by address, else the most specific AllowedIPs route. */
-export function peerForIp(nm: NetworkMap, ip: string): PingTarget {
+/** Which routes the data plane uses (wgengine looks only at its WireGuard config's routes). */
+export interface RouteUse {
+  /** Subnet routes of peers are used (Prefs.RouteAll). */
+  routeAll: boolean;
+  /** The exit node in use ("" for none): only its /0 routes are used. */
+  exitNodeId: string;
+}
+
+/**
+ * wgengine's PeerForIP: self, a peer by address, else the most specific
+ * route among those the data plane uses.
+ */
+export function peerForIp(nm: NetworkMap, ip: string, use: RouteUse): PingTarget {
   if (nm.self && tailscaleIps(nm.self).some((a) => sameIp(a, ip))) return { self: true };
   const exact = [...nm.peers.values()].find((n) => tailscaleIps(n).some((a) => sameIp(a, ip)));
   if (exact) return { self: false, node: exact };
@@ -83,6 +94,9 @@ export function peerForIp(nm: NetworkMap, ip: string): PingTarget {
       } catch {
         continue;
       }
+      const own = (n.Addresses ?? []).includes(r);
+      if (!own && p.bits === 0 && n.StableID !== use.exitNodeId) continue;
+      if (!own && p.bits > 0 && !use.routeAll) continue;
       if (prefixContains(p, bytes) && (!best || p.bits > best.bits)) {
         best = { node: n, bits: p.bits };
       }

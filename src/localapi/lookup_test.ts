@@ -48,15 +48,23 @@ Deno.test("whoisNode() drops the legacy DERP string and zero times, keeps Go's k
   assert.ok(keys.indexOf("ComputedNameWithHost") < keys.indexOf("Expired"));
 });
 
-Deno.test("peerForIp() prefers an exact address, then the most specific route", () => {
+Deno.test("peerForIp() prefers an exact address, then the most specific route in use", () => {
   const nm = tsbNetmap();
-  const a = peerForIp(nm, "100.64.0.1");
+  const all = { routeAll: true, exitNodeId: "1" };
+  const a = peerForIp(nm, "100.64.0.1", { routeAll: false, exitNodeId: "" });
   assert.ok(a && !a.self && a.node.Key === TS_A_KEY);
-  const lan = peerForIp(nm, "10.98.8.2");
+  const lan = peerForIp(nm, "10.98.8.2", all);
   assert.ok(lan && !lan.self && lan.node.Key === TS_A_KEY);
-  const internet = peerForIp(nm, "1.1.1.1"); // ts-a offers 0.0.0.0/0
+  const internet = peerForIp(nm, "1.1.1.1", all); // ts-a is the exit node
   assert.ok(internet && !internet.self && internet.node.Key === TS_A_KEY);
-  assert.deepEqual(peerForIp(nm, "100.64.0.2"), { self: true });
-  assert.equal(peerForIp({ ...nm, peers: new Map() }, "1.1.1.1"), null);
+  assert.deepEqual(peerForIp(nm, "100.64.0.2", all), { self: true });
+  assert.equal(peerForIp({ ...nm, peers: new Map() }, "1.1.1.1", all), null);
   assert.equal(nodeByKey(nm, nm.self!.Key), nm.self);
+});
+
+Deno.test("peerForIp() ignores subnet routes without RouteAll and /0 of a peer not in use", () => {
+  const nm = tsbNetmap();
+  assert.equal(peerForIp(nm, "10.98.8.2", { routeAll: false, exitNodeId: "1" })?.self, false);
+  assert.equal(peerForIp(nm, "1.1.1.1", { routeAll: true, exitNodeId: "" }), null);
+  assert.equal(peerForIp(nm, "10.98.8.2", { routeAll: false, exitNodeId: "" }), null);
 });

@@ -8,7 +8,8 @@
  * @module
  */
 import { parseIp } from "../net/ip.ts";
-import { type BackendState, buildIpnStatus, type IpnStatusView, tailscaleIps } from "./ipnstate.ts";
+import { type BackendState, buildIpnStatus, type IpnStatusView } from "./ipnstate.ts";
+import { tailscaleIps } from "./names.ts";
 import { parseWhoisAddr, peerForIp, whois } from "./lookup.ts";
 import {
   checkPrefs,

@@ -9,7 +9,7 @@
 import type { NetworkMap } from "../netmap/network_map.ts";
 import { type Node, type UserProfile, ZERO_TIME } from "../netmap/tailcfg.ts";
 import { parseIp, parsePrefix, prefixContains } from "../net/ip.ts";
-import { magicDnsSuffixOf, profile, tailscaleIps, trimDnsSuffix } from "./ipnstate.ts";
+import { magicDnsSuffixOf, profile, tailscaleIps, trimDnsSuffix } from "./names.ts";
 
 /** apitype.WhoIsResponse. */
 export interface WhoIsResponse {

@@ -14,4 +14,5 @@ export * from "./handler.ts";
 export * from "./ipnstate.ts";
 export * from "./prefs.ts";
 export * from "./lookup.ts";
+export * from "./names.ts";
 export * from "./node_status.ts";

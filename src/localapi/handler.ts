@@ -190,7 +190,7 @@ export function localApiHandler(
     if (url.pathname === "/") return new Response("tailscaled\n");
     if (!url.pathname.startsWith("/localapi/v0/")) return notFound();
     const name = url.pathname.slice("/localapi/v0/".length);
-    const fn = routes[name];
+    const fn = Object.hasOwn(routes, name) ? routes[name] : undefined; // not "constructor"
     if (fn) {
       try {
         return await fn(req, url);

@@ -111,6 +111,11 @@ Deno.test("an unknown endpoint is tailscaled's 404; a real one warren lacks is a
   }
   const root = await call(new FakeNode(), "/");
   assert.equal(await root.text(), "tailscaled\n");
+  for (const name of ["constructor", "__proto__", "toString", "hasOwnProperty"]) {
+    const r = await call(new FakeNode(), `/localapi/v0/${name}`);
+    assert.equal(r.status, 404, name);
+    await r.body?.cancel();
+  }
   const outside = await call(new FakeNode(), "/other");
   assert.equal(outside.status, 404);
   await outside.body?.cancel();

@@ -195,6 +195,8 @@ export interface IpnStatusView {
   peers: ReadonlyMap<string, PeerLive>;
   /** Host OS as tailscaled names it; "linux". */
   os?: string;
+  /** The OS hostname: Self.HostName until a netmap names this node. */
+  hostName?: string;
 }
 
 /** tailscaled's health line when peers offer routes but RouteAll is off (healthmsg). */
@@ -321,7 +323,10 @@ function selfStatus(v: IpnStatusView): IpnPeerStatus {
   const nm = v.netmap;
   if (nm && v.homeDerp) ps.Relay = regionCode(nm, v.homeDerp);
   const self = nm?.self;
-  if (!nm || !self) return ordered(ps);
+  if (!nm || !self) {
+    ps.HostName = v.hostName ?? "";
+    return ordered(ps);
+  }
   ps.InNetworkMap = true;
   ps.HostName = self.Hostinfo?.Hostname ?? "";
   ps.DNSName = self.Name;

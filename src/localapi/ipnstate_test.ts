@@ -55,7 +55,13 @@ Deno.test("buildIpnStatus() with an exit node in use matches `tailscale status -
 
 Deno.test("buildIpnStatus() before any netmap has no tailnet, no peers and Go's empty values", () => {
   const st = buildIpnStatus(
-    tsbView({ netmap: null, backendState: "NeedsLogin", haveNodeKey: false, peers: new Map() }),
+    tsbView({
+      netmap: null,
+      backendState: "NeedsLogin",
+      haveNodeKey: false,
+      peers: new Map(),
+      hostName: "box",
+    }),
     { peers: true },
   );
   assert.equal(st.CurrentTailnet, null);
@@ -65,6 +71,7 @@ Deno.test("buildIpnStatus() before any netmap has no tailnet, no peers and Go's 
   assert.equal(st.MagicDNSSuffix, "");
   assert.equal("HaveNodeKey" in st, false);
   assert.equal(st.Self.InNetworkMap, false);
+  assert.equal(st.Self.HostName, "box");
   assert.equal(st.Self.Relay, "");
 });
 

@@ -28,7 +28,7 @@ export async function downCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const tun = pickNode(values.tun);
-  await callLocalApi(tun, "POST", "/localapi/v0/down");
+  await callLocalApi(tun, "POST", "/warren/v0/down");
   const deadline = Date.now() + DOWN_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (!listNodes().includes(tun) && !interfaceExists(tun)) {

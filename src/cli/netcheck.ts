@@ -35,7 +35,7 @@ export async function netcheckCommand(argv: string[]): Promise<number> {
     console.log(NETCHECK_HELP);
     return 0;
   }
-  const r = await callLocalApi(pickNode(values.tun), "GET", "/localapi/v0/netcheck") as Report;
+  const r = await callLocalApi(pickNode(values.tun), "GET", "/warren/v0/netcheck") as Report;
   if (values.json) {
     console.log(JSON.stringify(r, null, 2));
     return 0;

@@ -48,7 +48,7 @@ export async function pingCommand(argv: string[]): Promise<number> {
     const r = await callLocalApi(
       tun,
       "POST",
-      `/localapi/v0/ping?peer=${encodeURIComponent(peer)}`,
+      `/warren/v0/ping?peer=${encodeURIComponent(peer)}`,
     ) as PingAnswer;
     if (r.result === null) {
       console.log(`ping "${r.peer}" timed out`);

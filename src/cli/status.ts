@@ -46,7 +46,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
   if (values.listen !== undefined && !values.web) throw new UsageError("--listen needs --web");
   const tun = pickNode(values.tun);
   if (values.web) return await serveWeb(tun, values.listen);
-  const st = await callLocalApi(tun, "GET", "/localapi/v0/status") as NodeStatus;
+  const st = await callLocalApi(tun, "GET", "/warren/v0/status") as NodeStatus;
   if (values.json) {
     console.log(JSON.stringify(st, null, 2));
     return 0;
@@ -64,12 +64,12 @@ async function serveWeb(tun: string, listen: string | undefined): Promise<number
     throw new UsageError(`--listen: ${(e as Error).message}`);
   }
   // Fail now, in one line, if the node is not there.
-  await callLocalApi(tun, "GET", "/localapi/v0/status");
+  await callLocalApi(tun, "GET", "/warren/v0/status");
   const stop = new AbortController();
   const page = serveStatusPage({
     ...addr,
     statuses: async () => ({
-      [tun]: await callLocalApi(tun, "GET", "/localapi/v0/status") as NodeStatus,
+      [tun]: await callLocalApi(tun, "GET", "/warren/v0/status") as NodeStatus,
     }),
     signal: stop.signal,
   });

@@ -1,7 +1,9 @@
 /**
- * The LocalAPI: HTTP over a unix socket (mode 0600) through which
- * `warren tun status` and `warren tun down` talk to a running node, as
- * tailscaled's LocalAPI does.
+ * The LocalAPI: HTTP over a unix socket (mode 0600). warren's own CLI talks
+ * to a running node under `/warren/v0/` (status in warren's shape, ping,
+ * netcheck, down); everything else goes to the node's tailscaled-compatible
+ * handler (`src/localapi/`), so the stock `tailscale` CLI and LocalAPI
+ * clients work on the same socket.
  *
  * @module
  */
@@ -17,7 +19,12 @@ export interface LocalApiHandlers {
   ping?(peer: string): Promise<unknown>;
   /** Runs a netcheck report: tailnet nodes only. */
   netcheck?(): Promise<unknown>;
+  /** tailscaled's LocalAPI (`/localapi/v0/…`): tailnet nodes only. */
+  tailscale?(req: Request): Promise<Response>;
 }
+
+/** Where warren's own CLI endpoints live on the socket, apart from tailscaled's. */
+export const WARREN_API = "/warren/v0";
 
 /** A listening LocalAPI. */
 export interface LocalApiServer {
@@ -59,20 +66,21 @@ async function listenIn(dir: string, tun: string, h: LocalApiHandlers): Promise<
   }
   const server = Deno.serve({ path, onListen() {} }, async (req) => {
     const url = new URL(req.url);
-    if (url.pathname === "/localapi/v0/status" && req.method === "GET") {
+    if (!url.pathname.startsWith(`${WARREN_API}/`) && h.tailscale) return h.tailscale(req);
+    if (url.pathname === `${WARREN_API}/status` && req.method === "GET") {
       return Response.json(h.status());
     }
     try {
-      if (url.pathname === "/localapi/v0/ping" && req.method === "POST" && h.ping) {
+      if (url.pathname === `${WARREN_API}/ping` && req.method === "POST" && h.ping) {
         return Response.json(await h.ping(url.searchParams.get("peer") ?? ""));
       }
-      if (url.pathname === "/localapi/v0/netcheck" && req.method === "GET" && h.netcheck) {
+      if (url.pathname === `${WARREN_API}/netcheck` && req.method === "GET" && h.netcheck) {
         return Response.json(await h.netcheck());
       }
     } catch (e) {
       return Response.json({ error: e instanceof Error ? e.message : String(e) }, { status: 400 });
     }
-    if (url.pathname === "/localapi/v0/down" && req.method === "POST") {
+    if (url.pathname === `${WARREN_API}/down` && req.method === "POST") {
       queueMicrotask(() => h.down());
       return Response.json({ ok: true });
     }

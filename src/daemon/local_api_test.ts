@@ -31,7 +31,7 @@ Deno.test("serveLocalApi: a directory it cannot create is passed over, and the c
       assert.equal(api.path, `${tmp}/ok/warren/net-1/userspace-networking.sock`);
       assert.equal(socketPath("userspace-networking", dirs), api.path);
       assert.deepEqual(listNodes(dirs), ["userspace-networking"]);
-      const st = await callLocalApi("userspace-networking", "GET", "/localapi/v0/status", dirs);
+      const st = await callLocalApi("userspace-networking", "GET", "/warren/v0/status", dirs);
       assert.deepEqual(st, { ok: "yes" });
       assert.equal((await Deno.stat(api.path)).mode! & 0o777, 0o600);
     } finally {
@@ -39,7 +39,7 @@ Deno.test("serveLocalApi: a directory it cannot create is passed over, and the c
     }
     assert.deepEqual(listNodes(dirs), []);
     await assert.rejects(
-      callLocalApi("userspace-networking", "GET", "/localapi/v0/status", dirs),
+      callLocalApi("userspace-networking", "GET", "/warren/v0/status", dirs),
       NodeNotRunningError,
     );
   } finally {
@@ -71,7 +71,7 @@ Deno.test("callLocalApi: a stale socket in a preferred directory does not hide t
     // The node itself could not use the first directory (say it became read-only).
     const api = await serveLocalApi("warren0", handlers, [dirs[1]]);
     try {
-      assert.deepEqual(await callLocalApi("warren0", "GET", "/localapi/v0/status", dirs), {
+      assert.deepEqual(await callLocalApi("warren0", "GET", "/warren/v0/status", dirs), {
         ok: "yes",
       });
     } finally {

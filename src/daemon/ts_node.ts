@@ -37,6 +37,8 @@ import { buildTailnetStatus } from "./tailnet_status.ts";
 import { discoPingResponse, pingPeer } from "./peer_ping.ts";
 import { type NetworkWatch, watchNetwork } from "./netmon.ts";
 import { Rerunner } from "../net/rerunner.ts";
+import { localApiHandler } from "../localapi/handler.ts";
+import { tsLocalApiNode } from "./ts_localapi.ts";
 import { EMPTY_PLAN, TailnetPlanner } from "./tailnet_plan.ts";
 import { TailnetEngine } from "./engine.ts";
 import { filteredSink } from "./filtered_sink.ts";
@@ -250,6 +252,15 @@ export class TsNode {
       down: () => void this.stop(),
       ping: (peer) => this.#ping(peer),
       netcheck: () => this.#netcheckReport(),
+      tailscale: localApiHandler(tsLocalApiNode({
+        netmap: () => this.#netmap,
+        status: () => this.status(),
+        endpoints: () => this.#endpointsKey ? this.#endpointsKey.split(",") : [],
+        ping: (key) => magic.ping(key),
+        options: opts,
+        stop: () => void this.stop(),
+        tun: link.mode === "tun",
+      })),
     });
     // As tailscaled's userspace mode (no OS DNS configurator): MagicDNS serves warren itself only.
     if (opts.acceptDns && link.mode === "tun") await this.#dns.acceptDns();

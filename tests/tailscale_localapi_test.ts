@@ -1,0 +1,89 @@
+/**
+ * tailscaled's LocalAPI on a running warren node's socket: the published
+ * `tslocal` client reads status and whois, a disco ping over the socket is
+ * answered by the peer, an endpoint warren lacks is a clear 501 — and
+ * warren's own CLI keeps working on the same socket.
+ */
+import assert from "node:assert/strict";
+import * as http from "node:http";
+import { Client } from "tslocal";
+import { namespaceSupport } from "../src/testbed/netns.ts";
+import { Tailnet } from "../src/testbed/tailnet.ts";
+import { testOrSkip } from "../src/testing/skip.ts";
+import { ipv4Of, waitPeers } from "./_tailnet_probes.ts";
+
+const skip = await namespaceSupport();
+
+function request(
+  socketPath: string,
+  method: string,
+  path: string,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { socketPath, path, method, headers: { Host: "local-tailscaled.sock" } },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (c) => body += c);
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+testOrSkip(import.meta, skip, {
+  name: "tslocal reads a warren node's status and whois; disco ping and a 501 over its socket",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const t = await Tailnet.create();
+    try {
+      await t.up("alpha");
+      await t.up("beta");
+      const st = await waitPeers(t, "alpha", ["beta.tailnet.test"]);
+      const betaIp = ipv4Of(st, "beta.tailnet.test");
+      // The socket is per network namespace, on the shared filesystem.
+      const ino = Deno.statSync(`/run/netns/${t.hosts.get("alpha")!.name}`).ino;
+      const socketPath = `/run/warren/net-${ino}/warren0.sock`;
+
+      const client = new Client({ socketPath, useSocketOnly: true });
+      try {
+        const status = await client.status();
+        assert.equal(status.BackendState, "Running");
+        assert.equal(status.Self?.DNSName, "alpha.tailnet.test.");
+        const peers = Object.values(status.Peer ?? {});
+        assert.deepEqual(peers.map((p) => p.DNSName), ["beta.tailnet.test."]);
+        assert.ok(peers[0].TailscaleIPs?.includes(betaIp), JSON.stringify(peers[0].TailscaleIPs));
+        assert.equal(status.CurrentTailnet?.MagicDNSSuffix, "tailnet.test");
+        const who = await client.whoIs(betaIp);
+        assert.equal(who.Node?.Name, "beta.tailnet.test.");
+      } finally {
+        client.destroy();
+      }
+
+      const ping = await request(socketPath, "POST", `/localapi/v0/ping?ip=${betaIp}&type=disco`);
+      assert.equal(ping.status, 200, ping.body);
+      const pong = JSON.parse(ping.body);
+      assert.equal(pong.Err, "", ping.body);
+      assert.equal(pong.NodeName, "beta");
+      assert.ok(pong.LatencySeconds > 0, ping.body);
+
+      const missing = await request(socketPath, "GET", "/localapi/v0/serve-config-watch");
+      assert.ok(missing.status === 501 || missing.status === 404, `${missing.status}`);
+      const todo = await request(socketPath, "GET", "/localapi/v0/metrics");
+      assert.equal(todo.status, 501, todo.body);
+      assert.match(todo.body, /warren does not implement the LocalAPI endpoint metrics/);
+
+      // warren's own status, over /warren/v0 on the same socket, is unchanged.
+      assert.equal((await t.status("alpha")).state, "Running");
+    } catch (e) {
+      await t.dumpLogs(2000);
+      throw e;
+    } finally {
+      await t.close();
+    }
+  },
+});

@@ -71,7 +71,7 @@ export class NewReno implements CongestionControl {
   /** The congestion window, in bytes. */
   cwnd: number;
   /** The slow-start threshold, in bytes. */
-  ssthresh = Infinity;
+  ssthresh: number = Infinity;
   #acc = 0;
   readonly #mss: number;
 
@@ -157,11 +157,11 @@ export class Cubic implements CongestionControl {
   /** The congestion window, in bytes. */
   cwnd: number;
   /** The slow-start threshold, in bytes. */
-  ssthresh = Infinity;
+  ssthresh: number = Infinity;
   /** W_max, in segments: the window before the last reduction. */
   wMax = 0;
   /** The start of the current congestion-avoidance epoch (ms), or -1 before it begins. */
-  epochStart = -1;
+  epochStart: number = -1;
   /** K of the current epoch, in seconds. */
   k = 0;
   /** The Reno-friendly estimate W_est, in segments. */

@@ -191,6 +191,21 @@ export class TcpConn {
     return this.#snd.finQueued || !this.#canSend() ? 0 : this.#snd.buf.free;
   }
 
+  /** Bytes held in the out-of-order queue (bounded by `oooBytes`). */
+  get outOfOrderBytes(): number {
+    return this.#rcv.ooo.bytes;
+  }
+
+  /** The highest sequence number sent plus one (SND.NXT before any go-back). */
+  get sendNext(): number {
+    return this.#snd.max;
+  }
+
+  /** RCV.NXT: the next sequence number expected from the peer. */
+  get receiveNext(): number {
+    return this.#rcv.nxt;
+  }
+
   /** Bytes written and not yet acknowledged. */
   get unacknowledgedBytes(): number {
     return this.#snd.buf.length;

@@ -339,7 +339,10 @@ export class TcpConn {
       return;
     }
     if (syn && this.#state === "SYN_RECEIVED" && seg.seq === seqAdd(rcv.nxt, -1)) {
-      this.#synPending = true; // the peer's SYN again: our SYN-ACK was lost
+      const synAck = (seg.flags & TCP_ACK) !== 0 && seg.ack === seqAdd(snd.iss, 1);
+      // A SYN-ACK here is the other half of a simultaneous open; a bare SYN means ours was lost.
+      if (synAck && snd.nxt !== snd.iss) this.#establish(seg, now);
+      else this.#synPending = true;
       return;
     }
     if (!acceptable && !ackOnly) {
@@ -358,14 +361,7 @@ export class TcpConn {
         this.#rsts.push(this.#segment(TCP_RST, seg.ack, EMPTY, {}, false));
         return;
       }
-      snd.una = seg.ack;
-      const r = this.#tsRtt(seg, now) ?? snd.sampler.onAck(seg.ack, now);
-      if (r !== null) snd.rtt.sample(r);
-      snd.rtoAt = Infinity;
-      snd.rtoCount = 0;
-      this.#state = snd.finQueued ? "FIN_WAIT_1" : "ESTABLISHED";
-      this.#events.push({ type: "connected" });
-      snd.wl1 = seqAdd(seg.seq, -1); // take this segment's window
+      this.#establish(seg, now);
     }
     const tsRtt = this.#tsRtt(seg, now);
     const { verdict, acked } = snd.onAck(
@@ -416,6 +412,19 @@ export class TcpConn {
       rcv.ackNow = true; // a retransmitted FIN (or data after it): our ACK was lost
       if (this.#state === "TIME_WAIT") this.#timeWaitAt = now + this.#cfg.timeWaitMs;
     }
+  }
+
+  /** SYN-RECEIVED → ESTABLISHED (or FIN-WAIT-1 if closed meanwhile) on the ACK of our SYN. */
+  #establish(seg: TcpSegment, now: number): void {
+    const snd = this.#snd;
+    snd.una = seg.ack;
+    const r = snd.sampler.onAck(seg.ack, now) ?? this.#tsRtt(seg, now);
+    if (r !== null) snd.rtt.sample(r);
+    snd.rtoAt = Infinity;
+    snd.rtoCount = 0;
+    this.#state = snd.finQueued ? "FIN_WAIT_1" : "ESTABLISHED";
+    this.#events.push({ type: "connected" });
+    snd.wl1 = seqAdd(seg.seq, -1); // take this segment's window
   }
 
   #inputSynSent(seg: TcpSegment, now: number): void {
@@ -552,6 +561,9 @@ export class TcpConn {
         if (first) snd.sampler.start(snd.nxt, now);
         else snd.sampler.onRetransmit();
         if (snd.rtoAt === Infinity) snd.rtoAt = now + snd.rtt.rto;
+      }
+      if (rcv.ackNow && this.#state === "SYN_RECEIVED" && snd.nxt !== snd.iss) {
+        out.push(this.#segment(TCP_ACK, snd.nxt, EMPTY, this.#options(now)));
       }
       return this.#count(out);
     }

@@ -276,7 +276,7 @@ Deno.test("a FIN retransmitted into TIME-WAIT is acknowledged again", () => {
   assert.equal(a.state, "TIME_WAIT");
   assert.equal(b.state, "LAST_ACK");
   // Each retransmitted FIN restarted TIME-WAIT; once B gives up A still expires on its own.
-  runPair(a, b, link, t, t + 600_000, () => a.state === "CLOSED" && b.state === "CLOSED");
+  runPair(a, b, link, t, t + 3_600_000, () => a.state === "CLOSED" && b.state === "CLOSED");
   assert.equal(a.closeReason, "done");
   assert.equal(b.closeReason, "timeout");
 });
@@ -340,4 +340,165 @@ Deno.test("a SYN on an established connection draws a rate-limited challenge ACK
   }
   assert.equal(b.state, "ESTABLISHED");
   assert.equal(acks, 10, "10 challenge ACKs per second");
+});
+
+Deno.test("zero window: the sender probes a full receiver and resumes when it reads", () => {
+  const small = { recvBufferBytes: 16 * 1024 };
+  const { a, b, link, now } = established({}, small, small);
+  const data = pattern(200_000, 7);
+  const src = new Source(data, false), sink = new Sink();
+  let zeroSeen = false;
+  let t = runPair(a, b, link, now, 2_000, () => false, () => src.pump(a));
+  // B has not read: its window is shut and A is probing it.
+  assert.equal(b.readableBytes, 16 * 1024);
+  const probesBefore = a.stats.segmentsOut;
+  t = runPair(a, b, link, t, t + 30_000, () => false, () => src.pump(a));
+  const probes = a.stats.segmentsOut - probesBefore;
+  assert.ok(probes >= 3 && probes < 20, `${probes} probes in 30 s, backing off`);
+  assert.equal(a.state, "ESTABLISHED");
+  t = runPair(a, b, link, t, t + 60_000, () => sink.n === data.length, () => {
+    src.pump(a);
+    if (b.readableBytes === 0) zeroSeen = true;
+    sink.drain(b);
+  });
+  assert.deepEqual(sink.bytes(), data);
+  assert.ok(zeroSeen || sink.n === data.length);
+});
+
+Deno.test("the retransmission timer backs off exponentially and gives up after dataRetries", () => {
+  let blackhole = false;
+  const sends: number[] = [];
+  const { a, b, link, now } = established({
+    filter: (s, toB) => {
+      if (toB && blackhole && s.payload.length > 0) sends.push(s.seq);
+      return toB && blackhole;
+    },
+  }, { dataRetries: 6 });
+  blackhole = true;
+  const times: number[] = [];
+  a.write(Uint8Array.of(1, 2, 3));
+  runPair(a, b, link, now, 3_600_000, () => a.state === "CLOSED", (t) => {
+    while (times.length < sends.length) times.push(t);
+  });
+  assert.equal(a.closeReason, "timeout");
+  assert.equal(sends.length, 7, "the first send and 6 retransmissions");
+  const gaps = times.slice(1).map((t, i) => t - times[i]);
+  assert.equal(gaps[0], 200, "the first RTO is the 200 ms floor on a 10 ms path");
+  for (let i = 1; i < gaps.length; i++) assert.equal(gaps[i], gaps[i - 1] * 2, `gaps ${gaps}`);
+  void b;
+});
+
+Deno.test("a SYN nobody answers is retried with back-off, then the open times out", () => {
+  const a = TcpConn.connect(1, 2, 0, { ...cfg(5), synRetries: 3 });
+  const sent: number[] = [];
+  let now = 0;
+  while (a.state !== "CLOSED" && now < 100_000) {
+    a.tick(now);
+    for (const _ of a.poll(now)) sent.push(now);
+    now = Math.max(now + 1, a.nextTimerAt());
+  }
+  assert.deepEqual(sent, [0, 1000, 3000, 7000]);
+  assert.equal(a.closeReason, "timeout");
+  assert.ok(a.events().some((e) => e.type === "closed"));
+});
+
+Deno.test("a RST answering our SYN refuses the connection", () => {
+  const a = TcpConn.connect(1, 2, 0, cfg(6));
+  const [syn] = a.poll(0);
+  a.input(
+    { ...syn, srcPort: 2, dstPort: 1, flags: TCP_RST | TCP_ACK, seq: 0, ack: syn.seq + 1 },
+    1,
+  );
+  assert.equal(a.closeReason, "refused");
+  // A RST whose ACK does not match our SYN is ignored.
+  const c = TcpConn.connect(1, 2, 0, cfg(7));
+  const [syn2] = c.poll(0);
+  c.input(
+    { ...syn2, srcPort: 2, dstPort: 1, flags: TCP_RST | TCP_ACK, seq: 0, ack: syn2.seq + 9 },
+    1,
+  );
+  assert.equal(c.state, "SYN_SENT");
+});
+
+Deno.test("simultaneous open: two SYNs cross and both sides reach ESTABLISHED", () => {
+  const a = TcpConn.connect(1000, 2000, 0, cfg(8));
+  const b = TcpConn.connect(2000, 1000, 0, cfg(9));
+  const link = new Link({ delayMs: 10 });
+  runPair(a, b, link, 0, 10_000, () => a.state === "ESTABLISHED" && b.state === "ESTABLISHED");
+  assert.equal(a.state, "ESTABLISHED");
+  assert.equal(b.state, "ESTABLISHED");
+});
+
+Deno.test("keep-alive probes an idle peer and drops one that stopped answering", () => {
+  const ka = { keepAlive: { idleMs: 10_000, intervalMs: 1_000, probes: 3 } };
+  let dead = false;
+  const { a, b, link, now } = established({ filter: () => dead }, ka, {});
+  let t = runPair(a, b, link, now, now + 35_000, () => false);
+  assert.equal(a.state, "ESTABLISHED", "a live peer answers the probes");
+  assert.ok(a.stats.segmentsOut >= 3);
+  dead = true;
+  const from = t;
+  t = runPair(a, b, link, t, t + 60_000, () => a.state === "CLOSED");
+  assert.equal(a.closeReason, "timeout");
+  assert.ok(t - from <= 10_000 + 3 * 1_000 + 1, `dropped after ${t - from} ms`);
+});
+
+Deno.test("keep-alive is off by default", () => {
+  const { a, b, link, now } = established();
+  const before = a.stats.segmentsOut;
+  runPair(a, b, link, now, now + 3_600_000, () => false);
+  assert.equal(a.stats.segmentsOut, before);
+  assert.equal(a.nextTimerAt(), Infinity);
+});
+
+Deno.test("delayed ACK: one segment is acknowledged after the timer, two full ones at once", () => {
+  const { a, b, now } = established();
+  a.write(new Uint8Array(100));
+  const [s1] = a.poll(now);
+  b.input(s1, now + 5);
+  assert.equal(b.poll(now + 5).length, 0, "the ACK waits");
+  assert.equal(b.nextTimerAt(), now + 5 + 40);
+  assert.equal(b.poll(now + 45).length, 1);
+  a.write(new Uint8Array(4000));
+  const segs = a.poll(now + 50);
+  assert.ok(segs.length >= 2);
+  b.input(segs[0], now + 55);
+  assert.equal(b.poll(now + 55).length, 0);
+  b.input(segs[1], now + 55);
+  assert.equal(b.poll(now + 55).length, 1, "every second full segment is acknowledged at once");
+});
+
+Deno.test("a flood of out-of-order segments keeps the connection's queue under its bound", () => {
+  const bound = 32 * 1024;
+  const { a, b, now } = established({}, {}, { oooBytes: bound });
+  const r = mulberry32(3);
+  const base = b.receiveNext;
+  let maxSeen = 0;
+  for (let i = 0; i < 20_000; i++) {
+    const off = 1 + Math.floor(r() * 200_000);
+    b.input({
+      srcPort: 40000,
+      dstPort: 80,
+      seq: (base + off) >>> 0,
+      ack: a.receiveNext,
+      flags: TCP_ACK,
+      window: 1000,
+      urgent: 0,
+      options: {},
+      payload: new Uint8Array(1 + Math.floor(r() * 1400)),
+    }, now + 1);
+    maxSeen = Math.max(maxSeen, b.outOfOrderBytes);
+    b.poll(now + 1);
+  }
+  assert.ok(maxSeen <= bound, `${maxSeen} bytes queued`);
+  assert.ok(maxSeen > bound / 2);
+  assert.equal(b.state, "ESTABLISHED");
+});
+
+Deno.test("a write beyond the send buffer is accepted in part and writable follows", () => {
+  const { a, b, link, now } = established({}, { sendBufferBytes: 10_000 }, {});
+  assert.equal(a.write(new Uint8Array(25_000)), 10_000);
+  assert.equal(a.writableBytes, 0);
+  runPair(a, b, link, now, now + 1_000, () => a.writableBytes > 0);
+  assert.ok(a.events().some((e) => e.type === "writable"));
 });

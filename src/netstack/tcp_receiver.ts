@@ -54,6 +54,7 @@ export class TcpReceiver {
   readonly ooo: ReassemblyQueue;
   #finSeq: number | null = null;
   #unacked = 0;
+  #rcvMss = 0;
   readonly #sack = new SackBlocks();
   readonly #mss: number;
   readonly #delAckMs: number;
@@ -118,8 +119,10 @@ export class TcpReceiver {
         res.delivered += this.#deliver(fresh);
         for (const part of this.ooo.take(this.nxt)) res.delivered += this.#deliver(part);
         this.#unacked += fresh.length;
-        // RFC 5681 §4.2: ACK at once when a segment fills in a hole.
-        if (hadHoles || this.#unacked >= 2 * this.#mss) this.ackNow = true;
+        // The largest segment seen stands for the peer's MSS (as Linux's rcv_mss).
+        this.#rcvMss = Math.min(this.#mss, Math.max(this.#rcvMss, fresh.length));
+        // RFC 5681 §4.2: ACK at once when a segment fills in a hole, and every second full one.
+        if (hadHoles || this.#unacked >= 2 * this.#rcvMss) this.ackNow = true;
         else if (this.delAckAt === Infinity) this.delAckAt = now + this.#delAckMs;
         this.sackLatest = null;
       } else if (seqGt(seq, this.nxt)) {

@@ -83,8 +83,8 @@ export class RttEstimator {
 
   /** The current RTO in ms, back-off included, within the bounds. */
   get rto(): number {
-    const r = this.#base * 2 ** this.#backoff;
-    return Math.min(this.#max, Math.max(this.#min, r));
+    // RFC 6298 §5.5 doubles the RTO in force, so the floor applies before the back-off.
+    return Math.min(this.#max, Math.max(this.#min, this.#base) * 2 ** this.#backoff);
   }
 
   /** Takes an RTT measurement `r` (ms) and clears the back-off (RFC 6298 §2.2–2.3, §5.7). */
@@ -104,7 +104,7 @@ export class RttEstimator {
 
   /** The retransmission timer fired: double the RTO (RFC 6298 §5.5), up to the ceiling. */
   backoff(): void {
-    if (this.#base * 2 ** this.#backoff < this.#max) this.#backoff++;
+    if (Math.max(this.#min, this.#base) * 2 ** this.#backoff < this.#max) this.#backoff++;
   }
 }
 

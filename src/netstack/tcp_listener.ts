@@ -1,0 +1,240 @@
+/**
+ * Passive open on one local port (RFC 9293 LISTEN): a SYN makes a
+ * connection in SYN-RECEIVED, up to a bounded backlog of half-open ones —
+ * past it further SYNs are dropped and counted, so a SYN flood costs a
+ * fixed amount of memory; handshakes that complete wait in a bounded accept
+ * queue. The listener keeps routing segments to its connections until they
+ * close, answers segments for unknown connections with RST as LISTEN does,
+ * and caps how many connections may sit in TIME-WAIT at once.
+ *
+ * @module
+ */
+
+import { TcpConn } from "./tcp_conn.ts";
+import type { TcpConfig } from "./tcp_config.ts";
+import { TCP_ACK, TCP_RST, TCP_SYN, type TcpSegment } from "./tcp_segment.ts";
+
+/** A 4- or 16-byte address and a port (the netstack seam's Endpoint). */
+export interface Endpoint {
+  /** The address bytes. */
+  ip: Uint8Array;
+  /** The port. */
+  port: number;
+}
+
+/** Limits of a {@linkcode TcpListener}. */
+export interface TcpListenerOptions {
+  /** Half-open (SYN-RECEIVED) connections at most (default 128, Linux's somaxconn-era default). */
+  backlog?: number;
+  /** Established connections waiting for accept() at most (default 128). */
+  acceptQueue?: number;
+  /** Connections in TIME-WAIT at most; the oldest is dropped past it (default 1024). */
+  maxTimeWait?: number;
+  /** Settings for every accepted connection. */
+  conn?: Partial<TcpConfig>;
+}
+
+/** What a listener did, for status and tests. */
+export interface TcpListenerStats {
+  /** SYNs that made a half-open connection. */
+  synAccepted: number;
+  /** SYNs dropped because the backlog was full. */
+  synDropped: number;
+  /** Completed handshakes reset because the accept queue was full. */
+  acceptOverflow: number;
+  /** RSTs sent for segments matching no connection. */
+  resets: number;
+  /** TIME-WAIT connections dropped early by the cap. */
+  timeWaitEvicted: number;
+}
+
+/** One segment to send, with the peer it goes to. */
+export interface Outgoing {
+  /** The peer's address and port. */
+  remote: Endpoint;
+  /** The segment (its source port is the listener's). */
+  seg: TcpSegment;
+}
+
+interface Entry {
+  remote: Endpoint;
+  conn: TcpConn;
+  accepted: boolean;
+}
+
+function keyOf(e: Endpoint): string {
+  return `${e.ip.join(".")}|${e.port}`;
+}
+
+/**
+ * A listening port with its connections.
+ *
+ * @example
+ * ```ts
+ * import { TcpListener } from "./tcp_listener.ts";
+ * import { TcpConn } from "./tcp_conn.ts";
+ * const l = new TcpListener(80);
+ * const client = TcpConn.connect(40000, 80, 0);
+ * const remote = { ip: new Uint8Array([10, 0, 0, 1]), port: 40000 };
+ * for (const s of client.poll(0)) l.input(remote, s, 0);
+ * l.poll(0).length; // 1: the SYN-ACK
+ * ```
+ */
+export class TcpListener {
+  /** The local port. */
+  readonly port: number;
+  /** Counters. */
+  readonly stats: TcpListenerStats = {
+    synAccepted: 0,
+    synDropped: 0,
+    acceptOverflow: 0,
+    resets: 0,
+    timeWaitEvicted: 0,
+  };
+  readonly #conns = new Map<string, Entry>();
+  readonly #ready: Entry[] = [];
+  #out: Outgoing[] = [];
+  #halfOpen = 0;
+  readonly #backlog: number;
+  readonly #acceptMax: number;
+  readonly #maxTimeWait: number;
+  readonly #connCfg: Partial<TcpConfig>;
+
+  /** Listens on `port` with the given limits. */
+  constructor(port: number, opts: TcpListenerOptions = {}) {
+    this.port = port;
+    this.#backlog = opts.backlog ?? 128;
+    this.#acceptMax = opts.acceptQueue ?? 128;
+    this.#maxTimeWait = opts.maxTimeWait ?? 1024;
+    this.#connCfg = opts.conn ?? {};
+  }
+
+  /** Connections the listener routes for, in any state but CLOSED. */
+  get connections(): number {
+    return this.#conns.size;
+  }
+
+  /** Half-open connections: handshakes not yet complete. */
+  get halfOpen(): number {
+    return this.#halfOpen;
+  }
+
+  /** Processes a segment from `remote` to our port. */
+  input(remote: Endpoint, seg: TcpSegment, now: number): void {
+    const key = keyOf(remote);
+    const e = this.#conns.get(key);
+    if (e) {
+      e.conn.input(seg, now);
+      this.#settle(key, e);
+      return;
+    }
+    const f = seg.flags;
+    if (f & TCP_RST) return;
+    if (f & TCP_ACK) {
+      // RFC 9293 §3.10.7.2: an ACK to LISTEN gets <SEQ=SEG.ACK><CTL=RST>.
+      this.#reset(remote, seg.ack, 0, false);
+      return;
+    }
+    if (!(f & TCP_SYN)) return;
+    if (this.halfOpen >= this.#backlog) {
+      this.stats.synDropped++;
+      return;
+    }
+    const conn = TcpConn.accept(seg, now, this.#connCfg);
+    this.stats.synAccepted++;
+    this.#halfOpen++;
+    this.#conns.set(key, {
+      remote: { ip: remote.ip.slice(), port: remote.port },
+      conn,
+      accepted: false,
+    });
+  }
+
+  #reset(remote: Endpoint, seq: number, ack: number, withAck: boolean): void {
+    this.stats.resets++;
+    this.#out.push({
+      remote,
+      seg: {
+        srcPort: this.port,
+        dstPort: remote.port,
+        seq,
+        ack,
+        flags: TCP_RST | (withAck ? TCP_ACK : 0),
+        window: 0,
+        urgent: 0,
+        options: {},
+        payload: new Uint8Array(0),
+      },
+    });
+  }
+
+  /** Moves a connection between half-open, ready and gone after it ran. */
+  #settle(key: string, e: Entry): void {
+    const s = e.conn.state;
+    if (s === "CLOSED") {
+      // Collect its last output (a RST from abort) before forgetting it.
+      for (const seg of e.conn.poll(0)) this.#out.push({ remote: e.remote, seg });
+      this.#conns.delete(key);
+      if (!e.accepted) this.#halfOpen--;
+      return;
+    }
+    if (!e.accepted && s !== "SYN_RECEIVED") {
+      e.accepted = true;
+      this.#halfOpen--;
+      if (this.#ready.length >= this.#acceptMax) {
+        this.stats.acceptOverflow++;
+        e.conn.abort();
+        this.#settle(key, e);
+        return;
+      }
+      this.#ready.push(e);
+    }
+  }
+
+  /** The next established connection not yet taken, with its peer, or null. */
+  accept(): { conn: TcpConn; remote: Endpoint } | null {
+    const e = this.#ready.shift();
+    return e ? { conn: e.conn, remote: e.remote } : null;
+  }
+
+  /** Runs every connection's timers. */
+  tick(now: number): void {
+    for (const [key, e] of this.#conns) {
+      e.conn.tick(now);
+      this.#settle(key, e);
+    }
+    this.#capTimeWait();
+  }
+
+  #capTimeWait(): void {
+    let n = 0;
+    for (const e of this.#conns.values()) if (e.conn.state === "TIME_WAIT") n++;
+    // Map order is insertion order: the first ones found are the oldest connections.
+    for (const [key, e] of this.#conns) {
+      if (n <= this.#maxTimeWait) break;
+      if (e.conn.state !== "TIME_WAIT") continue;
+      this.#conns.delete(key);
+      if (!e.accepted) this.#halfOpen--;
+      this.stats.timeWaitEvicted++;
+      n--;
+    }
+  }
+
+  /** Everything to send now: the listener's RSTs and each connection's segments. */
+  poll(now: number): Outgoing[] {
+    const out = this.#out;
+    this.#out = [];
+    for (const [key, e] of this.#conns) {
+      for (const seg of e.conn.poll(now)) out.push({ remote: e.remote, seg });
+      this.#settle(key, e);
+    }
+    return out;
+  }
+
+  /** The earliest deadline among the connections, or Infinity. */
+  nextTimerAt(): number {
+    let t = this.#out.length > 0 ? -Infinity : Infinity;
+    for (const e of this.#conns.values()) t = Math.min(t, e.conn.nextTimerAt());
+    return t;
+  }
+}

@@ -593,6 +593,10 @@ export class TcpConn {
     if (rcv.ackNow || now >= rcv.delAckAt) {
       out.push(this.#segment(TCP_ACK, snd.max, EMPTY, this.#options(now)));
     }
+    // One duplicate ACK per out-of-order segment, as a peer counting them expects.
+    while (rcv.dupAcksOwed > 0) {
+      out.push(this.#segment(TCP_ACK, snd.max, EMPTY, this.#options(now)));
+    }
     return this.#count(out);
   }
 

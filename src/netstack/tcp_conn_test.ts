@@ -502,3 +502,22 @@ Deno.test("a write beyond the send buffer is accepted in part and writable follo
   runPair(a, b, link, now, now + 1_000, () => a.writableBytes > 0);
   assert.ok(a.events().some((e) => e.type === "writable"));
 });
+
+for (const sack of [true, false]) {
+  Deno.test(`one lost segment is repaired by fast retransmit, not a timeout (SACK ${sack ? "on" : "off"})`, () => {
+    let dataSeen = 0;
+    const { a, b, link, now } = established({
+      filter: (s, toB) => toB && s.payload.length > 0 && ++dataSeen === 5,
+    }, { sack, congestion: sack ? "cubic" : "newreno" });
+    const data = pattern(200_000, 9);
+    const src = new Source(data, false), sink = new Sink();
+    runPair(a, b, link, now, 60_000, () => sink.n === data.length, () => {
+      src.pump(a);
+      sink.drain(b);
+    });
+    assert.deepEqual(sink.bytes(), data);
+    assert.equal(a.stats.timeouts, 0);
+    assert.equal(a.stats.retransmits, 1);
+    assert.ok(a.transport.ssthresh < Infinity, "the loss reduced the window");
+  });
+}

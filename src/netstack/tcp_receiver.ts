@@ -44,6 +44,11 @@ export class TcpReceiver {
   finReceived = false;
   /** An ACK must go out now (out-of-order data, FIN, a second full segment, a window update). */
   ackNow = false;
+  /**
+   * Out-of-order segments not yet answered one by one: each is owed its own
+   * duplicate ACK, which a peer without SACK counts towards fast retransmit.
+   */
+  dupAcksOwed = 0;
   /** When a delayed ACK is due (Infinity: none pending). */
   delAckAt: number = Infinity;
   /** The sequence number of the segment that triggered the next SACK report, if any. */
@@ -129,6 +134,7 @@ export class TcpReceiver {
         this.ooo.insert(seq, data, this.nxt, this.advEnd);
         this.sackLatest = seq;
         this.ackNow = true; // a duplicate ACK drives the sender's fast retransmit
+        if (this.dupAcksOwed < 16) this.dupAcksOwed++;
       } else {
         this.ackNow = true; // an old duplicate: re-ACK so a lost ACK is repaired
       }
@@ -195,6 +201,7 @@ export class TcpReceiver {
   /** An ACK went out: nothing is owed any more. */
   onAckSent(): void {
     this.ackNow = false;
+    if (this.dupAcksOwed > 0) this.dupAcksOwed--;
     this.delAckAt = Infinity;
     this.#unacked = 0;
   }

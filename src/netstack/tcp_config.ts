@@ -20,6 +20,33 @@ export type TcpState =
   | "TIME_WAIT"
   | "CLOSED";
 
+/** The states in which both sequence spaces are synchronized (RFC 9293 §3.5.2). */
+export const SYNCHRONIZED_STATES: ReadonlySet<TcpState> = new Set([
+  "ESTABLISHED",
+  "FIN_WAIT_1",
+  "FIN_WAIT_2",
+  "CLOSE_WAIT",
+  "CLOSING",
+  "LAST_ACK",
+  "TIME_WAIT",
+]);
+
+/** Counters of one connection, for status and tests. */
+export interface TcpConnStats {
+  /** Segments taken by input(). */
+  segmentsIn: number;
+  /** Segments returned by poll(). */
+  segmentsOut: number;
+  /** Data segments sent again. */
+  retransmits: number;
+  /** Retransmission timeouts. */
+  timeouts: number;
+  /** Challenge ACKs sent (RFC 5961), and ACKs for unacceptable segments. */
+  challengeAcks: number;
+  /** Segments dropped as unacceptable. */
+  dropped: number;
+}
+
 /** Why a connection reached CLOSED. */
 export type TcpCloseReason =
   | "done" // both FINs exchanged and acknowledged (TIME-WAIT over, or LAST-ACK acked)

@@ -14,14 +14,16 @@
  */
 
 import {
-  DEFAULT_PEER_MSS,
-  MAX_WSCALE,
+  SYNCHRONIZED_STATES,
   type TcpCloseReason,
   type TcpConfig,
   tcpConfig,
+  type TcpConnStats,
   type TcpEvent,
   type TcpState,
 } from "./tcp_config.ts";
+import { negotiate, type Negotiated, RateLimit, synOptions } from "./tcp_handshake.ts";
+import { afterClose, afterOurFinAcked, afterPeerFin, receivesData } from "./tcp_states.ts";
 import { TcpReceiver } from "./tcp_receiver.ts";
 import {
   TCP_ACK,
@@ -35,35 +37,7 @@ import {
 import { TcpSender } from "./tcp_sender.ts";
 import { seqAdd, seqDiff, seqLe } from "./tcp_seq.ts";
 
-/** Timestamp option bytes (10 + 2 NOPs), taken from each segment's data room. */
-const TS_OPTION_BYTES = 12;
 const EMPTY = new Uint8Array(0);
-
-/** Counters of one connection, for status and tests. */
-export interface TcpConnStats {
-  /** Segments taken by input(). */
-  segmentsIn: number;
-  /** Segments returned by poll(). */
-  segmentsOut: number;
-  /** Data segments sent again. */
-  retransmits: number;
-  /** Retransmission timeouts. */
-  timeouts: number;
-  /** Challenge ACKs sent (RFC 5961). */
-  challengeAcks: number;
-  /** Segments dropped as unacceptable. */
-  dropped: number;
-}
-
-const SYNCHRONIZED: ReadonlySet<TcpState> = new Set([
-  "ESTABLISHED",
-  "FIN_WAIT_1",
-  "FIN_WAIT_2",
-  "CLOSE_WAIT",
-  "CLOSING",
-  "LAST_ACK",
-  "TIME_WAIT",
-]);
 
 /**
  * A TCP connection between `localPort` and `remotePort` (addresses are the
@@ -102,7 +76,7 @@ export class TcpConn {
   #events: TcpEvent[] = [];
   #rsts: TcpSegment[] = [];
   #synPending = true;
-  #ourShift = 0;
+  #agreed: Negotiated | null = null;
   #tsOk = false;
   #tsOffset: number;
   #tsRecent = 0;
@@ -114,8 +88,7 @@ export class TcpConn {
   #probePending = false;
   #timeWaitAt = Infinity;
   #finWait2At = Infinity;
-  #challengeWindow = 0;
-  #challengeCount = 0;
+  readonly #ackLimit: RateLimit;
   #wantWritable = false;
 
   private constructor(localPort: number, remotePort: number, cfg: TcpConfig, now: number) {
@@ -123,14 +96,12 @@ export class TcpConn {
     this.remotePort = remotePort;
     this.#cfg = cfg;
     this.#snd = new TcpSender(cfg);
+    this.#ackLimit = new RateLimit(cfg.challengeAcksPerSecond);
     this.#rcv = new TcpReceiver(cfg.recvBufferBytes, cfg.oooBytes, cfg.mss, cfg.delayedAckMs);
     this.#state = "SYN_SENT";
     this.#lastRecvAt = now;
     this.#lastNow = now;
     this.#tsOffset = Math.floor(cfg.random() * 2 ** 32);
-    let shift = 0;
-    while (shift < MAX_WSCALE && cfg.recvBufferBytes / 2 ** shift > 0xffff) shift++;
-    this.#ourShift = shift;
     this.#snd.init(Math.floor(cfg.random() * 2 ** 32), cfg.mss);
   }
 
@@ -249,27 +220,17 @@ export class TcpConn {
 
   /** Half-close: a FIN follows the buffered data; reading continues until the peer's FIN. */
   close(): void {
-    switch (this.#state) {
-      case "SYN_SENT":
-        return this.#closed("aborted");
-      case "SYN_RECEIVED":
-        this.#snd.close(); // FIN-WAIT-1 once the handshake completes
-        return;
-      case "ESTABLISHED":
-        this.#snd.close();
-        this.#state = "FIN_WAIT_1";
-        return;
-      case "CLOSE_WAIT":
-        this.#snd.close();
-        this.#state = "LAST_ACK";
-        return;
-    }
+    const s = this.#state;
+    if (s === "SYN_SENT") return this.#closed("aborted");
+    // In SYN-RECEIVED the FIN waits for the handshake (then FIN-WAIT-1, see #establish).
+    if (s === "SYN_RECEIVED" || s === "ESTABLISHED" || s === "CLOSE_WAIT") this.#snd.close();
+    this.#state = afterClose(s);
   }
 
   /** Drops the connection at once, sending a RST from a synchronized state. */
   abort(): void {
     if (this.#state === "CLOSED") return;
-    if (SYNCHRONIZED.has(this.#state) || this.#state === "SYN_RECEIVED") {
+    if (SYNCHRONIZED_STATES.has(this.#state) || this.#state === "SYN_RECEIVED") {
       this.#rsts.push(this.#segment(TCP_RST | TCP_ACK, this.#snd.max, EMPTY, {}));
     }
     this.#closed("aborted");
@@ -300,18 +261,14 @@ export class TcpConn {
 
   /** Reads the peer's SYN options and sets up both sequence spaces. */
   #negotiate(syn: TcpSegment): void {
-    const o = syn.options;
-    const ws = this.#cfg.windowScale && o.wscale !== undefined;
-    this.#rcv.init(syn.seq, ws ? this.#ourShift : 0);
-    this.#snd.shift = ws ? Math.min(o.wscale!, MAX_WSCALE) : 0;
-    if (!ws) this.#ourShift = -1; // offer none in a SYN-ACK
-    this.#snd.sackOk = this.#cfg.sack && o.sackPermitted === true;
-    this.#tsOk = this.#cfg.timestamps && o.ts !== undefined;
-    if (o.ts) this.#tsRecent = o.ts.val;
-    const peerMss = o.mss ?? DEFAULT_PEER_MSS;
-    const segMax = Math.min(peerMss, this.#cfg.mss) - (this.#tsOk ? TS_OPTION_BYTES : 0);
-    this.#snd.segMax = Math.max(64, segMax);
-    this.#snd.init(this.#snd.iss, this.#snd.segMax);
+    const n = negotiate(syn.options, this.#cfg);
+    this.#agreed = n;
+    this.#rcv.init(syn.seq, n.rcvShift);
+    this.#snd.shift = n.sndShift;
+    this.#snd.sackOk = n.sack;
+    this.#tsOk = n.timestamps;
+    if (syn.options.ts) this.#tsRecent = syn.options.ts.val;
+    this.#snd.init(this.#snd.iss, n.segMax);
     this.#snd.wnd = syn.window; // never scaled in a SYN (RFC 7323 §2.2)
     this.#snd.maxWnd = syn.window;
     this.#snd.wl1 = syn.seq;
@@ -375,38 +332,28 @@ export class TcpConn {
     );
     if (verdict === "future" || verdict === "old") {
       this.stats.dropped++;
-      rcv.ackNow = true;
+      this.#challengeAck(now); // RFC 5961 §5: answer, but rate-limited
       return;
     }
     if (acked > 0 && this.#wantWritable && snd.buf.free > 0) {
       this.#wantWritable = false;
       this.#emit({ type: "writable" });
     }
-    if (snd.finAcked) {
-      if (this.#state === "FIN_WAIT_1") {
-        this.#state = "FIN_WAIT_2";
-        this.#finWait2At = now + this.#cfg.finWait2Ms;
-      } else if (this.#state === "CLOSING") this.#enterTimeWait(now);
-      else if (this.#state === "LAST_ACK") return this.#closed("done");
-    }
+    if (snd.finAcked) this.#moveTo(afterOurFinAcked(this.#state), now);
+    // FIN-WAIT-2 lasts while the peer is heard from (the timer restarts on each segment).
     if (this.#state === "FIN_WAIT_2") this.#finWait2At = now + this.#cfg.finWait2Ms;
+    if (this.#closeReason !== null) return; // LAST-ACK ended
     if (ackOnly) {
       rcv.ackNow = true;
       return;
     }
-    const receiving = this.#state === "ESTABLISHED" || this.#state === "FIN_WAIT_1" ||
-      this.#state === "FIN_WAIT_2";
-    if (receiving) {
+    if (receivesData(this.#state)) {
       const r = rcv.onSegment(seg.seq, seg.payload, fin, now);
       if (r.delivered > 0) this.#emit({ type: "readable" });
       if (r.fin) {
         this.#emit({ type: "eof" });
         this.#emit({ type: "readable" });
-        if (this.#state === "ESTABLISHED") this.#state = "CLOSE_WAIT";
-        else if (this.#state === "FIN_WAIT_1") {
-          if (snd.finAcked) this.#enterTimeWait(now);
-          else this.#state = "CLOSING";
-        } else this.#enterTimeWait(now);
+        this.#moveTo(afterPeerFin(this.#state, snd.finAcked), now);
       }
     } else if (fin || seg.payload.length > 0) {
       rcv.ackNow = true; // a retransmitted FIN (or data after it): our ACK was lost
@@ -468,21 +415,21 @@ export class TcpConn {
   }
 
   #challengeAck(now: number): void {
-    if (now - this.#challengeWindow >= 1000) {
-      this.#challengeWindow = now;
-      this.#challengeCount = 0;
-    }
-    if (this.#challengeCount >= this.#cfg.challengeAcksPerSecond) return;
-    this.#challengeCount++;
+    if (!this.#ackLimit.allow(now)) return;
     this.stats.challengeAcks++;
     this.#rcv.ackNow = true;
   }
 
-  #enterTimeWait(now: number): void {
-    this.#state = "TIME_WAIT";
-    this.#timeWaitAt = now + this.#cfg.timeWaitMs;
-    this.#finWait2At = Infinity;
-    this.#snd.rtoAt = Infinity;
+  /** Applies a transition of tcp_states.ts with its timers. */
+  #moveTo(next: TcpState, now: number): void {
+    if (next === this.#state) return;
+    if (next === "CLOSED") return this.#closed("done");
+    this.#state = next;
+    if (next === "TIME_WAIT") {
+      this.#timeWaitAt = now + this.#cfg.timeWaitMs;
+      this.#finWait2At = Infinity;
+      this.#snd.rtoAt = Infinity;
+    }
   }
 
   /**
@@ -616,17 +563,8 @@ export class TcpConn {
   }
 
   #synSegment(synAck: boolean, now: number): TcpSegment {
-    const c = this.#cfg;
-    const o: TcpOptions = { mss: c.mss };
-    if (synAck) {
-      if (this.#ourShift >= 0) o.wscale = this.#ourShift;
-      if (this.#snd.sackOk) o.sackPermitted = true;
-      if (this.#tsOk) o.ts = { val: this.#tsNow(now), ecr: this.#tsRecent };
-    } else {
-      if (c.windowScale) o.wscale = this.#ourShift;
-      if (c.sack) o.sackPermitted = true;
-      if (c.timestamps) o.ts = { val: this.#tsNow(now), ecr: 0 };
-    }
+    const agreed = synAck ? this.#agreed : null;
+    const o = synOptions(this.#cfg, agreed, this.#tsNow(now), this.#tsRecent);
     const flags = TCP_SYN | (synAck ? TCP_ACK : 0);
     const seg = this.#segment(flags, this.#snd.iss, EMPTY, o, synAck);
     seg.window = Math.min(0xffff, this.#rcv.freeWindow);
@@ -661,4 +599,4 @@ export class TcpConn {
 }
 
 /** Re-exported so owners need only this module for the common names. */
-export type { TcpCloseReason, TcpConfig, TcpEvent, TcpState };
+export type { TcpCloseReason, TcpConfig, TcpConnStats, TcpEvent, TcpState };

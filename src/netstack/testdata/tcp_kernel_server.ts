@@ -1,7 +1,8 @@
 /**
  * Test helper run inside a network namespace: opens a TUN, and answers TCP
- * on 10.77.0.2:8080 with warren's TCP (TcpListener/TcpConn) on the real
- * clock. Each connection is a tiny HTTP/1.1 exchange: the request body's
+ * on 10.77.0.2:8080 and [fd77::2]:8080 with warren's TCP
+ * (TcpListener/TcpConn) on the real clock. `WARREN_TCP_LOSS` (a
+ * probability) drops that share of packets each way, by a seeded PRNG. Each connection is a tiny HTTP/1.1 exchange: the request body's
  * SHA-256 comes back in an `X-Body-Sha256` header, followed by
  * `X-Reply-Bytes` bytes of a seeded pattern. Prints "ready" when the TUN is
  * up and exits when stdin closes.
@@ -19,10 +20,19 @@ import type { TcpConn } from "../tcp_conn.ts";
 import { mulberry32 } from "../../testing/prng.ts";
 
 const US = Uint8Array.of(10, 77, 0, 2);
+const US6 = Uint8Array.of(0xfd, 0x77, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2);
+const LOSS = Number(Deno.env.get("WARREN_TCP_LOSS") ?? "0");
+const lossRand = mulberry32(5);
+const lost = () => LOSS > 0 && lossRand() < LOSS;
+const totals = { retransmits: 0, timeouts: 0, dropped: 0, connections: 0 };
 const PORT = 8080;
 const tun = TunDevice.open("wtcp%d", { offload: false });
 tun.setMtu(1500);
 tun.addAddress({ ip: Uint8Array.of(10, 77, 0, 1), bits: 24 });
+tun.addAddress({
+  ip: Uint8Array.of(0xfd, 0x77, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1),
+  bits: 64,
+});
 tun.up();
 const poller = new Poller();
 const listener = new TcpListener(PORT, { conn: { congestion: "cubic" } });
@@ -36,6 +46,19 @@ function replyPattern(n: number): Uint8Array {
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i++) out[i] = (r() * 256) | 0;
   return out;
+}
+
+function ipv6(dst: Uint8Array, l4: Uint8Array): Uint8Array {
+  const b = new Uint8Array(40 + l4.length);
+  b[0] = 0x60;
+  b[4] = l4.length >> 8;
+  b[5] = l4.length & 0xff;
+  b[6] = 6;
+  b[7] = 64;
+  b.set(US6, 8);
+  b.set(dst, 24);
+  b.set(l4, 40);
+  return b;
 }
 
 function ipv4(dst: Uint8Array, l4: Uint8Array): Uint8Array {
@@ -124,9 +147,10 @@ async function loop(): Promise<void> {
       const n = tun.readBatch(bufs, sizes, 0);
       for (let i = 0; i < n; i++) {
         const p = parsePacket(bufs[i].subarray(0, sizes[i]));
-        if (p.problem !== null || p.version !== 4 || p.proto !== 6 || p.laterFragment) continue;
+        if (p.problem !== null || p.proto !== 6 || p.laterFragment || lost()) continue;
         const dst = p.dstIp();
-        if (dst.join(".") !== US.join(".") || p.dstPort !== PORT) continue;
+        const ours = (p.version === 4 ? US : US6).join(".");
+        if (dst.join(".") !== ours || p.dstPort !== PORT) continue;
         const src = p.srcIp();
         const seg = decodeTcpSegment(p.buf.slice(p.l4Off, p.length), src, dst, rejects);
         if (seg) listener.input({ ip: src, port: seg.srcPort }, seg, t);
@@ -149,7 +173,11 @@ async function loop(): Promise<void> {
       pump(app);
     }
     const out = listener.poll(t);
-    const pkts = out.map((o) => ipv4(o.remote.ip, encodeTcpSegment(o.seg, US, o.remote.ip)));
+    const pkts = out.filter(() => !lost()).map((o) => {
+      const src = o.remote.ip.length === 4 ? US : US6;
+      const l4 = encodeTcpSegment(o.seg, src, o.remote.ip);
+      return src === US ? ipv4(o.remote.ip, l4) : ipv6(o.remote.ip, l4);
+    });
     for (let i = 0; i < pkts.length;) {
       const w = tun.writeBatch(
         pkts.slice(i),
@@ -161,7 +189,13 @@ async function loop(): Promise<void> {
       if (w === 0) await new Promise((r) => setTimeout(r, 1));
     }
     for (let i = apps.length - 1; i >= 0; i--) {
-      if (apps[i].conn.state === "CLOSED") apps.splice(i, 1);
+      const c = apps[i].conn;
+      if (c.state !== "CLOSED" && c.state !== "TIME_WAIT") continue;
+      totals.retransmits += c.stats.retransmits;
+      totals.timeouts += c.stats.timeouts;
+      totals.dropped += c.stats.dropped;
+      totals.connections++;
+      apps.splice(i, 1);
     }
   }
 }
@@ -174,6 +208,6 @@ console.log("ready");
   poller.wake();
 })();
 await done;
-console.error(JSON.stringify({ rejects, listener: listener.stats }));
+console.error(JSON.stringify({ rejects, listener: listener.stats, totals }));
 tun.close();
 poller.close();

@@ -132,6 +132,7 @@ export class TcpSender {
       this.max =
         iss >>> 0;
     this.bufSeq = seqAdd(iss, 1);
+    this.recover = this.iss; // RFC 6582 §3.2: recover starts at the ISS
     this.segMax = segMax;
     this.cc = newCongestionControl(this.#cfg.congestion, segMax);
   }
@@ -218,25 +219,33 @@ export class TcpSender {
       } else this.cc.onAck(dataAcked, r ?? (this.rtt.hasSample ? this.rtt.srtt : null), now);
       this.dupAcks = 0;
       this.rtoAt = this.flight > 0 ? now + this.rtt.rto : Infinity;
+      // SACK can show the new SND.UNA lost already (as Linux acts on any ACK, not just dupacks).
+      if (this.sackOk && this.sb.isLost(this.una, this.segMax)) this.#enterRecovery(now);
       return { verdict: "new", acked: dataAcked };
     }
     // RFC 5681's duplicate ACK, or RFC 6675's: any ACK bringing new SACK information.
     if (this.flight > 0 && (newlySacked > 0 || (!carriesData && !wndChanged))) {
       this.dupAcks++;
       const lost = this.sackOk && this.sb.isLost(this.una, this.segMax);
-      if (
-        !this.inRecovery && (this.dupAcks >= DUP_THRESH || lost) && seqGt(this.max, this.recover)
-      ) {
-        // RFC 6675 §5 / RFC 6582 §3.2: enter recovery, retransmit the first hole.
-        this.inRecovery = true;
-        this.recover = this.max;
-        this.cc.onCongestion(this.flight, now);
-        this.highRxt = this.una;
-        this.rexmitUna = true;
-        this.sampler.onRetransmit();
-      }
+      if (this.dupAcks >= DUP_THRESH || lost) this.#enterRecovery(now);
     }
     return { verdict: "duplicate", acked: 0 };
+  }
+
+  /**
+   * RFC 6675 §5 / RFC 6582 §3.2: enter fast recovery and retransmit the first
+   * hole, once per window: not while recovering, nor while SND.UNA is below
+   * `recover` (SND.MAX when the last recovery or timeout began).
+   */
+  #enterRecovery(now: number): void {
+    // Not for losses among data sent before `recover`: after a timeout those are being resent.
+    if (this.inRecovery || seqLt(this.una, this.recover) || this.flight === 0) return;
+    this.inRecovery = true;
+    this.recover = this.max;
+    this.cc.onCongestion(this.flight, now);
+    this.highRxt = this.una;
+    this.rexmitUna = true;
+    this.sampler.onRetransmit();
   }
 
   /** The retransmission timer fired (RFC 6298 §5.4–5.6): back off and go back to SND.UNA. */

@@ -13,6 +13,7 @@
 import { TcpConn } from "./tcp_conn.ts";
 import type { TcpConfig } from "./tcp_config.ts";
 import { TCP_ACK, TCP_RST, TCP_SYN, type TcpSegment } from "./tcp_segment.ts";
+import { seqGt } from "./tcp_seq.ts";
 
 /** A 4- or 16-byte address and a port (the netstack seam's Endpoint). */
 export interface Endpoint {
@@ -123,10 +124,17 @@ export class TcpListener {
   input(remote: Endpoint, seg: TcpSegment, now: number): void {
     const key = keyOf(remote);
     const e = this.#conns.get(key);
-    if (e) {
+    const reuse = e !== undefined && e.conn.state === "TIME_WAIT" &&
+      (seg.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === TCP_SYN && seqGt(seg.seq, e.conn.receiveNext);
+    if (e && !reuse) {
       e.conn.input(seg, now);
       this.#settle(key, e);
       return;
+    }
+    if (reuse) {
+      // RFC 9293 §3.10.7.4 (as RFC 6191 and Linux): a SYN above the old RCV.NXT may
+      // reopen a tuple in TIME-WAIT; the old connection is done.
+      this.#conns.delete(key);
     }
     const f = seg.flags;
     if (f & TCP_RST) return;

@@ -156,3 +156,31 @@ Deno.test("TIME-WAIT connections beyond the cap are dropped and counted", () => 
   assert.equal(l.stats.timeWaitEvicted, 2);
   assert.equal(l.connections, 2);
 });
+
+Deno.test("a new SYN above the old sequence space reopens a tuple in TIME-WAIT", () => {
+  const l = new TcpListener(80, { conn: { random: mulberry32(7) } });
+  const c = TcpConn.connect(43000, 80, 0, { random: mulberry32(8) });
+  let t = run(l, [c], 0, 10_000, () => c.state === "ESTABLISHED" && l.halfOpen === 0);
+  const server = l.accept()!.conn;
+  server.close();
+  t = run(l, [c], t, t + 5_000, () => c.state === "CLOSE_WAIT");
+  c.close();
+  t = run(l, [c], t, t + 5_000, () => c.state === "CLOSED");
+  assert.equal(server.state, "TIME_WAIT");
+  // A SYN below the old RCV.NXT is an old duplicate: TIME-WAIT answers it, nothing reopens.
+  const again = TcpConn.connect(43000, 80, t, { random: mulberry32(9) });
+  const [syn] = again.poll(t);
+  const old = server.receiveNext;
+  l.input(at(43000), { ...syn, seq: (old - 5000) >>> 0 }, t);
+  const challenge = l.poll(t);
+  assert.deepEqual(challenge.map((o) => o.seg.flags), [TCP_ACK]);
+  assert.equal(server.state, "TIME_WAIT");
+  // The same client port with a later ISN: a fresh handshake.
+  const fresh = { ...syn, seq: (old + 100_000) >>> 0 };
+  l.input(at(43000), fresh, t + 1);
+  const out = l.poll(t + 1);
+  assert.equal(out.length, 1);
+  assert.equal(out[0].seg.flags, TCP_SYN | TCP_ACK);
+  assert.equal(out[0].seg.ack, (fresh.seq + 1) >>> 0);
+  assert.equal(l.halfOpen, 1);
+});

@@ -370,6 +370,7 @@ export class TcpConn {
     snd.rtoAt = Infinity;
     snd.rtoCount = 0;
     this.#state = snd.finQueued ? "FIN_WAIT_1" : "ESTABLISHED";
+    this.#synPending = false; // a SYN-ACK resend asked for just before is moot now
     this.#events.push({ type: "connected" });
     snd.wl1 = seqAdd(seg.seq, -1); // take this segment's window
   }
@@ -440,9 +441,9 @@ export class TcpConn {
     if (this.#rsts.length > 0) return this.#lastNow;
     if (this.#state === "CLOSED") return Infinity;
     const s = this.#snd;
+    const synState = this.#state === "SYN_SENT" || this.#state === "SYN_RECEIVED";
     if (
-      this.#rcv.ackNow || this.#synPending && s.nxt === s.iss || this.#probePending ||
-      this.#kaPending
+      this.#rcv.ackNow || (synState && this.#synPending) || this.#probePending || this.#kaPending
     ) {
       return this.#lastNow;
     }

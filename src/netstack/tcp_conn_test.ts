@@ -521,3 +521,18 @@ for (const sack of [true, false]) {
     assert.ok(a.transport.ssthresh < Infinity, "the loss reduced the window");
   });
 }
+
+Deno.test("a repeated SYN makes the SYN-ACK due at once, and the handshake's ACK cancels it", () => {
+  const a = TcpConn.connect(1, 2, 0, cfg(10));
+  const [syn] = a.poll(0);
+  const b = TcpConn.accept(syn, 1, cfg(11));
+  const [synAck] = b.poll(1);
+  a.input(synAck, 2);
+  const [ack] = a.poll(2);
+  b.input(syn, 3); // A's SYN again: B owes a SYN-ACK now, not at its next timeout
+  assert.equal(b.nextTimerAt(), 3);
+  b.input(ack, 3); // ...but the handshake's ACK arrives before B polls
+  assert.equal(b.state, "ESTABLISHED");
+  assert.deepEqual(b.poll(3), []);
+  assert.equal(b.nextTimerAt(), Infinity, "idle: no timer, no busy loop");
+});

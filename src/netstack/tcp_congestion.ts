@@ -33,6 +33,8 @@ export interface CongestionControl {
   onCongestion(flight: number, now: number): void;
   /** The retransmission timer fired with `flight` bytes outstanding. */
   onRto(flight: number, now: number): void;
+  /** Sending resumes after an idle period longer than the RTO (RFC 5681 §4.1). */
+  onIdleRestart(now: number): void;
 }
 
 /** The algorithms {@linkcode newCongestionControl} builds. */
@@ -107,6 +109,11 @@ export class NewReno implements CongestionControl {
     this.ssthresh = Math.max(Math.floor(flight / 2), 2 * this.#mss);
     this.cwnd = this.#mss;
     this.#acc = 0;
+  }
+
+  /** RFC 5681 §4.1: cwnd = min(IW, cwnd), the restart window, so an idle flow cannot burst. */
+  onIdleRestart(_now: number): void {
+    this.cwnd = Math.min(this.cwnd, INITIAL_WINDOW_SEGMENTS * this.#mss);
   }
 }
 
@@ -223,6 +230,15 @@ export class Cubic implements CongestionControl {
   onRto(_flight: number, _now: number): void {
     this.#reduce();
     this.cwnd = this.#mss;
+  }
+
+  /**
+   * RFC 5681 §4.1's restart window, and a fresh epoch so W_cubic(t) does not
+   * count the idle time as growth (RFC 9438 §5.8).
+   */
+  onIdleRestart(_now: number): void {
+    this.cwnd = Math.min(this.cwnd, INITIAL_WINDOW_SEGMENTS * this.#mss);
+    this.epochStart = -1;
   }
 
   #reduce(): void {

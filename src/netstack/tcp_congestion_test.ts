@@ -119,3 +119,19 @@ Deno.test("newCongestionControl() builds either algorithm behind the interface",
   assert.equal(newCongestionControl("cubic", MSS).name, "cubic");
   assert.equal(newCongestionControl("newreno", MSS).name, "newreno");
 });
+
+Deno.test("an idle restart caps cwnd at the initial window and starts a new CUBIC epoch", () => {
+  for (const cc of [new NewReno(MSS), new Cubic(MSS)]) {
+    cc.onAck(40 * MSS, null, 0);
+    for (let i = 0; i < 40; i++) cc.onAck(MSS, 10, i);
+    assert.ok(cc.cwnd > 10 * MSS);
+    cc.onIdleRestart(10_000);
+    assert.equal(cc.cwnd, 10 * MSS, cc.name);
+  }
+  const c = new Cubic(MSS);
+  c.onCongestion(20 * MSS, 0);
+  c.onAck(MSS, 10, 5);
+  assert.equal(c.epochStart, 5);
+  c.onIdleRestart(60_000);
+  assert.equal(c.epochStart, -1);
+});

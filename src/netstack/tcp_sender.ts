@@ -99,6 +99,8 @@ export class TcpSender {
   persistAt: number = Infinity;
   /** Unanswered window probes, for their back-off. */
   persistBackoff = 0;
+  /** When data was last sent (for the restart after idle). */
+  lastSentAt = 0;
   /** Data segments retransmitted, for stats. */
   retransmits = 0;
   /** The send buffer: bytes from bufSeq on. */
@@ -300,6 +302,9 @@ export class TcpSender {
     }
     // New data (or data after a go-back by the timer).
     const avail = seqDiff(this.dataEnd, this.nxt);
+    if (avail > 0 && this.flight === 0 && now - this.lastSentAt > this.rtt.rto) {
+      this.cc.onIdleRestart(now);
+    }
     if (avail > 0) {
       const wndRoom = seqDiff(seqAdd(this.una, this.wnd), this.nxt);
       const cwndRoom = this.cc.cwnd - pipe;
@@ -332,6 +337,7 @@ export class TcpSender {
   }
 
   #sent(it: SendItem, now: number): SendItem {
+    this.lastSentAt = now;
     const end = seqAdd(it.seq, it.data.length + (it.fin ? 1 : 0));
     if (seqGt(end, this.nxt) && seqGe(this.nxt, it.seq)) this.nxt = end;
     if (seqGt(end, this.max)) this.max = end;

@@ -138,3 +138,15 @@ Deno.test("duplicate ACKs for data being resent after a timeout do not start rec
   for (let i = 0; i < 3; i++) s.onAck(1 + MSS, 100, 1 << 14, undefined, null, false, 1200);
   assert.ok(!s.inRecovery);
 });
+
+Deno.test("after idling longer than the RTO the sender restarts from the initial window", () => {
+  const s = sender(400_000);
+  drain(s, 0);
+  s.onAck(s.nxt, 100, 1 << 14, undefined, null, false, 10);
+  (s.cc as unknown as { cwnd: number }).cwnd = 50 * MSS; // grown by an earlier busy period
+  assert.equal(drain(s, 10).length, 50, "busy: the whole window goes out");
+  s.onAck(s.nxt, 100, 1 << 14, undefined, null, false, 20);
+  assert.equal(s.flight, 0);
+  const burst = drain(s, 20 + 5_000);
+  assert.equal(burst.length, 10, "after idling: no line-rate burst of the old window");
+});

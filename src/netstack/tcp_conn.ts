@@ -22,20 +22,13 @@ import {
   type TcpEvent,
   type TcpState,
 } from "./tcp_config.ts";
-import { negotiate, type Negotiated, RateLimit, synOptions } from "./tcp_handshake.ts";
+import { negotiate, type Negotiated, RateLimit } from "./tcp_handshake.ts";
+import { TcpOutput } from "./tcp_output.ts";
 import { afterClose, afterOurFinAcked, afterPeerFin, receivesData } from "./tcp_states.ts";
 import { TcpReceiver } from "./tcp_receiver.ts";
-import {
-  TCP_ACK,
-  TCP_FIN,
-  TCP_PSH,
-  TCP_RST,
-  TCP_SYN,
-  type TcpOptions,
-  type TcpSegment,
-} from "./tcp_segment.ts";
+import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type TcpSegment } from "./tcp_segment.ts";
 import { TcpSender } from "./tcp_sender.ts";
-import { seqAdd, seqDiff, seqLe } from "./tcp_seq.ts";
+import { seqAdd } from "./tcp_seq.ts";
 
 const EMPTY = new Uint8Array(0);
 
@@ -77,10 +70,7 @@ export class TcpConn {
   #rsts: TcpSegment[] = [];
   #synPending = true;
   #agreed: Negotiated | null = null;
-  #tsOk = false;
-  #tsOffset: number;
-  #tsRecent = 0;
-  #lastAckSent = 0;
+  readonly #out: TcpOutput;
   #lastRecvAt: number;
   #lastNow: number;
   #kaProbes = 0;
@@ -101,7 +91,7 @@ export class TcpConn {
     this.#state = "SYN_SENT";
     this.#lastRecvAt = now;
     this.#lastNow = now;
-    this.#tsOffset = Math.floor(cfg.random() * 2 ** 32);
+    this.#out = new TcpOutput(localPort, remotePort, this.#rcv, Math.floor(cfg.random() * 2 ** 32));
     this.#snd.init(Math.floor(cfg.random() * 2 ** 32), cfg.mss);
   }
 
@@ -231,7 +221,7 @@ export class TcpConn {
   abort(): void {
     if (this.#state === "CLOSED") return;
     if (SYNCHRONIZED_STATES.has(this.#state) || this.#state === "SYN_RECEIVED") {
-      this.#rsts.push(this.#segment(TCP_RST | TCP_ACK, this.#snd.max, EMPTY, {}));
+      this.#rsts.push(this.#out.segment(TCP_RST | TCP_ACK, this.#snd.max, EMPTY, {}));
     }
     this.#closed("aborted");
   }
@@ -255,10 +245,6 @@ export class TcpConn {
     this.#events.push({ type: "closed", reason });
   }
 
-  #tsNow(now: number): number {
-    return (Math.floor(now) + this.#tsOffset) >>> 0;
-  }
-
   /** Reads the peer's SYN options and sets up both sequence spaces. */
   #negotiate(syn: TcpSegment): void {
     const n = negotiate(syn.options, this.#cfg);
@@ -266,8 +252,9 @@ export class TcpConn {
     this.#rcv.init(syn.seq, n.rcvShift);
     this.#snd.shift = n.sndShift;
     this.#snd.sackOk = n.sack;
-    this.#tsOk = n.timestamps;
-    if (syn.options.ts) this.#tsRecent = syn.options.ts.val;
+    this.#out.tsOk = n.timestamps;
+    this.#out.sackOk = n.sack;
+    if (syn.options.ts) this.#out.tsRecent = syn.options.ts.val;
     this.#snd.init(this.#snd.iss, n.segMax);
     this.#snd.wnd = syn.window; // never scaled in a SYN (RFC 7323 §2.2)
     this.#snd.maxWnd = syn.window;
@@ -310,17 +297,15 @@ export class TcpConn {
     }
     if (syn) return this.#challengeAck(now); // RFC 5961 §4: any SYN in a synchronized state
     if (!(seg.flags & TCP_ACK)) return;
-    if (this.#tsOk && seg.options.ts && seqLe(seg.seq, this.#lastAckSent)) {
-      this.#tsRecent = seg.options.ts.val;
-    }
+    this.#out.noteTimestamp(seg);
     if (this.#state === "SYN_RECEIVED") {
       if (seg.ack !== seqAdd(snd.iss, 1) || snd.nxt === snd.iss) {
-        this.#rsts.push(this.#segment(TCP_RST, seg.ack, EMPTY, {}, false));
+        this.#rsts.push(this.#out.segment(TCP_RST, seg.ack, EMPTY, {}, false));
         return;
       }
       this.#establish(seg, now);
     }
-    const tsRtt = this.#tsRtt(seg, now);
+    const tsRtt = this.#out.rtt(seg, now);
     const { verdict, acked } = snd.onAck(
       seg.ack,
       seg.seq,
@@ -365,7 +350,7 @@ export class TcpConn {
   #establish(seg: TcpSegment, now: number): void {
     const snd = this.#snd;
     snd.una = seg.ack;
-    const r = snd.sampler.onAck(seg.ack, now) ?? this.#tsRtt(seg, now);
+    const r = snd.sampler.onAck(seg.ack, now) ?? this.#out.rtt(seg, now);
     if (r !== null) snd.rtt.sample(r);
     snd.rtoAt = Infinity;
     snd.rtoCount = 0;
@@ -381,7 +366,7 @@ export class TcpConn {
     const ackOk = hasAck && seg.ack === seqAdd(snd.iss, 1) && snd.nxt !== snd.iss;
     if (hasAck && !ackOk) {
       if (!(seg.flags & TCP_RST)) {
-        this.#rsts.push(this.#segment(TCP_RST, seg.ack, EMPTY, {}, false));
+        this.#rsts.push(this.#out.segment(TCP_RST, seg.ack, EMPTY, {}, false));
       }
       return;
     }
@@ -398,7 +383,7 @@ export class TcpConn {
       return;
     }
     snd.una = snd.nxt = snd.max = seg.ack;
-    const r = this.#tsRtt(seg, now) ?? snd.sampler.onAck(seg.ack, now);
+    const r = this.#out.rtt(seg, now) ?? snd.sampler.onAck(seg.ack, now);
     if (r !== null) snd.rtt.sample(r);
     snd.rtoAt = Infinity;
     snd.rtoCount = 0;
@@ -406,13 +391,6 @@ export class TcpConn {
     this.#state = "ESTABLISHED";
     this.#rcv.ackNow = true;
     this.#events.push({ type: "connected" });
-  }
-
-  #tsRtt(seg: TcpSegment, now: number): number | null {
-    const ecr = seg.options.ts?.ecr;
-    if (!this.#tsOk || ecr === undefined || ecr === 0) return null;
-    const r = seqDiff(this.#tsNow(now), ecr);
-    return r >= 0 && r < 3_600_000 ? r : null;
   }
 
   #challengeAck(now: number): void {
@@ -504,46 +482,46 @@ export class TcpConn {
         this.#synPending = false;
         const synAck = this.#state === "SYN_RECEIVED";
         const first = snd.max === snd.iss;
-        out.push(this.#synSegment(synAck, now));
+        out.push(this.#out.syn(this.#cfg, synAck ? this.#agreed : null, snd.iss, now));
         snd.nxt = snd.max = seqAdd(snd.iss, 1);
         if (first) snd.sampler.start(snd.nxt, now);
         else snd.sampler.onRetransmit();
         if (snd.rtoAt === Infinity) snd.rtoAt = now + snd.rtt.rto;
       }
       if (rcv.ackNow && this.#state === "SYN_RECEIVED" && snd.nxt !== snd.iss) {
-        out.push(this.#segment(TCP_ACK, snd.nxt, EMPTY, this.#options(now)));
+        out.push(this.#out.ack(snd.nxt, now));
       }
       return this.#count(out);
     }
     const maySend = this.#state !== "FIN_WAIT_2" && this.#state !== "TIME_WAIT";
     for (let i = 0; maySend && i < 1024; i++) {
-      const opts = this.#options(now);
+      const opts = this.#out.options(now);
       const room = snd.segMax - (opts.sack ? 2 + 2 + 8 * opts.sack.length : 0);
       const it = snd.next(now, room);
       if (!it) break;
       if (it.retransmit) this.stats.retransmits++;
       let flags = TCP_ACK | (it.fin ? TCP_FIN : 0);
       if (it.data.length > 0 && !snd.pending) flags |= TCP_PSH;
-      out.push(this.#segment(flags, it.seq, it.data, opts));
+      out.push(this.#out.segment(flags, it.seq, it.data, opts));
     }
     if (maySend) snd.checkPersist(now);
     if (this.#probePending) {
       this.#probePending = false;
       const it = snd.probe(now);
-      if (it) out.push(this.#segment(TCP_ACK, it.seq, it.data, this.#options(now)));
+      if (it) out.push(this.#out.segment(TCP_ACK, it.seq, it.data, this.#out.options(now)));
     }
     if (this.#kaPending) {
       this.#kaPending = false;
       // RFC 9293 §3.8.4: SEG.SEQ = SND.NXT − 1 draws an ACK from a live peer.
-      out.push(this.#segment(TCP_ACK, seqAdd(snd.max, -1), EMPTY, this.#options(now)));
+      out.push(this.#out.ack(seqAdd(snd.max, -1), now));
     }
     // SND.MAX, not a rewound SND.NXT: a pure ACK below the peer's RCV.NXT would be discarded.
     if (rcv.ackNow || now >= rcv.delAckAt) {
-      out.push(this.#segment(TCP_ACK, snd.max, EMPTY, this.#options(now)));
+      out.push(this.#out.ack(snd.max, now));
     }
     // One duplicate ACK per out-of-order segment, as a peer counting them expects.
     while (rcv.dupAcksOwed > 0) {
-      out.push(this.#segment(TCP_ACK, snd.max, EMPTY, this.#options(now)));
+      out.push(this.#out.ack(snd.max, now));
     }
     return this.#count(out);
   }
@@ -551,51 +529,6 @@ export class TcpConn {
   #count(out: TcpSegment[]): TcpSegment[] {
     this.stats.segmentsOut += out.length;
     return out;
-  }
-
-  #options(now: number): TcpOptions {
-    const o: TcpOptions = {};
-    if (this.#tsOk) o.ts = { val: this.#tsNow(now), ecr: this.#tsRecent };
-    if (this.#snd.sackOk) {
-      const blocks = this.#rcv.sackBlocks(this.#tsOk ? 3 : 4);
-      if (blocks.length > 0) o.sack = blocks;
-    }
-    return o;
-  }
-
-  #synSegment(synAck: boolean, now: number): TcpSegment {
-    const agreed = synAck ? this.#agreed : null;
-    const o = synOptions(this.#cfg, agreed, this.#tsNow(now), this.#tsRecent);
-    const flags = TCP_SYN | (synAck ? TCP_ACK : 0);
-    const seg = this.#segment(flags, this.#snd.iss, EMPTY, o, synAck);
-    seg.window = Math.min(0xffff, this.#rcv.freeWindow);
-    return seg;
-  }
-
-  #segment(
-    flags: number,
-    seq: number,
-    payload: Uint8Array,
-    options: TcpOptions,
-    withAck = true,
-  ): TcpSegment {
-    const rcv = this.#rcv;
-    const ack = withAck && (flags & TCP_ACK) !== 0;
-    if (ack) {
-      this.#lastAckSent = rcv.nxt;
-      rcv.onAckSent();
-    }
-    return {
-      srcPort: this.localPort,
-      dstPort: this.remotePort,
-      seq,
-      ack: ack ? rcv.nxt : 0,
-      flags: withAck ? flags : flags & ~TCP_ACK,
-      window: flags & TCP_RST ? 0 : rcv.windowField(),
-      urgent: 0,
-      options,
-      payload,
-    };
   }
 }
 

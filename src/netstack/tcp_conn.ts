@@ -24,6 +24,7 @@ import {
 } from "./tcp_config.ts";
 import { negotiate, type Negotiated, RateLimit } from "./tcp_handshake.ts";
 import { TcpOutput } from "./tcp_output.ts";
+import type { CookieConn } from "./tcp_syncookie.ts";
 import { afterClose, afterOurFinAcked, afterPeerFin, receivesData } from "./tcp_states.ts";
 import { TcpReceiver } from "./tcp_receiver.ts";
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type TcpSegment } from "./tcp_segment.ts";
@@ -124,6 +125,31 @@ export class TcpConn {
     c.#state = "SYN_RECEIVED";
     c.#negotiate(syn);
     c.stats.segmentsIn++;
+    return c;
+  }
+
+  /**
+   * The connection a valid SYN cookie names (see tcp_syncookie.ts), made
+   * when its handshake's final ACK arrives: ESTABLISHED, without window
+   * scaling, SACK or timestamps, which the cookie cannot carry. The owner
+   * then passes that ACK to input() for its window and any data.
+   */
+  static fromCookie(
+    ack: TcpSegment,
+    cookie: CookieConn,
+    now: number,
+    config: Partial<TcpConfig> = {},
+  ): TcpConn {
+    const cfg = tcpConfig({ ...config, windowScale: false, sack: false, timestamps: false });
+    const c = new TcpConn(ack.dstPort, ack.srcPort, cfg, now);
+    c.#negotiate({ ...ack, seq: cookie.irs, window: 0, options: { mss: cookie.mss } });
+    const snd = c.#snd;
+    snd.init(cookie.iss, snd.segMax);
+    snd.una = snd.nxt = snd.max = seqAdd(cookie.iss, 1);
+    snd.wl2 = snd.una;
+    c.#state = "ESTABLISHED";
+    c.#synPending = false;
+    c.#events.push({ type: "connected" });
     return c;
   }
 

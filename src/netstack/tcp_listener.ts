@@ -1,9 +1,9 @@
 /**
  * Passive open on one local port (RFC 9293 LISTEN): a SYN makes a
  * connection in SYN-RECEIVED, up to a bounded backlog of half-open ones —
- * past it further SYNs are dropped and counted, so a SYN flood costs a
- * fixed amount of memory; handshakes that complete wait in a bounded accept
- * queue. The listener keeps routing segments to its connections until they
+ * past it a SYN is answered with a stateless SYN cookie (or, with cookies
+ * off, dropped), counted either way, so a SYN flood costs a fixed amount of
+ * memory; handshakes that complete wait in a bounded accept queue. The listener keeps routing segments to its connections until they
  * close, answers segments for unknown connections with RST as LISTEN does,
  * and caps how many connections may sit in TIME-WAIT at once.
  *
@@ -13,7 +13,11 @@
 import { TcpConn } from "./tcp_conn.ts";
 import type { TcpConfig } from "./tcp_config.ts";
 import { TCP_ACK, TCP_RST, TCP_SYN, type TcpSegment } from "./tcp_segment.ts";
-import { seqGt } from "./tcp_seq.ts";
+import { seqAdd, seqGt } from "./tcp_seq.ts";
+import { SynCookies } from "./tcp_syncookie.ts";
+
+/** The cookie MAC leaves out our address: the secret is per listener already. */
+const NO_IP = new Uint8Array(0);
 
 /** A 4- or 16-byte address and a port (the netstack seam's Endpoint). */
 export interface Endpoint {
@@ -31,6 +35,10 @@ export interface TcpListenerOptions {
   acceptQueue?: number;
   /** Connections in TIME-WAIT at most; the oldest is dropped past it (default 1024). */
   maxTimeWait?: number;
+  /** Answer SYNs beyond the backlog with SYN cookies (default true, as Linux's tcp_syncookies=1). */
+  synCookies?: boolean;
+  /** The cookie secret (default: random per listener). */
+  cookieSecret?: Uint8Array;
   /** Settings for every accepted connection. */
   conn?: Partial<TcpConfig>;
 }
@@ -39,8 +47,12 @@ export interface TcpListenerOptions {
 export interface TcpListenerStats {
   /** SYNs that made a half-open connection. */
   synAccepted: number;
-  /** SYNs dropped because the backlog was full. */
+  /** SYNs dropped because the backlog was full and cookies are off. */
   synDropped: number;
+  /** SYN cookies sent because the backlog was full. */
+  cookiesSent: number;
+  /** Connections rebuilt from a valid cookie. */
+  cookiesAccepted: number;
   /** Completed handshakes reset because the accept queue was full. */
   acceptOverflow: number;
   /** RSTs sent for segments matching no connection. */
@@ -88,6 +100,8 @@ export class TcpListener {
   readonly stats: TcpListenerStats = {
     synAccepted: 0,
     synDropped: 0,
+    cookiesSent: 0,
+    cookiesAccepted: 0,
     acceptOverflow: 0,
     resets: 0,
     timeWaitEvicted: 0,
@@ -100,6 +114,7 @@ export class TcpListener {
   readonly #acceptMax: number;
   readonly #maxTimeWait: number;
   readonly #connCfg: Partial<TcpConfig>;
+  readonly #cookies: SynCookies | null;
 
   /** Listens on `port` with the given limits. */
   constructor(port: number, opts: TcpListenerOptions = {}) {
@@ -108,6 +123,7 @@ export class TcpListener {
     this.#acceptMax = opts.acceptQueue ?? 128;
     this.#maxTimeWait = opts.maxTimeWait ?? 1024;
     this.#connCfg = opts.conn ?? {};
+    this.#cookies = opts.synCookies === false ? null : new SynCookies(opts.cookieSecret);
   }
 
   /** Connections the listener routes for, in any state but CLOSED. */
@@ -139,13 +155,15 @@ export class TcpListener {
     const f = seg.flags;
     if (f & TCP_RST) return;
     if (f & TCP_ACK) {
+      if (!(f & TCP_SYN) && this.#fromCookie(key, remote, seg, now)) return;
       // RFC 9293 §3.10.7.2: an ACK to LISTEN gets <SEQ=SEG.ACK><CTL=RST>.
       this.#reset(remote, seg.ack, 0, false);
       return;
     }
     if (!(f & TCP_SYN)) return;
     if (this.halfOpen >= this.#backlog) {
-      this.stats.synDropped++;
+      if (this.#cookies) this.#sendCookie(remote, seg, now);
+      else this.stats.synDropped++;
       return;
     }
     const conn = TcpConn.accept(seg, now, this.#connCfg);
@@ -156,6 +174,52 @@ export class TcpListener {
       conn,
       accepted: false,
     });
+  }
+
+  /** A stateless SYN-ACK whose ISS is the cookie (RFC 4987 §3.6). */
+  #sendCookie(remote: Endpoint, syn: TcpSegment, now: number): void {
+    const mss = syn.options.mss ?? 536;
+    const iss = this.#cookies!.make(remote.ip, remote.port, NO_IP, this.port, syn.seq, mss, now);
+    this.stats.cookiesSent++;
+    this.#out.push({
+      remote: { ip: remote.ip.slice(), port: remote.port },
+      seg: {
+        srcPort: this.port,
+        dstPort: remote.port,
+        seq: iss,
+        ack: seqAdd(syn.seq, 1),
+        flags: TCP_SYN | TCP_ACK,
+        window: 0xffff,
+        urgent: 0,
+        options: { mss: Math.min(mss, this.#connCfg.mss ?? 1460) },
+        payload: new Uint8Array(0),
+      },
+    });
+  }
+
+  /** Rebuilds the connection an ACK's cookie names; false if there is none. */
+  #fromCookie(key: string, remote: Endpoint, seg: TcpSegment, now: number): boolean {
+    const ok = this.#cookies?.check(
+      remote.ip,
+      remote.port,
+      NO_IP,
+      this.port,
+      seg.seq,
+      seg.ack,
+      now,
+    );
+    if (!ok) return false;
+    const conn = TcpConn.fromCookie(seg, ok, now, this.#connCfg);
+    this.stats.cookiesAccepted++;
+    const e: Entry = { remote: { ip: remote.ip.slice(), port: remote.port }, conn, accepted: true };
+    this.#conns.set(key, e);
+    conn.input(seg, now);
+    if (this.#ready.length >= this.#acceptMax) {
+      this.stats.acceptOverflow++;
+      conn.abort();
+      this.#settle(key, e);
+    } else this.#ready.push(e);
+    return true;
   }
 
   #reset(remote: Endpoint, seq: number, ack: number, withAck: boolean): void {

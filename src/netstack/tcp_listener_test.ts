@@ -65,18 +65,23 @@ Deno.test("TcpListener completes a handshake, hands the connection out and carri
   assert.equal(l.connections, 0, "closed connections are forgotten");
 });
 
-Deno.test("a SYN flood fills the backlog, is dropped and counted, and memory stays bounded", () => {
-  const l = new TcpListener(80, { backlog: 16, conn: { random: mulberry32(3), synRetries: 2 } });
-  const syn = (port: number): TcpSegment => ({
-    srcPort: port,
-    dstPort: 80,
-    seq: port * 7919,
-    ack: 0,
-    flags: TCP_SYN,
-    window: 65535,
-    urgent: 0,
-    options: { mss: 1460 },
-    payload: new Uint8Array(0),
+const syn = (port: number): TcpSegment => ({
+  srcPort: port,
+  dstPort: 80,
+  seq: port * 7919,
+  ack: 0,
+  flags: TCP_SYN,
+  window: 65535,
+  urgent: 0,
+  options: { mss: 1460 },
+  payload: new Uint8Array(0),
+});
+
+Deno.test("with cookies off a SYN flood fills the backlog, is dropped and counted, memory bounded", () => {
+  const l = new TcpListener(80, {
+    backlog: 16,
+    synCookies: false,
+    conn: { random: mulberry32(3), synRetries: 2 },
   });
   for (let p = 1000; p < 11_000; p++) l.input(at(p), syn(p), 0);
   assert.equal(l.halfOpen, 16);
@@ -183,4 +188,36 @@ Deno.test("a new SYN above the old sequence space reopens a tuple in TIME-WAIT",
   assert.equal(out[0].seg.flags, TCP_SYN | TCP_ACK);
   assert.equal(out[0].seg.ack, (fresh.seq + 1) >>> 0);
   assert.equal(l.halfOpen, 1);
+});
+
+Deno.test("under a SYN flood with cookies a real client still connects, statelessly", () => {
+  const l = new TcpListener(80, { backlog: 16, conn: { random: mulberry32(3) } });
+  for (let p = 1000; p < 11_000; p++) l.input(at(p), syn(p), 0);
+  assert.equal(l.halfOpen, 16);
+  assert.equal(l.connections, 16, "cookies keep no state");
+  assert.equal(l.stats.cookiesSent, 10_000 - 16);
+  assert.equal(l.stats.synDropped, 0);
+  l.poll(0); // the SYN-ACKs go to the spoofed sources
+  // A real client during the flood gets a cookie SYN-ACK and completes on its ACK.
+  const c = TcpConn.connect(40002, 80, 10, { random: mulberry32(4) });
+  let t = run(l, [c], 10, 5_000, () => c.state === "ESTABLISHED" && l.stats.cookiesAccepted === 1);
+  assert.equal(l.stats.cookiesAccepted, 1);
+  const got = l.accept();
+  assert.ok(got && got.remote.port === 40002);
+  assert.equal(got.conn.state, "ESTABLISHED");
+  const data = new Uint8Array(300_000).map((_, i) => i & 0xff);
+  const parts: Uint8Array[] = [];
+  let off = 0, n = 0;
+  t = run(l, [c], t, t + 30_000, () => {
+    off += c.write(data.subarray(off));
+    for (let b = got.conn.read(); b.length > 0; b = got.conn.read()) parts.push(b), n += b.length;
+    return n === data.length;
+  });
+  assert.equal(n, data.length);
+  let o = 0;
+  for (const p of parts) assert.deepEqual(p, data.subarray(o, o += p.length));
+  // A forged ACK (no cookie) is reset, not accepted.
+  l.input(at(50_000), { ...syn(50_000), flags: TCP_ACK, ack: 12345 }, t);
+  assert.equal(l.stats.cookiesAccepted, 1);
+  assert.ok(l.poll(t).some((o) => o.remote.port === 50_000 && o.seg.flags === TCP_RST));
 });

@@ -24,13 +24,13 @@ async function sha256(b: Uint8Array): Promise<string> {
   return Array.from(d, (x) => x.toString(16).padStart(2, "0")).join("");
 }
 
-async function startServer(ns: string, loss = 0) {
+async function startServer(ns: string, loss = 0, backlog = 128) {
   // No duplicate address detection, so fd77::1 is usable at once.
   await run(["ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0"]);
   await run(["ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.default.accept_dad=0"]);
   const child = new Deno.Command("ip", {
     args: ["netns", "exec", ns, Deno.execPath(), "run", "-A", SERVER],
-    env: { WARREN_TCP_LOSS: String(loss) },
+    env: { WARREN_TCP_LOSS: String(loss), WARREN_TCP_BACKLOG: String(backlog) },
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
@@ -175,6 +175,29 @@ Deno.test({
         const stats = JSON.parse(log.trim().split("\n").pop()!);
         assert.equal(stats.rejects.badChecksum, 0, "the kernel's checksums all verified");
         assert.ok(stats.totals.retransmits > 0, `warren retransmitted: ${JSON.stringify(stats)}`);
+      }
+    }),
+});
+
+Deno.test({
+  name: "with no SYN backlog the kernel's connections complete through SYN cookies",
+  ignore: skip !== null,
+  sanitizeResources: false,
+  fn: () =>
+    withNetns(async (ns) => {
+      await run(["ip", "-n", ns, "link", "set", "lo", "up"]);
+      const server = await startServer(ns, 0, 0);
+      const dir = await Deno.makeTempDir();
+      try {
+        const up = new Uint8Array(512 * 1024).map((_, i) => (i * 13) & 0xff);
+        await exchange(ns, dir, "http://10.77.0.2:8080/", up, 512 * 1024);
+        await exchange(ns, dir, "http://[fd77::2]:8080/", up, 512 * 1024);
+      } finally {
+        const log = await server.stop();
+        await Deno.remove(dir, { recursive: true });
+        const stats = JSON.parse(log.trim().split("\n").pop()!);
+        assert.equal(stats.listener.synAccepted, 0);
+        assert.equal(stats.listener.cookiesAccepted, 2, JSON.stringify(stats));
       }
     }),
 });

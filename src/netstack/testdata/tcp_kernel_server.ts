@@ -2,7 +2,8 @@
  * Test helper run inside a network namespace: opens a TUN, and answers TCP
  * on 10.77.0.2:8080 and [fd77::2]:8080 with warren's TCP
  * (TcpListener/TcpConn) on the real clock. `WARREN_TCP_LOSS` (a
- * probability) drops that share of packets each way, by a seeded PRNG. Each connection is a tiny HTTP/1.1 exchange: the request body's
+ * probability) drops that share of packets each way, by a seeded PRNG;
+ * `WARREN_TCP_BACKLOG` sets the SYN backlog (0: SYN cookies only). Each connection is a tiny HTTP/1.1 exchange: the request body's
  * SHA-256 comes back in an `X-Body-Sha256` header, followed by
  * `X-Reply-Bytes` bytes of a seeded pattern. Prints "ready" when the TUN is
  * up and exits when stdin closes.
@@ -35,7 +36,9 @@ tun.addAddress({
 });
 tun.up();
 const poller = new Poller();
-const listener = new TcpListener(PORT, { conn: { congestion: "cubic" } });
+// WARREN_TCP_BACKLOG=0 makes every handshake a SYN-cookie one.
+const backlog = Number(Deno.env.get("WARREN_TCP_BACKLOG") ?? "128");
+const listener = new TcpListener(PORT, { backlog, conn: { congestion: "cubic" } });
 const rejects = newRejectCounters();
 let ipId = 1;
 let stop = false;

@@ -123,7 +123,7 @@ export class TcpConn {
     }
     const c = new TcpConn(syn.dstPort, syn.srcPort, tcpConfig(config), now);
     c.#state = "SYN_RECEIVED";
-    c.#negotiate(syn);
+    c.#negotiate(syn, now);
     c.stats.segmentsIn++;
     return c;
   }
@@ -142,7 +142,7 @@ export class TcpConn {
   ): TcpConn {
     const cfg = tcpConfig({ ...config, windowScale: false, sack: false, timestamps: false });
     const c = new TcpConn(ack.dstPort, ack.srcPort, cfg, now);
-    c.#negotiate({ ...ack, seq: cookie.irs, window: 0, options: { mss: cookie.mss } });
+    c.#negotiate({ ...ack, seq: cookie.irs, window: 0, options: { mss: cookie.mss } }, now);
     const snd = c.#snd;
     snd.init(cookie.iss, snd.segMax);
     snd.una = snd.nxt = snd.max = seqAdd(cookie.iss, 1);
@@ -272,7 +272,7 @@ export class TcpConn {
   }
 
   /** Reads the peer's SYN options and sets up both sequence spaces. */
-  #negotiate(syn: TcpSegment): void {
+  #negotiate(syn: TcpSegment, now: number): void {
     const n = negotiate(syn.options, this.#cfg);
     this.#agreed = n;
     this.#rcv.init(syn.seq, n.rcvShift);
@@ -280,7 +280,7 @@ export class TcpConn {
     this.#snd.sackOk = n.sack;
     this.#out.tsOk = n.timestamps;
     this.#out.sackOk = n.sack;
-    if (syn.options.ts) this.#out.tsRecent = syn.options.ts.val;
+    if (syn.options.ts) this.#out.seedTimestamp(syn.options.ts.val, now);
     this.#snd.init(this.#snd.iss, n.segMax);
     this.#snd.wnd = syn.window; // never scaled in a SYN (RFC 7323 §2.2)
     this.#snd.maxWnd = syn.window;
@@ -301,6 +301,12 @@ export class TcpConn {
     const acceptable = rcv.acceptable(seg.seq, segLen);
     // A zero-window probe is not acceptable, but its ACK fields still count (RFC 9293 §3.10.7.4).
     const ackOnly = !acceptable && rcv.wnd === 0 && seg.seq === rcv.nxt;
+    if (!(seg.flags & TCP_RST) && this.#out.paws(seg, now)) {
+      // RFC 7323 §5.3 R1: an old duplicate from a previous wrap of the sequence space.
+      this.stats.dropped++;
+      this.#challengeAck(now);
+      return;
+    }
     if (seg.flags & TCP_RST) {
       if (this.#state === "SYN_RECEIVED" && acceptable) return this.#closed("reset");
       if (seg.seq === rcv.nxt) return this.#closed("reset");
@@ -323,7 +329,7 @@ export class TcpConn {
     }
     if (syn) return this.#challengeAck(now); // RFC 5961 §4: any SYN in a synchronized state
     if (!(seg.flags & TCP_ACK)) return;
-    this.#out.noteTimestamp(seg);
+    this.#out.noteTimestamp(seg, now);
     if (this.#state === "SYN_RECEIVED") {
       if (seg.ack !== seqAdd(snd.iss, 1) || snd.nxt === snd.iss) {
         this.#rsts.push(this.#out.segment(TCP_RST, seg.ack, EMPTY, {}, false));
@@ -401,7 +407,7 @@ export class TcpConn {
       return;
     }
     if (!(seg.flags & TCP_SYN)) return;
-    this.#negotiate(seg);
+    this.#negotiate(seg, now);
     if (!ackOk) {
       // Simultaneous open (RFC 9293 §3.5): answer with a SYN-ACK from the same ISS.
       this.#state = "SYN_RECEIVED";

@@ -536,3 +536,22 @@ Deno.test("a repeated SYN makes the SYN-ACK due at once, and the handshake's ACK
   assert.deepEqual(b.poll(3), []);
   assert.equal(b.nextTimerAt(), Infinity, "idle: no timer, no busy loop");
 });
+
+Deno.test("PAWS: an in-window segment with an old timestamp is dropped, not delivered", () => {
+  const { a, b, now } = established();
+  a.write(Uint8Array.of(1, 2, 3));
+  const [s1] = a.poll(now + 10);
+  b.input(s1, now + 15);
+  assert.equal(b.readableBytes, 3);
+  b.poll(now + 60);
+  // The same sequence space, next bytes, but stamped before what B already saw.
+  const old = {
+    ...s1,
+    seq: (s1.seq + 3) >>> 0,
+    options: { ts: { val: s1.options.ts!.val - 5, ecr: 0 } },
+  };
+  b.input(old, now + 70);
+  assert.equal(b.readableBytes, 3, "the old duplicate's data is not taken");
+  assert.equal(b.stats.dropped, 1);
+  assert.equal(b.poll(now + 70).length, 1, "and it is answered with an ACK");
+});

@@ -11,9 +11,11 @@ import type { TcpConfig } from "./tcp_config.ts";
 import { type Negotiated, synOptions } from "./tcp_handshake.ts";
 import type { TcpReceiver } from "./tcp_receiver.ts";
 import { TCP_ACK, TCP_RST, TCP_SYN, type TcpOptions, type TcpSegment } from "./tcp_segment.ts";
-import { seqDiff, seqLe } from "./tcp_seq.ts";
+import { seqDiff, seqLe, seqLt } from "./tcp_seq.ts";
 
 const EMPTY = new Uint8Array(0);
+/** RFC 7323 §5.5: after 24 days without an update TS.Recent may have wrapped. */
+const PAWS_IDLE_MS = 24 * 24 * 3600 * 1000;
 
 /**
  * The segment factory of one connection.
@@ -42,6 +44,7 @@ export class TcpOutput {
   readonly #remote: number;
   readonly #rcv: TcpReceiver;
   readonly #tsOffset: number;
+  #tsRecentAt = 0;
 
   /** Segments from `local` to `remote` acknowledging for `rcv`; TSval = ms + `tsOffset`. */
   constructor(local: number, remote: number, rcv: TcpReceiver, tsOffset: number) {
@@ -56,11 +59,29 @@ export class TcpOutput {
     return (Math.floor(now) + this.#tsOffset) >>> 0;
   }
 
+  /** Starts TS.Recent from the peer's SYN (or SYN-ACK). */
+  seedTimestamp(val: number, now: number): void {
+    this.tsRecent = val;
+    this.#tsRecentAt = now;
+  }
+
   /** Takes the peer's TSval as TS.Recent if `seg` is not beyond what we acknowledged (RFC 7323 §4.3). */
-  noteTimestamp(seg: TcpSegment): void {
+  noteTimestamp(seg: TcpSegment, now: number): void {
     if (this.tsOk && seg.options.ts && seqLe(seg.seq, this.lastAckSent)) {
       this.tsRecent = seg.options.ts.val;
+      this.#tsRecentAt = now;
     }
+  }
+
+  /**
+   * RFC 7323 §5.3's PAWS test: whether `seg` carries a TSval older than
+   * TS.Recent, so it is an old duplicate to drop (after an ACK). A TS.Recent
+   * idle for over 24 days is stale and no longer judges (§5.5).
+   */
+  paws(seg: TcpSegment, now: number): boolean {
+    const ts = seg.options.ts;
+    if (!this.tsOk || !ts || now - this.#tsRecentAt > PAWS_IDLE_MS) return false;
+    return seqLt(ts.val, this.tsRecent);
   }
 
   /** The RTT the echoed timestamp of `seg` shows at `now`, or null without a usable one. */

@@ -28,9 +28,9 @@ function output() {
 Deno.test("TS.Recent follows only segments at or below the last ACK sent (RFC 7323 §4.3)", () => {
   const { out } = output();
   out.ack(0, 0); // lastAckSent = 1000
-  out.noteTimestamp(seg(1000, { val: 7, ecr: 0 }));
+  out.noteTimestamp(seg(1000, { val: 7, ecr: 0 }), 0);
   assert.equal(out.tsRecent, 7);
-  out.noteTimestamp(seg(5000, { val: 9, ecr: 0 })); // beyond a hole: keep the older one
+  out.noteTimestamp(seg(5000, { val: 9, ecr: 0 }), 0); // beyond a hole: keep the older one
   assert.equal(out.tsRecent, 7);
   assert.deepEqual(out.options(50).ts, { val: 1050, ecr: 7 });
 });
@@ -61,4 +61,17 @@ Deno.test("a SYN-ACK carries an unscaled window and only the agreed options", ()
 Deno.test("segments after the handshake carry the window scaled down by our shift", () => {
   const { out } = output();
   assert.equal(out.ack(5, 0).window, (256 * 1024) >> 3);
+});
+
+Deno.test("PAWS flags a TSval older than TS.Recent, unless TS.Recent went stale (RFC 7323 §5)", () => {
+  const { out } = output();
+  out.ack(0, 0);
+  out.noteTimestamp(seg(1000, { val: 0x10, ecr: 0 }), 0);
+  assert.equal(out.paws(seg(1000, { val: 0x0f, ecr: 0 }), 1), true);
+  assert.equal(out.paws(seg(1000, { val: 0x10, ecr: 0 }), 1), false);
+  assert.equal(out.paws(seg(1000), 1), false, "no timestamp: nothing to judge");
+  // Across the 2^32 wrap of TSval a newer value is still newer.
+  out.noteTimestamp(seg(1000, { val: 0xffff_fff0, ecr: 0 }), 2);
+  assert.equal(out.paws(seg(1000, { val: 0x5, ecr: 0 }), 3), false);
+  assert.equal(out.paws(seg(1000, { val: 0xffff_ff00, ecr: 0 }), 25 * 24 * 3600 * 1000), false);
 });

@@ -303,7 +303,10 @@ export class TcpListener {
     return out;
   }
 
-  /** The earliest deadline among the connections, or Infinity. */
+  /**
+   * The earliest deadline among the connections (Infinity: none); -Infinity
+   * when the listener's own segments (RSTs, cookie SYN-ACKs) wait for poll().
+   */
   nextTimerAt(): number {
     let t = this.#out.length > 0 ? -Infinity : Infinity;
     for (const e of this.#conns.values()) t = Math.min(t, e.conn.nextTimerAt());

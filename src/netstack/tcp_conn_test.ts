@@ -275,3 +275,17 @@ Deno.test("PAWS: an in-window segment with an old timestamp is dropped, not deli
   assert.equal(b.stats.dropped, 1);
   assert.equal(b.poll(now + 70).length, 1, "and it is answered with an ACK");
 });
+
+for (const congestion of ["cubic", "newreno"] as const) {
+  Deno.test(`${congestion} keeps a 10 Mbit/s drop-tail bottleneck busy and recovers from its losses`, async () => {
+    // 1250 bytes/ms, 20 ms RTT, a 40 KB queue: losses come from congestion, not chance.
+    const opts = { rateBytesPerMs: 1250, delayMs: 10, queueBytes: 40_000, seed: 41 };
+    const { a, link, end } = await transfer(4 << 20, opts, { congestion });
+    assert.ok(link.stats.queueDrops > 0, "the queue overflowed: congestion control was exercised");
+    // Slow start overshoots into the queue (no HyStart), so a timeout or two is expected.
+    assert.ok(a.stats.timeouts <= 4, `${a.stats.timeouts} timeouts`);
+    // Simulated (fake-clock) time, so deterministic: at least 60 % of the line rate.
+    const ideal = (4 << 20) / 1250;
+    assert.ok(end < ideal / 0.6, `${end} ms for an ideal ${ideal.toFixed(0)} ms`);
+  });
+}

@@ -32,6 +32,10 @@ export interface LinkOptions {
   reorderMs?: number;
   /** Drops the segment when this returns true (after the random loss). */
   filter?: (seg: TcpSegment, toB: boolean) => boolean;
+  /** A bottleneck: bytes per ms each way (default: unlimited). */
+  rateBytesPerMs?: number;
+  /** The bottleneck's drop-tail queue, in bytes (default 64 KiB). */
+  queueBytes?: number;
 }
 
 interface InFlight {
@@ -51,6 +55,8 @@ export interface LinkStats {
   duplicated: number;
   /** Segments delayed out of order. */
   reordered: number;
+  /** Segments dropped by a full bottleneck queue. */
+  queueDrops: number;
 }
 
 /**
@@ -65,8 +71,9 @@ export interface LinkStats {
  */
 export class Link {
   /** What happened to segments. */
-  readonly stats: LinkStats = { sent: 0, dropped: 0, duplicated: 0, reordered: 0 };
+  readonly stats: LinkStats = { sent: 0, dropped: 0, duplicated: 0, reordered: 0, queueDrops: 0 };
   #q: InFlight[] = [];
+  #busyUntil = { toA: 0, toB: 0 };
   #order = 0;
   readonly #rand: () => number;
   readonly #o: LinkOptions;
@@ -86,10 +93,23 @@ export class Link {
       this.stats.dropped++;
       return;
     }
+    let depart = now;
+    if (o.rateBytesPerMs) {
+      // Serialise through the bottleneck; a full queue drops the tail.
+      const dir = toB ? "toB" : "toA";
+      const start = Math.max(now, this.#busyUntil[dir]);
+      if ((start - now) * o.rateBytesPerMs > (o.queueBytes ?? 65536)) {
+        this.stats.dropped++;
+        this.stats.queueDrops++;
+        return;
+      }
+      this.#busyUntil[dir] = start + (bytes.length + 40) / o.rateBytesPerMs;
+      depart = this.#busyUntil[dir];
+    }
     const copies = this.#rand() < (o.duplicate ?? 0) ? 2 : 1;
     if (copies === 2) this.stats.duplicated++;
     for (let i = 0; i < copies; i++) {
-      let at = now + (o.delayMs ?? 5);
+      let at = depart + (o.delayMs ?? 5);
       if (this.#rand() < (o.reorder ?? 0)) {
         at += Math.ceil(this.#rand() * (o.reorderMs ?? 10));
         this.stats.reordered++;

@@ -81,6 +81,8 @@ export class TcpConn {
   #finWait2At = Infinity;
   readonly #ackLimit: RateLimit;
   #wantWritable = false;
+  /** write(), read() or close() may have made output due; poll() clears it. */
+  #dirty = false;
 
   private constructor(localPort: number, remotePort: number, cfg: TcpConfig, now: number) {
     this.localPort = localPort;
@@ -225,18 +227,22 @@ export class TcpConn {
   write(bytes: Uint8Array): number {
     if (!this.#canSend() || this.#snd.finQueued) return 0;
     const n = this.#snd.write(bytes);
+    if (n > 0) this.#dirty = true;
     if (n < bytes.length) this.#wantWritable = true;
     return n;
   }
 
   /** Takes up to `max` received bytes (empty when none; see `eof`). */
   read(max = Infinity): Uint8Array {
-    return this.#rcv.read(max);
+    const out = this.#rcv.read(max);
+    if (out.length > 0) this.#dirty = true; // a window update may be owed
+    return out;
   }
 
   /** Half-close: a FIN follows the buffered data; reading continues until the peer's FIN. */
   close(): void {
     const s = this.#state;
+    this.#dirty = true;
     if (s === "SYN_SENT") return this.#closed("aborted");
     // In SYN-RECEIVED the FIN waits for the handshake (then FIN-WAIT-1, see #establish).
     if (s === "SYN_RECEIVED" || s === "ESTABLISHED" || s === "CLOSE_WAIT") this.#snd.close();
@@ -445,16 +451,16 @@ export class TcpConn {
 
   /**
    * The earliest time tick() or poll() has work to do, or Infinity; the time
-   * of the last call when output is already waiting (an ACK owed, a RST).
+   * of the last input() or tick() (so: due now) when output may be waiting —
+   * an ACK owed, a RST, or data after write(), read() or close().
    */
   nextTimerAt(): number {
     if (this.#rsts.length > 0) return this.#lastNow;
     if (this.#state === "CLOSED") return Infinity;
     const s = this.#snd;
     const synState = this.#state === "SYN_SENT" || this.#state === "SYN_RECEIVED";
-    if (
-      this.#rcv.ackNow || (synState && this.#synPending) || this.#probePending || this.#kaPending
-    ) {
+    const due = this.#rcv.ackNow || (synState && this.#synPending) || this.#probePending;
+    if (due || this.#kaPending || this.#dirty) {
       return this.#lastNow;
     }
     return Math.min(
@@ -505,6 +511,7 @@ export class TcpConn {
 
   /** The segments to send now, in order. */
   poll(now: number): TcpSegment[] {
+    this.#dirty = false;
     const out = this.#rsts;
     this.#rsts = [];
     if (this.#state === "CLOSED") return this.#count(out);

@@ -289,3 +289,19 @@ for (const congestion of ["cubic", "newreno"] as const) {
     assert.ok(end < ideal / 0.6, `${end} ms for an ideal ${ideal.toFixed(0)} ms`);
   });
 }
+
+Deno.test("nextTimerAt() says output is due after write(), read() and close(), until poll()", () => {
+  const { a, b, link, now } = established();
+  assert.equal(a.nextTimerAt(), Infinity);
+  a.write(Uint8Array.of(1));
+  assert.ok(a.nextTimerAt() <= now, "write() makes a send due");
+  assert.equal(a.poll(now).length, 1);
+  assert.equal(a.nextTimerAt() > now, true, "then only the retransmission timer");
+  const t = runPair(a, b, link, now, now + 1000, () => b.readableBytes === 1);
+  b.read();
+  assert.ok(b.nextTimerAt() <= t);
+  b.poll(t);
+  b.close();
+  assert.ok(b.nextTimerAt() <= t, "close() makes the FIN due");
+  assert.ok(b.poll(t).some((s) => s.flags & 0x01));
+});

@@ -1,0 +1,203 @@
+/**
+ * warren's TCP against the Linux kernel's: a TUN in a throwaway namespace,
+ * tcp_kernel_server.ts answering on 10.77.0.2:8080 behind it, and curl in
+ * the namespace uploading and downloading megabytes through it, checked by
+ * SHA-256 both ways.
+ */
+import assert from "node:assert/strict";
+import { needsRoot, run, withNetns } from "../../ffi/testdata/netns.ts";
+import { mulberry32 } from "../testing/prng.ts";
+
+const SERVER = new URL("./testdata/tcp_kernel_server.ts", import.meta.url).pathname;
+const skip = needsRoot() ?? ((await run(["which", "curl"])).code !== 0 ? "needs curl" : null);
+if (skip) console.log(`skipping kernel TCP test: ${skip}`);
+
+function replyPattern(n: number): Uint8Array {
+  const r = mulberry32(0xbeef);
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = (r() * 256) | 0;
+  return out;
+}
+
+async function sha256(b: Uint8Array): Promise<string> {
+  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", b as Uint8Array<ArrayBuffer>));
+  return Array.from(d, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+async function startServer(ns: string, loss = 0, backlog = 128) {
+  // No duplicate address detection, so fd77::1 is usable at once.
+  await run(["ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0"]);
+  await run(["ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.default.accept_dad=0"]);
+  const child = new Deno.Command("ip", {
+    args: ["netns", "exec", ns, Deno.execPath(), "run", "-A", SERVER],
+    env: { WARREN_TCP_LOSS: String(loss), WARREN_TCP_BACKLOG: String(backlog) },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  while (!seen.includes("ready")) {
+    const { value, done } = await reader.read();
+    if (done) {
+      throw new Error(`Server exited before ready: ${await new Response(child.stderr).text()}`);
+    }
+    seen += value;
+  }
+  reader.releaseLock();
+  return {
+    async stop(): Promise<string> {
+      await child.stdin.close();
+      const [status, err] = await Promise.all([child.status, new Response(child.stderr).text()]);
+      await child.stdout.cancel().catch(() => {});
+      assert.equal(status.code, 0, `server failed: ${err}`);
+      return err;
+    },
+  };
+}
+
+Deno.test({
+  name: "the kernel's curl uploads and downloads 3 MB through warren's TCP, intact both ways",
+  ignore: skip !== null,
+  sanitizeResources: false,
+  fn: () =>
+    withNetns(async (ns) => {
+      await run(["ip", "-n", ns, "link", "set", "lo", "up"]);
+      const server = await startServer(ns);
+      const dir = await Deno.makeTempDir();
+      try {
+        const up = new Uint8Array(3 << 20);
+        const r = mulberry32(77);
+        for (let i = 0; i < up.length; i++) up[i] = (r() * 256) | 0;
+        await Deno.writeFile(`${dir}/up`, up);
+        const downBytes = 3 << 20;
+        for (let round = 0; round < 2; round++) {
+          const res = await run([
+            "ip",
+            "netns",
+            "exec",
+            ns,
+            "curl",
+            "-sS",
+            "--max-time",
+            "60",
+            "-H",
+            `X-Reply-Bytes: ${downBytes}`,
+            "-H",
+            "Expect:",
+            "--data-binary",
+            `@${dir}/up`,
+            "-D",
+            `${dir}/headers`,
+            "-o",
+            `${dir}/down`,
+            "http://10.77.0.2:8080/",
+          ]);
+          assert.equal(res.code, 0, `curl failed: ${res.stderr}`);
+          const headers = await Deno.readTextFile(`${dir}/headers`);
+          const m = /x-body-sha256: *([0-9a-f]{64})/i.exec(headers);
+          assert.ok(m, headers);
+          assert.equal(m[1], await sha256(up), "the upload arrived intact");
+          const down = await Deno.readFile(`${dir}/down`);
+          assert.equal(down.length, downBytes);
+          assert.equal(
+            await sha256(down),
+            await sha256(replyPattern(downBytes)),
+            "the download arrived intact",
+          );
+        }
+      } finally {
+        const log = await server.stop();
+        await Deno.remove(dir, { recursive: true });
+        const stats = JSON.parse(log.trim().split("\n").pop()!);
+        assert.equal(stats.rejects.badChecksum, 0, "the kernel's checksums all verified");
+        assert.equal(stats.listener.synAccepted, 2);
+      }
+    }),
+});
+
+/** One curl exchange: uploads `up`, asks for `downBytes`, checks both SHA-256s. */
+async function exchange(ns: string, dir: string, url: string, up: Uint8Array, downBytes: number) {
+  await Deno.writeFile(`${dir}/up`, up);
+  const res = await run([
+    "ip",
+    "netns",
+    "exec",
+    ns,
+    "curl",
+    "-sS",
+    "--max-time",
+    "120",
+    "-H",
+    `X-Reply-Bytes: ${downBytes}`,
+    "-H",
+    "Expect:",
+    "--data-binary",
+    `@${dir}/up`,
+    "-D",
+    `${dir}/headers`,
+    "-o",
+    `${dir}/down`,
+    url,
+  ]);
+  assert.equal(res.code, 0, `curl ${url} failed: ${res.stderr}`);
+  const headers = await Deno.readTextFile(`${dir}/headers`);
+  const m = /x-body-sha256: *([0-9a-f]{64})/i.exec(headers);
+  assert.ok(m, headers);
+  assert.equal(m[1], await sha256(up), `the upload to ${url} arrived intact`);
+  const down = await Deno.readFile(`${dir}/down`);
+  assert.equal(down.length, downBytes);
+  assert.equal(
+    await sha256(down),
+    await sha256(replyPattern(downBytes)),
+    `the download from ${url}`,
+  );
+}
+
+Deno.test({
+  name: "over IPv4 and IPv6 with 3 % loss each way the kernel and warren's TCP recover and agree",
+  ignore: skip !== null,
+  sanitizeResources: false,
+  fn: () =>
+    withNetns(async (ns) => {
+      await run(["ip", "-n", ns, "link", "set", "lo", "up"]);
+      const server = await startServer(ns, 0.03);
+      const dir = await Deno.makeTempDir();
+      try {
+        const up = new Uint8Array(1 << 20);
+        const r = mulberry32(78);
+        for (let i = 0; i < up.length; i++) up[i] = (r() * 256) | 0;
+        await exchange(ns, dir, "http://10.77.0.2:8080/", up, 1 << 20);
+        await exchange(ns, dir, "http://[fd77::2]:8080/", up, 1 << 20);
+      } finally {
+        const log = await server.stop();
+        await Deno.remove(dir, { recursive: true });
+        const stats = JSON.parse(log.trim().split("\n").pop()!);
+        assert.equal(stats.rejects.badChecksum, 0, "the kernel's checksums all verified");
+        assert.ok(stats.totals.retransmits > 0, `warren retransmitted: ${JSON.stringify(stats)}`);
+      }
+    }),
+});
+
+Deno.test({
+  name: "with no SYN backlog the kernel's connections complete through SYN cookies",
+  ignore: skip !== null,
+  sanitizeResources: false,
+  fn: () =>
+    withNetns(async (ns) => {
+      await run(["ip", "-n", ns, "link", "set", "lo", "up"]);
+      const server = await startServer(ns, 0, 0);
+      const dir = await Deno.makeTempDir();
+      try {
+        const up = new Uint8Array(512 * 1024).map((_, i) => (i * 13) & 0xff);
+        await exchange(ns, dir, "http://10.77.0.2:8080/", up, 512 * 1024);
+        await exchange(ns, dir, "http://[fd77::2]:8080/", up, 512 * 1024);
+      } finally {
+        const log = await server.stop();
+        await Deno.remove(dir, { recursive: true });
+        const stats = JSON.parse(log.trim().split("\n").pop()!);
+        assert.equal(stats.listener.synAccepted, 0);
+        assert.equal(stats.listener.cookiesAccepted, 2, JSON.stringify(stats));
+      }
+    }),
+});

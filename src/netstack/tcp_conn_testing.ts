@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { toHex } from "../bytes/hex.ts";
 import assert from "node:assert/strict";
 import { mulberry32 } from "../testing/prng.ts";
 import { TcpConn } from "./tcp_conn.ts";
@@ -73,7 +74,7 @@ export function pattern(n: number, seed: number): Uint8Array {
 /** The SHA-256 of `b` as hex. */
 export async function sha256(b: Uint8Array): Promise<string> {
   const d = new Uint8Array(await crypto.subtle.digest("SHA-256", b as Uint8Array<ArrayBuffer>));
-  return Array.from(d, (x) => x.toString(16).padStart(2, "0")).join("");
+  return toHex(d);
 }
 
 /** A sink that collects what a connection reads. */

@@ -4,6 +4,7 @@
  * the namespace uploading and downloading megabytes through it, checked by
  * SHA-256 both ways.
  */
+import { sha256 } from "./tcp_conn_testing.ts";
 import assert from "node:assert/strict";
 import { needsRoot, run, withNetns } from "../../ffi/testdata/netns.ts";
 import { mulberry32 } from "../testing/prng.ts";
@@ -17,11 +18,6 @@ function replyPattern(n: number): Uint8Array {
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i++) out[i] = (r() * 256) | 0;
   return out;
-}
-
-async function sha256(b: Uint8Array): Promise<string> {
-  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", b as Uint8Array<ArrayBuffer>));
-  return Array.from(d, (x) => x.toString(16).padStart(2, "0")).join("");
 }
 
 async function startServer(ns: string, loss = 0, backlog = 128) {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { unhex } from "../testing/mutate.ts";
+import { fromHex } from "../bytes/hex.ts";
 import { fuzzCases } from "../testing/mutate.ts";
 import { fuzzSettings, invariant, runFuzz } from "../testing/fuzz.ts";
 import {
@@ -17,12 +17,12 @@ import {
 const LO = new Uint8Array([127, 0, 0, 1]);
 // A SYN Linux 6.x sent from curl to 127.0.0.1:9, captured with tcpdump on lo. Loopback leaves
 // the checksum partial (offload), so the field holds tcpdump's computed value 0xf104.
-const LINUX_SYN = unhex(
+const LINUX_SYN = fromHex(
   "d1420009 09500b39 00000000 a002ffd7 f1040000 0204ffd7 0402080a fe1a7b0a 00000000 01030 30a"
     .replaceAll(" ", ""),
 );
 // The kernel's RST,ACK answer (checksum as captured, correct).
-const LINUX_RST = unhex("0009d142000000000950 0b3a50140000cbf80000".replaceAll(" ", ""));
+const LINUX_RST = fromHex("0009d142000000000950 0b3a50140000cbf80000".replaceAll(" ", ""));
 
 const A6 = new Uint8Array(16).fill(0).map((_, i) => (i === 15 ? 1 : i === 0 ? 0xfd : 0));
 const B6 = A6.slice();

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { toHex } from "../../bytes/hex.ts";
 import { TunDevice } from "../../../ffi/tun.ts";
 import { Poller } from "../../../ffi/poll.ts";
 import { parsePacket } from "../../net/packet_parse.ts";
@@ -120,7 +121,7 @@ async function serve(app: App): Promise<void> {
   const want = Number(/x-reply-bytes: *(\d+)/i.exec(head)?.[1] ?? "0");
   const body = all.subarray(app.headerEnd, app.headerEnd + app.bodyLen);
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", body));
-  const hex = Array.from(digest, (x) => x.toString(16).padStart(2, "0")).join("");
+  const hex = toHex(digest);
   const header = new TextEncoder().encode(
     `HTTP/1.1 200 OK\r\nContent-Length: ${want}\r\nX-Body-Sha256: ${hex}\r\nConnection: close\r\n\r\n`,
   );

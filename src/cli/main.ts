@@ -8,6 +8,7 @@ import { NodeNotRunningError } from "../daemon/local_api.ts";
 import { demoCommand } from "./demo.ts";
 import { derpCommand } from "./derp.ts";
 import { downCommand } from "./down.ts";
+import { installCommand, uninstallCommand } from "./install.ts";
 import { netcheckCommand } from "./netcheck.ts";
 import { pingCommand } from "./ping.ts";
 import { statusCommand } from "./status.ts";
@@ -20,6 +21,8 @@ export const HELP = `warren — a Tailscale-compatible mesh VPN node and DERP re
 Usage:
   warren tun up [--auth-key KEY] [--control-url URL]   join a tailnet (foreground)
   warren tun up --wg-config FILE [--tun NAME]   run a plain WireGuard node (foreground)
+  warren tun up --config FILE                   every network a config file names, one process
+  warren tun install [--config FILE]            run that as a systemd service (uninstall: remove)
   warren tun status [--peers] [--routes] [--json]
   warren tun ping PEER                          disco ping: path and round trip
   warren tun netcheck                           UDP, NAT mapping and DERP latency report
@@ -38,6 +41,8 @@ const TUN_COMMANDS: Record<string, Command> = {
   derp: derpCommand,
   ping: pingCommand,
   netcheck: netcheckCommand,
+  install: installCommand,
+  uninstall: uninstallCommand,
 };
 
 /** Runs warren with `argv` (without the program name); returns the exit code. */

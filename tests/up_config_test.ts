@@ -33,7 +33,8 @@ async function ping(ns: Netns, dst: string): Promise<boolean> {
 }
 
 testOrSkip(import.meta, skip, {
-  name: "tun up --config runs two networks in one process; tun down stops one, SIGTERM the rest",
+  name:
+    "tun up --config runs two networks in one process; status shows both; tun down --network stops one, SIGTERM the rest",
   sanitizeResources: false,
   sanitizeOps: false,
   fn: () =>
@@ -66,17 +67,24 @@ testOrSkip(import.meta, skip, {
       for (const n of [1, 2]) {
         await waitFor(`network ${n} to carry pings`, () => ping(a, `10.82.${n}.2`), 20_000);
       }
+      // Both networks in one status, by the names the file gives them.
+      const both = JSON.parse((await a.exec([...warren, "tun", "status", "--json"])).stdout);
+      assert.deepEqual(Object.keys(both.networks).sort(), ["net1", "net2"]);
+      assert.equal(both.networks.net1.interface, "wca1");
       // One network down by name; the other keeps working in the same process.
-      const down = await a.exec([...warren, "tun", "down", "--tun", "wca1"], { check: false });
+      const down = await a.exec([...warren, "tun", "down", "--network", "net1"], {
+        check: false,
+      });
       assert.equal(down.code, 0, down.stderr);
       const links = (await a.exec(["ip", "-o", "link"])).stdout;
       assert.doesNotMatch(links, /wca1/);
       assert.match(links, /wca2/);
       assert.ok(await ping(a, "10.82.2.2"), "network 2 still carries traffic");
       const st = JSON.parse(
-        (await a.exec([...warren, "tun", "status", "--tun", "wca2", "--json"])).stdout,
+        (await a.exec([...warren, "tun", "status", "--network", "net2", "--json"])).stdout,
       );
       assert.equal(st.state, "Running");
+      assert.equal(st.network, "net2");
       // SIGTERM ends the process and the network left.
       procs.a.kill("SIGTERM");
       const status = await procs.a.status;

@@ -6,13 +6,15 @@
  */
 import { callLocalApi } from "../daemon/local_api.ts";
 import { listNodes } from "../daemon/runtime_dir.ts";
-import { pickNode } from "./pick_node.ts";
+import { pickNode, selectNodes } from "./pick_node.ts";
 import { parseFlags } from "./usage.ts";
 
 /** Usage text. */
-export const DOWN_HELP = `Usage: warren tun down [--tun NAME]
+export const DOWN_HELP = `Usage: warren tun down [--tun NAME | --network NAME]
 
-Stops the running node: removes its interface and every route it added.`;
+Stops the running node (or the network of a "tun up --config" process that
+--network names, leaving the others running): removes its interface and
+every route it added.`;
 
 /** How long to wait for the node to finish tearing down. */
 const DOWN_TIMEOUT_MS = 10_000;
@@ -21,13 +23,16 @@ const DOWN_TIMEOUT_MS = 10_000;
 export async function downCommand(argv: string[]): Promise<number> {
   const { values } = parseFlags(argv, {
     tun: { type: "string" },
+    network: { type: "string" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) {
     console.log(DOWN_HELP);
     return 0;
   }
-  const tun = pickNode(values.tun);
+  const tun = values.network === undefined
+    ? pickNode(values.tun)
+    : (await selectNodes(values.tun, values.network))[0];
   await callLocalApi(tun, "POST", "/warren/v0/down");
   const deadline = Date.now() + DOWN_TIMEOUT_MS;
   while (Date.now() < deadline) {

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { NodeNotRunningError } from "../daemon/local_api.ts";
+import { callLocalApi, NodeNotRunningError } from "../daemon/local_api.ts";
 import { listNodes, runtimeDirs } from "../daemon/runtime_dir.ts";
 import { UsageError } from "./usage.ts";
 
@@ -22,4 +22,29 @@ export function pickNode(tun: string | undefined): string {
   throw new UsageError(
     `Several warren nodes are running (${nodes.join(", ")}): pick one with --tun`,
   );
+}
+
+/**
+ * The nodes a client command addresses: the one named by `--tun`, the one whose
+ * `tun up --config` network is `--network` (or whose interface is), or else every
+ * node running in this network namespace.
+ */
+export async function selectNodes(
+  tun: string | undefined,
+  network: string | undefined,
+): Promise<string[]> {
+  if (tun !== undefined && network !== undefined) {
+    throw new UsageError("--tun and --network name the same thing: give one");
+  }
+  if (tun !== undefined) return [tun];
+  const nodes = listNodes();
+  if (nodes.length === 0) return [pickNode(undefined)]; // throws the "none running" error
+  if (network === undefined) return nodes;
+  for (const name of nodes) {
+    const st = await callLocalApi(name, "GET", "/warren/v0/status").catch(() => null) as
+      | { network?: string; interface?: string }
+      | null;
+    if (st && (st.network === network || st.interface === network)) return [name];
+  }
+  throw new NodeNotRunningError(network);
 }

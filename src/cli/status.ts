@@ -7,7 +7,7 @@
 import { callLocalApi } from "../daemon/local_api.ts";
 import type { NodeStatus } from "../daemon/status.ts";
 import { formatAgo, formatBytes } from "./format.ts";
-import { pickNode } from "./pick_node.ts";
+import { selectNodes } from "./pick_node.ts";
 import { parseFlags, UsageError } from "./usage.ts";
 import {
   DEFAULT_STATUS_HOSTNAME,
@@ -17,13 +17,16 @@ import {
 import { parseListenAddress } from "../web/listen.ts";
 
 /** Usage text. */
-export const STATUS_HELP = `Usage: warren tun status [--peers] [--routes] [--json] [--tun NAME]
-       warren tun status --web [--listen HOST:PORT] [--tun NAME]
+export const STATUS_HELP =
+  `Usage: warren tun status [--peers] [--routes] [--json] [--tun NAME | --network NAME]
+       warren tun status --web [--listen HOST:PORT] [--tun NAME | --network NAME]
 
 Shows the running node: interface, addresses, listen port, and with
 --peers each peer (endpoint, latest handshake, transfer, allowed IPs),
 with --routes the routes warren installed (and a full tunnel's policy
-rules). --json prints everything.
+rules). --json prints everything. With several nodes running here (e.g.
+"tun up --config") it shows each, or the one --tun or --network names
+(--json: {"networks": {NAME: ...}} for several).
 
 --web serves a live status page (peers, paths, latencies, traffic) at
 http://${DEFAULT_STATUS_HOSTNAME}:${DEFAULT_STATUS_PORT}/ (or --listen) until Ctrl+C.`;
@@ -35,6 +38,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
     routes: { type: "boolean" },
     json: { type: "boolean" },
     tun: { type: "string" },
+    network: { type: "string" },
     web: { type: "boolean" },
     listen: { type: "string" },
     help: { type: "boolean", short: "h" },
@@ -44,33 +48,49 @@ export async function statusCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (values.listen !== undefined && !values.web) throw new UsageError("--listen needs --web");
-  const tun = pickNode(values.tun);
-  if (values.web) return await serveWeb(tun, values.listen);
-  const st = await callLocalApi(tun, "GET", "/warren/v0/status") as NodeStatus;
+  const names = await selectNodes(values.tun, values.network);
+  if (values.web) return await serveWeb(names, values.listen);
+  const all = await fetchAll(names);
   if (values.json) {
-    console.log(JSON.stringify(st, null, 2));
+    // One node: its status alone, as before; several: {"networks": {NAME: status}}.
+    console.log(
+      JSON.stringify(names.length === 1 ? Object.values(all)[0] : { networks: all }, null, 2),
+    );
     return 0;
   }
-  console.log(renderStatus(st, { peers: !!values.peers, routes: !!values.routes }));
+  const show = { peers: !!values.peers, routes: !!values.routes };
+  console.log(
+    Object.entries(all).map(([name, st]) =>
+      (names.length > 1 ? `network: ${name}\n` : "") + renderStatus(st, show)
+    ).join("\n\n"),
+  );
   return 0;
 }
 
-/** Serves the live status page for node `tun` until SIGINT or SIGTERM. */
-async function serveWeb(tun: string, listen: string | undefined): Promise<number> {
+/** Each node's status, keyed by its network name (or its interface). */
+async function fetchAll(names: string[]): Promise<Record<string, NodeStatus>> {
+  const out: Record<string, NodeStatus> = {};
+  for (const name of names) {
+    const st = await callLocalApi(name, "GET", "/warren/v0/status") as NodeStatus;
+    out[st.network ?? st.interface] = st;
+  }
+  return out;
+}
+
+/** Serves the live status page for the nodes `names` until SIGINT or SIGTERM. */
+async function serveWeb(names: string[], listen: string | undefined): Promise<number> {
   let addr;
   try {
     addr = parseListenAddress(listen ?? `${DEFAULT_STATUS_HOSTNAME}:${DEFAULT_STATUS_PORT}`);
   } catch (e) {
     throw new UsageError(`--listen: ${(e as Error).message}`);
   }
-  // Fail now, in one line, if the node is not there.
-  await callLocalApi(tun, "GET", "/warren/v0/status");
+  // Fail now, in one line, if a node is not there.
+  await fetchAll(names);
   const stop = new AbortController();
   const page = serveStatusPage({
     ...addr,
-    statuses: async () => ({
-      [tun]: await callLocalApi(tun, "GET", "/warren/v0/status") as NodeStatus,
-    }),
+    statuses: () => fetchAll(names),
     signal: stop.signal,
   });
   const onSignal = () => stop.abort();

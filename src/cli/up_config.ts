@@ -60,6 +60,7 @@ async function startNetwork(net: NetworkConfig): Promise<Stoppable> {
   if (net.kind === "wireguard") {
     const node = await WgNode.start({
       tun: net.tun,
+      network: net.name,
       config: net.config,
       endpoints: await resolveEndpoints(net.config, net.configFile),
       log: (line) => (line.startsWith("peer ") ? quiet : log)(line),
@@ -73,6 +74,7 @@ async function startNetwork(net: NetworkConfig): Promise<Stoppable> {
   const userspace = net.tun === USERSPACE_NETWORKING;
   const node = await TsNode.start({
     tun: net.tun,
+    network: net.name,
     userspace,
     controlUrl: net.controlUrl.replace(/\/+$/, ""),
     authKey,

@@ -65,6 +65,8 @@ export interface NodeStatus {
   state: "NoState" | "NeedsLogin" | "NeedsMachineAuth" | "Starting" | "Running" | "Stopped";
   /** TUN interface name, or "userspace-networking" when there is none. */
   interface: string;
+  /** The network's name in a `tun up --config` file; absent for a node started by flags. */
+  network?: string;
   /**
    * How packets reach the node's side: a kernel TUN, or warren's own IP
    * stack (`--tun userspace-networking`). Absent from older nodes: "tun".

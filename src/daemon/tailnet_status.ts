@@ -20,6 +20,8 @@ export interface TailnetStatusParts {
   state: NodeStatus["state"];
   /** TUN interface name, or "userspace-networking". */
   interface: string;
+  /** The config file's name for the network, if any. */
+  network?: string;
   /** Kernel TUN or warren's own IP stack. */
   mode: NonNullable<NodeStatus["mode"]>;
   /** The userspace stack's counters (userspace mode). */
@@ -87,6 +89,7 @@ export function buildTailnetStatus(p: TailnetStatusParts): NodeStatus {
   return {
     state: p.state,
     interface: p.interface,
+    ...(p.network === undefined ? {} : { network: p.network }),
     mode: p.mode,
     ...(p.netstack ? { netstack: p.netstack } : {}),
     publicKey: dev ? formatNodePublic(dev.publicKey) : "",

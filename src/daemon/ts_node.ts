@@ -453,6 +453,7 @@ export class TsNode {
     return buildTailnetStatus({
       state: this.#state === "Running" && this.#link ? "Running" : mapState(this.#state),
       interface: this.interfaceName,
+      network: this.#opts.network,
       mode: this.#link?.mode ?? (this.#opts.userspace ? USERSPACE_NETWORKING : "tun"),
       netstack: this.#link?.counters() ?? null,
       controlUrl: this.#opts.controlUrl,

@@ -11,6 +11,8 @@ import type { Timings } from "../wireguard/timings.ts";
 export interface TsNodeOptions {
   /** TUN interface name (unused in userspace mode). */
   tun: string;
+  /** The network's name in a `tun up --config` file (shown in status). */
+  network?: string;
   /** No TUN: warren's own IP stack holds the node's addresses (`--tun userspace-networking`). */
   userspace?: boolean;
   /** Coordination server URL. */

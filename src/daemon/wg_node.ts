@@ -25,6 +25,8 @@ import type { NodeStatus } from "./status.ts";
 export interface WgNodeOptions {
   /** TUN interface name. */
   tun: string;
+  /** The network's name in a `tun up --config` file (shown in status). */
+  network?: string;
   /** The parsed config. */
   config: WgConfig;
   /** Each peer's resolved endpoint (28-byte sockaddr), in config order. */
@@ -42,6 +44,7 @@ const DEFAULT_MTU = 1420;
 /** A running node. */
 export class WgNode {
   #tun: TunDevice;
+  #network: string | undefined;
   #udp: UdpSocket;
   #poller: Poller;
   #routing: InstalledRouting;
@@ -128,6 +131,7 @@ export class WgNode {
         plan.fwmark,
         opts.log,
       );
+      node.#network = opts.network;
       config.peers.forEach((p, i) =>
         device.addPeer({
           publicKey: p.publicKey,
@@ -203,6 +207,7 @@ export class WgNode {
     return {
       state: this.#state,
       interface: this.#tun.name,
+      ...(this.#network === undefined ? {} : { network: this.#network }),
       publicKey: formatWgKey(dev.publicKey),
       listenPort: this.#udp.port,
       addresses: this.#addresses.map(formatPrefix),

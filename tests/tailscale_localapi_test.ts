@@ -35,19 +35,19 @@ function request(
 }
 
 testOrSkip(import.meta, skip, {
-  name: "tslocal reads a warren node's status and whois; disco ping and a 501 over its socket",
+  name: "tslocal reads status and whois from a warren node's --socket; disco ping and a 501 there",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
     const t = await Tailnet.create();
     try {
-      await t.up("alpha");
+      // tailscaled's --socket, where the stock CLI looks: here a path of the test's own.
+      const socketPath = `${t.dir}/tailscale/tailscaled.sock`;
+      await t.up("alpha", ["--socket", socketPath]);
       await t.up("beta");
       const st = await waitPeers(t, "alpha", ["beta.tailnet.test"]);
       const betaIp = ipv4Of(st, "beta.tailnet.test");
-      // The socket is per network namespace, on the shared filesystem.
-      const ino = Deno.statSync(`/run/netns/${t.hosts.get("alpha")!.name}`).ino;
-      const socketPath = `/run/warren/net-${ino}/warren0.sock`;
+      assert.equal((await Deno.stat(socketPath)).mode! & 0o777, 0o600);
 
       const client = new Client({ socketPath, useSocketOnly: true });
       try {
@@ -77,8 +77,10 @@ testOrSkip(import.meta, skip, {
       assert.equal(todo.status, 501, todo.body);
       assert.match(todo.body, /warren does not implement the LocalAPI endpoint metrics/);
 
-      // warren's own status, over /warren/v0 on the same socket, is unchanged.
+      // warren's own status, over /warren/v0 on its usual socket, is unchanged.
       assert.equal((await t.status("alpha")).state, "Running");
+      await t.stop("node-alpha");
+      await assert.rejects(() => Deno.stat(socketPath), Deno.errors.NotFound, "socket removed");
     } catch (e) {
       await t.dumpLogs(2000);
       throw e;

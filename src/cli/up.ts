@@ -37,6 +37,8 @@ Tailnet:
   --derp-http           dial DERP over plain HTTP (also TS_DEBUG_USE_DERP_HTTP=1)
   --login-timeout S     give up if the server stays unreachable this long at start (default 30)
   --port N              UDP port for WireGuard and disco (default 41641; 0 = any)
+  --socket PATH         also serve the LocalAPI there, e.g. /var/run/tailscale/tailscaled.sock
+                        for the stock tailscale CLI (mode 0600)
   --heartbeat-interval S, --reprobe-interval S, --probe-timeout S,
   --degraded-after-failures N, --degraded-timeout S
                         direct-path tunables (defaults 2, 25, 5, 3, 10)
@@ -69,6 +71,7 @@ export async function upCommand(argv: string[]): Promise<number> {
     "force-reauth": { type: "boolean" },
     "accept-routes": { type: "boolean" },
     "accept-dns": { type: "boolean" },
+    socket: { type: "string" },
     ephemeral: { type: "boolean" },
     "derp-http": { type: "boolean" },
     "debug-rekey-after": { type: "string" },
@@ -108,7 +111,14 @@ export async function upCommand(argv: string[]): Promise<number> {
   }
   if (file === undefined) return await upTailnet(tun, values);
   for (
-    const f of ["auth-key", "control-url", "state-dir", "force-reauth", "accept-routes"] as const
+    const f of [
+      "auth-key",
+      "control-url",
+      "state-dir",
+      "force-reauth",
+      "accept-routes",
+      "socket",
+    ] as const
   ) {
     if (values[f] !== undefined) throw new UsageError(`--${f} does not go with --wg-config`);
   }

@@ -83,6 +83,7 @@ async function startNetwork(net: NetworkConfig): Promise<Stoppable> {
     acceptRoutes: net.acceptRoutes,
     acceptDns: net.acceptDns && !userspace,
     hostname: net.hostname,
+    socket: net.socket,
     ephemeral: net.ephemeral,
     plainDerp: net.plainDerp || Deno.env.get("TS_DEBUG_USE_DERP_HTTP") === "1",
     port: net.port,

@@ -49,6 +49,8 @@ export interface TailnetFlags {
   "degraded-after-failures"?: string;
   /** Seconds without a pong after which a degraded peer falls back to DERP only. */
   "degraded-timeout"?: string;
+  /** Also serve the LocalAPI at this path (tailscaled's `--socket`). */
+  socket?: string;
   /** Also log handshakes and other per-peer events. */
   verbose?: boolean;
 }
@@ -163,6 +165,7 @@ export async function upTailnet(tun: string, v: TailnetFlags): Promise<number> {
     acceptDns: !!v["accept-dns"],
     hostname: v.hostname,
     ephemeral: !!v.ephemeral,
+    socket: v.socket,
     plainDerp: !!v["derp-http"] || Deno.env.get("TS_DEBUG_USE_DERP_HTTP") === "1",
     port,
     tunables,

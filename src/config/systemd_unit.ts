@@ -103,6 +103,8 @@ export function unitNeeds(configFile: string, config: NetworksConfig): UnitNeeds
       if (net.authKeyFile !== undefined) reads.push(net.authKeyFile);
       const st = net.stateDir;
       if (st !== "mem:" && !under(st, [SERVICE_STATE_DIR])) writes.push(st);
+      // tailscaled's --socket (e.g. /var/run/tailscale): the sandbox must let the node bind there.
+      if (net.socket !== undefined) writes.push(net.socket.slice(0, net.socket.lastIndexOf("/")));
       needs.lowPort ||= lowPort(net.port);
       needs.resolvConf ||= net.acceptDns;
       continue;

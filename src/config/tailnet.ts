@@ -44,6 +44,7 @@ export const TAILNET_KEYS = [
   "verbose",
   "debugRekeyAfter",
   "disco",
+  "socket",
 ] as const;
 
 /** The keys of a tailnet's `disco` object: the direct-path tunables. */
@@ -133,6 +134,10 @@ export function parseTailnetSection(
   const stateDir = f.string("stateDir", true);
   const rekey = f.durationMs("debugRekeyAfter", 1000, 120_000);
   const hostname = f.string("hostname", true);
+  const socket = f.string("socket", true);
+  if (socket !== undefined && !socket.startsWith("/")) {
+    f.problem("socket", "must be an absolute path");
+  }
   return {
     kind: "tailnet",
     name,
@@ -145,6 +150,7 @@ export function parseTailnetSection(
       ? stateDir
       : resolvePath(ctx.dir, stateDir),
     ...(hostname === undefined ? {} : { hostname }),
+    ...(socket === undefined ? {} : { socket }),
     forceReauth: f.bool("forceReauth") ?? false,
     acceptRoutes: f.bool("acceptRoutes") ?? false,
     acceptDns: f.bool("acceptDns") ?? false,

@@ -48,6 +48,8 @@ export interface TailnetNetwork {
   stateDir: string;
   /** Name to register; absent = this host's name. */
   hostname?: string;
+  /** Also serve the LocalAPI at this path (tailscaled's `--socket`). */
+  socket?: string;
   /** Register a fresh node key. */
   forceReauth: boolean;
   /** Route subnets that peers advertise. */

@@ -58,7 +58,21 @@ export async function serveLocalApi(
 
 async function listenIn(dir: string, tun: string, h: LocalApiHandlers): Promise<LocalApiServer> {
   await ensureOwnDir(dir);
-  const path = `${dir}/${tun}.sock`;
+  return await serveLocalApiAt(`${dir}/${tun}.sock`, h, { removeDir: true });
+}
+
+/**
+ * Listens on the socket at `path` (tailscaled's `--socket`, e.g.
+ * /var/run/tailscale/tailscaled.sock, so the stock `tailscale` CLI finds the node); its
+ * directory is created if missing. A stale socket there is replaced.
+ */
+export async function serveLocalApiAt(
+  path: string,
+  h: LocalApiHandlers,
+  opts: { removeDir?: boolean } = {},
+): Promise<LocalApiServer> {
+  const dir = path.slice(0, path.lastIndexOf("/")) || "/";
+  await Deno.mkdir(dir, { recursive: true, mode: 0o755 });
   try {
     await Deno.remove(path); // a stale socket of a node that died
   } catch (e) {
@@ -100,9 +114,11 @@ async function listenIn(dir: string, tun: string, h: LocalApiHandlers): Promise<
       await server.shutdown();
       await Deno.remove(path).catch(() => {}); // the server may have removed it already
       // The directory is per network namespace: leave nothing behind once its last node stops.
-      await Deno.remove(path.slice(0, path.lastIndexOf("/"))).catch(() => {
-        // another node of this namespace still has its socket there
-      });
+      if (opts.removeDir) {
+        await Deno.remove(dir).catch(() => {
+          // another node of this namespace still has its socket there
+        });
+      }
     },
   };
 }

@@ -31,7 +31,12 @@ import type { NetworkMap } from "../netmap/network_map.ts";
 import type { Hostinfo } from "../netmap/tailcfg.ts";
 import { Device } from "../wireguard/device.ts";
 import { DataPlane } from "./dataplane.ts";
-import { type LocalApiServer, serveLocalApi } from "./local_api.ts";
+import {
+  type LocalApiHandlers,
+  type LocalApiServer,
+  serveLocalApi,
+  serveLocalApiAt,
+} from "./local_api.ts";
 import type { NodeStatus } from "./status.ts";
 import { buildTailnetStatus } from "./tailnet_status.ts";
 import { discoPingResponse, pingPeer } from "./peer_ping.ts";
@@ -80,6 +85,7 @@ export class TsNode {
   #endpointsKey = "";
   #plane: DataPlane | null = null;
   #api: LocalApiServer | null = null;
+  #socketApi: LocalApiServer | null = null;
   readonly #planner: TailnetPlanner;
   #engine: TailnetEngine | null = null;
   #netcheck: NetcheckLoop | null = null;
@@ -247,7 +253,7 @@ export class TsNode {
       onChange: () => this.#linkChanged(),
       log: opts.log,
     });
-    this.#api = await serveLocalApi(link.name, {
+    const api: LocalApiHandlers = {
       status: () => this.status(),
       down: () => void this.stop(),
       ping: (peer) => this.#ping(peer),
@@ -261,7 +267,9 @@ export class TsNode {
         stop: () => void this.stop(),
         tun: link.mode === "tun",
       })),
-    });
+    };
+    this.#api = await serveLocalApi(link.name, api);
+    if (opts.socket) this.#socketApi = await serveLocalApiAt(opts.socket, api);
     // As tailscaled's userspace mode (no OS DNS configurator): MagicDNS serves warren itself only.
     if (opts.acceptDns && link.mode === "tun") await this.#dns.acceptDns();
     this.#startNetcheck(magic);
@@ -399,6 +407,7 @@ export class TsNode {
     );
     await step("poller", () => this.#poller?.close());
     await step("local api", () => this.#api?.close());
+    await step("--socket", () => this.#socketApi?.close());
   }
 
   /** Endpoint discovery, one round at a time (see {@link Rerunner}). */

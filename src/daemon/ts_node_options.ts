@@ -13,6 +13,8 @@ export interface TsNodeOptions {
   tun: string;
   /** The network's name in a `tun up --config` file (shown in status). */
   network?: string;
+  /** Also serve the LocalAPI at this path (tailscaled's `--socket`). */
+  socket?: string;
   /** No TUN: warren's own IP stack holds the node's addresses (`--tun userspace-networking`). */
   userspace?: boolean;
   /** Coordination server URL. */

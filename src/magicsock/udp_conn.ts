@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { endpointFromString, endpointToString, type UdpSocket } from "../../ffi/udp.ts";
+import { endpointToString, type UdpSocket } from "../../ffi/udp.ts";
 import { allocPacketBuffers } from "../crypto/wasm/arena.ts";
 import type { PacketReceiver } from "../wireguard/device.ts";
 import { BATCH, type DatagramSource } from "../net/batch.ts";
@@ -183,13 +183,4 @@ export function addrKey(ep: Uint8Array): number | string {
     return ((ep[20] << 24 >>> 0) + (ep[21] << 16) + (ep[22] << 8) + ep[23]) * 65536 + port;
   }
   return endpointToString(ep);
-}
-
-/** "1.2.3.4:41641" → sockaddr, or null if it does not parse. */
-export function parseEndpoint(s: string): Uint8Array | null {
-  try {
-    return endpointFromString(s);
-  } catch {
-    return null;
-  }
 }

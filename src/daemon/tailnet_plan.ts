@@ -15,6 +15,7 @@
 import { sharedSecret } from "../crypto/x25519.ts";
 import { formatNodePublic, parseDiscoPublic, parseNodePublic } from "../key/node_key.ts";
 import { formatPrefix, type IpPrefix, parsePrefix } from "../net/ip.ts";
+import { comparePrefix } from "../net/advertise_routes.ts";
 import { homeDerpOf } from "../netmap/node.ts";
 import type { NetworkMap } from "../netmap/network_map.ts";
 import type { DERPMap, FilterRule, Node } from "../netmap/tailcfg.ts";
@@ -53,6 +54,11 @@ export interface SkippedPeer {
 export interface TailnetPlan {
   /** Our addresses, for the TUN. */
   addresses: IpPrefix[];
+  /**
+   * Routes control approved for this node to serve (its own AllowedIPs beyond its addresses,
+   * and its PrimaryRoutes), exit routes included, sorted: what `tun status` shows approved.
+   */
+  selfRoutes: IpPrefix[];
   /** Peers we can send to, in node-ID order. */
   peers: PeerPlan[];
   /** Routes to install through the TUN, as text ("100.64.0.2/32"), sorted. */
@@ -70,6 +76,7 @@ export interface TailnetPlan {
 /** An empty plan: what the data plane holds before the first netmap. */
 export const EMPTY_PLAN: TailnetPlan = Object.freeze({
   addresses: [],
+  selfRoutes: [],
   peers: [],
   routes: [],
   packetFilter: null,
@@ -210,6 +217,7 @@ export class TailnetPlanner {
     }
     return {
       addresses,
+      selfRoutes: selfRoutes(self, addresses),
       peers,
       routes: [...routes].sort(),
       packetFilter: input.packetFilter ?? null,
@@ -258,6 +266,22 @@ export class TailnetPlanner {
 export function diffRoutes(before: string[], after: string[]): { add: string[]; remove: string[] } {
   const a = new Set(after), b = new Set(before);
   return { add: after.filter((r) => !b.has(r)), remove: before.filter((r) => !a.has(r)) };
+}
+
+/** The self node's approved routes: AllowedIPs beyond its addresses, and PrimaryRoutes. */
+function selfRoutes(self: Node, addresses: readonly IpPrefix[]): IpPrefix[] {
+  const own = new Set(addresses.map(formatPrefix));
+  const out = new Map<string, IpPrefix>();
+  for (const s of [...(self.AllowedIPs ?? []), ...(self.PrimaryRoutes ?? [])]) {
+    try {
+      const p = parsePrefix(s);
+      const text = formatPrefix(p);
+      if (!own.has(text)) out.set(text, p);
+    } catch {
+      // a prefix that does not parse grants nothing
+    }
+  }
+  return [...out.values()].sort(comparePrefix);
 }
 
 function parseAll(list: readonly string[]): { ok: IpPrefix[]; error?: string } {

@@ -129,3 +129,18 @@ Deno.test("TailnetPlanner gives a subnet advertised twice to the lower node ID o
 Deno.test("diffRoutes() lists additions and removals", () => {
   assert.deepEqual(diffRoutes(["a", "b"], ["b", "c"]), { add: ["c"], remove: ["a"] });
 });
+
+Deno.test("TailnetPlanner puts the self node's approved routes in selfRoutes, sorted", () => {
+  // ts-a as Headscale 0.28 builds it after approve-routes (fixtures/headscale-0.28-routes).
+  const self = node(1, {
+    AllowedIPs: ["0.0.0.0/0", "10.98.8.0/24", "100.64.0.1/32", "::/0", "fd7a:115c:a1e0::1/128"],
+    PrimaryRoutes: ["10.98.8.0/24"],
+  });
+  const plan = planTailnet(self, [], { acceptRoutes: false });
+  assert.deepEqual(plan.selfRoutes.map(formatPrefix), ["0.0.0.0/0", "10.98.8.0/24", "::/0"]);
+  assert.deepEqual(plan.addresses.map(formatPrefix), ["100.64.0.1/32", "fd7a:115c:a1e0::1/128"]);
+  const plain = planTailnet(node(1, { AllowedIPs: ["100.64.0.1/32", "bogus"] }), [], {
+    acceptRoutes: false,
+  });
+  assert.deepEqual(plain.selfRoutes, []);
+});

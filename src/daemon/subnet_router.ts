@@ -163,6 +163,26 @@ export class SubnetRouter {
 }
 
 /**
+ * Starts the router for what a node advertises; null when it advertises nothing, or (with one
+ * line saying so) when `kernel` is false: userspace networking has no kernel to forward.
+ */
+export function startSubnetRouter(
+  opts: SubnetRouterOptions & { kernel: boolean },
+): SubnetRouter | null {
+  if (opts.advertised.length === 0) return null;
+  if (!opts.kernel) {
+    opts.log(
+      `routes ${opts.advertised.map(formatPrefix).join(",")}: advertised, but ` +
+        `userspace-networking does not forward them yet`,
+    );
+    return null;
+  }
+  const router = new SubnetRouter(opts);
+  router.start();
+  return router;
+}
+
+/**
  * The advertised routes control approved: those in the self node's AllowedIPs or
  * PrimaryRoutes (sorted as advertised).
  */

@@ -26,7 +26,7 @@ import { discoverEndpoints } from "../magicsock/endpoints.ts";
 import { Magicsock } from "../magicsock/magicsock.ts";
 import { StunProber } from "../magicsock/stun_prober.ts";
 import { UdpConn } from "../magicsock/udp_conn.ts";
-import { formatIp, parsePrefix } from "../net/ip.ts";
+import { formatIp, formatPrefix, parsePrefix } from "../net/ip.ts";
 import type { NetworkMap } from "../netmap/network_map.ts";
 import type { Hostinfo } from "../netmap/tailcfg.ts";
 import { Device } from "../wireguard/device.ts";
@@ -40,6 +40,7 @@ import { Rerunner } from "../net/rerunner.ts";
 import { EMPTY_PLAN, TailnetPlanner } from "./tailnet_plan.ts";
 import { TailnetEngine } from "./engine.ts";
 import { filteredSink } from "./filtered_sink.ts";
+import { startSubnetRouter, type SubnetRouter } from "./subnet_router.ts";
 import type { TsNodeOptions } from "./ts_node_options.ts";
 import {
   type Netstack,
@@ -80,6 +81,7 @@ export class TsNode {
   #api: LocalApiServer | null = null;
   readonly #planner: TailnetPlanner;
   #engine: TailnetEngine | null = null;
+  #router: SubnetRouter | null = null;
   #netcheck: NetcheckLoop | null = null;
   #derpMap: NetworkMap["derpMap"] = null;
   /** Names of STUN and DERP servers, resolved through MagicDNS first and cached. */
@@ -103,7 +105,13 @@ export class TsNode {
     this.done = new Promise((r) => this.#resolveDone = r);
     this.#dns = new NodeDns(opts.log);
     this.#planner = new TailnetPlanner({ acceptRoutes: opts.acceptRoutes });
-    this.#hostinfo = buildHostinfo({ backendLogID: state.backendLogID, hostname: opts.hostname });
+    // As tailscaled: RoutableIPs only when something is offered, sent at register and after.
+    const routable = (opts.advertiseRoutes ?? []).map(formatPrefix);
+    this.#hostinfo = buildHostinfo({
+      backendLogID: state.backendLogID,
+      hostname: opts.hostname,
+      extra: routable.length > 0 ? { RoutableIPs: routable } : undefined,
+    });
     this.#session = new ControlSession({
       controlUrl: opts.controlUrl,
       state,
@@ -219,6 +227,13 @@ export class TsNode {
       log: opts.log,
     });
     magic.attach(device);
+    const router = this.#router = startSubnetRouter({
+      advertised: opts.advertiseRoutes ?? [],
+      snat: opts.snatSubnetRoutes ?? true,
+      tun: link.name,
+      kernel: link.mode === "tun",
+      log: opts.log,
+    });
     this.#engine = new TailnetEngine({
       tun: link,
       routes: link.routes,
@@ -226,7 +241,7 @@ export class TsNode {
       magic,
       dns: this.#dns,
       log: opts.log,
-    }, QUAD100);
+    }, [...QUAD100, ...(router?.localNets() ?? [])]);
     this.#apply(nm);
     this.#plane = new DataPlane(device, link.device, [udp], this.#poller, {
       outbound: (buf, off, len) => this.#outbound(buf, off, len),
@@ -382,6 +397,7 @@ export class TsNode {
     await step("wireguard", () => this.#device?.close());
     await step("derp", () => this.#magic?.close());
     await step("udp", () => this.#udp?.close());
+    await step("nftables", () => this.#router?.close());
     await step(
       this.#link?.mode === "tun" ? "routes and tun" : "netstack",
       () => this.#link?.close(),
@@ -454,6 +470,7 @@ export class TsNode {
       routes: this.#link?.installedRoutes() ?? [],
       homeLatencyMs: this.#homeLatencyMs,
       filter: this.#engine?.filter ?? null,
+      subnetRouter: this.#router?.status(this.#netmap?.self),
     });
   }
 }

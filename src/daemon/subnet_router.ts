@@ -37,7 +37,7 @@ export interface SubnetRouterStatus {
   snat: boolean;
   /** Whether warren's nftables table is installed. */
   nftables: boolean;
-  /** tailscaled's warning when the kernel does not forward, else null. */
+  /** tailscaled's warning when the kernel does not forward (as of now), else null. */
   forwardingWarning: string | null;
 }
 
@@ -85,7 +85,6 @@ export class SubnetRouter {
   readonly #opts: SubnetRouterOptions;
   readonly #ports: SubnetRouterPorts;
   #installed = false;
-  #warning: string | null = null;
 
   /** A router for `opts.advertised` (nothing happens before {@link start}). */
   constructor(opts: SubnetRouterOptions) {
@@ -106,8 +105,8 @@ export class SubnetRouter {
   start(): void {
     if (!this.active) return;
     const { advertised, snat, tun, log } = this.#opts;
-    this.#warning = forwardingWarning(advertised, this.#ports.readSysctl);
-    if (this.#warning) log(this.#warning);
+    const warning = forwardingWarning(advertised, this.#ports.readSysctl);
+    if (warning) log(warning);
     try {
       this.#ports.install({
         table: NFT_TABLE,
@@ -150,7 +149,8 @@ export class SubnetRouter {
       approved: approvedRoutes(advertised, self),
       snat: this.#opts.snat,
       nftables: this.#installed,
-      forwardingWarning: this.#warning,
+      // Read again: whoever saw the warning at start may have set the sysctl since.
+      forwardingWarning: forwardingWarning(this.#opts.advertised, this.#ports.readSysctl),
     };
   }
 

@@ -94,9 +94,8 @@ Deno.test("router: --snat-subnet-routes=false forwards without masquerade; nothi
 });
 
 Deno.test("router: IP forwarding off is one warning line naming the sysctl, also in status", () => {
-  const { r, lines } = fakeRouter("10.99.0.0/24", false, true, {
-    "/proc/sys/net/ipv4/ip_forward": "0\n",
-  });
+  const sysctl = { "/proc/sys/net/ipv4/ip_forward": "0\n" };
+  const { r, lines } = fakeRouter("10.99.0.0/24", false, true, sysctl);
   r.start();
   const warn = lines.filter((l) => /forwarding is disabled/.test(l));
   assert.equal(warn.length, 1);
@@ -104,6 +103,8 @@ Deno.test("router: IP forwarding off is one warning line naming the sysctl, also
   assert.match(warn[0], /^IP forwarding is disabled, subnet routing\/exit nodes will not work/);
   assert.match(warn[0], /net\.ipv4\.ip_forward=1/);
   assert.equal(r.status(null).forwardingWarning, warn[0]);
+  sysctl["/proc/sys/net/ipv4/ip_forward"] = "1\n"; // the user followed the advice
+  assert.equal(r.status(null).forwardingWarning, null);
 });
 
 Deno.test("forwardingWarning: only the families advertised matter", () => {

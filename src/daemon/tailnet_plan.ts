@@ -14,7 +14,13 @@
  */
 import { sharedSecret } from "../crypto/x25519.ts";
 import { formatNodePublic, parseDiscoPublic, parseNodePublic } from "../key/node_key.ts";
-import { formatPrefix, type IpPrefix, parsePrefix } from "../net/ip.ts";
+import {
+  formatPrefix,
+  type IpPrefix,
+  parsePrefix,
+  prefixContains,
+  splitHostPort,
+} from "../net/ip.ts";
 import { comparePrefix } from "../net/advertise_routes.ts";
 import { homeDerpOf } from "../netmap/node.ts";
 import type { NetworkMap } from "../netmap/network_map.ts";
@@ -215,6 +221,11 @@ export class TailnetPlanner {
         endpoints: peer.Endpoints ?? [],
       });
     }
+    // A peer's endpoint inside a subnet we route into the TUN (a router's own LAN address)
+    // would carry WireGuard through the tunnel it is the path of, a loop: tailscaled's marked
+    // sockets bypass its routes there; warren, without policy routing, leaves such endpoints out.
+    const tunnelled = peers.flatMap((p) => p.allowedIps);
+    for (const p of peers) p.endpoints = p.endpoints.filter((e) => !inside(tunnelled, e));
     return {
       addresses,
       selfRoutes: selfRoutes(self, addresses),
@@ -266,6 +277,17 @@ export class TailnetPlanner {
 export function diffRoutes(before: string[], after: string[]): { add: string[]; remove: string[] } {
   const a = new Set(after), b = new Set(before);
   return { add: after.filter((r) => !b.has(r)), remove: before.filter((r) => !a.has(r)) };
+}
+
+/** Whether endpoint `ep` ("ip:port") is inside one of `prefixes` (false if it does not parse). */
+function inside(prefixes: readonly IpPrefix[], ep: string): boolean {
+  let ip: Uint8Array | null;
+  try {
+    ip = splitHostPort(ep).ip;
+  } catch {
+    return false;
+  }
+  return ip !== null && prefixes.some((p) => prefixContains(p, ip));
 }
 
 /** The self node's approved routes: AllowedIPs beyond its addresses, and PrimaryRoutes. */

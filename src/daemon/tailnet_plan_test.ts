@@ -144,3 +144,19 @@ Deno.test("TailnetPlanner puts the self node's approved routes in selfRoutes, so
   });
   assert.deepEqual(plain.selfRoutes, []);
 });
+
+Deno.test("TailnetPlanner leaves out endpoints inside a subnet routed into the tunnel", () => {
+  // A router's LAN address is one of its endpoints (ts-a's 10.98.8.1 in the capture).
+  const router = node(2, {
+    AllowedIPs: ["100.64.0.2/32", "10.98.8.0/24"],
+    Endpoints: ["10.98.1.2:41641", "10.98.8.1:41641"],
+  });
+  const other = node(3, { Endpoints: ["10.98.8.7:41641", "[fd00::1]:41641", "junk"] });
+  const accepted = planTailnet(node(1), [router, other], { acceptRoutes: true });
+  assert.deepEqual(accepted.peers.map((p) => p.endpoints), [
+    ["10.98.1.2:41641"],
+    ["[fd00::1]:41641", "junk"],
+  ]);
+  const plain = planTailnet(node(1), [router, other], { acceptRoutes: false });
+  assert.deepEqual(plain.peers[0].endpoints, ["10.98.1.2:41641", "10.98.8.1:41641"]);
+});

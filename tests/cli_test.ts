@@ -28,6 +28,30 @@ Deno.test("warren with an unknown flag exits 2 naming the flag", async () => {
   assert.equal(r.stderr.trim().split("\n").length, 1);
 });
 
+Deno.test("warren tun up --advertise-routes with a bad prefix exits 2 in tailscale's words", async () => {
+  for (
+    const [routes, want] of [
+      ["10.0.0.0/24,banana", /"banana" is not a valid IP address or CIDR prefix/],
+      ["10.0.0.1/24", /10\.0\.0\.1\/24 has non-address bits set; expected 10\.0\.0\.0\/24/],
+    ] as const
+  ) {
+    const r = await warrenIn(null, [
+      "tun",
+      "up",
+      "--state-dir",
+      "mem:",
+      "--advertise-routes",
+      routes,
+    ]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, want);
+    assert.equal(r.stderr.trim().split("\n").length, 1);
+  }
+  const bad = await warrenIn(null, ["tun", "up", "--snat-subnet-routes=perhaps"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /invalid boolean value "perhaps" for --snat-subnet-routes/);
+});
+
 Deno.test("warren with an unknown command exits 2", async () => {
   const r = await warrenIn(null, ["tun", "sideways"]);
   assert.equal(r.code, 2);

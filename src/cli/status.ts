@@ -126,6 +126,17 @@ function renderStatus(st: NodeStatus, show: { peers: boolean; routes: boolean })
       lines.push(`  filter: ${tn.filter.accepted} accepted, ${tn.filter.dropped} dropped inbound`);
     }
     for (const s of tn.skippedPeers ?? []) lines.push(`  skipped peer: ${s.name}: ${s.reason}`);
+    const r = tn.subnetRouter;
+    if (r) {
+      const approved = new Set(r.approved);
+      const pending = r.advertised.filter((x) => !approved.has(x));
+      lines.push(
+        `  routes advertised: ${r.advertised.join(", ")} (${r.snat ? "SNAT" : "no SNAT"})`,
+        `  routes approved: ${r.approved.join(", ") || "(none yet)"}` +
+          (pending.length > 0 && r.approved.length > 0 ? `; awaiting ${pending.join(", ")}` : ""),
+      );
+      if (r.forwardingWarning) lines.push(`  warning: ${r.forwardingWarning}`);
+    }
     if (st.netstack) {
       const ip = st.netstack.ip;
       lines.push(

@@ -11,7 +11,13 @@ import { parseFlags, UsageError } from "./usage.ts";
 import { resolveEndpoints } from "./wg_endpoints.ts";
 import { upConfig } from "./up_config.ts";
 import { logLine, runUntilStopped } from "./foreground.ts";
-import { DEFAULT_CONTROL_URL, upTailnet, userspaceFromEnv } from "./up_tailnet.ts";
+import {
+  DEFAULT_CONTROL_URL,
+  GO_BOOL_FLAGS,
+  takeGoBoolFlags,
+  upTailnet,
+  userspaceFromEnv,
+} from "./up_tailnet.ts";
 import { USERSPACE_NETWORKING } from "../daemon/node_link.ts";
 import { defaultStateDir } from "../key/state.ts";
 
@@ -31,6 +37,12 @@ Tailnet:
   --hostname NAME       name to register (default: this host's name)
   --force-reauth        register a fresh node key
   --accept-routes       route subnets that peers advertise
+  --advertise-routes R  offer these subnets to the tailnet (comma-separated CIDR prefixes,
+                        such as 10.0.0.0/24,fd00::/64); control must approve them
+  --advertise-exit-node offer this node as an exit node (adds 0.0.0.0/0 and ::/0)
+  --snat-subnet-routes[=false]
+                        masquerade traffic to advertised routes as this host (default true;
+                        false: the LAN sees tailnet addresses and needs a route back)
   --accept-dns          point /etc/resolv.conf at MagicDNS while up (restored on stop;
                         userspace-networking leaves it alone, as tailscaled does)
   --ephemeral           ask to be removed from the tailnet when offline
@@ -59,7 +71,8 @@ Both:
 
 /** Runs the command; returns the exit code. */
 export async function upCommand(argv: string[]): Promise<number> {
-  const { values } = parseFlags(argv, {
+  const goBools = takeGoBoolFlags(argv, GO_BOOL_FLAGS);
+  const { values: flagValues } = parseFlags(goBools.rest, {
     "wg-config": { type: "string" },
     config: { type: "string" },
     tun: { type: "string" },
@@ -70,6 +83,7 @@ export async function upCommand(argv: string[]): Promise<number> {
     hostname: { type: "string" },
     "force-reauth": { type: "boolean" },
     "accept-routes": { type: "boolean" },
+    "advertise-routes": { type: "string" },
     "accept-dns": { type: "boolean" },
     socket: { type: "string" },
     ephemeral: { type: "boolean" },
@@ -84,6 +98,10 @@ export async function upCommand(argv: string[]): Promise<number> {
     "degraded-timeout": { type: "string" },
     help: { type: "boolean", short: "h" },
   });
+  const values: typeof flagValues & { [K in (typeof GO_BOOL_FLAGS)[number]]?: boolean } = {
+    ...flagValues,
+    ...goBools.values,
+  };
   if (values.help) {
     console.log(UP_HELP);
     return 0;
@@ -118,6 +136,9 @@ export async function upCommand(argv: string[]): Promise<number> {
       "force-reauth",
       "accept-routes",
       "socket",
+      "advertise-routes",
+      "advertise-exit-node",
+      "snat-subnet-routes",
     ] as const
   ) {
     if (values[f] !== undefined) throw new UsageError(`--${f} does not go with --wg-config`);

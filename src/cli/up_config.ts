@@ -81,6 +81,8 @@ async function startNetwork(net: NetworkConfig): Promise<Stoppable> {
     stateDir: net.stateDir,
     forceReauth: net.forceReauth,
     acceptRoutes: net.acceptRoutes,
+    advertiseRoutes: net.advertiseRoutes,
+    snatSubnetRoutes: net.snatSubnetRoutes,
     acceptDns: net.acceptDns && !userspace,
     hostname: net.hostname,
     socket: net.socket,

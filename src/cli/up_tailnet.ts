@@ -8,6 +8,8 @@ import { defaultStateDir } from "../key/state.ts";
 import { TsNode } from "../daemon/ts_node.ts";
 import { USERSPACE_NETWORKING } from "../daemon/node_link.ts";
 import { UsageError } from "./usage.ts";
+import type { IpPrefix } from "../net/ip.ts";
+import { AdvertiseRoutesError, parseAdvertiseRoutes } from "../net/advertise_routes.ts";
 import { logLine, runUntilStopped } from "./foreground.ts";
 
 /** Tailscale's own coordination server. */
@@ -27,6 +29,12 @@ export interface TailnetFlags {
   "force-reauth"?: boolean;
   /** Install routes for the subnets peers advertise. */
   "accept-routes"?: boolean;
+  /** Comma-separated CIDR prefixes to offer the tailnet (`--advertise-routes`). */
+  "advertise-routes"?: string;
+  /** Offer to be an exit node: 0.0.0.0/0 and ::/0 join the advertised routes. */
+  "advertise-exit-node"?: boolean;
+  /** Masquerade traffic forwarded to advertised routes (default true, as tailscaled). */
+  "snat-subnet-routes"?: boolean;
   /** Point `/etc/resolv.conf` at MagicDNS while the node is up. */
   "accept-dns"?: boolean;
   /** Ask control to delete the node once it goes offline. */
@@ -55,6 +63,48 @@ export interface TailnetFlags {
   verbose?: boolean;
 }
 
+/** Boolean flags that take Go's `--flag=false` form, as tailscale's do. */
+export const GO_BOOL_FLAGS = ["snat-subnet-routes", "advertise-exit-node"] as const;
+
+/**
+ * Takes Go-style boolean flags out of `argv`: `--name` is true, `--name=VALUE` is VALUE as
+ * strconv.ParseBool reads it (a UsageError if it is not a boolean). node:util's parser knows
+ * no `=false`, so these never reach it.
+ */
+export function takeGoBoolFlags(
+  argv: readonly string[],
+  names: readonly string[],
+): { rest: string[]; values: Record<string, boolean> } {
+  const rest: string[] = [];
+  const values: Record<string, boolean> = {};
+  for (const arg of argv) {
+    const m = /^--([a-z-]+)(?:=(.*))?$/s.exec(arg);
+    if (arg === "--") break;
+    if (!m || !names.includes(m[1])) {
+      rest.push(arg);
+      continue;
+    }
+    const v = m[2] === undefined ? true : parseBoolText(m[2], undefined);
+    if (v === undefined) {
+      throw new UsageError(`invalid boolean value "${m[2]}" for --${m[1]}`);
+    }
+    values[m[1]] = v;
+  }
+  const end = argv.indexOf("--");
+  if (end >= 0) rest.push(...argv.slice(end));
+  return { rest, values };
+}
+
+/** The routes `--advertise-routes` and `--advertise-exit-node` offer; tailscale's messages. */
+export function advertisedRoutes(v: TailnetFlags): IpPrefix[] {
+  try {
+    return parseAdvertiseRoutes(v["advertise-routes"] ?? "", !!v["advertise-exit-node"]);
+  } catch (e) {
+    if (e instanceof AdvertiseRoutesError) throw new UsageError(`--advertise-routes: ${e.message}`);
+    throw e;
+  }
+}
+
 /** A flag's number, checked: a UsageError names the flag and the allowed range. */
 export function numberFlag(
   name: string,
@@ -75,7 +125,10 @@ export function numberFlag(
  * the same for false); empty or anything else gives `fallback`, as Tailscale's
  * container image reads its `TS_*` switches.
  */
-export function parseBoolText(text: string | undefined, fallback: boolean): boolean {
+export function parseBoolText<T extends boolean | undefined>(
+  text: string | undefined,
+  fallback: T,
+): boolean | T {
   if (text === undefined) return fallback;
   if (["1", "t", "T", "TRUE", "true", "True"].includes(text)) return true;
   if (["0", "f", "F", "FALSE", "false", "False"].includes(text)) return false;
@@ -126,6 +179,7 @@ export async function upTailnet(tun: string, v: TailnetFlags): Promise<number> {
     throw new UsageError(`Bad --control-url "${controlUrl}": must be http:// or https://`);
   }
   const rekeyAfter = numberFlag("debug-rekey-after", v["debug-rekey-after"], 1, 120);
+  const advertiseRoutes = advertisedRoutes(v);
   const port = numberFlag("port", v.port, 0, 65535) ?? 41641;
   if (!Number.isInteger(port)) throw new UsageError(`Bad --port "${v.port}": want a whole number`);
   const seconds = (name: keyof TailnetFlags) => {
@@ -162,6 +216,8 @@ export async function upTailnet(tun: string, v: TailnetFlags): Promise<number> {
     stateDir: v["state-dir"] ?? defaultStateDir(),
     forceReauth: !!v["force-reauth"],
     acceptRoutes: !!v["accept-routes"],
+    advertiseRoutes,
+    snatSubnetRoutes: v["snat-subnet-routes"] ?? true,
     acceptDns: !!v["accept-dns"],
     hostname: v.hostname,
     ephemeral: !!v.ephemeral,

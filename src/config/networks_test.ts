@@ -444,3 +444,23 @@ Deno.test("every flag in tun up's help has a key in the config file", () => {
     assert.ok(keys.has(key), `--${flag} has no config key "${key}"`);
   }
 });
+
+Deno.test("advertiseRoutes, advertiseExitNode and snatSubnetRoutes: checked as the flags", () => {
+  const load = (tailnet: string) =>
+    parseNetworksConfig(
+      `{"networks": {"r": {"tailnet": ${tailnet}}}}`,
+      "r.json",
+      { readText: files({}), stateRoot: "/s" },
+    );
+  const c = load(`{"advertiseRoutes": "10.0.0.0/24", "advertiseExitNode": true,
+    "snatSubnetRoutes": false}`);
+  const net = c.networks[0];
+  assert.equal(net.kind, "tailnet");
+  if (net.kind !== "tailnet") return;
+  assert.deepEqual(net.advertiseRoutes?.map(formatPrefix), ["0.0.0.0/0", "10.0.0.0/24", "::/0"]);
+  assert.equal(net.snatSubnetRoutes, false);
+  assert.throws(
+    () => load(`{"advertiseRoutes": "10.0.0.1/24"}`),
+    /networks\.r\.tailnet\.advertiseRoutes: 10\.0\.0\.1\/24 has non-address bits set; expected 10\.0\.0\.0\/24/,
+  );
+});

@@ -5,6 +5,8 @@
  * @module
  */
 import { Fields, show } from "./fields.ts";
+import type { IpPrefix } from "../net/ip.ts";
+import { AdvertiseRoutesError, parseAdvertiseRoutes } from "../net/advertise_routes.ts";
 import type { ProblemList } from "./problems.ts";
 import {
   type ConfigTunables,
@@ -35,6 +37,9 @@ export const TAILNET_KEYS = [
   "hostname",
   "forceReauth",
   "acceptRoutes",
+  "advertiseRoutes",
+  "advertiseExitNode",
+  "snatSubnetRoutes",
   "acceptDns",
   "ephemeral",
   "derpHttp",
@@ -153,6 +158,7 @@ export function parseTailnetSection(
     ...(socket === undefined ? {} : { socket }),
     forceReauth: f.bool("forceReauth") ?? false,
     acceptRoutes: f.bool("acceptRoutes") ?? false,
+    ...readAdvertiseRoutes(f),
     acceptDns: f.bool("acceptDns") ?? false,
     ephemeral: f.bool("ephemeral") ?? false,
     plainDerp: f.bool("derpHttp") ?? false,
@@ -164,6 +170,28 @@ export function parseTailnetSection(
       ? {}
       : { timings: { rekeyAfterTime: rekey, rejectAfterTime: rekey * 1.5 } }),
     verbose: f.bool("verbose") ?? false,
+  };
+}
+
+/**
+ * `advertiseRoutes` (as the flag: comma-separated prefixes), `advertiseExitNode` and
+ * `snatSubnetRoutes`, as the fields of a network; none when none is set.
+ */
+function readAdvertiseRoutes(
+  f: Fields,
+): { advertiseRoutes?: IpPrefix[]; snatSubnetRoutes?: boolean } {
+  const exit = f.bool("advertiseExitNode") ?? false;
+  const snat = f.bool("snatSubnetRoutes");
+  let routes: IpPrefix[] = [];
+  try {
+    routes = parseAdvertiseRoutes(f.string("advertiseRoutes") ?? "", exit);
+  } catch (e) {
+    if (!(e instanceof AdvertiseRoutesError)) throw e;
+    f.problem("advertiseRoutes", e.message);
+  }
+  return {
+    ...(routes.length > 0 ? { advertiseRoutes: routes } : {}),
+    ...(snat === undefined ? {} : { snatSubnetRoutes: snat }),
   };
 }
 

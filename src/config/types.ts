@@ -6,6 +6,7 @@
  * @module
  */
 import type { DiscoTunables } from "../disco/tunables.ts";
+import type { IpPrefix } from "../net/ip.ts";
 import type { WgConfig } from "../wireguard/wg_quick.ts";
 import type { NetworksConfigProblem } from "./problems.ts";
 
@@ -54,6 +55,10 @@ export interface TailnetNetwork {
   forceReauth: boolean;
   /** Route subnets that peers advertise. */
   acceptRoutes: boolean;
+  /** Routes to offer (`advertiseRoutes`, plus the exit routes for `advertiseExitNode`). */
+  advertiseRoutes?: IpPrefix[];
+  /** Masquerade traffic to advertised routes (`snatSubnetRoutes`, default true). */
+  snatSubnetRoutes?: boolean;
   /** Point /etc/resolv.conf at MagicDNS while up. */
   acceptDns: boolean;
   /** Ask to be removed from the tailnet when offline. */

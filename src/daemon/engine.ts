@@ -139,8 +139,11 @@ export class TailnetEngine {
       }
     }
 
+    // Approved subnets are ours to deliver (the kernel forwards them); an exit route is
+    // not taken whole: the subnet router passes it in fixedLocal without the host's LANs.
+    const approved = plan.selfRoutes.filter((p) => p.bits !== 0);
     this.#filter = new PacketFilter(plan.packetFilter ?? [], {
-      localNets: [...plan.addresses, ...this.#fixedLocal],
+      localNets: [...plan.addresses, ...approved, ...this.#fixedLocal],
       flows: this.#filter?.flows,
     });
     for (const p of this.#filter.problems) report(`packet filter: ${p}`);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { formatNodePublic } from "../key/node_key.ts";
-import { formatPrefix, type IpPrefix } from "../net/ip.ts";
+import { formatPrefix, type IpPrefix, parseIp, parsePrefix } from "../net/ip.ts";
+import { buildIcmpPacket } from "../net/packet_build.ts";
 import { emptyNetworkMap, type NetworkMap } from "../netmap/network_map.ts";
 import type { Node } from "../netmap/tailcfg.ts";
 import { type EnginePorts, TailnetEngine } from "./engine.ts";
@@ -142,4 +143,25 @@ Deno.test("TailnetEngine removes a deleted peer's WireGuard peer, routes and nam
   assert.ok(!engine.routes.some((r) => r.startsWith("100.64.0.2/")));
   assert.deepEqual(f.dns(), ["host3.tailnet.test."]);
   assert.ok(f.log.includes("peer host2.tailnet.test removed"));
+});
+
+Deno.test("TailnetEngine's filter delivers to approved subnets, not to an approved /0 whole", () => {
+  const f = fakes();
+  const self = node(1, {
+    AllowedIPs: ["0.0.0.0/0", "10.98.8.0/24", "100.64.0.1/32", "::/0", "fd7a:115c:a1e0::1/128"],
+    PrimaryRoutes: ["10.98.8.0/24"],
+  });
+  const ping = (dst: string) =>
+    buildIcmpPacket({ src: parseIp("100.64.0.2"), dst: parseIp(dst), type: 8, rest: 1 });
+  const engine = new TailnetEngine(f.ports);
+  commit(engine, netmap(node(1), [node(2)]));
+  assert.equal(engine.filter!.check(ping("10.98.8.2")), "drop");
+  commit(engine, netmap(self, [node(2)]));
+  assert.equal(engine.filter!.check(ping("10.98.8.2")), "accept");
+  assert.equal(engine.filter!.check(ping("100.64.0.1")), "accept");
+  assert.equal(engine.filter!.check(ping("8.8.8.8")), "drop");
+  // What the subnet router hands in (an exit node's shrunk /0) is local too.
+  const exit = new TailnetEngine(fakes().ports, [parsePrefix("8.0.0.0/8")]);
+  commit(exit, netmap(self, [node(2)]));
+  assert.equal(exit.filter!.check(ping("8.8.8.8")), "accept");
 });

@@ -6,6 +6,7 @@
  */
 import type { NetstackDeviceCounters } from "../netstack/device.ts";
 import type { IpInputCounters } from "../netstack/ip_input.ts";
+import type { SubnetRouterStatus } from "./subnet_router.ts";
 
 /** One peer as `wg show` (and, for tailnet peers, `tailscale status`) would describe it. */
 export interface PeerStatus {
@@ -57,6 +58,8 @@ export interface TailnetStatus {
   filter: { accepted: number; dropped: number; byReason: Record<string, number> } | null;
   /** The MagicDNS suffix. */
   magicDnsSuffix: string;
+  /** Routes this node offers and which control approved; absent when it offers none. */
+  subnetRouter?: SubnetRouterStatus;
 }
 
 /** A node's whole status. */

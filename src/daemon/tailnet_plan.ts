@@ -14,7 +14,14 @@
  */
 import { sharedSecret } from "../crypto/x25519.ts";
 import { formatNodePublic, parseDiscoPublic, parseNodePublic } from "../key/node_key.ts";
-import { formatPrefix, type IpPrefix, parsePrefix } from "../net/ip.ts";
+import {
+  formatPrefix,
+  type IpPrefix,
+  parsePrefix,
+  prefixContains,
+  splitHostPort,
+} from "../net/ip.ts";
+import { comparePrefix } from "../net/advertise_routes.ts";
 import { homeDerpOf } from "../netmap/node.ts";
 import type { NetworkMap } from "../netmap/network_map.ts";
 import type { DERPMap, FilterRule, Node } from "../netmap/tailcfg.ts";
@@ -53,6 +60,11 @@ export interface SkippedPeer {
 export interface TailnetPlan {
   /** Our addresses, for the TUN. */
   addresses: IpPrefix[];
+  /**
+   * Routes control approved for this node to serve (its own AllowedIPs beyond its addresses,
+   * and its PrimaryRoutes), exit routes included, sorted: what `tun status` shows approved.
+   */
+  selfRoutes: IpPrefix[];
   /** Peers we can send to, in node-ID order. */
   peers: PeerPlan[];
   /** Routes to install through the TUN, as text ("100.64.0.2/32"), sorted. */
@@ -70,6 +82,7 @@ export interface TailnetPlan {
 /** An empty plan: what the data plane holds before the first netmap. */
 export const EMPTY_PLAN: TailnetPlan = Object.freeze({
   addresses: [],
+  selfRoutes: [],
   peers: [],
   routes: [],
   packetFilter: null,
@@ -208,8 +221,14 @@ export class TailnetPlanner {
         endpoints: peer.Endpoints ?? [],
       });
     }
+    // A peer's endpoint inside a subnet we route into the TUN (a router's own LAN address)
+    // would carry WireGuard through the tunnel it is the path of, a loop: tailscaled's marked
+    // sockets bypass its routes there; warren, without policy routing, leaves such endpoints out.
+    const tunnelled = peers.flatMap((p) => p.allowedIps);
+    for (const p of peers) p.endpoints = p.endpoints.filter((e) => !inside(tunnelled, e));
     return {
       addresses,
+      selfRoutes: selfRoutes(self, addresses),
       peers,
       routes: [...routes].sort(),
       packetFilter: input.packetFilter ?? null,
@@ -258,6 +277,33 @@ export class TailnetPlanner {
 export function diffRoutes(before: string[], after: string[]): { add: string[]; remove: string[] } {
   const a = new Set(after), b = new Set(before);
   return { add: after.filter((r) => !b.has(r)), remove: before.filter((r) => !a.has(r)) };
+}
+
+/** Whether endpoint `ep` ("ip:port") is inside one of `prefixes` (false if it does not parse). */
+function inside(prefixes: readonly IpPrefix[], ep: string): boolean {
+  let ip: Uint8Array | null;
+  try {
+    ip = splitHostPort(ep).ip;
+  } catch {
+    return false;
+  }
+  return ip !== null && prefixes.some((p) => prefixContains(p, ip));
+}
+
+/** The self node's approved routes: AllowedIPs beyond its addresses, and PrimaryRoutes. */
+function selfRoutes(self: Node, addresses: readonly IpPrefix[]): IpPrefix[] {
+  const own = new Set(addresses.map(formatPrefix));
+  const out = new Map<string, IpPrefix>();
+  for (const s of [...(self.AllowedIPs ?? []), ...(self.PrimaryRoutes ?? [])]) {
+    try {
+      const p = parsePrefix(s);
+      const text = formatPrefix(p);
+      if (!own.has(text)) out.set(text, p);
+    } catch {
+      // a prefix that does not parse grants nothing
+    }
+  }
+  return [...out.values()].sort(comparePrefix);
 }
 
 function parseAll(list: readonly string[]): { ok: IpPrefix[]; error?: string } {

@@ -129,3 +129,34 @@ Deno.test("TailnetPlanner gives a subnet advertised twice to the lower node ID o
 Deno.test("diffRoutes() lists additions and removals", () => {
   assert.deepEqual(diffRoutes(["a", "b"], ["b", "c"]), { add: ["c"], remove: ["a"] });
 });
+
+Deno.test("TailnetPlanner puts the self node's approved routes in selfRoutes, sorted", () => {
+  // ts-a as Headscale 0.28 builds it after approve-routes (fixtures/headscale-0.28-routes).
+  const self = node(1, {
+    AllowedIPs: ["0.0.0.0/0", "10.98.8.0/24", "100.64.0.1/32", "::/0", "fd7a:115c:a1e0::1/128"],
+    PrimaryRoutes: ["10.98.8.0/24"],
+  });
+  const plan = planTailnet(self, [], { acceptRoutes: false });
+  assert.deepEqual(plan.selfRoutes.map(formatPrefix), ["0.0.0.0/0", "10.98.8.0/24", "::/0"]);
+  assert.deepEqual(plan.addresses.map(formatPrefix), ["100.64.0.1/32", "fd7a:115c:a1e0::1/128"]);
+  const plain = planTailnet(node(1, { AllowedIPs: ["100.64.0.1/32", "bogus"] }), [], {
+    acceptRoutes: false,
+  });
+  assert.deepEqual(plain.selfRoutes, []);
+});
+
+Deno.test("TailnetPlanner leaves out endpoints inside a subnet routed into the tunnel", () => {
+  // A router's LAN address is one of its endpoints (ts-a's 10.98.8.1 in the capture).
+  const router = node(2, {
+    AllowedIPs: ["100.64.0.2/32", "10.98.8.0/24"],
+    Endpoints: ["10.98.1.2:41641", "10.98.8.1:41641"],
+  });
+  const other = node(3, { Endpoints: ["10.98.8.7:41641", "[fd00::1]:41641", "junk"] });
+  const accepted = planTailnet(node(1), [router, other], { acceptRoutes: true });
+  assert.deepEqual(accepted.peers.map((p) => p.endpoints), [
+    ["10.98.1.2:41641"],
+    ["[fd00::1]:41641", "junk"],
+  ]);
+  const plain = planTailnet(node(1), [router, other], { acceptRoutes: false });
+  assert.deepEqual(plain.peers[0].endpoints, ["10.98.1.2:41641", "10.98.8.1:41641"]);
+});

@@ -12,6 +12,7 @@ import type { Node } from "../netmap/tailcfg.ts";
 import type { PacketFilter } from "../filter/filter.ts";
 import type { Device } from "../wireguard/device.ts";
 import type { NodeStatus, PeerStatus } from "./status.ts";
+import type { SubnetRouterStatus } from "./subnet_router.ts";
 import type { TailnetPlan } from "./tailnet_plan.ts";
 
 /** Everything the status is made of. */
@@ -46,6 +47,8 @@ export interface TailnetStatusParts {
   homeLatencyMs: number | null;
   /** The inbound filter, for its counters. */
   filter: PacketFilter | null;
+  /** Routes offered and approved, when the node offers any. */
+  subnetRouter?: SubnetRouterStatus;
 }
 
 /** The peer a user means by `target`: FQDN, short name, or one of its addresses. */
@@ -115,6 +118,7 @@ export function buildTailnetStatus(p: TailnetStatusParts): NodeStatus {
       skippedPeers: p.plan.skipped.map(({ name, reason }) => ({ name, reason })),
       filter: p.filter?.stats() ?? null,
       magicDnsSuffix: selfName.split(".").slice(1).join("."),
+      ...(p.subnetRouter ? { subnetRouter: p.subnetRouter } : {}),
     },
   };
 }

@@ -26,7 +26,7 @@ import { discoverEndpoints } from "../magicsock/endpoints.ts";
 import { Magicsock } from "../magicsock/magicsock.ts";
 import { StunProber } from "../magicsock/stun_prober.ts";
 import { UdpConn } from "../magicsock/udp_conn.ts";
-import { formatIp, parsePrefix } from "../net/ip.ts";
+import { formatIp, formatPrefix, parsePrefix } from "../net/ip.ts";
 import type { NetworkMap } from "../netmap/network_map.ts";
 import type { Hostinfo } from "../netmap/tailcfg.ts";
 import { Device } from "../wireguard/device.ts";
@@ -47,6 +47,7 @@ import { tsLocalApiNode } from "./ts_localapi.ts";
 import { EMPTY_PLAN, TailnetPlanner } from "./tailnet_plan.ts";
 import { TailnetEngine } from "./engine.ts";
 import { filteredSink } from "./filtered_sink.ts";
+import { startSubnetRouter, type SubnetRouter } from "./subnet_router.ts";
 import type { TsNodeOptions } from "./ts_node_options.ts";
 import {
   type Netstack,
@@ -88,6 +89,7 @@ export class TsNode {
   #socketApi: LocalApiServer | null = null;
   readonly #planner: TailnetPlanner;
   #engine: TailnetEngine | null = null;
+  #router: SubnetRouter | null = null;
   #netcheck: NetcheckLoop | null = null;
   #derpMap: NetworkMap["derpMap"] = null;
   /** Names of STUN and DERP servers, resolved through MagicDNS first and cached. */
@@ -111,7 +113,13 @@ export class TsNode {
     this.done = new Promise((r) => this.#resolveDone = r);
     this.#dns = new NodeDns(opts.log);
     this.#planner = new TailnetPlanner({ acceptRoutes: opts.acceptRoutes });
-    this.#hostinfo = buildHostinfo({ backendLogID: state.backendLogID, hostname: opts.hostname });
+    // As tailscaled: RoutableIPs only when something is offered, sent at register and after.
+    const routable = (opts.advertiseRoutes ?? []).map(formatPrefix);
+    this.#hostinfo = buildHostinfo({
+      backendLogID: state.backendLogID,
+      hostname: opts.hostname,
+      extra: routable.length > 0 ? { RoutableIPs: routable } : undefined,
+    });
     this.#session = new ControlSession({
       controlUrl: opts.controlUrl,
       state,
@@ -227,6 +235,13 @@ export class TsNode {
       log: opts.log,
     });
     magic.attach(device);
+    const router = this.#router = startSubnetRouter({
+      advertised: opts.advertiseRoutes ?? [],
+      snat: opts.snatSubnetRoutes ?? true,
+      tun: link.name,
+      kernel: link.mode === "tun",
+      log: opts.log,
+    });
     this.#engine = new TailnetEngine({
       tun: link,
       routes: link.routes,
@@ -234,7 +249,7 @@ export class TsNode {
       magic,
       dns: this.#dns,
       log: opts.log,
-    }, QUAD100);
+    }, [...QUAD100, ...(router?.localNets() ?? [])]);
     this.#apply(nm);
     this.#plane = new DataPlane(device, link.device, [udp], this.#poller, {
       outbound: (buf, off, len) => this.#outbound(buf, off, len),
@@ -401,6 +416,7 @@ export class TsNode {
     await step("wireguard", () => this.#device?.close());
     await step("derp", () => this.#magic?.close());
     await step("udp", () => this.#udp?.close());
+    await step("nftables", () => this.#router?.close());
     await step(
       this.#link?.mode === "tun" ? "routes and tun" : "netstack",
       () => this.#link?.close(),
@@ -475,6 +491,7 @@ export class TsNode {
       routes: this.#link?.installedRoutes() ?? [],
       homeLatencyMs: this.#homeLatencyMs,
       filter: this.#engine?.filter ?? null,
+      subnetRouter: this.#router?.status(this.#netmap?.self),
     });
   }
 }

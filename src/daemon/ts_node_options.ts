@@ -5,6 +5,7 @@
  * @module
  */
 import type { DiscoTunables } from "../disco/tunables.ts";
+import type { IpPrefix } from "../net/ip.ts";
 import type { Timings } from "../wireguard/timings.ts";
 
 /** How to run a tailnet node. */
@@ -27,6 +28,13 @@ export interface TsNodeOptions {
   forceReauth: boolean;
   /** Route peers' advertised subnets. */
   acceptRoutes: boolean;
+  /**
+   * Routes to offer (`--advertise-routes`, plus 0.0.0.0/0 and ::/0 for
+   * `--advertise-exit-node`), sorted as parseAdvertiseRoutes returns them; none by default.
+   */
+  advertiseRoutes?: readonly IpPrefix[];
+  /** Masquerade traffic forwarded to advertised routes (`--snat-subnet-routes`, default true). */
+  snatSubnetRoutes?: boolean;
   /** Point /etc/resolv.conf at quad-100 while up (restored on stop); not in userspace mode. */
   acceptDns: boolean;
   /** Host name to register (default: the system's). */

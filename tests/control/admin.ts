@@ -11,6 +11,11 @@
  *   POST   /admin/preauthkeys            create one: {key?, reusable?, ephemeral?, expiresInMs?}
  *   POST   /admin/policy                 {filter: FilterRule[] | null} (null = allow all)
  *   POST   /admin/dns/extra-records      [{Name, Type, Value}, …]
+ *   GET    /admin/routes/<id>            a node's routes: {available_routes, approved_routes,
+ *                                        subnet_routes, primary_routes} (as headscale nodes
+ *                                        list-routes, plus the primaries)
+ *   POST   /admin/routes/<id>            {approve: ["10.0.0.0/24", …]}: replace its approved
+ *                                        routes (headscale nodes approve-routes; [] = none)
  *   POST   /admin/kill-streams           {refuseMs?}: drop every control connection
  *   POST   /admin/ping/<id>              {types?, noise?, ip?, payload?, timeoutMs?}: send the
  *                                        node a PingRequest, wait for its answer
@@ -110,6 +115,18 @@ export async function handleAdmin(
       return answer
         ? send(res, 200, answer)
         : send(res, 504, { error: `node ${id} did not answer within ${timeoutMs} ms` });
+    }
+    case "GET routes": {
+      const r = srv.tailnet.routesOf(Number(parts[1]));
+      return r ? send(res, 200, r) : send(res, 404, { error: `no node ${parts[1]}` });
+    }
+    case "POST routes": {
+      try {
+        const r = srv.tailnet.approveRoutes(Number(parts[1]), obj.approve);
+        return r ? send(res, 200, r) : send(res, 404, { error: `no node ${parts[1]}` });
+      } catch (e) {
+        return send(res, 400, { error: (e as Error).message });
+      }
     }
     case "POST kill-streams": {
       const refuseMs = typeof obj.refuseMs === "number" ? obj.refuseMs : 0;

@@ -11,6 +11,7 @@
 import { DEFAULT_CAP_MAP, DERP_MAGIC_IP } from "./constants.ts";
 import type { TailnetConfig } from "./config.ts";
 import { nodeFqdn } from "./names.ts";
+import { allowedIpsOf } from "./routes.ts";
 import type { Change, Json, NodeRecord, User } from "./types.ts";
 import type {
   DERPMap,
@@ -34,6 +35,8 @@ export interface TailnetView {
   peersOf(id: number): NodeRecord[];
   /** Filter rules in force. */
   filterRules(): FilterRule[];
+  /** The prefixes a node is primary router for (none when absent). */
+  primaryRoutesOf?(id: number): string[];
 }
 
 /** Headscale's default policy: everything may reach everything. */
@@ -65,8 +68,17 @@ export function isExpired(node: NodeRecord, now = Date.now()): boolean {
   return node.expiry !== undefined && node.expiry.getTime() <= now;
 }
 
-/** A `tailcfg.Node` for a node, as seen by a client of capability version capVer. */
-export function tailNode(node: NodeRecord, capVer: number, cfg: TailnetConfig): Node {
+/**
+ * A `tailcfg.Node` for a node, as seen by a client of capability version capVer. `primary`
+ * are the prefixes it is primary router for: they and its approved exit routes join its
+ * AllowedIPs, as Headscale's tailNode does, for itself and as a peer alike.
+ */
+export function tailNode(
+  node: NodeRecord,
+  capVer: number,
+  cfg: TailnetConfig,
+  primary: readonly string[] = [],
+): Node {
   const addresses = [`${node.ipv4}/32`, `${node.ipv6}/128`];
   const derp = homeDerpOf(node);
   const expired = isExpired(node);
@@ -80,19 +92,25 @@ export function tailNode(node: NodeRecord, capVer: number, cfg: TailnetConfig): 
     Machine: node.machineKey,
     DiscoKey: node.discoKey || undefined,
     Addresses: addresses,
-    AllowedIPs: [...addresses],
+    AllowedIPs: allowedIpsOf(node, primary),
     Endpoints: node.endpoints.length > 0 ? [...node.endpoints] : undefined,
     DERP: `${DERP_MAGIC_IP}:${derp}`,
     HomeDERP: derp || undefined,
     Hostinfo: node.hostinfo as Hostinfo,
     Created: goTime(node.created),
     Cap: capVer,
+    PrimaryRoutes: primary.length > 0 ? [...primary] : undefined,
     LastSeen: node.online === false && node.lastSeen ? goTime(node.lastSeen) : undefined,
     Online: node.online,
     MachineAuthorized: !expired,
     CapMap: structuredClone(DEFAULT_CAP_MAP),
     Expired: expired || undefined,
   };
+}
+
+/** {@link tailNode} with the node's primary routes as the tailnet has them. */
+function nodeOf(t: TailnetView, node: NodeRecord, capVer: number): Node {
+  return tailNode(node, capVer, t.config, t.primaryRoutesOf?.(node.id) ?? []);
 }
 
 /** `UserProfiles` entries. */
@@ -187,9 +205,9 @@ export function fullMapResponse(t: TailnetView, nodeId: number, capVer: number):
   // Go map iteration order: a client must not depend on the order of Peers.
   if (t.config.shufflePeers) shuffle(peers);
   return {
-    Node: tailNode(self, capVer, t.config),
+    Node: nodeOf(t, self, capVer),
     DERPMap: derpMap(t.config),
-    Peers: peers.length > 0 ? peers.map((p) => tailNode(p, capVer, t.config)) : undefined,
+    Peers: peers.length > 0 ? peers.map((p) => nodeOf(t, p, capVer)) : undefined,
     DNSConfig: dnsConfig(t.config),
     Domain: domainOf(t.config),
     // Headscale never sets CollectServices, so the key is absent (as in the fixtures).
@@ -221,7 +239,7 @@ export function buildFromChange(
       : null;
   }
   if (c.originNode !== undefined && c.originNode === nodeId) {
-    return { Node: tailNode(self, capVer, t.config), ControlTime: goTime(new Date()) };
+    return { Node: nodeOf(t, self, capVer), ControlTime: goTime(new Date()) };
   }
   const resp: MapResponse = {};
   if (c.derpMap) resp.DERPMap = derpMap(t.config);
@@ -232,7 +250,7 @@ export function buildFromChange(
     changed = c.peersChanged.filter((id) => id !== nodeId).map((id) => t.node(id))
       .filter((n): n is NodeRecord => n !== undefined);
   }
-  if (changed.length > 0) resp.PeersChanged = changed.map((p) => tailNode(p, capVer, t.config));
+  if (changed.length > 0) resp.PeersChanged = changed.map((p) => nodeOf(t, p, capVer));
   const removed = (c.peersRemoved ?? []).filter((id) => id !== nodeId);
   if (removed.length > 0) resp.PeersRemoved = removed;
   // Headscale 0.28 also sends a node the online patch about itself (see the fixtures).

@@ -177,6 +177,9 @@ function decodeNode(v: unknown, where: string): StoredNode {
     ephemeral: bool(n.ephemeral, `${where}.ephemeral`),
     online,
     lastSeen: n.lastSeen === undefined ? undefined : date(n.lastSeen, `${where}.lastSeen`),
+    approvedRoutes: n.approvedRoutes === undefined
+      ? undefined
+      : strArray(n.approvedRoutes, `${where}.approvedRoutes`),
   });
 }
 

@@ -32,6 +32,7 @@ function sample(): ControlState {
         ephemeral: true,
         online: false,
         lastSeen: new Date("2026-01-02T04:00:00Z"),
+        approvedRoutes: ["0.0.0.0/0", "10.98.8.0/24", "::/0"],
       }],
       preAuthKeys: [
         { id: 1, key: "k", reusable: true, ephemeral: false, used: false },

@@ -16,6 +16,7 @@ import { findMapRequestNode, updateNodeFromMapRequest } from "./map_request.ts";
 import { ALLOW_ALL_FILTER, goTime, isExpired, type TailnetView } from "./mapper.ts";
 import { sanitizeHostname, uniqueGivenName } from "./names.ts";
 import { type NodeCommit, Registrar } from "./registration.ts";
+import { checkApprovedRoutes, type NodeRoutes, nodeRoutes, primaryRoutesOf } from "./routes.ts";
 import type {
   Change,
   Json,
@@ -90,6 +91,39 @@ export class Tailnet implements TailnetView {
   /** Filter rules in force. */
   filterRules(): FilterRule[] {
     return structuredClone(this.config.filter ?? ALLOW_ALL_FILTER);
+  }
+
+  /** The prefixes a node is primary router for. */
+  primaryRoutesOf(id: number): string[] {
+    const n = this.#nodes.get(id);
+    return n ? primaryRoutesOf(n, this.#nodes.values()) : [];
+  }
+
+  // ---- routes ----
+
+  /** A node's announced, approved, served and primary routes; undefined if unknown. */
+  routesOf(id: number): NodeRoutes | undefined {
+    const n = this.#nodes.get(id);
+    return n ? nodeRoutes(n, this.#nodes.values()) : undefined;
+  }
+
+  /**
+   * Replaces a node's approved routes (`headscale nodes approve-routes`; [] approves none).
+   * As Headscale, every stream gets a policy update — the peers see the node's new
+   * AllowedIPs and PrimaryRoutes — and the node itself no self update (see the capture in
+   * fixtures/headscale-0.28-routes). Returns undefined if the node is unknown.
+   *
+   * @throws {RangeError} if a prefix is not canonical
+   */
+  approveRoutes(id: number, routes: unknown): NodeRoutes | undefined {
+    const n = this.#nodes.get(id);
+    if (!n) return undefined;
+    const approved = checkApprovedRoutes(routes);
+    n.approvedRoutes = approved.length > 0 ? approved : undefined;
+    this.#logf(`node ${id} ${n.givenName} approved routes: ${approved.join(",") || "(none)"}`);
+    this.#save();
+    this.#emit({ reason: "routes-approved", policy: true });
+    return nodeRoutes(n, this.#nodes.values());
   }
 
   // ---- persistence ----

@@ -87,6 +87,8 @@ export interface NodeRecord {
   online?: boolean;
   /** When it went offline. */
   lastSeen?: Date;
+  /** Routes an admin approved (Headscale's approved_routes); absent = none. */
+  approvedRoutes?: string[];
 }
 
 /**

@@ -4,11 +4,13 @@
  * with a pre-auth key, MagicDNS names, traffic over DERP and then over the
  * direct path disco finds through the NATs, netcheck and status — a whole
  * local tailnet — and a third node running as user nobody in userspace
- * mode: no TUN, no capability, warren's own IP stack answering.
+ * mode: no TUN, no capability, warren's own IP stack answering — and a
+ * subnet router (see demo_router.ts).
  *
  * @module
  */
 import { unprivileged } from "../testbed/privileges.ts";
+import { routerScene } from "./demo_router.ts";
 import { Tailnet } from "../testbed/tailnet.ts";
 
 const DNS_QUERY = new URL("../../tests/testdata/dns_query.ts", import.meta.url).pathname;
@@ -21,11 +23,11 @@ export async function tailnetAct(say: (s: string) => void): Promise<void> {
     console.log(`control ${t.controlUrl}, DERP region 900 at http://10.80.0.1:3340, STUN :3478`);
 
     say(
-      "warren tun up --auth-key … in two namespaces (alpha, beta), each behind its own NAT router",
+      "warren tun up --auth-key … in two namespaces (alpha with --accept-routes, beta), each behind its own NAT router",
     );
     for (const name of ["alpha", "beta"]) {
       await t.addHostBehindNat(name);
-      await t.up(name);
+      await t.up(name, name === "alpha" ? ["--accept-routes"] : []);
       const st = await t.status(name);
       console.log(`${name}: Running as ${(st.addresses as string[]).join(", ")}`);
     }
@@ -111,6 +113,8 @@ export async function tailnetAct(say: (s: string) => void): Promise<void> {
       }; gamma's netstack answered ${echoed.echoReplied} echo requests`,
     );
     if (pg.code !== 0) throw new Error(`ping ${gammaIp} (gamma, userspace) failed`);
+
+    await routerScene(t, "alpha", say);
 
     say("warren tun down (alpha) and SIGTERM (beta)");
     console.log((await t.warren("alpha", ["down"])).stdout.trimEnd());

@@ -11,19 +11,21 @@ export interface Rss {
   rssKiB: number;
   /** VmHWM: the most it was ever resident. */
   hwmKiB: number;
+  /** RssAnon: resident memory not backed by a file (heaps, stacks), the process's own. */
+  anonKiB: number;
 }
 
-/** Parses VmRSS and VmHWM out of the text of /proc/PID/status. */
+/** Parses VmRSS, VmHWM and RssAnon out of the text of /proc/PID/status. */
 export function parseProcStatus(text: string): Rss {
   const field = (name: string) => {
     const m = new RegExp(`^${name}:\\s+(\\d+) kB$`, "m").exec(text);
     if (!m) throw new Error(`No ${name} in /proc status: is the process a zombie?`);
     return Number(m[1]);
   };
-  return { rssKiB: field("VmRSS"), hwmKiB: field("VmHWM") };
+  return { rssKiB: field("VmRSS"), hwmKiB: field("VmHWM"), anonKiB: field("RssAnon") };
 }
 
-/** Reads VmRSS and VmHWM of `pid`. */
+/** Reads VmRSS, VmHWM and RssAnon of `pid`. */
 export async function readRss(pid: number): Promise<Rss> {
   return parseProcStatus(await Deno.readTextFile(`/proc/${pid}/status`));
 }

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { findDenoPid, parseProcStatus, readRss } from "./_rss.ts";
 
-Deno.test("parseProcStatus reads VmRSS and VmHWM in KiB", () => {
-  const text = "Name:\tdeno\nVmPeak:\t  999 kB\nVmHWM:\t   86016 kB\nVmRSS:\t   75000 kB\n";
-  assert.deepEqual(parseProcStatus(text), { rssKiB: 75000, hwmKiB: 86016 });
+Deno.test("parseProcStatus reads VmRSS, VmHWM and RssAnon in KiB", () => {
+  const text = "Name:\tdeno\nVmPeak:\t  999 kB\nVmHWM:\t   86016 kB\nVmRSS:\t   75000 kB\n" +
+    "RssAnon:\t   30000 kB\nRssFile:\t   45000 kB\n";
+  assert.deepEqual(parseProcStatus(text), { rssKiB: 75000, hwmKiB: 86016, anonKiB: 30000 });
 });
 
 Deno.test("parseProcStatus refuses a status without memory lines (a zombie)", () => {

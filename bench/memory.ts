@@ -53,6 +53,7 @@ interface Target {
   upAt: number;
   settled?: number;
   later?: number;
+  laterAnon?: number;
 }
 
 const dir = await Deno.makeTempDir({ prefix: "warren-bench-mem-" });
@@ -131,7 +132,9 @@ try {
     for (const tg of [...targets].sort((x, y) => x.upAt - y.upAt)) {
       const wait = tg.upAt + seconds * 1000 - performance.now();
       if (wait > 0) await sleep(wait);
-      tg[key] = (await readRss(tg.pid)).rssKiB;
+      const r = await readRss(tg.pid);
+      tg[key] = r.rssKiB;
+      if (key === "later") tg.laterAnon = r.anonKiB;
     }
   };
   await sampleAt("settled", SETTLE_S);
@@ -147,7 +150,7 @@ try {
   console.log(
     `${"process".padEnd(38)} ${`idle @${SETTLE_S}s`.padStart(10)} ${
       `idle @${SETTLE_S + LATER_S}s`.padStart(10)
-    } ${"peak".padStart(8)} ${"above Deno".padStart(11)}`,
+    } ${"peak".padStart(8)} ${"above Deno".padStart(11)} ${"anon".padStart(7)}`,
   );
   targets.forEach((tg, i) => {
     const above = floor === undefined || tg.label.startsWith("wireguard-go")
@@ -156,7 +159,7 @@ try {
     console.log(
       `${tg.label.padEnd(38)} ${mb(tg.settled).padStart(10)} ${mb(tg.later).padStart(10)} ${
         mb(peaks[i]).padStart(8)
-      } ${above.padStart(11)}`,
+      } ${above.padStart(11)} ${mb(tg.laterAnon).padStart(7)}`,
     );
   });
   console.log(

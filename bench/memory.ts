@@ -163,7 +163,11 @@ try {
     );
   });
   console.log(
-    "idle = VmRSS, peak = VmHWM (/proc/PID/status); above Deno = later idle − empty Deno.",
+    "idle = VmRSS, peak = VmHWM, anon = RssAnon at the later sample (/proc/PID/status); " +
+      "above Deno = later idle − empty Deno's.\nRSS − anon is pages of the deno binary and " +
+      "libraries: shared, and dropped by the kernel under memory pressure, so it varies run to " +
+      "run; anon (V8 heap, malloc) is the process's own. The first run after a code change is " +
+      "higher: V8's code cache is rebuilt.",
   );
 } finally {
   for (const s of stops.reverse()) await s().catch(() => {});

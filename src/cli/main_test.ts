@@ -42,3 +42,10 @@ Deno.test("start-up loads no command's module: each is imported when it runs", a
   assert.ok(!loaded.some((s) => s.startsWith("src/testbed/")), "main.ts loads the test bed");
   assert.ok(loaded.length < 10, `main.ts statically loads ${loaded.length} modules`);
 });
+
+Deno.test("no command loads an npm package (npm's module machinery alone costs RSS)", async () => {
+  for (const cmd of ["./up.ts", "./derp.ts", "./status.ts"]) {
+    const npm = [...await staticClosure(cmd)].filter((s) => s.startsWith("npm:"));
+    assert.deepEqual(npm, [], `${cmd} loads ${npm.join(", ")}`);
+  }
+});

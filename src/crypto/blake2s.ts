@@ -3,14 +3,16 @@
  * construction, mac1/mac2 and cookies.
  *
  * The unkeyed 32-byte digest and the HMAC go through native `node:crypto`;
- * keyed and shortened digests (which node does not expose) use `@noble/hashes`.
+ * keyed and shortened digests (which node does not expose, and WireGuard uses
+ * only for mac1/mac2) are computed here: loading `@noble/hashes` for them cost
+ * every process npm's module machinery, about 3 MB of RSS with the other noble
+ * packages (`deno task bench:memory`).
  * Results are plain `Uint8Array` copies (not pooled node Buffers) so callers
  * can compare them and use `.buffer` safely; 32-byte copies cost nothing.
  *
  * @module
  */
 import { createHash, createHmac } from "node:crypto";
-import { blake2s as nobleBlake2s } from "@noble/hashes/blake2.js";
 
 /**
  * Hashes `data` with BLAKE2s, optionally keyed (BLAKE2s MAC mode, not HMAC) and
@@ -33,7 +35,117 @@ export function blake2s(data: Uint8Array, outLen = 32, key?: Uint8Array): Uint8A
   if (outLen === 32 && (key === undefined || key.length === 0)) {
     return new Uint8Array(createHash("blake2s256").update(data).digest());
   }
-  return nobleBlake2s(data, { dkLen: outLen, key });
+  return blake2sGeneric(data, outLen, key ?? EMPTY);
+}
+
+const EMPTY = new Uint8Array(0);
+const IV = new Uint32Array([
+  0x6a09e667,
+  0xbb67ae85,
+  0x3c6ef372,
+  0xa54ff53a,
+  0x510e527f,
+  0x9b05688c,
+  0x1f83d9ab,
+  0x5be0cd19,
+]);
+// RFC 7693 §2.7: the message word schedule of each of the 10 rounds.
+const SIGMA = Uint8Array.from([
+  [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
+  [14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3],
+  [11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4],
+  [7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8],
+  [9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13],
+  [2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9],
+  [12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11],
+  [13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10],
+  [6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5],
+  [10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0],
+].flat());
+
+/** RFC 7693 BLAKE2s with any key and digest length (both already checked). */
+function blake2sGeneric(data: Uint8Array, outLen: number, key: Uint8Array): Uint8Array {
+  const h = IV.slice();
+  h[0] ^= 0x01010000 ^ (key.length << 8) ^ outLen;
+  const block = new Uint8Array(64);
+  const m = new Uint32Array(16);
+  const v = new Uint32Array(16);
+  let t = 0; // bytes hashed so far; fits a double for any message this handles
+  const compress = (last: boolean) => {
+    for (let i = 0; i < 16; i++) {
+      m[i] = block[4 * i] | block[4 * i + 1] << 8 | block[4 * i + 2] << 16 |
+        block[4 * i + 3] << 24;
+    }
+    v.set(h);
+    v.set(IV, 8);
+    v[12] ^= t >>> 0;
+    v[13] ^= Math.floor(t / 0x100000000);
+    if (last) v[14] = ~v[14];
+    for (let r = 0; r < 10; r++) {
+      const s = r * 16;
+      mix(v, 0, 4, 8, 12, m[SIGMA[s]], m[SIGMA[s + 1]]);
+      mix(v, 1, 5, 9, 13, m[SIGMA[s + 2]], m[SIGMA[s + 3]]);
+      mix(v, 2, 6, 10, 14, m[SIGMA[s + 4]], m[SIGMA[s + 5]]);
+      mix(v, 3, 7, 11, 15, m[SIGMA[s + 6]], m[SIGMA[s + 7]]);
+      mix(v, 0, 5, 10, 15, m[SIGMA[s + 8]], m[SIGMA[s + 9]]);
+      mix(v, 1, 6, 11, 12, m[SIGMA[s + 10]], m[SIGMA[s + 11]]);
+      mix(v, 2, 7, 8, 13, m[SIGMA[s + 12]], m[SIGMA[s + 13]]);
+      mix(v, 3, 4, 9, 14, m[SIGMA[s + 14]], m[SIGMA[s + 15]]);
+    }
+    for (let i = 0; i < 8; i++) h[i] ^= v[i] ^ v[i + 8];
+  };
+  // A key is hashed as a first block of its own, zero-padded.
+  const input = key.length > 0 ? [key, data] : [data];
+  let fill = 0;
+  for (let p = 0; p < input.length; p++) {
+    const part = input[p];
+    let off = 0;
+    while (off < part.length) {
+      if (fill === 64) {
+        t += 64;
+        compress(false);
+        fill = 0;
+      }
+      const n = Math.min(64 - fill, part.length - off);
+      block.set(part.subarray(off, off + n), fill);
+      fill += n;
+      off += n;
+    }
+    if (p === 0 && key.length > 0) {
+      block.fill(0, fill);
+      fill = 64;
+    }
+  }
+  t += fill;
+  block.fill(0, fill);
+  compress(true);
+  const out = new Uint8Array(outLen);
+  for (let i = 0; i < outLen; i++) out[i] = h[i >> 2] >>> (8 * (i & 3));
+  return out;
+}
+
+/** The G function (RFC 7693 §3.1) with BLAKE2s's rotations 16, 12, 8, 7. */
+function mix(
+  v: Uint32Array,
+  a: number,
+  b: number,
+  c: number,
+  d: number,
+  x: number,
+  y: number,
+): void {
+  v[a] = v[a] + v[b] + x;
+  v[d] = rotr(v[d] ^ v[a], 16);
+  v[c] = v[c] + v[d];
+  v[b] = rotr(v[b] ^ v[c], 12);
+  v[a] = v[a] + v[b] + y;
+  v[d] = rotr(v[d] ^ v[a], 8);
+  v[c] = v[c] + v[d];
+  v[b] = rotr(v[b] ^ v[c], 7);
+}
+
+function rotr(x: number, n: number): number {
+  return (x >>> n) | (x << (32 - n));
 }
 
 /**

@@ -51,3 +51,16 @@ Deno.test("hmacBlake2s() of concatenated parts equals noble's HMAC-BLAKE2s", () 
   assert.deepEqual(hmacBlake2s(key, fromHex("0102030405")), expected);
   assert.notDeepEqual(hmacBlake2s(seq(31), fromHex("0102030405")), expected);
 });
+
+Deno.test("blake2s() keyed or short agrees with noble across block boundaries", () => {
+  const data = Uint8Array.from({ length: 200 }, (_, i) => (i * 7 + 3) & 0xff);
+  for (const len of [0, 1, 63, 64, 65, 127, 128, 129, 200]) {
+    const msg = data.subarray(0, len);
+    for (
+      const [outLen, key] of [[16, data.subarray(0, 16)], [31, undefined], [32, data]] as const
+    ) {
+      const k = key?.subarray(0, 32);
+      assert.deepEqual(blake2s(msg, outLen, k), nobleBlake2s(msg, { dkLen: outLen, key: k }));
+    }
+  }
+});

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { xsalsa20poly1305 } from "@noble/ciphers/salsa.js";
+import { allocPacketBuffer, freePacketBuffer } from "./wasm/arena.ts";
 import { type CryptoWasm, cryptoWasm } from "./wasm/instance.ts";
 import { x25519WasmInto } from "./x25519_wasm.ts";
 
@@ -54,6 +54,19 @@ function keyInto(w: CryptoWasm, key: Uint8Array): number {
   return w.adScratch + KEY;
 }
 
+/**
+ * Where a box of `len` bytes (tag included) is worked on in wasm memory: the
+ * message scratch, or for the rare message too big for it (no DERP or disco
+ * message comes near) a packet-arena buffer, zeroed and freed by `release`.
+ */
+function workArea(w: CryptoWasm, len: number): { at: number; release(): void } {
+  if (len <= w.msgScratchSize) {
+    return { at: w.msgScratch, release: () => w.bytes.fill(0, w.msgScratch, w.msgScratch + len) };
+  }
+  const buf = allocPacketBuffer(len);
+  return { at: buf.byteOffset, release: () => freePacketBuffer(buf) };
+}
+
 /** Seals with the key at keyAddr and wipes the scratch; returns tag ‖ ciphertext. */
 function sealWith(
   w: CryptoWasm,
@@ -61,18 +74,16 @@ function sealWith(
   msg: Uint8Array,
   nonce: Uint8Array,
 ): Uint8Array {
+  const len = msg.length;
+  const area = workArea(w, len + BOX_OVERHEAD);
   try {
-    const len = msg.length;
-    if (len + BOX_OVERHEAD > w.msgScratchSize) {
-      // Too big for the scratch area: no DERP or disco message comes near this.
-      return xsalsa20poly1305(w.bytes.slice(keyAddr, keyAddr + 32), nonce).encrypt(msg);
-    }
-    const s = w.msgScratch;
+    const s = area.at;
     w.bytes.set(msg, s + BOX_OVERHEAD);
     w.bytes.set(nonce, w.adScratch + NONCE);
     w.fn.secretbox_seal(keyAddr, w.adScratch + NONCE, s + BOX_OVERHEAD, len, s);
     return w.bytes.slice(s, s + BOX_OVERHEAD + len);
   } finally {
+    area.release();
     wipeScratch(w);
   }
 }
@@ -84,16 +95,13 @@ function openWith(
   box: Uint8Array,
   nonce: Uint8Array,
 ): Uint8Array | null {
+  if (box.length < BOX_OVERHEAD) {
+    wipeScratch(w);
+    return null;
+  }
+  const area = workArea(w, box.length);
   try {
-    if (box.length < BOX_OVERHEAD) return null;
-    if (box.length > w.msgScratchSize) {
-      try {
-        return xsalsa20poly1305(w.bytes.slice(keyAddr, keyAddr + 32), nonce).decrypt(box);
-      } catch {
-        return null;
-      }
-    }
-    const s = w.msgScratch;
+    const s = area.at;
     w.bytes.set(box, s);
     w.bytes.set(nonce, w.adScratch + NONCE);
     if (w.fn.secretbox_open(keyAddr, w.adScratch + NONCE, s, box.length, s + BOX_OVERHEAD) !== 0) {
@@ -101,6 +109,7 @@ function openWith(
     }
     return w.bytes.slice(s + BOX_OVERHEAD, s + box.length);
   } finally {
+    area.release();
     wipeScratch(w);
   }
 }

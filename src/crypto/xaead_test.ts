@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { fromHex, toHex } from "../bytes/hex.ts";
-import { xopen, xseal } from "./xaead.ts";
+import { hchacha20, xopen, xseal } from "./xaead.ts";
 
 // draft-irtf-cfrg-xchacha-03 Appendix A.3.1.
 const KEY = fromHex("808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f");
@@ -33,4 +33,14 @@ Deno.test("xopen() returns null for a tampered ciphertext, tag, AD or short inpu
 Deno.test("xseal() rejects wrong key and nonce sizes", () => {
   assert.throws(() => xseal(KEY.subarray(1), NONCE, PT), RangeError);
   assert.throws(() => xseal(KEY, NONCE.subarray(12), PT), RangeError);
+});
+
+Deno.test("hchacha20() matches draft-irtf-cfrg-xchacha §2.2.1", () => {
+  const key = Uint8Array.from({ length: 32 }, (_, i) => i);
+  const nonce = new Uint8Array(24);
+  nonce.set(fromHex("000000090000004a0000000031415927"));
+  assert.equal(
+    toHex(hchacha20(key, nonce)),
+    "82413b4227b27bfed30e42508a877d73a0f9e4d58a74a853c12ec41326d3ecdc",
+  );
 });

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { x25519 } from "@noble/curves/ed25519.js";
+import { x25519Wasm } from "../crypto/x25519_wasm.ts";
 import { fromHex, toHex } from "../bytes/hex.ts";
 
 /** Length in bytes of every long-term key. */
@@ -121,6 +121,11 @@ export function clamp(priv: Uint8Array): Uint8Array {
   return priv;
 }
 
+// X25519's base point u = 9. The wasm X25519 replaced @noble/curves here, whose loading (npm's
+// module machinery and the whole curve library, for one public key per start) cost every
+// process RSS (`deno task bench:memory`).
+const BASE_POINT = Uint8Array.of(9, ...new Uint8Array(31));
+
 /** Generates a fresh clamped node (or disco) private key. */
 export function generateNodePrivate(): Uint8Array {
   return clamp(crypto.getRandomValues(new Uint8Array(KEY_LEN)));
@@ -129,7 +134,7 @@ export function generateNodePrivate(): Uint8Array {
 /** Derives the X25519 public key of a private key. */
 export function publicFromPrivate(priv: Uint8Array): Uint8Array {
   checkLen(priv);
-  return x25519.getPublicKey(priv);
+  return x25519Wasm(priv, BASE_POINT);
 }
 
 /**

@@ -8,7 +8,7 @@
  * (not on the tailnet) through the host — every body checked by SHA-256.
  */
 import assert from "node:assert/strict";
-import { namespaceSupport, type Netns, run, warrenArgv } from "../src/testbed/netns.ts";
+import { namespaceSupport, type Netns, run, waitFor, warrenArgv } from "../src/testbed/netns.ts";
 import { WITHOUT_NET_ADMIN } from "../src/testbed/privileges.ts";
 import { HUB_IP, Tailnet } from "../src/testbed/tailnet.ts";
 import { testOrSkip } from "../src/testing/skip.ts";
@@ -75,6 +75,8 @@ testOrSkip(import.meta, skip, {
     const servers: { stop(): Promise<void> }[] = [];
     const dir = await Deno.makeTempDir();
     try {
+      // Behind NATs, as userspace_test.ts: the hub forwards between them, so a direct path forms.
+      for (const h of ["kern", "capless"]) await t.addHostBehindNat(h);
       await t.up("kern");
       await t.up("capless", [
         "--socks5-server",
@@ -91,6 +93,13 @@ testOrSkip(import.meta, skip, {
       const hub = await startServer(t.hub, [`${HUB_IP}:8001`]);
       servers.push(hub);
 
+      // On the direct path (as a steady tailnet is), not DERP: traffic makes disco look.
+      const stC = await t.status("capless");
+      await k.exec(["ping", "-c", "3", "-i", "0.2", "-W", "3", addrOf(stC, 4)], { check: false });
+      await waitFor("a direct path kern→capless", async () => {
+        const p = (await t.status("kern")).peers.find((x) => x.name === "capless.tailnet.test");
+        return p?.pathState === "direct";
+      }, 40_000);
       // SOCKS5 by MagicDNS short name: the proxy resolves it in process.
       const byName = await curlSha(c, [
         "--socks5-hostname",

@@ -399,7 +399,7 @@ export class TcpStack {
     for (const e of this.#table.values()) {
       if (e.owner === null) {
         if (e.conn.nextTimerAt() <= now) e.conn.tick(now);
-        if (!this.#stalled) this.#sendAll(e.conn.poll(now).map((s) => [s, e.remote] as const));
+        if (!this.#stalled) this.#sendConn(e.conn.poll(now), e);
       }
       const events = e.conn.events();
       if (events.length > 0) e.stream.onEvents(events);
@@ -430,9 +430,17 @@ export class TcpStack {
     }, Math.max(0, Math.ceil(next - now)));
   }
 
+  /** Sends a connection's segments from its own address. */
+  #sendConn(segs: TcpSegment[], e: Entry): void {
+    for (const seg of segs) this.#emit(packetFor(seg, e.local, e.remote));
+  }
+
+  /** Sends a listener's segments, each from our address of its peer's family. */
   #sendAll(out: readonly (readonly [TcpSegment, Uint8Array])[]): void {
+    if (out.length === 0) return;
+    const addrs = this.#ip.addresses;
     for (const [seg, remote] of out) {
-      const local = this.#ip.addresses.find((a) => a.length === remote.length);
+      const local = addrs.find((a) => a.length === remote.length);
       if (local) this.#emit(packetFor(seg, local, remote));
     }
   }
@@ -489,9 +497,10 @@ function tupleKey(local: Uint8Array, lport: number, remote: Uint8Array, rport: n
 
 /** The IP packet carrying `seg` from `src` to `dst` (IPv4 with DF, or IPv6; TTL 64). */
 export function packetFor(seg: TcpSegment, src: Uint8Array, dst: Uint8Array): Uint8Array {
-  const l4 = encodeTcpSegment(seg, src, dst);
-  if (src.length === 4) {
-    const b = new Uint8Array(20 + l4.length);
+  const v4 = src.length === 4;
+  // The segment is encoded behind room for the IP header: one buffer, no copy.
+  const b = encodeTcpSegment(seg, src, dst, v4 ? 20 : 40);
+  if (v4) {
     b[0] = 0x45;
     b[2] = b.length >> 8;
     b[3] = b.length & 0xff;
@@ -503,17 +512,15 @@ export function packetFor(seg: TcpSegment, src: Uint8Array, dst: Uint8Array): Ui
     const c = finishChecksum(sumWords(b, 0, 20));
     b[10] = c >> 8;
     b[11] = c & 0xff;
-    b.set(l4, 20);
     return b;
   }
-  const b = new Uint8Array(40 + l4.length);
+  const len = b.length - 40;
   b[0] = 0x60;
-  b[4] = l4.length >> 8;
-  b[5] = l4.length & 0xff;
+  b[4] = len >> 8;
+  b[5] = len & 0xff;
   b[6] = 6;
   b[7] = 64;
   b.set(src, 8);
   b.set(dst, 24);
-  b.set(l4, 40);
   return b;
 }

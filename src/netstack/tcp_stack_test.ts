@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { parseIp } from "../net/ip.ts";
 import { IpInput } from "./ip_input.ts";
-import { TcpStack, type TcpStackDevice } from "./tcp_stack.ts";
+import { packetFor, TcpStack, type TcpStackDevice } from "./tcp_stack.ts";
+import { encodeTcpSegment, TCP_ACK } from "./tcp_segment.ts";
+import { parsePacket, verifyChecksums } from "../net/packet.ts";
 import type { TcpStream } from "./tcp_stream.ts";
 import { pattern, sha256 } from "./tcp_conn_testing.ts";
 import { systemClock } from "./types.ts";
@@ -160,5 +162,31 @@ Deno.test("a dial is aborted by its signal and closing the peer's stream half-cl
   } finally {
     A.close();
     B.close();
+  }
+});
+
+Deno.test("packetFor wraps a segment in a valid IPv4 or IPv6 packet, checksums right", () => {
+  for (const [a, b] of [["100.64.0.1", "100.64.0.2"], ["fd7a:115c:a1e0::1", "fd7a:115c:a1e0::2"]]) {
+    const src = parseIp(a), dst = parseIp(b);
+    const seg = {
+      srcPort: 40000,
+      dstPort: 80,
+      seq: 7,
+      ack: 9,
+      flags: TCP_ACK,
+      window: 100,
+      urgent: 0,
+      options: { ts: { val: 1, ecr: 2 } },
+      payload: new Uint8Array([1, 2, 3]),
+    };
+    const pkt = packetFor(seg, src, dst);
+    const p = parsePacket(pkt);
+    assert.equal(p.problem, null);
+    assert.equal(p.proto, 6);
+    assert.deepEqual([p.srcPort, p.dstPort], [40000, 80]);
+    assert.ok(verifyChecksums(pkt), `${a}: checksums`);
+    assert.deepEqual(pkt.subarray(p.length - 3), new Uint8Array([1, 2, 3]));
+    const again = encodeTcpSegment(seg, src, dst);
+    assert.deepEqual(pkt.subarray(p.l4Off), again, "headroom changes nothing but the offset");
   }
 });

@@ -82,6 +82,8 @@ export interface TcpStackCounters {
   stalls: number;
   /** Dials and accepts refused because the table was full. */
   tableFull: number;
+  /** Connections in TIME-WAIT dropped early to make room for a dial. */
+  timeWaitEvicted: number;
 }
 
 interface Entry {
@@ -161,6 +163,7 @@ export class TcpStack {
     packetsOut: 0,
     stalls: 0,
     tableFull: 0,
+    timeWaitEvicted: 0,
   };
   /** Why segments did not decode. */
   readonly rejects: TcpRejectCounters = newRejectCounters();
@@ -223,7 +226,7 @@ export class TcpStack {
       const fam = remote.length === 4 ? "IPv4" : "IPv6";
       return Promise.reject(dialError("unreachable", `the node has no ${fam} address`));
     }
-    if (this.#table.size >= this.#max) {
+    if (this.#table.size >= this.#max && !this.#evictTimeWait()) {
       this.counters.tableFull++;
       return Promise.reject(dialError("failed", `too many TCP connections (${this.#max})`));
     }
@@ -312,6 +315,18 @@ export class TcpStack {
     const e: Entry = { key, conn, local, remote, owner, stream };
     this.#table.set(key, e);
     return e;
+  }
+
+  /** Drops the oldest connection in TIME-WAIT to make room (Map order is age); false if none. */
+  #evictTimeWait(): boolean {
+    for (const e of this.#table.values()) {
+      if (e.owner === null && e.conn.state === "TIME_WAIT") {
+        this.#table.delete(e.key);
+        this.counters.timeWaitEvicted++;
+        return true;
+      }
+    }
+    return false;
   }
 
   #ephemeralPort(local: Uint8Array, remote: Uint8Array, port: number): number {

@@ -190,3 +190,58 @@ Deno.test("packetFor wraps a segment in a valid IPv4 or IPv6 packet, checksums r
     assert.deepEqual(pkt.subarray(p.l4Off), again, "headroom changes nothing but the offset");
   }
 });
+
+Deno.test("200 connections at once each carry their own bytes; a full table reuses TIME-WAIT slots", async () => {
+  const ipA = new IpInput({
+    clock: systemClock,
+    out: (p) => later(ipB, p),
+    addresses: [parseIp("100.64.0.1")],
+  });
+  const ipB: IpInput = new IpInput({
+    clock: systemClock,
+    out: (p) => later(ipA, p),
+    addresses: [parseIp("100.64.0.2")],
+  });
+  const A = new TcpStack({ ip: ipA, clock: systemClock, maxConnections: 200 });
+  const B = new TcpStack({ ip: ipB, clock: systemClock });
+  try {
+    const l = B.listen(80);
+    const echo = (async () => {
+      for await (const s of l) {
+        // Each connection echoes what it reads, then closes.
+        void s.readable.pipeTo(s.writable).finally(() => s.close());
+      }
+    })();
+    const one = async (i: number) => {
+      const c = await A.dial(parseIp("100.64.0.2"), 80);
+      const data = pattern(5000 + i, i);
+      const [, back] = await Promise.all([writeAll(c, data), readAll(c)]);
+      assert.equal(await sha256(back), await sha256(data), `connection ${i}`);
+      c.close();
+      return c;
+    };
+    const conns = await Promise.all(Array.from({ length: 200 }, (_, i) => one(i)));
+    // We closed first, so our ends wait in TIME-WAIT and fill the table.
+    await waitUntil(() => conns.every((c) => c.conn.state === "TIME_WAIT"));
+    assert.equal(A.connections, 200);
+    const extra = await one(200);
+    assert.equal(A.counters.timeWaitEvicted, 1, "the oldest TIME-WAIT made room");
+    assert.equal(A.counters.tableFull, 0);
+    extra.close();
+    l.close();
+    await echo;
+  } finally {
+    A.close();
+    B.close();
+  }
+});
+
+function later(to: IpInput, p: Uint8Array): void {
+  const c = p.slice();
+  setTimeout(() => to.input(c), 0);
+}
+
+async function waitUntil(f: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !f(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(f(), "condition not reached in 5 s");
+}

@@ -15,12 +15,11 @@
  */
 
 import { formatIp } from "../net/ip.ts";
-import { finishChecksum, type ParsedPacket, sumWords } from "../net/packet.ts";
+import type { ParsedPacket } from "../net/packet.ts";
 import { type TcpConfig, TcpConn } from "./tcp_conn.ts";
 import { TcpListener, type TcpListenerOptions } from "./tcp_listener.ts";
 import {
   decodeTcpSegment,
-  encodeTcpSegment,
   newRejectCounters,
   TCP_ACK,
   TCP_FIN,
@@ -30,6 +29,10 @@ import {
   type TcpSegment,
 } from "./tcp_segment.ts";
 import { TcpStream } from "./tcp_stream.ts";
+import { packetFor } from "./tcp_packet.ts";
+import { TcpStackListener } from "./tcp_stack_listener.ts";
+
+export { packetFor, TcpStackListener };
 import type { Clock } from "./types.ts";
 
 /** The IP layer as the stack uses it (an {@linkcode IpInput} fits). */
@@ -97,52 +100,6 @@ interface Entry {
 
 const EPHEMERAL_LOW = 49152;
 const EPHEMERAL_SPAN = 65536 - EPHEMERAL_LOW;
-
-/** A port listening on the stack; `accept()` yields its connections. */
-export class TcpStackListener {
-  /** The local port. */
-  readonly port: number;
-  readonly #stack: TcpStack;
-  readonly #waiters: ((s: TcpStream | null) => void)[] = [];
-  #closed = false;
-
-  /** Made by {@linkcode TcpStack.listen}. */
-  constructor(stack: TcpStack, port: number) {
-    this.#stack = stack;
-    this.port = port;
-  }
-
-  /** The next connection whose handshake completed, or null once closed. */
-  accept(): Promise<TcpStream | null> {
-    if (this.#closed) return Promise.resolve(null);
-    const s = this.#stack._takeAccepted(this.port);
-    if (s) return Promise.resolve(s);
-    return new Promise((r) => this.#waiters.push(r));
-  }
-
-  /** Whether someone waits in accept(). */
-  get _waiting(): boolean {
-    return this.#waiters.length > 0;
-  }
-
-  /** Hands a connection to the oldest accept(). */
-  _deliver(s: TcpStream): void {
-    this.#waiters.shift()!(s);
-  }
-
-  /** Stops listening: pending accepts resolve null; accepted connections live on. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#stack._unlisten(this.port);
-    for (const w of this.#waiters.splice(0)) w(null);
-  }
-
-  /** Accepted connections until closed. */
-  async *[Symbol.asyncIterator](): AsyncGenerator<TcpStream> {
-    for (let s = await this.accept(); s; s = await this.accept()) yield s;
-  }
-}
 
 /**
  * The stack's TCP: `dial()` and `listen()`; wire it to the IP layer by
@@ -508,34 +465,4 @@ function tupleKey(local: Uint8Array, lport: number, remote: Uint8Array, rport: n
   for (let i = 0; i < remote.length; i++) k += String.fromCharCode(remote[i]);
   for (let i = 0; i < local.length; i++) k += String.fromCharCode(local[i]);
   return k;
-}
-
-/** The IP packet carrying `seg` from `src` to `dst` (IPv4 with DF, or IPv6; TTL 64). */
-export function packetFor(seg: TcpSegment, src: Uint8Array, dst: Uint8Array): Uint8Array {
-  const v4 = src.length === 4;
-  // The segment is encoded behind room for the IP header: one buffer, no copy.
-  const b = encodeTcpSegment(seg, src, dst, v4 ? 20 : 40);
-  if (v4) {
-    b[0] = 0x45;
-    b[2] = b.length >> 8;
-    b[3] = b.length & 0xff;
-    b[6] = 0x40; // DF: the MSS keeps segments within the MTU
-    b[8] = 64;
-    b[9] = 6;
-    b.set(src, 12);
-    b.set(dst, 16);
-    const c = finishChecksum(sumWords(b, 0, 20));
-    b[10] = c >> 8;
-    b[11] = c & 0xff;
-    return b;
-  }
-  const len = b.length - 40;
-  b[0] = 0x60;
-  b[4] = len >> 8;
-  b[5] = len & 0xff;
-  b[6] = 6;
-  b[7] = 64;
-  b.set(src, 8);
-  b.set(dst, 24);
-  return b;
 }

@@ -245,3 +245,25 @@ async function waitUntil(f: () => boolean): Promise<void> {
   for (let i = 0; i < 500 && !f(); i++) await new Promise((r) => setTimeout(r, 10));
   assert.ok(f(), "condition not reached in 5 s");
 }
+
+Deno.test("close() with unread data resets the peer, whose read and write then fail", async () => {
+  const { A, B } = pairOf(parseIp("100.64.0.1"), parseIp("100.64.0.2"));
+  try {
+    const l = B.listen(80);
+    const c = await A.dial(parseIp("100.64.0.2"), 80);
+    const s = (await l.accept())!;
+    const w = c.writable.getWriter();
+    await w.write(new Uint8Array(1000));
+    await waitUntil(() => s.conn.readableBytes === 1000);
+    // As a kernel socket closed with data unread: RST, not FIN.
+    s.close();
+    const err = await c.readable.getReader().read().then(() => null, (e) => e);
+    assert.equal(err?.cause, "reset");
+    await assert.rejects(w.write(new Uint8Array(1)), /reset/);
+    c.close();
+    l.close();
+  } finally {
+    A.close();
+    B.close();
+  }
+});

@@ -142,6 +142,10 @@ export class TcpStack {
   #timer: ReturnType<typeof setTimeout> | null = null;
   #timerAt = Infinity;
   #closed = false;
+  /** Connections touched (input, a read, write or close) since the last run. */
+  readonly #dirty = new Set<Entry>();
+  /** The next run looks at every connection (a timer fired, the ring drained). */
+  #full = true;
   readonly #flush = () => {
     this.#scheduled = false;
     this.#run();
@@ -194,7 +198,7 @@ export class TcpStack {
       mss: this.mssFor(remote.length === 4 ? 4 : 6),
     });
     const e = this.#add(conn, local.slice(), remote.slice(), null);
-    this.#schedule();
+    this.#touch(e);
     return e.stream.connected(signal);
   }
 
@@ -221,6 +225,7 @@ export class TcpStack {
     this.#closed = true;
     for (const l of [...this.#listeners.values()]) l.handle.close();
     for (const e of this.#table.values()) e.conn.abort();
+    this.#full = true;
     this.#run();
     this.#ip.setTcpHandler(undefined);
     this.#device?.setDrainHandler(null);
@@ -228,8 +233,9 @@ export class TcpStack {
     this.#timer = null;
   }
 
-  /** A connection asks for a flush soon (after write, read or close). */
-  _kick(): void {
+  /** A connection asks for a run soon (after input, or a read, write or close). */
+  #touch(e: Entry): void {
+    this.#dirty.add(e);
     this.#schedule();
   }
 
@@ -249,7 +255,9 @@ export class TcpStack {
         a.conn.abort();
         continue;
       }
-      return this.#add(a.conn, local.slice(), a.remote.ip, l.tcp).stream;
+      const e = this.#add(a.conn, local.slice(), a.remote.ip, l.tcp);
+      this.#dirty.add(e);
+      return e.stream;
     }
     return null;
   }
@@ -265,13 +273,15 @@ export class TcpStack {
 
   #add(conn: TcpConn, local: Uint8Array, remote: Uint8Array, owner: TcpListener | null): Entry {
     const key = tupleKey(local, conn.localPort, remote, conn.remotePort);
-    const stream = new TcpStream(conn, () => this._kick(), {
+    // The stream's kick marks this entry: a run then looks at it without scanning the table.
+    let e: Entry | null = null;
+    const stream = new TcpStream(conn, () => e && this.#touch(e), {
       hostname: formatIp(local),
       port: conn.localPort,
     }, { hostname: formatIp(remote), port: conn.remotePort });
-    const e: Entry = { key, conn, local, remote, owner, stream };
-    this.#table.set(key, e);
-    return e;
+    const entry: Entry = e = { key, conn, local, remote, owner, stream };
+    this.#table.set(key, entry);
+    return entry;
   }
 
   /** Drops the oldest connection in TIME-WAIT to make room (Map order is age); false if none. */
@@ -312,6 +322,7 @@ export class TcpStack {
     if (e !== undefined) {
       if (e.owner !== null) e.owner.input({ ip: e.remote, port: seg.srcPort }, seg, now);
       else e.conn.input(seg, now);
+      this.#dirty.add(e);
     } else {
       const l = this.#listeners.get(seg.dstPort);
       // The listener copies the address when it keeps it.
@@ -350,13 +361,23 @@ export class TcpStack {
   #drained(): void {
     this.#drainArmed = false;
     this.#stalled = false;
+    // Timers were not armed while stalled: look at everyone.
+    this.#full = true;
     this.#schedule();
   }
 
   /** Runs due timers, polls every connection with output, reports events, re-arms the timer. */
+  /**
+   * Runs due timers, polls the connections with output, reports events, and
+   * re-arms the timer. Only touched connections are looked at unless a timer
+   * fired or the ring drained: then all are, and the timer is set exactly.
+   */
   #run(): void {
     const now = this.#clock.now();
+    const full = this.#full;
+    this.#full = false;
     this.#sendHeld();
+    let next = Infinity;
     for (const [port, l] of this.#listeners) {
       if (l.tcp.nextTimerAt() <= now) l.tcp.tick(now);
       if (!this.#stalled) {
@@ -367,25 +388,31 @@ export class TcpStack {
         if (!s) break;
         l.handle._deliver(s);
       }
+      next = Math.min(next, l.tcp.nextTimerAt());
     }
-    for (const e of this.#table.values()) {
+    const list = full ? [...this.#table.values()] : [...this.#dirty];
+    this.#dirty.clear();
+    for (const e of list) {
       if (e.owner === null) {
         if (e.conn.nextTimerAt() <= now) e.conn.tick(now);
-        if (!this.#stalled) this.#sendConn(e.conn.poll(now), e);
+        // Held back by a full ring: looked at again once it drains.
+        if (this.#stalled) this.#dirty.add(e);
+        else this.#sendConn(e.conn.poll(now), e);
+        next = Math.min(next, e.conn.nextTimerAt());
       }
       const events = e.conn.events();
       if (events.length > 0) e.stream.onEvents(events);
-      if (e.conn.state === "CLOSED") this.#table.delete(e.key);
+      if (e.conn.state === "CLOSED") {
+        this.#table.delete(e.key);
+        this.#dirty.delete(e);
+      }
     }
-    this.#arm(now);
+    // After a partial run the armed time may be early (a deadline moved out): it fires,
+    // finds little due, and the full run then sets it exactly.
+    this.#arm(now, full ? next : Math.min(next, this.#timerAt));
   }
 
-  #arm(now: number): void {
-    let next = Infinity;
-    for (const l of this.#listeners.values()) next = Math.min(next, l.tcp.nextTimerAt());
-    for (const e of this.#table.values()) {
-      if (e.owner === null) next = Math.min(next, e.conn.nextTimerAt());
-    }
+  #arm(now: number, next: number): void {
     if (this.#closed) next = Infinity;
     else if (this.#stalled && this.#drainArmed) next = Infinity; // the drain signal resumes
     // Due already (output held back by a full ring): the drain handler or a short timer resumes.
@@ -398,6 +425,7 @@ export class TcpStack {
     this.#timer = setTimeout(() => {
       this.#timer = null;
       this.#timerAt = Infinity;
+      this.#full = true;
       this.#run();
     }, Math.max(0, Math.ceil(next - now)));
   }

@@ -19,6 +19,9 @@ class Ring implements TcpStackDevice {
   #onDrain: (() => void) | null = null;
   #wantDrain = false;
   peer: IpInput | null = null;
+  /** Drops every n-th packet sent (0: none), for loss recovery. */
+  dropEvery = 0;
+  #sent = 0;
   #timer: ReturnType<typeof setTimeout> | null = null;
   constructor(readonly capacity: number) {}
   get room(): number {
@@ -33,6 +36,7 @@ class Ring implements TcpStackDevice {
       this.#wantDrain = true;
       return;
     }
+    if (this.dropEvery > 0 && ++this.#sent % this.dropEvery === 0) return;
     this.q.push(p.slice());
     this.#timer ??= setTimeout(() => this.#pump(), 0);
   };
@@ -260,6 +264,26 @@ Deno.test("close() with unread data resets the peer, whose read and write then f
     const err = await c.readable.getReader().read().then(() => null, (e) => e);
     assert.equal(err?.cause, "reset");
     await assert.rejects(w.write(new Uint8Array(1)), /reset/);
+    c.close();
+    l.close();
+  } finally {
+    A.close();
+    B.close();
+  }
+});
+
+Deno.test("with every 40th packet lost both ways, retransmission timers and SACK still deliver 1 MB intact", async () => {
+  const { A, B, ra, rb } = pairOf(parseIp("100.64.0.1"), parseIp("100.64.0.2"));
+  ra.dropEvery = 40;
+  rb.dropEvery = 40;
+  try {
+    const data = pattern(1 << 20, 3);
+    const l = B.listen(80);
+    const got = (async () => readAll((await l.accept())!))();
+    const c = await A.dial(parseIp("100.64.0.2"), 80);
+    await writeAll(c, data);
+    assert.equal(await sha256(await got), await sha256(data));
+    assert.ok(c.conn.stats.retransmits > 0, "losses were repaired by retransmission");
     c.close();
     l.close();
   } finally {

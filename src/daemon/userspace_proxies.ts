@@ -7,13 +7,15 @@
  * @module
  */
 
-import { unmap } from "../net/ip.ts";
+import { formatIp, unmap } from "../net/ip.ts";
+import type { UdpEndpoint, UdpTable } from "../netstack/udp_endpoints.ts";
 import { systemClock } from "../netstack/types.ts";
 import { TcpStack } from "../netstack/tcp_stack.ts";
 import {
   type DialFailure,
   hostDialer,
   type ProxyConn,
+  type ProxyDatagram,
   type ProxyDatagramSocket,
   type ProxyDialer,
   ProxyDialError,
@@ -32,8 +34,12 @@ export interface ProxyListenFlags {
   "outbound-http-proxy-listen"?: string;
 }
 
-/** A {@linkcode ProxyDialer} over warren's TCP: IP literals only (the routing dialer resolves names). */
-export function netstackDialer(tcp: TcpStack): ProxyDialer {
+/**
+ * A {@linkcode ProxyDialer} over warren's TCP and the netstack's UDP: IP
+ * literals only (the routing dialer resolves names first). Without `udp`,
+ * openUdp fails.
+ */
+export function netstackDialer(tcp: TcpStack, udp?: UdpTable): ProxyDialer {
   return {
     async dialTcp(host: string, port: number, signal?: AbortSignal): Promise<ProxyConn> {
       const ip = ipOrNull(host);
@@ -58,11 +64,49 @@ export function netstackDialer(tcp: TcpStack): ProxyDialer {
       }
     },
     openUdp(): Promise<ProxyDatagramSocket> {
-      return Promise.reject(
-        new ProxyDialError("failed", "UDP to the tailnet is not supported in userspace mode yet"),
-      );
+      if (udp === undefined) {
+        return Promise.reject(new ProxyDialError("failed", "No UDP on this netstack"));
+      }
+      try {
+        return Promise.resolve(netstackUdpSocket(udp.bind({ port: 0 })));
+      } catch (e) {
+        return Promise.reject(
+          new ProxyDialError("failed", `Cannot bind UDP on the netstack: ${errText(e)}`, {
+            cause: e,
+          }),
+        );
+      }
     },
   };
+}
+
+/** A netstack UDP endpoint as the proxies' datagram socket. */
+function netstackUdpSocket(ep: UdpEndpoint): ProxyDatagramSocket {
+  return {
+    send(data: Uint8Array, hostname: string, port: number): Promise<void> {
+      const ip = ipOrNull(hostname);
+      if (ip === null) {
+        return Promise.reject(new TypeError(`Cannot send UDP to ${hostname}: not a tailnet IP`));
+      }
+      try {
+        ep.send(data, { ip: unmap(ip), port });
+        return Promise.resolve();
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    },
+    receive(): Promise<ProxyDatagram | null> {
+      return ep.receive().then(
+        (d) => ({ data: d.payload, hostname: formatIp(d.src.ip), port: d.src.port }),
+        () => null, // closed
+      );
+    },
+    close: () => ep.close(),
+  };
+}
+
+function errText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }
 
 /** The node as the proxies need it. */
@@ -105,7 +149,7 @@ export function startUserspaceProxies(
   try {
     listeners = startProxies({
       dialer: routingDialer({
-        tailnet: netstackDialer(tcp),
+        tailnet: netstackDialer(tcp, ns.ip.udp),
         host: hostDialer(),
         resolve: (name) => node.resolveTailnet(name),
       }),

@@ -4,7 +4,8 @@
  * without CAP_NET_ADMIN) runs `--socks5-server` and
  * `--outbound-http-proxy-listen`, and curl in its namespace fetches 20 MB
  * through SOCKS5 by MagicDNS short name and by IP, through the HTTP proxy by
- * IPv6 address and by name, uploads 20 MB, and reaches a server on the hub
+ * IPv6 address and by name, uploads 20 MB, sends a UDP datagram through
+ * SOCKS5 UDP ASSOCIATE by name and by IP, and reaches a server on the hub
  * (not on the tailnet) through the host — every body checked by SHA-256.
  */
 import assert from "node:assert/strict";
@@ -16,6 +17,8 @@ import { mulberry32 } from "../src/testing/prng.ts";
 
 const USERSPACE = "userspace-networking";
 const SERVER = new URL("./testdata/http_body_server.ts", import.meta.url).pathname;
+const UDP_ECHO = new URL("./testdata/udp_echo.ts", import.meta.url).pathname;
+const UDP_PROBE = new URL("./testdata/socks5_udp_probe.ts", import.meta.url).pathname;
 const BODY_BYTES = 20 << 20;
 const skip = (await namespaceSupport()) ??
   ((await run(["sh", "-c", "command -v curl && command -v setpriv && command -v sha256sum"], {
@@ -67,7 +70,7 @@ async function curlSha(ns: Netns, args: string[]): Promise<{ sha: string; second
 
 testOrSkip(import.meta, skip, {
   name:
-    "a userspace node's SOCKS5 and HTTP proxies carry 20 MB to a tailnet peer by MagicDNS name and IP, and other destinations through the host",
+    "a userspace node's SOCKS5 and HTTP proxies carry 20 MB to a tailnet peer by MagicDNS name and IP, UDP by SOCKS5, and other destinations through the host",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -163,6 +166,36 @@ testOrSkip(import.meta, skip, {
         `http://${HUB_IP}:8001/body`,
       ]);
       assert.equal(viaHttp.sha, hub.sha, "HTTP proxy to the hub through the host");
+
+      // SOCKS5 UDP ASSOCIATE: a datagram to the peer by name and by IP, and its answer.
+      const echo = k.spawn([Deno.execPath(), "run", "-A", UDP_ECHO, `${v4}:5353`]);
+      servers.push({
+        async stop() {
+          echo.kill("SIGTERM");
+          await echo.status;
+          await echo.stdout.cancel().catch(() => {});
+          await echo.stderr.cancel().catch(() => {});
+        },
+      });
+      const er = echo.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      assert.match((await er.read()).value ?? "", /listening/);
+      er.releaseLock();
+      for (const host of ["kern", v4]) {
+        const r = await c.exec([
+          Deno.execPath(),
+          "run",
+          "-A",
+          UDP_PROBE,
+          "1055",
+          host,
+          "5353",
+          "hi",
+        ], {
+          check: false,
+        });
+        assert.equal(r.code, 0, `UDP via SOCKS5 to ${host}: ${r.stderr}`);
+        assert.equal(r.stdout.trim(), `${v4}:5353 echo:hi`, `UDP via SOCKS5 to ${host}`);
+      }
 
       // The tailnet requests really went through warren's TCP on the netstack.
       const ns = (await t.status("capless")).netstack as { ip: { tcp: number } };

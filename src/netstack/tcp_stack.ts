@@ -31,9 +31,9 @@ import {
 import { TcpStream } from "./tcp_stream.ts";
 import { packetFor } from "./tcp_packet.ts";
 import { TcpStackListener } from "./tcp_stack_listener.ts";
+import type { Clock } from "./types.ts";
 
 export { packetFor, TcpStackListener };
-import type { Clock } from "./types.ts";
 
 /** The IP layer as the stack uses it (an {@linkcode IpInput} fits). */
 export interface TcpStackIp {
@@ -87,6 +87,8 @@ export interface TcpStackCounters {
   tableFull: number;
   /** Connections in TIME-WAIT dropped early to make room for a dial. */
   timeWaitEvicted: number;
+  /** Packets dropped because the ring was full and the hold queue too. */
+  heldDropped: number;
 }
 
 interface Entry {
@@ -98,6 +100,8 @@ interface Entry {
   readonly stream: TcpStream;
 }
 
+/** Packets held while the ring is full at most; past it they are dropped (TCP resends them). */
+const MAX_HELD = 8192;
 const EPHEMERAL_LOW = 49152;
 const EPHEMERAL_SPAN = 65536 - EPHEMERAL_LOW;
 
@@ -121,6 +125,7 @@ export class TcpStack {
     stalls: 0,
     tableFull: 0,
     timeWaitEvicted: 0,
+    heldDropped: 0,
   };
   /** Why segments did not decode. */
   readonly rejects: TcpRejectCounters = newRejectCounters();
@@ -325,8 +330,8 @@ export class TcpStack {
       this.#dirty.add(e);
     } else {
       const l = this.#listeners.get(seg.dstPort);
-      // The listener copies the address when it keeps it.
-      if (l) l.tcp.input({ ip: remote, port: seg.srcPort }, seg, now);
+      // A copy: the listener may queue a RST to it, and `remote` views a reused buffer.
+      if (l) l.tcp.input({ ip: remote.slice(), port: seg.srcPort }, seg, now);
       else this.#reset(local, remote, seg);
     }
     this.#schedule();
@@ -447,6 +452,10 @@ export class TcpStack {
 
   #emit(packet: Uint8Array): void {
     if (this.#held.length > 0 || (this.#device !== undefined && this.#device.room === 0)) {
+      if (this.#held.length >= MAX_HELD) {
+        this.counters.heldDropped++;
+        return;
+      }
       this.#held.push(packet);
       this.#stall();
       return;

@@ -291,3 +291,37 @@ Deno.test("with every 40th packet lost both ways, retransmission timers and SACK
     B.close();
   }
 });
+
+Deno.test("a stray ACK to a listening port draws a RST addressed to its sender, even when the packet buffer is reused", async () => {
+  const sent: Uint8Array[] = [];
+  const ip = new IpInput({
+    clock: systemClock,
+    out: (p) => sent.push(p.slice()),
+    addresses: [parseIp("100.64.0.2")],
+  });
+  const B = new TcpStack({ ip, clock: systemClock });
+  try {
+    B.listen(80);
+    const seg = {
+      srcPort: 40000,
+      dstPort: 80,
+      seq: 1,
+      ack: 12345,
+      flags: TCP_ACK,
+      window: 100,
+      urgent: 0,
+      options: {},
+      payload: new Uint8Array(0),
+    };
+    const buf = packetFor(seg, parseIp("100.64.0.9"), parseIp("100.64.0.2"));
+    ip.input(buf);
+    buf.fill(0); // the data plane reuses its buffers before the stack's run
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal(sent.length, 1);
+    const p = parsePacket(sent[0]);
+    assert.deepEqual([...p.dstIp()], [100, 64, 0, 9]);
+    assert.equal(p.tcpFlags & 0x04, 0x04, "a RST");
+  } finally {
+    B.close();
+  }
+});

@@ -54,6 +54,9 @@ Tailnet:
   --heartbeat-interval S, --reprobe-interval S, --probe-timeout S,
   --degraded-after-failures N, --degraded-timeout S
                         direct-path tunables (defaults 2, 25, 5, 3, 10)
+  --socks5-server HOST:PORT, --outbound-http-proxy-listen HOST:PORT
+                        with userspace-networking: SOCKS5 / HTTP proxy to the tailnet
+                        (MagicDNS names too) and, for other destinations, the host
 
 Plain WireGuard:
   --wg-config FILE      wg-quick config ([Interface] + [Peer] sections)
@@ -96,6 +99,8 @@ export async function upCommand(argv: string[]): Promise<number> {
     "probe-timeout": { type: "string" },
     "degraded-after-failures": { type: "string" },
     "degraded-timeout": { type: "string" },
+    "socks5-server": { type: "string" },
+    "outbound-http-proxy-listen": { type: "string" },
     help: { type: "boolean", short: "h" },
   });
   const values: typeof flagValues & { [K in (typeof GO_BOOL_FLAGS)[number]]?: boolean } = {

@@ -11,12 +11,14 @@ import { UsageError } from "./usage.ts";
 import type { IpPrefix } from "../net/ip.ts";
 import { AdvertiseRoutesError, parseAdvertiseRoutes } from "../net/advertise_routes.ts";
 import { logLine, runUntilStopped } from "./foreground.ts";
+import { startUserspaceProxies } from "../daemon/userspace_proxies.ts";
+import { checkProxyFlags, type ProxyFlags } from "./proxy_flags.ts";
 
 /** Tailscale's own coordination server. */
 export const DEFAULT_CONTROL_URL: string = "https://controlplane.tailscale.com";
 
 /** The flags `tun up` passes on. */
-export interface TailnetFlags {
+export interface TailnetFlags extends ProxyFlags {
   /** Pre-auth key, or `file:PATH`; absent means `$TS_AUTHKEY`, then interactive login. */
   "auth-key"?: string;
   /** Coordination server base URL; defaults to `DEFAULT_CONTROL_URL`. */
@@ -203,6 +205,7 @@ export async function upTailnet(tun: string, v: TailnetFlags): Promise<number> {
   const log = logLine;
   const verbose = v.verbose ? log : () => {};
   const userspace = tun === USERSPACE_NETWORKING;
+  const wantProxies = checkProxyFlags(v, userspace);
   if (userspace && v["accept-dns"]) {
     log(
       `--accept-dns: ${USERSPACE_NETWORKING} leaves /etc/resolv.conf alone (MagicDNS serves warren)`,
@@ -240,8 +243,23 @@ export async function upTailnet(tun: string, v: TailnetFlags): Promise<number> {
       `${st.peers.length} peer(s), ` +
       (userspace ? "no TUN, no routes" : `${st.routes.length} route(s)`),
   );
-  return await runUntilStopped(
+  const proxies = wantProxies
+    ? await startOrStop(node, () => startUserspaceProxies(node, v, log))
+    : null;
+  const code = await runUntilStopped(
     node,
     userspace ? `${st.interface} down` : `${st.interface} down: interface and routes removed`,
   );
+  await proxies?.close();
+  return code;
+}
+
+/** Runs `start` on a running node; if it throws, stops the node first. */
+async function startOrStop<T>(node: TsNode, start: () => T): Promise<T> {
+  try {
+    return start();
+  } catch (e) {
+    await node.stop();
+    throw e;
+  }
 }

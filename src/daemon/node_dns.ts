@@ -73,6 +73,11 @@ export class NodeDns {
     return this.#base;
   }
 
+  /** A tailnet name's addresses (short or full), or null when the name is not the tailnet's. */
+  tailnetAddresses(name: string): Uint8Array[] | null {
+    return this.#table?.resolveName(name) ?? null;
+  }
+
   /** Takes the names, search domains and resolvers of a new netmap. */
   setNetmap(nm: NetworkMap): void {
     const table = MagicDnsTable.fromNetmap(nm.self, [...nm.peers.values()], nm.dns);

@@ -199,6 +199,12 @@ export class TsNode {
     return this.#link?.netstack ?? null;
   }
 
+  /** MagicDNS in process (for the proxies): a tailnet name's first address, or null. */
+  resolveTailnet(name: string): string | null {
+    const ip = this.#dns.tailnetAddresses(name)?.[0];
+    return ip ? formatIp(ip) : null;
+  }
+
   /** Stops everything and removes the interface and every route. Idempotent. */
   stop(): Promise<void> {
     this.#stopping ??= this.#teardown().then(() => this.#resolveDone());

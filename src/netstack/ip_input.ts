@@ -179,6 +179,11 @@ export class IpInput {
     this.#tcp = tcp;
   }
 
+  /** The stack's addresses now (copies): a transport picks its source address from them. */
+  get addresses(): Uint8Array[] {
+    return this.#addresses.map((a) => a.slice());
+  }
+
   /** Whether `ip` (4 or 16 bytes) is one of the stack's addresses. */
   isOurs(ip: Uint8Array): boolean {
     return this.#ours(ip, 0, ip.length);

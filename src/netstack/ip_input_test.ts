@@ -173,3 +173,13 @@ Deno.test("ip input: held fragments time out as other packets arrive, with Time 
   assert.ok(verifyChecksums(sent[0]));
   assert.deepEqual(sent[0].subarray(48), first.subarray(0, 1280 - 48));
 });
+
+Deno.test("addresses reports the stack's addresses as copies, and follows setAddresses", () => {
+  const a = parseIp("100.64.0.2"), b = parseIp("fd7a:115c:a1e0::2");
+  const ip = new IpInput({ clock: new FakeClock(), out: () => {}, addresses: [a] });
+  assert.deepEqual(ip.addresses, [a]);
+  ip.addresses[0][0] = 1; // a copy: the stack's own address is untouched
+  assert.ok(ip.isOurs(a));
+  ip.setAddresses([a, b]);
+  assert.deepEqual(ip.addresses, [a, b]);
+});

@@ -260,10 +260,18 @@ export function encodeTcpOptions(o: TcpOptions): Uint8Array {
  *   window: 512, urgent: 0, options: {}, payload: new Uint8Array([7]) }, a, b);
  * decodeTcpSegment(bytes, a, b)?.payload; // Uint8Array [7]
  * ```
+ * With `headroom`, the segment starts that many bytes into the returned
+ * buffer, so a caller can write the IP header in front without a copy.
+ *
  * @throws {RangeError} if the options exceed 40 bytes or a field is out of range
  * @throws {TypeError} if the addresses are not both 4 or both 16 bytes
  */
-export function encodeTcpSegment(seg: TcpSegment, src: Uint8Array, dst: Uint8Array): Uint8Array {
+export function encodeTcpSegment(
+  seg: TcpSegment,
+  src: Uint8Array,
+  dst: Uint8Array,
+  headroom = 0,
+): Uint8Array {
   for (const [name, v] of [["port", seg.srcPort], ["port", seg.dstPort], ["window", seg.window]]) {
     if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 0xffff) {
       throw new RangeError(`Cannot encode TCP ${name} ${v}: out of range`);
@@ -271,8 +279,9 @@ export function encodeTcpSegment(seg: TcpSegment, src: Uint8Array, dst: Uint8Arr
   }
   const opts = encodeTcpOptions(seg.options);
   const hdrLen = TCP_HEADER_MIN + opts.length;
-  const b = new Uint8Array(hdrLen + seg.payload.length);
-  const v = new DataView(b.buffer);
+  const whole = new Uint8Array(headroom + hdrLen + seg.payload.length);
+  const b = whole.subarray(headroom);
+  const v = new DataView(b.buffer, headroom);
   v.setUint16(0, seg.srcPort);
   v.setUint16(2, seg.dstPort);
   v.setUint32(4, seg.seq >>> 0);
@@ -284,5 +293,5 @@ export function encodeTcpSegment(seg: TcpSegment, src: Uint8Array, dst: Uint8Arr
   b.set(opts, TCP_HEADER_MIN);
   b.set(seg.payload, hdrLen);
   v.setUint16(16, tcpChecksum(b, src, dst));
-  return b;
+  return whole;
 }

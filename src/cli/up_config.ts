@@ -18,6 +18,7 @@ import {
 } from "../config/mod.ts";
 import { TsNode } from "../daemon/ts_node.ts";
 import { WgNode } from "../daemon/wg_node.ts";
+import { startUserspaceProxies } from "../daemon/userspace_proxies.ts";
 import { logLine, runUntilStopped, type Stoppable } from "./foreground.ts";
 import { UsageError } from "./usage.ts";
 import { resolveEndpoints } from "./wg_endpoints.ts";
@@ -95,7 +96,22 @@ async function startNetwork(net: NetworkConfig): Promise<Stoppable> {
     log: (line) => (/^peer [^ ]+: handshake/.test(line) ? quiet : log)(line),
     onAuthUrl: (u) => log(`To authenticate, visit:\n\n\t${u}\n`),
   });
+  const proxies = net.socks5Server !== undefined || net.outboundHttpProxyListen !== undefined
+    ? startUserspaceProxies(node, {
+      "socks5-server": net.socks5Server,
+      "outbound-http-proxy-listen": net.outboundHttpProxyListen,
+    }, log)
+    : null;
   const st = node.status();
   log(`${st.interface} up as ${st.tailnet?.self?.name ?? "?"} (${st.addresses.join(", ")})`);
-  return node;
+  if (proxies === null) return node;
+  let closing: Promise<void> | null = null;
+  const closeProxies = () => closing ??= proxies.close();
+  return {
+    stop: async () => {
+      await closeProxies();
+      await node.stop();
+    },
+    done: node.done.then(closeProxies),
+  };
 }

@@ -436,7 +436,7 @@ Deno.test("a config file may carry HuJSON comments and trailing commas", () => {
 Deno.test("every flag in tun up's help has a key in the config file", () => {
   const keys = new Set<string>([...TAILNET_KEYS, ...DISCO_KEYS, ...WIREGUARD_KEYS]);
   const asKey: Record<string, string> = { "wg-config": "configFile" };
-  const flags = new Set([...UP_HELP.matchAll(/--([a-z][a-z-]+)/g)].map((m) => m[1]));
+  const flags = new Set([...UP_HELP.matchAll(/--([a-z][a-z0-9-]+)/g)].map((m) => m[1]));
   flags.delete("config"); // the file itself
   assert.ok(flags.size >= 19, `found only ${[...flags]}`);
   for (const flag of flags) {

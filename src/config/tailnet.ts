@@ -50,6 +50,8 @@ export const TAILNET_KEYS = [
   "debugRekeyAfter",
   "disco",
   "socket",
+  "socks5Server",
+  "outboundHttpProxyListen",
 ] as const;
 
 /** The keys of a tailnet's `disco` object: the direct-path tunables. */
@@ -140,13 +142,24 @@ export function parseTailnetSection(
   const rekey = f.durationMs("debugRekeyAfter", 1000, 120_000);
   const hostname = f.string("hostname", true);
   const socket = f.string("socket", true);
+  const socks5 = f.string("socks5Server", true);
+  const httpProxy = f.string("outboundHttpProxyListen", true);
+  const tun = checkTun(f, true);
+  for (const [key, v] of [["socks5Server", socks5], ["outboundHttpProxyListen", httpProxy]]) {
+    if (v !== undefined && tun !== USERSPACE_NETWORKING) {
+      f.problem(
+        key!,
+        `needs "tun": "${USERSPACE_NETWORKING}" (the proxies dial through warren's own stack)`,
+      );
+    }
+  }
   if (socket !== undefined && !socket.startsWith("/")) {
     f.problem("socket", "must be an absolute path");
   }
   return {
     kind: "tailnet",
     name,
-    tun: checkTun(f, true),
+    tun,
     controlUrl: checkControlUrl(f, "controlUrl"),
     ...readAuthKey(f, "authKey", ctx),
     stateDir: stateDir === undefined
@@ -156,6 +169,8 @@ export function parseTailnetSection(
       : resolvePath(ctx.dir, stateDir),
     ...(hostname === undefined ? {} : { hostname }),
     ...(socket === undefined ? {} : { socket }),
+    ...(socks5 === undefined ? {} : { socks5Server: socks5 }),
+    ...(httpProxy === undefined ? {} : { outboundHttpProxyListen: httpProxy }),
     forceReauth: f.bool("forceReauth") ?? false,
     acceptRoutes: f.bool("acceptRoutes") ?? false,
     ...readAdvertiseRoutes(f),

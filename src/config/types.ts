@@ -51,6 +51,10 @@ export interface TailnetNetwork {
   hostname?: string;
   /** Also serve the LocalAPI at this path (tailscaled's `--socket`). */
   socket?: string;
+  /** `--socks5-server HOST:PORT` (userspace networking only). */
+  socks5Server?: string;
+  /** `--outbound-http-proxy-listen HOST:PORT` (userspace networking only). */
+  outboundHttpProxyListen?: string;
   /** Register a fresh node key. */
   forceReauth: boolean;
   /** Route subnets that peers advertise. */

@@ -57,8 +57,9 @@ testOrSkip(import.meta, skip, {
         const ns = side === "a" ? a : b;
         procs[side] = ns.spawn([...warren, "tun", "up", "--config", cfg], { stdout: "null" });
         defer(async () => {
+          // SIGTERM, so the node removes its interfaces and its LocalAPI sockets.
           try {
-            procs[side].kill("SIGKILL");
+            procs[side].kill("SIGTERM");
           } catch { /* already gone */ }
           await procs[side].stderr.cancel().catch(() => {});
           await procs[side].status;

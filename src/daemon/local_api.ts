@@ -58,7 +58,25 @@ export async function serveLocalApi(
 
 async function listenIn(dir: string, tun: string, h: LocalApiHandlers): Promise<LocalApiServer> {
   await ensureOwnDir(dir);
+  await removeStaleSockets(dir);
   return await serveLocalApiAt(`${dir}/${tun}.sock`, h, { removeDir: true });
+}
+
+/**
+ * Removes the sockets of nodes that died without cleaning up (SIGKILL, a crash): nobody
+ * accepts on them. Left alone, a namespace created later with the same inode number would
+ * find them and `tun status` would report nodes that are not there.
+ */
+async function removeStaleSockets(dir: string): Promise<void> {
+  for (const e of Deno.readDirSync(dir)) {
+    if (!e.name.endsWith(".sock")) continue;
+    const path = `${dir}/${e.name}`;
+    try {
+      (await Deno.connect({ transport: "unix", path })).close();
+    } catch (err) {
+      if (err instanceof Deno.errors.ConnectionRefused) await Deno.remove(path).catch(() => {});
+    }
+  }
 }
 
 /**

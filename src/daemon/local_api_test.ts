@@ -82,6 +82,26 @@ Deno.test("callLocalApi: a stale socket in a preferred directory does not hide t
   }
 });
 
+Deno.test("serveLocalApi: sockets of nodes that died are removed, live ones are left", async () => {
+  const tmp = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${tmp}/d`, { mode: 0o700 });
+    const stale = Deno.listen({ transport: "unix", path: `${tmp}/d/wgone.sock` });
+    stale.close(); // a SIGKILLed node's socket: the file stays, nobody listens
+    const live = await serveLocalApi("wlive", handlers, [`${tmp}/d`]);
+    const api = await serveLocalApi("warren0", handlers, [`${tmp}/d`]);
+    try {
+      const names = [...Deno.readDirSync(`${tmp}/d`)].map((e) => e.name).sort();
+      assert.deepEqual(names, ["warren0.sock", "wlive.sock"]);
+    } finally {
+      await api.close();
+      await live.close();
+    }
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
 Deno.test("serveLocalApi: a directory another user owns is not trusted", async (t) => {
   if (Deno.uid() !== 0) return skipRest(t, "making a directory another user owns needs root");
   const tmp = await Deno.makeTempDir();

@@ -309,12 +309,16 @@ export class Tailnet {
       ...extra,
     ]);
     if (opts.wait === false) return;
+    let last = "";
     await waitFor(`node ${name} to be Running`, async () => {
       const p = this.procs.get(`node-${name}`);
       if (!p) throw new Error(`node ${name} is gone`);
       const r = await this.warren(name, ["status", "--json"], false);
+      last = r.code === 0 ? r.stdout.slice(0, 200) : r.stderr.trim();
       return r.code === 0 && JSON.parse(r.stdout).state === "Running";
-    }, 30_000);
+    }, 30_000).catch((e) => {
+      throw new Error(`${(e as Error).message}; last tun status: ${last}`);
+    });
   }
 
   /** Runs `warren tun <args>` in host `name` (under its node's wrapper, if any). */

@@ -6,6 +6,7 @@
  * "connection refused" from the ICMP port unreachable. Needs root and
  * netcat-openbsd (`nc`).
  */
+import { skipRest, testOrSkip } from "../src/testing/skip.ts";
 import assert from "node:assert/strict";
 import { IpInput } from "../src/netstack/ip_input.ts";
 import { systemClock } from "../src/netstack/types.ts";
@@ -36,11 +37,9 @@ async function kernelIcmp(pair: TunPair) {
 }
 
 const skip = await why();
-if (skip) console.log(`netstack_ip_kernel_test: skipped: ${skip}`);
 
-Deno.test({
+testOrSkip(import.meta, skip, {
   name: "netstack IP layer answers the kernel's ping and UDP, and refuses unbound ports",
-  ignore: skip !== null,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {
@@ -100,9 +99,9 @@ Deno.test({
       });
       await t.step(
         `a connected UDP socket (${fam}) to an unbound port gets ECONNREFUSED`,
-        async () => {
+        async (st) => {
           const python = await Deno.stat("/usr/bin/python3").then(() => true, () => false);
-          if (!python) return console.log("no /usr/bin/python3: step skipped");
+          if (!python) return skipRest(st, "no /usr/bin/python3");
           const af = fam === "-4" ? "AF_INET" : "AF_INET6";
           const r = await pair.exec([
             "/usr/bin/python3",

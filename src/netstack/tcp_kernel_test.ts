@@ -4,6 +4,7 @@
  * the namespace uploading and downloading megabytes through it, checked by
  * SHA-256 both ways.
  */
+import { testOrSkip } from "../testing/skip.ts";
 import { sha256 } from "./tcp_conn_testing.ts";
 import assert from "node:assert/strict";
 import { needsRoot, run, withNetns } from "../../ffi/testdata/netns.ts";
@@ -11,7 +12,6 @@ import { mulberry32 } from "../testing/prng.ts";
 
 const SERVER = new URL("./testdata/tcp_kernel_server.ts", import.meta.url).pathname;
 const skip = needsRoot() ?? ((await run(["which", "curl"])).code !== 0 ? "needs curl" : null);
-if (skip) console.log(`skipping kernel TCP test: ${skip}`);
 
 function replyPattern(n: number): Uint8Array {
   const r = mulberry32(0xbeef);
@@ -52,9 +52,8 @@ async function startServer(ns: string, loss = 0, backlog = 128) {
   };
 }
 
-Deno.test({
+testOrSkip(import.meta, skip, {
   name: "the kernel's curl uploads and downloads 3 MB through warren's TCP, intact both ways",
-  ignore: skip !== null,
   sanitizeResources: false,
   fn: () =>
     withNetns(async (ns) => {
@@ -65,42 +64,9 @@ Deno.test({
         const up = new Uint8Array(3 << 20);
         const r = mulberry32(77);
         for (let i = 0; i < up.length; i++) up[i] = (r() * 256) | 0;
-        await Deno.writeFile(`${dir}/up`, up);
         const downBytes = 3 << 20;
         for (let round = 0; round < 2; round++) {
-          const res = await run([
-            "ip",
-            "netns",
-            "exec",
-            ns,
-            "curl",
-            "-sS",
-            "--max-time",
-            "60",
-            "-H",
-            `X-Reply-Bytes: ${downBytes}`,
-            "-H",
-            "Expect:",
-            "--data-binary",
-            `@${dir}/up`,
-            "-D",
-            `${dir}/headers`,
-            "-o",
-            `${dir}/down`,
-            "http://10.77.0.2:8080/",
-          ]);
-          assert.equal(res.code, 0, `curl failed: ${res.stderr}`);
-          const headers = await Deno.readTextFile(`${dir}/headers`);
-          const m = /x-body-sha256: *([0-9a-f]{64})/i.exec(headers);
-          assert.ok(m, headers);
-          assert.equal(m[1], await sha256(up), "the upload arrived intact");
-          const down = await Deno.readFile(`${dir}/down`);
-          assert.equal(down.length, downBytes);
-          assert.equal(
-            await sha256(down),
-            await sha256(replyPattern(downBytes)),
-            "the download arrived intact",
-          );
+          await exchange(ns, dir, "http://10.77.0.2:8080/", up, downBytes, 60);
         }
       } finally {
         const log = await server.stop();
@@ -113,7 +79,14 @@ Deno.test({
 });
 
 /** One curl exchange: uploads `up`, asks for `downBytes`, checks both SHA-256s. */
-async function exchange(ns: string, dir: string, url: string, up: Uint8Array, downBytes: number) {
+async function exchange(
+  ns: string,
+  dir: string,
+  url: string,
+  up: Uint8Array,
+  downBytes: number,
+  maxTimeS = 120,
+) {
   await Deno.writeFile(`${dir}/up`, up);
   const res = await run([
     "ip",
@@ -123,7 +96,7 @@ async function exchange(ns: string, dir: string, url: string, up: Uint8Array, do
     "curl",
     "-sS",
     "--max-time",
-    "120",
+    `${maxTimeS}`,
     "-H",
     `X-Reply-Bytes: ${downBytes}`,
     "-H",
@@ -150,9 +123,8 @@ async function exchange(ns: string, dir: string, url: string, up: Uint8Array, do
   );
 }
 
-Deno.test({
+testOrSkip(import.meta, skip, {
   name: "over IPv4 and IPv6 with 3 % loss each way the kernel and warren's TCP recover and agree",
-  ignore: skip !== null,
   sanitizeResources: false,
   fn: () =>
     withNetns(async (ns) => {
@@ -175,9 +147,8 @@ Deno.test({
     }),
 });
 
-Deno.test({
+testOrSkip(import.meta, skip, {
   name: "with no SYN backlog the kernel's connections complete through SYN cookies",
-  ignore: skip !== null,
   sanitizeResources: false,
   fn: () =>
     withNetns(async (ns) => {

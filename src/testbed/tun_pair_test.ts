@@ -1,19 +1,18 @@
+import { testOrSkip } from "../testing/skip.ts";
 import assert from "node:assert/strict";
 import { buildIcmpPacket, parsePacket, verifyChecksums } from "../net/packet.ts";
 import { run } from "./netns.ts";
 import { TunPair } from "./tun_pair.ts";
 
 const skip = await TunPair.unsupported();
-if (skip) console.log(`tun_pair_test: skipped: ${skip}`);
 
 async function namespaces(prefix: string): Promise<string[]> {
   const r = await run(["ip", "netns", "list"]);
   return r.stdout.split("\n").filter((l) => l.startsWith(`${prefix}-`));
 }
 
-Deno.test({
+testOrSkip(import.meta, skip, {
   name: "TunPair: packets sent go into the kernel, what the kernel emits comes out",
-  ignore: skip !== null,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -46,9 +45,8 @@ Deno.test({
   },
 });
 
-Deno.test({
+testOrSkip(import.meta, skip, {
   name: "TunPair: a failed setup removes the namespace; close() twice is harmless",
-  ignore: skip !== null,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {

@@ -2,27 +2,10 @@ import assert from "node:assert/strict";
 import { dialTs2021 } from "./dial.ts";
 import { isPrivateHost, raceAttempts, ts2021Plan, type Ts2021Target } from "./dial_plan.ts";
 import { ControlError } from "./errors.ts";
-import { silentListener } from "../net/_silent_listener.ts";
+import { dialOutcome as outcome, silentListener } from "../net/_silent_listener.ts";
 import { generateSelfSignedCert } from "../derp/selfsigned_cert.ts";
 
 const key = () => crypto.getRandomValues(new Uint8Array(32));
-
-/** The dial's error, or "hung" if it neither connects nor fails within `ms`. */
-async function outcome(p: Promise<{ close(): void }>, ms: number): Promise<unknown> {
-  let t: ReturnType<typeof setTimeout> | undefined;
-  const hung = new Promise<string>((r) => t = setTimeout(() => r("hung"), ms));
-  try {
-    return await Promise.race([
-      p.then((c) => {
-        c.close();
-        return "connected";
-      }, (e: unknown) => e),
-      hung,
-    ]);
-  } finally {
-    clearTimeout(t);
-  }
-}
 
 for (const scheme of ["https", "http"]) {
   Deno.test(

@@ -2,25 +2,8 @@ import assert from "node:assert/strict";
 import { dialDerp } from "./dial.ts";
 import { recvType, startTestServer } from "./testing.ts";
 import { generateNodePrivate } from "../key/node_key.ts";
-import { silentListener } from "../net/_silent_listener.ts";
+import { dialOutcome as outcome, silentListener } from "../net/_silent_listener.ts";
 import { generateSelfSignedCert } from "./selfsigned_cert.ts";
-
-/** Settles with the dial's error, or "hung" if it neither connects nor fails in `ms`. */
-async function outcome(p: Promise<{ close(): void }>, ms: number): Promise<Error | string> {
-  let t: ReturnType<typeof setTimeout> | undefined;
-  const hung = new Promise<string>((r) => t = setTimeout(() => r("hung"), ms));
-  try {
-    return await Promise.race([
-      p.then((c) => {
-        c.close();
-        return "connected";
-      }, (e: Error) => e),
-      hung,
-    ]);
-  } finally {
-    clearTimeout(t);
-  }
-}
 
 for (const insecure of [false, true]) {
   Deno.test(

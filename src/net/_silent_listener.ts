@@ -45,3 +45,26 @@ export function silentListener(): SilentListener {
     },
   };
 }
+
+/**
+ * How a dial against such a listener ended: its error, "connected" (the connection is closed
+ * at once), or "hung" if it neither connects nor fails within `ms`.
+ */
+export async function dialOutcome(
+  p: Promise<{ close(): void }>,
+  ms: number,
+): Promise<unknown> {
+  let t: ReturnType<typeof setTimeout> | undefined;
+  const hung = new Promise<string>((r) => t = setTimeout(() => r("hung"), ms));
+  try {
+    return await Promise.race([
+      p.then((c) => {
+        c.close();
+        return "connected";
+      }, (e: unknown) => e),
+      hung,
+    ]);
+  } finally {
+    clearTimeout(t);
+  }
+}

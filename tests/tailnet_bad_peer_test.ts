@@ -8,7 +8,8 @@
  */
 import assert from "node:assert/strict";
 import { generatePrivateKey, publicKeyFrom } from "../src/crypto/x25519.ts";
-import { publicFromPrivate } from "../src/key/node_key.ts";
+import { parseNodePublic, publicFromPrivate } from "../src/key/node_key.ts";
+import { LOW_ORDER as LOW_ORDER_KEY } from "../src/daemon/_plan_test_util.ts";
 import { KeyState } from "../src/key/state.ts";
 import { namespaceSupport } from "../src/testbed/netns.ts";
 import { AUTH_KEY, Tailnet } from "../src/testbed/tailnet.ts";
@@ -18,11 +19,8 @@ import { editStoppedTailnet, registerOffline } from "./control/offline_admin.ts"
 
 const skip = await namespaceSupport();
 
-/** A point of order 8 on Curve25519: X25519 with it is all zeros whatever the private key. */
-const LOW_ORDER = Uint8Array.from(
-  "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800".match(/../g)!,
-  (h) => parseInt(h, 16),
-);
+/** A point of order 8 on Curve25519 (see the planner's tests), as raw key bytes. */
+const LOW_ORDER = parseNodePublic(LOW_ORDER_KEY);
 
 testOrSkip(import.meta, skip, {
   name:

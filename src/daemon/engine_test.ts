@@ -6,21 +6,7 @@ import { emptyNetworkMap, type NetworkMap } from "../netmap/network_map.ts";
 import type { Node } from "../netmap/tailcfg.ts";
 import { type EnginePorts, TailnetEngine } from "./engine.ts";
 import { TailnetPlanner } from "./tailnet_plan.ts";
-
-const KEY = (n: number) => "nodekey:" + n.toString(16).padStart(2, "0").repeat(32);
-const LOW_ORDER = "nodekey:e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800";
-
-function node(id: number, extra: Partial<Node> = {}): Node {
-  return {
-    ID: id,
-    StableID: `n${id}`,
-    Name: `host${id}.tailnet.test.`,
-    User: 1,
-    Key: KEY(id),
-    Addresses: [`100.64.0.${id}/32`, `fd7a:115c:a1e0::${id}/128`],
-    ...extra,
-  };
-}
+import { KEY, LOW_ORDER, node } from "./_plan_test_util.ts";
 
 function netmap(self: Node, peers: Node[]): NetworkMap {
   return {

@@ -273,12 +273,6 @@ export class TailnetPlanner {
   }
 }
 
-/** Routes to add and remove to go from `before` to `after`. */
-export function diffRoutes(before: string[], after: string[]): { add: string[]; remove: string[] } {
-  const a = new Set(after), b = new Set(before);
-  return { add: after.filter((r) => !b.has(r)), remove: before.filter((r) => !a.has(r)) };
-}
-
 /** Whether endpoint `ep` ("ip:port") is inside one of `prefixes` (false if it does not parse). */
 function inside(prefixes: readonly IpPrefix[], ep: string): boolean {
   let ip: Uint8Array | null;

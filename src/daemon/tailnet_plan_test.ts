@@ -1,26 +1,11 @@
 import assert from "node:assert/strict";
 import { formatPrefix } from "../net/ip.ts";
 import type { Node } from "../netmap/tailcfg.ts";
-import { diffRoutes, TailnetPlanner } from "./tailnet_plan.ts";
+import { TailnetPlanner } from "./tailnet_plan.ts";
+import { KEY, LOW_ORDER, node } from "./_plan_test_util.ts";
 
 function planTailnet(self: Node, peers: Node[], opts: { acceptRoutes: boolean }) {
   return new TailnetPlanner(opts).plan({ self, peers });
-}
-
-const KEY = (n: number) => "nodekey:" + n.toString(16).padStart(2, "0").repeat(32);
-/** A point of order 8 on Curve25519: X25519 with it is all zeros for every private key. */
-const LOW_ORDER = "nodekey:e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800";
-
-function node(id: number, extra: Partial<Node> = {}): Node {
-  return {
-    ID: id,
-    StableID: `n${id}`,
-    Name: `host${id}.tailnet.test.`,
-    User: 1,
-    Key: KEY(id),
-    Addresses: [`100.64.0.${id}/32`, `fd7a:115c:a1e0::${id}/128`],
-    ...extra,
-  };
 }
 
 Deno.test("TailnetPlanner routes each peer's own addresses and reads HomeDERP", () => {
@@ -124,10 +109,6 @@ Deno.test("TailnetPlanner gives a subnet advertised twice to the lower node ID o
   assert.deepEqual(plan.dropped, [
     "host3.tailnet.test: 10.9.0.0/24: already routed to host2.tailnet.test",
   ]);
-});
-
-Deno.test("diffRoutes() lists additions and removals", () => {
-  assert.deepEqual(diffRoutes(["a", "b"], ["b", "c"]), { add: ["c"], remove: ["a"] });
 });
 
 Deno.test("TailnetPlanner puts the self node's approved routes in selfRoutes, sorted", () => {

@@ -20,6 +20,15 @@ const WG = `[Interface]\nPrivateKey = ${formatWgKey(generatePrivateKey())}\n` +
   `Address = 10.83.0.1/24\nListenPort = 51820\n\n[Peer]\n` +
   `PublicKey = ${formatWgKey(publicKeyFrom(generatePrivateKey()))}\nAllowedIPs = 10.83.0.2/32\n`;
 
+/** `warren tun install` of /etc/warren/networks.json into the tree at `root`. */
+function install(root: string, binary: string) {
+  return run([
+    ...warren,
+    ...["tun", "install", "--root", root, "--config", "/etc/warren/networks.json"],
+    ...["--binary", binary],
+  ], { check: false });
+}
+
 async function tree(): Promise<string> {
   const root = await Deno.makeTempDir({ prefix: "warren-install-" });
   await Deno.mkdir(`${root}/etc/warren`, { recursive: true });
@@ -46,17 +55,7 @@ testOrSkip(import.meta, skip, {
       );
       const bin = `${root}/warren-build`;
       await Deno.writeTextFile(bin, "#!/bin/sh\nexit 0\n", { mode: 0o755 });
-      const r = await run([
-        ...warren,
-        "tun",
-        "install",
-        "--root",
-        root,
-        "--config",
-        "/etc/warren/networks.json",
-        "--binary",
-        bin,
-      ], { check: false });
+      const r = await install(root, bin);
       assert.equal(r.code, 0, r.stderr);
       const st = await Deno.stat(`${root}/usr/local/bin/warren`);
       assert.equal(st.mode! & 0o777, 0o755);
@@ -104,17 +103,7 @@ Deno.test("tun install with a bad config exits 2 naming the problem and installs
       `${root}/etc/warren/networks.json`,
       JSON.stringify({ networks: { office: { wireguard: { configFile: "/nope.conf" } } } }),
     );
-    const r = await run([
-      ...warren,
-      "tun",
-      "install",
-      "--root",
-      root,
-      "--config",
-      "/etc/warren/networks.json",
-      "--binary",
-      "/bin/true",
-    ], { check: false });
+    const r = await install(root, "/bin/true");
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /networks\.office\.wireguard\.configFile/);
     await assert.rejects(() => Deno.lstat(`${root}/usr/local/bin/warren`), Deno.errors.NotFound);

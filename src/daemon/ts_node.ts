@@ -83,7 +83,8 @@ export class TsNode {
   #magic: Magicsock | null = null;
   #udp: UdpConn | null = null;
   #prober: StunProber | null = null;
-  #endpointsKey = "";
+  /** The endpoints last reported to control. */
+  #endpoints: string[] = [];
   #plane: DataPlane | null = null;
   #api: LocalApiServer | null = null;
   #socketApi: LocalApiServer | null = null;
@@ -282,7 +283,7 @@ export class TsNode {
       tailscale: localApiHandler(tsLocalApiNode({
         netmap: () => this.#netmap,
         status: () => this.status(),
-        endpoints: () => this.#endpointsKey ? this.#endpointsKey.split(",") : [],
+        endpoints: () => this.#endpoints,
         ping: (key) => magic.ping(key),
         options: opts,
         stop: () => void this.stop(),
@@ -443,9 +444,8 @@ export class TsNode {
     if (!nm?.derpMap || !prober || !udp || this.#stopping) return;
     const d = await discoverEndpoints(prober, nm.derpMap, udp.port, { hosts: this.#hosts });
     const addrs = d.endpoints.map((e) => e.addr);
-    const key = addrs.join(",");
-    if (key === this.#endpointsKey || this.#stopping) return;
-    this.#endpointsKey = key;
+    if (addrs.join(",") === this.#endpoints.join(",") || this.#stopping) return;
+    this.#endpoints = addrs;
     this.#magic?.setLocalEndpoints(addrs);
     this.#opts.log(`endpoints: ${addrs.join(" ") || "(none)"}`);
     await this.#session.setEndpoints(addrs, d.endpoints.map((e) => e.type)).catch((e) =>

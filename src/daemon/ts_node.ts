@@ -290,7 +290,7 @@ export class TsNode {
         tun: link.mode === "tun",
       })),
     };
-    this.#api = await serveLocalApi(link.name, api);
+    if (opts.localApi !== false) this.#api = await serveLocalApi(link.name, api);
     if (opts.socket) this.#socketApi = await serveLocalApiAt(opts.socket, api);
     // As tailscaled's userspace mode (no OS DNS configurator): MagicDNS serves warren itself only.
     if (opts.acceptDns && link.mode === "tun") await this.#dns.acceptDns();

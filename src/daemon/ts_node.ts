@@ -294,7 +294,7 @@ export class TsNode {
     const socketName = link.mode === "tun" || opts.network === undefined
       ? link.name
       : `${link.name}-${opts.network}`;
-    this.#api = await serveLocalApi(socketName, api);
+    if (opts.localApi !== false) this.#api = await serveLocalApi(socketName, api);
     if (opts.socket) this.#socketApi = await serveLocalApiAt(opts.socket, api);
     // As tailscaled's userspace mode (no OS DNS configurator): MagicDNS serves warren itself only.
     if (opts.acceptDns && link.mode === "tun") await this.#dns.acceptDns();

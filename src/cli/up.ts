@@ -154,6 +154,11 @@ export async function upCommand(argv: string[]): Promise<number> {
       "advertise-routes",
       "advertise-exit-node",
       "snat-subnet-routes",
+      "socks5-server",
+      "outbound-http-proxy-listen",
+      "forward",
+      "netstack-max-connections",
+      "netstack-tcp-buffer",
     ] as const
   ) {
     if (values[f] !== undefined) throw new UsageError(`--${f} does not go with --wg-config`);

@@ -5,7 +5,8 @@
  * downloads and uploads 4 MiB through the TCP forward over IPv4 and IPv6
  * (SHA-256 checked), gets its UDP datagram echoed, is refused on a port
  * with no forward, and pings the node; `tun status` shows the forward
- * listeners with their flows, and the netstack's limits.
+ * listeners with their flows, and the netstack's limits; a netmap filter that
+ * leaves the TCP port out keeps the forward out of reach.
  */
 import assert from "node:assert/strict";
 import { run, waitFor, warrenArgv } from "../src/testbed/netns.ts";
@@ -154,6 +155,33 @@ testOrSkip(import.meta, skip, {
       assert.match(text, /^ {2}listener: udp-forward :53 -> 127\.0\.0\.1:5300 \(2 open, /m);
       assert.match(text, /^ {2}flows: 0 proxy, 3 forward$/m);
       assert.match(text, /^ {2}netstack tcp: \d+ of 256 connections, 512\.00 KiB buffers/m);
+
+      // The netmap's packet filter runs before the stack: with only UDP 53 allowed, the TCP
+      // forward is out of reach (the SYN is dropped: curl times out, 28) and counted as dropped.
+      const before = ((await t.status("fwd")).tailnet as { filter: { dropped: number } }).filter;
+      await t.admin("POST", "/admin/policy", {
+        filter: [{ SrcIPs: ["*"], DstPorts: [{ IP: "*", Ports: { First: 53, Last: 53 } }] }],
+      });
+      const curlPort80 = () =>
+        k.exec(["curl", "-sS", "-o", "/dev/null", "--max-time", "2", `http://${v4}:80/sha`], {
+          check: false,
+        });
+      await waitFor("the filter to drop the forward's port", async () => {
+        return (await curlPort80()).code === 28;
+      }, 20_000);
+      const after = ((await t.status("fwd")).tailnet as { filter: { dropped: number } }).filter;
+      assert.ok(
+        after.dropped > before.dropped,
+        `filter dropped ${before.dropped} → ${after.dropped}`,
+      );
+      const ask = await k.exec([Deno.execPath(), "run", "-A", UDP_ASK, v4, "53", "still"], {
+        check: false,
+      });
+      assert.equal(ask.stdout.trim(), "echo:still", "UDP 53 is still allowed");
+      await t.admin("POST", "/admin/policy", { filter: null });
+      await waitFor("the forward to be reachable again", async () => {
+        return (await curlPort80()).code === 0;
+      }, 20_000);
 
       const log = await t.stop("node-fwd");
       assert.match(log, /forwarding tcp:80=127\.0\.0\.1:8080/);

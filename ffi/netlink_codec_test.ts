@@ -173,7 +173,14 @@ Deno.test("decodeRoute() reads a real route dump entry; decodeError() a real ref
   const [route, done] = decodeMessages(hex(`
     2c 00 00 00 18 00 22 00  d7 55 02 6b 0c 4b 00 00  02 00 00 00 fc 03 fd 01  10 00 00 00 08 00 0f 00
     6c ca 00 00 08 00 04 00  03 00 00 00 14 00 00 00  03 00 22 00 d7 55 02 6b  0c 4b 00 00 00 00 00 00`));
-  assert.deepEqual(decodeRoute(route.body), { family: 2, dstLen: 0, table: 51820, oif: 3 });
+  assert.deepEqual(decodeRoute(route.body), {
+    family: 2,
+    dstLen: 0,
+    table: 51820,
+    oif: 3,
+    type: 1,
+    dst: new Uint8Array(0),
+  });
   assert.equal(done.type, NLMSG_DONE);
   // `ip rule del not fwmark 7 table 7` where there is no such rule: -ENOENT and the request.
   const [err] = decodeMessages(hex(`

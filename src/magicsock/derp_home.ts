@@ -9,6 +9,7 @@
  */
 import type { DERPMap, DERPNode, DERPRegion } from "../netmap/tailcfg.ts";
 import { deadline, raceAbort } from "../net/abortable.ts";
+import { dialTcp } from "../net/bypass_dial.ts";
 import { defaultHostCache, type HostCache } from "../net/host_cache.ts";
 import { stunQuery } from "../stun/client.ts";
 import { choosePreferred } from "./preferred_derp.ts";
@@ -108,7 +109,7 @@ export async function tcpConnectTime(
   using limit = deadline(timeoutMs);
   try {
     const conn = await raceAbort(
-      Deno.connect({ hostname, port, signal: limit.signal }),
+      dialTcp({ hostname, port, signal: limit.signal }),
       limit.signal,
     );
     const ms = performance.now() - started;

@@ -13,6 +13,8 @@ import type { PacketFilter } from "../filter/filter.ts";
 import type { Device } from "../wireguard/device.ts";
 import type { NodeStatus, PeerStatus } from "./status.ts";
 import type { SubnetRouterStatus } from "./subnet_router.ts";
+import type { ExitNodeStatus } from "./exit_node.ts";
+import { offersExit } from "../localapi/names.ts";
 import type { TailnetPlan } from "./tailnet_plan.ts";
 
 /** Everything the status is made of. */
@@ -49,6 +51,8 @@ export interface TailnetStatusParts {
   filter: PacketFilter | null;
   /** Routes offered and approved, when the node offers any. */
   subnetRouter?: SubnetRouterStatus;
+  /** The exit node choice. */
+  exitNode?: ExitNodeStatus;
 }
 
 /** The peer a user means by `target`: FQDN, short name, or one of its addresses. */
@@ -86,6 +90,8 @@ export function buildTailnetStatus(p: TailnetStatusParts): NodeStatus {
       txBytes: wg?.txBytes ?? 0,
       persistentKeepalive: 0,
       presharedKey: false,
+      exitNodeOption: offersExit(node.AllowedIPs),
+      exitNode: node.ID === p.exitNode?.node?.id,
     });
   }
   const selfName = self ? self.Name.replace(/\.$/, "") : "";
@@ -119,6 +125,7 @@ export function buildTailnetStatus(p: TailnetStatusParts): NodeStatus {
       filter: p.filter?.stats() ?? null,
       magicDnsSuffix: selfName.split(".").slice(1).join("."),
       ...(p.subnetRouter ? { subnetRouter: p.subnetRouter } : {}),
+      ...(p.exitNode?.requested ? { exitNode: p.exitNode } : {}),
     },
   };
 }

@@ -21,7 +21,7 @@
  */
 import { lookup } from "node:dns/promises";
 import { EPOLLERR, EPOLLHUP, EpollLoop, EPOLLOUT } from "../../ffi/epoll.ts";
-import { SysError } from "../../ffi/libc.ts";
+import { EPERM, SysError } from "../../ffi/libc.ts";
 import { closeTcp, connectError, startConnectTcp } from "../../ffi/tcp.ts";
 import { FfiConn, type FfiConnHost } from "../derp/ffi_conn.ts";
 import { parseIp } from "./ip.ts";
@@ -69,15 +69,21 @@ export type TcpStream = RawStream;
  * ```
  */
 export async function dialTcp(opts: DialTcpOptions): Promise<TcpStream> {
-  if (mark === 0) {
-    const tcp = await Deno.connect(opts);
-    tcp.setNoDelay(true);
-    tcp.setKeepAlive(true);
-    return tcp;
+  if (mark !== 0) {
+    const ip = isIp(opts.hostname) ? opts.hostname : await resolve(opts.hostname);
+    opts.signal?.throwIfAborted();
+    try {
+      return await connectMarked(ip, opts.port, mark, opts.signal);
+    } catch (e) {
+      // No CAP_NET_ADMIN (a TUN start about to fail on that): dial unmarked, as before.
+      if (!(e instanceof SysError && e.errno === EPERM && e.message.includes("mark"))) throw e;
+      mark = 0;
+    }
   }
-  const ip = isIp(opts.hostname) ? opts.hostname : await resolve(opts.hostname);
-  opts.signal?.throwIfAborted();
-  return await connectMarked(ip, opts.port, mark, opts.signal);
+  const tcp = await Deno.connect(opts);
+  tcp.setNoDelay(true);
+  tcp.setKeepAlive(true);
+  return tcp;
 }
 
 function isIp(s: string): boolean {

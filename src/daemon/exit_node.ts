@@ -150,6 +150,7 @@ export class ExitNodeControl {
   #reported = "";
   #routing: ExitRouting | null = null;
   #cleaned = false;
+  #lastError = "";
 
   /** Checks `opts.prefs` as {@link set} does. */
   constructor(opts: ExitNodeControlOptions) {
@@ -211,8 +212,11 @@ export class ExitNodeControl {
       const nics = this.#opts.interfaces ?? (() => Deno.networkInterfaces());
       const lan = active && this.#prefs.allowLanAccess ? lanPrefixes(nics(), tun) : [];
       this.#routing.set({ active, lan });
+      this.#lastError = "";
     } catch (e) {
-      this.#opts.log(`exit node routing: ${e instanceof Error ? e.message : e}`);
+      const line = `exit node routing: ${e instanceof Error ? e.message : e}`;
+      if (line !== this.#lastError) this.#opts.log(line);
+      this.#lastError = line;
     }
   }
 

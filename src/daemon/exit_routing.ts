@@ -184,7 +184,8 @@ export class ExitRouting {
 export function cleanStaleExitRouting(log: (line: string) => void): number {
   using nl = RtNetlink.open();
   const routes = nl.routes(EXIT_TABLE);
-  if (routes.some((r) => r.oif !== 0)) return 0;
+  // A throw route has no interface of its own (IPv6 reports lo): only device routes say in use.
+  if (routes.some((r) => r.type !== RTN_THROW && r.oif !== 0)) return 0;
   let removed = 0;
   for (const r of routes) {
     if (r.type !== RTN_THROW) continue;

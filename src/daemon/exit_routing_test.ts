@@ -60,7 +60,7 @@ r.set({ active: false, lan: [] });
 out.cleanAfterOff = (await snapshot()) === before;
 // What a SIGKILL leaves: rules and a throw route (the device routes die with the TUN).
 const k = new ExitRouting("era", log);
-k.set({ active: true, lan: [parsePrefix("10.8.0.0/24")] });
+k.set({ active: true, lan: [parsePrefix("10.8.0.0/24"), parsePrefix("fd00:8::/64")] });
 await sh("link", "del", "era");
 out.afterKill = await snapshot();
 out.removed = cleanStaleExitRouting(log);
@@ -95,7 +95,8 @@ testOrSkip(import.meta, skip, {
       assert.equal(out.cleanAfterOff, true);
       assert.match(out.afterKill, /5270:/);
       assert.match(out.afterKill, /throw 10\.8\.0\.0\/24/);
-      assert.equal(out.removed, 9, "eight rules and the throw route");
+      assert.match(out.afterKill, /throw fd00:8::\/64/);
+      assert.equal(out.removed, 10, "eight rules and the two throw routes");
       assert.equal(out.cleanAfterRestart, true);
       assert.equal(out.again, 0);
     } finally {

@@ -2,7 +2,7 @@
  * Using a warren exit node from a warren node with a kernel TUN (issue 11, items 3 and 7): the
  * exit node has an "internet" namespace behind it (198.51.100.7, which only its side routes);
  * the client, started with `--exit-node exit`, reaches that address (ping and a checksummed TCP
- * transfer) through tailscaled's table 52 and rules, while its control connection and DERP —
+ * transfer) through tailscaled's table 52 and rules, while its control connection and DERP (TLS) —
  * reachable only through its main routing table, and carrying the tunnel itself (the nodes
  * have no direct path) — keep working: a node that joins later still reaches it. A second peer
  * offering exit but not selected cannot inject packets with another source. SIGTERM leaves no
@@ -109,7 +109,7 @@ testOrSkip(import.meta, skip, {
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const t = await Tailnet.create({ keepAliveSeconds: 5 });
+    const t = await Tailnet.create({ keepAliveSeconds: 5, derpTls: true });
     try {
       // The exit node's side of the world: a namespace only it routes to.
       const exit = await t.addHost("exit");

@@ -74,14 +74,7 @@ export interface TcpListenSocket {
  * @throws {SysError} if the kernel refuses (address in use, no permission…)
  */
 export function listenTcp(hostname: string, port: number, backlog = 4096): TcpListenSocket {
-  const ip = parseIp(hostname);
-  if (ip === null) throw new SyntaxError(`Cannot listen on "${hostname}": not an IP address`);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RangeError(`Cannot listen on port ${port}: out of range 0-65535`);
-  }
-  const v6 = ip.length === 16;
-  const what = `Cannot listen on ${v6 ? `[${hostname}]` : hostname}:${port}`;
-  const fd = openSocket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK, what);
+  const { fd, ip, v6, what } = openTcpSocket("listen on", hostname, port, 0);
   try {
     setIntOption(fd, SOL_SOCKET, SO_REUSEADDR, 1, what);
     if (v6) setIntOption(fd, IPPROTO_IPV6, IPV6_V6ONLY, ip.every((b) => b === 0) ? 0 : 1, what);
@@ -119,14 +112,7 @@ export interface ConnectOptions {
  * @throws {SysError} if the socket cannot be made, marked or the connect is refused at once
  */
 export function startConnectTcp(ip: string, port: number, opts: ConnectOptions = {}): number {
-  const addr = parseIp(ip);
-  if (addr === null) throw new SyntaxError(`Cannot connect to "${ip}": not an IP address`);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new RangeError(`Cannot connect to port ${port}: out of range 1-65535`);
-  }
-  const v6 = addr.length === 16;
-  const what = `Cannot connect to ${v6 ? `[${ip}]` : ip}:${port}`;
-  const fd = openSocket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK, what);
+  const { fd, ip: addr, v6, what } = openTcpSocket("connect to", ip, port, 1);
   try {
     if (opts.mark) {
       setIntOption(fd, SOL_SOCKET, SO_MARK, opts.mark, `${what}: cannot mark the socket`);
@@ -283,6 +269,28 @@ function localPort(fd: number): number {
     fail(`Cannot read the address of fd ${fd}`, "getsockname");
   }
   return (sa[2] << 8) | sa[3];
+}
+
+/** A non-blocking TCP socket of the family of `host` (an IP literal), for `verb` host:port. */
+function openTcpSocket(
+  verb: string,
+  host: string,
+  port: number,
+  minPort: number,
+): { fd: number; ip: Uint8Array; v6: boolean; what: string } {
+  const ip = parseIp(host);
+  if (ip === null) throw new SyntaxError(`Cannot ${verb} "${host}": not an IP address`);
+  if (!Number.isInteger(port) || port < minPort || port > 65535) {
+    throw new RangeError(`Cannot ${verb} port ${port}: out of range ${minPort}-65535`);
+  }
+  const v6 = ip.length === 16;
+  const what = `Cannot ${verb} ${v6 ? `[${host}]` : host}:${port}`;
+  return {
+    fd: openSocket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK, what),
+    ip,
+    v6,
+    what,
+  };
 }
 
 /** Closes a socket fd, ignoring errors. */

@@ -24,7 +24,7 @@ import { EPOLLERR, EPOLLHUP, EpollLoop, EPOLLOUT } from "../../ffi/epoll.ts";
 import { EPERM, SysError } from "../../ffi/libc.ts";
 import { closeTcp, connectError, startConnectTcp } from "../../ffi/tcp.ts";
 import { FfiConn, type FfiConnHost } from "../derp/ffi_conn.ts";
-import { parseIp } from "./ip.ts";
+import { isIpLiteral } from "./ip.ts";
 import type { RawStream } from "./stream_duplex.ts";
 
 /** tailscaled's bypass mark (`tsconst.LinuxBypassMarkNum`): packets warren itself sends. */
@@ -70,7 +70,7 @@ export type TcpStream = RawStream;
  */
 export async function dialTcp(opts: DialTcpOptions): Promise<TcpStream> {
   if (mark !== 0) {
-    const ip = isIp(opts.hostname) ? opts.hostname : await resolve(opts.hostname);
+    const ip = isIpLiteral(opts.hostname) ? opts.hostname : await resolve(opts.hostname);
     opts.signal?.throwIfAborted();
     try {
       return await connectMarked(ip, opts.port, mark, opts.signal);
@@ -84,15 +84,6 @@ export async function dialTcp(opts: DialTcpOptions): Promise<TcpStream> {
   tcp.setNoDelay(true);
   tcp.setKeepAlive(true);
   return tcp;
-}
-
-function isIp(s: string): boolean {
-  try {
-    parseIp(s);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function resolve(hostname: string): Promise<string> {

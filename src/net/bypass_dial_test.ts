@@ -22,6 +22,22 @@ async function echoOnce(l: Deno.Listener): Promise<void> {
   c.close();
 }
 
+/** Sends `text` on `conn`, returns what comes back, and closes it. */
+async function echoed(
+  conn: {
+    write(p: Uint8Array): Promise<number>;
+    read(p: Uint8Array): Promise<number | null>;
+    close(): void;
+  },
+  text: string,
+): Promise<string> {
+  await conn.write(new TextEncoder().encode(text));
+  const buf = new Uint8Array(64);
+  const n = await conn.read(buf);
+  conn.close();
+  return new TextDecoder().decode(buf.subarray(0, n ?? 0));
+}
+
 testOrSkip(import.meta, skip, {
   name: "dialTcp() with a bypass mark connects through a marked FFI socket",
   async fn() {
@@ -32,11 +48,7 @@ testOrSkip(import.meta, skip, {
       const conn = await dialTcp({ hostname: "localhost", port: l.addr.port });
       assert.ok(conn instanceof FfiConn);
       assert.equal(getIntOption(conn.fd, SOL_SOCKET, SO_MARK), BYPASS_MARK);
-      await conn.write(new TextEncoder().encode("ping"));
-      const buf = new Uint8Array(16);
-      const n = await conn.read(buf);
-      assert.equal(new TextDecoder().decode(buf.subarray(0, n!)), "ping");
-      conn.close();
+      assert.equal(await echoed(conn, "ping"), "ping");
       await served;
       await assert.rejects(
         dialTcp({ hostname: "127.0.0.1", port: l.addr.port + 1 === 65536 ? 1 : l.addr.port + 1 }),
@@ -61,11 +73,7 @@ testOrSkip(import.meta, skip, {
         port: l.addr.port,
         pinSha256: cert.pin.slice("sha256-raw:".length),
       });
-      await conn.write(new TextEncoder().encode("over tls"));
-      const buf = new Uint8Array(16);
-      const n = await conn.read(buf);
-      assert.equal(new TextDecoder().decode(buf.subarray(0, n!)), "over tls");
-      conn.close();
+      assert.equal(await echoed(conn, "over tls"), "over tls");
       await served;
       const refused = l.accept().then((c) =>
         c.handshake().catch(() => {}).finally(() => c.close())

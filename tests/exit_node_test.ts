@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { namespaceSupport, Netns, veth, waitFor } from "../src/testbed/netns.ts";
 import { Tailnet } from "../src/testbed/tailnet.ts";
 import { testOrSkip } from "../src/testing/skip.ts";
-import { ipv4Of, ping, waitPeers } from "./_tailnet_probes.ts";
+import { ipv4Of, lookup, ping, waitPeers } from "./_tailnet_probes.ts";
 
 const skip = await namespaceSupport();
 
@@ -29,6 +29,7 @@ interface ExitStatus {
   node: { name: string } | null;
   problem: string | null;
   routing: boolean;
+  lanDirect: string[];
 }
 const exitOf = (st: Status) => (st.tailnet as { exitNode?: ExitStatus }).exitNode ?? null;
 
@@ -153,9 +154,13 @@ testOrSkip(import.meta, skip, {
       assert.match(rules, /5250:\s+from all fwmark 0x80000\/0xff0000 unreachable/);
       assert.match(rules, /5270:\s+from all lookup 52/);
       assert.match(rules, /default dev warren0/);
-      const text = (await t.warren("client", ["status"])).stdout;
+      const text = (await t.warren("client", ["status", "--routes"])).stdout;
       assert.match(text, /exit node: exit\.tailnet\.test \(100\./);
       assert.match(text, /exit nodes offered: exit\.tailnet\.test/);
+      assert.match(text, /0\.0\.0\.0\/0 dev warren0 table 52/);
+      assert.match(text, /5270: from all lookup 52 \(IPv6\)/);
+      // MagicDNS, answered in process, keeps working.
+      assert.match(await lookup(client, "exit.tailnet.test"), /^A 100\./);
       const st = await t.status("client");
       assert.deepEqual(
         st.peers.map((p) => [p.name, p.exitNode, p.exitNodeOption]),
@@ -211,8 +216,15 @@ testOrSkip(import.meta, skip, {
       // SIGKILL leaves the rules; the next start clears them and installs one set.
       const exitIp = ipv4Of(seen, "exit.tailnet.test");
       await t.up("client", ["--exit-node", exitIp, "--exit-node-allow-lan-access"]);
+      await waitFor(
+        "the client to keep its LAN direct",
+        async () => (exitOf(await t.status("client"))?.lanDirect ?? []).length > 0,
+        20_000,
+      );
+      assert.match(await policy(client), /throw 10\.80\.\d+\.0\/24/);
       await t.stop("node-client", "SIGKILL");
       assert.match(await policy(client), /5270:\s+from all lookup 52/);
+      assert.match(await policy(client), /throw 10\.80\./, "a SIGKILL leaves the throw routes");
       await t.up("client", ["--exit-node", "exit"]);
       await waitFor(
         "the restarted client to use the exit node",

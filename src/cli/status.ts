@@ -201,7 +201,7 @@ function renderStatus(st: NodeStatus, show: { peers: boolean; routes: boolean })
 function exitNodeLines(x: ExitNodeStatus | undefined, peers: NodeStatus["peers"]): string[] {
   const lines: string[] = [];
   if (x) {
-    const lan = x.allowLanAccess ? ", LAN direct" : "";
+    const lan = x.allowLanAccess ? `; LAN direct: ${x.lanDirect.join(", ") || "(none)"}` : "";
     lines.push(
       x.node
         ? `  exit node: ${x.node.name} (${x.node.ips.join(", ")}${lan})`

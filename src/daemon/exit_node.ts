@@ -20,6 +20,7 @@ import type { Node } from "../netmap/tailcfg.ts";
 import { magicDnsSuffixOf, offersExit, tailscaleIps, trimDnsSuffix } from "../localapi/names.ts";
 import { type IpPrefix, parseIp } from "../net/ip.ts";
 import { cleanStaleExitRouting, ExitRouting, lanPrefixes } from "./exit_routing.ts";
+import { describeRule } from "./policy_routing_apply.ts";
 
 /** tailscale's refusal of `--advertise-exit-node` together with `--exit-node`. */
 export const ADVERTISE_AND_USE_ERROR =
@@ -126,6 +127,10 @@ export interface ExitNodeStatus {
   problem: string | null;
   /** Whether the policy routing (table 52 and its rules) is in. */
   routing: boolean;
+  /** The rules installed, as `ip rule` lists them. */
+  rules: { family: 4 | 6; rule: string }[];
+  /** The networks kept direct (throw routes in table 52). */
+  lanDirect: string[];
 }
 
 /** How {@link ExitNodeControl} reaches the host. */
@@ -237,6 +242,8 @@ export class ExitNodeControl {
         : null,
       problem: r.kind === "unavailable" ? r.reason : null,
       routing: this.#routing?.active ?? false,
+      rules: (this.#routing?.rules ?? []).map((x) => ({ family: x.family, rule: describeRule(x) })),
+      lanDirect: this.#routing?.lanDirect ?? [],
     };
   }
 

@@ -129,6 +129,11 @@ export class ExitRouting {
     return this.#key !== null;
   }
 
+  /** The networks kept direct now (throw routes), as text. */
+  get lanDirect(): string[] {
+    return this.#key ? this.#key.split(",").filter((x) => x !== "") : [];
+  }
+
   /** The rules installed, with their priorities (for status). */
   get rules(): readonly Rule[] {
     return this.#installed.rules;

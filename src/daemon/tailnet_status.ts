@@ -15,6 +15,8 @@ import type { NodeStatus, PeerStatus } from "./status.ts";
 import type { SubnetRouterStatus } from "./subnet_router.ts";
 import type { ExitNodeStatus } from "./exit_node.ts";
 import { offersExit } from "../localapi/names.ts";
+import { EXIT_ROUTES, EXIT_TABLE } from "./exit_routing.ts";
+import { RT_TABLE_MAIN } from "../../ffi/netlink_codec.ts";
 import type { TailnetPlan } from "./tailnet_plan.ts";
 
 /** Everything the status is made of. */
@@ -105,7 +107,7 @@ export function buildTailnetStatus(p: TailnetStatusParts): NodeStatus {
     listenPort: p.listenPort,
     addresses: p.plan.addresses.map(formatPrefix),
     mtu: p.mtu,
-    routes: p.routes.map(formatPrefix),
+    ...routesAndRules(p.routes, p.exitNode),
     peers,
     drops: dev ? { ...dev.drops, noPath: magic?.dropped ?? 0 } : {},
     pid: Deno.pid,
@@ -127,5 +129,23 @@ export function buildTailnetStatus(p: TailnetStatusParts): NodeStatus {
       ...(p.subnetRouter ? { subnetRouter: p.subnetRouter } : {}),
       ...(p.exitNode?.requested ? { exitNode: p.exitNode } : {}),
     },
+  };
+}
+
+/** The routes in main, and while an exit node is in use table 52's and the rules (`--routes`). */
+function routesAndRules(
+  main: readonly IpPrefix[],
+  exit: ExitNodeStatus | undefined,
+): Pick<NodeStatus, "routes" | "routeTables" | "rules"> {
+  const routes = main.map(formatPrefix);
+  if (!exit?.routing) return { routes };
+  const exitRoutes = EXIT_ROUTES.map(formatPrefix);
+  return {
+    routes: [...routes, ...exitRoutes],
+    routeTables: [
+      ...routes.map((prefix) => ({ prefix, table: RT_TABLE_MAIN })),
+      ...exitRoutes.map((prefix) => ({ prefix, table: EXIT_TABLE })),
+    ],
+    rules: exit.rules,
   };
 }

@@ -18,6 +18,8 @@ Deno.test("tsLocalApiNode() reports the exit node in use as tailscaled's ExitNod
     node: { id: 2, stableId: "n2", name: "host2.tailnet.test", ips: ["100.64.0.2"], online: true },
     problem: null,
     routing: true,
+    rules: [],
+    lanDirect: [],
   };
   const api = tsLocalApiNode({
     netmap: () => nm,

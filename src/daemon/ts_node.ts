@@ -19,7 +19,7 @@ import { isQuad100Query } from "../dns/quad100.ts";
 import { NodeDns } from "./node_dns.ts";
 import { ParsedPacket, parsePacket } from "../net/packet.ts";
 import { KeyState } from "../key/state.ts";
-import { measureRegions, type RegionLatency } from "../magicsock/derp_home.ts";
+import { type MeasureOptions, measureRegions, type RegionLatency } from "../magicsock/derp_home.ts";
 import { NetcheckLoop } from "../magicsock/netcheck_loop.ts";
 import { HostCache } from "../net/host_cache.ts";
 import { discoverEndpoints } from "../magicsock/endpoints.ts";
@@ -362,7 +362,7 @@ export class TsNode {
       measure: () => {
         const map = this.#netmap?.derpMap;
         return map
-          ? measureRegions(map, this.#opts.plainDerp, { hosts: this.#hosts })
+          ? measureRegions(map, this.#opts.plainDerp, this.#measureOptions())
           : Promise.resolve([]);
       },
       home: () => magic.derp.home,
@@ -381,6 +381,15 @@ export class TsNode {
       log: this.#opts.log,
     });
     loop.start();
+  }
+
+  /** DERP latency probes: STUN from the node's own socket, marked past an exit node. */
+  #measureOptions(): MeasureOptions {
+    const prober = this.#prober;
+    return {
+      hosts: this.#hosts,
+      stun: prober ? (ip, port, t) => prober.rtt(ip, port, t) : undefined,
+    };
   }
 
   /** Makes `home` the home region and tells control (NetInfo.PreferredDERP and latencies). */
@@ -490,7 +499,7 @@ export class TsNode {
       this.#prober && this.#udp
         ? discoverEndpoints(this.#prober, nm.derpMap, this.#udp.port, { hosts: this.#hosts })
         : Promise.resolve(null),
-      measureRegions(nm.derpMap, this.#opts.plainDerp, { hosts: this.#hosts }),
+      measureRegions(nm.derpMap, this.#opts.plainDerp, this.#measureOptions()),
     ]);
     return {
       udp: d?.udp ?? false,

@@ -141,3 +141,34 @@ Deno.test("measureRegions() moves on to IPv6 and to the next node when the first
     await stun.close();
   }
 });
+
+Deno.test("measureRegions() sends STUN through the caller's prober when given one", async () => {
+  const asked: string[] = [];
+  const res = await measureRegions(
+    {
+      Regions: {
+        "900": {
+          RegionID: 900,
+          RegionCode: "a",
+          RegionName: "A",
+          Nodes: [{
+            Name: "a",
+            RegionID: 900,
+            HostName: "10.0.0.9",
+            STUNPort: 3478,
+            STUNOnly: true,
+          }],
+        },
+      },
+    },
+    true,
+    {
+      stun: (ip, port) => {
+        asked.push(`${ip}:${port}`);
+        return Promise.resolve(4.5);
+      },
+    },
+  );
+  assert.deepEqual(asked, ["10.0.0.9:3478"]);
+  assert.deepEqual(res, [{ regionId: 900, latencyMs: 4.5, method: "stun" }]);
+});

@@ -5,7 +5,8 @@
  * transfer) through tailscaled's table 52 and rules, while its control connection and DERP (TLS) —
  * reachable only through its main routing table, and carrying the tunnel itself (the nodes
  * have no direct path) — keep working: a node that joins later still reaches it. A second peer
- * offering exit but not selected cannot inject packets with another source. SIGTERM leaves no
+ * offering exit but not selected cannot inject packets with another source; the client's LAN goes
+ * through the exit node unless --exit-node-allow-lan-access keeps it direct. SIGTERM leaves no
  * rule, route or table 52 entry; a SIGKILL leaves the rules, and the next start clears them.
  */
 import assert from "node:assert/strict";
@@ -177,6 +178,14 @@ testOrSkip(import.meta, skip, {
       }, 20_000);
       await ping(client, INTERNET);
       await transfer(client, inet);
+      // The client's own LAN (its link to the hub) goes through the exit node too, which
+      // cannot reach it: without --exit-node-allow-lan-access nothing leaks around the tunnel.
+      const lanGateway = (await client.exec(["ip", "-4", "-o", "addr"])).stdout
+        .match(/inet (10\.80\.\d+)\.2\//)![1] + ".1";
+      const viaExit = await client.exec(["ping", "-c", "1", "-W", "1", lanGateway], {
+        check: false,
+      });
+      assert.notEqual(viaExit.code, 0, "the LAN was reached around the exit node");
 
       // Control still reaches the client: a node that joins now (offering exit too, approved)
       // shows up, and the client still pings it by its tailnet address over DERP.
@@ -222,6 +231,11 @@ testOrSkip(import.meta, skip, {
         20_000,
       );
       assert.match(await policy(client), /throw 10\.80\.\d+\.0\/24/);
+      await ping(client, lanGateway); // kept direct
+      await waitFor("a ping through the exit node with the LAN direct", async () => {
+        const r = await client.exec(["ping", "-c", "1", "-W", "2", INTERNET], { check: false });
+        return r.code === 0;
+      }, 30_000);
       await t.stop("node-client", "SIGKILL");
       assert.match(await policy(client), /5270:\s+from all lookup 52/);
       assert.match(await policy(client), /throw 10\.80\./, "a SIGKILL leaves the throw routes");

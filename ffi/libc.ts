@@ -155,6 +155,8 @@ export const EPIPE = 32;
 export const ECONNABORTED = 103;
 /** errno: connection reset by peer. */
 export const ECONNRESET = 104;
+/** errno: a non-blocking connect has started and completes later. */
+export const EINPROGRESS = 115;
 
 const ERRNO_NAMES: Record<number, string> = {
   1: "EPERM",
@@ -234,6 +236,8 @@ export interface Libc {
   if_nametoindex(name: Uint8Array): number;
   /** `listen(2)`: marks a bound TCP socket as accepting connections. */
   listen(fd: number, backlog: number): number;
+  /** `connect(2)` to a packed address; on a non-blocking socket it returns at once (EINPROGRESS). */
+  connect(fd: number, addr: Uint8Array, len: number): number;
   /** `accept4(2)`: accepts a connection and sets its flags (such as `SOCK_NONBLOCK`) atomically. */
   accept4(fd: number, addr: Uint8Array, len: Uint8Array, flags: number): number;
   /** `recv(2)` into a `Uint8Array` on a connected socket. */
@@ -298,6 +302,7 @@ const SYMBOLS = {
   pipe2: { parameters: ["buffer", "i32"], result: "i32" },
   if_nametoindex: { parameters: ["buffer"], result: "u32" },
   listen: { parameters: ["i32", "i32"], result: "i32" },
+  connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   accept4: { parameters: ["i32", "buffer", "buffer", "i32"], result: "i32" },
   recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "i32" },
   send: { parameters: ["i32", "buffer", "usize", "i32"], result: "i32" },

@@ -25,6 +25,7 @@ import {
   SysError,
 } from "./libc.ts";
 import {
+  type DecodedRoute,
   decodeError,
   decodeRoute,
   decodeRule,
@@ -136,22 +137,28 @@ export class RtNetlink {
 
   /** The ids of every table that holds at least one IPv4 or IPv6 route. */
   tablesInUse(): Set<number> {
+    return new Set(this.routes().map((r) => r.table));
+  }
+
+  /** Every IPv4 and IPv6 route of every table (or of `table` only). */
+  routes(table?: number): DecodedRoute[] {
     const what = "Cannot list routes";
     const seq = this.#sock.nextSeq();
     this.#sock.send(encodeRouteDumpRequest(seq), what);
-    const tables = new Set<number>();
+    const out: DecodedRoute[] = [];
     for (;;) {
       for (const m of this.#sock.recv(what)) {
         if (m.seq !== seq) continue;
-        if (m.type === NLMSG_DONE) return tables;
+        if (m.type === NLMSG_DONE) return out;
         if (m.type === NLMSG_ERROR) {
           const err = decodeError(m.body);
           if (err !== 0) throw new SysError(what, "netlink RTM_GETROUTE", -err);
-          return tables;
+          return out;
         }
         if (m.type !== RTM_NEWROUTE) continue;
         const r = decodeRoute(m.body);
-        if (r.family === AF_INET || r.family === AF_INET6) tables.add(r.table);
+        if (r.family !== AF_INET && r.family !== AF_INET6) continue;
+        if (table === undefined || r.table === table) out.push(r);
       }
     }
   }
@@ -170,12 +177,15 @@ export class RtNetlink {
     const add = type === RTM_NEWROUTE;
     const verb = add ? "add" : "delete";
     checkPrefix(route.prefix, `Cannot ${verb} route`);
-    checkIfName(route.ifname);
-    const what = `Cannot ${verb} route ${
+    const thrown = route.kind === "throw";
+    if (!thrown) checkIfName(route.ifname);
+    const what = `Cannot ${verb} route ${thrown ? "throw " : ""}${
       formatPrefix(maskPrefix(route.prefix))
-    } dev ${route.ifname} table ${tableName(route.table)}`;
-    const index = ifNameToIndex(route.ifname);
-    if (index === 0) throw new SysError(what, "if_nametoindex", ENODEV, "no such interface");
+    }${thrown ? "" : ` dev ${route.ifname}`} table ${tableName(route.table)}`;
+    const index = thrown ? 0 : ifNameToIndex(route.ifname);
+    if (!thrown && index === 0) {
+      throw new SysError(what, "if_nametoindex", ENODEV, "no such interface");
+    }
     const seq = this.#sock.nextSeq();
     this.#request(encodeRouteRequest(type, route, index, seq), {
       what,

@@ -82,8 +82,14 @@ export const FRA_FWMARK = 10;
 export const FRA_SUPPRESS_PREFIXLEN = 14;
 /** Rule attribute: table id (u32). */
 export const FRA_TABLE = 15;
+/** Rule attribute: the mask applied to the packet's mark before comparing it (u32). */
+export const FRA_FWMASK = 16;
 /** Rule action: look the packet up in the rule's table. */
 export const FR_ACT_TO_TBL = 1;
+/** Rule action: fail the lookup with "network unreachable" (`ip rule add … type unreachable`). */
+export const FR_ACT_UNREACHABLE = 7;
+/** Route type: stop the lookup in this table and go on with the next rule (`ip route add throw`). */
+export const RTN_THROW = 9;
 /** Rule flag: the selector is negated (`ip rule add not …`). */
 export const FIB_RULE_INVERT = 0x2;
 
@@ -97,6 +103,11 @@ export interface TableRoute {
   ifname: string;
   /** Table id, 1-4294967295 (254 is main). */
   table: number;
+  /**
+   * `"throw"`: a throw route (`ip route add throw PREFIX table N`), which sends the lookup on
+   * to the next rule; it has no interface (`ifname` is ignored).
+   */
+  kind?: "throw";
 }
 
 /**
@@ -110,8 +121,12 @@ export interface Rule {
   family: 4 | 6;
   /** Table to look packets up in. */
   table: number;
-  /** Match packets carrying this firewall mark (all 32 bits). */
+  /** Match packets carrying this firewall mark (all 32 bits, or those of `fwmask`). */
   fwmark?: number;
+  /** Compare only these bits of the mark (`fwmark 0x80000/0xff0000`). */
+  fwmask?: number;
+  /** Fail the lookup as unreachable instead of looking in `table` (which is then ignored). */
+  unreachable?: boolean;
   /** Negate the selector ("not fwmark …"). */
   invert?: boolean;
   /** Ignore routes with a prefix this long or shorter from the lookup (0: the default route). */
@@ -144,6 +159,10 @@ export interface DecodedRoute {
   table: number;
   /** Output interface index, 0 if absent. */
   oif: number;
+  /** Route type (RTN_UNICAST, RTN_THROW, …). */
+  type: number;
+  /** Destination address (empty for a default route without RTA_DST). */
+  dst: Uint8Array;
 }
 
 /** A rule as the kernel reports it (RTM_NEWRULE), with the priority it was given. */
@@ -229,17 +248,19 @@ export function encodeRouteRequest(
   rtm[0] = v4 ? AF_INET : AF_INET6;
   rtm[1] = p.bits;
   rtm[4] = route.table < 256 ? route.table : RT_TABLE_UNSPEC;
+  const thrown = route.kind === "throw";
   if (add) {
     rtm[5] = RTPROT_BOOT;
-    rtm[6] = v4 ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
-    rtm[7] = RTN_UNICAST;
+    rtm[6] = v4 && !thrown ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
+    rtm[7] = thrown ? RTN_THROW : RTN_UNICAST;
   } else {
     // IPv6 ignores scope; IPv4 matches any scope only when asked for "nowhere".
     rtm[6] = v4 ? RT_SCOPE_NOWHERE : RT_SCOPE_UNIVERSE;
+    if (thrown) rtm[7] = RTN_THROW;
   }
   const attrs: Attr[] = [[RTA_DST, p.ip]];
   if (route.table >= 256) attrs.push([RTA_TABLE, u32(route.table)]);
-  attrs.push([RTA_OIF, u32(ifindex)]);
+  if (!thrown) attrs.push([RTA_OIF, u32(ifindex)]);
   const flags = NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_EXCL : 0);
   return encodeMessage(type, flags, seq, rtm, attrs);
 }
@@ -266,13 +287,15 @@ export function encodeRuleRequest(
   const add = type === RTM_NEWRULE;
   const hdr = new Uint8Array(FIB_RULE_HDR_SIZE);
   hdr[0] = rule.family === 4 ? AF_INET : AF_INET6;
-  hdr[4] = rule.table < 256 ? rule.table : RT_TABLE_UNSPEC;
-  if (add) hdr[7] = FR_ACT_TO_TBL; // on delete, 0 matches any action
+  const table = rule.unreachable ? RT_TABLE_UNSPEC : rule.table;
+  hdr[4] = table < 256 ? table : RT_TABLE_UNSPEC;
+  if (add) hdr[7] = rule.unreachable ? FR_ACT_UNREACHABLE : FR_ACT_TO_TBL; // on delete, 0: any
   new DataView(hdr.buffer).setUint32(8, rule.invert ? FIB_RULE_INVERT : 0, true);
   const attrs: Attr[] = [];
   if (rule.priority !== undefined) attrs.push([FRA_PRIORITY, u32(rule.priority)]);
   if (rule.fwmark !== undefined) attrs.push([FRA_FWMARK, u32(rule.fwmark)]);
-  if (rule.table >= 256) attrs.push([FRA_TABLE, u32(rule.table)]);
+  if (rule.fwmask !== undefined) attrs.push([FRA_FWMASK, u32(rule.fwmask)]);
+  if (table >= 256) attrs.push([FRA_TABLE, u32(table)]);
   if (rule.suppressPrefixLength !== undefined) {
     attrs.push([FRA_SUPPRESS_PREFIXLEN, u32(rule.suppressPrefixLength)]);
   }
@@ -402,6 +425,8 @@ export function decodeRoute(body: Uint8Array): DecodedRoute {
     dstLen: body[1],
     table: attrU32(attrs, RTA_TABLE) ?? body[4],
     oif: attrU32(attrs, RTA_OIF) ?? 0,
+    type: body[7],
+    dst: attrs.get(RTA_DST)?.slice() ?? new Uint8Array(0),
   };
 }
 
@@ -419,6 +444,9 @@ export function decodeRule(body: Uint8Array): DecodedRule {
   };
   const fwmark = attrU32(attrs, FRA_FWMARK);
   if (fwmark !== undefined) rule.fwmark = fwmark;
+  const fwmask = attrU32(attrs, FRA_FWMASK);
+  if (fwmask !== undefined && fwmask !== 0xffffffff) rule.fwmask = fwmask;
+  if (body[7] === FR_ACT_UNREACHABLE) rule.unreachable = true;
   if (flags & FIB_RULE_INVERT) rule.invert = true;
   const suppress = attrU32(attrs, FRA_SUPPRESS_PREFIXLEN);
   // The kernel reports -1 (not set) as 0xffffffff.
@@ -429,8 +457,11 @@ export function decodeRule(body: Uint8Array): DecodedRule {
 /** `ip rule` words for a rule, such as `not from all fwmark 0xca6c lookup 51820`. */
 export function formatRule(rule: Rule): string {
   const words = [rule.invert ? "not from all" : "from all"];
-  if (rule.fwmark !== undefined) words.push(`fwmark 0x${rule.fwmark.toString(16)}`);
-  words.push(`lookup ${tableName(rule.table)}`);
+  if (rule.fwmark !== undefined) {
+    const mask = rule.fwmask === undefined ? "" : `/0x${rule.fwmask.toString(16)}`;
+    words.push(`fwmark 0x${rule.fwmark.toString(16)}${mask}`);
+  }
+  words.push(rule.unreachable ? "unreachable" : `lookup ${tableName(rule.table)}`);
   if (rule.suppressPrefixLength !== undefined) {
     words.push(`suppress_prefixlength ${rule.suppressPrefixLength}`);
   }
@@ -464,8 +495,9 @@ function checkRule(rule: Rule): void {
   if (rule.family !== 4 && rule.family !== 6) {
     throw new RangeError(`Invalid rule family ${rule.family}: must be 4 or 6`);
   }
-  checkTable(rule.table);
+  if (!rule.unreachable) checkTable(rule.table);
   checkU32(rule.fwmark, "fwmark");
+  checkU32(rule.fwmask, "fwmask");
   checkU32(rule.priority, "priority");
   const max = rule.family === 4 ? 32 : 128;
   const s = rule.suppressPrefixLength;

@@ -173,7 +173,14 @@ Deno.test("decodeRoute() reads a real route dump entry; decodeError() a real ref
   const [route, done] = decodeMessages(hex(`
     2c 00 00 00 18 00 22 00  d7 55 02 6b 0c 4b 00 00  02 00 00 00 fc 03 fd 01  10 00 00 00 08 00 0f 00
     6c ca 00 00 08 00 04 00  03 00 00 00 14 00 00 00  03 00 22 00 d7 55 02 6b  0c 4b 00 00 00 00 00 00`));
-  assert.deepEqual(decodeRoute(route.body), { family: 2, dstLen: 0, table: 51820, oif: 3 });
+  assert.deepEqual(decodeRoute(route.body), {
+    family: 2,
+    dstLen: 0,
+    table: 51820,
+    oif: 3,
+    type: 1,
+    dst: new Uint8Array(0),
+  });
   assert.equal(done.type, NLMSG_DONE);
   // `ip rule del not fwmark 7 table 7` where there is no such rule: -ENOENT and the request.
   const [err] = decodeMessages(hex(`
@@ -326,4 +333,50 @@ testOrSkip(import.meta, skipReason, {
         await Deno.remove(dir, { recursive: true });
       }
     }),
+});
+
+Deno.test("encodeRuleRequest() carries tailscaled's mark mask and the unreachable action; decodeRule() reads them back", () => {
+  const masked = {
+    family: 4 as const,
+    fwmark: 0x80000,
+    fwmask: 0xff0000,
+    table: 254,
+    priority: 5210,
+  };
+  const msg = encodeRuleRequest(RTM_NEWRULE, masked, 1);
+  const body = msg.subarray(16);
+  assert.deepEqual(decodeRule(body), masked);
+  assert.equal(formatRule(masked), "from all fwmark 0x80000/0xff0000 lookup main");
+  const unreachable = {
+    family: 6 as const,
+    fwmark: 0x80000,
+    fwmask: 0xff0000,
+    table: 0,
+    unreachable: true,
+    priority: 5250,
+  };
+  const u = decodeRule(encodeRuleRequest(RTM_NEWRULE, unreachable, 2).subarray(16));
+  assert.equal(u.unreachable, true);
+  assert.equal(u.table, 0);
+  assert.equal(formatRule(unreachable), "from all fwmark 0x80000/0xff0000 unreachable");
+  assert.throws(() => encodeRuleRequest(RTM_NEWRULE, { family: 4, table: 0 }, 3), RangeError);
+});
+
+Deno.test("encodeRouteRequest() makes a throw route: type throw, no interface", () => {
+  const prefix = { ip: new Uint8Array([192, 168, 7, 0]), bits: 24 };
+  const msg = encodeRouteRequest(
+    RTM_NEWROUTE,
+    { prefix, ifname: "", table: 52, kind: "throw" },
+    0,
+    1,
+  );
+  const r = decodeRoute(msg.subarray(16));
+  assert.equal(r.type, 9);
+  assert.equal(r.oif, 0, "no RTA_OIF");
+  assert.equal(r.table, 52);
+  assert.deepEqual([...r.dst], [192, 168, 7, 0]);
+  const dev = decodeRoute(
+    encodeRouteRequest(RTM_NEWROUTE, { prefix, ifname: "x", table: 52 }, 7, 2).subarray(16),
+  );
+  assert.deepEqual([dev.type, dev.oif], [1, 7]);
 });

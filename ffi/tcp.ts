@@ -11,6 +11,7 @@ import {
   AF_INET,
   AF_INET6,
   closeQuietly,
+  EINPROGRESS,
   EINTR,
   errno,
   fail,
@@ -21,6 +22,7 @@ import {
   MSG_NOSIGNAL,
   openSocket,
   parseIp,
+  SO_MARK,
   SO_REUSEADDR,
   SOCK_CLOEXEC,
   SOCK_NONBLOCK,
@@ -45,6 +47,8 @@ export const TCP_KEEPCNT = 6;
 export const TCP_USER_TIMEOUT = 18;
 /** Socket option: send TCP keep-alive probes. */
 export const SO_KEEPALIVE = 9;
+/** Socket option: the pending error of a socket (how a non-blocking connect reports failure). */
+export const SO_ERROR = 4;
 
 /** A listening socket. */
 export interface TcpListenSocket {
@@ -70,14 +74,7 @@ export interface TcpListenSocket {
  * @throws {SysError} if the kernel refuses (address in use, no permission…)
  */
 export function listenTcp(hostname: string, port: number, backlog = 4096): TcpListenSocket {
-  const ip = parseIp(hostname);
-  if (ip === null) throw new SyntaxError(`Cannot listen on "${hostname}": not an IP address`);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RangeError(`Cannot listen on port ${port}: out of range 0-65535`);
-  }
-  const v6 = ip.length === 16;
-  const what = `Cannot listen on ${v6 ? `[${hostname}]` : hostname}:${port}`;
-  const fd = openSocket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK, what);
+  const { fd, ip, v6, what } = openTcpSocket("listen on", hostname, port, 0);
   try {
     setIntOption(fd, SOL_SOCKET, SO_REUSEADDR, 1, what);
     if (v6) setIntOption(fd, IPPROTO_IPV6, IPV6_V6ONLY, ip.every((b) => b === 0) ? 0 : 1, what);
@@ -89,6 +86,56 @@ export function listenTcp(hostname: string, port: number, backlog = 4096): TcpLi
     closeQuietly(fd);
     throw e;
   }
+}
+
+/** How {@link startConnectTcp} prepares the socket before connecting. */
+export interface ConnectOptions {
+  /**
+   * Firewall mark (SO_MARK, needs CAP_NET_ADMIN) set before the SYN goes out, so policy rules
+   * route the whole connection by it; 0 or absent: none.
+   */
+  mark?: number;
+}
+
+/**
+ * Opens a non-blocking TCP socket with TCP_NODELAY and SO_KEEPALIVE and starts connecting it
+ * to ip:port. The connection completes later: wait until the fd is writable, then read the
+ * outcome with {@link connectError}.
+ *
+ * @example
+ * ```ts ignore
+ * const fd = startConnectTcp("127.0.0.1", 8080, { mark: 0x80000 });
+ * // … epoll says fd is writable …
+ * if (connectError(fd) !== 0) closeTcp(fd);
+ * ```
+ * @throws {SyntaxError} if ip is not an IP address
+ * @throws {SysError} if the socket cannot be made, marked or the connect is refused at once
+ */
+export function startConnectTcp(ip: string, port: number, opts: ConnectOptions = {}): number {
+  const { fd, ip: addr, v6, what } = openTcpSocket("connect to", ip, port, 1);
+  try {
+    if (opts.mark) {
+      setIntOption(fd, SOL_SOCKET, SO_MARK, opts.mark, `${what}: cannot mark the socket`);
+    }
+    setServerSocketOptions(fd);
+    const sa = v6 ? sockaddrIn6(addr, port) : sockaddrIn(addr, port);
+    for (;;) {
+      if (libc().connect(fd, sa, sa.length) === 0) break;
+      const e = errno();
+      if (e === EINTR) continue;
+      if (e === EINPROGRESS) break;
+      fail(what, "connect");
+    }
+    return fd;
+  } catch (e) {
+    closeQuietly(fd);
+    throw e;
+  }
+}
+
+/** The outcome of a connect started by {@link startConnectTcp}: 0 once connected, else the errno. */
+export function connectError(fd: number): number {
+  return getIntOption(fd, SOL_SOCKET, SO_ERROR);
 }
 
 /** The peer of an accepted connection. */
@@ -222,6 +269,28 @@ function localPort(fd: number): number {
     fail(`Cannot read the address of fd ${fd}`, "getsockname");
   }
   return (sa[2] << 8) | sa[3];
+}
+
+/** A non-blocking TCP socket of the family of `host` (an IP literal), for `verb` host:port. */
+function openTcpSocket(
+  verb: string,
+  host: string,
+  port: number,
+  minPort: number,
+): { fd: number; ip: Uint8Array; v6: boolean; what: string } {
+  const ip = parseIp(host);
+  if (ip === null) throw new SyntaxError(`Cannot ${verb} "${host}": not an IP address`);
+  if (!Number.isInteger(port) || port < minPort || port > 65535) {
+    throw new RangeError(`Cannot ${verb} port ${port}: out of range ${minPort}-65535`);
+  }
+  const v6 = ip.length === 16;
+  const what = `Cannot ${verb} ${v6 ? `[${host}]` : host}:${port}`;
+  return {
+    fd: openSocket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK, what),
+    ip,
+    v6,
+    what,
+  };
 }
 
 /** Closes a socket fd, ignoring errors. */

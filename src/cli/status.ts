@@ -6,6 +6,7 @@
  */
 import { callLocalApi } from "../daemon/local_api.ts";
 import type { NodeStatus } from "../daemon/status.ts";
+import type { ExitNodeStatus } from "../daemon/exit_node.ts";
 import { formatAgo, formatBytes } from "./format.ts";
 import { netstackServiceLines } from "./status_netstack.ts";
 import { selectNodes } from "./pick_node.ts";
@@ -138,6 +139,7 @@ function renderStatus(st: NodeStatus, show: { peers: boolean; routes: boolean })
       );
       if (r.forwardingWarning) lines.push(`  warning: ${r.forwardingWarning}`);
     }
+    lines.push(...exitNodeLines(tn.exitNode, st.peers));
     if (st.netstack) {
       const ip = st.netstack.ip;
       lines.push(
@@ -195,4 +197,22 @@ function renderStatus(st: NodeStatus, show: { peers: boolean; routes: boolean })
     }
   }
   return lines.join("\n");
+}
+
+/** The exit node lines: the one in use (or why not), and the peers that offer exit. */
+function exitNodeLines(x: ExitNodeStatus | undefined, peers: NodeStatus["peers"]): string[] {
+  const lines: string[] = [];
+  if (x) {
+    const lan = x.allowLanAccess ? `; LAN direct: ${x.lanDirect.join(", ") || "(none)"}` : "";
+    lines.push(
+      x.node
+        ? `  exit node: ${x.node.name} (${x.node.ips.join(", ")}${lan})`
+        : `  exit node: ${x.requested}: ${
+          x.problem ?? "not resolved yet"
+        }; internet traffic dropped`,
+    );
+  }
+  const offering = peers.filter((p) => p.exitNodeOption).map((p) => p.name ?? p.publicKey);
+  if (offering.length > 0) lines.push(`  exit nodes offered: ${offering.join(", ")}`);
+  return lines;
 }

@@ -43,6 +43,10 @@ Tailnet:
   --snat-subnet-routes[=false]
                         masquerade traffic to advertised routes as this host (default true;
                         false: the LAN sees tailnet addresses and needs a route back)
+  --exit-node PEER      send all traffic not for the tailnet through this peer (its Tailscale
+                        IP, MagicDNS name or host name), with tailscaled's table 52 and rules
+  --exit-node-allow-lan-access[=false]
+                        keep this host's own networks direct while using an exit node
   --accept-dns          point /etc/resolv.conf at MagicDNS while up (restored on stop;
                         userspace-networking leaves it alone, as tailscaled does)
   --ephemeral           ask to be removed from the tailnet when offline
@@ -94,6 +98,7 @@ export async function upCommand(argv: string[]): Promise<number> {
     "force-reauth": { type: "boolean" },
     "accept-routes": { type: "boolean" },
     "advertise-routes": { type: "string" },
+    "exit-node": { type: "string" },
     "accept-dns": { type: "boolean" },
     socket: { type: "string" },
     ephemeral: { type: "boolean" },
@@ -159,6 +164,8 @@ export async function upCommand(argv: string[]): Promise<number> {
       "forward",
       "netstack-max-connections",
       "netstack-tcp-buffer",
+      "exit-node",
+      "exit-node-allow-lan-access",
     ] as const
   ) {
     if (values[f] !== undefined) throw new UsageError(`--${f} does not go with --wg-config`);

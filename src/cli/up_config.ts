@@ -116,6 +116,8 @@ async function startNetwork(net: NetworkConfig): Promise<Stoppable> {
     acceptRoutes: net.acceptRoutes,
     advertiseRoutes: net.advertiseRoutes,
     snatSubnetRoutes: net.snatSubnetRoutes,
+    exitNode: net.exitNode,
+    exitNodeAllowLanAccess: net.exitNodeAllowLanAccess,
     acceptDns: net.acceptDns && !userspace,
     hostname: net.hostname,
     socket: net.socket,

@@ -10,6 +10,7 @@ import { USERSPACE_NETWORKING } from "../daemon/node_link.ts";
 import { UsageError } from "./usage.ts";
 import type { IpPrefix } from "../net/ip.ts";
 import { AdvertiseRoutesError, parseAdvertiseRoutes } from "../net/advertise_routes.ts";
+import { checkExitNodePrefs } from "../daemon/exit_node.ts";
 import { logLine, runUntilStopped } from "./foreground.ts";
 import { startUserspaceServices } from "../daemon/userspace_services.ts";
 import { checkUserspaceFlags, type ProxyFlags } from "./proxy_flags.ts";
@@ -37,6 +38,10 @@ export interface TailnetFlags extends ProxyFlags {
   "advertise-exit-node"?: boolean;
   /** Masquerade traffic forwarded to advertised routes (default true, as tailscaled). */
   "snat-subnet-routes"?: boolean;
+  /** Use this peer as the exit node (Tailscale IP, MagicDNS name or host name). */
+  "exit-node"?: string;
+  /** Keep the host's own networks direct while using an exit node. */
+  "exit-node-allow-lan-access"?: boolean;
   /** Point `/etc/resolv.conf` at MagicDNS while the node is up. */
   "accept-dns"?: boolean;
   /** Ask control to delete the node once it goes offline. */
@@ -66,7 +71,11 @@ export interface TailnetFlags extends ProxyFlags {
 }
 
 /** Boolean flags that take Go's `--flag=false` form, as tailscale's do. */
-export const GO_BOOL_FLAGS = ["snat-subnet-routes", "advertise-exit-node"] as const;
+export const GO_BOOL_FLAGS = [
+  "snat-subnet-routes",
+  "advertise-exit-node",
+  "exit-node-allow-lan-access",
+] as const;
 
 /**
  * Takes Go-style boolean flags out of `argv`: `--name` is true, `--name=VALUE` is VALUE as
@@ -105,6 +114,24 @@ export function advertisedRoutes(v: TailnetFlags): IpPrefix[] {
     if (e instanceof AdvertiseRoutesError) throw new UsageError(`--advertise-routes: ${e.message}`);
     throw e;
   }
+}
+
+/** `--exit-node` and `--exit-node-allow-lan-access`, refused as tailscale refuses them (exit 2). */
+export function exitNodeFlags(
+  v: TailnetFlags,
+  advertised: readonly IpPrefix[],
+  userspace: boolean,
+): { exitNode: string; exitNodeAllowLanAccess: boolean } {
+  const prefs = {
+    exitNode: (v["exit-node"] ?? "").trim(),
+    allowLanAccess: !!v["exit-node-allow-lan-access"],
+  };
+  try {
+    checkExitNodePrefs(prefs, advertised.some((p) => p.bits === 0), !userspace);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  return { exitNode: prefs.exitNode, exitNodeAllowLanAccess: prefs.allowLanAccess };
 }
 
 /** A flag's number, checked: a UsageError names the flag and the allowed range. */
@@ -182,6 +209,7 @@ export async function upTailnet(tun: string, v: TailnetFlags): Promise<number> {
   }
   const rekeyAfter = numberFlag("debug-rekey-after", v["debug-rekey-after"], 1, 120);
   const advertiseRoutes = advertisedRoutes(v);
+  const exitNode = exitNodeFlags(v, advertiseRoutes, tun === USERSPACE_NETWORKING);
   const port = numberFlag("port", v.port, 0, 65535) ?? 41641;
   if (!Number.isInteger(port)) throw new UsageError(`Bad --port "${v.port}": want a whole number`);
   const seconds = (name: keyof TailnetFlags) => {
@@ -221,6 +249,7 @@ export async function upTailnet(tun: string, v: TailnetFlags): Promise<number> {
     acceptRoutes: !!v["accept-routes"],
     advertiseRoutes,
     snatSubnetRoutes: v["snat-subnet-routes"] ?? true,
+    ...exitNode,
     acceptDns: !!v["accept-dns"],
     hostname: v.hostname,
     ephemeral: !!v.ephemeral,

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { formatPrefix } from "../net/ip.ts";
 import {
   advertisedRoutes,
+  exitNodeFlags,
   GO_BOOL_FLAGS,
   parseBoolText,
   takeGoBoolFlags,
@@ -67,5 +68,24 @@ Deno.test("advertisedRoutes: a usage error with tailscale's words names the bad 
     (e) =>
       e instanceof UsageError &&
       e.message.includes("10.0.0.1/24 has non-address bits set; expected 10.0.0.0/24"),
+  );
+});
+
+Deno.test("exitNodeFlags() refuses offering and using an exit node at once, with tailscale's message", () => {
+  const offered = advertisedRoutes({ "advertise-exit-node": true });
+  assert.throws(
+    () => exitNodeFlags({ "exit-node": "100.64.0.2" }, offered, false),
+    (e: Error) =>
+      e instanceof UsageError &&
+      e.message === "Cannot advertise an exit node and use an exit node at the same time.",
+  );
+  assert.throws(
+    () => exitNodeFlags({ "exit-node-allow-lan-access": true }, [], false),
+    /--exit-node-allow-lan-access can only be used with --exit-node/,
+  );
+  assert.throws(() => exitNodeFlags({ "exit-node": "gw" }, [], true), /needs a kernel TUN/);
+  assert.deepEqual(
+    exitNodeFlags({ "exit-node": " gw ", "exit-node-allow-lan-access": true }, [], false),
+    { exitNode: "gw", exitNodeAllowLanAccess: true },
   );
 });

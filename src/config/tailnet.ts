@@ -7,6 +7,7 @@
 import { Fields, show } from "./fields.ts";
 import type { IpPrefix } from "../net/ip.ts";
 import { AdvertiseRoutesError, parseAdvertiseRoutes } from "../net/advertise_routes.ts";
+import { checkExitNodePrefs } from "../daemon/exit_node.ts";
 import type { ProblemList } from "./problems.ts";
 import { readNetstackKeys } from "./userspace_keys.ts";
 import {
@@ -41,6 +42,8 @@ export const TAILNET_KEYS = [
   "advertiseRoutes",
   "advertiseExitNode",
   "snatSubnetRoutes",
+  "exitNode",
+  "exitNodeAllowLanAccess",
   "acceptDns",
   "ephemeral",
   "derpHttp",
@@ -180,6 +183,7 @@ export function parseTailnetSection(
     forceReauth: f.bool("forceReauth") ?? false,
     acceptRoutes: f.bool("acceptRoutes") ?? false,
     ...readAdvertiseRoutes(f),
+    ...readExitNode(f, "exitNode", "exitNodeAllowLanAccess", tun),
     acceptDns: f.bool("acceptDns") ?? false,
     ephemeral: f.bool("ephemeral") ?? false,
     plainDerp: f.bool("derpHttp") ?? false,
@@ -214,6 +218,27 @@ function readAdvertiseRoutes(
     ...(routes.length > 0 ? { advertiseRoutes: routes } : {}),
     ...(snat === undefined ? {} : { snatSubnetRoutes: snat }),
   };
+}
+
+/**
+ * The exit node keys (`exitNode`, and the key allowing LAN access), refused as the flags are:
+ * using and offering an exit node at once, LAN access alone, no kernel TUN.
+ */
+export function readExitNode(
+  f: Fields,
+  key: string,
+  lanKey: string,
+  tun: string,
+): { exitNode?: string; exitNodeAllowLanAccess?: boolean } {
+  const exitNode = (f.string(key) ?? "").trim();
+  const allowLanAccess = f.bool(lanKey) ?? false;
+  const offers = f.bool("advertiseExitNode") === true || f.bool("AdvertiseExitNode") === true;
+  try {
+    checkExitNodePrefs({ exitNode, allowLanAccess }, offers, tun !== USERSPACE_NETWORKING);
+  } catch (e) {
+    f.problem(exitNode === "" ? lanKey : key, (e as Error).message);
+  }
+  return exitNode === "" ? {} : { exitNode, exitNodeAllowLanAccess: allowLanAccess };
 }
 
 function parseDisco(f: Fields): ConfigTunables {

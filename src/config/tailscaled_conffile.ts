@@ -9,7 +9,7 @@
  * @module
  */
 import { Fields, show } from "./fields.ts";
-import { checkControlUrl, readAuthKey, type SectionContext } from "./tailnet.ts";
+import { checkControlUrl, readAuthKey, readExitNode, type SectionContext } from "./tailnet.ts";
 import { DEFAULT_TAILNET_PORT, DEFAULT_TUN, type TailnetNetwork } from "./types.ts";
 
 /** The name of the one network a tailscaled config file becomes. */
@@ -60,7 +60,6 @@ const UNSUPPORTED_IF_TRUE: Record<string, string> = {
 /** Strings or arrays whose non-empty value asks for a feature warren lacks. */
 const UNSUPPORTED_IF_SET: Record<string, string> = {
   OperatorUser: "an operator user",
-  exitNode: "using an exit node",
   AdvertiseRoutes: "advertising subnet routes",
   AdvertiseServices: "advertising services",
   StaticEndpoints: "static endpoints",
@@ -72,7 +71,6 @@ const UNSUPPORTED_IF_SET: Record<string, string> = {
 /** Fields accepted with no effect on warren, with the type they must have. */
 const NEUTRAL_BOOLS = [
   "Locked",
-  "allowLANWhileUsingExitNode",
   "DisableSNAT",
   "NoStatefulFiltering",
 ];
@@ -120,6 +118,7 @@ export function parseTailscaledConfig(
     forceReauth: false,
     acceptRoutes: f.bool("acceptRoutes") ?? false,
     acceptDns: f.bool("acceptDNS") ?? false,
+    ...readExitNode(f, "exitNode", "allowLANWhileUsingExitNode", DEFAULT_TUN),
     ephemeral: false,
     plainDerp: false,
     loginTimeoutMs: 30_000,

@@ -94,7 +94,7 @@ Deno.test("a tailscaled file asking for what warren lacks is refused, naming the
       Enabled: false,
       RunSSHServer: true,
       ShieldsUp: true,
-      ExitNode: "100.64.0.1",
+      AllowLANWhileUsingExitNode: true,
       AdvertiseRoutes: ["10.0.0.0/24"],
       RelayServerPort: 0,
       AppConnector: { Advertise: true },
@@ -104,15 +104,24 @@ Deno.test("a tailscaled file asking for what warren lacks is refused, naming the
       `${FILE}: RunSSHServer: warren does not support Tailscale SSH; remove the key`,
       `${FILE}: ShieldsUp: warren does not support shields up (blocking incoming ` +
       `connections); remove the key`,
-      `${FILE}: ExitNode: warren does not support using an exit node; remove the key`,
       `${FILE}: AdvertiseRoutes: warren does not support advertising subnet routes; remove the key`,
       `${FILE}: RelayServerPort: warren does not support a peer relay server; remove the key`,
       `${FILE}: AppConnector.Advertise: warren does not support being an app connector; ` +
       `remove the key`,
       `${FILE}: AutoUpdate.Apply: warren does not update itself; remove the key`,
       `${FILE}: Enabled: warren has no configured-but-stopped node; remove the key to run it`,
+      `${FILE}: AllowLANWhileUsingExitNode: --exit-node-allow-lan-access can only be used ` +
+      `with --exit-node`,
     ],
   );
+});
+
+Deno.test("a tailscaled file's ExitNode and AllowLANWhileUsingExitNode are the flags", () => {
+  const c = parse({ version: "alpha0", ExitNode: "exit1", AllowLANWhileUsingExitNode: true });
+  const net = c.networks[0];
+  assert.ok(net.kind === "tailnet");
+  assert.equal(net.exitNode, "exit1");
+  assert.equal(net.exitNodeAllowLanAccess, true);
 });
 
 Deno.test("a tailscaled file with features off or empty is accepted", () => {

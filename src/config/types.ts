@@ -68,6 +68,10 @@ export interface TailnetNetwork {
   advertiseRoutes?: IpPrefix[];
   /** Masquerade traffic to advertised routes (`snatSubnetRoutes`, default true). */
   snatSubnetRoutes?: boolean;
+  /** The exit node to use (`exitNode`: Tailscale IP or name). */
+  exitNode?: string;
+  /** Keep the host's networks direct while using an exit node (`exitNodeAllowLanAccess`). */
+  exitNodeAllowLanAccess?: boolean;
   /** Point /etc/resolv.conf at MagicDNS while up. */
   acceptDns: boolean;
   /** Ask to be removed from the tailnet when offline. */

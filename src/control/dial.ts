@@ -17,6 +17,7 @@ import { readEarlyPayload } from "./early_noise.ts";
 import { parseResponseHead } from "./http_head.ts";
 import { raceAttempts, ts2021Plan, type Ts2021Target, ts2021Target } from "./dial_plan.ts";
 import { connectNodeTls } from "../derp/node_tls_conn.ts";
+import { dialTcp } from "../net/bypass_dial.ts";
 import {
   closeOnAbort,
   closeQuietly,
@@ -165,7 +166,7 @@ async function openStream(
 ): Promise<ByteStream> {
   if (!target.tls) {
     const tcp = { hostname: target.hostname, port: target.port, signal };
-    return await raceAbort(Deno.connect(tcp), signal);
+    return await raceAbort(dialTcp(tcp), signal);
   }
   // node:tls, not Deno.connectTls: a Deno.TlsConn closed mid-handshake keeps its socket.
   return await raceAbort(

@@ -151,3 +151,27 @@ Deno.test("TailnetEngine's filter delivers to approved subnets, not to an approv
   commit(exit, netmap(self, [node(2)]));
   assert.equal(exit.filter!.check(ping("8.8.8.8")), "accept");
 });
+
+Deno.test("TailnetEngine gives WireGuard the /0s of the selected exit node only, and moves them on a switch", () => {
+  const f = fakes();
+  const engine = new TailnetEngine(f.ports);
+  const exit = (id: number) =>
+    node(id, {
+      AllowedIPs: [`100.64.0.${id}/32`, `fd7a:115c:a1e0::${id}/128`, "0.0.0.0/0", "::/0"],
+    });
+  const nm = netmap(node(1), [exit(2), exit(3)]);
+  const planner = new TailnetPlanner({ acceptRoutes: true });
+  const hasExit = (id: number) =>
+    f.peers.get(formatNodePublic(parsePeerKey(id)))!.includes("0.0.0.0/0");
+  engine.apply(planner.planNetmap(nm, 2)!, nm);
+  assert.deepEqual([hasExit(2), hasExit(3)], [true, false]);
+  engine.apply(planner.planNetmap(nm, 3)!, nm);
+  assert.deepEqual([hasExit(2), hasExit(3)], [false, true], "switched without removing peers");
+  assert.ok(!f.events.some((e) => e.endsWith("/0")), "no /0 route in main");
+  engine.apply(planner.planNetmap(nm, null)!, nm);
+  assert.deepEqual([hasExit(2), hasExit(3)], [false, false]);
+});
+
+function parsePeerKey(id: number): Uint8Array {
+  return Uint8Array.from(KEY(id).slice(8).match(/../g)!.map((h) => parseInt(h, 16)));
+}

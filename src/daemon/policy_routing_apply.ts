@@ -90,17 +90,17 @@ export class InstalledRouting {
    */
   install(plan: RoutingPlan): void {
     const dev = this.#ifname;
-    for (const { prefix, table, skip } of plan.routes) {
+    for (const { prefix, table, skip, kind } of plan.routes) {
       const where = table === RT_TABLE_MAIN ? "" : ` table ${tableName(table)}`;
       if (skip) {
         this.#log(`route ${formatPrefix(prefix)}${where}: ${skip}`);
         continue;
       }
-      if (table === RT_TABLE_MAIN) {
+      if (table === RT_TABLE_MAIN && kind === undefined) {
         this.#main.add(prefix, dev);
         this.#undo.push(() => this.#main.remove(prefix, dev));
       } else {
-        const route = { prefix, ifname: dev, table };
+        const route = { prefix, ifname: dev, table, kind };
         this.#netlink().addRoute(route);
         this.#undo.push(() => quietly(() => this.#netlink().deleteRoute(route)));
       }

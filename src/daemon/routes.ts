@@ -16,6 +16,8 @@ export interface RoutePlan {
   table: number;
   /** Why it is not installed; undefined when it is. */
   skip?: string;
+  /** A throw route (no interface): the lookup goes on with the next rule. */
+  kind?: "throw";
 }
 
 /**

@@ -7,6 +7,7 @@
 import type { NetstackDeviceCounters } from "../netstack/device.ts";
 import type { IpInputCounters } from "../netstack/ip_input.ts";
 import type { SubnetRouterStatus } from "./subnet_router.ts";
+import type { ExitNodeStatus } from "./exit_node.ts";
 
 /** One peer as `wg show` (and, for tailnet peers, `tailscale status`) would describe it. */
 export interface PeerStatus {
@@ -38,6 +39,10 @@ export interface PeerStatus {
   persistentKeepalive: number;
   /** Whether a preshared key is set (never the key itself). */
   presharedKey: boolean;
+  /** Whether it offers to be an exit node: its AllowedIPs hold both /0s (tailnet peers). */
+  exitNodeOption?: boolean;
+  /** Whether it is the exit node in use (tailnet peers). */
+  exitNode?: boolean;
 }
 
 /** Tailnet-only facts. */
@@ -60,6 +65,8 @@ export interface TailnetStatus {
   magicDnsSuffix: string;
   /** Routes this node offers and which control approved; absent when it offers none. */
   subnetRouter?: SubnetRouterStatus;
+  /** The exit node asked for and in use; absent when none is asked for. */
+  exitNode?: ExitNodeStatus;
 }
 
 /** A listener of a userspace node: a proxy on the host, or a forward on the tailnet side. */

@@ -7,8 +7,11 @@
  * a commit fail half-way is decided here: a peer with a key WireGuard cannot
  * use (unparsable, low-order, ours, a duplicate), a prefix that does not parse,
  * an address that is not a single IP, or an address another node already holds
- * is skipped with a reason instead. Pure, apart from the X25519 used for the
- * low-order check (cached per key).
+ * is skipped with a reason instead. A peer's exit routes (/0) enter WireGuard's
+ * allowed IPs only for the selected exit node, as tailscaled: any other peer
+ * offering exit could otherwise inject packets with any source address past the
+ * filter. Pure, apart from the X25519 used for the low-order check (cached per
+ * key).
  *
  * @module
  */
@@ -77,6 +80,11 @@ export interface TailnetPlan {
   skipped: SkippedPeer[];
   /** Prefixes dropped from a peer's allowed IPs (duplicates, exit routes), as "name: prefix: why". */
   dropped: string[];
+  /**
+   * The exit node whose /0s are in its allowed IPs (not in {@link routes}: the
+   * exit routes go in table 52, see exit_routing.ts); null when none is in use.
+   */
+  exitNode: { id: number; name: string } | null;
 }
 
 /** An empty plan: what the data plane holds before the first netmap. */
@@ -89,6 +97,7 @@ export const EMPTY_PLAN: TailnetPlan = Object.freeze({
   derpMap: null,
   skipped: [],
   dropped: [],
+  exitNode: null,
 });
 
 /** Options that change which peers' prefixes are used. */
@@ -107,6 +116,8 @@ export interface PlanInput {
   packetFilter?: FilterRule[] | null;
   /** DERP map. */
   derpMap?: DERPMap | null;
+  /** The node ID of the selected exit node (see exit_node.ts); none when absent or null. */
+  exitNodeId?: number | null;
 }
 
 /** Any clamped scalar maps a low-order point to the identity, so one fixed key tests them all. */
@@ -151,6 +162,7 @@ export class TailnetPlanner {
     const peers: PeerPlan[] = [];
     const skipped: SkippedPeer[] = [];
     const dropped: string[] = [];
+    let exitNode: TailnetPlan["exitNode"] = null;
     const sorted = [...input.peers].sort((a, b) => a.ID - b.ID);
     for (const peer of sorted) {
       if (peer.Expired) continue; // its key expired: no traffic to it, nothing to report
@@ -188,13 +200,18 @@ export class TailnetPlanner {
       const allowedIps: IpPrefix[] = [];
       for (const p of all.ok) {
         const text = formatPrefix(p);
-        const isOwn = ownText.has(text);
-        if (!isOwn && !this.#opts.acceptRoutes) continue;
         if (p.bits === 0) {
-          // tailscaled routes an exit node's /0 only for the exit node in use; none is.
-          dropped.push(`${name}: ${text}: exit routes are used only from a selected exit node`);
+          // tailscaled takes exit routes from the exit node in use only, --accept-routes or not.
+          if (peer.ID === input.exitNodeId) {
+            allowedIps.push(p);
+            exitNode = { id: peer.ID, name };
+          } else if (this.#opts.acceptRoutes) {
+            dropped.push(`${name}: ${text}: exit routes are used only from the selected exit node`);
+          }
           continue;
         }
+        const isOwn = ownText.has(text);
+        if (!isOwn && !this.#opts.acceptRoutes) continue;
         const holder = routedBy.get(text);
         if (holder !== undefined) {
           dropped.push(`${name}: ${text}: already routed to ${holder}`);
@@ -223,8 +240,9 @@ export class TailnetPlanner {
     }
     // A peer's endpoint inside a subnet we route into the TUN (a router's own LAN address)
     // would carry WireGuard through the tunnel it is the path of, a loop: tailscaled's marked
-    // sockets bypass its routes there; warren, without policy routing, leaves such endpoints out.
-    const tunnelled = peers.flatMap((p) => p.allowedIps);
+    // sockets bypass its routes there; warren leaves such endpoints out. Not for the exit
+    // routes: those take only unmarked packets, and warren's own sockets are marked.
+    const tunnelled = peers.flatMap((p) => p.allowedIps.filter((a) => a.bits !== 0));
     for (const p of peers) p.endpoints = p.endpoints.filter((e) => !inside(tunnelled, e));
     return {
       addresses,
@@ -235,17 +253,19 @@ export class TailnetPlanner {
       derpMap: input.derpMap ?? null,
       skipped,
       dropped,
+      exitNode,
     };
   }
 
   /** {@link plan} for a netmap; null while it has no self node. */
-  planNetmap(nm: NetworkMap): TailnetPlan | null {
+  planNetmap(nm: NetworkMap, exitNodeId: number | null = null): TailnetPlan | null {
     if (!nm.self) return null;
     return this.plan({
       self: nm.self,
       peers: nm.peers.values(),
       packetFilter: nm.packetFilter,
       derpMap: nm.derpMap,
+      exitNodeId,
     });
   }
 

@@ -1,11 +1,17 @@
 import assert from "node:assert/strict";
-import { formatPrefix } from "../net/ip.ts";
+import { formatPrefix, parsePrefix, prefixContains } from "../net/ip.ts";
 import type { Node } from "../netmap/tailcfg.ts";
 import { TailnetPlanner } from "./tailnet_plan.ts";
+import { AllowedIps } from "../wireguard/allowed_ips.ts";
 import { KEY, LOW_ORDER, node } from "./_plan_test_util.ts";
 
-function planTailnet(self: Node, peers: Node[], opts: { acceptRoutes: boolean }) {
-  return new TailnetPlanner(opts).plan({ self, peers });
+function planTailnet(
+  self: Node,
+  peers: Node[],
+  opts: { acceptRoutes: boolean },
+  exitNodeId: number | null = null,
+) {
+  return new TailnetPlanner(opts).plan({ self, peers, exitNodeId });
 }
 
 Deno.test("TailnetPlanner routes each peer's own addresses and reads HomeDERP", () => {
@@ -87,7 +93,7 @@ Deno.test("TailnetPlanner plans the same peers whatever order control lists them
   assert.deepEqual(a.skipped.map((s) => s.id), [9]);
 });
 
-Deno.test("TailnetPlanner routes no peer's /0 (exit routes need a selected exit node)", () => {
+Deno.test("TailnetPlanner routes no peer's /0 while no exit node is selected", () => {
   const exit = node(2, {
     AllowedIPs: ["100.64.0.2/32", "fd7a:115c:a1e0::2/128", "0.0.0.0/0", "::/0", "10.1.0.0/16"],
   });
@@ -96,6 +102,49 @@ Deno.test("TailnetPlanner routes no peer's /0 (exit routes need a selected exit 
   assert.ok(!allowed.includes("0.0.0.0/0") && !allowed.includes("::/0"), `${allowed}`);
   assert.ok(allowed.includes("10.1.0.0/16"));
   assert.equal(plan.dropped.length, 2);
+});
+
+const EXIT_ROUTES = ["0.0.0.0/0", "::/0"];
+const offering = (id: number, extra: string[] = []) =>
+  node(id, {
+    AllowedIPs: [`100.64.0.${id}/32`, `fd7a:115c:a1e0::${id}/128`, ...EXIT_ROUTES, ...extra],
+    Endpoints: [`10.77.0.${id}:41641`],
+  });
+
+Deno.test("TailnetPlanner gives the /0s to the selected exit node only, with or without acceptRoutes", () => {
+  for (const acceptRoutes of [false, true]) {
+    const plan = planTailnet(node(1), [offering(2), offering(3, ["10.3.0.0/16"])], {
+      acceptRoutes,
+    }, 3);
+    const [two, three] = plan.peers.map((p) => p.allowedIps.map(formatPrefix));
+    assert.deepEqual(
+      two,
+      ["100.64.0.2/32", "fd7a:115c:a1e0::2/128"],
+      `acceptRoutes ${acceptRoutes}`,
+    );
+    assert.ok(EXIT_ROUTES.every((r) => three.includes(r)), `${three}`);
+    assert.equal(three.includes("10.3.0.0/16"), acceptRoutes);
+    assert.deepEqual(plan.exitNode, { id: 3, name: "host3.tailnet.test" });
+    // The exit routes go in table 52 (exit_routing.ts), not in main with the peer routes.
+    assert.ok(!plan.routes.some((r) => r.endsWith("/0")), `${plan.routes}`);
+    // The exit node's endpoints stay: warren's own UDP is marked past the exit routes.
+    assert.deepEqual(plan.peers[1].endpoints, ["10.77.0.3:41641"]);
+  }
+  const none = planTailnet(node(1), [offering(2)], { acceptRoutes: true }, 9);
+  assert.equal(none.exitNode, null);
+});
+
+Deno.test("TailnetPlanner: a peer offering exit that is not selected cannot claim other sources", () => {
+  // What WireGuard accepts from a peer is a source inside its allowed IPs (the device's
+  // cryptokey routing); an internet source is accepted only from the selected exit node.
+  const plan = planTailnet(node(1), [offering(2), offering(3)], { acceptRoutes: true }, 2);
+  const table = new AllowedIps<number>();
+  for (const p of plan.peers) for (const a of p.allowedIps) table.insert(a, p.id);
+  const internet = parsePrefix("198.51.100.7/32").ip;
+  assert.equal(table.lookupIp(internet), 2, "the selected exit node may carry internet sources");
+  assert.equal(table.lookupIp(parsePrefix("100.64.0.3/32").ip), 3);
+  const spoofer = plan.peers.find((p) => p.id === 3)!;
+  assert.ok(!spoofer.allowedIps.some((a) => prefixContains(a, internet)));
 });
 
 Deno.test("TailnetPlanner gives a subnet advertised twice to the lower node ID only", () => {

@@ -13,6 +13,10 @@ import type { PacketFilter } from "../filter/filter.ts";
 import type { Device } from "../wireguard/device.ts";
 import type { NodeStatus, PeerStatus } from "./status.ts";
 import type { SubnetRouterStatus } from "./subnet_router.ts";
+import type { ExitNodeStatus } from "./exit_node.ts";
+import { offersExit } from "../localapi/names.ts";
+import { EXIT_ROUTES, EXIT_TABLE } from "./exit_routing.ts";
+import { RT_TABLE_MAIN } from "../../ffi/netlink_codec.ts";
 import type { TailnetPlan } from "./tailnet_plan.ts";
 
 /** Everything the status is made of. */
@@ -49,6 +53,8 @@ export interface TailnetStatusParts {
   filter: PacketFilter | null;
   /** Routes offered and approved, when the node offers any. */
   subnetRouter?: SubnetRouterStatus;
+  /** The exit node choice. */
+  exitNode?: ExitNodeStatus;
 }
 
 /** The peer a user means by `target`: FQDN, short name, or one of its addresses. */
@@ -86,6 +92,8 @@ export function buildTailnetStatus(p: TailnetStatusParts): NodeStatus {
       txBytes: wg?.txBytes ?? 0,
       persistentKeepalive: 0,
       presharedKey: false,
+      exitNodeOption: offersExit(node.AllowedIPs),
+      exitNode: node.ID === p.exitNode?.node?.id,
     });
   }
   const selfName = self ? self.Name.replace(/\.$/, "") : "";
@@ -99,7 +107,7 @@ export function buildTailnetStatus(p: TailnetStatusParts): NodeStatus {
     listenPort: p.listenPort,
     addresses: p.plan.addresses.map(formatPrefix),
     mtu: p.mtu,
-    routes: p.routes.map(formatPrefix),
+    ...routesAndRules(p.routes, p.exitNode),
     peers,
     drops: dev ? { ...dev.drops, noPath: magic?.dropped ?? 0 } : {},
     pid: Deno.pid,
@@ -119,6 +127,25 @@ export function buildTailnetStatus(p: TailnetStatusParts): NodeStatus {
       filter: p.filter?.stats() ?? null,
       magicDnsSuffix: selfName.split(".").slice(1).join("."),
       ...(p.subnetRouter ? { subnetRouter: p.subnetRouter } : {}),
+      ...(p.exitNode?.requested ? { exitNode: p.exitNode } : {}),
     },
+  };
+}
+
+/** The routes in main, and while an exit node is in use table 52's and the rules (`--routes`). */
+function routesAndRules(
+  main: readonly IpPrefix[],
+  exit: ExitNodeStatus | undefined,
+): Pick<NodeStatus, "routes" | "routeTables" | "rules"> {
+  const routes = main.map(formatPrefix);
+  if (!exit?.routing) return { routes };
+  const exitRoutes = EXIT_ROUTES.map(formatPrefix);
+  return {
+    routes: [...routes, ...exitRoutes],
+    routeTables: [
+      ...routes.map((prefix) => ({ prefix, table: RT_TABLE_MAIN })),
+      ...exitRoutes.map((prefix) => ({ prefix, table: EXIT_TABLE })),
+    ],
+    rules: exit.rules,
   };
 }

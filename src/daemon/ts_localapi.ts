@@ -17,6 +17,7 @@ import {
 } from "../localapi/mod.ts";
 import type { NetworkMap } from "../netmap/network_map.ts";
 import type { NodeStatus } from "./status.ts";
+import type { ExitNodeStatus } from "./exit_node.ts";
 
 /** What the adapter reads from the running node. */
 export interface TsLocalApiSource {
@@ -34,6 +35,8 @@ export interface TsLocalApiSource {
   stop(): void;
   /** Whether the kernel TUN carries the data (false: userspace networking). */
   tun: boolean;
+  /** The exit node choice and the peer in use. */
+  exitNode?: () => ExitNodeStatus;
 }
 
 /** The LocalApiNode of a running tailnet node. */
@@ -44,9 +47,9 @@ export function tsLocalApiNode(src: TsLocalApiSource): LocalApiNode {
     return {
       ControlURL: src.options.controlUrl,
       RouteAll: src.options.acceptRoutes,
-      ExitNodeID: "",
+      ExitNodeID: src.exitNode?.().node?.stableId ?? "",
       ExitNodeIP: "",
-      ExitNodeAllowLANAccess: false,
+      ExitNodeAllowLANAccess: src.exitNode?.().allowLanAccess ?? false,
       CorpDNS: src.options.acceptDns,
       WantRunning: true,
       LoggedOut: false,
@@ -72,7 +75,7 @@ export function tsLocalApiNode(src: TsLocalApiSource): LocalApiNode {
         homeDerp: st.tailnet?.homeDerp ?? 0,
         selfOnline: st.state === "Running",
         health: [],
-        exitNodeId: "",
+        exitNodeId: src.exitNode?.().node?.stableId ?? "",
         routeAll: src.options.acceptRoutes,
         peers: peersFromNodeStatus(st, Date.now()),
         os: "linux",

@@ -19,7 +19,7 @@ import { isQuad100Query } from "../dns/quad100.ts";
 import { NodeDns } from "./node_dns.ts";
 import { ParsedPacket, parsePacket } from "../net/packet.ts";
 import { KeyState } from "../key/state.ts";
-import { measureRegions, type RegionLatency } from "../magicsock/derp_home.ts";
+import { type MeasureOptions, measureRegions, type RegionLatency } from "../magicsock/derp_home.ts";
 import { NetcheckLoop } from "../magicsock/netcheck_loop.ts";
 import { HostCache } from "../net/host_cache.ts";
 import { discoverEndpoints } from "../magicsock/endpoints.ts";
@@ -48,6 +48,8 @@ import { EMPTY_PLAN, TailnetPlanner } from "./tailnet_plan.ts";
 import { TailnetEngine } from "./engine.ts";
 import { filteredSink } from "./filtered_sink.ts";
 import { startSubnetRouter, type SubnetRouter } from "./subnet_router.ts";
+import { type ExitNodeControl, exitNodeControl, type ExitNodePrefs } from "./exit_node.ts";
+import { BYPASS_MARK, setBypassMark } from "../net/bypass_dial.ts";
 import type { TsNodeOptions } from "./ts_node_options.ts";
 import {
   type Netstack,
@@ -91,6 +93,7 @@ export class TsNode {
   readonly #planner: TailnetPlanner;
   #engine: TailnetEngine | null = null;
   #router: SubnetRouter | null = null;
+  readonly #exit: ExitNodeControl;
   #netcheck: NetcheckLoop | null = null;
   #derpMap: NetworkMap["derpMap"] = null;
   /** Names of STUN and DERP servers, resolved through MagicDNS first and cached. */
@@ -114,6 +117,7 @@ export class TsNode {
     this.done = new Promise((r) => this.#resolveDone = r);
     this.#dns = new NodeDns(opts.log);
     this.#planner = new TailnetPlanner({ acceptRoutes: opts.acceptRoutes });
+    this.#exit = exitNodeControl(opts);
     // As tailscaled: RoutableIPs only when something is offered, sent at register and after.
     const routable = (opts.advertiseRoutes ?? []).map(formatPrefix);
     this.#hostinfo = buildHostinfo({
@@ -153,6 +157,8 @@ export class TsNode {
   static async start(opts: TsNodeOptions): Promise<TsNode> {
     const state = await KeyState.open(opts.stateDir);
     const node = new TsNode(opts, state);
+    // As tailscaled's netns: warren's own sockets skip an exit node's routes (exit_routing.ts).
+    if (!opts.userspace) setBypassMark(BYPASS_MARK);
     const first = new Promise<NetworkMap>((r) => node.#firstMap = r);
     try {
       await node.#login(opts.loginTimeoutMs ?? LOGIN_TIMEOUT_MS);
@@ -219,6 +225,7 @@ export class TsNode {
       : openTunLink(opts.tun, TAILNET_MTU, QUAD100);
     this.#poller = new Poller();
     const sock = UdpSocket.bind(opts.port);
+    if (link.mode === "tun") sock.setMark(BYPASS_MARK);
     const prober = this.#prober = new StunProber((p, to) => udp.sendOne(p, to));
     const udp: UdpConn = this.#udp = new UdpConn(sock, {
       stun: (p) => prober.handle(p),
@@ -288,6 +295,7 @@ export class TsNode {
         options: opts,
         stop: () => void this.stop(),
         tun: link.mode === "tun",
+        exitNode: () => this.#exit.status(),
       })),
     };
     // Userspace networks share no interface name: a config file's each get a socket of their own.
@@ -314,7 +322,7 @@ export class TsNode {
 
   /** Plans the netmap whole, then commits it; unchanged peers keep their sessions. */
   #apply(nm: NetworkMap): void {
-    const plan = this.#planner.planNetmap(nm);
+    const plan = this.#planner.planNetmap(nm, this.#exit.resolve(nm));
     if (!plan || !this.#engine) return;
     try {
       this.#engine.apply(plan, nm);
@@ -322,6 +330,7 @@ export class TsNode {
       // The planner leaves out what could fail; reaching this is a bug, not bad input.
       this.#opts.log(`netmap update failed: ${e instanceof Error ? e.message : e}`);
     }
+    this.#exit.commit();
     // A new DERP map, or a home region it no longer has: measure again now, not in 20 s.
     const derp = this.#magic!.derp;
     const newMap = nm.derpMap !== this.#derpMap;
@@ -333,6 +342,7 @@ export class TsNode {
 
   /** A link or address changed: rediscover endpoints, re-measure DERP, re-verify every path. */
   #linkChanged(): void {
+    this.#exit.commit(); // the LAN that --exit-node-allow-lan-access keeps direct may differ
     this.#magic?.resetPaths();
     void this.#discover();
     void this.#netcheck?.request();
@@ -356,7 +366,7 @@ export class TsNode {
       measure: () => {
         const map = this.#netmap?.derpMap;
         return map
-          ? measureRegions(map, this.#opts.plainDerp, { hosts: this.#hosts })
+          ? measureRegions(map, this.#opts.plainDerp, this.#measureOptions())
           : Promise.resolve([]);
       },
       home: () => magic.derp.home,
@@ -375,6 +385,15 @@ export class TsNode {
       log: this.#opts.log,
     });
     loop.start();
+  }
+
+  /** DERP latency probes: STUN from the node's own socket, marked past an exit node. */
+  #measureOptions(): MeasureOptions {
+    const prober = this.#prober;
+    return {
+      hosts: this.#hosts,
+      stun: prober ? (ip, port, t) => prober.rtt(ip, port, t) : undefined,
+    };
   }
 
   /** Makes `home` the home region and tells control (NetInfo.PreferredDERP and latencies). */
@@ -428,6 +447,7 @@ export class TsNode {
     await step("derp", () => this.#magic?.close());
     await step("udp", () => this.#udp?.close());
     await step("nftables", () => this.#router?.close());
+    await step("exit node routing", () => this.#exit.close());
     await step(
       this.#link?.mode === "tun" ? "routes and tun" : "netstack",
       () => this.#link?.close(),
@@ -435,6 +455,17 @@ export class TsNode {
     await step("poller", () => this.#poller?.close());
     await step("local api", () => this.#api?.close());
     await step("--socket", () => this.#socketApi?.close());
+  }
+
+  /**
+   * Changes the exit node at runtime (`tun set --exit-node`): `{ exitNode: "" }` stops using
+   * one. Re-plans the current netmap at once; sessions are kept.
+   *
+   * @throws {TypeError} with tailscale's message for a refused choice (nothing changes then)
+   */
+  setExitNode(prefs: Partial<ExitNodePrefs>): void {
+    this.#exit.set(prefs);
+    if (this.#netmap) this.#apply(this.#netmap);
   }
 
   /** Endpoint discovery, one round at a time (see {@link Rerunner}). */
@@ -472,7 +503,7 @@ export class TsNode {
       this.#prober && this.#udp
         ? discoverEndpoints(this.#prober, nm.derpMap, this.#udp.port, { hosts: this.#hosts })
         : Promise.resolve(null),
-      measureRegions(nm.derpMap, this.#opts.plainDerp, { hosts: this.#hosts }),
+      measureRegions(nm.derpMap, this.#opts.plainDerp, this.#measureOptions()),
     ]);
     return {
       udp: d?.udp ?? false,
@@ -502,6 +533,7 @@ export class TsNode {
       homeLatencyMs: this.#homeLatencyMs,
       filter: this.#engine?.filter ?? null,
       subnetRouter: this.#router?.status(this.#netmap?.self),
+      exitNode: this.#exit.status(),
     });
   }
 }

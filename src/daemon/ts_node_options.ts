@@ -40,6 +40,10 @@ export interface TsNodeOptions {
   advertiseRoutes?: readonly IpPrefix[];
   /** Masquerade traffic forwarded to advertised routes (`--snat-subnet-routes`, default true). */
   snatSubnetRoutes?: boolean;
+  /** The exit node to use (`--exit-node`: Tailscale IP or name); none by default. */
+  exitNode?: string;
+  /** Keep the host's own networks direct while using an exit node (`--exit-node-allow-lan-access`). */
+  exitNodeAllowLanAccess?: boolean;
   /** Point /etc/resolv.conf at quad-100 while up (restored on stop); not in userspace mode. */
   acceptDns: boolean;
   /** Host name to register (default: the system's). */

@@ -17,6 +17,7 @@ import {
 import { DerpClient, type DerpClientOptions } from "./client.ts";
 import { readHttpHead } from "./http_head.ts";
 import { connectNodeTls } from "./node_tls_conn.ts";
+import { dialTcp } from "../net/bypass_dial.ts";
 import { parseMetaCert } from "./meta_cert.ts";
 import { bytesEqual } from "../bytes/equal.ts";
 import { parseNodePublicLoose } from "../key/node_key.ts";
@@ -217,10 +218,7 @@ async function connectCandidate(
       : null);
   const hostname = resolved ?? host;
   if (!tls) {
-    const tcp = await raceAbort(Deno.connect({ hostname, port, signal }), signal);
-    tcp.setNoDelay(true);
-    tcp.setKeepAlive(true);
-    return { conn: tcp };
+    return { conn: await raceAbort(dialTcp({ hostname, port, signal }), signal) };
   }
   const pin = cand.certName?.startsWith("sha256-raw:") ? cand.certName.slice(11) : undefined;
   // The per-node limit stops at TCP connect (derphttp's dialNode); TLS has the rest.

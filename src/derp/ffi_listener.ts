@@ -16,7 +16,7 @@ import {
   type ServerSocketOptions,
   setServerSocketOptions,
 } from "../../ffi/tcp.ts";
-import { parseIp } from "../net/ip.ts";
+import { isIpLiteral } from "../net/ip.ts";
 
 /** Size of the read buffer shared by all connections of a listener. */
 export const SHARED_READ_BUFFER = 128 * 1024;
@@ -185,15 +185,6 @@ export function listenPlainDerp(
     return FfiTcpListener.listen({ hostname, port, logf, socket });
   }
   return Deno.listen({ hostname, port });
-}
-
-function isIpLiteral(s: string): boolean {
-  try {
-    parseIp(s);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function ffiUsable(): boolean {

@@ -12,6 +12,9 @@ import tls from "node:tls";
 import { createHash } from "node:crypto";
 import type { DuplexConn } from "./conn.ts";
 import type { PeerCertSummary } from "./meta_cert.ts";
+import { bypassMark, dialTcp } from "../net/bypass_dial.ts";
+import { raceAbort } from "../net/abortable.ts";
+import { streamDuplex } from "../net/stream_duplex.ts";
 
 /** How to check the server certificate. */
 export interface NodeTlsOptions {
@@ -53,18 +56,32 @@ export interface NodeTlsConn extends DuplexConn {
 }
 
 /**
- * Connects, completes TLS and checks the pin.
+ * Connects, completes TLS and checks the pin. With a bypass mark set
+ * (`src/net/bypass_dial.ts`) the TCP connection is warren's own marked socket
+ * and TLS runs over it; otherwise node:tls opens the socket itself.
  *
  * @throws {Error} if the connection fails or the certificate does not match the pin
  */
-export function connectNodeTls(opts: NodeTlsOptions): Promise<NodeTlsConn> {
+export async function connectNodeTls(opts: NodeTlsOptions): Promise<NodeTlsConn> {
+  if (bypassMark() === 0) return await handshake(opts, { host: opts.hostname, port: opts.port });
+  const signals = [opts.signal, opts.connectSignal].filter((s) => s !== undefined);
+  const signal = signals.length > 0 ? AbortSignal.any(signals) : undefined;
+  const dial = dialTcp({ hostname: opts.hostname, port: opts.port, signal });
+  const tcp = signal ? await raceAbort(dial, signal, (c) => c.close()) : await dial;
+  return await handshake({ ...opts, connectSignal: undefined }, { socket: streamDuplex(tcp) });
+}
+
+/** TLS over a socket node:tls opens (`host`, `port`) or one it is given (`socket`). */
+function handshake(
+  opts: NodeTlsOptions,
+  transport: { host: string; port: number } | { socket: ReturnType<typeof streamDuplex> },
+): Promise<NodeTlsConn> {
   return new Promise((resolve, reject) => {
     const isIp = (h: string) => /^[0-9.]+$/.test(h) || h.includes(":");
     const sni = opts.serverName ?? opts.hostname;
     const caVerified = !opts.pinSha256 && !opts.insecure;
     const sock = tls.connect({
-      host: opts.hostname,
-      port: opts.port,
+      ...transport,
       // SNI must not carry an IP literal (RFC 6066 §3).
       servername: isIp(sni) ? undefined : sni,
       rejectUnauthorized: caVerified,

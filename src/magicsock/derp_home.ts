@@ -9,6 +9,7 @@
  */
 import type { DERPMap, DERPNode, DERPRegion } from "../netmap/tailcfg.ts";
 import { deadline, raceAbort } from "../net/abortable.ts";
+import { dialTcp } from "../net/bypass_dial.ts";
 import { defaultHostCache, type HostCache } from "../net/host_cache.ts";
 import { stunQuery } from "../stun/client.ts";
 import { choosePreferred } from "./preferred_derp.ts";
@@ -32,6 +33,17 @@ export interface MeasureOptions {
   hosts?: HostCache;
   /** Per-probe limit (default {@link PROBE_TIMEOUT_MS}). */
   probeTimeoutMs?: number;
+  /**
+   * One STUN round trip to ip:port in ms, null without an answer. Default: a fresh socket
+   * ({@link stunQuery}); a node passes its own (marked) socket's prober, as tailscaled's
+   * netcheck sends from magicsock's socket.
+   */
+  stun?: (ip: string, port: number, timeoutMs: number) => Promise<number | null>;
+}
+
+/** The default {@link MeasureOptions.stun}: a query from a socket of its own. */
+function freshSocketStun(ip: string, port: number, timeoutMs: number): Promise<number | null> {
+  return stunQuery(ip, port, timeoutMs).then((r) => r.rttMs, () => null);
 }
 
 /**
@@ -79,7 +91,7 @@ async function measureRegion(
     if (stunPort > 0) {
       const ms = best(
         await Promise.all(
-          addrs.map((a) => stunQuery(a, stunPort, timeout).then((r) => r.rttMs, () => null)),
+          addrs.map((a) => (opts.stun ?? freshSocketStun)(a, stunPort, timeout)),
         ),
       );
       if (ms !== null) return { regionId: region.RegionID, latencyMs: ms, method: "stun" };
@@ -108,7 +120,7 @@ export async function tcpConnectTime(
   using limit = deadline(timeoutMs);
   try {
     const conn = await raceAbort(
-      Deno.connect({ hostname, port, signal: limit.signal }),
+      dialTcp({ hostname, port, signal: limit.signal }),
       limit.signal,
     );
     const ms = performance.now() - started;

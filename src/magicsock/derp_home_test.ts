@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { StunServer } from "../stun/server.ts";
 import { chooseHome, measureRegions, type RegionLatency } from "./derp_home.ts";
 import { HostCache } from "../net/host_cache.ts";
-import type { DERPMap, DERPNode } from "../netmap/tailcfg.ts";
+import type { DERPMap, DERPNode, DERPRegion } from "../netmap/tailcfg.ts";
 
 const m = (regionId: number, latencyMs: number | null): RegionLatency => ({
   regionId,
@@ -30,18 +30,7 @@ Deno.test("measureRegions() measures over STUN and reports dead regions as null"
   try {
     const res = await measureRegions({
       Regions: {
-        "900": {
-          RegionID: 900,
-          RegionCode: "a",
-          RegionName: "A",
-          Nodes: [{
-            Name: "a",
-            RegionID: 900,
-            HostName: "127.0.0.1",
-            STUNPort: stun.port,
-            STUNOnly: true,
-          }],
-        },
+        "900": stunOnlyRegion("127.0.0.1", stun.port),
         "901": {
           RegionID: 901,
           RegionCode: "b",
@@ -141,3 +130,27 @@ Deno.test("measureRegions() moves on to IPv6 and to the next node when the first
     await stun.close();
   }
 });
+
+Deno.test("measureRegions() sends STUN through the caller's prober when given one", async () => {
+  const asked: string[] = [];
+  const res = await measureRegions(
+    {
+      Regions: { "900": stunOnlyRegion("10.0.0.9", 3478) },
+    },
+    true,
+    {
+      stun: (ip, port) => {
+        asked.push(`${ip}:${port}`);
+        return Promise.resolve(4.5);
+      },
+    },
+  );
+  assert.deepEqual(asked, ["10.0.0.9:3478"]);
+  assert.deepEqual(res, [{ regionId: 900, latencyMs: 4.5, method: "stun" }]);
+});
+
+/** Region 900 with one STUN-only node at host:port. */
+function stunOnlyRegion(host: string, port: number): DERPRegion {
+  const node = { Name: "a", RegionID: 900, HostName: host, STUNPort: port, STUNOnly: true };
+  return { RegionID: 900, RegionCode: "a", RegionName: "A", Nodes: [node] };
+}

@@ -7,6 +7,8 @@
  */
 import { toHex } from "../bytes/hex.ts";
 import { encodeBindingRequest, newTxId, parseBindingResponse } from "../stun/codec.ts";
+import { endpointFromIp } from "../../ffi/endpoint.ts";
+import { parseIp } from "../net/ip.ts";
 
 /** What a STUN server saw. */
 export interface StunMapping {
@@ -50,6 +52,15 @@ export class StunProber {
       this.#pending.set(id, { resolve, started: performance.now(), timer });
       this.#send(encodeBindingRequest(tx), to);
     });
+  }
+
+  /**
+   * The round trip of one probe to ip:port in ms, null without an answer or when the send
+   * fails: the `stun` of `measureRegions`.
+   */
+  rtt(ip: string, port: number, timeoutMs: number): Promise<number | null> {
+    return this.probe(endpointFromIp(parseIp(ip), port), timeoutMs).then((m) => m?.rttMs ?? null)
+      .catch(() => null);
   }
 
   /** Feeds a datagram that looked like a STUN response; unknown or malformed ones are ignored. */

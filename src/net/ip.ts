@@ -49,6 +49,20 @@ export function parseIp(s: string): Uint8Array {
 }
 
 /**
+ * Whether `s` is an IP address literal (IPv4 or IPv6, as {@link parseIp} reads them).
+ *
+ * @example
+ * ```ts
+ * import { isIpLiteral } from "./ip.ts";
+ * isIpLiteral("10.0.0.1"); // true
+ * isIpLiteral("derp.example.com"); // false
+ * ```
+ */
+export function isIpLiteral(s: string): boolean {
+  return parseIpInto(s, new Uint8Array(s.includes(":") ? 16 : 4)) === null;
+}
+
+/**
  * Formats an address: dotted quad for IPv4, RFC 5952 canonical text for IPv6
  * (lower case, no leading zeros, the longest run of two or more zero groups
  * compressed, IPv4-mapped addresses as `::ffff:1.2.3.4`).

@@ -13,6 +13,7 @@ import { AdvertiseRoutesError, parseAdvertiseRoutes } from "../net/advertise_rou
 import { logLine, runUntilStopped } from "./foreground.ts";
 import { startUserspaceProxies } from "../daemon/userspace_proxies.ts";
 import { checkProxyFlags, type ProxyFlags } from "./proxy_flags.ts";
+import { upGivenPrefs } from "./up_prefs.ts";
 
 /** Tailscale's own coordination server. */
 export const DEFAULT_CONTROL_URL: string = "https://controlplane.tailscale.com";
@@ -223,6 +224,7 @@ export async function upTailnet(tun: string, v: TailnetFlags): Promise<number> {
     snatSubnetRoutes: v["snat-subnet-routes"] ?? true,
     acceptDns: !!v["accept-dns"],
     hostname: v.hostname,
+    givenPrefs: upGivenPrefs(v, advertiseRoutes),
     ephemeral: !!v.ephemeral,
     socket: v.socket,
     plainDerp: !!v["derp-http"] || Deno.env.get("TS_DEBUG_USE_DERP_HTTP") === "1",

@@ -45,7 +45,7 @@ export interface EnginePorts {
 export class TailnetEngine {
   readonly #ports: EnginePorts;
   /** Extra local destinations for the filter and routes (quad-100). */
-  readonly #fixedLocal: readonly IpPrefix[];
+  #fixedLocal: readonly IpPrefix[];
   #plan: TailnetPlan = EMPTY_PLAN;
   #filter: PacketFilter | null = null;
   /** Addresses and routes the kernel took, as text: the next commit diffs against these. */
@@ -57,6 +57,11 @@ export class TailnetEngine {
   /** An engine over `ports`; `fixedLocal` are destinations the filter always treats as ours. */
   constructor(ports: EnginePorts, fixedLocal: readonly IpPrefix[] = []) {
     this.#ports = ports;
+    this.#fixedLocal = fixedLocal;
+  }
+
+  /** Replaces the extra local destinations (the subnet router's, after `tun set`); next commit uses them. */
+  setFixedLocal(fixedLocal: readonly IpPrefix[]): void {
     this.#fixedLocal = fixedLocal;
   }
 

@@ -49,6 +49,8 @@ import { TailnetEngine } from "./engine.ts";
 import { filteredSink } from "./filtered_sink.ts";
 import { startSubnetRouter, type SubnetRouter } from "./subnet_router.ts";
 import type { TsNodeOptions } from "./ts_node_options.ts";
+import { optionsWithPrefs, prefsFromOptions, PrefsStore } from "./prefs.ts";
+import { LivePrefs, type LivePrefsPorts } from "./live_prefs.ts";
 import {
   type Netstack,
   type NodeLink,
@@ -105,12 +107,15 @@ export class TsNode {
   #timers: ReturnType<typeof setInterval>[] = [];
   #loggedIn = false;
   #lastError: Error | null = null;
+  readonly #prefs: PrefsStore;
+  #live: LivePrefs | null = null;
   /** Settles when the node has stopped and cleaned up. */
   readonly done: Promise<void>;
   #resolveDone!: () => void;
 
-  private constructor(opts: TsNodeOptions, state: KeyState) {
+  private constructor(opts: TsNodeOptions, state: KeyState, prefs: PrefsStore) {
     this.#opts = opts;
+    this.#prefs = prefs;
     this.done = new Promise((r) => this.#resolveDone = r);
     this.#dns = new NodeDns(opts.log);
     this.#planner = new TailnetPlanner({ acceptRoutes: opts.acceptRoutes });
@@ -152,7 +157,8 @@ export class TsNode {
   /** Logs in, builds the data plane from the first netmap, and serves the LocalAPI. */
   static async start(opts: TsNodeOptions): Promise<TsNode> {
     const state = await KeyState.open(opts.stateDir);
-    const node = new TsNode(opts, state);
+    const prefs = await PrefsStore.open(state, opts.givenPrefs ?? prefsFromOptions(opts));
+    const node = new TsNode(optionsWithPrefs(opts, prefs.current), state, prefs);
     const first = new Promise<NetworkMap>((r) => node.#firstMap = r);
     try {
       await node.#login(opts.loginTimeoutMs ?? LOGIN_TIMEOUT_MS);
@@ -257,6 +263,7 @@ export class TsNode {
       dns: this.#dns,
       log: opts.log,
     }, [...QUAD100, ...(router?.localNets() ?? [])]);
+    const live = this.#live = new LivePrefs(this.#prefs, this.#livePorts(link));
     this.#apply(nm);
     this.#plane = new DataPlane(device, link.device, [udp], this.#poller, {
       outbound: (buf, off, len) => this.#outbound(buf, off, len),
@@ -286,7 +293,7 @@ export class TsNode {
         endpoints: () => this.#endpoints,
         ping: (key) => magic.ping(key),
         options: opts,
-        stop: () => void this.stop(),
+        live,
         tun: link.mode === "tun",
       })),
     };
@@ -310,7 +317,11 @@ export class TsNode {
 
   /** Plans the netmap whole, then commits it; unchanged peers keep their sessions. */
   #apply(nm: NetworkMap): void {
-    const plan = this.#planner.planNetmap(nm);
+    const planned = this.#planner.planNetmap(nm);
+    // Stopped (`tailscale down`): no peers, addresses or routes until it runs again.
+    const plan = planned && this.#live?.running === false
+      ? { ...EMPTY_PLAN, derpMap: planned.derpMap }
+      : planned;
     if (!plan || !this.#engine) return;
     try {
       this.#engine.apply(plan, nm);
@@ -387,13 +398,53 @@ export class TsNode {
     for (const m of measured) {
       if (m.latencyMs !== null) latency[`${m.regionId}-v4`] = m.latencyMs / 1000;
     }
-    this.#hostinfo = {
-      ...this.#hostinfo,
+    await this.#pushHostinfo({
       NetInfo: { ...this.#hostinfo.NetInfo, PreferredDERP: home, DERPLatency: latency },
-    };
+    });
+  }
+
+  /** Replaces Hostinfo fields and tells control; a failure waits for the next map request. */
+  async #pushHostinfo(patch: Partial<Hostinfo>): Promise<void> {
+    this.#hostinfo = { ...this.#hostinfo, ...patch };
     await this.#session.setHostinfo(this.#hostinfo).catch((e) =>
-      this.#opts.log(`control: reporting home DERP failed: ${e.message}`)
+      this.#opts.log(`control: reporting Hostinfo failed: ${e.message}`)
     );
+  }
+
+  /** What a live prefs change (`tun set`, `tailscale down`) does to this node. */
+  #livePorts(link: NodeLink): LivePrefsPorts {
+    const opts = this.#opts;
+    const replan = () => this.#netmap && this.#apply(this.#netmap);
+    const dns = (on: boolean) =>
+      link.mode !== "tun" ? Promise.resolve() : on ? this.#dns.acceptDns() : this.#dns.releaseDns();
+    return {
+      updateHostinfo: (patch) => this.#pushHostinfo(patch),
+      setAcceptRoutes: (on) => {
+        this.#planner.setOptions({ acceptRoutes: on });
+        replan();
+      },
+      setAdvertisedRoutes: (routes) => {
+        this.#router?.close();
+        const snat = opts.snatSubnetRoutes ?? true, kernel = link.mode === "tun";
+        this.#router = startSubnetRouter({
+          advertised: routes,
+          snat,
+          tun: link.name,
+          kernel,
+          log: opts.log,
+        });
+        this.#engine?.setFixedLocal([...QUAD100, ...(this.#router?.localNets() ?? [])]);
+        replan();
+      },
+      setCorpDns: dns,
+      setRunning: async (on) => {
+        this.#session.setPaused(!on);
+        replan();
+        if (this.#live?.prefs.CorpDNS) await dns(on);
+      },
+      logout: () => this.#session.logout(),
+      log: opts.log,
+    };
   }
 
   /** warren's own lookups go through MagicDNS first (a DERP server may have a tailnet name). */
@@ -482,7 +533,11 @@ export class TsNode {
   /** A snapshot for the LocalAPI. */
   status(): NodeStatus {
     return buildTailnetStatus({
-      state: this.#state === "Running" && this.#link ? "Running" : mapState(this.#state),
+      state: this.#live?.prefs.LoggedOut
+        ? "NeedsLogin"
+        : this.#state === "Running" && this.#link
+        ? "Running"
+        : mapState(this.#state),
       interface: this.interfaceName,
       network: this.#opts.network,
       mode: this.#link?.mode ?? (this.#opts.userspace ? USERSPACE_NETWORKING : "tun"),

@@ -342,3 +342,51 @@ Deno.test("ControlSession keeps the old netmap while reconnecting, until the new
     await srv.close();
   }
 });
+
+Deno.test("ControlSession.setPaused closes the map poll until resumed; logout registers with an expiry in the past", async () => {
+  const registers: RegisterRequest[] = [];
+  let streams = 0;
+  const srv = startLoopbackServer({
+    handler: ({ path, body }, stream) => {
+      const req = JSON.parse(new TextDecoder().decode(body));
+      stream.respond({ ":status": 200 });
+      if (path === "/machine/register") {
+        registers.push(req);
+        stream.end(JSON.stringify(OK));
+        return;
+      }
+      if (!req.Stream) return void stream.end();
+      streams++;
+      stream.write(encodeMapMessage(selfNode(req.NodeKey), true));
+    },
+  });
+  const errors: ControlError[] = [];
+  const session = new ControlSession({
+    controlUrl: srv.url,
+    state: await KeyState.open("mem:"),
+    hostinfo,
+    discoKey: publicFromPrivate(generateNodePrivate()),
+    authKey: "key",
+    backoff: fast,
+    onError: (e) => errors.push(e),
+  });
+  try {
+    await session.start();
+    await until(() => session.state === "Running", "Running");
+    session.setPaused(true);
+    await until(() => session.state === "Stopped", "Stopped while paused");
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(streams, 1, "no new poll while paused");
+    session.setPaused(false);
+    await until(() => streams === 2 && session.state === "Running", "a new poll once resumed");
+    assert.deepEqual(errors, [], "pausing is not a failure");
+
+    await session.logout();
+    assert.equal(registers.length, 2);
+    assert.equal(registers[1].Expiry, "1970-01-01T00:02:03.000Z");
+    assert.equal(registers[1].Auth, undefined);
+  } finally {
+    await session.close();
+    await srv.close();
+  }
+});

@@ -34,6 +34,9 @@ async function tree(): Promise<string> {
   await Deno.mkdir(`${root}/etc/warren`, { recursive: true });
   await Deno.mkdir(`${root}/usr/lib/systemd`, { recursive: true });
   await Deno.symlink("/lib/systemd/system", `${root}/usr/lib/systemd/system`);
+  // The unit's ExecReload runs /bin/kill, as on the host.
+  await Deno.mkdir(`${root}/bin`);
+  await Deno.copyFile("/bin/kill", `${root}/bin/kill`);
   await Deno.writeTextFile(`${root}/etc/warren/office.conf`, WG, { mode: 0o600 });
   return root;
 }

@@ -4,8 +4,9 @@
  * nothing); then each network starts on its own — one that fails to start,
  * or later loses its control server, leaves the others running — and each
  * keeps its own LocalAPI socket (`tun status --tun NAME`, `tun down --tun
- * NAME`). The process ends when every network has stopped; SIGINT or SIGTERM
- * stops them all.
+ * NAME`). SIGHUP reloads the file: networks added, removed or changed start
+ * or stop, unchanged ones are not touched. The process ends when every
+ * network has stopped; SIGINT or SIGTERM stops them all.
  *
  * @module
  */
@@ -13,6 +14,7 @@ import {
   formatConfigProblem,
   loadNetworksConfig,
   type NetworkConfig,
+  type NetworksConfig,
   NetworksConfigError,
   USERSPACE_NETWORKING,
 } from "../config/mod.ts";
@@ -20,38 +22,67 @@ import { TsNode } from "../daemon/ts_node.ts";
 import { WgNode } from "../daemon/wg_node.ts";
 import { startUserspaceProxies } from "../daemon/userspace_proxies.ts";
 import { logLine, runUntilStopped, type Stoppable } from "./foreground.ts";
+import { type ApplyResult, NetworkSupervisor } from "./network_supervisor.ts";
 import { UsageError } from "./usage.ts";
 import { resolveEndpoints } from "./wg_endpoints.ts";
 
 /** Runs every network of `file` in the foreground; returns the exit code. */
 export async function upConfig(file: string): Promise<number> {
-  let config;
+  const config = loadOrUsage(file);
+  for (const w of config.warnings) logLine(formatConfigProblem(w));
+  const networks = new NetworkSupervisor(startNetwork);
+  const first = await networks.apply(config.networks);
+  logApply(first);
+  if (first.started.length === 0) {
+    logLine(`no network of ${file} started`);
+    return 1;
+  }
+  logLine(`${first.started.length} of ${config.networks.length} network(s) up`);
+  const onHangup = () => void reload(file, networks);
+  Deno.addSignalListener("SIGHUP", onHangup);
   try {
-    config = loadNetworksConfig(file);
+    return await runUntilStopped(networks, "every network is down");
+  } finally {
+    Deno.removeSignalListener("SIGHUP", onHangup);
+  }
+}
+
+function loadOrUsage(file: string): NetworksConfig {
+  try {
+    return loadNetworksConfig(file);
   } catch (e) {
     if (e instanceof NetworksConfigError) throw new UsageError(e.message);
     throw e;
   }
-  for (const w of config.warnings) logLine(formatConfigProblem(w));
-  const results = await Promise.allSettled(config.networks.map((net) => startNetwork(net)));
-  const running: Stoppable[] = [];
-  results.forEach((r, i) => {
-    const name = config.networks[i].name;
-    if (r.status === "fulfilled") running.push(r.value);
-    else {logLine(
-        `[${name}] failed to start: ${r.reason instanceof Error ? r.reason.message : r.reason}`,
-      );}
-  });
-  if (running.length === 0) {
-    logLine(`no network of ${file} started`);
-    return 1;
+}
+
+/**
+ * SIGHUP: reads the file again and applies it; a file that no longer checks out changes
+ * nothing (every problem is logged, the networks keep running as they are).
+ */
+async function reload(file: string, networks: NetworkSupervisor): Promise<void> {
+  logLine(`SIGHUP: reloading ${file}`);
+  let config;
+  try {
+    config = loadNetworksConfig(file);
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    logLine(`reload of ${file} refused, nothing changed:\n${why}`);
+    return;
   }
-  logLine(`${running.length} of ${config.networks.length} network(s) up`);
-  const all: Stoppable = {
-    stop: async () => void await Promise.all(running.map((n) => n.stop())),
-    done: Promise.all(running.map((n) => n.done)).then(() => {}),
-  };
-  return await runUntilStopped(all, "every network is down");
+  for (const w of config.warnings) logLine(formatConfigProblem(w));
+  const r = await networks.apply(config.networks);
+  logApply(r);
+  logLine(
+    `reloaded ${file}: ${r.kept.length} unchanged, ${r.started.length} started, ` +
+      `${
+        r.stopped.filter((n) => !r.started.includes(n)).length
+      } stopped, ${r.failed.length} failed`,
+  );
+}
+
+function logApply(r: ApplyResult): void {
+  for (const f of r.failed) logLine(`[${f.name}] failed to start: ${f.reason}`);
 }
 
 /** Starts one network; its log lines carry its name. */

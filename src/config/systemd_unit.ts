@@ -195,6 +195,8 @@ export function systemdUnit(opts: SystemdUnitOptions): string {
     "[Service]",
     "Type=exec",
     `ExecStart=${[binary, "tun", "up", "--config", opts.configFile].map(systemdQuote).join(" ")}`,
+    "# `systemctl reload`: warren rereads the file, touching only the networks that changed.",
+    "ExecReload=/bin/kill -HUP $MAINPID",
     "Restart=on-failure",
     "# Exit code 2 is a bad config file, which a restart does not fix.",
     "RestartPreventExitStatus=2",

@@ -55,6 +55,7 @@ Deno.test("a TUN node gets CAP_NET_ADMIN and /dev/net/tun; a userspace one neith
     for (
       const line of [
         "ExecStart=/usr/local/bin/warren tun up --config /etc/warren/",
+        "ExecReload=/bin/kill -HUP $MAINPID",
         "Restart=on-failure",
         "DevicePolicy=closed",
         "StateDirectory=warren",
@@ -167,6 +168,9 @@ async function verify(
     await Deno.mkdir(`${root}/usr/lib/systemd`, { recursive: true });
     await Deno.mkdir(`${root}/etc/systemd/system`, { recursive: true });
     await Deno.symlink("/lib/systemd/system", `${root}/usr/lib/systemd/system`);
+    // The unit's ExecReload runs /bin/kill, as on the host.
+    await Deno.mkdir(`${root}/bin`);
+    await Deno.copyFile("/bin/kill", `${root}/bin/kill`);
     if (withBinary) {
       await Deno.writeTextFile(`${root}/usr/local/bin/warren`, "#!/bin/sh\n", { mode: 0o755 });
     }

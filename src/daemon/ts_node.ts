@@ -297,7 +297,11 @@ export class TsNode {
         tun: link.mode === "tun",
       })),
     };
-    this.#api = await serveLocalApi(link.name, api);
+    // Userspace networks share no interface name: a config file's each get a socket of their own.
+    const socketName = link.mode === "tun" || opts.network === undefined
+      ? link.name
+      : `${link.name}-${opts.network}`;
+    if (opts.localApi !== false) this.#api = await serveLocalApi(socketName, api);
     if (opts.socket) this.#socketApi = await serveLocalApiAt(opts.socket, api);
     // As tailscaled's userspace mode (no OS DNS configurator): MagicDNS serves warren itself only.
     if (opts.acceptDns && link.mode === "tun") await this.#dns.acceptDns();

@@ -17,6 +17,11 @@ export interface TsNodeOptions {
   network?: string;
   /** Also serve the LocalAPI at this path (tailscaled's `--socket`). */
   socket?: string;
+  /**
+   * Serve the LocalAPI in the runtime directory, where `warren tun status` finds it
+   * (default true; an in-process library node says false so it never takes a daemon's socket).
+   */
+  localApi?: boolean;
   /** No TUN: warren's own IP stack holds the node's addresses (`--tun userspace-networking`). */
   userspace?: boolean;
   /** Coordination server URL. */

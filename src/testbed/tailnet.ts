@@ -123,15 +123,24 @@ export class Tailnet {
     }
   }
 
-  /** Starts (or restarts) the coordination server and waits until it answers. */
-  async startControl(keepAliveSeconds = 50): Promise<void> {
-    this.#spawn("control", this.hub, [
+  /**
+   * Starts (or restarts) the coordination server and waits until it answers. Another `port`
+   * runs a second, independent server (process `control-PORT`, its own state file) beside the
+   * first; `args` go to it as they are (e.g. `--prefix-v4` so two tailnets' addresses differ).
+   */
+  async startControl(
+    keepAliveSeconds = 50,
+    opts: { port?: number; args?: string[] } = {},
+  ): Promise<void> {
+    const port = opts.port ?? CONTROL_PORT;
+    const name = port === CONTROL_PORT ? "control" : `control-${port}`;
+    this.#spawn(name, this.hub, [
       Deno.execPath(),
       "run",
       "-A",
       CONTROL_MAIN,
       "--listen",
-      `${HUB_IP}:${CONTROL_PORT}`,
+      `${HUB_IP}:${port}`,
       ...this.derpUrls.flatMap((u) => ["--derp-url", u]),
       ...(this.derpPin ? ["--derp-cert-name", this.derpPin] : []),
       "--auth-key",
@@ -141,14 +150,15 @@ export class Tailnet {
       "--offline-grace",
       "2",
       "--state-file",
-      `${this.dir}/control-state.json`,
+      `${this.dir}/${name}-state.json`,
+      ...(opts.args ?? []),
     ]);
-    const proc = this.procs.get("control")!;
+    const proc = this.procs.get(name)!;
     let exited = false;
     proc.child.status.then(() => exited = true);
-    await waitFor("the control server", async () => {
+    await waitFor(`the control server on port ${port}`, async () => {
       if (exited) throw new Error(`the control server exited: ${(await proc.log).trim()}`);
-      return (await this.hub.exec(["bash", "-c", `exec 3<>/dev/tcp/${HUB_IP}/${CONTROL_PORT}`], {
+      return (await this.hub.exec(["bash", "-c", `exec 3<>/dev/tcp/${HUB_IP}/${port}`], {
         check: false,
       })).code === 0;
     }, 20_000);
@@ -281,12 +291,19 @@ export class Tailnet {
    * Running. `tun` replaces the interface name (warren0; null passes no
    * `--tun` at all), and `wrapper` is a
    * command prefix the node and every `warren()` call for it run under (say
-   * `setpriv` dropping capabilities, then `env` setting variables).
+   * `setpriv` dropping capabilities, then `env` setting variables); `controlUrl` another
+   * coordination server (see {@link startControl}).
    */
   async up(
     name: string,
     extra: string[] = [],
-    opts: { wait?: boolean; authKey?: string | null; tun?: string | null; wrapper?: string[] } = {},
+    opts: {
+      wait?: boolean;
+      authKey?: string | null;
+      tun?: string | null;
+      wrapper?: string[];
+      controlUrl?: string;
+    } = {},
   ): Promise<void> {
     const key = opts.authKey === undefined ? AUTH_KEY : opts.authKey;
     const ns = this.hosts.get(name) ?? await this.addHost(name);
@@ -299,7 +316,7 @@ export class Tailnet {
       "up",
       ...(key === null ? [] : ["--auth-key", key]),
       "--control-url",
-      this.controlUrl,
+      opts.controlUrl ?? this.controlUrl,
       "--state-dir",
       "mem:",
       "--hostname",

@@ -14,6 +14,7 @@ import {
   KEEPALIVE_MS,
   OFFLINE_GRACE_MS,
 } from "./constants.ts";
+import type { IpPrefixes } from "./ip_alloc.ts";
 import type { Json } from "./types.ts";
 import type { FilterRule } from "../../src/netmap/tailcfg.ts";
 
@@ -91,6 +92,8 @@ export interface TailnetConfig {
   shufflePeers: boolean;
   /** Hold every map stream's first (full) message back this long, as a slow server would. */
   firstMapDelayMs: number;
+  /** The address ranges nodes get (Headscale's `prefixes`); default 100.64.0.0/10, fd7a:115c:a1e0::/48. */
+  prefixes: IpPrefixes;
 }
 
 /** Partial configuration; see {@link TailnetConfig} for meanings. */
@@ -128,5 +131,6 @@ export function resolveConfig(opts: TailnetOptions, serverUrl: string): TailnetC
     useOnlineChange: opts.useOnlineChange ?? false,
     shufflePeers: opts.shufflePeers ?? false,
     firstMapDelayMs: opts.firstMapDelayMs ?? 0,
+    prefixes: opts.prefixes ?? {},
   };
 }

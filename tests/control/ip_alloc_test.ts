@@ -41,3 +41,19 @@ Deno.test("IpAllocator.restore() rejects addresses outside the tailnet ranges", 
   assert.throws(() => a.restore({ v4: [], v6: ["fd00::1"] }), RangeError);
   assert.throws(() => a.restore({ v4: [], v6: ["fd7a:115c:a1e0::"] }), RangeError);
 });
+
+Deno.test("IpAllocator hands out from the prefixes it is given, as Headscale's prefixes", () => {
+  const a = new IpAllocator({ v4: "100.96.0.0/12", v6: "fd7a:115c:a1e0:2::/64" });
+  assert.deepEqual(a.allocate(), { ipv4: "100.96.0.1", ipv6: "fd7a:115c:a1e0:2::1" });
+  assert.deepEqual(a.allocate(), { ipv4: "100.96.0.2", ipv6: "fd7a:115c:a1e0:2::2" });
+  const b = new IpAllocator({ v4: "100.96.0.0/12", v6: "fd7a:115c:a1e0:2::/64" });
+  b.restore(a.snapshot());
+  assert.equal(b.allocate().ipv4, "100.96.0.3");
+  assert.throws(() => b.restore({ v4: ["100.64.0.1"], v6: [] }), /not a host in 100\.96\.0\.0\/12/);
+  const tiny = new IpAllocator({ v4: "10.9.0.0/30" });
+  tiny.allocate();
+  tiny.allocate();
+  assert.throws(() => tiny.allocate(), /all 3 addresses are in use/);
+  assert.throws(() => new IpAllocator({ v4: "fd00::/64" }), /want an IPv4 prefix/);
+  assert.throws(() => new IpAllocator({ v6: "fd00::/120" }), /at most \/96/);
+});

@@ -10,6 +10,7 @@
 import { parseArgs } from "node:util";
 import { parsePrivate } from "../../src/key/node_key.ts";
 import type { FilterRule } from "../../src/netmap/tailcfg.ts";
+import { IpAllocator } from "./ip_alloc.ts";
 import { TestControlServer, type TestControlServerOptions } from "./server.ts";
 import type { PreAuthKeySpec } from "./types.ts";
 
@@ -38,6 +39,8 @@ const USAGE = `usage: deno run -A tests/control/main.ts [flags]
   --online-change           report online changes as OnlineChange
   --shuffle-peers           send a full map's Peers in random order
   --first-map-delay MS      hold each map stream's first message back MS milliseconds
+  --prefix-v4 CIDR          node IPv4 range (Headscale's prefixes.v4; default 100.64.0.0/10)
+  --prefix-v6 CIDR          node IPv6 range, at most a /96 (default fd7a:115c:a1e0::/48)
   -h, --help                this text`;
 
 function fail(msg: string): never {
@@ -77,6 +80,8 @@ async function main(): Promise<void> {
         "online-change": { type: "boolean" },
         "shuffle-peers": { type: "boolean" },
         "first-map-delay": { type: "string" },
+        "prefix-v4": { type: "string" },
+        "prefix-v6": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -131,9 +136,15 @@ async function main(): Promise<void> {
     useOnlineChange: values["online-change"],
     shufflePeers: values["shuffle-peers"],
     firstMapDelayMs: num("first-map-delay", values["first-map-delay"]),
+    prefixes: { v4: values["prefix-v4"], v6: values["prefix-v6"] },
     stateFile: values["state-file"],
     logf: (line) => console.log(`${new Date().toISOString()} ${line}`),
   };
+  try {
+    new IpAllocator(opts.prefixes);
+  } catch (e) {
+    fail((e as Error).message.replace(/^Cannot allocate from/, "--prefix-v4/--prefix-v6:"));
+  }
   if (values["private-key"]) {
     try {
       opts.serverPrivateKey = parsePrivate(values["private-key"]);

@@ -48,7 +48,7 @@ export class Tailnet implements TailnetView {
   readonly #nodes = new Map<number, NodeRecord>();
   readonly #keys = new Map<string, PreAuthKey>();
   readonly #registrar: Registrar;
-  readonly #ips = new IpAllocator();
+  readonly #ips: IpAllocator;
   readonly #subscribers = new Set<(c: Change) => void>();
   readonly #timers = new Map<string, ReturnType<typeof setTimeout>>();
   readonly #logf: Logf;
@@ -59,6 +59,7 @@ export class Tailnet implements TailnetView {
   /** Creates an empty tailnet. */
   constructor(config: TailnetConfig, logf: Logf = () => {}) {
     this.config = config;
+    this.#ips = new IpAllocator(config.prefixes);
     this.user = { id: 1, name: config.userName, created: new Date() };
     this.#logf = logf;
     this.#registrar = new Registrar({

@@ -50,7 +50,8 @@ import { filteredSink } from "./filtered_sink.ts";
 import { startSubnetRouter, type SubnetRouter } from "./subnet_router.ts";
 import type { TsNodeOptions } from "./ts_node_options.ts";
 import { optionsWithPrefs, prefsFromOptions, PrefsStore } from "./prefs.ts";
-import { LivePrefs, type LivePrefsPorts } from "./live_prefs.ts";
+import { LivePrefs } from "./live_prefs.ts";
+import { nodeLivePorts } from "./node_live_ports.ts";
 import {
   type Netstack,
   type NodeLink,
@@ -263,7 +264,23 @@ export class TsNode {
       dns: this.#dns,
       log: opts.log,
     }, [...QUAD100, ...(router?.localNets() ?? [])]);
-    const live = this.#live = new LivePrefs(this.#prefs, this.#livePorts(link));
+    const live = this.#live = new LivePrefs(
+      this.#prefs,
+      nodeLivePorts({
+        link,
+        snat: opts.snatSubnetRoutes ?? true,
+        fixedLocal: QUAD100,
+        planner: this.#planner,
+        engine: () => this.#engine,
+        router: { get: () => this.#router, set: (r) => this.#router = r },
+        dns: this.#dns,
+        session: this.#session,
+        pushHostinfo: (patch) => this.#pushHostinfo(patch),
+        replan: () => this.#netmap && this.#apply(this.#netmap),
+        corpDns: () => this.#prefs.current.CorpDNS,
+        log: opts.log,
+      }),
+    );
     this.#apply(nm);
     this.#plane = new DataPlane(device, link.device, [udp], this.#poller, {
       outbound: (buf, off, len) => this.#outbound(buf, off, len),
@@ -413,42 +430,6 @@ export class TsNode {
     await this.#session.setHostinfo(this.#hostinfo).catch((e) =>
       this.#opts.log(`control: reporting Hostinfo failed: ${e.message}`)
     );
-  }
-
-  /** What a live prefs change (`tun set`, `tailscale down`) does to this node. */
-  #livePorts(link: NodeLink): LivePrefsPorts {
-    const opts = this.#opts;
-    const replan = () => this.#netmap && this.#apply(this.#netmap);
-    const dns = (on: boolean) =>
-      link.mode !== "tun" ? Promise.resolve() : on ? this.#dns.acceptDns() : this.#dns.releaseDns();
-    return {
-      updateHostinfo: (patch) => this.#pushHostinfo(patch),
-      setAcceptRoutes: (on) => {
-        this.#planner.setOptions({ acceptRoutes: on });
-        replan();
-      },
-      setAdvertisedRoutes: (routes) => {
-        this.#router?.close();
-        const snat = opts.snatSubnetRoutes ?? true, kernel = link.mode === "tun";
-        this.#router = startSubnetRouter({
-          advertised: routes,
-          snat,
-          tun: link.name,
-          kernel,
-          log: opts.log,
-        });
-        this.#engine?.setFixedLocal([...QUAD100, ...(this.#router?.localNets() ?? [])]);
-        replan();
-      },
-      setCorpDns: dns,
-      setRunning: async (on) => {
-        this.#session.setPaused(!on);
-        replan();
-        if (this.#live?.prefs.CorpDNS) await dns(on);
-      },
-      logout: () => this.#session.logout(),
-      log: opts.log,
-    };
   }
 
   /** warren's own lookups go through MagicDNS first (a DERP server may have a tailnet name). */

@@ -3,7 +3,8 @@
  * connection between them kept open throughout. `warren tun set --advertise-routes` on
  * beta makes the route appear at control (approved there, alpha routes it);
  * `tun set --accept-routes=false` on alpha removes that route while the TCP connection keeps
- * answering; `tun set --hostname` on beta changes the MagicDNS name alpha resolves. Then
+ * answering; `tun set --hostname` on beta changes the MagicDNS name alpha resolves;
+ * `tun set --shields-up` refuses alpha's new flows but not beta's own or the open one. Then
  * beta's LocalAPI socket is driven as the tailscale CLI drives it: `PATCH prefs`
  * `WantRunning: false` (`tailscale down`: the process stays, BackendState "Stopped", alpha
  * cannot reach it), `POST start` (`tailscale up`: running again with the stored prefs), and
@@ -146,6 +147,16 @@ testOrSkip(import.meta, skip, {
       );
       assert.equal(await lookup(alpha, "beta.tailnet.test"), "RCODE 3");
       await stillEchoing(echoes, "after the rename");
+
+      // Shields up: alpha's new flows to beta are refused, beta's own and the open one still pass.
+      await t.warren("beta", ["set", "--shields-up"]);
+      const alphaIp = ipv4Of(await t.status("beta"), "alpha.tailnet.test");
+      const refused = await alpha.exec(["ping", "-c", "2", "-W", "1", betaIp], { check: false });
+      assert.notEqual(refused.code, 0, "beta answered a ping with shields up");
+      await ping(beta, alphaIp);
+      await stillEchoing(echoes, "with shields up");
+      await t.warren("beta", ["set", "--shields-up=false"]);
+      await ping(alpha, betaIp);
       assert.equal(await Promise.race([client.status.then(() => "exited"), "running"]), "running");
       client.kill("SIGKILL");
 

@@ -20,6 +20,7 @@ only the flags given change anything:
   --hostname NAME                  the name to register (MagicDNS follows it)
   --accept-routes[=false]          route the subnets peers advertise
   --accept-dns[=false]             point /etc/resolv.conf at MagicDNS
+  --shields-up[=false]             refuse every incoming connection
   --advertise-routes LIST          prefixes to offer ("" for none)
   --advertise-exit-node[=false]    offer 0.0.0.0/0 and ::/0
   --exit-node IP|NAME              use a peer as exit node ("" for none)

@@ -24,6 +24,7 @@ export const SET_BOOL_FLAGS = [
   "accept-dns",
   "advertise-exit-node",
   "exit-node-allow-lan-access",
+  "shields-up",
 ] as const;
 
 /** What `tun set` was told. */
@@ -132,6 +133,7 @@ export function setEdit(
   const b = f.bools;
   if (b["accept-routes"] !== undefined) edit.RouteAll = b["accept-routes"];
   if (b["accept-dns"] !== undefined) edit.CorpDNS = b["accept-dns"];
+  if (b["shields-up"] !== undefined) edit.ShieldsUp = b["shields-up"];
   if (b["exit-node-allow-lan-access"] !== undefined) {
     edit.ExitNodeAllowLANAccess = b["exit-node-allow-lan-access"];
   }

@@ -14,7 +14,7 @@ Deno.test("tun set sends only the flags given, as the MaskedPrefs tailscale set 
     JSON.stringify(maskedPrefsJson(edit(["--accept-routes=false", "--hostname", "web-2"]))),
     '{"RouteAll":false,"Hostname":"web-2","RouteAllSet":true,"HostnameSet":true}',
   );
-  assert.deepEqual(edit(["--accept-dns"]), { CorpDNS: true });
+  assert.deepEqual(edit(["--accept-dns", "--shields-up"]), { CorpDNS: true, ShieldsUp: true });
   assert.deepEqual(edit(["--accept-dns=0", "--exit-node-allow-lan-access=true"]), {
     CorpDNS: false,
     ExitNodeAllowLANAccess: true,
@@ -66,7 +66,7 @@ Deno.test("bad tun set flags are UsageErrors (exit 2) naming the flag and why", 
       /^--hostname: "a b" is not a valid DNS label: contains invalid character " "/,
     ],
     [["--accept-routes=maybe"], /invalid boolean value "maybe" for --accept-routes/],
-    [["--shields-up"], /Unknown option '--shields-up'/],
+    [["--ssh"], /Unknown option '--ssh'/],
     [["--hostname"], /--hostname/],
     [[], /nothing to change/],
   ];

@@ -18,6 +18,7 @@ export function fakePorts(withExitNode = false): LivePrefsPorts & { calls: [stri
     updateHostinfo: rec("updateHostinfo"),
     setAcceptRoutes: (on) => void calls.push(["setAcceptRoutes", on]),
     setAdvertisedRoutes: (r) => void calls.push(["setAdvertisedRoutes", r.map(formatPrefix)]),
+    setShieldsUp: (on) => void calls.push(["setShieldsUp", on]),
     setCorpDns: rec("setCorpDns"),
     setRunning: rec("setRunning"),
     logout: rec("logout"),

@@ -151,3 +151,21 @@ Deno.test("TailnetEngine's filter delivers to approved subnets, not to an approv
   commit(exit, netmap(self, [node(2)]));
   assert.equal(exit.filter!.check(ping("8.8.8.8")), "accept");
 });
+
+Deno.test("TailnetEngine with shields up refuses new inbound flows, passes replies; setFixedLocal widens local", () => {
+  const engine = new TailnetEngine(fakes().ports);
+  const icmp = (type: number, dst = "100.64.0.1") =>
+    buildIcmpPacket({ src: parseIp("100.64.0.2"), dst: parseIp(dst), type, rest: 1 });
+  const nm = netmap(node(1), [node(2)]);
+  commit(engine, nm);
+  assert.equal(engine.filter!.check(icmp(8)), "accept", "the netmap's filter allows all");
+  engine.setShieldsUp(true);
+  commit(engine, nm);
+  assert.equal(engine.filter!.check(icmp(8)), "drop", "echo request refused");
+  assert.equal(engine.filter!.check(icmp(0)), "accept", "echo reply to our own ping passes");
+  engine.setShieldsUp(false);
+  engine.setFixedLocal([parsePrefix("10.98.9.0/24")]);
+  commit(engine, nm);
+  assert.equal(engine.filter!.check(icmp(8)), "accept");
+  assert.equal(engine.filter!.check(icmp(8, "10.98.9.5")), "accept", "a subnet handed in later");
+});

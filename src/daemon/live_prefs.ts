@@ -40,6 +40,8 @@ export interface LivePrefsPorts {
   setAcceptRoutes(on: boolean): void;
   /** Replaces the subnet router by one for `routes` (none: no router), and re-plans. */
   setAdvertisedRoutes(routes: IpPrefix[]): void;
+  /** Refuses every incoming connection (true) or lets the netmap's packet filter decide again. */
+  setShieldsUp(on: boolean): void;
   /** Points resolv.conf at MagicDNS (true) or puts the original back (false). */
   setCorpDns(on: boolean): Promise<void>;
   /** Stops (false) or restarts (true) the data plane and the control poll; the process stays. */
@@ -185,12 +187,15 @@ export class LivePrefs {
     // Stopping goes first and starting last, so nothing below touches a data plane being torn down.
     if (has("WantRunning") && !p.WantRunning) await ports.setRunning(false);
     const routes = (p.AdvertiseRoutes ?? []).map((r) => parseAdvertiseRoutes(r, false)[0]);
-    if (has("Hostname") || has("AdvertiseRoutes")) {
+    if (has("Hostname") || has("AdvertiseRoutes") || has("ShieldsUp")) {
+      // Hostinfo's omitempty fields: absent rather than empty or false
       await ports.updateHostinfo({
         Hostname: p.Hostname || hostnameOfOs(),
         RoutableIPs: routes.length > 0 ? routes.map(formatPrefix) : undefined,
+        ShieldsUp: p.ShieldsUp || undefined,
       });
     }
+    if (has("ShieldsUp")) ports.setShieldsUp(p.ShieldsUp);
     if (has("AdvertiseRoutes")) ports.setAdvertisedRoutes(routes);
     if (has("RouteAll")) ports.setAcceptRoutes(p.RouteAll);
     if (has("CorpDNS")) await ports.setCorpDns(p.CorpDNS);

@@ -14,24 +14,31 @@ async function live(withExitNode = false) {
 Deno.test("each pref changes only its own part of the node", async () => {
   const { live: l, calls } = await live();
   await l.edit({ Hostname: "b" });
-  assert.deepEqual(calls.splice(0), [["updateHostinfo", {
+  const hostinfo = (routes: string[] | undefined, shields?: true) => ({
     Hostname: "b",
-    RoutableIPs: undefined,
-  }]]);
+    RoutableIPs: routes,
+    ShieldsUp: shields,
+  });
+  assert.deepEqual(calls.splice(0), [["updateHostinfo", hostinfo(undefined)]]);
   await l.edit({ RouteAll: true });
   assert.deepEqual(calls.splice(0), [["setAcceptRoutes", true]]);
   await l.edit({ CorpDNS: true });
   assert.deepEqual(calls.splice(0), [["setCorpDns", true]]);
+  await l.edit({ ShieldsUp: true });
+  assert.deepEqual(calls.splice(0), [
+    ["updateHostinfo", hostinfo(undefined, true)],
+    ["setShieldsUp", true],
+  ]);
   // canonical and sorted, as tailscale sends RoutableIPs
   await l.edit({ AdvertiseRoutes: ["fd00::/64", "10.0.0.0/24"] });
   assert.deepEqual(calls.splice(0), [
-    ["updateHostinfo", { Hostname: "b", RoutableIPs: ["10.0.0.0/24", "fd00::/64"] }],
+    ["updateHostinfo", hostinfo(["10.0.0.0/24", "fd00::/64"], true)],
     ["setAdvertisedRoutes", ["10.0.0.0/24", "fd00::/64"]],
   ]);
   assert.deepEqual(l.prefs.AdvertiseRoutes, ["10.0.0.0/24", "fd00::/64"]);
   await l.edit({ AdvertiseRoutes: [] });
   assert.deepEqual(calls.splice(0), [
-    ["updateHostinfo", { Hostname: "b", RoutableIPs: undefined }],
+    ["updateHostinfo", hostinfo(undefined, true)],
     ["setAdvertisedRoutes", []],
   ]);
   await l.edit({ RouteAll: true, Hostname: "b" });

@@ -68,6 +68,10 @@ export function nodeLivePorts(n: LiveNodeParts): LivePrefsPorts {
       n.engine()?.setFixedLocal([...n.fixedLocal, ...(router?.localNets() ?? [])]);
       n.replan();
     },
+    setShieldsUp: (on) => {
+      n.engine()?.setShieldsUp(on);
+      n.replan();
+    },
     setCorpDns: dns,
     setRunning: async (on) => {
       // tailscaled pauses its control client while stopped: control sees the node offline.

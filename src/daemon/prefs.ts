@@ -35,6 +35,7 @@ export const DEFAULT_PREFS: Readonly<NodePrefsState> = Object.freeze({
   CorpDNS: false,
   WantRunning: true,
   LoggedOut: false,
+  ShieldsUp: false,
   Hostname: "",
   AdvertiseRoutes: null,
 });

@@ -17,7 +17,7 @@ Deno.test("the stored prefs are tailscaled's ipn.Prefs fields, named and ordered
   assert.equal(
     JSON.stringify(state.getExtra(PREFS_KEY)),
     '{"RouteAll":false,"ExitNodeID":"","ExitNodeIP":"","ExitNodeAllowLANAccess":false,' +
-      '"CorpDNS":false,"WantRunning":true,"LoggedOut":false,"Hostname":"n1",' +
+      '"CorpDNS":false,"WantRunning":true,"LoggedOut":false,"ShieldsUp":false,"Hostname":"n1",' +
       '"AdvertiseRoutes":["10.0.0.0/24"]}',
   );
   // the golden capture from tailscaled 1.96.5: same names, same relative order

@@ -125,7 +125,10 @@ export class TsNode {
     this.#hostinfo = buildHostinfo({
       backendLogID: state.backendLogID,
       hostname: opts.hostname,
-      extra: routable.length > 0 ? { RoutableIPs: routable } : undefined,
+      extra: {
+        ...(routable.length > 0 ? { RoutableIPs: routable } : {}),
+        ...(prefs.current.ShieldsUp ? { ShieldsUp: true } : {}),
+      },
     });
     this.#session = new ControlSession({
       controlUrl: opts.controlUrl,
@@ -281,6 +284,7 @@ export class TsNode {
         log: opts.log,
       }),
     );
+    this.#engine.setShieldsUp(live.prefs.ShieldsUp);
     this.#apply(nm);
     this.#plane = new DataPlane(device, link.device, [udp], this.#poller, {
       outbound: (buf, off, len) => this.#outbound(buf, off, len),

@@ -129,6 +129,7 @@ export function tsbPrefs(): NodePrefs {
     CorpDNS: false,
     WantRunning: true,
     LoggedOut: false,
+    ShieldsUp: false,
     Hostname: "ts-b",
     AdvertiseRoutes: null,
     AdvertiseTags: null,

@@ -10,7 +10,7 @@ import type { ControlSession } from "../control/session.ts";
 import type { IpPrefix } from "../net/ip.ts";
 import type { Hostinfo } from "../netmap/tailcfg.ts";
 import type { TailnetEngine } from "./engine.ts";
-import type { LivePrefsPorts } from "./live_prefs.ts";
+import type { ExitNodeChoice, LivePrefsPorts } from "./live_prefs.ts";
 import type { NodeDns } from "./node_dns.ts";
 import { startSubnetRouter, type SubnetRouter } from "./subnet_router.ts";
 import type { TailnetPlanner } from "./tailnet_plan.ts";
@@ -39,6 +39,8 @@ export interface LiveNodeParts {
   replan(): void;
   /** Whether accept-dns is on now. */
   corpDns(): boolean;
+  /** The exit-node routing's hook; absent: exit-node settings are refused. */
+  setExitNode?(choice: ExitNodeChoice): Promise<void>;
   /** One line per notable event. */
   log(line: string): void;
 }
@@ -80,6 +82,7 @@ export function nodeLivePorts(n: LiveNodeParts): LivePrefsPorts {
       if (n.corpDns()) await dns(on);
     },
     logout: () => n.session.logout(),
+    ...(n.setExitNode ? { setExitNode: (c: ExitNodeChoice) => n.setExitNode!(c) } : {}),
     log: n.log,
   };
 }

@@ -19,6 +19,9 @@ import type { NetworkMap } from "../netmap/network_map.ts";
 import type { NodeStatus } from "./status.ts";
 import type { LivePrefs } from "./live_prefs.ts";
 
+/** How often `watch-ipn-bus` looks at the node's state. */
+const WATCH_POLL_MS = 250;
+
 /** What the adapter reads from the running node. */
 export interface TsLocalApiSource {
   /** The latest netmap. */
@@ -80,5 +83,15 @@ export function tsLocalApiNode(src: TsLocalApiSource): LocalApiNode {
     },
     logout: () => src.live.logout(),
     start: (req) => src.live.start(req),
+    // The node has no state events; a state read four times a second is what the IPN bus
+    // needs (`tailscale up` waits there for Running after start).
+    watchState(cb) {
+      let last = src.status().state;
+      const timer = setInterval(() => {
+        const now = src.status().state;
+        if (now !== last) cb((last = now) as BackendState);
+      }, WATCH_POLL_MS);
+      return () => clearInterval(timer);
+    },
   };
 }

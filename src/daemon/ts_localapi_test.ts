@@ -33,7 +33,7 @@ async function api() {
     const text = await res.text();
     return { status: res.status, text, json: () => JSON.parse(text) };
   };
-  return { call, calls: ports.calls, live };
+  return { call, calls: ports.calls, live, handler };
 }
 
 Deno.test("GET prefs shows the node's live prefs in ipn.Prefs' shape", async () => {
@@ -105,4 +105,21 @@ Deno.test("down, start and logout over the LocalAPI: Stopped, Running, NeedsLogi
   const again = await call("POST", "start", {});
   assert.equal(again.status, 500);
   assert.match(again.text, /logged out; log in again by restarting `warren tun up`/);
+});
+
+Deno.test("watch-ipn-bus follows the node's state: Running, then Stopped after tailscale down", async () => {
+  const { handler, live } = await api();
+  const ac = new AbortController();
+  const res = await handler(
+    new Request("http://local-tailscaled.sock/localapi/v0/watch-ipn-bus?mask=2", {
+      signal: ac.signal,
+    }),
+  );
+  assert.equal(res.status, 200);
+  const lines = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  assert.equal((await lines.read()).value, '{"Version":"warren","State":6}\n');
+  await live.edit({ WantRunning: false });
+  assert.equal((await lines.read()).value, '{"Version":"warren","State":4}\n');
+  ac.abort();
+  assert.equal((await lines.read()).done, true);
 });

@@ -8,7 +8,7 @@
  */
 import { requestLocalApi } from "../daemon/local_api.ts";
 import { maskedPrefsJson } from "../daemon/prefs.ts";
-import { pickNode, selectNodes } from "./pick_node.ts";
+import { pickOneNode } from "./pick_node.ts";
 import { exitNodeIp, parseSetFlags, setEdit, type StatusPeers } from "./set_flags.ts";
 
 /** Usage text. */
@@ -35,9 +35,7 @@ export async function setCommand(argv: string[]): Promise<number> {
     console.log(SET_HELP);
     return 0;
   }
-  const tun = flags.network === undefined
-    ? pickNode(flags.tun)
-    : (await selectNodes(flags.tun, flags.network))[0];
+  const tun = await pickOneNode(flags.tun, flags.network);
   const get = async (path: string) => {
     const r = await requestLocalApi(tun, "GET", `/localapi/v0/${path}`);
     if (r.status !== 200) throw new Error(`LocalAPI ${path}: ${r.body.trim()}`);

@@ -14,12 +14,12 @@ import { AUTH_KEY, Tailnet } from "../src/testbed/tailnet.ts";
 import { testOrSkip } from "../src/testing/skip.ts";
 import { mulberry32 } from "../src/testing/prng.ts";
 import { toHex } from "../src/bytes/hex.ts";
-import { curlSha, curlTestSkip, startBodyServer } from "./_http_body.ts";
+import { curlSha, startServer, userspaceSkip } from "./_userspace_probes.ts";
 import { routes } from "./_tailnet_probes.ts";
 
 const PROGRAM = new URL("./testdata/library_node.ts", import.meta.url).pathname;
 const BYTES = 2 << 20;
-const skip = await curlTestSkip();
+const skip = await userspaceSkip();
 
 /** Reads the program's JSON lines one at a time, failing with its log if it exits first. */
 function lines(child: Deno.ChildProcess, log: () => string) {
@@ -56,7 +56,7 @@ testOrSkip(import.meta, skip, {
       await t.up("kern");
       const k = t.hosts.get("kern")!;
       const kv4 = ((await t.status("kern")).addresses as string[])[0].split("/")[0];
-      const peerServer = await startBodyServer(k, [`${kv4}:8000`], BYTES);
+      const peerServer = await startServer(k, [`${kv4}:8000`], BYTES);
       servers.push(peerServer);
 
       child = lib.spawn([

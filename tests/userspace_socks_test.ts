@@ -14,17 +14,18 @@ import { WITHOUT_NET_ADMIN } from "../src/testbed/privileges.ts";
 import { HUB_IP, Tailnet } from "../src/testbed/tailnet.ts";
 import { testOrSkip } from "../src/testing/skip.ts";
 import { mulberry32 } from "../src/testing/prng.ts";
-import { curlSha, curlTestSkip, startBodyServer } from "./_http_body.ts";
+import {
+  addrOf,
+  curlSha,
+  startServer,
+  startUdpEcho,
+  USERSPACE,
+  userspaceSkip,
+} from "./_userspace_probes.ts";
 
-const USERSPACE = "userspace-networking";
-const UDP_ECHO = new URL("./testdata/udp_echo.ts", import.meta.url).pathname;
 const UDP_PROBE = new URL("./testdata/socks5_udp_probe.ts", import.meta.url).pathname;
 const BODY_BYTES = 20 << 20;
-const skip = await curlTestSkip();
-
-type Status = Awaited<ReturnType<Tailnet["status"]>>;
-const addrOf = (st: Status, v: 4 | 6) =>
-  (st.addresses as string[]).find((a) => (v === 4) !== a.includes(":"))!.split("/")[0];
+const skip = await userspaceSkip();
 
 testOrSkip(import.meta, skip, {
   name:
@@ -48,10 +49,10 @@ testOrSkip(import.meta, skip, {
       const k = t.hosts.get("kern")!, c = t.hosts.get("capless")!;
       const stK = await t.status("kern");
       const v4 = addrOf(stK, 4), v6 = addrOf(stK, 6);
-      const tailnet = await startBodyServer(k, [`${v4}:8000`, `[${v6}]:8000`]);
+      const tailnet = await startServer(k, [`${v4}:8000`, `[${v6}]:8000`]);
       servers.push(tailnet);
       // Not on the tailnet: the hub's own address, which the userspace node reaches directly.
-      const hub = await startBodyServer(t.hub, [`${HUB_IP}:8001`]);
+      const hub = await startServer(t.hub, [`${HUB_IP}:8001`]);
       servers.push(hub);
 
       // On the direct path (as a steady tailnet is), not DERP: traffic makes disco look.
@@ -126,18 +127,7 @@ testOrSkip(import.meta, skip, {
       assert.equal(viaHttp.sha, hub.sha, "HTTP proxy to the hub through the host");
 
       // SOCKS5 UDP ASSOCIATE: a datagram to the peer by name and by IP, and its answer.
-      const echo = k.spawn([Deno.execPath(), "run", "-A", UDP_ECHO, `${v4}:5353`]);
-      servers.push({
-        async stop() {
-          echo.kill("SIGTERM");
-          await echo.status;
-          await echo.stdout.cancel().catch(() => {});
-          await echo.stderr.cancel().catch(() => {});
-        },
-      });
-      const er = echo.stdout.pipeThrough(new TextDecoderStream()).getReader();
-      assert.match((await er.read()).value ?? "", /listening/);
-      er.releaseLock();
+      servers.push(await startUdpEcho(k, `${v4}:5353`));
       for (const host of ["kern", v4]) {
         const r = await c.exec([
           Deno.execPath(),

@@ -7,6 +7,7 @@
 import { callLocalApi } from "../daemon/local_api.ts";
 import type { NodeStatus } from "../daemon/status.ts";
 import { formatAgo, formatBytes } from "./format.ts";
+import { netstackServiceLines } from "./status_netstack.ts";
 import { selectNodes } from "./pick_node.ts";
 import { parseFlags, UsageError } from "./usage.ts";
 import {
@@ -143,6 +144,7 @@ function renderStatus(st: NodeStatus, show: { peers: boolean; routes: boolean })
         `  netstack: ${ip.received} packets in, ${ip.sent} out, ${ip.echoReplied} echo replies, ` +
           `${st.netstack.device.queueFull} dropped on a full queue`,
       );
+      lines.push(...netstackServiceLines(st.netstack));
     }
   } else {
     lines.push(`  public key: ${st.publicKey}`, `  listening port: ${st.listenPort}`);

@@ -57,6 +57,13 @@ Tailnet:
   --socks5-server HOST:PORT, --outbound-http-proxy-listen HOST:PORT
                         with userspace-networking: SOCKS5 / HTTP proxy to the tailnet
                         (MagicDNS names too) and, for other destinations, the host
+                        (default $TS_SOCKS5_SERVER, $TS_OUTBOUND_HTTP_PROXY_LISTEN)
+  --forward tcp:PORT=HOST:PORT, --forward udp:PORT=HOST:PORT
+                        with userspace-networking: relay the tailnet's connections to the
+                        node's PORT to HOST:PORT on this host (repeatable)
+  --netstack-max-connections N, --netstack-tcp-buffer BYTES
+                        userspace-networking limits: TCP connections in the stack (default
+                        4096), each one's send/receive buffer (default 256K)
 
 Plain WireGuard:
   --wg-config FILE      wg-quick config ([Interface] + [Peer] sections)
@@ -101,6 +108,9 @@ export async function upCommand(argv: string[]): Promise<number> {
     "degraded-timeout": { type: "string" },
     "socks5-server": { type: "string" },
     "outbound-http-proxy-listen": { type: "string" },
+    forward: { type: "string", multiple: true },
+    "netstack-max-connections": { type: "string" },
+    "netstack-tcp-buffer": { type: "string" },
     help: { type: "boolean", short: "h" },
   });
   const values: typeof flagValues & { [K in (typeof GO_BOOL_FLAGS)[number]]?: boolean } = {
@@ -144,6 +154,11 @@ export async function upCommand(argv: string[]): Promise<number> {
       "advertise-routes",
       "advertise-exit-node",
       "snat-subnet-routes",
+      "socks5-server",
+      "outbound-http-proxy-listen",
+      "forward",
+      "netstack-max-connections",
+      "netstack-tcp-buffer",
     ] as const
   ) {
     if (values[f] !== undefined) throw new UsageError(`--${f} does not go with --wg-config`);

@@ -20,9 +20,10 @@ import {
 } from "../config/mod.ts";
 import { TsNode } from "../daemon/ts_node.ts";
 import { WgNode } from "../daemon/wg_node.ts";
-import { startUserspaceProxies } from "../daemon/userspace_proxies.ts";
+import { startUserspaceServices } from "../daemon/userspace_services.ts";
 import { logLine, runUntilStopped, type Stoppable } from "./foreground.ts";
 import { type ApplyResult, NetworkSupervisor } from "./network_supervisor.ts";
+import { startOrStop } from "./up_tailnet.ts";
 import { UsageError } from "./usage.ts";
 import { resolveEndpoints } from "./wg_endpoints.ts";
 
@@ -127,11 +128,16 @@ async function startNetwork(net: NetworkConfig): Promise<Stoppable> {
     log: (line) => (/^peer [^ ]+: handshake/.test(line) ? quiet : log)(line),
     onAuthUrl: (u) => log(`To authenticate, visit:\n\n\t${u}\n`),
   });
-  const proxies = net.socks5Server !== undefined || net.outboundHttpProxyListen !== undefined
-    ? startUserspaceProxies(node, {
-      "socks5-server": net.socks5Server,
-      "outbound-http-proxy-listen": net.outboundHttpProxyListen,
-    }, log)
+  const proxies = userspace
+    ? await startOrStop(node, () =>
+      startUserspaceServices(node, {
+        proxies: {
+          "socks5-server": net.socks5Server,
+          "outbound-http-proxy-listen": net.outboundHttpProxyListen,
+        },
+        forwards: net.forwards ?? [],
+        limits: net.netstackLimits,
+      }, log))
     : null;
   const st = node.status();
   log(`${st.interface} up as ${st.tailnet?.self?.name ?? "?"} (${st.addresses.join(", ")})`);

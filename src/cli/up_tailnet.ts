@@ -11,8 +11,8 @@ import { UsageError } from "./usage.ts";
 import type { IpPrefix } from "../net/ip.ts";
 import { AdvertiseRoutesError, parseAdvertiseRoutes } from "../net/advertise_routes.ts";
 import { logLine, runUntilStopped } from "./foreground.ts";
-import { startUserspaceProxies } from "../daemon/userspace_proxies.ts";
-import { checkProxyFlags, type ProxyFlags } from "./proxy_flags.ts";
+import { startUserspaceServices } from "../daemon/userspace_services.ts";
+import { checkUserspaceFlags, type ProxyFlags } from "./proxy_flags.ts";
 import { upGivenPrefs } from "./up_prefs.ts";
 
 /** Tailscale's own coordination server. */
@@ -206,7 +206,7 @@ export async function upTailnet(tun: string, v: TailnetFlags): Promise<number> {
   const log = logLine;
   const verbose = v.verbose ? log : () => {};
   const userspace = tun === USERSPACE_NETWORKING;
-  const wantProxies = checkProxyFlags(v, userspace);
+  const services = checkUserspaceFlags(v, userspace, envGet);
   if (userspace && v["accept-dns"]) {
     log(
       `--accept-dns: ${USERSPACE_NETWORKING} leaves /etc/resolv.conf alone (MagicDNS serves warren)`,
@@ -245,8 +245,8 @@ export async function upTailnet(tun: string, v: TailnetFlags): Promise<number> {
       `${st.peers.length} peer(s), ` +
       (userspace ? "no TUN, no routes" : `${st.routes.length} route(s)`),
   );
-  const proxies = wantProxies
-    ? await startOrStop(node, () => startUserspaceProxies(node, v, log))
+  const proxies = services
+    ? await startOrStop(node, () => startUserspaceServices(node, services, log))
     : null;
   const code = await runUntilStopped(
     node,
@@ -257,7 +257,7 @@ export async function upTailnet(tun: string, v: TailnetFlags): Promise<number> {
 }
 
 /** Runs `start` on a running node; if it throws, stops the node first. */
-async function startOrStop<T>(node: TsNode, start: () => T): Promise<T> {
+export async function startOrStop<T>(node: TsNode, start: () => T): Promise<T> {
   try {
     return start();
   } catch (e) {

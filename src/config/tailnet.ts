@@ -8,6 +8,7 @@ import { Fields, show } from "./fields.ts";
 import type { IpPrefix } from "../net/ip.ts";
 import { AdvertiseRoutesError, parseAdvertiseRoutes } from "../net/advertise_routes.ts";
 import type { ProblemList } from "./problems.ts";
+import { readNetstackKeys } from "./userspace_keys.ts";
 import {
   type ConfigTunables,
   DEFAULT_TAILNET_PORT,
@@ -52,6 +53,9 @@ export const TAILNET_KEYS = [
   "socket",
   "socks5Server",
   "outboundHttpProxyListen",
+  "forward",
+  "netstackMaxConnections",
+  "netstackTcpBuffer",
 ] as const;
 
 /** The keys of a tailnet's `disco` object: the direct-path tunables. */
@@ -153,6 +157,7 @@ export function parseTailnetSection(
       );
     }
   }
+  const netstack = readNetstackKeys(f, tun === USERSPACE_NETWORKING);
   if (socket !== undefined && !socket.startsWith("/")) {
     f.problem("socket", "must be an absolute path");
   }
@@ -171,6 +176,7 @@ export function parseTailnetSection(
     ...(socket === undefined ? {} : { socket }),
     ...(socks5 === undefined ? {} : { socks5Server: socks5 }),
     ...(httpProxy === undefined ? {} : { outboundHttpProxyListen: httpProxy }),
+    ...netstack,
     forceReauth: f.bool("forceReauth") ?? false,
     acceptRoutes: f.bool("acceptRoutes") ?? false,
     ...readAdvertiseRoutes(f),

@@ -9,6 +9,7 @@ import type { DiscoTunables } from "../disco/tunables.ts";
 import type { IpPrefix } from "../net/ip.ts";
 import type { WgConfig } from "../wireguard/wg_quick.ts";
 import type { NetworksConfigProblem } from "./problems.ts";
+import type { ForwardSpec, NetstackLimits } from "./userspace.ts";
 
 /** The `tun` value for a network with no TUN device: a userspace netstack instead. */
 export const USERSPACE_NETWORKING = "userspace-networking";
@@ -55,6 +56,10 @@ export interface TailnetNetwork {
   socks5Server?: string;
   /** `--outbound-http-proxy-listen HOST:PORT` (userspace networking only). */
   outboundHttpProxyListen?: string;
+  /** `--forward`: inbound forwards (userspace networking only). */
+  forwards?: ForwardSpec[];
+  /** `--netstack-max-connections`, `--netstack-tcp-buffer` (userspace networking only). */
+  netstackLimits?: Partial<NetstackLimits>;
   /** Register a fresh node key. */
   forceReauth: boolean;
   /** Route subnets that peers advertise. */

@@ -12,9 +12,10 @@ import { RouteTable } from "../../ffi/route.ts";
 import { TunDevice } from "../../ffi/tun.ts";
 import { formatPrefix, type IpPrefix } from "../net/ip.ts";
 import type { PacketDevice } from "../net/packet_device.ts";
-import { NetstackDevice, type NetstackDeviceCounters } from "../netstack/device.ts";
-import { IpInput, type IpInputCounters } from "../netstack/ip_input.ts";
+import { NetstackDevice } from "../netstack/device.ts";
+import { IpInput } from "../netstack/ip_input.ts";
 import { systemClock } from "../netstack/types.ts";
+import type { NetstackServicesStatus, NetstackStatus } from "./status.ts";
 
 /** tailscaled's `--tun` value for "no TUN, a stack in the process". */
 export const USERSPACE_NETWORKING = "userspace-networking";
@@ -37,6 +38,11 @@ export interface Netstack {
   readonly ip: IpInput;
   /** The data plane's side of the stack; `ip.send` emits through it. */
   readonly device: NetstackDevice;
+  /**
+   * What runs on the stack (the proxies, the forwards) reports here for
+   * `tun status`; null while nothing does. Set by whoever starts them.
+   */
+  servicesStatus: (() => NetstackServicesStatus) | null;
 }
 
 /** What the node and its engine drive: addresses, routes, and the packet device. */
@@ -63,7 +69,7 @@ export interface NodeLink {
   /** Routes in the kernel now (none in userspace mode). */
   installedRoutes(): IpPrefix[];
   /** Counters of the userspace stack, null in TUN mode. */
-  counters(): { ip: IpInputCounters; device: NetstackDeviceCounters } | null;
+  counters(): NetstackStatus | null;
   /** Removes routes and the interface, or closes the stack. */
   close(): void;
 }
@@ -134,12 +140,13 @@ export function openNetstackLink(mtu: number, log: (line: string) => void): Node
   device.setInput((p) => ip.input(p));
   const addresses = new Map<string, Uint8Array>();
   const update = () => ip.setAddresses([...addresses.values()]);
+  const netstack: Netstack = { ip, device, servicesStatus: null };
   return {
     mode: USERSPACE_NETWORKING,
     name: USERSPACE_NETWORKING,
     device,
     ifindex: 0,
-    netstack: { ip, device },
+    netstack,
     routes: { add() {}, remove() {} },
     addAddress(p) {
       addresses.set(formatPrefix(p), p.ip.slice());
@@ -150,7 +157,11 @@ export function openNetstackLink(mtu: number, log: (line: string) => void): Node
       update();
     },
     installedRoutes: () => [],
-    counters: () => ({ ip: { ...ip.counters }, device: { ...device.counters } }),
+    counters: () => ({
+      ip: { ...ip.counters },
+      device: { ...device.counters },
+      ...netstack.servicesStatus?.(),
+    }),
     close: () => device.close(),
   };
 }

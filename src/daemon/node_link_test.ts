@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { buildIcmpPacket, buildTcpPacket, TCP_ACK, TCP_RST, TCP_SYN } from "../net/packet.ts";
 import { parseIp, parsePrefix } from "../net/ip.ts";
 import { openNetstackLink, USERSPACE_NETWORKING } from "./node_link.ts";
+import type { NetstackServicesStatus } from "./status.ts";
 import { run } from "../testbed/netns.ts";
 import { WITHOUT_NET_ADMIN } from "../testbed/privileges.ts";
 import { skipRest } from "../testing/skip.ts";
@@ -119,4 +120,35 @@ Deno.test("openTunLink without CAP_NET_ADMIN points at userspace-networking", as
   const r = await run([...WITHOUT_NET_ADMIN, Deno.execPath(), "eval", code]);
   assert.match(r.stdout, /Cannot create TUN interface "wul%d": .*EPERM/);
   assert.match(r.stdout, /or use --tun userspace-networking, which needs no TUN and no privilege/);
+});
+
+Deno.test("openNetstackLink: the status of what runs on the stack joins its counters, until unhooked", () => {
+  const link = openNetstackLink(1280, () => {});
+  try {
+    assert.equal(link.counters()?.listeners, undefined, "nothing runs yet");
+    const services: NetstackServicesStatus = {
+      tcp: {
+        connections: 1,
+        maxConnections: 16,
+        bufferBytes: 1024,
+        refused: 2,
+        resets: 0,
+        malformed: 0,
+      },
+      listeners: [{ kind: "tcp-forward", listen: ":80", target: "127.0.0.1:8080", flows: 1 }],
+      flows: { proxy: 0, forward: 1 },
+    };
+    link.netstack!.servicesStatus = () => services;
+    const c = link.counters()!;
+    assert.deepEqual([c.tcp, c.listeners, c.flows], [
+      services.tcp,
+      services.listeners,
+      services.flows,
+    ]);
+    assert.equal(typeof c.ip.received, "number");
+    link.netstack!.servicesStatus = null;
+    assert.equal(link.counters()?.tcp, undefined);
+  } finally {
+    link.close();
+  }
 });

@@ -62,6 +62,52 @@ export interface TailnetStatus {
   subnetRouter?: SubnetRouterStatus;
 }
 
+/** A listener of a userspace node: a proxy on the host, or a forward on the tailnet side. */
+export interface NetstackListenerStatus {
+  /** Which service. */
+  kind: "socks5" | "http" | "tcp-forward" | "udp-forward";
+  /** Where it listens: `host:port` on the host for a proxy, `:PORT` on the node's tailnet addresses for a forward. */
+  listen: string;
+  /** A forward's target on the host, `host:port`. */
+  target?: string;
+  /** Flows open now: a proxy's connections being served, a forward's relayed connections or UDP flows. */
+  flows: number;
+  /** A forward's flows since the start. */
+  opened?: number;
+  /** A forward's flows that could not reach the target. */
+  failed?: number;
+  /** A UDP forward's new flows dropped at its flow limit. */
+  refused?: number;
+}
+
+/** The services on a userspace node's stack: its TCP, the listeners, the flows. */
+export interface NetstackServicesStatus {
+  /** warren's TCP on the stack (only present once something uses TCP: a proxy or a forward). */
+  tcp: {
+    /** Connections in the table now (dialled and accepted). */
+    connections: number;
+    /** The table's limit (`--netstack-max-connections`). */
+    maxConnections: number;
+    /** Each connection's send and receive buffer (`--netstack-tcp-buffer`). */
+    bufferBytes: number;
+    /** Dials and accepted connections refused (reset) because the table was full. */
+    refused: number;
+    /** RSTs sent to segments for no connection and no listener (closed ports). */
+    resets: number;
+    /** Segments that did not decode. */
+    malformed: number;
+  };
+  /** Every proxy and forward listener. */
+  listeners: NetstackListenerStatus[];
+  /** Open flows by kind: through the proxies, through the forwards. */
+  flows: { proxy: number; forward: number };
+}
+
+/** The userspace stack's counters, and its services when any run. */
+export type NetstackStatus =
+  & { ip: IpInputCounters; device: NetstackDeviceCounters }
+  & Partial<NetstackServicesStatus>;
+
 /** A node's whole status. */
 export interface NodeStatus {
   /** Backend state, as tailscaled names it. */
@@ -75,8 +121,8 @@ export interface NodeStatus {
    * stack (`--tun userspace-networking`). Absent from older nodes: "tun".
    */
   mode?: "tun" | "userspace-networking";
-  /** What the userspace stack did with packets, by outcome (userspace mode). */
-  netstack?: { ip: IpInputCounters; device: NetstackDeviceCounters } | null;
+  /** What the userspace stack did with packets, by outcome, and what runs on it (userspace mode). */
+  netstack?: NetstackStatus | null;
   /** Public key of the node. */
   publicKey: string;
   /** UDP port WireGuard listens on (0: none, tailnet over DERP only). */

@@ -9,19 +9,14 @@
 
 import { formatIp, unmap } from "../net/ip.ts";
 import type { UdpEndpoint, UdpTable } from "../netstack/udp_endpoints.ts";
-import { systemClock } from "../netstack/types.ts";
-import { TcpStack } from "../netstack/tcp_stack.ts";
+import type { TcpStack } from "../netstack/tcp_stack.ts";
 import {
   type DialFailure,
-  hostDialer,
   type ProxyConn,
   type ProxyDatagram,
   type ProxyDatagramSocket,
   type ProxyDialer,
   ProxyDialError,
-  type ProxyListeners,
-  routingDialer,
-  startProxies,
 } from "../proxy/mod.ts";
 import { ipOrNull } from "../proxy/socks5_codec.ts";
 import type { Netstack } from "./node_link.ts";
@@ -115,59 +110,4 @@ export interface ProxyNode {
   readonly netstack: Netstack | null;
   /** A MagicDNS name's tailnet address, or null for a name that is not the tailnet's. */
   resolveTailnet(name: string): string | null;
-}
-
-/** Running proxies with the TCP stack under them. */
-export interface UserspaceProxies {
-  /** warren's TCP on the node's netstack. */
-  readonly tcp: TcpStack;
-  /** The listeners. */
-  readonly listeners: ProxyListeners;
-  /** Stops the listeners and every connection, then the TCP stack. */
-  close(): Promise<void>;
-}
-
-/**
- * Starts the proxies the flags ask for on `node`'s netstack.
- *
- * @throws {Error} if the node has no netstack or a listener cannot open
- */
-export function startUserspaceProxies(
-  node: ProxyNode,
-  flags: ProxyListenFlags,
-  log: (line: string) => void,
-): UserspaceProxies {
-  const ns = node.netstack;
-  if (ns === null) throw new Error("The proxies need the userspace stack");
-  const tcp = new TcpStack({
-    ip: ns.ip,
-    device: ns.device,
-    clock: systemClock,
-    mtu: ns.device.mtu,
-  });
-  let listeners: ProxyListeners;
-  try {
-    listeners = startProxies({
-      dialer: routingDialer({
-        tailnet: netstackDialer(tcp, ns.ip.udp),
-        host: hostDialer(),
-        resolve: (name) => node.resolveTailnet(name),
-      }),
-      socks5: flags["socks5-server"],
-      http: flags["outbound-http-proxy-listen"],
-      log,
-    });
-  } catch (e) {
-    tcp.close();
-    throw e;
-  }
-  for (const s of listeners.status()) log(`${s.kind} proxy listening on ${s.listen}`);
-  return {
-    tcp,
-    listeners,
-    async close() {
-      await listeners.close();
-      tcp.close();
-    },
-  };
 }

@@ -1,35 +1,9 @@
 import assert from "node:assert/strict";
-import { parseIp } from "../net/ip.ts";
-import { IpInput } from "../netstack/ip_input.ts";
-import { TcpStack } from "../netstack/tcp_stack.ts";
-import { systemClock } from "../netstack/types.ts";
 import { ProxyDialError } from "../proxy/mod.ts";
+import { netstackPair } from "./_netstack_pair.ts";
 import { netstackDialer } from "./userspace_proxies.ts";
 
-/** Two stacks wired back to back (delivery a macrotask later). */
-function pair() {
-  let ipB: IpInput | null = null, ipA: IpInput | null = null;
-  const later = (to: () => IpInput | null) => (p: Uint8Array) => {
-    const c = p.slice();
-    setTimeout(() => to()?.input(c), 0);
-  };
-  ipA = new IpInput({
-    clock: systemClock,
-    out: later(() => ipB),
-    addresses: [parseIp("100.64.0.1")],
-  });
-  ipB = new IpInput({
-    clock: systemClock,
-    out: later(() => ipA),
-    addresses: [parseIp("100.64.0.2")],
-  });
-  return {
-    ipA,
-    ipB,
-    A: new TcpStack({ ip: ipA, clock: systemClock }),
-    B: new TcpStack({ ip: ipB, clock: systemClock }),
-  };
-}
+const pair = () => netstackPair(["100.64.0.1"], ["100.64.0.2"]);
 
 Deno.test("the netstack dialer carries a ProxyConn and maps a refusal to a SOCKS-able failure", async () => {
   const { A, B } = pair();

@@ -71,6 +71,20 @@ export function parseListenAddr(text: string, flag = "listen address"): ProxyAdd
   return { hostname: host, port };
 }
 
+/**
+ * `host:port` as a flag spells it, an IPv6 host in brackets: the inverse of
+ * {@linkcode parseListenAddr}.
+ *
+ * @example
+ * ```ts
+ * import { formatListenAddr } from "./listen.ts";
+ * formatListenAddr({ hostname: "::1", port: 1055 }); // "[::1]:1055"
+ * ```
+ */
+export function formatListenAddr(a: ProxyAddr): string {
+  return a.hostname.includes(":") ? `[${a.hostname}]:${a.port}` : `${a.hostname}:${a.port}`;
+}
+
 /** Options for {@linkcode startProxies}. */
 export interface StartProxiesOptions {
   /** Where proxied traffic goes (a {@linkcode routingDialer} in the daemon). */
@@ -162,8 +176,7 @@ export function startProxies(opts: StartProxiesOptions): ProxyListeners {
   };
   const out: ProxyListeners = { close, status };
   function status(): ProxyStatus[] {
-    const fmt = (a: ProxyAddr) =>
-      a.hostname.includes(":") ? `[${a.hostname}]:${a.port}` : `${a.hostname}:${a.port}`;
+    const fmt = formatListenAddr;
     const rows: ProxyStatus[] = [];
     if (socks && out.socks5) {
       rows.push({ kind: "socks5", listen: fmt(out.socks5), connections: socks.connections });

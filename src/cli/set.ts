@@ -35,6 +35,8 @@ export async function setCommand(argv: string[]): Promise<number> {
     console.log(SET_HELP);
     return 0;
   }
+  // Bad or missing flags are exit 2 before any node is asked (the real edit needs its prefs).
+  setEdit(flags, null, (v) => v);
   const tun = await pickOneNode(flags.tun, flags.network);
   const get = async (path: string) => {
     const r = await requestLocalApi(tun, "GET", `/localapi/v0/${path}`);

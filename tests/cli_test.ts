@@ -52,6 +52,28 @@ Deno.test("warren tun up --advertise-routes with a bad prefix exits 2 in tailsca
   assert.match(bad.stderr, /invalid boolean value "perhaps" for --snat-subnet-routes/);
 });
 
+Deno.test("warren tun set: bad or missing flags exit 2 before any node is asked; no node is exit 1", async () => {
+  for (
+    const [args, want] of [
+      [[], /nothing to change: give at least one setting/],
+      [
+        ["--advertise-routes", "10.0.0.1/24"],
+        /--advertise-routes: 10\.0\.0\.1\/24 has non-address/,
+      ],
+      [["--hostname", "a_b"], /--hostname: "a_b" is not a valid DNS label/],
+      [["--accept-dns=perhaps"], /invalid boolean value "perhaps" for --accept-dns/],
+    ] as const
+  ) {
+    const r = await warrenIn(null, ["tun", "set", ...args]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, want);
+    assert.equal(r.stderr.trim().split("\n").length, 1);
+  }
+  const none = await warrenIn(null, ["tun", "set", "--tun", "warren-none0", "--accept-routes"]);
+  assert.equal(none.code, 1, none.stderr);
+  assert.match(none.stderr, /No warren node is running for warren-none0/);
+});
+
 Deno.test("warren with an unknown command exits 2", async () => {
   const r = await warrenIn(null, ["tun", "sideways"]);
   assert.equal(r.code, 2);

@@ -5,34 +5,14 @@
  * warren's own CLI keeps working on the same socket.
  */
 import assert from "node:assert/strict";
-import * as http from "node:http";
 import { Client } from "tslocal";
 import { namespaceSupport } from "../src/testbed/netns.ts";
 import { Tailnet } from "../src/testbed/tailnet.ts";
 import { testOrSkip } from "../src/testing/skip.ts";
 import { ipv4Of, waitPeers } from "./_tailnet_probes.ts";
+import { localApiRequest as request } from "./_localapi_request.ts";
 
 const skip = await namespaceSupport();
-
-function request(
-  socketPath: string,
-  method: string,
-  path: string,
-): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { socketPath, path, method, headers: { Host: "local-tailscaled.sock" } },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (c) => body += c);
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-      },
-    );
-    req.on("error", reject);
-    req.end();
-  });
-}
 
 testOrSkip(import.meta, skip, {
   name: "tslocal reads status and whois from a warren node's --socket; disco ping and a 501 there",

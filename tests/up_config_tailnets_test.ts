@@ -2,7 +2,8 @@
  * One `tun up --config` process running two tailnets (two coordination servers with their own
  * address ranges) and a wg-quick network to wireguard-go, each carrying traffic. Killing one
  * control server leaves the others alone (its network keeps its data plane, the other keeps
- * receiving netmap changes); `tun down --network` stops one; SIGHUP with an edited file adds two
+ * receiving netmap changes); `tun down --network` stops one; `tun set --network one --shields-up`
+ * changes that network alone, live; SIGHUP with an edited file adds two
  * userspace networks and removes the downed one without touching the unchanged interfaces;
  * SIGTERM tears everything down.
  */
@@ -51,7 +52,7 @@ function tailnet(controlUrl: string, tun: string, hostname: string) {
 
 testOrSkip(import.meta, skip, {
   name:
-    "tun up --config: two tailnets and a WireGuard network in one process; a control server killed, tun down --network, SIGHUP, SIGTERM",
+    "tun up --config: two tailnets and a WireGuard network in one process; a control server killed, tun down --network, tun set --network, SIGHUP, SIGTERM",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -145,6 +146,17 @@ testOrSkip(import.meta, skip, {
       await waitFor("wg-office to go", async () => {
         return !(await multi.exec(["ip", "-o", "link"])).stdout.includes("wg-office");
       }, 10_000);
+      await ping(p1, v4(st.one));
+
+      // tun set --network reaches one network's socket: shields up on "one" refuses p1's pings,
+      // "two" is untouched.
+      const set = (arg: string) =>
+        multi.exec([...warren, "tun", "set", "--network", "one", arg], { check: false });
+      assert.equal((await set("--shields-up")).code, 0);
+      const shielded = await p1.exec(["ping", "-c", "2", "-W", "1", v4(st.one)], { check: false });
+      assert.notEqual(shielded.code, 0, "network one answered with shields up");
+      await ping(p2, v4(st.two));
+      assert.equal((await set("--shields-up=false")).code, 0);
       await ping(p1, v4(st.one));
 
       // SIGHUP: the file now drops office (already down: nothing to stop) and adds two userspace networks (each gets a

@@ -6,7 +6,7 @@
  */
 import { callLocalApi } from "../daemon/local_api.ts";
 import { listNodes } from "../daemon/runtime_dir.ts";
-import { pickNode, selectNodes } from "./pick_node.ts";
+import { pickOneNode } from "./pick_node.ts";
 import { parseFlags } from "./usage.ts";
 
 /** Usage text. */
@@ -30,9 +30,7 @@ export async function downCommand(argv: string[]): Promise<number> {
     console.log(DOWN_HELP);
     return 0;
   }
-  const tun = values.network === undefined
-    ? pickNode(values.tun)
-    : (await selectNodes(values.tun, values.network))[0];
+  const tun = await pickOneNode(values.tun, values.network);
   await callLocalApi(tun, "POST", "/warren/v0/down");
   const deadline = Date.now() + DOWN_TIMEOUT_MS;
   while (Date.now() < deadline) {

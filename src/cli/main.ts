@@ -16,6 +16,7 @@ Usage:
   warren tun up --config FILE                   every network a config file names, one process
   warren tun install [--config FILE]            run that as a systemd service (uninstall: remove)
   warren tun status [--peers] [--routes] [--json]
+  warren tun set [--hostname NAME] [...]        change a running node's settings live
   warren tun ping PEER                          disco ping: path and round trip
   warren tun netcheck                           UDP, NAT mapping and DERP latency report
   warren tun down                               stop the running node
@@ -34,6 +35,7 @@ const TUN_COMMANDS: Record<string, Command> = {
   up: async (a) => (await import("./up.ts")).upCommand(a),
   status: async (a) => (await import("./status.ts")).statusCommand(a),
   down: async (a) => (await import("./down.ts")).downCommand(a),
+  set: async (a) => (await import("./set.ts")).setCommand(a),
   derp: async (a) => (await import("./derp.ts")).derpCommand(a),
   ping: async (a) => (await import("./ping.ts")).pingCommand(a),
   netcheck: async (a) => (await import("./netcheck.ts")).netcheckCommand(a),

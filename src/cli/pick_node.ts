@@ -48,3 +48,14 @@ export async function selectNodes(
   }
   throw new NodeNotRunningError(network);
 }
+
+/**
+ * The one node a command that changes a node talks to: `--network`'s (see
+ * {@link selectNodes}), else `--tun`'s or the only one running ({@link pickNode}).
+ */
+export async function pickOneNode(
+  tun: string | undefined,
+  network: string | undefined,
+): Promise<string> {
+  return network === undefined ? pickNode(tun) : (await selectNodes(tun, network))[0];
+}

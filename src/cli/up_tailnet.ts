@@ -14,6 +14,7 @@ import { checkExitNodePrefs } from "../daemon/exit_node.ts";
 import { logLine, runUntilStopped } from "./foreground.ts";
 import { startUserspaceServices } from "../daemon/userspace_services.ts";
 import { checkUserspaceFlags, type ProxyFlags } from "./proxy_flags.ts";
+import { upGivenPrefs } from "./up_prefs.ts";
 
 /** Tailscale's own coordination server. */
 export const DEFAULT_CONTROL_URL: string = "https://controlplane.tailscale.com";
@@ -252,6 +253,7 @@ export async function upTailnet(tun: string, v: TailnetFlags): Promise<number> {
     ...exitNode,
     acceptDns: !!v["accept-dns"],
     hostname: v.hostname,
+    givenPrefs: upGivenPrefs(v, advertiseRoutes),
     ephemeral: !!v.ephemeral,
     socket: v.socket,
     plainDerp: !!v["derp-http"] || Deno.env.get("TS_DEBUG_USE_DERP_HTTP") === "1",

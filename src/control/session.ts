@@ -92,6 +92,10 @@ export class ControlSession {
   #endpointTypes: number[];
   #needLogin = false;
   readonly #pings: PingAnswerer;
+  /** Paused (`tailscale down`): the map poll stays closed until resumed. */
+  #paused = false;
+  #pause = new AbortController();
+  #resume: (() => void) | null = null;
 
   /** Creates the session; nothing happens until {@link start}. */
   constructor(opts: ControlSessionOptions) {
@@ -170,6 +174,33 @@ export class ControlSession {
   async setHostinfo(hostinfo: Hostinfo): Promise<void> {
     this.#hostinfo = hostinfo;
     await this.#liteUpdate();
+  }
+
+  /**
+   * Closes the map poll and keeps it closed (true), or opens it again (false): what
+   * tailscaled's control client does for `WantRunning: false`, so control sees the node
+   * offline while the process stays up. Lite updates wait for the next poll's request.
+   */
+  setPaused(paused: boolean): void {
+    if (paused === this.#paused) return;
+    this.#paused = paused;
+    if (paused) this.#pause.abort(new ControlError("aborted", "control: paused"));
+    else {
+      this.#pause = new AbortController();
+      this.#resume?.();
+    }
+  }
+
+  /**
+   * Logs out: registers the node key with an expiry in the past, which control (Headscale,
+   * Tailscale) takes as a logout and expires the key, as tailscaled's controlclient does.
+   */
+  async logout(): Promise<void> {
+    await this.#client.register({
+      nodeKey: publicFromPrivate(this.#opts.state.nodeKey),
+      hostinfo: this.#hostinfo,
+      expiry: new Date(123_000), // tailscaled's time.Unix(123, 0): far in the past
+    }, this.#abort.signal);
   }
 
   /** Stops the loop and closes the connection. */
@@ -275,12 +306,23 @@ export class ControlSession {
     const backoff = new Backoff(this.#opts.backoff);
     const now = this.#opts.now ?? Date.now;
     while (!signal.aborted) {
+      if (this.#paused) {
+        this.#setState("Stopped");
+        await new Promise<void>((r) => {
+          this.#resume = r;
+          signal.addEventListener("abort", () => r(), { once: true });
+        });
+        this.#resume = null;
+        if (!signal.aborted) this.#setState("Starting");
+        continue;
+      }
       try {
         if (this.#needLogin) await this.#login(true);
-        await this.#pollOnce(signal, now, backoff);
+        await this.#pollOnce(AbortSignal.any([signal, this.#pause.signal]), now, backoff);
         // A clean end of stream: reconnect after a short pause.
       } catch (err) {
         if (signal.aborted) return;
+        if (this.#paused) continue;
         const e = asControlError(err);
         if (e.kind === "version") {
           this.#report(e);

@@ -32,6 +32,46 @@ const selfNode = (key: string): MapResponse => ({
 const hostinfo = buildHostinfo({ backendLogID: "cd".repeat(32), hostname: "s" });
 const fast = { minMs: 10, maxMs: 40 };
 
+/**
+ * A server that registers every node (recorded in `registers`), shows each map request to
+ * `onMap`, and answers a streaming one with the self node, then `more`.
+ */
+function selfServer(
+  registers: RegisterRequest[],
+  onMap: (req: MapRequest) => void,
+  more: MapResponse[] = [],
+): ReturnType<typeof startLoopbackServer> {
+  return startLoopbackServer({
+    handler: ({ path, body }, stream) => {
+      const req = JSON.parse(new TextDecoder().decode(body));
+      stream.respond({ ":status": 200 });
+      if (path === "/machine/register") {
+        registers.push(req);
+        stream.end(JSON.stringify(OK));
+        return;
+      }
+      onMap(req);
+      if (!req.Stream) return void stream.end();
+      for (const m of [selfNode(req.NodeKey), ...more]) stream.write(encodeMapMessage(m, true));
+    },
+  });
+}
+
+/** A session on the loopback server at `url` with the tests' usual keys and fast backoff. */
+async function sessionAt(
+  url: string,
+  extra: Partial<ConstructorParameters<typeof ControlSession>[0]>,
+): Promise<ControlSession> {
+  return new ControlSession({
+    controlUrl: url,
+    state: await KeyState.open("mem:"),
+    hostinfo,
+    discoKey: publicFromPrivate(generateNodePrivate()),
+    backoff: fast,
+    ...extra,
+  });
+}
+
 function until(cond: () => boolean, what: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const deadline = setTimeout(() => {
@@ -51,21 +91,7 @@ function until(cond: () => boolean, what: string): Promise<void> {
 Deno.test("ControlSession logs in, streams the map, and re-dials after the server drops it", async () => {
   const registers: RegisterRequest[] = [];
   const maps: MapRequest[] = [];
-  const srv = startLoopbackServer({
-    handler: ({ path, body }, stream) => {
-      const req = JSON.parse(new TextDecoder().decode(body));
-      stream.respond({ ":status": 200 });
-      if (path === "/machine/register") {
-        registers.push(req);
-        stream.end(JSON.stringify(OK));
-        return;
-      }
-      maps.push(req);
-      if (!req.Stream) return void stream.end();
-      stream.write(encodeMapMessage(selfNode(req.NodeKey), true));
-      stream.write(encodeMapMessage({ KeepAlive: true }, true));
-    },
-  });
+  const srv = selfServer(registers, (req) => maps.push(req), [{ KeepAlive: true }]);
   const state = await KeyState.open("mem:");
   const states: SessionState[] = [];
   const netmaps: NetworkMap[] = [];
@@ -189,15 +215,7 @@ Deno.test("ControlSession.start() fails fast with one line on a rejected pre-aut
     },
   });
   const states: SessionState[] = [];
-  const session = new ControlSession({
-    controlUrl: srv.url,
-    state: await KeyState.open("mem:"),
-    hostinfo,
-    discoKey: publicFromPrivate(generateNodePrivate()),
-    authKey: "bad",
-    backoff: fast,
-    onState: (s) => states.push(s),
-  });
+  const session = await sessionAt(srv.url, { authKey: "bad", onState: (s) => states.push(s) });
   try {
     await assert.rejects(
       session.start(),
@@ -338,6 +356,33 @@ Deno.test("ControlSession keeps the old netmap while reconnecting, until the new
     assert.deepEqual(peerIdsOf(session.netmap), []);
   } finally {
     release();
+    await session.close();
+    await srv.close();
+  }
+});
+
+Deno.test("ControlSession.setPaused closes the map poll until resumed; logout registers with an expiry in the past", async () => {
+  const registers: RegisterRequest[] = [];
+  let streams = 0;
+  const srv = selfServer(registers, (req) => void (req.Stream && streams++));
+  const errors: ControlError[] = [];
+  const session = await sessionAt(srv.url, { authKey: "key", onError: (e) => errors.push(e) });
+  try {
+    await session.start();
+    await until(() => session.state === "Running", "Running");
+    session.setPaused(true);
+    await until(() => session.state === "Stopped", "Stopped while paused");
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(streams, 1, "no new poll while paused");
+    session.setPaused(false);
+    await until(() => streams === 2 && session.state === "Running", "a new poll once resumed");
+    assert.deepEqual(errors, [], "pausing is not a failure");
+
+    await session.logout();
+    assert.equal(registers.length, 2);
+    assert.equal(registers[1].Expiry, "1970-01-01T00:02:03.000Z");
+    assert.equal(registers[1].Auth, undefined);
+  } finally {
     await session.close();
     await srv.close();
   }

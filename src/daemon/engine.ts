@@ -45,9 +45,11 @@ export interface EnginePorts {
 export class TailnetEngine {
   readonly #ports: EnginePorts;
   /** Extra local destinations for the filter and routes (quad-100). */
-  readonly #fixedLocal: readonly IpPrefix[];
+  #fixedLocal: readonly IpPrefix[];
   #plan: TailnetPlan = EMPTY_PLAN;
   #filter: PacketFilter | null = null;
+  /** `--shields-up`: the filter gets no rules, so only replies to this node's own traffic pass. */
+  #shieldsUp = false;
   /** Addresses and routes the kernel took, as text: the next commit diffs against these. */
   readonly #addresses = new Set<string>();
   readonly #routes = new Set<string>();
@@ -58,6 +60,16 @@ export class TailnetEngine {
   constructor(ports: EnginePorts, fixedLocal: readonly IpPrefix[] = []) {
     this.#ports = ports;
     this.#fixedLocal = fixedLocal;
+  }
+
+  /** Replaces the extra local destinations (the subnet router's, after `tun set`); next commit uses them. */
+  setFixedLocal(fixedLocal: readonly IpPrefix[]): void {
+    this.#fixedLocal = fixedLocal;
+  }
+
+  /** Turns shields-up on or off for the next commit (tailscaled's NewShieldsUpFilter). */
+  setShieldsUp(on: boolean): void {
+    this.#shieldsUp = on;
   }
 
   /** The plan last committed. */
@@ -142,7 +154,7 @@ export class TailnetEngine {
     // Approved subnets are ours to deliver (the kernel forwards them); an exit route is
     // not taken whole: the subnet router passes it in fixedLocal without the host's LANs.
     const approved = plan.selfRoutes.filter((p) => p.bits !== 0);
-    this.#filter = new PacketFilter(plan.packetFilter ?? [], {
+    this.#filter = new PacketFilter(this.#shieldsUp ? [] : plan.packetFilter ?? [], {
       localNets: [...plan.addresses, ...approved, ...this.#fixedLocal],
       flows: this.#filter?.flows,
     });

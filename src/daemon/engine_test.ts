@@ -175,3 +175,21 @@ Deno.test("TailnetEngine gives WireGuard the /0s of the selected exit node only,
 function parsePeerKey(id: number): Uint8Array {
   return Uint8Array.from(KEY(id).slice(8).match(/../g)!.map((h) => parseInt(h, 16)));
 }
+
+Deno.test("TailnetEngine with shields up refuses new inbound flows, passes replies; setFixedLocal widens local", () => {
+  const engine = new TailnetEngine(fakes().ports);
+  const icmp = (type: number, dst = "100.64.0.1") =>
+    buildIcmpPacket({ src: parseIp("100.64.0.2"), dst: parseIp(dst), type, rest: 1 });
+  const nm = netmap(node(1), [node(2)]);
+  commit(engine, nm);
+  assert.equal(engine.filter!.check(icmp(8)), "accept", "the netmap's filter allows all");
+  engine.setShieldsUp(true);
+  commit(engine, nm);
+  assert.equal(engine.filter!.check(icmp(8)), "drop", "echo request refused");
+  assert.equal(engine.filter!.check(icmp(0)), "accept", "echo reply to our own ping passes");
+  engine.setShieldsUp(false);
+  engine.setFixedLocal([parsePrefix("10.98.9.0/24")]);
+  commit(engine, nm);
+  assert.equal(engine.filter!.check(icmp(8)), "accept");
+  assert.equal(engine.filter!.check(icmp(8, "10.98.9.5")), "accept", "a subnet handed in later");
+});

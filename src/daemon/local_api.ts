@@ -165,6 +165,24 @@ export async function callLocalApi(
   path: string,
   dirs: string[] = runtimeDirs(),
 ): Promise<unknown> {
+  const { status, body } = await requestLocalApi(tun, method, path, undefined, dirs);
+  const json = JSON.parse(body);
+  if (status !== 200) throw new Error(`LocalAPI ${path}: ${json.error ?? status}`);
+  return json;
+}
+
+/**
+ * Sends one request (with an optional JSON body) to the node of `tun` and returns the
+ * status and body text, whatever the status. The Host is the one tailscale's clients send,
+ * so `/localapi/v0/` accepts it as well as warren's `/warren/v0/`.
+ */
+export async function requestLocalApi(
+  tun: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  dirs: string[] = runtimeDirs(),
+): Promise<{ status: number; body: string }> {
   let conn: Deno.UnixConn | null = null;
   for (const dir of dirs) {
     try {
@@ -176,18 +194,18 @@ export async function callLocalApi(
   }
   if (conn === null) throw new NodeNotRunningError(tun, dirs);
   try {
-    const req = `${method} ${path} HTTP/1.1\r\nHost: local\r\nContent-Length: 0\r\n` +
-      `Connection: close\r\n\r\n`;
-    await conn.write(new TextEncoder().encode(req));
+    const payload = new TextEncoder().encode(body === undefined ? "" : JSON.stringify(body));
+    const head = `${method} ${path} HTTP/1.1\r\nHost: local-tailscaled.sock\r\n` +
+      (body === undefined ? "" : "Content-Type: application/json\r\n") +
+      `Content-Length: ${payload.length}\r\nConnection: close\r\n\r\n`;
+    const req = new Uint8Array([...new TextEncoder().encode(head), ...payload]);
+    for (let off = 0; off < req.length;) off += await conn.write(req.subarray(off));
     const raw = new TextDecoder().decode(await new Response(conn.readable).arrayBuffer());
     const split = raw.indexOf("\r\n\r\n");
-    const head = raw.slice(0, split);
-    let body = raw.slice(split + 4);
-    if (/^transfer-encoding:\s*chunked/im.test(head)) body = dechunk(body);
-    const status = Number(head.split(" ")[1]);
-    const json = JSON.parse(body);
-    if (status !== 200) throw new Error(`LocalAPI ${path}: ${json.error ?? status}`);
-    return json;
+    const headers = raw.slice(0, split);
+    let text = raw.slice(split + 4);
+    if (/^transfer-encoding:\s*chunked/im.test(headers)) text = dechunk(text);
+    return { status: Number(headers.split(" ")[1]), body: text };
   } finally {
     try {
       conn.close();

@@ -126,6 +126,20 @@ export class NodeDns {
     await this.#write();
   }
 
+  /**
+   * Puts resolv.conf back and stops managing it, MagicDNS still answering at quad-100 for
+   * warren (`tun set --accept-dns=false`); {@link acceptDns} takes it over again.
+   */
+  async releaseDns(): Promise<void> {
+    await this.#writes;
+    if (!this.#resolvConf) return;
+    this.#resolvConf = false;
+    this.#resolvConfText = "";
+    await restoreResolvConf(this.#resolvConfOpts);
+    this.#base = [];
+    this.#responder = this.#newResponder();
+  }
+
   /** Puts resolv.conf back if it was changed, after any write in flight. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;

@@ -85,6 +85,28 @@ Deno.test("with --accept-dns and no resolvers from control, other names go to re
   });
 });
 
+Deno.test("releaseDns (tun set --accept-dns=false) puts resolv.conf back; acceptDns takes it again", async () => {
+  const original = "nameserver 192.0.2.53\n";
+  await withResolvConf(original, async (path) => {
+    const dns = new NodeDns(() => {}, { resolvConf: { path }, forwarder: recordingForwarder() });
+    try {
+      dns.setNetmap(netmapWith({ Domains: ["tailnet.test"] }));
+      await dns.acceptDns();
+      await dns.releaseDns();
+      assert.equal(await Deno.readTextFile(path), original);
+      assert.deepEqual(dns.baseResolvers, []);
+      dns.setNetmap(netmapWith({ Domains: ["other.test"] }));
+      assert.equal(await Deno.readTextFile(path), original, "released: netmaps leave it alone");
+      await dns.acceptDns();
+      assert.match(await Deno.readTextFile(path), /^nameserver 100\.100\.100\.100$/m);
+      assert.deepEqual(dns.baseResolvers, [{ Addr: "192.0.2.53" }]);
+    } finally {
+      await dns.close();
+    }
+    assert.equal(await Deno.readTextFile(path), original);
+  });
+});
+
 Deno.test("NodeDns drops quad-100 queries while the forwarder is full, and logs that once per interval", () => {
   const fwd = recordingForwarder();
   fwd.full = true;

@@ -127,12 +127,17 @@ const KEY_CACHE_MAX = 65_536;
 
 /** Plans netmaps; keeps a cache of key checks between calls. */
 export class TailnetPlanner {
-  readonly #opts: PlanOptions;
+  #opts: PlanOptions;
   readonly #keyChecks = new Map<string, string | null>();
 
   /** A planner with fixed options. */
   constructor(opts: PlanOptions) {
     this.#opts = opts;
+  }
+
+  /** Changes options for the next plan (`tun set --accept-routes`). */
+  setOptions(opts: Partial<PlanOptions>): void {
+    this.#opts = { ...this.#opts, ...opts };
   }
 
   /**

@@ -2,8 +2,8 @@
  * A tailnet node as tailscaled's LocalAPI sees it: the {@link LocalApiNode}
  * that `src/localapi/` serves (`tailscale status`, `whois`, `ping`, `prefs`),
  * built from what the node already knows — its netmap, its warren status and
- * magicsock's disco pings. Settings that would need a live change (exit node,
- * advertised routes) are refused until `tun set` exists.
+ * magicsock's disco pings — and its prefs, which `PATCH prefs`, `start` and
+ * `logout` change live (`live_prefs.ts`).
  *
  * @module
  */
@@ -18,6 +18,10 @@ import {
 import type { NetworkMap } from "../netmap/network_map.ts";
 import type { NodeStatus } from "./status.ts";
 import type { ExitNodeStatus } from "./exit_node.ts";
+import type { LivePrefs } from "./live_prefs.ts";
+
+/** How often `watch-ipn-bus` looks at the node's state. */
+const WATCH_POLL_MS = 250;
 
 /** What the adapter reads from the running node. */
 export interface TsLocalApiSource {
@@ -30,9 +34,9 @@ export interface TsLocalApiSource {
   /** A disco ping to the peer with this node key; null when nothing answered. */
   ping(nodeKey: Uint8Array): Promise<{ via: string; latencyMs: number } | null>;
   /** Options the node was started with. */
-  options: { controlUrl: string; acceptRoutes: boolean; acceptDns: boolean; hostname?: string };
-  /** Stops the node (`WantRunning: false`, `tailscale down`). */
-  stop(): void;
+  options: { controlUrl: string };
+  /** The node's prefs, changed live (`PATCH prefs`, `start`, `logout`). */
+  live: LivePrefs;
   /** Whether the kernel TUN carries the data (false: userspace networking). */
   tun: boolean;
   /** The exit node choice and the peer in use. */
@@ -44,17 +48,13 @@ export function tsLocalApiNode(src: TsLocalApiSource): LocalApiNode {
   const prefs = (): NodePrefs => {
     const self = src.netmap()?.self;
     const profile = self ? src.netmap()?.userProfiles.get(self.User) ?? null : null;
+    const exit = src.exitNode?.();
     return {
+      ...src.live.prefs,
+      // `tun up --exit-node NAME` is resolved by the node: the peer in use is the answer.
+      ExitNodeID: exit?.node?.stableId ?? src.live.prefs.ExitNodeID,
+      ExitNodeAllowLANAccess: exit?.allowLanAccess ?? src.live.prefs.ExitNodeAllowLANAccess,
       ControlURL: src.options.controlUrl,
-      RouteAll: src.options.acceptRoutes,
-      ExitNodeID: src.exitNode?.().node?.stableId ?? "",
-      ExitNodeIP: "",
-      ExitNodeAllowLANAccess: src.exitNode?.().allowLanAccess ?? false,
-      CorpDNS: src.options.acceptDns,
-      WantRunning: true,
-      LoggedOut: false,
-      Hostname: src.options.hostname ?? "",
-      AdvertiseRoutes: null,
       AdvertiseTags: null,
       UserProfile: profile,
       NodeID: self?.StableID ?? "",
@@ -64,48 +64,41 @@ export function tsLocalApiNode(src: TsLocalApiSource): LocalApiNode {
     statusView() {
       const st = src.status();
       const nm = src.netmap();
+      const p = src.live.prefs;
       return {
         version: "warren",
         tun: src.tun,
         backendState: st.state as BackendState,
-        haveNodeKey: true,
+        haveNodeKey: !p.LoggedOut,
         authUrl: "",
         netmap: nm,
         selfEndpoints: src.endpoints(),
         homeDerp: st.tailnet?.homeDerp ?? 0,
         selfOnline: st.state === "Running",
         health: [],
-        exitNodeId: src.exitNode?.().node?.stableId ?? "",
-        routeAll: src.options.acceptRoutes,
+        exitNodeId: src.exitNode?.().node?.stableId ?? p.ExitNodeID,
+        routeAll: p.RouteAll,
         peers: peersFromNodeStatus(st, Date.now()),
         os: "linux",
-        hostName: Deno.hostname(),
+        hostName: p.Hostname || Deno.hostname(),
       };
     },
     prefs,
-    editPrefs(edit) {
-      if (edit.WantRunning === false) {
-        src.stop();
-        return Promise.resolve();
-      }
-      const now = prefs();
-      for (const [k, v] of Object.entries(edit)) {
-        if (JSON.stringify(now[k as keyof NodePrefs]) !== JSON.stringify(v)) {
-          return Promise.reject(
-            new Error(`warren cannot change ${k} while running yet; restart with the new flag`),
-          );
-        }
-      }
-      return Promise.resolve();
-    },
+    editPrefs: (edit) => src.live.edit(edit),
     async discoPing(nodeKey: string): Promise<Pong | null> {
       return await src.ping(parseNodePublic(nodeKey));
     },
-    logout() {
-      return Promise.reject(new Error("warren does not log out over the LocalAPI yet"));
-    },
-    start() {
-      return Promise.reject(new Error("warren starts with `warren tun up`, not over the LocalAPI"));
+    logout: () => src.live.logout(),
+    start: (req) => src.live.start(req),
+    // The node has no state events; a state read four times a second is what the IPN bus
+    // needs (`tailscale up` waits there for Running after start).
+    watchState(cb) {
+      let last = src.status().state;
+      const timer = setInterval(() => {
+        const now = src.status().state;
+        if (now !== last) cb((last = now) as BackendState);
+      }, WATCH_POLL_MS);
+      return () => clearInterval(timer);
     },
   };
 }

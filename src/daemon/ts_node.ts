@@ -51,6 +51,10 @@ import { startSubnetRouter, type SubnetRouter } from "./subnet_router.ts";
 import { type ExitNodeControl, exitNodeControl, type ExitNodePrefs } from "./exit_node.ts";
 import { BYPASS_MARK, setBypassMark } from "../net/bypass_dial.ts";
 import type { TsNodeOptions } from "./ts_node_options.ts";
+import { optionsWithPrefs, prefsFromOptions, PrefsStore } from "./prefs.ts";
+import { type ExitNodeChoice, LivePrefs } from "./live_prefs.ts";
+import { PrefsError } from "../localapi/prefs.ts";
+import { nodeLivePorts } from "./node_live_ports.ts";
 import {
   type Netstack,
   type NodeLink,
@@ -108,12 +112,15 @@ export class TsNode {
   #timers: ReturnType<typeof setInterval>[] = [];
   #loggedIn = false;
   #lastError: Error | null = null;
+  readonly #prefs: PrefsStore;
+  #live: LivePrefs | null = null;
   /** Settles when the node has stopped and cleaned up. */
   readonly done: Promise<void>;
   #resolveDone!: () => void;
 
-  private constructor(opts: TsNodeOptions, state: KeyState) {
+  private constructor(opts: TsNodeOptions, state: KeyState, prefs: PrefsStore) {
     this.#opts = opts;
+    this.#prefs = prefs;
     this.done = new Promise((r) => this.#resolveDone = r);
     this.#dns = new NodeDns(opts.log);
     this.#planner = new TailnetPlanner({ acceptRoutes: opts.acceptRoutes });
@@ -123,7 +130,10 @@ export class TsNode {
     this.#hostinfo = buildHostinfo({
       backendLogID: state.backendLogID,
       hostname: opts.hostname,
-      extra: routable.length > 0 ? { RoutableIPs: routable } : undefined,
+      extra: {
+        ...(routable.length > 0 ? { RoutableIPs: routable } : {}),
+        ...(prefs.current.ShieldsUp ? { ShieldsUp: true } : {}),
+      },
     });
     this.#session = new ControlSession({
       controlUrl: opts.controlUrl,
@@ -156,7 +166,8 @@ export class TsNode {
   /** Logs in, builds the data plane from the first netmap, and serves the LocalAPI. */
   static async start(opts: TsNodeOptions): Promise<TsNode> {
     const state = await KeyState.open(opts.stateDir);
-    const node = new TsNode(opts, state);
+    const prefs = await PrefsStore.open(state, opts.givenPrefs ?? prefsFromOptions(opts));
+    const node = new TsNode(optionsWithPrefs(opts, prefs.current), state, prefs);
     // As tailscaled's netns: warren's own sockets skip an exit node's routes (exit_routing.ts).
     if (!opts.userspace) setBypassMark(BYPASS_MARK);
     const first = new Promise<NetworkMap>((r) => node.#firstMap = r);
@@ -264,6 +275,25 @@ export class TsNode {
       dns: this.#dns,
       log: opts.log,
     }, [...QUAD100, ...(router?.localNets() ?? [])]);
+    const live = this.#live = new LivePrefs(
+      this.#prefs,
+      nodeLivePorts({
+        link,
+        snat: opts.snatSubnetRoutes ?? true,
+        fixedLocal: QUAD100,
+        planner: this.#planner,
+        engine: () => this.#engine,
+        router: { get: () => this.#router, set: (r) => this.#router = r },
+        dns: this.#dns,
+        session: this.#session,
+        pushHostinfo: (patch) => this.#pushHostinfo(patch),
+        replan: () => this.#netmap && this.#apply(this.#netmap),
+        corpDns: () => this.#prefs.current.CorpDNS,
+        ...(link.mode === "tun" ? { setExitNode: (c) => this.#liveExitNode(c) } : {}),
+        log: opts.log,
+      }),
+    );
+    this.#engine.setShieldsUp(live.prefs.ShieldsUp);
     this.#apply(nm);
     this.#plane = new DataPlane(device, link.device, [udp], this.#poller, {
       outbound: (buf, off, len) => this.#outbound(buf, off, len),
@@ -293,7 +323,7 @@ export class TsNode {
         endpoints: () => this.#endpoints,
         ping: (key) => magic.ping(key),
         options: opts,
-        stop: () => void this.stop(),
+        live,
         tun: link.mode === "tun",
         exitNode: () => this.#exit.status(),
       })),
@@ -322,7 +352,11 @@ export class TsNode {
 
   /** Plans the netmap whole, then commits it; unchanged peers keep their sessions. */
   #apply(nm: NetworkMap): void {
-    const plan = this.#planner.planNetmap(nm, this.#exit.resolve(nm));
+    const planned = this.#planner.planNetmap(nm, this.#exit.resolve(nm));
+    // Stopped (`tailscale down`): no peers, addresses or routes until it runs again.
+    const plan = planned && this.#live?.running === false
+      ? { ...EMPTY_PLAN, derpMap: planned.derpMap }
+      : planned;
     if (!plan || !this.#engine) return;
     try {
       this.#engine.apply(plan, nm);
@@ -410,12 +444,16 @@ export class TsNode {
     for (const m of measured) {
       if (m.latencyMs !== null) latency[`${m.regionId}-v4`] = m.latencyMs / 1000;
     }
-    this.#hostinfo = {
-      ...this.#hostinfo,
+    await this.#pushHostinfo({
       NetInfo: { ...this.#hostinfo.NetInfo, PreferredDERP: home, DERPLatency: latency },
-    };
+    });
+  }
+
+  /** Replaces Hostinfo fields and tells control; a failure waits for the next map request. */
+  async #pushHostinfo(patch: Partial<Hostinfo>): Promise<void> {
+    this.#hostinfo = { ...this.#hostinfo, ...patch };
     await this.#session.setHostinfo(this.#hostinfo).catch((e) =>
-      this.#opts.log(`control: reporting home DERP failed: ${e.message}`)
+      this.#opts.log(`control: reporting Hostinfo failed: ${e.message}`)
     );
   }
 
@@ -468,6 +506,23 @@ export class TsNode {
     if (this.#netmap) this.#apply(this.#netmap);
   }
 
+  /** `tun set --exit-node` / PATCH prefs: the chosen peer's StableID, as its Tailscale IP. */
+  #liveExitNode(c: ExitNodeChoice): Promise<void> {
+    let exitNode = "";
+    if (c.id !== "") {
+      const peer = [...(this.#netmap?.peers.values() ?? [])].find((p) => p.StableID === c.id);
+      const ip = peer?.Addresses?.[0]?.split("/")[0];
+      if (!ip) return Promise.reject(new PrefsError(`no node found in netmap with ID ${c.id}`));
+      exitNode = ip;
+    }
+    try {
+      this.setExitNode({ exitNode, allowLanAccess: c.allowLanAccess });
+    } catch (e) {
+      return Promise.reject(new PrefsError(e instanceof Error ? e.message : String(e)));
+    }
+    return Promise.resolve();
+  }
+
   /** Endpoint discovery, one round at a time (see {@link Rerunner}). */
   #discover(): Promise<void> {
     return this.#discoverer.request();
@@ -517,7 +572,11 @@ export class TsNode {
   /** A snapshot for the LocalAPI. */
   status(): NodeStatus {
     return buildTailnetStatus({
-      state: this.#state === "Running" && this.#link ? "Running" : mapState(this.#state),
+      state: this.#live?.prefs.LoggedOut
+        ? "NeedsLogin"
+        : this.#state === "Running" && this.#link
+        ? "Running"
+        : mapState(this.#state),
       interface: this.interfaceName,
       network: this.#opts.network,
       mode: this.#link?.mode ?? (this.#opts.userspace ? USERSPACE_NETWORKING : "tun"),

@@ -7,6 +7,7 @@
 import type { DiscoTunables } from "../disco/tunables.ts";
 import type { IpPrefix } from "../net/ip.ts";
 import type { Timings } from "../wireguard/timings.ts";
+import type { PrefsEdit } from "../localapi/prefs.ts";
 
 /** How to run a tailnet node. */
 export interface TsNodeOptions {
@@ -46,6 +47,11 @@ export interface TsNodeOptions {
   exitNodeAllowLanAccess?: boolean;
   /** Point /etc/resolv.conf at quad-100 while up (restored on stop); not in userspace mode. */
   acceptDns: boolean;
+  /**
+   * The prefs settings `tun up` was given (they replace the stored ones, the rest come from
+   * the state directory); absent: every setting above is as given (a config-file network).
+   */
+  givenPrefs?: PrefsEdit;
   /** Host name to register (default: the system's). */
   hostname?: string;
   /** Ask to be an ephemeral node. */

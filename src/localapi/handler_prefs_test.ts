@@ -75,7 +75,7 @@ Deno.test("an exit node given by IP is resolved to its stable ID, as tailscaled 
 Deno.test('PATCH prefs refusals answer 400 with tailscaled\'s {"Error"} body', async () => {
   const cases: [unknown, string][] = [
     [{ RunSSH: true, RunSSHSet: true }, "warren does not support changing RunSSH"],
-    [{ ShieldsUpSet: true }, "warren does not support changing ShieldsUp"],
+    [{ RunWebClientSet: true }, "warren does not support changing RunWebClient"],
     [{ AutoUpdateSet: { ApplySet: true } }, "warren does not support changing AutoUpdate"],
     [{ InternalExitNodePriorSet: true }, "can't set Internal fields"],
     [{ Hostname: 7, HostnameSet: true }, "invalid value for Hostname: 7"],
@@ -142,10 +142,10 @@ Deno.test("check-prefs accepts the CLI's own body and names what warren cannot d
   assert.equal(await up.text(), "{}\n");
   const ssh = await call(new FakeNode(), "check-prefs", {
     method: "POST",
-    body: JSON.stringify({ ...(full as object), RunSSH: true, ShieldsUp: true }),
+    body: JSON.stringify({ ...(full as object), RunSSH: true, RunWebClient: true }),
   });
   assert.deepEqual(await ssh.json(), {
-    Error: "warren does not support changing RunSSH\nwarren does not support changing ShieldsUp",
+    Error: "warren does not support changing RunSSH\nwarren does not support changing RunWebClient",
   });
   const other = await call(new FakeNode(), "check-prefs", {
     method: "POST",

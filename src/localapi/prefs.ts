@@ -27,6 +27,8 @@ export interface NodePrefs {
   WantRunning: boolean;
   /** Logged out by the user. */
   LoggedOut: boolean;
+  /** Refuse every incoming connection (`--shields-up`); replies to this node's own still pass. */
+  ShieldsUp: boolean;
   /** Hostname to register with, "" for the OS's. */
   Hostname: string;
   /** Routes (and exit routes) this node offers. */
@@ -47,6 +49,7 @@ export const EDITABLE_PREFS = [
   "ExitNodeAllowLANAccess",
   "CorpDNS",
   "WantRunning",
+  "ShieldsUp",
   "Hostname",
   "AdvertiseRoutes",
 ] as const;
@@ -78,7 +81,7 @@ export function renderPrefs(p: NodePrefs): Record<string, unknown> {
     RunWebClient: false,
     WantRunning: p.WantRunning,
     LoggedOut: p.LoggedOut,
-    ShieldsUp: false,
+    ShieldsUp: p.ShieldsUp,
     AdvertiseTags: p.AdvertiseTags,
     Hostname: p.Hostname,
     NotepadURLs: false,

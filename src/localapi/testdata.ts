@@ -13,6 +13,7 @@ import type { MapResponse } from "../netmap/tailcfg.ts";
 import type { BackendState, IpnStatusView, PeerLive } from "./ipnstate.ts";
 import type { LocalApiNode, Pong, StartRequest } from "./handler.ts";
 import type { NodePrefs, PrefsEdit } from "./prefs.ts";
+import { DEFAULT_PREFS } from "../daemon/prefs.ts";
 
 /** The tailscaled LocalAPI capture. */
 export const LOCALAPI_FIXTURES = new URL(
@@ -121,16 +122,10 @@ export function assertSameShape(
 /** ts-b's prefs as its prefs.json shows them. */
 export function tsbPrefs(): NodePrefs {
   return {
+    ...DEFAULT_PREFS,
     ControlURL: "http://10.98.0.1:8080",
     RouteAll: true,
-    ExitNodeID: "",
-    ExitNodeIP: "",
-    ExitNodeAllowLANAccess: false,
-    CorpDNS: false,
-    WantRunning: true,
-    LoggedOut: false,
     Hostname: "ts-b",
-    AdvertiseRoutes: null,
     AdvertiseTags: null,
     UserProfile: { ID: 1, LoginName: "lab", DisplayName: "lab" },
     NodeID: "2",

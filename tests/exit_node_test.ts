@@ -61,32 +61,49 @@ async function approveExit(t: Tailnet, hostname: string): Promise<void> {
   assert.deepEqual(r.approved_routes, ["0.0.0.0/0", "::/0"]);
 }
 
-/** One checksummed transfer from `from` to the internet host. */
-async function transfer(from: Netns, inet: Netns): Promise<void> {
-  const server = inet.spawn([
+/**
+ * One checksummed transfer of `bytes` from `from` to `host` (default the internet host) served in
+ * `to`; `during` runs once the transfer has started.
+ */
+async function transfer(
+  from: Netns,
+  to: Netns,
+  opts: { host?: string; bytes?: number; rate?: number; during?: () => Promise<void> } = {},
+): Promise<void> {
+  const host = opts.host ?? INTERNET, bytes = opts.bytes ?? XFER_BYTES;
+  const server = to.spawn([
     Deno.execPath(),
     "run",
     "-A",
     XFER,
     "serve",
-    INTERNET,
+    host,
     `${XFER_PORT}`,
   ]);
   try {
     const lines = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
     assert.match((await lines.read()).value ?? "", /listening/);
-    const sent = await from.exec([
+    const sending = from.exec([
       "timeout",
-      "30",
+      "60",
       Deno.execPath(),
       "run",
       "-A",
       XFER,
       "send",
-      INTERNET,
+      host,
       `${XFER_PORT}`,
-      `${XFER_BYTES}`,
+      `${bytes}`,
+      ...(opts.rate ? [`${opts.rate}`] : []),
     ]);
+    if (opts.during) {
+      let finished = false;
+      void sending.then(() => finished = true, () => finished = true);
+      await new Promise((r) => setTimeout(r, 1000));
+      await opts.during();
+      assert.equal(finished, false, "the change came while the transfer ran");
+    }
+    const sent = await sending;
     let got = "";
     for (;;) {
       const { value, done } = await lines.read();
@@ -94,7 +111,7 @@ async function transfer(from: Netns, inet: Netns): Promise<void> {
       got += value;
     }
     assert.equal(got.trim(), sent.stdout.trim(), "bytes and SHA-256 on both ends");
-    assert.match(sent.stdout, new RegExp(`^${XFER_BYTES} [0-9a-f]{64}`));
+    assert.match(sent.stdout, new RegExp(`^${bytes} [0-9a-f]{64}`));
   } finally {
     try {
       server.kill("SIGKILL");
@@ -216,6 +233,42 @@ testOrSkip(import.meta, skip, {
         const d = ((await t.status("client")).drops as Record<string, number>).sourceNotAllowed;
         return d >= dropsBefore + 3;
       }, 5_000);
+
+      // `tun set` switches the exit node live while a transfer to a tailnet peer runs: the
+      // spoofer (no route to the internet host) takes the /0s, then none, then exit again.
+      const exitTailnetIp = ipv4Of(await t.status("client"), "exit.tailnet.test");
+      const exitNs = t.hosts.get("exit")!;
+      const switchTo = async (to: string, name: string | null) => {
+        const r = await t.warren("client", ["set", "--exit-node", to], false);
+        assert.equal(r.code, 0, r.stderr);
+        await waitFor(`the client to use ${name ?? "no"} exit node`, async () => {
+          const e = exitOf(await t.status("client"));
+          return (e?.node?.name ?? null) === name;
+        }, 10_000);
+      };
+      await transfer(client, exitNs, {
+        host: exitTailnetIp,
+        bytes: 8_000_000,
+        rate: 1_000_000,
+        during: async () => {
+          await switchTo("spoofer", "spoofer.tailnet.test");
+          const st = await t.status("client");
+          const spooferPeer = st.peers.find((p) => p.name === "spoofer.tailnet.test")!;
+          assert.ok((spooferPeer.allowedIps as string[]).includes("0.0.0.0/0"));
+          const r = await client.exec(["ping", "-c", "1", "-W", "1", INTERNET], { check: false });
+          assert.notEqual(r.code, 0, "the spoofer has no way to the internet host");
+          await switchTo("", null);
+          assert.doesNotMatch(await policy(client), /5270:/, "no exit node: no rules");
+          await switchTo("exit", "exit.tailnet.test");
+        },
+      });
+      await waitFor("a ping through the exit node after tun set", async () => {
+        const r = await client.exec(["ping", "-c", "1", "-W", "2", INTERNET], { check: false });
+        return r.code === 0;
+      }, 20_000);
+      const conflict = await t.warren("client", ["set", "--advertise-exit-node"], false);
+      assert.equal(conflict.code, 1, conflict.stderr);
+      assert.match(conflict.stderr, /Cannot advertise an exit node and use an exit node/);
 
       // SIGTERM: no rule, no table 52 route left.
       await t.stop("node-client");

@@ -9,14 +9,14 @@
  * (not on the tailnet) through the host — every body checked by SHA-256.
  */
 import assert from "node:assert/strict";
-import { namespaceSupport, type Netns, run, waitFor, warrenArgv } from "../src/testbed/netns.ts";
+import { curlSha, startBodyServer } from "../src/testbed/body_server.ts";
+import { namespaceSupport, run, waitFor, warrenArgv } from "../src/testbed/netns.ts";
 import { WITHOUT_NET_ADMIN } from "../src/testbed/privileges.ts";
 import { HUB_IP, Tailnet } from "../src/testbed/tailnet.ts";
 import { testOrSkip } from "../src/testing/skip.ts";
 import { mulberry32 } from "../src/testing/prng.ts";
 
 const USERSPACE = "userspace-networking";
-const SERVER = new URL("./testdata/http_body_server.ts", import.meta.url).pathname;
 const UDP_ECHO = new URL("./testdata/udp_echo.ts", import.meta.url).pathname;
 const UDP_PROBE = new URL("./testdata/socks5_udp_probe.ts", import.meta.url).pathname;
 const BODY_BYTES = 20 << 20;
@@ -30,43 +30,6 @@ const skip = (await namespaceSupport()) ??
 type Status = Awaited<ReturnType<Tailnet["status"]>>;
 const addrOf = (st: Status, v: 4 | 6) =>
   (st.addresses as string[]).find((a) => (v === 4) !== a.includes(":"))!.split("/")[0];
-
-/** Starts the body server in `ns` on `listen`; resolves with the body's SHA-256 and the child. */
-async function startServer(ns: Netns, listen: string[]) {
-  const child = ns.spawn([Deno.execPath(), "run", "-A", SERVER, ...listen]);
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`body server exited: ${await new Response(child.stderr).text()}`);
-    text += value;
-  }
-  reader.releaseLock();
-  const m = /^listening ([0-9a-f]{64})/.exec(text);
-  assert.ok(m, text);
-  return {
-    sha: m[1],
-    async stop() {
-      child.kill("SIGTERM");
-      await child.status;
-      await child.stdout.cancel().catch(() => {});
-      await child.stderr.cancel().catch(() => {});
-    },
-  };
-}
-
-/** Runs curl in `ns` with `args`, piping the body through sha256sum; returns "<sha>" and seconds. */
-async function curlSha(ns: Netns, args: string[]): Promise<{ sha: string; seconds: number }> {
-  const quoted = args.map((a) => `'${a}'`).join(" ");
-  const t0 = performance.now();
-  const r = await ns.exec(
-    ["bash", "-c", `set -o pipefail; curl -sS --fail --max-time 120 ${quoted} | sha256sum`],
-    { check: false },
-  );
-  const seconds = (performance.now() - t0) / 1000;
-  assert.equal(r.code, 0, `curl ${args.join(" ")}: ${r.stderr}`);
-  return { sha: r.stdout.split(" ")[0], seconds };
-}
 
 testOrSkip(import.meta, skip, {
   name:
@@ -90,10 +53,10 @@ testOrSkip(import.meta, skip, {
       const k = t.hosts.get("kern")!, c = t.hosts.get("capless")!;
       const stK = await t.status("kern");
       const v4 = addrOf(stK, 4), v6 = addrOf(stK, 6);
-      const tailnet = await startServer(k, [`${v4}:8000`, `[${v6}]:8000`]);
+      const tailnet = await startBodyServer(k, [`${v4}:8000`, `[${v6}]:8000`]);
       servers.push(tailnet);
       // Not on the tailnet: the hub's own address, which the userspace node reaches directly.
-      const hub = await startServer(t.hub, [`${HUB_IP}:8001`]);
+      const hub = await startBodyServer(t.hub, [`${HUB_IP}:8001`]);
       servers.push(hub);
 
       // On the direct path (as a steady tailnet is), not DERP: traffic makes disco look.

@@ -90,7 +90,13 @@ export class TcpConn {
     this.#cfg = cfg;
     this.#snd = new TcpSender(cfg);
     this.#ackLimit = new RateLimit(cfg.challengeAcksPerSecond);
-    this.#rcv = new TcpReceiver(cfg.recvBufferBytes, cfg.oooBytes, cfg.mss, cfg.delayedAckMs);
+    this.#rcv = new TcpReceiver(
+      cfg.recvBufferBytes,
+      cfg.oooBytes,
+      cfg.mss,
+      cfg.delayedAckMs,
+      cfg.recvBufferMaxBytes,
+    );
     this.#state = "SYN_SENT";
     this.#lastRecvAt = now;
     this.#lastNow = now;

@@ -219,6 +219,10 @@ export class TcpSender {
         if (seqGe(ack, this.recover)) this.inRecovery = false;
         else if (!this.sackOk) this.rexmitUna = true; // NewReno partial ACK
       } else this.cc.onAck(dataAcked, r ?? (this.rtt.hasSample ? this.rtt.srtt : null), now);
+      // As Linux grows sk_sndbuf: room for two congestion windows, so the window never waits
+      // for the application to refill the buffer.
+      const want = Math.min(this.#cfg.sendBufferMaxBytes, 2 * this.cc.cwnd);
+      if (want > this.buf.capacity) this.buf.capacity = want;
       this.dupAcks = 0;
       this.rtoAt = this.flight > 0 ? now + this.rtt.rto : Infinity;
       // SACK can show the new SND.UNA lost already (as Linux acts on any ACK, not just dupacks).

@@ -129,7 +129,7 @@ try {
   const user = await measure(
     ["--socks5-server", SOCKS],
     USERSPACE_NETWORKING,
-    values.profile === undefined ? [] : ["env", "DENO_V8_FLAGS=--perf-basic-prof"],
+    values.profile === undefined ? [] : ["env", "DENO_V8_FLAGS=--perf-basic-prof,--logfile=/dev/null"],
     ["--socks5", SOCKS],
     values.profile,
   );

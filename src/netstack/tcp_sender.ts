@@ -191,7 +191,7 @@ export class TcpSender {
     }
     let wndChanged = false;
     if (seqLt(this.wl1, seq) || (this.wl1 === seq && seqLe(this.wl2, ack))) {
-      const wnd = rawWnd * 2 ** this.shift;
+      const wnd = rawWnd * (1 << this.shift); // shift ≤ 14: an int multiply, not Math.pow
       wndChanged = wnd !== this.wnd;
       this.wnd = wnd;
       this.wl1 = seq;

@@ -46,6 +46,8 @@ interface Run {
   r: CurlResult;
   path: string;
   cliCpu: number;
+  /** Packets the userspace stack sent during the download (its ACKs), null in kernel mode. */
+  sent: number | null;
   srvCpu: number;
 }
 /** User plus system CPU time of `pid` so far, in seconds (/proc/PID/stat, 100 ticks/s). */
@@ -100,13 +102,20 @@ try {
       perf = profile === undefined ? null : await startPerf(profile);
       const pids = [await nodePid("node-cli"), await nodePid("node-srv")];
       const before = await Promise.all(pids.map(cpuSeconds));
+      const sentBefore = await netstackSent();
       const r = await download();
       const after = await Promise.all(pids.map(cpuSeconds));
-      return { r, path, cliCpu: after[0] - before[0], srvCpu: after[1] - before[1] };
+      const sentAfter = await netstackSent();
+      const sent = sentBefore === null || sentAfter === null ? null : sentAfter - sentBefore;
+      return { r, path, cliCpu: after[0] - before[0], srvCpu: after[1] - before[1], sent };
     } finally {
       await perf?.();
       await t.stop("node-cli");
     }
+  };
+  const netstackSent = async () => {
+    const ns = (await t.status("cli")).netstack as { ip: { sent: number } } | undefined;
+    return ns?.ip.sent ?? null;
   };
   const nodePid = (name: string) => findDenoPid(t.procs.get(name)!.child.pid);
   /** Starts perf on the userspace node; returns its stop. */
@@ -129,7 +138,9 @@ try {
   const user = await measure(
     ["--socks5-server", SOCKS],
     USERSPACE_NETWORKING,
-    values.profile === undefined ? [] : ["env", "DENO_V8_FLAGS=--perf-basic-prof,--logfile=/dev/null"],
+    values.profile === undefined
+      ? []
+      : ["env", "DENO_V8_FLAGS=--perf-basic-prof,--logfile=/dev/null"],
     ["--socks5", SOCKS],
     values.profile,
   );
@@ -155,6 +166,13 @@ try {
     );
   row("kernel TUN (the kernel's TCP)", kern);
   row("userspace, through SOCKS5 (warren's TCP)", user);
+  if (user.sent !== null) {
+    const segs = Math.ceil(BYTES / 1228);
+    console.log(
+      `${"packets the userspace stack sent".padEnd(40)} ${user.sent} ` +
+        `(one per ${(segs / user.sent).toFixed(1)} data segments of 1228 B)`,
+    );
+  }
   console.log(
     `${"ratio userspace / kernel".padEnd(40)} ${(mbs(user.r) / mbs(kern.r)).toFixed(2)}`,
   );

@@ -97,7 +97,11 @@ export interface TcpConfig {
    * memory follows what the application reads, not what the peer sends.
    */
   recvBufferMaxBytes: number;
-  /** Out-of-order queue bound in bytes (default: the receive buffer's maximum). */
+  /**
+   * Out-of-order queue bound in bytes, reached as the window grows: the queue
+   * never holds more than the receive buffer's current size (default: the
+   * buffer's maximum, so the bound follows the window).
+   */
   oooBytes: number;
   /** Offer window scaling (RFC 7323). */
   windowScale: boolean;

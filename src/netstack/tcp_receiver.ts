@@ -60,6 +60,7 @@ export class TcpReceiver {
   #finSeq: number | null = null;
   #unacked = 0;
   readonly #maxBytes: number;
+  readonly #oooMax: number;
   /** The buffer grows again only once RCV.NXT passes this (one window of data after the last). */
   #growFence = 0;
   #rcvMss = 0;
@@ -75,7 +76,10 @@ export class TcpReceiver {
   constructor(bufBytes: number, oooBytes: number, mss: number, delAckMs = 40, maxBytes = bufBytes) {
     this.buf = new ByteRing(bufBytes);
     this.#maxBytes = Math.max(bufBytes, maxBytes);
-    this.ooo = new ReassemblyQueue(oooBytes);
+    // The out-of-order bound starts at the window and grows with it, to `oooBytes`: a peer
+    // cannot park more out-of-order data than the window it was actually given.
+    this.#oooMax = oooBytes;
+    this.ooo = new ReassemblyQueue(Math.min(oooBytes, bufBytes));
     this.#mss = mss;
     this.#delAckMs = delAckMs;
   }
@@ -168,6 +172,7 @@ export class TcpReceiver {
     if (this.wnd >= cap / 4 || this.buf.length > cap / 2) return;
     const next = Math.min(this.#maxBytes, cap * 2);
     this.buf.capacity = next;
+    this.ooo.raiseLimit(Math.min(this.#oooMax, next));
     this.#growFence = seqAdd(this.nxt, next);
   }
 

@@ -96,6 +96,7 @@ Deno.test("auto-tuning: the window doubles, once per window, while the reader ke
     "to the maximum, no more",
   );
   assert.equal(r.wnd, 40_000);
+  assert.equal(r.ooo.maxBytes, 40_000, "the out-of-order bound grew with the window");
 
   // A reader that does not keep up: the window is used up, yet the buffer does not grow.
   const slow = new TcpReceiver(10_000, 10_000, 1000, 40, 40_000);
@@ -103,5 +104,6 @@ Deno.test("auto-tuning: the window doubles, once per window, while the reader ke
   slow.windowField();
   for (let s = 1000; s < 11_000; s += 1000) slow.onSegment(s, new Uint8Array(1000), false, 0);
   assert.equal(slow.buf.capacity, 10_000);
+  assert.equal(slow.ooo.maxBytes, 10_000, "out-of-order data is held to the window given");
   assert.equal(slow.windowField(), 0);
 });

@@ -515,8 +515,21 @@ export class TcpConn {
     }
   }
 
-  /** The segments to send now, in order. */
-  poll(now: number): TcpSegment[] {
+  /**
+   * The segments to send now, in order. With `views`, data payloads view
+   * the send buffer rather than copy it: for an owner that encodes them at
+   * once, since they change with the next write() or input().
+   */
+  poll(now: number, views = false): TcpSegment[] {
+    this.#snd.views = views;
+    try {
+      return this.#poll(now);
+    } finally {
+      this.#snd.views = false;
+    }
+  }
+
+  #poll(now: number): TcpSegment[] {
     this.#dirty = false;
     const out = this.#rsts;
     this.#rsts = [];

@@ -111,6 +111,11 @@ export class TcpSender {
   readonly sampler = new RttSampler();
   /** The SACK scoreboard. */
   readonly sb = new SackScoreboard();
+  /**
+   * When set, next() and probe() hand out views of the send buffer instead
+   * of copies: valid only until the buffer next changes (a write or an ACK).
+   */
+  views = false;
   /** The congestion controller, made at init(). */
   cc!: CongestionControl;
   readonly #cfg: TcpConfig;
@@ -333,7 +338,7 @@ export class TcpSender {
   #at(seq: number, len: number, retransmit: boolean): SendItem | null {
     const off = seqDiff(seq, this.bufSeq);
     if (off < 0) return null;
-    const data = this.buf.copy(off, len);
+    const data = this.views ? this.buf.copyView(off, len) : this.buf.copy(off, len);
     const end = seqAdd(seq, data.length);
     const fin = this.finQueued && end === this.finSeq;
     if (data.length === 0 && !fin) return null;

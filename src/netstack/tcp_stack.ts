@@ -426,7 +426,7 @@ export class TcpStack {
         if (e.conn.nextTimerAt() <= now) e.conn.tick(now);
         // Held back by a full ring: looked at again once it drains.
         if (this.#stalled) this.#dirty.add(e);
-        else this.#sendConn(e.conn.poll(now), e);
+        else this.#sendConn(e.conn.poll(now, true), e); // encoded at once: views will do
         next = Math.min(next, e.conn.nextTimerAt());
       }
       const events = e.conn.events();

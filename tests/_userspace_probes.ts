@@ -5,11 +5,9 @@
  *
  * @module
  */
-import assert from "node:assert/strict";
 import { namespaceSupport, type Netns, run } from "../src/testbed/netns.ts";
 import type { Tailnet } from "../src/testbed/tailnet.ts";
 
-const SERVER = new URL("./testdata/http_body_server.ts", import.meta.url).pathname;
 const UDP_ECHO = new URL("./testdata/udp_echo.ts", import.meta.url).pathname;
 
 /** tailscaled's `--tun` value for warren's own stack. */
@@ -53,53 +51,8 @@ export type Status = Awaited<ReturnType<Tailnet["status"]>>;
 export const addrOf = (st: Status, v: 4 | 6): string =>
   (st.addresses as string[]).find((a) => (v === 4) !== a.includes(":"))!.split("/")[0];
 
-/** A running body server. */
-export interface BodyServer {
-  /** SHA-256 (hex) of the body `GET /body` answers. */
-  sha: string;
-  /** Stops it. */
-  stop(): Promise<void>;
-}
-
-/**
- * Starts the body server in `ns` on each of `listen` (`host:port`); `bytes`
- * sets the body size (default the server's 20 MiB).
- */
-export async function startServer(
-  ns: Netns,
-  listen: string[],
-  bytes?: number,
-): Promise<BodyServer> {
-  const env = bytes === undefined ? [] : ["env", `WARREN_BODY_BYTES=${bytes}`];
-  const child = ns.spawn([...env, Deno.execPath(), "run", "-A", SERVER, ...listen]);
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`body server exited: ${await new Response(child.stderr).text()}`);
-    text += value;
-  }
-  reader.releaseLock();
-  const m = /^listening ([0-9a-f]{64})/.exec(text);
-  assert.ok(m, text);
-  return {
-    sha: m[1],
-    stop: () => stopChild(child),
-  };
-}
-
-/** Runs curl in `ns` with `args`, piping the body through sha256sum; returns "<sha>" and seconds. */
-export async function curlSha(
-  ns: Netns,
-  args: string[],
-): Promise<{ sha: string; seconds: number }> {
-  const quoted = args.map((a) => `'${a}'`).join(" ");
-  const t0 = performance.now();
-  const r = await ns.exec(
-    ["bash", "-c", `set -o pipefail; curl -sS --fail --max-time 120 ${quoted} | sha256sum`],
-    { check: false },
-  );
-  const seconds = (performance.now() - t0) / 1000;
-  assert.equal(r.code, 0, `curl ${args.join(" ")}: ${r.stderr}`);
-  return { sha: r.stdout.split(" ")[0], seconds };
-}
+export {
+  type BodyServer,
+  curlSha,
+  startBodyServer as startServer,
+} from "../src/testbed/body_server.ts";

@@ -78,11 +78,30 @@ export interface KeepAliveConfig {
 export interface TcpConfig {
   /** The MSS we announce and send at most (default 1460: a 1500-byte IPv4 MTU). */
   mss: number;
-  /** Send buffer bound in bytes (default 256 KiB). */
+  /** Send buffer bound in bytes to start with (default 256 KiB). */
   sendBufferBytes: number;
-  /** Receive buffer bound in bytes, which also bounds the window (default 256 KiB). */
+  /**
+   * The send buffer grows up to this to keep twice the congestion window
+   * buffered, as Linux grows sk_sndbuf (default 4 MiB, Linux's tcp_wmem
+   * maximum; `sendBufferBytes` when only that is given).
+   */
+  sendBufferMaxBytes: number;
+  /** Receive buffer bound in bytes to start with, which also bounds the window (default 256 KiB). */
   recvBufferBytes: number;
-  /** Out-of-order queue bound in bytes (default: the receive buffer). */
+  /**
+   * Receive-buffer auto-tuning: while the application keeps up and the peer
+   * is held back by the window, the buffer (and so the window) doubles, once
+   * per window of data, up to this (default 4 MiB, as gVisor's moderated
+   * receive buffer and Linux's tcp_rmem maxima are MiBs; `recvBufferBytes`
+   * when only that is given). A reader that falls behind stops the growth:
+   * memory follows what the application reads, not what the peer sends.
+   */
+  recvBufferMaxBytes: number;
+  /**
+   * Out-of-order queue bound in bytes, reached as the window grows: the queue
+   * never holds more than the receive buffer's current size (default: the
+   * buffer's maximum, so the bound follows the window).
+   */
   oooBytes: number;
   /** Offer window scaling (RFC 7323). */
   windowScale: boolean;
@@ -121,6 +140,8 @@ export const TCP_DEFAULTS: Readonly<Omit<TcpConfig, "oooBytes">> = {
   mss: 1460,
   sendBufferBytes: 256 * 1024,
   recvBufferBytes: 256 * 1024,
+  recvBufferMaxBytes: 4 * 1024 * 1024,
+  sendBufferMaxBytes: 4 * 1024 * 1024,
   windowScale: true,
   sack: true,
   timestamps: true,
@@ -144,18 +165,33 @@ export const TCP_DEFAULTS: Readonly<Omit<TcpConfig, "oooBytes">> = {
  * @example
  * ```ts
  * import { tcpConfig } from "./tcp_config.ts";
- * tcpConfig({ mss: 1200 }).oooBytes; // 262144
+ * tcpConfig({ mss: 1200 }).oooBytes; // 4194304
+ * tcpConfig({ recvBufferBytes: 65536 }).recvBufferMaxBytes; // 65536: no growth asked for
  * ```
  * @throws {RangeError} if the MSS or a buffer size is out of range
  */
 export function tcpConfig(partial: Partial<TcpConfig> = {}): TcpConfig {
+  // A caller that sizes a buffer and not its maximum asked for that size: no auto-tuning.
+  const recvMax = partial.recvBufferMaxBytes ??
+    (partial.recvBufferBytes ?? TCP_DEFAULTS.recvBufferMaxBytes);
+  const sendMax = partial.sendBufferMaxBytes ??
+    (partial.sendBufferBytes ?? TCP_DEFAULTS.sendBufferMaxBytes);
   const c: TcpConfig = {
     ...TCP_DEFAULTS,
-    oooBytes: partial.recvBufferBytes ?? TCP_DEFAULTS.recvBufferBytes,
+    oooBytes: Math.max(recvMax, partial.recvBufferBytes ?? TCP_DEFAULTS.recvBufferBytes),
     ...partial,
+    recvBufferMaxBytes: recvMax,
+    sendBufferMaxBytes: sendMax,
   };
   if (!(c.mss >= 64 && c.mss <= 65495)) throw new RangeError(`Cannot use TCP MSS ${c.mss}`);
-  for (const k of ["sendBufferBytes", "recvBufferBytes"] as const) {
+  for (
+    const k of [
+      "sendBufferBytes",
+      "recvBufferBytes",
+      "sendBufferMaxBytes",
+      "recvBufferMaxBytes",
+    ] as const
+  ) {
     if (!(c[k] >= 1 && c[k] <= 1 << 30)) throw new RangeError(`Cannot use TCP ${k} ${c[k]}`);
   }
   return c;

@@ -90,7 +90,13 @@ export class TcpConn {
     this.#cfg = cfg;
     this.#snd = new TcpSender(cfg);
     this.#ackLimit = new RateLimit(cfg.challengeAcksPerSecond);
-    this.#rcv = new TcpReceiver(cfg.recvBufferBytes, cfg.oooBytes, cfg.mss, cfg.delayedAckMs);
+    this.#rcv = new TcpReceiver(
+      cfg.recvBufferBytes,
+      cfg.oooBytes,
+      cfg.mss,
+      cfg.delayedAckMs,
+      cfg.recvBufferMaxBytes,
+    );
     this.#state = "SYN_SENT";
     this.#lastRecvAt = now;
     this.#lastNow = now;
@@ -509,8 +515,21 @@ export class TcpConn {
     }
   }
 
-  /** The segments to send now, in order. */
-  poll(now: number): TcpSegment[] {
+  /**
+   * The segments to send now, in order. With `views`, data payloads view
+   * the send buffer rather than copy it: for an owner that encodes them at
+   * once, since they change with the next write() or input().
+   */
+  poll(now: number, views = false): TcpSegment[] {
+    this.#snd.views = views;
+    try {
+      return this.#poll(now);
+    } finally {
+      this.#snd.views = false;
+    }
+  }
+
+  #poll(now: number): TcpSegment[] {
     this.#dirty = false;
     const out = this.#rsts;
     this.#rsts = [];

@@ -305,3 +305,17 @@ Deno.test("nextTimerAt() says output is due after write(), read() and close(), u
   assert.ok(b.nextTimerAt() <= t, "close() makes the FIN due");
   assert.ok(b.poll(t).some((s) => s.flags & 0x01));
 });
+
+Deno.test("poll(now, true) hands out views of the send buffer; poll(now) copies that stay put", () => {
+  const { a, now } = established();
+  const data = pattern(3000, 4);
+  assert.equal(a.write(data), 3000);
+  const views = a.poll(now, true).filter((s) => s.payload.length > 0);
+  assert.deepEqual(views.map((s) => s.payload.length), [1448, 1448, 104]);
+  assert.deepEqual(views[0].payload, data.subarray(0, 1448));
+  assert.ok(views[0].payload.buffer.byteLength > 3000, "a view of the ring's storage");
+  const { a: c, now: t } = established();
+  c.write(data);
+  const copies = c.poll(t).filter((s) => s.payload.length > 0);
+  assert.equal(copies[0].payload.buffer.byteLength, 1448, "its own bytes");
+});

@@ -45,6 +45,11 @@ export function windowShiftFor(bytes: number): number {
   return shift;
 }
 
+/** The largest window we may announce: where receive-buffer auto-tuning stops. */
+function maxWindow(cfg: TcpConfig): number {
+  return Math.max(cfg.recvBufferBytes, cfg.recvBufferMaxBytes);
+}
+
 /**
  * What a connection uses given the peer's SYN (or SYN-ACK) options `peer`
  * and our settings: each option only when both ends want it.
@@ -61,7 +66,7 @@ export function negotiate(peer: TcpOptions, cfg: TcpConfig): Negotiated {
   const timestamps = cfg.timestamps && peer.ts !== undefined;
   const mss = Math.min(peer.mss ?? DEFAULT_PEER_MSS, cfg.mss);
   return {
-    rcvShift: windowScale ? windowShiftFor(cfg.recvBufferBytes) : 0,
+    rcvShift: windowScale ? windowShiftFor(maxWindow(cfg)) : 0,
     sndShift: windowScale ? Math.min(peer.wscale!, MAX_WSCALE) : 0,
     windowScale,
     sack: cfg.sack && peer.sackPermitted === true,
@@ -79,7 +84,7 @@ export function negotiate(peer: TcpOptions, cfg: TcpConfig): Negotiated {
  * ```ts
  * import { synOptions } from "./tcp_handshake.ts";
  * import { tcpConfig } from "./tcp_config.ts";
- * synOptions(tcpConfig({ timestamps: false, sack: false }), null, 0, 0).wscale; // 3
+ * synOptions(tcpConfig({ timestamps: false, sack: false }), null, 0, 0).wscale; // 7: 4 MiB
  * ```
  */
 export function synOptions(
@@ -90,7 +95,7 @@ export function synOptions(
 ): TcpOptions {
   const o: TcpOptions = { mss: cfg.mss };
   const ws = agreed ? agreed.windowScale : cfg.windowScale;
-  if (ws) o.wscale = windowShiftFor(cfg.recvBufferBytes);
+  if (ws) o.wscale = windowShiftFor(maxWindow(cfg));
   if (agreed ? agreed.sack : cfg.sack) o.sackPermitted = true;
   if (agreed ? agreed.timestamps : cfg.timestamps) o.ts = { val: tsVal, ecr: agreed ? tsEcr : 0 };
   return o;

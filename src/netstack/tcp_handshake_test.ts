@@ -13,7 +13,7 @@ Deno.test("negotiate() keeps each option only when both ends want it", () => {
   const cfg = tcpConfig({ mss: 1460 });
   const all = negotiate({ mss: 1400, wscale: 7, sackPermitted: true, ts: { val: 1, ecr: 0 } }, cfg);
   assert.deepEqual(all, {
-    rcvShift: 3,
+    rcvShift: 7, // room for the auto-tuned 4 MiB window, not just the first 256 KiB
     sndShift: 7,
     windowScale: true,
     sack: true,
@@ -31,13 +31,15 @@ Deno.test("negotiate() keeps each option only when both ends want it", () => {
   });
   assert.equal(negotiate({ wscale: 20 }, cfg).sndShift, 14, "RFC 7323 §2.3 caps the shift");
   assert.equal(negotiate({ sackPermitted: true }, tcpConfig({ sack: false })).sack, false);
+  const fixed = tcpConfig({ recvBufferBytes: 256 * 1024 });
+  assert.equal(negotiate({ wscale: 0 }, fixed).rcvShift, 3, "no auto-tuning: the buffer's shift");
 });
 
 Deno.test("synOptions() offers the configuration and a SYN-ACK answers only what was agreed", () => {
   const cfg = tcpConfig();
   assert.deepEqual(synOptions(cfg, null, 5, 9), {
     mss: 1460,
-    wscale: 3,
+    wscale: 7,
     sackPermitted: true,
     ts: { val: 5, ecr: 0 },
   });

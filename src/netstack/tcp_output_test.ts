@@ -52,7 +52,7 @@ Deno.test("a SYN-ACK carries an unscaled window and only the agreed options", ()
   assert.equal(s.seq, 77);
   assert.equal(s.ack, 1000);
   assert.equal(s.window, 0xffff, "the 256 KiB window, capped, not shifted");
-  assert.deepEqual(s.options, { mss: 1460, wscale: 3 });
+  assert.deepEqual(s.options, { mss: 1460, wscale: 7 }, "the shift of the 4 MiB maximum");
   const first = out.syn(cfg, null, 77, 0);
   assert.equal(first.flags, TCP_SYN);
   assert.equal(first.ack, 0);

@@ -46,7 +46,7 @@ export type InsertResult = "queued" | "duplicate" | "outOfWindow" | "overLimit";
 export class ReassemblyQueue {
   #q: Entry[] = [];
   #bytes = 0;
-  readonly #maxBytes: number;
+  #maxBytes: number;
   readonly #maxSegments: number;
   /** Drop and trim counters. */
   readonly stats: ReassemblyStats = { outOfWindow: 0, overLimit: 0, duplicate: 0, trimmedBytes: 0 };
@@ -55,6 +55,16 @@ export class ReassemblyQueue {
   constructor(maxBytes: number, maxSegments = 1024) {
     this.#maxBytes = maxBytes;
     this.#maxSegments = maxSegments;
+  }
+
+  /** The byte bound now. */
+  get maxBytes(): number {
+    return this.#maxBytes;
+  }
+
+  /** Raises the byte bound to `bytes` (never lowers it): the window it serves grew. */
+  raiseLimit(bytes: number): void {
+    this.#maxBytes = Math.max(this.#maxBytes, bytes);
   }
 
   /** Bytes queued. */

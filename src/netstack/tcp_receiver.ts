@@ -59,18 +59,27 @@ export class TcpReceiver {
   readonly ooo: ReassemblyQueue;
   #finSeq: number | null = null;
   #unacked = 0;
+  readonly #maxBytes: number;
+  readonly #oooMax: number;
+  /** The buffer grows again only once RCV.NXT passes this (one window of data after the last). */
+  #growFence = 0;
   #rcvMss = 0;
   readonly #sack = new SackBlocks();
   readonly #mss: number;
   readonly #delAckMs: number;
 
   /**
-   * Buffers of `bufBytes` (the window bound) and `oooBytes` (the out-of-order bound); `mss`
-   * sizes ACK pacing and window steps; a lone segment's ACK waits `delAckMs`.
+   * Buffers of `bufBytes` (the window bound, auto-tuned up to `maxBytes`) and `oooBytes`
+   * (the out-of-order bound); `mss` sizes ACK pacing and window steps; a lone segment's ACK
+   * waits `delAckMs`.
    */
-  constructor(bufBytes: number, oooBytes: number, mss: number, delAckMs = 40) {
+  constructor(bufBytes: number, oooBytes: number, mss: number, delAckMs = 40, maxBytes = bufBytes) {
     this.buf = new ByteRing(bufBytes);
-    this.ooo = new ReassemblyQueue(oooBytes);
+    this.#maxBytes = Math.max(bufBytes, maxBytes);
+    // The out-of-order bound starts at the window and grows with it, to `oooBytes`: a peer
+    // cannot park more out-of-order data than the window it was actually given.
+    this.#oooMax = oooBytes;
+    this.ooo = new ReassemblyQueue(Math.min(oooBytes, bufBytes));
     this.#mss = mss;
     this.#delAckMs = delAckMs;
   }
@@ -80,6 +89,7 @@ export class TcpReceiver {
     this.nxt = seqAdd(irs, 1);
     this.shift = shift;
     this.advEnd = this.nxt;
+    this.#growFence = this.nxt;
   }
 
   /** The window we may offer: free buffer space not spoken for. */
@@ -123,6 +133,7 @@ export class TcpReceiver {
         const hadHoles = this.ooo.segments > 0;
         res.delivered += this.#deliver(fresh);
         for (const part of this.ooo.take(this.nxt)) res.delivered += this.#deliver(part);
+        this.#autotune();
         this.#unacked += fresh.length;
         // The largest segment seen stands for the peer's MSS (as Linux's rcv_mss).
         this.#rcvMss = Math.min(this.#mss, Math.max(this.#rcvMss, fresh.length));
@@ -146,6 +157,23 @@ export class TcpReceiver {
       res.fin = true;
     } else if (fin && data.length === 0 && !this.finReceived) this.ackNow = true;
     return res;
+  }
+
+  /**
+   * Receive-buffer auto-tuning: when what the peer may still send (the
+   * window left) falls under a quarter of the buffer while the application
+   * has read all but half of it, the window, not the reader, is what holds
+   * the peer back — most of it is in flight — so the buffer doubles, at most
+   * once per window of data, up to the maximum.
+   */
+  #autotune(): void {
+    const cap = this.buf.capacity;
+    if (cap >= this.#maxBytes || seqLt(this.nxt, this.#growFence)) return;
+    if (this.wnd >= cap / 4 || this.buf.length > cap / 2) return;
+    const next = Math.min(this.#maxBytes, cap * 2);
+    this.buf.capacity = next;
+    this.ooo.raiseLimit(Math.min(this.#oooMax, next));
+    this.#growFence = seqAdd(this.nxt, next);
   }
 
   #deliver(bytes: Uint8Array): number {

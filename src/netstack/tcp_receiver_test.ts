@@ -67,3 +67,43 @@ Deno.test("an out-of-order FIN takes effect once the data before it arrives", ()
   assert.ok(r.finReceived);
   assert.equal(r.nxt, 1151);
 });
+
+Deno.test("auto-tuning: the window doubles, once per window, while the reader keeps up", () => {
+  const r = new TcpReceiver(10_000, 80_000, 1000, 40, 40_000);
+  r.init(999, 0);
+  r.windowField();
+  let seq = 1000;
+  // A peer held back by the window: it sends all it may, the reader takes each segment at once.
+  const round = () => {
+    const end = r.advEnd;
+    while (seq !== end) {
+      const n = Math.min(1000, end - seq);
+      r.onSegment(seq, new Uint8Array(n), false, 0);
+      seq += n;
+      r.read();
+    }
+    r.windowField(); // the ACK that announces the window
+    r.onAckSent();
+  };
+  const caps: number[] = [];
+  for (let i = 0; i < 6; i++) {
+    round();
+    caps.push(r.buf.capacity);
+  }
+  assert.deepEqual(
+    caps,
+    [20_000, 40_000, 40_000, 40_000, 40_000, 40_000],
+    "to the maximum, no more",
+  );
+  assert.equal(r.wnd, 40_000);
+  assert.equal(r.ooo.maxBytes, 40_000, "the out-of-order bound grew with the window");
+
+  // A reader that does not keep up: the window is used up, yet the buffer does not grow.
+  const slow = new TcpReceiver(10_000, 10_000, 1000, 40, 40_000);
+  slow.init(999, 0);
+  slow.windowField();
+  for (let s = 1000; s < 11_000; s += 1000) slow.onSegment(s, new Uint8Array(1000), false, 0);
+  assert.equal(slow.buf.capacity, 10_000);
+  assert.equal(slow.ooo.maxBytes, 10_000, "out-of-order data is held to the window given");
+  assert.equal(slow.windowField(), 0);
+});

@@ -153,28 +153,29 @@ export function decodeTcpSegment(
   rejects?: TcpRejectCounters,
   verifyChecksum = true,
 ): TcpSegment | null {
-  const no = (why: TcpRejectReason) => {
-    if (rejects) rejects[why]++;
-    return null;
-  };
-  if (b.length < TCP_HEADER_MIN) return no("short");
+  if (b.length < TCP_HEADER_MIN) return reject(rejects, "short");
   const hdrLen = (b[12] >> 4) * 4;
-  if (hdrLen < TCP_HEADER_MIN || hdrLen > b.length) return no("badOffset");
+  if (hdrLen < TCP_HEADER_MIN || hdrLen > b.length) return reject(rejects, "badOffset");
   const options = decodeOptions(b, TCP_HEADER_MIN, hdrLen);
-  if (options === null) return no("badOption");
-  if (verifyChecksum && tcpChecksum(b, src, dst) !== 0) return no("badChecksum");
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  if (options === null) return reject(rejects, "badOption");
+  if (verifyChecksum && tcpChecksum(b, src, dst) !== 0) return reject(rejects, "badChecksum");
+  // Byte reads, not a DataView: one allocation less per segment on the receive path.
   return {
-    srcPort: v.getUint16(0),
-    dstPort: v.getUint16(2),
-    seq: v.getUint32(4),
-    ack: v.getUint32(8),
+    srcPort: (b[0] << 8) | b[1],
+    dstPort: (b[2] << 8) | b[3],
+    seq: ((b[4] << 24) | (b[5] << 16) | (b[6] << 8) | b[7]) >>> 0,
+    ack: ((b[8] << 24) | (b[9] << 16) | (b[10] << 8) | b[11]) >>> 0,
     flags: b[13],
-    window: v.getUint16(14),
-    urgent: v.getUint16(18),
+    window: (b[14] << 8) | b[15],
+    urgent: (b[18] << 8) | b[19],
     options,
     payload: b.subarray(hdrLen),
   };
+}
+
+function reject(rejects: TcpRejectCounters | undefined, why: TcpRejectReason): null {
+  if (rejects) rejects[why]++;
+  return null;
 }
 
 function decodeOptions(b: Uint8Array, start: number, end: number): TcpOptions | null {

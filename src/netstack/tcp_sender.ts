@@ -111,6 +111,11 @@ export class TcpSender {
   readonly sampler = new RttSampler();
   /** The SACK scoreboard. */
   readonly sb = new SackScoreboard();
+  /**
+   * When set, next() and probe() hand out views of the send buffer instead
+   * of copies: valid only until the buffer next changes (a write or an ACK).
+   */
+  views = false;
   /** The congestion controller, made at init(). */
   cc!: CongestionControl;
   readonly #cfg: TcpConfig;
@@ -191,7 +196,7 @@ export class TcpSender {
     }
     let wndChanged = false;
     if (seqLt(this.wl1, seq) || (this.wl1 === seq && seqLe(this.wl2, ack))) {
-      const wnd = rawWnd * 2 ** this.shift;
+      const wnd = rawWnd * (1 << this.shift); // shift ≤ 14: an int multiply, not Math.pow
       wndChanged = wnd !== this.wnd;
       this.wnd = wnd;
       this.wl1 = seq;
@@ -219,6 +224,10 @@ export class TcpSender {
         if (seqGe(ack, this.recover)) this.inRecovery = false;
         else if (!this.sackOk) this.rexmitUna = true; // NewReno partial ACK
       } else this.cc.onAck(dataAcked, r ?? (this.rtt.hasSample ? this.rtt.srtt : null), now);
+      // As Linux grows sk_sndbuf: room for two congestion windows, so the window never waits
+      // for the application to refill the buffer.
+      const want = Math.min(this.#cfg.sendBufferMaxBytes, 2 * this.cc.cwnd);
+      if (want > this.buf.capacity) this.buf.capacity = want;
       this.dupAcks = 0;
       this.rtoAt = this.flight > 0 ? now + this.rtt.rto : Infinity;
       // SACK can show the new SND.UNA lost already (as Linux acts on any ACK, not just dupacks).
@@ -329,7 +338,7 @@ export class TcpSender {
   #at(seq: number, len: number, retransmit: boolean): SendItem | null {
     const off = seqDiff(seq, this.bufSeq);
     if (off < 0) return null;
-    const data = this.buf.copy(off, len);
+    const data = this.views ? this.buf.copyView(off, len) : this.buf.copy(off, len);
     const end = seqAdd(seq, data.length);
     const fin = this.finQueued && end === this.finSeq;
     if (data.length === 0 && !fin) return null;

@@ -150,3 +150,24 @@ Deno.test("after idling longer than the RTO the sender restarts from the initial
   const burst = drain(s, 20 + 5_000);
   assert.equal(burst.length, 10, "after idling: no line-rate burst of the old window");
 });
+
+Deno.test("the send buffer grows to hold two congestion windows, up to its maximum", () => {
+  const s = new TcpSender(
+    tcpConfig({ congestion: "newreno", sendBufferBytes: 20_000, sendBufferMaxBytes: 60_000 }),
+  );
+  s.init(0, MSS);
+  s.una = s.nxt = s.max = 1;
+  s.wnd = 1 << 20;
+  s.maxWnd = s.wnd;
+  s.write(new Uint8Array(100_000));
+  assert.equal(s.buf.length, 20_000, "the first bound");
+  const caps: number[] = [];
+  for (let round = 0; round < 4; round++) {
+    const sent = drain(s);
+    for (const it of sent) s.onAck(it.seq + it.data.length, 1, 1 << 14, undefined, 1, false, 1);
+    s.write(new Uint8Array(100_000));
+    caps.push(s.buf.capacity);
+  }
+  // Slow start doubles cwnd from 10 segments each round; the bound follows at 2 × cwnd.
+  assert.deepEqual(caps, [40_000, 60_000, 60_000, 60_000]);
+});

@@ -102,6 +102,8 @@ interface Entry {
 
 /** Packets held while the ring is full at most; past it they are dropped (TCP resends them). */
 const MAX_HELD = 8192;
+/** Stands for the addresses decodeTcpSegment needs only to verify a checksum. */
+const NO_ADDR = new Uint8Array(4);
 const EPHEMERAL_LOW = 49152;
 const EPHEMERAL_SPAN = 65536 - EPHEMERAL_LOW;
 
@@ -137,6 +139,8 @@ export class TcpStack {
   readonly #connCfg: Partial<TcpConfig>;
   readonly #listenerOpts: Omit<TcpListenerOptions, "conn">;
   readonly #table = new Map<string, Entry>();
+  /** The entry the last segment went to (cleared when an entry leaves the table). */
+  #lastHit: Entry | null = null;
   readonly #listeners = new Map<number, { tcp: TcpListener; handle: TcpStackListener }>();
   /** Packets made while the ring was full, oldest first. */
   #held: Uint8Array[] = [];
@@ -294,6 +298,7 @@ export class TcpStack {
     for (const e of this.#table.values()) {
       if (e.owner === null && e.conn.state === "TIME_WAIT") {
         this.#table.delete(e.key);
+        if (this.#lastHit === e) this.#lastHit = null;
         this.counters.timeWaitEvicted++;
         return true;
       }
@@ -314,26 +319,45 @@ export class TcpStack {
   #input(p: ParsedPacket): void {
     this.counters.segmentsIn++;
     const b = p.buf;
-    const remote = b.subarray(p.srcOff, p.srcOff + p.addrLen);
-    const local = b.subarray(p.dstOff, p.dstOff + p.addrLen);
-    // The IP layer verified the checksum already.
-    const seg = decodeTcpSegment(b.subarray(p.l4Off, p.length), remote, local, this.rejects, false);
+    // The IP layer verified the checksum already, so the addresses are not needed to decode.
+    const seg = decodeTcpSegment(
+      b.subarray(p.l4Off, p.length),
+      NO_ADDR,
+      NO_ADDR,
+      this.rejects,
+      false,
+    );
     if (seg === null) {
       this.counters.malformed++;
       return;
     }
     const now = this.#clock.now();
-    const e = this.#table.get(tupleKey(local, seg.dstPort, remote, seg.srcPort));
-    if (e !== undefined) {
-      if (e.owner !== null) e.owner.input({ ip: e.remote, port: seg.srcPort }, seg, now);
-      else e.conn.input(seg, now);
-      this.#dirty.add(e);
-    } else {
-      const l = this.#listeners.get(seg.dstPort);
-      // A copy: the listener may queue a RST to it, and `remote` views a reused buffer.
-      if (l) l.tcp.input({ ip: remote.slice(), port: seg.srcPort }, seg, now);
-      else this.#reset(local, remote, seg);
+    // A bulk flow's segments come in runs: the last hit spares the key and two views per segment.
+    const last = this.#lastHit;
+    let e: Entry | undefined;
+    if (
+      last !== null && last.conn.localPort === seg.dstPort &&
+      last.conn.remotePort === seg.srcPort && last.remote.length === p.addrLen &&
+      equalAt(last.remote, b, p.srcOff) && equalAt(last.local, b, p.dstOff)
+    ) e = last;
+    if (e === undefined) {
+      const remote = b.subarray(p.srcOff, p.srcOff + p.addrLen);
+      const local = b.subarray(p.dstOff, p.dstOff + p.addrLen);
+      e = this.#table.get(tupleKey(local, seg.dstPort, remote, seg.srcPort));
+      if (e === undefined) {
+        this.#lastHit = null;
+        const l = this.#listeners.get(seg.dstPort);
+        // A copy: the listener may queue a RST to it, and `remote` views a reused buffer.
+        if (l) l.tcp.input({ ip: remote.slice(), port: seg.srcPort }, seg, now);
+        else this.#reset(local, remote, seg);
+        this.#schedule();
+        return;
+      }
     }
+    this.#lastHit = e;
+    if (e.owner !== null) e.owner.input({ ip: e.remote, port: seg.srcPort }, seg, now);
+    else e.conn.input(seg, now);
+    this.#dirty.add(e);
     this.#schedule();
   }
 
@@ -402,13 +426,14 @@ export class TcpStack {
         if (e.conn.nextTimerAt() <= now) e.conn.tick(now);
         // Held back by a full ring: looked at again once it drains.
         if (this.#stalled) this.#dirty.add(e);
-        else this.#sendConn(e.conn.poll(now), e);
+        else this.#sendConn(e.conn.poll(now, true), e); // encoded at once: views will do
         next = Math.min(next, e.conn.nextTimerAt());
       }
       const events = e.conn.events();
       if (events.length > 0) e.stream.onEvents(events);
       if (e.conn.state === "CLOSED") {
         this.#table.delete(e.key);
+        if (this.#lastHit === e) this.#lastHit = null;
         this.#dirty.delete(e);
       }
     }
@@ -495,6 +520,12 @@ export type TcpDialFailure = "refused" | "timeout" | "unreachable" | "aborted" |
 
 function dialError(kind: TcpDialFailure, message: string): Error {
   return new Error(message, { cause: kind });
+}
+
+/** Whether `b` holds the bytes of `a` at `off`. */
+function equalAt(a: Uint8Array, b: Uint8Array, off: number): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[off + i]) return false;
+  return true;
 }
 
 function tupleKey(local: Uint8Array, lport: number, remote: Uint8Array, rport: number): string {

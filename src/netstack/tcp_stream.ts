@@ -12,7 +12,7 @@
 import type { TcpConn, TcpEvent } from "./tcp_conn.ts";
 
 /** Largest chunk one read of the readable yields. */
-const READ_CHUNK = 64 * 1024;
+const READ_CHUNK = 256 * 1024;
 
 /** A host and port, as `Deno.NetAddr` spells them. */
 export interface StreamAddr {

@@ -20,6 +20,7 @@ import { decodeTcpSegment, encodeTcpSegment, newRejectCounters } from "../tcp_se
 import { TcpListener } from "../tcp_listener.ts";
 import type { TcpConn } from "../tcp_conn.ts";
 import { mulberry32 } from "../../testing/prng.ts";
+import { replyPattern } from "./reply_pattern.ts";
 
 const US = Uint8Array.of(10, 77, 0, 2);
 const US6 = Uint8Array.of(0xfd, 0x77, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2);
@@ -44,12 +45,11 @@ const rejects = newRejectCounters();
 let ipId = 1;
 let stop = false;
 
-/** The reply pattern: tcp_kernel_test.ts makes the same bytes. */
-function replyPattern(n: number): Uint8Array {
-  const r = mulberry32(0xbeef);
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) out[i] = (r() * 256) | 0;
-  return out;
+/** A prefix of one pattern made once: many connections asking for replies cost no rebuild. */
+let patternCache = new Uint8Array(0);
+function pattern(n: number): Uint8Array {
+  if (n > patternCache.length) patternCache = replyPattern(n);
+  return patternCache.subarray(0, n);
 }
 
 function ipv6(dst: Uint8Array, l4: Uint8Array): Uint8Array {
@@ -86,7 +86,8 @@ function ipv4(dst: Uint8Array, l4: Uint8Array): Uint8Array {
 
 interface App {
   conn: TcpConn;
-  req: Uint8Array[];
+  /** The request so far: `reqBytes` bytes of a buffer that doubles (50 MB stay linear). */
+  req: Uint8Array<ArrayBuffer>;
   reqBytes: number;
   headerEnd: number;
   bodyLen: number;
@@ -100,14 +101,16 @@ async function serve(app: App): Promise<void> {
   for (;;) {
     const b = app.conn.read();
     if (b.length === 0) break;
-    app.req.push(b);
+    if (app.reqBytes + b.length > app.req.length) {
+      const grown = new Uint8Array(Math.max(app.req.length * 2, app.reqBytes + b.length, 65536));
+      grown.set(app.req.subarray(0, app.reqBytes));
+      app.req = grown;
+    }
+    app.req.set(b, app.reqBytes);
     app.reqBytes += b.length;
   }
   if (app.reply !== null || app.reqBytes === 0) return;
-  const all = new Uint8Array(app.reqBytes);
-  let o = 0;
-  for (const p of app.req) all.set(p, o), o += p.length;
-  app.req = [all];
+  const all = app.req.subarray(0, app.reqBytes);
   if (app.headerEnd < 0) {
     const text = dec.decode(all.subarray(0, Math.min(all.length, 8192)));
     const i = text.indexOf("\r\n\r\n");
@@ -127,7 +130,7 @@ async function serve(app: App): Promise<void> {
   );
   const reply = new Uint8Array(header.length + want);
   reply.set(header);
-  reply.set(replyPattern(want), header.length);
+  reply.set(pattern(want), header.length);
   app.reply = reply;
 }
 
@@ -164,7 +167,7 @@ async function loop(): Promise<void> {
     for (let a = listener.accept(); a; a = listener.accept()) {
       apps.push({
         conn: a.conn,
-        req: [],
+        req: new Uint8Array(0),
         reqBytes: 0,
         headerEnd: -1,
         bodyLen: 0,

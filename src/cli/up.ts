@@ -67,7 +67,7 @@ Tailnet:
                         node's PORT to HOST:PORT on this host (repeatable)
   --netstack-max-connections N, --netstack-tcp-buffer BYTES
                         userspace-networking limits: TCP connections in the stack (default
-                        4096), each one's send/receive buffer (default 256K)
+                        4096), the most each one's send/receive buffer grows to (default 4M)
 
 Plain WireGuard:
   --wg-config FILE      wg-quick config ([Interface] + [Peer] sections)

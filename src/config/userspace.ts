@@ -23,14 +23,21 @@ export interface ForwardSpec {
 export interface NetstackLimits {
   /** TCP connections in the stack at most, dialled and accepted together. */
   maxConnections: number;
-  /** Each TCP connection's send and receive buffer, in bytes (the receive one bounds the window). */
+  /**
+   * The most each TCP connection's send and receive buffer may grow to, in bytes (the receive
+   * one bounds the window). Buffers start at {@link TCP_BUFFER_START} (or this, if smaller) and
+   * auto-tune up to it while the application keeps up.
+   */
   tcpBufferBytes: number;
 }
 
-/** The limits when none is given: the TCP stack's own table size, a 256 KiB window. */
+/** Where a connection's buffers start before auto-tuning grows them. */
+export const TCP_BUFFER_START = 256 * 1024;
+
+/** The limits when none is given: the TCP stack's own table size, windows up to 4 MiB. */
 export const DEFAULT_NETSTACK_LIMITS: Readonly<NetstackLimits> = {
   maxConnections: 4096,
-  tcpBufferBytes: 256 * 1024,
+  tcpBufferBytes: 4 << 20,
 };
 
 /** Allowed range of {@linkcode NetstackLimits.maxConnections}. */

@@ -12,6 +12,7 @@ import {
   formatForward,
   type ForwardSpec,
   type NetstackLimits,
+  TCP_BUFFER_START,
 } from "../config/userspace.ts";
 import { TcpStack } from "../netstack/tcp_stack.ts";
 import { systemClock } from "../netstack/types.ts";
@@ -73,7 +74,12 @@ export function startUserspaceServices(
     clock: systemClock,
     mtu: ns.device.mtu,
     maxConnections: limits.maxConnections,
-    conn: { sendBufferBytes: limits.tcpBufferBytes, recvBufferBytes: limits.tcpBufferBytes },
+    conn: {
+      sendBufferBytes: Math.min(TCP_BUFFER_START, limits.tcpBufferBytes),
+      recvBufferBytes: Math.min(TCP_BUFFER_START, limits.tcpBufferBytes),
+      sendBufferMaxBytes: limits.tcpBufferBytes,
+      recvBufferMaxBytes: limits.tcpBufferBytes,
+    },
   });
   const forwards: (TcpForward | UdpForward)[] = [];
   let proxies: ProxyListeners | null = null;

@@ -96,7 +96,8 @@ interface Entry {
   readonly conn: TcpConn;
   readonly local: Uint8Array;
   readonly remote: Uint8Array;
-  readonly owner: TcpListener | null;
+  /** The listener that accepted it, which routes its segments; null once dialled or orphaned. */
+  owner: TcpListener | null;
   readonly stream: TcpStream;
 }
 
@@ -278,6 +279,13 @@ export class TcpStack {
     this.#listeners.delete(port);
     for (let a = l.tcp.accept(); a; a = l.tcp.accept()) a.conn.abort();
     this.#sendAll(l.tcp.poll(this.#clock.now()).map((o) => [o.seg, o.remote.ip] as const));
+    // Connections it accepted live on: the stack polls them itself from now on, as dialled ones.
+    for (const e of this.#table.values()) {
+      if (e.owner !== l.tcp) continue;
+      e.owner = null;
+      this.#dirty.add(e);
+    }
+    this.#schedule();
   }
 
   #add(conn: TcpConn, local: Uint8Array, remote: Uint8Array, owner: TcpListener | null): Entry {

@@ -325,3 +325,23 @@ Deno.test("a stray ACK to a listening port draws a RST addressed to its sender, 
     B.close();
   }
 });
+
+Deno.test("a connection accepted on a listener keeps working after the listener closes", async () => {
+  const { A, B } = pairOf(parseIp("100.64.0.1"), parseIp("100.64.0.2"));
+  try {
+    const l = B.listen(9);
+    const c = await A.dial(parseIp("100.64.0.2"), 9);
+    const s = (await l.accept())!;
+    l.close(); // as a forward or proxy closing its listener before its relays
+    const data = pattern(200_000, 3);
+    const [got] = await Promise.all([readAll(s), writeAll(c, data)]);
+    assert.equal(await sha256(got), await sha256(data), "data still arrives");
+    await writeAll(s, new TextEncoder().encode("bye"));
+    assert.equal(new TextDecoder().decode(await readAll(c)), "bye", "and the FIN goes out");
+    c.close();
+    s.close();
+  } finally {
+    A.close();
+    B.close();
+  }
+});

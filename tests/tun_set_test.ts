@@ -100,7 +100,7 @@ testOrSkip(import.meta, skip, {
       const echoes = counter(client);
       await stillEchoing(echoes, "at first");
 
-      // Bad flags are exit 2 naming the flag; an exit node is refused until warren can use one.
+      // Bad flags are exit 2 naming the flag; a peer that offers no exit is refused as tailscale does.
       const bad = await t.warren("beta", ["set", "--advertise-routes", "10.99.0.1/24"], false);
       assert.equal(bad.code, 2, bad.stderr);
       assert.match(bad.stderr, /--advertise-routes: 10\.99\.0\.1\/24 has non-address bits set/);
@@ -109,7 +109,7 @@ testOrSkip(import.meta, skip, {
       assert.match(badBool.stderr, /invalid boolean value "maybe" for --accept-routes/);
       const exit = await t.warren("beta", ["set", "--exit-node", "alpha"], false);
       assert.equal(exit.code, 1, exit.stderr);
-      assert.match(exit.stderr, /warren cannot use an exit node yet/);
+      assert.match(exit.stderr, /node "alpha" is not advertising an exit node/);
 
       // Advertised live: the route appears at control; approved, alpha routes it.
       await t.warren("beta", ["set", "--advertise-routes", LAN]);

@@ -74,16 +74,23 @@ export function parseSetFlags(argv: string[]): SetFlags {
 /** The peers of an ipnstate.Status, as much of them as `--exit-node NAME` needs. */
 export interface StatusPeers {
   /** Peers by node key. */
-  Peer?: Record<string, { HostName?: string; DNSName?: string; TailscaleIPs?: string[] }> | null;
+  Peer?:
+    | Record<
+      string,
+      { HostName?: string; DNSName?: string; TailscaleIPs?: string[]; ExitNodeOption?: boolean }
+    >
+    | null;
   /** This node's addresses. */
   TailscaleIPs?: string[] | null;
 }
 
 /**
  * The exit node's IP for `--exit-node VALUE`: an IP as is (not one of ours), else the one
- * peer whose host name or MagicDNS name (full or first label) is VALUE.
+ * peer whose host name or MagicDNS name (full or first label) is VALUE. As tailscale's
+ * exitNodeIPOfArg, the peer must offer exit (ExitNodeOption).
  *
  * @throws {UsageError} when VALUE is ours, or matches no peer or several
+ * @throws {Error} with tailscale's message when the peer is unknown or offers no exit (exit 1)
  */
 export function exitNodeIp(value: string, st: StatusPeers): string {
   let ip: string | null = null;
@@ -100,6 +107,9 @@ export function exitNodeIp(value: string, st: StatusPeers): string {
           `did you mean --advertise-exit-node?`,
       );
     }
+    const peer = Object.values(st.Peer ?? {}).find((p) => p.TailscaleIPs?.includes(ip));
+    if (!peer) throw new Error(`no node found in netmap with IP ${ip}`);
+    if (!peer.ExitNodeOption) throw new Error(`node ${ip} is not advertising an exit node`);
     return ip;
   }
   const want = value.toLowerCase().replace(/\.$/, "");
@@ -112,6 +122,9 @@ export function exitNodeIp(value: string, st: StatusPeers): string {
     throw new UsageError(
       `--exit-node: invalid value ${JSON.stringify(value)}; must be IP or unique node name`,
     );
+  }
+  if (!matches[0].ExitNodeOption) {
+    throw new Error(`node ${JSON.stringify(value)} is not advertising an exit node`);
   }
   return matches[0].TailscaleIPs[0];
 }

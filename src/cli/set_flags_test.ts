@@ -79,15 +79,23 @@ Deno.test("bad tun set flags are UsageErrors (exit 2) naming the flag and why", 
   }
 });
 
-Deno.test("--exit-node takes an IP or one peer's name, never one of our own addresses", () => {
+Deno.test("--exit-node takes an IP or one peer's name offering exit, never one of our own addresses", () => {
   const st = {
     TailscaleIPs: ["100.64.0.1"],
     Peer: {
-      k1: { HostName: "gw", DNSName: "gateway.ts.test.", TailscaleIPs: ["100.64.0.2", "fd7a::2"] },
+      k1: {
+        HostName: "gw",
+        DNSName: "gateway.ts.test.",
+        TailscaleIPs: ["100.64.0.2", "fd7a::2"],
+        ExitNodeOption: true,
+      },
       k2: { HostName: "db", DNSName: "db.ts.test.", TailscaleIPs: ["100.64.0.3"] },
     },
   };
-  assert.equal(exitNodeIp("100.64.0.7", st), "100.64.0.7");
+  assert.equal(exitNodeIp("100.64.0.2", st), "100.64.0.2");
+  assert.throws(() => exitNodeIp("100.64.0.7", st), /^Error: no node found in netmap with IP/);
+  assert.throws(() => exitNodeIp("100.64.0.3", st), /node 100\.64\.0\.3 is not advertising/);
+  assert.throws(() => exitNodeIp("db", st), /node "db" is not advertising an exit node/);
   assert.equal(exitNodeIp("gateway", st), "100.64.0.2");
   assert.equal(exitNodeIp("gateway.ts.test.", st), "100.64.0.2");
   assert.equal(exitNodeIp("GW", st), "100.64.0.2");

@@ -10,6 +10,7 @@
 import { canUseFfiSockets, type FfiListenOptions, FfiTcpListener } from "./ffi_listener.ts";
 import type { PushConn } from "./push_conn.ts";
 import type { ServerSocketOptions } from "../../ffi/tcp.ts";
+export type { PushConn, ServerSocketOptions };
 import { TlsServerConn } from "../tls/server_conn.ts";
 import { type TlsServerIdentity, tlsServerIdentity } from "../tls/server_identity.ts";
 
@@ -51,7 +52,9 @@ export class FfiTlsListener {
   }
 
   /** Accepts connections (see {@link FfiTcpListener.serveConns}), each as TLS. */
-  serveConns(onConn: (conn: PushConn, remoteHost: string, remotePort: number) => void) {
+  serveConns(
+    onConn: (conn: PushConn, remoteHost: string, remotePort: number) => void,
+  ): Promise<void> {
     return this.#tcp.serveConns((conn, host, port) =>
       onConn(new TlsServerConn(conn, this.#identity), host, port)
     );

@@ -43,7 +43,11 @@ export function expandLabel(
 }
 
 /** Derive-Secret (RFC 8446 §7.1) from a transcript hash already taken. */
-export function deriveSecret(secret: Uint8Array, label: string, transcriptHash: Uint8Array) {
+export function deriveSecret(
+  secret: Uint8Array,
+  label: string,
+  transcriptHash: Uint8Array,
+): Uint8Array {
   return expandLabel(secret, label, transcriptHash, HASH_LEN);
 }
 

@@ -25,7 +25,7 @@ export const TAG_LEN = 16;
 /** Largest plaintext fragment (RFC 8446 §5.1). */
 export const MAX_PLAINTEXT = 16384;
 /** Largest TLSCiphertext.length (RFC 8446 §5.2). */
-export const MAX_CIPHERTEXT = MAX_PLAINTEXT + 256;
+export const MAX_CIPHERTEXT: number = MAX_PLAINTEXT + 256;
 
 /** Record content types. */
 export const ContentType = {
@@ -39,7 +39,7 @@ const KEY_MAX = 32;
 const IV_OFF = KEY_MAX;
 const SECRET_OFF = IV_OFF + 12;
 /** Length of one direction's key material array. */
-export const DIRECTION_LEN = SECRET_OFF + 32;
+export const DIRECTION_LEN: number = SECRET_OFF + 32;
 
 /** Key length of a suite. */
 export function keyLength(suite: CipherSuite): number {

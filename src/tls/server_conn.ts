@@ -10,6 +10,7 @@
 
 import { timingSafeEqual } from "node:crypto";
 import type { PushConn, PushSink } from "../derp/push_conn.ts";
+export type { PushConn, PushSink };
 import {
   AlertCode,
   handshakeMessage,
@@ -62,6 +63,8 @@ const PUSHING = 1;
 const ENDED = 2;
 const CLOSED = 4;
 const ESTABLISHED = 8;
+
+const CLOSE_NOTIFY = Uint8Array.of(1, AlertCode.CloseNotify);
 
 /** Decrypted bytes a connection may hold for a reader before it is dropped as abusive. */
 const MAX_QUEUED_PLAINTEXT = 256 * 1024;
@@ -169,6 +172,14 @@ export class TlsServerConn implements PushConn {
     if ((this.#state & CLOSED) !== 0) return;
     const r = this.#read;
     this.#read = null;
+    if (this.established && this.#t.unsent === 0) {
+      // close_notify, so the peer can tell our end from a truncation (best effort).
+      try {
+        this.#t.writeSync(this.#seal(ContentType.Alert, CLOSE_NOTIFY, null));
+      } catch {
+        // Already broken: the close below is all there is.
+      }
+    }
     this.#t.close(); // calls #release through onClose
     this.#release();
     r?.reject(closedError());

@@ -7,6 +7,8 @@
  * @module
  */
 
+import { SHA256_IV } from "./blake2s.ts";
+
 const K = new Uint32Array([
   0x428a2f98,
   0x71374491,
@@ -73,16 +75,7 @@ const K = new Uint32Array([
   0xbef9a3f7,
   0xc67178f2,
 ]);
-const IV = [
-  0x6a09e667,
-  0xbb67ae85,
-  0x3c6ef372,
-  0xa54ff53a,
-  0x510e527f,
-  0x9b05688c,
-  0x1f83d9ab,
-  0x5be0cd19,
-];
+const IV = SHA256_IV;
 // The message schedule, shared: compression never re-enters.
 const W = new Uint32Array(64);
 

@@ -78,6 +78,29 @@ function word(n: Uint8Array, i: number): number {
   return n[i] | (n[i + 1] << 8) | (n[i + 2] << 16) | (n[i + 3] << 24);
 }
 
+/**
+ * ChaCha20-Poly1305 in place on the wasm message scratch (len bytes of plaintext or
+ * ciphertext, the tag after them), the key in the shared key slot for the call only.
+ */
+function chachaInScratch(
+  op: "seal" | "open",
+  d: Uint8Array,
+  n: Uint8Array,
+  header: Uint8Array,
+  len: number,
+): number {
+  const w = cryptoWasm();
+  w.bytes.set(header, w.adScratch);
+  w.bytes.set(d.subarray(0, 32), w.keySlots);
+  const s = w.msgScratch;
+  const [n0, n1, n2] = [word(n, 0), word(n, 4), word(n, 8)];
+  let rc = 0;
+  if (op === "seal") w.fn.aead_seal(w.keySlots, n0, n1, n2, w.adScratch, HEADER_LEN, s, len, s);
+  else rc = w.fn.aead_open(w.keySlots, n0, n1, n2, w.adScratch, HEADER_LEN, s, len, s);
+  w.bytes.fill(0, w.keySlots, w.keySlots + 32);
+  return rc;
+}
+
 /** Bytes a record of `len` plaintext bytes takes on the wire. */
 export function sealedLength(len: number): number {
   return HEADER_LEN + len + 1 + TAG_LEN;
@@ -107,20 +130,7 @@ export function sealRecord(
     const s = w.msgScratch;
     w.bytes.set(plain, s);
     w.bytes[s + plain.length] = type;
-    w.bytes.set(header, w.adScratch);
-    w.bytes.set(d.subarray(0, 32), w.keySlots);
-    w.fn.aead_seal(
-      w.keySlots,
-      word(n, 0),
-      word(n, 4),
-      word(n, 8),
-      w.adScratch,
-      HEADER_LEN,
-      s,
-      plain.length + 1,
-      s,
-    );
-    w.bytes.fill(0, w.keySlots, w.keySlots + 32);
+    chachaInScratch("seal", d, n, header, plain.length + 1);
     out.set(w.bytes.subarray(s, s + len), body);
   } else {
     const c = createCipheriv("aes-128-gcm", d.subarray(0, 16), n);
@@ -155,20 +165,7 @@ export function openRecord(
     const w = cryptoWasm();
     const s = w.msgScratch;
     w.bytes.set(rec.subarray(HEADER_LEN), s);
-    w.bytes.set(header, w.adScratch);
-    w.bytes.set(d.subarray(0, 32), w.keySlots);
-    const rc = w.fn.aead_open(
-      w.keySlots,
-      word(n, 0),
-      word(n, 4),
-      word(n, 8),
-      w.adScratch,
-      HEADER_LEN,
-      s,
-      len,
-      s,
-    );
-    w.bytes.fill(0, w.keySlots, w.keySlots + 32);
+    const rc = chachaInScratch("open", d, n, header, len);
     if (rc !== 0) return null;
     rec.set(w.bytes.subarray(s, s + len), HEADER_LEN);
   } else {

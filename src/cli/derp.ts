@@ -7,7 +7,7 @@
 import { DerpServer } from "../derp/server.ts";
 import { DerpHttpServer } from "../derp/http_server.ts";
 import { type FfiTcpListener, listenPlainDerp } from "../derp/ffi_listener.ts";
-import { type FfiTlsListener, listenTlsDerp } from "../derp/ffi_tls_listener.ts";
+import type { FfiTlsListener } from "../derp/ffi_tls_listener.ts";
 import { MeshPeer, meshUrl } from "../derp/mesh.ts";
 import { verifyClientUrl } from "../derp/verify_client.ts";
 import { certPin, generateSelfSignedCert } from "../derp/selfsigned_cert.ts";
@@ -238,6 +238,8 @@ async function listen(
       relay.tls.cert,
       await generateMetaCert(relay.server.publicKey, PROTOCOL_VERSION),
     );
+    // Imported here: a plain-HTTP relay does not load the TLS server.
+    const { listenTlsDerp } = await import("../derp/ffi_tls_listener.ts");
     return listenTlsDerp(address, port, chain, relay.tls.key, logf, socket);
   }
   // Plain HTTP runs on our own epoll sockets (far less memory per idle client).

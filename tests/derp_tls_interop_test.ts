@@ -1,6 +1,6 @@
 /**
  * warren's TLS 1.3 server (src/tls/) against real clients: openssl s_client and curl with
- * each cipher suite and ECDSA, RSA and Ed25519 keys, Deno.connectTls, a TLS 1.2 client's
+ * each cipher suite and ECDSA, RSA and Ed25519 keys, a HelloRetryRequest, Deno.connectTls, a TLS 1.2 client's
  * refusal, and DERP traffic in records of every size.
  */
 import assert from "node:assert/strict";
@@ -109,6 +109,17 @@ testOrSkip(import.meta, tools, {
           ], PROBE);
           assert.match(r.out, /^HTTP\/1\.1 200 OK/, `${suite}: ${r.err}`);
         }
+        // P-256 first: openssl sends only that share, and X25519 comes after a HelloRetryRequest.
+        const hrr = await run("openssl", [
+          "s_client",
+          "-connect",
+          `127.0.0.1:${ts.port}`,
+          "-tls1_3",
+          "-groups",
+          "P-256:X25519",
+          "-quiet",
+        ], PROBE);
+        assert.match(hrr.out, /^HTTP\/1\.1 200 OK/, `after a HelloRetryRequest: ${hrr.err}`);
         const c = await run("curl", [
           "-sk",
           "--tlsv1.3",
@@ -171,4 +182,32 @@ Deno.test("Deno.connectTls reads a response; DERP packets of every size cross", 
       b.close();
     }
   });
+});
+
+testOrSkip(import.meta, tools, {
+  name: "a KeyUpdate with update_requested from openssl is answered and traffic goes on",
+  async fn() {
+    await withServer({ cert: ecdsa.certPem, key: ecdsa.keyPem }, async (ts) => {
+      // s_client's "K" command (at the start of a line, without -ign_eof) sends the KeyUpdate.
+      const p = new Deno.Command("openssl", {
+        args: ["s_client", "-connect", `127.0.0.1:${ts.port}`, "-tls1_3", "-msg"],
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "null",
+        signal: AbortSignal.timeout(15_000),
+      }).spawn();
+      const w = p.stdin.getWriter();
+      const pause = () => new Promise((r) => setTimeout(r, 500));
+      await pause();
+      await w.write(new TextEncoder().encode("K\n"));
+      await pause();
+      await w.write(new TextEncoder().encode(PROBE));
+      await pause();
+      await w.close();
+      const out = new TextDecoder().decode((await p.output()).stdout);
+      assert.match(out, />>> TLS 1\.3, Handshake \[length 0005\], KeyUpdate/);
+      assert.match(out, /<<< TLS 1\.3, Handshake \[length 0005\], KeyUpdate/);
+      assert.match(out, /^HTTP\/1\.1 200 OK/m);
+    });
+  },
 });

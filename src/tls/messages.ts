@@ -203,6 +203,31 @@ export function serverHello(
   );
 }
 
+// SHA-256("HelloRetryRequest"): the random that marks a ServerHello as a HelloRetryRequest.
+const HRR_RANDOM = Uint8Array.fromHex(
+  "cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c",
+);
+
+/** HelloRetryRequest (RFC 8446 §4.1.4) asking for an X25519 key share. */
+export function helloRetryRequest(sessionId: Uint8Array, suite: number): Uint8Array {
+  return handshakeMessage(
+    HandshakeType.ServerHello,
+    u16(0x0303),
+    HRR_RANDOM,
+    Uint8Array.of(sessionId.length),
+    sessionId,
+    u16(suite),
+    Uint8Array.of(0),
+    u16(12),
+    u16(EXT_SUPPORTED_VERSIONS),
+    u16(2),
+    u16(TLS13),
+    u16(EXT_KEY_SHARE),
+    u16(2),
+    u16(GROUP_X25519),
+  );
+}
+
 /** EncryptedExtensions with no extensions (no ALPN, no SNI acknowledgement). */
 export function encryptedExtensions(): Uint8Array {
   return handshakeMessage(HandshakeType.EncryptedExtensions, u16(0));

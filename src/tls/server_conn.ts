@@ -51,6 +51,8 @@ interface Handshake {
   pending: Uint8Array | null;
   clientApplication: Uint8Array | null;
   clientFinished: Uint8Array | null;
+  /** After a HelloRetryRequest: the second ClientHello's transcript prefix. */
+  retried?: Uint8Array;
 }
 
 interface PendingRead {
@@ -260,6 +262,9 @@ export class TlsServerConn implements PushConn {
     const type = rec[0];
     if (this.#rkeys === null) {
       if (type === ContentType.Alert) return this.ended(new Error("TLS alert from the client"));
+      if (type === ContentType.ChangeCipherSpec && this.#hs?.retried !== undefined) {
+        return; // a compatibility-mode client's CCS between its two hellos
+      }
       if (type !== ContentType.Handshake) {
         throw new TlsAlert(AlertCode.UnexpectedMessage, `record type ${type} before ClientHello`);
       }
@@ -336,7 +341,16 @@ export class TlsServerConn implements PushConn {
     const hs = this.#hs!;
     const type = msg[0];
     if (hs.stage === HS_AWAIT_HELLO && type === HandshakeType.ClientHello) {
-      const f = answerClientHello(this.#id, msg);
+      const f = answerClientHello(this.#id, msg, {}, hs.retried);
+      if ("helloRetryRequest" in f) {
+        const m = f.helloRetryRequest;
+        const rec = new Uint8Array(HEADER_LEN + m.length);
+        rec.set([ContentType.Handshake, 3, 3, m.length >> 8, m.length & 0xff]);
+        rec.set(m, HEADER_LEN);
+        this.#send(rec);
+        hs.retried = f.transcriptPrefix;
+        return;
+      }
       this.#suite = f.suite;
       // ServerHello's record, then the sealed flight, in the shared scratch: one write.
       const out = scratchFor(HEADER_LEN + f.serverHello.length + f.encrypted.length);

@@ -1,13 +1,13 @@
 /**
  * The server's side of a TLS 1.3 full handshake as one pure step: a ClientHello in, the
  * ServerHello, the encrypted flight (EncryptedExtensions, Certificate, CertificateVerify,
- * Finished) and every traffic secret out. X25519 only, no HelloRetryRequest, no PSK, no
- * client certificates, no 0-RTT.
+ * Finished) and every traffic secret out. X25519 only (a HelloRetryRequest asks for it when
+ * the client offered it without a share), no PSK, no client certificates, no 0-RTT.
  *
  * @module
  */
 
-import { Sha256 } from "../crypto/sha256.ts";
+import { Sha256, sha256 } from "../crypto/sha256.ts";
 import { x25519Wasm } from "../crypto/x25519_wasm.ts";
 import { applicationSecrets, finishedVerifyData, handshakeSecrets } from "./key_schedule.ts";
 import {
@@ -16,6 +16,9 @@ import {
   certificateVerifyContent,
   encryptedExtensions,
   finished,
+  GROUP_X25519,
+  handshakeMessage,
+  helloRetryRequest,
   parseClientHello,
   serverHello,
   TlsAlert,
@@ -50,6 +53,14 @@ export interface ServerFlight {
   clientFinished: Uint8Array;
 }
 
+/** The answer to a ClientHello without an X25519 share from a client that can do X25519. */
+export interface HelloRetry {
+  /** The HelloRetryRequest handshake message (sent in a plaintext record). */
+  helloRetryRequest: Uint8Array;
+  /** message_hash(ClientHello1) ‖ HelloRetryRequest: the second hello's transcript prefix. */
+  transcriptPrefix: Uint8Array;
+}
+
 /** Test hooks: fixed randomness and suite preference. */
 export interface AnswerOptions {
   /** The server's ephemeral X25519 private key (default random). */
@@ -67,7 +78,8 @@ let flight = new Uint8Array(4096);
 const DEFAULT_SUITES: CipherSuite[] = [TLS_CHACHA20_POLY1305_SHA256, TLS_AES_128_GCM_SHA256];
 
 /**
- * Answers a ClientHello (the whole handshake message, header included).
+ * Answers a ClientHello (the whole handshake message, header included); with
+ * `transcriptPrefix`, the second ClientHello after a {@link HelloRetry}.
  *
  * @throws {TlsAlert} when the client cannot do TLS 1.3 with us: protocol_version for
  *   TLS 1.2 and older, handshake_failure for no common suite, group or signature scheme
@@ -76,12 +88,21 @@ export function answerClientHello(
   id: TlsServerIdentity,
   clientHello: Uint8Array,
   opts: AnswerOptions = {},
-): ServerFlight {
+  transcriptPrefix?: Uint8Array,
+): ServerFlight | HelloRetry {
   const hello = parseClientHello(clientHello.subarray(4));
   if (!hello.tls13) throw new TlsAlert(AlertCode.ProtocolVersion, "client does not offer TLS 1.3");
   const suite = (opts.suites ?? DEFAULT_SUITES).find((s) => hello.suites.includes(s));
   if (suite === undefined) throw new TlsAlert(AlertCode.HandshakeFailure, "no common cipher suite");
   if (hello.x25519 === null) {
+    if (transcriptPrefix === undefined && hello.groups.includes(GROUP_X25519)) {
+      const hrr = helloRetryRequest(hello.sessionId, suite);
+      const hash = handshakeMessage(254, sha256(clientHello)); // message_hash
+      const prefix = new Uint8Array(hash.length + hrr.length);
+      prefix.set(hash);
+      prefix.set(hrr, hash.length);
+      return { helloRetryRequest: hrr, transcriptPrefix: prefix };
+    }
     throw new TlsAlert(AlertCode.HandshakeFailure, "no X25519 key share");
   }
   const scheme = chooseScheme(id, hello.sigAlgs);
@@ -101,7 +122,9 @@ export function answerClientHello(
     suite,
     x25519Wasm(priv, BASE),
   );
-  const transcript = new Sha256().update(clientHello).update(sh);
+  const transcript = new Sha256();
+  if (transcriptPrefix !== undefined) transcript.update(transcriptPrefix);
+  transcript.update(clientHello).update(sh);
   const snapshot = () => transcript.copy().digest();
   const hs = handshakeSecrets(shared, snapshot());
   const ee = encryptedExtensions();

@@ -9,8 +9,10 @@
 
 import { canUseFfiSockets, type FfiListenOptions, FfiTcpListener } from "./ffi_listener.ts";
 import type { PushConn } from "./push_conn.ts";
-import type { ServerSocketOptions } from "../../ffi/tcp.ts";
-export type { PushConn, ServerSocketOptions };
+import type { KeepAliveOptions, ServerSocketOptions } from "../../ffi/tcp.ts";
+import type { DuplexConn } from "./conn.ts";
+import type { ByteReader } from "./frame.ts";
+export type { ByteReader, DuplexConn, KeepAliveOptions, PushConn, ServerSocketOptions };
 import { TlsServerConn } from "../tls/server_conn.ts";
 import { type TlsServerIdentity, tlsServerIdentity } from "../tls/server_identity.ts";
 

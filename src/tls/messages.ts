@@ -176,13 +176,14 @@ function u24(v: number): Uint8Array {
   return Uint8Array.of(v >> 16, (v >> 8) & 0xff, v & 0xff);
 }
 
-/** ServerHello with key_share (X25519) then supported_versions (TLS 1.3). */
-export function serverHello(
+/** A ServerHello-shaped message: legacy fields, then the extensions (already encoded). */
+function serverHelloMessage(
   random: Uint8Array,
   sessionId: Uint8Array,
   suite: number,
-  x25519Public: Uint8Array,
+  extensions: Uint8Array[],
 ): Uint8Array {
+  const extLen = extensions.reduce((n, e) => n + e.length, 0);
   return handshakeMessage(
     HandshakeType.ServerHello,
     u16(0x0303),
@@ -191,16 +192,35 @@ export function serverHello(
     sessionId,
     u16(suite),
     Uint8Array.of(0),
-    u16(4 + 4 + 32 + 4 + 2),
-    u16(EXT_KEY_SHARE),
-    u16(4 + 32),
-    u16(GROUP_X25519),
-    u16(32),
-    x25519Public,
-    u16(EXT_SUPPORTED_VERSIONS),
-    u16(2),
-    u16(TLS13),
+    u16(extLen),
+    ...extensions,
   );
+}
+
+/** An extension: type, 16-bit length, body. */
+function extension(type: number, ...body: Uint8Array[]): Uint8Array {
+  const len = body.reduce((n, b) => n + b.length, 0);
+  const out = new Uint8Array(4 + len);
+  out.set(u16(type));
+  out.set(u16(len), 2);
+  let off = 4;
+  for (const b of body) out.set(b, off), off += b.length;
+  return out;
+}
+
+const SUPPORTED_VERSIONS_TLS13 = extension(EXT_SUPPORTED_VERSIONS, u16(TLS13));
+
+/** ServerHello with key_share (X25519) then supported_versions (TLS 1.3). */
+export function serverHello(
+  random: Uint8Array,
+  sessionId: Uint8Array,
+  suite: number,
+  x25519Public: Uint8Array,
+): Uint8Array {
+  return serverHelloMessage(random, sessionId, suite, [
+    extension(EXT_KEY_SHARE, u16(GROUP_X25519), u16(32), x25519Public),
+    SUPPORTED_VERSIONS_TLS13,
+  ]);
 }
 
 // SHA-256("HelloRetryRequest"): the random that marks a ServerHello as a HelloRetryRequest.
@@ -210,22 +230,10 @@ const HRR_RANDOM = Uint8Array.fromHex(
 
 /** HelloRetryRequest (RFC 8446 §4.1.4) asking for an X25519 key share. */
 export function helloRetryRequest(sessionId: Uint8Array, suite: number): Uint8Array {
-  return handshakeMessage(
-    HandshakeType.ServerHello,
-    u16(0x0303),
-    HRR_RANDOM,
-    Uint8Array.of(sessionId.length),
-    sessionId,
-    u16(suite),
-    Uint8Array.of(0),
-    u16(12),
-    u16(EXT_SUPPORTED_VERSIONS),
-    u16(2),
-    u16(TLS13),
-    u16(EXT_KEY_SHARE),
-    u16(2),
-    u16(GROUP_X25519),
-  );
+  return serverHelloMessage(HRR_RANDOM, sessionId, suite, [
+    SUPPORTED_VERSIONS_TLS13,
+    extension(EXT_KEY_SHARE, u16(GROUP_X25519)),
+  ]);
 }
 
 /** EncryptedExtensions with no extensions (no ALPN, no SNI acknowledgement). */

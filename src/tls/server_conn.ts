@@ -10,7 +10,9 @@
 
 import { timingSafeEqual } from "node:crypto";
 import type { PushConn, PushSink } from "../derp/push_conn.ts";
-export type { PushConn, PushSink };
+import type { DuplexConn } from "../derp/conn.ts";
+import type { ByteReader } from "../derp/frame.ts";
+export type { ByteReader, DuplexConn, PushConn, PushSink };
 import {
   AlertCode,
   handshakeMessage,

@@ -211,3 +211,18 @@ testOrSkip(import.meta, tools, {
     });
   },
 });
+
+Deno.test("plain HTTP to the TLS port gets an alert and a close at once", async () => {
+  await withServer({ cert: ecdsa.certPem, key: ecdsa.keyPem }, async (ts) => {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: ts.port });
+    try {
+      await conn.write(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+      const buf = new Uint8Array(64);
+      const n = await conn.read(buf);
+      assert.deepEqual([...buf.subarray(0, n ?? 0)], [21, 3, 3, 0, 2, 2, 50]); // decode_error
+      assert.equal(await conn.read(buf), null);
+    } finally {
+      conn.close();
+    }
+  });
+});

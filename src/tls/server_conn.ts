@@ -270,8 +270,6 @@ export class TlsServerConn implements PushConn {
       if (type !== ContentType.Handshake) {
         throw new TlsAlert(AlertCode.UnexpectedMessage, `record type ${type} before ClientHello`);
       }
-      // A first byte of 0x16 then "3,x": anything else is not TLS at all.
-      if (rec[1] !== 3) throw new TlsAlert(AlertCode.DecodeError, "not a TLS record");
       this.#hs ??= {
         stage: HS_AWAIT_HELLO,
         pending: null,
@@ -501,7 +499,14 @@ export class TlsServerConn implements PushConn {
   }
 }
 
+/** The length in a record header; a header that is not TLS fails at once, not at the deadline. */
 function recordLength(b: Uint8Array, off: number): number {
+  const type = b[off];
+  if (
+    type < ContentType.ChangeCipherSpec || type > ContentType.ApplicationData || b[off + 1] !== 3
+  ) {
+    throw new TlsAlert(AlertCode.DecodeError, "not a TLS record");
+  }
   const len = (b[off + 3] << 8) | b[off + 4];
   if (len > MAX_CIPHERTEXT) throw new TlsAlert(AlertCode.RecordOverflow, "record too long");
   return len;

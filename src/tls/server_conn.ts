@@ -26,7 +26,6 @@ import {
   DIRECTION_LEN,
   directionKeys,
   HEADER_LEN,
-  MAX_CIPHERTEXT,
   MAX_PLAINTEXT,
   openRecord,
   sealedLength,
@@ -36,6 +35,7 @@ import {
 import { answerClientHello } from "./server_handshake.ts";
 import type { TlsServerIdentity } from "./server_identity.ts";
 import { KeySlab } from "./key_slab.ts";
+import { type HeldRecord, splitRecords } from "./record_splitter.ts";
 
 /** The socket under a TLS connection: a push connection that reports its queued bytes. */
 export interface TlsTransport extends PushConn {
@@ -93,9 +93,8 @@ export class TlsServerConn implements PushConn {
   #wkeys: Uint8Array | null = null;
   #rseq = 0;
   #wseq = 0;
-  /** An incomplete record: 5 bytes until the header is in, then the whole record's size. */
-  #partial: Uint8Array | null = null;
-  #partialLen = 0;
+  /** A record split across chunks, while it is incomplete. */
+  #held: HeldRecord | null = null;
   #plain: Uint8Array[] | null = null;
   #read: PendingRead | null = null;
   #sink: PushSink | null = null;
@@ -194,7 +193,7 @@ export class TlsServerConn implements PushConn {
     if ((this.#state & CLOSED) !== 0) return;
     this.#state |= CLOSED;
     this.#hs = null;
-    this.#partial = null;
+    this.#held = null;
     this.#plain = null;
     if (this.#keys !== null) keys.give(this.#keys);
     this.#keys = this.#rkeys = this.#wkeys = null;
@@ -215,48 +214,15 @@ export class TlsServerConn implements PushConn {
     this.#state |= ENDED;
     this.#endErr = err;
     this.#hs = null;
-    this.#partial = null;
+    this.#held = null;
     this.#deliverEnd();
   }
 
   #records(chunk: Uint8Array): void {
-    let off = 0;
-    if (this.#partial !== null) {
-      let p = this.#partial;
-      if (this.#partialLen < HEADER_LEN) {
-        const n = Math.min(HEADER_LEN - this.#partialLen, chunk.length);
-        p.set(chunk.subarray(0, n), this.#partialLen);
-        this.#partialLen += n;
-        off = n;
-        if (this.#partialLen < HEADER_LEN) return;
-        const full = new Uint8Array(HEADER_LEN + recordLength(p, 0));
-        full.set(p);
-        p = this.#partial = full;
-      }
-      const n = Math.min(p.length - this.#partialLen, chunk.length - off);
-      p.set(chunk.subarray(off, off + n), this.#partialLen);
-      this.#partialLen += n;
-      off += n;
-      if (this.#partialLen < p.length) return;
-      this.#partial = null;
-      this.#partialLen = 0;
-      this.#record(p);
-    }
-    while (chunk.length - off >= HEADER_LEN && (this.#state & (CLOSED | ENDED)) === 0) {
-      const end = off + HEADER_LEN + recordLength(chunk, off);
-      if (end > chunk.length) break;
-      this.#record(chunk.subarray(off, end));
-      off = end;
-    }
-    if (off < chunk.length && (this.#state & (CLOSED | ENDED)) === 0) {
-      const rest = chunk.length - off;
-      const p = new Uint8Array(
-        rest < HEADER_LEN ? HEADER_LEN : HEADER_LEN + recordLength(chunk, off),
-      );
-      p.set(chunk.subarray(off));
-      this.#partial = p;
-      this.#partialLen = rest;
-    }
+    this.#held = splitRecords(this.#held, chunk, (rec) => {
+      this.#record(rec);
+      return (this.#state & (CLOSED | ENDED)) === 0;
+    });
   }
 
   /** One whole record (header included); its bytes are only valid during the call. */
@@ -497,19 +463,6 @@ export class TlsServerConn implements PushConn {
     this.#endErr = e instanceof Error ? e : new Error(String(e));
     this.close();
   }
-}
-
-/** The length in a record header; a header that is not TLS fails at once, not at the deadline. */
-function recordLength(b: Uint8Array, off: number): number {
-  const type = b[off];
-  if (
-    type < ContentType.ChangeCipherSpec || type > ContentType.ApplicationData || b[off + 1] !== 3
-  ) {
-    throw new TlsAlert(AlertCode.DecodeError, "not a TLS record");
-  }
-  const len = (b[off + 3] << 8) | b[off + 4];
-  if (len > MAX_CIPHERTEXT) throw new TlsAlert(AlertCode.RecordOverflow, "record too long");
-  return len;
 }
 
 function scratchFor(len: number): Uint8Array {

@@ -39,7 +39,8 @@ export function blake2s(data: Uint8Array, outLen = 32, key?: Uint8Array): Uint8A
 }
 
 const EMPTY = new Uint8Array(0);
-const IV = new Uint32Array([
+/** BLAKE2s's IV, which is SHA-256's initial hash value (RFC 7693 §2.6). */
+export const SHA256_IV: Uint32Array = new Uint32Array([
   0x6a09e667,
   0xbb67ae85,
   0x3c6ef372,
@@ -65,7 +66,7 @@ const SIGMA = Uint8Array.from([
 
 /** RFC 7693 BLAKE2s with any key and digest length (both already checked). */
 function blake2sGeneric(data: Uint8Array, outLen: number, key: Uint8Array): Uint8Array {
-  const h = IV.slice();
+  const h = SHA256_IV.slice();
   h[0] ^= 0x01010000 ^ (key.length << 8) ^ outLen;
   const block = new Uint8Array(64);
   const m = new Uint32Array(16);
@@ -77,7 +78,7 @@ function blake2sGeneric(data: Uint8Array, outLen: number, key: Uint8Array): Uint
         block[4 * i + 3] << 24;
     }
     v.set(h);
-    v.set(IV, 8);
+    v.set(SHA256_IV, 8);
     v[12] ^= t >>> 0;
     v[13] ^= Math.floor(t / 0x100000000);
     if (last) v[14] = ~v[14];

@@ -41,7 +41,7 @@ export async function serviceScene(t: Tailnet, say: (s: string) => void): Promis
     }, 30_000);
     const text = (await delta.exec([...warrenArgv(), "tun", "status"])).stdout;
     console.log(
-      text.split("\n").filter((l) => /^(network|interface|  addresses)/.test(l)).join("\n"),
+      text.split("\n").filter((l) => /^(network|interface| {2}addresses)/.test(l)).join("\n"),
     );
 
     say("warren tun status --web --listen 127.0.0.1:8384 (delta): the live status page");

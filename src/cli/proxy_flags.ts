@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { parseListenAddr } from "../proxy/listen.ts";
+import { parseListenAddr } from "../proxy/listen_addr.ts";
 import type { ProxyListenFlags } from "../daemon/userspace_proxies.ts";
 import { UsageError } from "./usage.ts";
 

@@ -14,6 +14,8 @@ import { envGet } from "./up_flags.ts";
  * disco exchanges are over by then, so what they touched and still use comes back at once. */
 export const RELEASE_AFTER_MS = 3_000;
 
+const LAST_RESORT_GC = { type: "major", execution: "sync", flavor: "last-resort" };
+
 /**
  * Schedules one release `delayMs` from now, on a timer that does not keep the process alive;
  * returns the function that cancels it. A failure (no `--allow-ffi`, not Linux) is logged
@@ -26,6 +28,10 @@ export function scheduleStartupRelease(
   if (envGet("WARREN_RELEASE_STARTUP") === "0") return () => {};
   const timer = setTimeout(() => {
     try {
+      // A memory-reducing full collection first (where --expose-gc made gc() available, as
+      // WARREN_V8_FLAGS does): start-up's garbage would otherwise hold V8 heap pages until
+      // the memory reducer's idle GCs, ~30 s later.
+      (globalThis as { gc?: (o: unknown) => void }).gc?.(LAST_RESORT_GC);
       releaseStartupPages();
     } catch (e) {
       log(`cannot release start-up memory: ${e instanceof Error ? e.message : e}`);

@@ -8,6 +8,8 @@
 import { ipOrNull } from "./socks5_codec.ts";
 import type { ProxyAddr } from "./types.ts";
 
+export type { ProxyAddr } from "./types.ts";
+
 /**
  * Parses a listen flag: `127.0.0.1:1055`, `[::1]:1055`, `localhost:1055`
  * (127.0.0.1, as Go's listener picks), `:1055` (every address, IPv4 and

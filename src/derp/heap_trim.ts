@@ -17,9 +17,14 @@ const STORM_ACCEPTS = 256;
 
 let fullGc: (() => void) | null | undefined;
 
-/** V8's gc(), exposed at run time (null where that is refused). */
+/**
+ * V8's gc(): the global one warren's V8 flags expose (`--expose-gc`, src/cli/v8_flags.ts),
+ * else one exposed at run time for a process started without them (null where refused).
+ */
 async function gcFunction(): Promise<(() => void) | null> {
   if (fullGc !== undefined) return fullGc;
+  const global = (globalThis as { gc?: unknown }).gc;
+  if (typeof global === "function") return fullGc = global as () => void;
   try {
     const v8 = await import("node:v8");
     const vm = await import("node:vm");

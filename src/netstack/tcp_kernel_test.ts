@@ -16,13 +16,46 @@ const SERVER = new URL("./testdata/tcp_kernel_server.ts", import.meta.url).pathn
 const CLIENTS = new URL("./testdata/tcp_kernel_clients.ts", import.meta.url).pathname;
 const skip = needsRoot() ?? ((await run(["which", "curl"])).code !== 0 ? "needs curl" : null);
 
-async function startServer(ns: string, loss = 0, backlog = 128) {
+/** Drops `permille`/1000 of the packets each way on the namespace's TUN, by nftables' numgen. */
+async function nftLoss(ns: string, permille: number): Promise<void> {
+  const rules = `table inet warren_test_loss {
+  chain in { type filter hook prerouting priority -300; iifname "wtcp*" numgen random mod 1000 < ${permille} counter drop; }
+  chain out { type filter hook output priority -300; oifname "wtcp*" numgen random mod 1000 < ${permille} counter drop; }
+}`;
+  const r = await run(["ip", "netns", "exec", ns, "sh", "-c", `printf '%s' '${rules}' | nft -f -`]);
+  assert.equal(r.code, 0, `nft: ${r.stderr}`);
+}
+
+/** Packets nftables dropped in the loss table (both chains). */
+async function nftDropped(ns: string): Promise<number> {
+  const r = await run([
+    "ip",
+    "netns",
+    "exec",
+    ns,
+    "nft",
+    "list",
+    "table",
+    "inet",
+    "warren_test_loss",
+  ]);
+  return [...r.stdout.matchAll(/counter packets (\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+}
+
+async function startServer(
+  ns: string,
+  opts: { backlog?: number; delayMs?: number; reorder?: number } = {},
+) {
   // No duplicate address detection, so fd77::1 is usable at once.
   await run(["ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0"]);
   await run(["ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.default.accept_dad=0"]);
   const child = new Deno.Command("ip", {
     args: ["netns", "exec", ns, Deno.execPath(), "run", "-A", SERVER],
-    env: { WARREN_TCP_LOSS: String(loss), WARREN_TCP_BACKLOG: String(backlog) },
+    env: {
+      WARREN_TCP_BACKLOG: String(opts.backlog ?? 128),
+      WARREN_TCP_DELAY_MS: String(opts.delayMs ?? 0),
+      WARREN_TCP_REORDER: String(opts.reorder ?? 0),
+    },
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
@@ -138,12 +171,14 @@ async function exchange(
 }
 
 testOrSkip(import.meta, skip, {
-  name: "over IPv4 and IPv6 with 3 % loss each way the kernel and warren's TCP recover and agree",
+  name:
+    "over IPv4 and IPv6 with 3 % loss each way (nftables numgen) the kernel and warren's TCP recover and agree",
   sanitizeResources: false,
   fn: () =>
     withNetns(async (ns) => {
       await run(["ip", "-n", ns, "link", "set", "lo", "up"]);
-      const server = await startServer(ns, 0.03);
+      const server = await startServer(ns);
+      await nftLoss(ns, 30);
       const dir = await Deno.makeTempDir();
       try {
         const up = new Uint8Array(1 << 20);
@@ -151,6 +186,7 @@ testOrSkip(import.meta, skip, {
         for (let i = 0; i < up.length; i++) up[i] = (r() * 256) | 0;
         await exchange(ns, dir, "http://10.77.0.2:8080/", up, 1 << 20);
         await exchange(ns, dir, "http://[fd77::2]:8080/", up, 1 << 20);
+        assert.ok(await nftDropped(ns) > 0, "nftables dropped packets");
       } finally {
         const log = await server.stop();
         await Deno.remove(dir, { recursive: true });
@@ -167,7 +203,7 @@ testOrSkip(import.meta, skip, {
   fn: () =>
     withNetns(async (ns) => {
       await run(["ip", "-n", ns, "link", "set", "lo", "up"]);
-      const server = await startServer(ns, 0, 0);
+      const server = await startServer(ns, { backlog: 0 });
       const dir = await Deno.makeTempDir();
       try {
         const up = new Uint8Array(512 * 1024).map((_, i) => (i * 13) & 0xff);
@@ -179,6 +215,31 @@ testOrSkip(import.meta, skip, {
         const stats = JSON.parse(log.trim().split("\n").pop()!);
         assert.equal(stats.listener.synAccepted, 0);
         assert.equal(stats.listener.cookiesAccepted, 2, JSON.stringify(stats));
+      }
+    }),
+});
+
+testOrSkip(import.meta, skip, {
+  name:
+    "through an impairing link (10 ms each way, 3 % of packets held back and overtaken) the kernel and warren's TCP agree",
+  sanitizeResources: false,
+  fn: () =>
+    withNetns(async (ns) => {
+      await run(["ip", "-n", ns, "link", "set", "lo", "up"]);
+      const server = await startServer(ns, { delayMs: 10, reorder: 0.03 });
+      const dir = await Deno.makeTempDir();
+      try {
+        const up = new Uint8Array(2 << 20);
+        const r = mulberry32(79);
+        for (let i = 0; i < up.length; i++) up[i] = (r() * 256) | 0;
+        await exchange(ns, dir, "http://10.77.0.2:8080/", up, 2 << 20);
+        await exchange(ns, dir, "http://[fd77::2]:8080/", up, 2 << 20);
+      } finally {
+        const log = await server.stop();
+        await Deno.remove(dir, { recursive: true });
+        const stats = JSON.parse(log.trim().split("\n").pop()!);
+        assert.ok(stats.totals.reordered > 100, `the link reordered: ${JSON.stringify(stats)}`);
+        assert.equal(stats.rejects.badChecksum, 0);
       }
     }),
 });

@@ -1,8 +1,12 @@
 /**
  * Test helper run inside a network namespace: opens a TUN, and answers TCP
  * on 10.77.0.2:8080 and [fd77::2]:8080 with warren's TCP
- * (TcpListener/TcpConn) on the real clock. `WARREN_TCP_LOSS` (a
- * probability) drops that share of packets each way, by a seeded PRNG;
+ * (TcpListener/TcpConn) on the real clock. Between the TUN and the stack
+ * runs an impairing link, as netem would (not available here):
+ * `WARREN_TCP_DELAY_MS` delays every packet that much each way, and
+ * `WARREN_TCP_REORDER` (a probability) holds that share back by a further
+ * delay, so later ones overtake it (seeded PRNG; counted as `reordered`).
+ * Loss is the test's own, by nftables in the namespace.
  * `WARREN_TCP_BACKLOG` sets the SYN backlog (0: SYN cookies only). Each connection is a tiny HTTP/1.1 exchange: the request body's
  * SHA-256 comes back in an `X-Body-Sha256` header, followed by
  * `X-Reply-Bytes` bytes of a seeded pattern. Prints "ready" when the TUN is
@@ -24,10 +28,36 @@ import { replyPattern } from "./reply_pattern.ts";
 
 const US = Uint8Array.of(10, 77, 0, 2);
 const US6 = Uint8Array.of(0xfd, 0x77, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2);
-const LOSS = Number(Deno.env.get("WARREN_TCP_LOSS") ?? "0");
-const lossRand = mulberry32(5);
-const lost = () => LOSS > 0 && lossRand() < LOSS;
-const totals = { retransmits: 0, timeouts: 0, dropped: 0, connections: 0 };
+const DELAY_MS = Number(Deno.env.get("WARREN_TCP_DELAY_MS") ?? "0");
+const REORDER = Number(Deno.env.get("WARREN_TCP_REORDER") ?? "0");
+const linkRand = mulberry32(5);
+const totals = { retransmits: 0, timeouts: 0, dropped: 0, connections: 0, reordered: 0 };
+
+/** One direction of the impairing link: packets come out when due, in due order. */
+class Impair {
+  #q: { due: number; pkt: Uint8Array }[] = [];
+  /** Queues `pkt` (copied) at `now`; with no impairment it is due at once. */
+  push(pkt: Uint8Array, now: number): void {
+    let due = now + DELAY_MS;
+    if (REORDER > 0 && linkRand() < REORDER) {
+      due += Math.max(2, DELAY_MS); // held back: packets sent after it arrive first
+      totals.reordered++;
+    }
+    this.#q.push({ due, pkt: pkt.slice() });
+    if (due < this.#q[this.#q.length - 2]?.due) this.#q.sort((a, b) => a.due - b.due);
+  }
+  /** Takes every packet due by `now`. */
+  take(now: number): Uint8Array[] {
+    let n = 0;
+    while (n < this.#q.length && this.#q[n].due <= now) n++;
+    return this.#q.splice(0, n).map((e) => e.pkt);
+  }
+  /** When the next packet is due (Infinity: none). */
+  get next(): number {
+    return this.#q[0]?.due ?? Infinity;
+  }
+}
+const inbound = new Impair(), outbound = new Impair();
 const PORT = 8080;
 const tun = TunDevice.open("wtcp%d", { offload: false });
 tun.setMtu(1500);
@@ -147,14 +177,18 @@ const sizes = new Array<number>(64).fill(0);
 async function loop(): Promise<void> {
   while (!stop) {
     const now = performance.now();
-    const wait = Math.max(0, Math.min(20, listener.nextTimerAt() - now));
+    const due = Math.min(listener.nextTimerAt(), inbound.next, outbound.next);
+    const wait = Math.max(0, Math.min(20, due - now));
     const [ready] = await poller.wait([tun.fd], wait);
     const t = performance.now();
     if (ready) {
       const n = tun.readBatch(bufs, sizes, 0);
-      for (let i = 0; i < n; i++) {
-        const p = parsePacket(bufs[i].subarray(0, sizes[i]));
-        if (p.problem !== null || p.proto !== 6 || p.laterFragment || lost()) continue;
+      for (let i = 0; i < n; i++) inbound.push(bufs[i].subarray(0, sizes[i]), t);
+    }
+    {
+      for (const pkt of inbound.take(t)) {
+        const p = parsePacket(pkt);
+        if (p.problem !== null || p.proto !== 6 || p.laterFragment) continue;
         const dst = p.dstIp();
         const ours = (p.version === 4 ? US : US6).join(".");
         if (dst.join(".") !== ours || p.dstPort !== PORT) continue;
@@ -179,12 +213,12 @@ async function loop(): Promise<void> {
       await serve(app);
       pump(app);
     }
-    const out = listener.poll(t);
-    const pkts = out.filter(() => !lost()).map((o) => {
+    for (const o of listener.poll(t)) {
       const src = o.remote.ip.length === 4 ? US : US6;
       const l4 = encodeTcpSegment(o.seg, src, o.remote.ip);
-      return src === US ? ipv4(o.remote.ip, l4) : ipv6(o.remote.ip, l4);
-    });
+      outbound.push(src === US ? ipv4(o.remote.ip, l4) : ipv6(o.remote.ip, l4), t);
+    }
+    const pkts = outbound.take(performance.now());
     for (let i = 0; i < pkts.length;) {
       const w = tun.writeBatch(
         pkts.slice(i),

@@ -136,7 +136,7 @@ testOrSkip(import.meta, skip, {
 
       // A crash leaves the table; the next start (now without SNAT) replaces it.
       await t.stop("node-router", "SIGKILL");
-      assert.match(await nftTables(router), /table inet warren/);
+      assert.match(await nftTables(router), /table inet warren-warren0/);
       await t.up("router", [...advertise, "--snat-subnet-routes=false"]);
       st = await t.status("router");
       assert.equal(routerOf(st)?.snat, false);
@@ -146,7 +146,7 @@ testOrSkip(import.meta, skip, {
         async () => routerOf(await t.status("router"))?.approved.includes("10.99.0.0/24") ?? false,
         20_000,
       );
-      const table = (await router.exec(["nft", "list", "table", "inet", "warren"])).stdout;
+      const table = (await router.exec(["nft", "list", "table", "inet", "warren-warren0"])).stdout;
       assert.doesNotMatch(table, /masquerade/);
       assert.match(
         (await t.warren("router", ["status"])).stdout,
@@ -164,6 +164,14 @@ testOrSkip(import.meta, skip, {
 
       await t.stop("node-router");
       assert.doesNotMatch(await nftTables(router), /inet warren/);
+
+      // Killed while a router, started again advertising nothing: the stale table goes.
+      await t.up("router", advertise);
+      await t.stop("node-router", "SIGKILL");
+      assert.match(await nftTables(router), /table inet warren-warren0/);
+      await t.up("router", []); // a fresh state: no routes stored from before
+      assert.doesNotMatch(await nftTables(router), /inet warren/, "the stale table was removed");
+      await t.stop("node-router");
     } catch (e) {
       await t.dumpLogs();
       throw e;

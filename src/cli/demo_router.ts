@@ -58,9 +58,9 @@ export async function routerScene(
     }`,
   );
   if (r.code !== 0) throw new Error(`${client} cannot reach the LAN behind the router`);
-  const table = (await router.exec(["nft", "list", "table", "inet", "warren"])).stdout;
+  const table = (await router.exec(["nft", "list", "table", "inet", "warren-warren0"])).stdout;
   const masq = table.split("\n").find((l) => l.includes("masquerade"))?.trim();
-  console.log(`router's nftables table inet warren: ${masq ?? "(no masquerade rule)"}`);
+  console.log(`router's nftables table inet warren-warren0: ${masq ?? "(no masquerade rule)"}`);
   await exitScene(t, exitUser, say);
 }
 

@@ -20,8 +20,14 @@ import { comparePrefix, isExitRoute } from "../net/advertise_routes.ts";
 import { formatPrefix, type IpPrefix, maskIp, parseIp, parsePrefix } from "../net/ip.ts";
 import type { Node } from "../netmap/tailcfg.ts";
 
-/** warren's nftables table (family inet). */
-export const NFT_TABLE = "warren";
+/**
+ * warren's nftables table (family inet) for the node on interface `tun`: one per interface, so
+ * two nodes (two networks of one `tun up --config`, or two processes) never touch each other's,
+ * and a start can remove the one a crashed run on the same interface left.
+ */
+export function nftTableFor(tun: string): string {
+  return `warren-${tun}`;
+}
 /** The tailnet's address ranges: what SNAT rewrites. */
 const TAILNET_V4 = parsePrefix("100.64.0.0/10");
 const TAILNET_V6 = parsePrefix("fd7a:115c:a1e0::/48");
@@ -109,14 +115,14 @@ export class SubnetRouter {
     if (warning) log(warning);
     try {
       this.#ports.install({
-        table: NFT_TABLE,
+        table: nftTableFor(tun),
         tun,
         ...(snat ? { snatV4: TAILNET_V4, snatV6: TAILNET_V6 } : {}),
       });
       this.#installed = true;
       log(
         `routes ${advertised.map(formatPrefix).join(",")}: forwarding through nftables table ` +
-          `inet ${NFT_TABLE}${snat ? " with SNAT" : ", no SNAT"}`,
+          `inet ${nftTableFor(tun)}${snat ? " with SNAT" : ", no SNAT"}`,
       );
     } catch (e) {
       log(`routes: ${e instanceof Error ? e.message : e}`);
@@ -158,8 +164,27 @@ export class SubnetRouter {
   close(): void {
     if (!this.#installed) return;
     this.#installed = false;
-    this.#ports.remove(NFT_TABLE);
+    this.#ports.remove(nftTableFor(this.#opts.tun));
   }
+}
+
+/**
+ * For a node that advertises nothing: removes the table a run on the same interface left
+ * behind when it was killed (SIGKILL, a crash) while it was a router. Returns whether there
+ * was one; a failure (no permission, no nftables) counts as none.
+ */
+export function removeStaleRouterTable(
+  tun: string,
+  log: (line: string) => void,
+  remove: (table: string) => boolean = removeTable,
+): boolean {
+  try {
+    if (!remove(nftTableFor(tun))) return false;
+  } catch {
+    return false;
+  }
+  log(`removed nftables table inet ${nftTableFor(tun)} a previous run left behind`);
+  return true;
 }
 
 /**

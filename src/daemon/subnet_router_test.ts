@@ -6,7 +6,8 @@ import type { Node } from "../netmap/tailcfg.ts";
 import {
   approvedRoutes,
   forwardingWarning,
-  NFT_TABLE,
+  nftTableFor,
+  removeStaleRouterTable,
   SubnetRouter,
   subtractPrefixes,
 } from "./subnet_router.ts";
@@ -69,7 +70,7 @@ Deno.test("router: SNAT installs warren's table with both masquerades; stop remo
   const { r, calls, installed, lines } = fakeRouter("10.99.0.0/24", false, true, FORWARDING_ON);
   r.start();
   assert.equal(installed.length, 1);
-  assert.equal(installed[0].table, NFT_TABLE);
+  assert.equal(installed[0].table, "warren-warren0", "a table of the interface's own");
   assert.equal(installed[0].tun, "warren0");
   assert.equal(formatPrefix(installed[0].snatV4!), "100.64.0.0/10");
   assert.equal(formatPrefix(installed[0].snatV6!), "fd7a:115c:a1e0::/48");
@@ -78,7 +79,7 @@ Deno.test("router: SNAT installs warren's table with both masquerades; stop remo
   assert.ok(!lines.some((l) => /forwarding is disabled/.test(l)));
   r.close();
   r.close();
-  assert.deepEqual(calls, ["install", `remove ${NFT_TABLE}`]);
+  assert.deepEqual(calls, ["install", `remove ${nftTableFor("warren0")}`]);
   assert.equal(r.status(null).nftables, false);
 });
 
@@ -164,4 +165,19 @@ Deno.test("approvedRoutes: what the self node's AllowedIPs or PrimaryRoutes gran
     [],
   );
   assert.deepEqual(approvedRoutes(adv, null), []);
+});
+
+Deno.test("a node that advertises nothing removes the table a killed run on its interface left", () => {
+  const lines: string[] = [];
+  const tables = new Set(["warren-ts-corp", "warren-ts-lab"]);
+  const remove = (t: string) => tables.delete(t);
+  assert.equal(removeStaleRouterTable("ts-corp", (l) => lines.push(l), remove), true);
+  assert.deepEqual([...tables], ["warren-ts-lab"], "another interface's table is left alone");
+  assert.match(lines[0], /removed nftables table inet warren-ts-corp a previous run left/);
+  assert.equal(removeStaleRouterTable("ts-corp", (l) => lines.push(l), remove), false);
+  const failing = () => {
+    throw new Error("EPERM");
+  };
+  assert.equal(removeStaleRouterTable("ts-x", (l) => lines.push(l), failing), false);
+  assert.equal(lines.length, 1);
 });

@@ -43,7 +43,7 @@ import { tsLocalApiNode } from "./ts_localapi.ts";
 import { EMPTY_PLAN, TailnetPlanner } from "./tailnet_plan.ts";
 import { TailnetEngine } from "./engine.ts";
 import { filteredSink } from "./filtered_sink.ts";
-import { startSubnetRouter, type SubnetRouter } from "./subnet_router.ts";
+import { removeStaleRouterTable, startSubnetRouter, type SubnetRouter } from "./subnet_router.ts";
 import { type ExitNodeControl, exitNodeControl, type ExitNodePrefs } from "./exit_node.ts";
 import { BYPASS_MARK, setBypassMark } from "../net/bypass_dial.ts";
 import type { TsNodeOptions } from "./ts_node_options.ts";
@@ -257,6 +257,7 @@ export class TsNode {
       kernel: link.mode === "tun",
       log: opts.log,
     });
+    if (!router && link.mode === "tun") removeStaleRouterTable(link.name, opts.log);
     this.#engine = new TailnetEngine({
       tun: link,
       routes: link.routes,

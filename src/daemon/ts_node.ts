@@ -265,6 +265,7 @@ export class TsNode {
       snat: opts.snatSubnetRoutes ?? true,
       tun: link.name,
       kernel: link.mode === "tun",
+      netstack: link.netstack?.ip,
       log: opts.log,
     });
     this.#engine = new TailnetEngine({

@@ -7,7 +7,7 @@
  * (a refusal or timeout resets the client, as tailscaled's), then relayed
  * with half-close; UDP gets a host socket per flow (./udp_flows.ts); an echo
  * request is answered once the host's own `ping` to that address is, as
- * tailscaled's userPing on Linux (`ping -c 1 -W 3`).
+ * tailscaled's userPing on Linux (`ping -c 1 -W 3`, with `-n -q`: no name lookups).
  *
  * @module
  */
@@ -71,7 +71,7 @@ export interface RoutedFlowsStatus {
 export async function hostPing(ip: string): Promise<boolean> {
   try {
     const out = await new Deno.Command("ping", {
-      args: ["-c", "1", "-W", "3", ip],
+      args: ["-c", "1", "-W", "3", "-n", "-q", ip],
       stdin: "null",
       stdout: "null",
       stderr: "null",

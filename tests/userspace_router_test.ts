@@ -122,6 +122,12 @@ testOrSkip(import.meta, skip, {
       const viaExit = await curlSha(exitc, [`http://${INTERNET}:8080/body`], 60);
       assert.equal(viaExit.sha, server.sha, "4 MiB from the internet through the exit node");
 
+      // The router's LAN address is one of its endpoints, but the client routes that LAN into the
+      // tunnel: a direct path there would be the tunnel inside itself, which the router drops.
+      const toRouter = (await t.status("client")).peers.find((p) =>
+        p.name === "router.tailnet.test"
+      );
+      assert.doesNotMatch(String(toRouter?.endpoint), new RegExp(`^${LAN_ROUTER}:`));
       const st = await t.status("router");
       assert.equal(st.mode, USERSPACE);
       const ns = st.netstack as NetstackStatus;

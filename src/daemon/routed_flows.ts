@@ -47,6 +47,12 @@ export interface RoutedFlowsOptions {
   ping?: HostPing;
   /** Pings in flight at most; more echo requests are dropped (default 32). */
   maxPings?: number;
+  /**
+   * Whether `ip:port` is this node's own WireGuard socket. A peer that tries the router's LAN
+   * address as a direct path sends it through the tunnel when it routes that LAN to us; a
+   * re-dial would carry the tunnel inside itself, so such datagrams are dropped (`looped`).
+   */
+  isOwnSocket?: (ip: string, port: number) => boolean;
 }
 
 /** The routed flows' part of `tun status`. */
@@ -65,6 +71,8 @@ export interface RoutedFlowsStatus {
   refused: number;
   /** Echo requests answered after the host's ping was. */
   pings: number;
+  /** UDP datagrams to this node's own WireGuard socket, dropped. */
+  looped: number;
 }
 
 /** Runs `ping -c 1 -W 3 IP`, as tailscaled on Linux; false if it fails or cannot run. */
@@ -101,6 +109,7 @@ export class RoutedFlows {
   readonly #udp: UdpFlows;
   readonly #ping: HostPing;
   readonly #maxPings: number;
+  readonly #isOwnSocket: (ip: string, port: number) => boolean;
   readonly #failLog: (line: string) => void;
   readonly #stop = new AbortController();
   readonly #active = new Set<{ stream: TcpStream; upstream: ProxyConn }>();
@@ -110,6 +119,7 @@ export class RoutedFlows {
   #failed = 0;
   #pinging = 0;
   #pings = 0;
+  #looped = 0;
 
   /** Serves routed packets of `ip` and `tcp`, dialling with `dialer` (the host). */
   constructor(
@@ -125,6 +135,7 @@ export class RoutedFlows {
     this.#dialTimeoutMs = opts.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS;
     this.#ping = opts.ping ?? hostPing;
     this.#maxPings = opts.maxPings ?? 32;
+    this.#isOwnSocket = opts.isOwnSocket ?? (() => false);
     this.#failLog = sparseLog(log);
     this.#udp = new UdpFlows(
       dialer,
@@ -149,6 +160,7 @@ export class RoutedFlows {
       failed: this.#failed + this.#udp.failed,
       refused: this.#udp.refused,
       pings: this.#pings,
+      looped: this.#looped,
     };
   }
 
@@ -212,9 +224,14 @@ export class RoutedFlows {
     if (p.laterFragment) return; // reassembled before this; a stray one has no ports
     const src = p.srcIp(), dst = p.dstIp();
     const { srcPort, dstPort } = p;
-    const key = `${formatIp(src)} ${srcPort} ${formatIp(dst)} ${dstPort}`;
+    const host = formatIp(dst);
+    if (this.#isOwnSocket(host, dstPort)) {
+      this.#looped++;
+      return;
+    }
+    const key = `${formatIp(src)} ${srcPort} ${host} ${dstPort}`;
     this.#udp.send(key, p.buf.slice(p.payloadOff, p.length), () => ({
-      hostname: formatIp(dst),
+      hostname: host,
       port: dstPort,
       fromTarget: (h, port) => {
         const ip = port === dstPort ? ipOrNull(h) : null;

@@ -159,3 +159,27 @@ Deno.test("an echo request to a routed address is answered only when the host's 
     tcp.close();
   }
 });
+
+Deno.test("routed UDP to the node's own WireGuard socket is dropped, not re-dialled into itself", async () => {
+  const echo = await startUdpEcho();
+  const { ipA, ipB, A, B } = netstackPair();
+  ipB.setRoutes(LAN);
+  const routed = new RoutedFlows(ipB, B, hostDialer(), () => {}, {
+    isOwnSocket: (ip, port) => ip === "127.0.0.1" && port === echo.port,
+  });
+  const ep = ipA.udp.bind({ port: 0 });
+  try {
+    ep.send(new TextEncoder().encode("loop"), { ip: parseIp("127.0.0.1"), port: echo.port });
+    for (let i = 0; i < 200 && routed.status().looped === 0; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.equal(routed.status().looped, 1);
+    assert.deepEqual([routed.status().udp, routed.status().opened], [0, 0], "no host socket");
+  } finally {
+    ep.close();
+    await routed.close();
+    A.close();
+    B.close();
+    echo.close();
+  }
+});

@@ -85,7 +85,13 @@ export function startUserspaceServices(
   });
   const forwards: (TcpForward | UdpForward)[] = [];
   let proxies: ProxyListeners | null = null;
-  const routed = new RoutedFlows(ns.ip, tcp, hostSide, log);
+  let wgPort = 0;
+  const routed = new RoutedFlows(ns.ip, tcp, hostSide, log, {
+    isOwnSocket: (ip, port) => {
+      wgPort ||= node.status?.().listenPort ?? 0;
+      return port === wgPort && Deno.networkInterfaces().some((n) => n.address === ip);
+    },
+  });
   const stopAll = async () => {
     ns.servicesStatus = null;
     await Promise.all([proxies?.close(), routed.close(), ...forwards.map((f) => f.close())]);

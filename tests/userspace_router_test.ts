@@ -27,6 +27,8 @@ const skip = await userspaceSkip();
 
 const LAN_ROUTER = "10.99.0.1";
 const LAN_HOST = "10.99.0.2";
+const LAN_ROUTER6 = "fd00:99::1";
+const LAN_HOST6 = "fd00:99::2";
 /** Behind the LAN host: only the router's host routes to it (through the LAN). */
 const INTERNET = "198.51.100.7";
 const BYTES = 4 << 20;
@@ -56,23 +58,27 @@ testOrSkip(import.meta, skip, {
       t.hosts.set("lan", lan);
       const sfx = lan.name.slice(-4);
       await veth(
-        { ns: router, ifname: `ur-${sfx}`, addrs: [`${LAN_ROUTER}/24`] },
-        { ns: lan, ifname: `ul-${sfx}`, addrs: [`${LAN_HOST}/24`] },
+        { ns: router, ifname: `ur-${sfx}`, addrs: [`${LAN_ROUTER}/24`, `${LAN_ROUTER6}/64`] },
+        { ns: lan, ifname: `ul-${sfx}`, addrs: [`${LAN_HOST}/24`, `${LAN_HOST6}/64`] },
       );
       await lan.exec(["ip", "addr", "add", `${INTERNET}/32`, "dev", "lo"]);
       await router.exec(["ip", "route", "add", `${INTERNET}/32`, "via", LAN_HOST]);
       // Nothing forwards in the kernel: whatever reaches the LAN was dialled by the router's host.
       await router.exec(["sysctl", "-qw", "net.ipv4.ip_forward=0"]);
-      const server = await startServer(lan, [`${LAN_HOST}:8080`, `${INTERNET}:8080`], BYTES);
+      const server = await startServer(
+        lan,
+        [`${LAN_HOST}:8080`, `[${LAN_HOST6}]:8080`, `${INTERNET}:8080`],
+        BYTES,
+      );
       stops.push(() => server.stop());
       const echo = await startUdpEcho(lan, `${LAN_HOST}:5300`);
       stops.push(() => echo.stop());
 
-      await t.up("router", ["--advertise-routes", "10.99.0.0/24"], {
+      await t.up("router", ["--advertise-routes", "10.99.0.0/24,fd00:99::/64"], {
         tun: USERSPACE,
         wrapper: [...WITHOUT_NET_ADMIN],
       });
-      await approve(t, "router", ["10.99.0.0/24"]);
+      await approve(t, "router", ["10.99.0.0/24", "fd00:99::/64"]);
       const client = await t.addHost("client"), exitc = await t.addHost("exitc");
       for (const [ns, dst] of [[client, LAN_HOST], [exitc, INTERNET]] as const) {
         const direct = await ns.exec(["ping", "-c", "1", "-W", "1", dst], { check: false });
@@ -89,6 +95,8 @@ testOrSkip(import.meta, skip, {
       const down = await curlSha(client, [`http://${LAN_HOST}:8080/body`], 60);
       assert.equal(down.sha, server.sha, "4 MiB from the LAN through the userspace router");
       assert.equal(down.bytes, BYTES);
+      const down6 = await curlSha(client, [`http://[${LAN_HOST6}]:8080/body`], 60);
+      assert.equal(down6.sha, server.sha, "the same over IPv6");
       const refused = await client.exec(
         ["curl", "-sS", "--max-time", "10", `http://${LAN_HOST}:8081/`],
         { check: false },
@@ -112,7 +120,7 @@ testOrSkip(import.meta, skip, {
         const r = await t.admin("GET", `/admin/routes/${id}`) as { available_routes: string[] };
         return r.available_routes.includes("0.0.0.0/0");
       }, 20_000);
-      await approve(t, "router", ["0.0.0.0/0", "10.99.0.0/24", "::/0"]);
+      await approve(t, "router", ["0.0.0.0/0", "10.99.0.0/24", "::/0", "fd00:99::/64"]);
       await t.up("exitc", ["--exit-node", "router"]);
       await waitFor("the exit client to use the router", async () => {
         const st = await t.status("exitc");
@@ -142,7 +150,7 @@ testOrSkip(import.meta, skip, {
       const text = (await t.warren("router", ["status"])).stdout;
       assert.match(
         text,
-        /routes advertised: 0\.0\.0\.0\/0, 10\.99\.0\.0\/24, ::\/0 \(served in userspace/,
+        /routes advertised: 0\.0\.0\.0\/0, 10\.99\.0\.0\/24, ::\/0, fd00:99::\/64 \(served in userspace/,
       );
       assert.match(text, /^ {2}routed: \d+ tcp .*\d+ opened, [1-9]\d* failed/m);
       assert.match(text, /^ {2}flows: 0 proxy, 0 forward, \d+ routed$/m);

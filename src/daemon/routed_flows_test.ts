@@ -3,14 +3,14 @@ import { formatIp, parseIp, parsePrefix } from "../net/ip.ts";
 import { buildIcmpPacket, parsePacket } from "../net/packet.ts";
 import { IpInput } from "../netstack/ip_input.ts";
 import { pattern, sha256 } from "../netstack/tcp_conn_testing.ts";
-import { TcpStack } from "../netstack/tcp_stack.ts";
+import { TcpStack, type TcpStackOptions } from "../netstack/tcp_stack.ts";
 import { systemClock } from "../netstack/types.ts";
 import { startUdpEcho } from "../proxy/_testutil.ts";
 import { hostDialer } from "../proxy/host_dialer.ts";
 import type { ProxyConn, ProxyDialer } from "../proxy/types.ts";
 import { netstackPair } from "./_netstack_pair.ts";
 import { exchange, REPLY, startService } from "./_relay_test_util.ts";
-import { RoutedFlows } from "./routed_flows.ts";
+import { RoutedFlows, type RoutedFlowsOptions } from "./routed_flows.ts";
 
 /** Loopback stands for the router's LAN: B routes it, and its host dials reach the service. */
 const LAN = [parsePrefix("127.0.0.0/8"), parsePrefix("::1/128")];
@@ -43,11 +43,30 @@ function heldDialer(): { dialer: ProxyDialer; dials: number; release(): void } {
   return d;
 }
 
+/** Two stacks back to back, B routing {@link LAN} through RoutedFlows; disposed at scope end. */
+function routedPair(
+  dialer: ProxyDialer = hostDialer(),
+  opts: RoutedFlowsOptions = {},
+  tcpB: Partial<TcpStackOptions> = {},
+) {
+  const pair = netstackPair(undefined, undefined, tcpB);
+  pair.ipB.setRoutes(LAN);
+  const routed = new RoutedFlows(pair.ipB, pair.B, dialer, () => {}, opts);
+  return {
+    ...pair,
+    routed,
+    async [Symbol.asyncDispose]() {
+      await routed.close();
+      pair.A.close();
+      pair.B.close();
+    },
+  };
+}
+
 Deno.test("routed TCP is re-dialled from the host and relayed both ways with half-close; a refused host dial resets the client", async () => {
   const svc = startService();
-  const { ipB, A, B } = netstackPair();
-  ipB.setRoutes(LAN);
-  const routed = new RoutedFlows(ipB, B, hostDialer(), () => {});
+  await using p = routedPair();
+  const { A, routed } = p;
   try {
     const up = pattern(1 << 20, 3);
     const s = await A.dial(parseIp("127.0.0.1"), svc.port);
@@ -65,9 +84,6 @@ Deno.test("routed TCP is re-dialled from the host and relayed both ways with hal
       [2, 1],
     );
   } finally {
-    await routed.close();
-    A.close();
-    B.close();
     svc.close();
     await svc.done;
   }
@@ -75,10 +91,9 @@ Deno.test("routed TCP is re-dialled from the host and relayed both ways with hal
 
 Deno.test("a routed SYN is answered only once the host dial succeeded, and counts against the connection limit while it waits", async () => {
   const svc = startService();
-  const { ipB, A, B } = netstackPair(undefined, undefined, { maxConnections: 1 });
-  ipB.setRoutes(LAN);
   const held = heldDialer();
-  const routed = new RoutedFlows(ipB, B, held.dialer, () => {});
+  await using p = routedPair(held.dialer, {}, { maxConnections: 1 });
+  const { A, B, routed } = p;
   try {
     let connected = false;
     const first = A.dial(parseIp("127.0.0.1"), svc.port).then((s) => (connected = true, s));
@@ -101,9 +116,6 @@ Deno.test("a routed SYN is answered only once the host dial succeeded, and count
     s.close();
   } finally {
     held.release();
-    await routed.close();
-    A.close();
-    B.close();
     svc.close();
     await svc.done;
   }
@@ -111,10 +123,9 @@ Deno.test("a routed SYN is answered only once the host dial succeeded, and count
 
 Deno.test("routed UDP gets a host socket per flow, answers come back from the routed address", async () => {
   const echo = await startUdpEcho();
-  const { ipA, ipB, A, B } = netstackPair();
-  ipB.setRoutes(LAN);
-  const routed = new RoutedFlows(ipB, B, hostDialer(), () => {});
-  const ep = ipA.udp.bind({ port: 0 });
+  await using p = routedPair();
+  const { routed } = p;
+  const ep = p.ipA.udp.bind({ port: 0 });
   try {
     const to = { ip: parseIp("127.0.0.1"), port: echo.port };
     for (const m of ["one", "two"]) {
@@ -127,9 +138,6 @@ Deno.test("routed UDP gets a host socket per flow, answers come back from the ro
     assert.equal(routed.flows, 1);
   } finally {
     ep.close();
-    await routed.close();
-    A.close();
-    B.close();
     echo.close();
   }
 });
@@ -162,12 +170,11 @@ Deno.test("an echo request to a routed address is answered only when the host's 
 
 Deno.test("routed UDP to the node's own WireGuard socket is dropped, not re-dialled into itself", async () => {
   const echo = await startUdpEcho();
-  const { ipA, ipB, A, B } = netstackPair();
-  ipB.setRoutes(LAN);
-  const routed = new RoutedFlows(ipB, B, hostDialer(), () => {}, {
+  await using p = routedPair(hostDialer(), {
     isOwnSocket: (ip, port) => ip === "127.0.0.1" && port === echo.port,
   });
-  const ep = ipA.udp.bind({ port: 0 });
+  const { routed } = p;
+  const ep = p.ipA.udp.bind({ port: 0 });
   try {
     ep.send(new TextEncoder().encode("loop"), { ip: parseIp("127.0.0.1"), port: echo.port });
     for (let i = 0; i < 200 && routed.status().looped === 0; i++) {
@@ -177,9 +184,6 @@ Deno.test("routed UDP to the node's own WireGuard socket is dropped, not re-dial
     assert.deepEqual([routed.status().udp, routed.status().opened], [0, 0], "no host socket");
   } finally {
     ep.close();
-    await routed.close();
-    A.close();
-    B.close();
     echo.close();
   }
 });

@@ -127,7 +127,8 @@ export class SubnetRouter {
     if (this.#opts.userspace) {
       log(
         `routes ${advertised.map(formatPrefix).join(",")}: served in userspace ` +
-          `(flows end in the netstack and are re-dialled from this host)`,
+          `(flows end in the netstack and are re-dialled from this host` +
+          (snat ? ")" : "; --snat-subnet-routes=false has no effect: the LAN sees this host)"),
       );
       return;
     }

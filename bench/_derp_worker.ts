@@ -2,7 +2,7 @@
  * Benchmark worker process for bench/derp.ts: holds idle DERP connections, floods
  * packets between client pairs, or measures relay round trips.
  *
- * Usage: deno run -A bench/_derp_worker.ts idle URL N
+ * Usage: deno run -A bench/_derp_worker.ts idle URL N [BATCH]
  *        deno run -A bench/_derp_worker.ts flood URL PAIRS SECONDS SIZE
  *        deno run -A bench/_derp_worker.ts latency URL COUNT SIZE
  *
@@ -29,9 +29,9 @@ async function connect(): Promise<DerpClient> {
   return c;
 }
 
-async function idle(n: number): Promise<void> {
+/** Holds n connections, opened `batch` at a time (each batch waits for the one before). */
+async function idle(n: number, batch: number): Promise<void> {
   const clients: DerpClient[] = [];
-  const batch = 100;
   for (let i = 0; i < n; i += batch) {
     const got = await Promise.all(Array.from({ length: Math.min(batch, n - i) }, () => connect()));
     clients.push(...got);
@@ -117,7 +117,7 @@ async function latency(count: number, size: number): Promise<void> {
   b.close();
 }
 
-if (mode === "idle") await idle(Number(rest[0]));
+if (mode === "idle") await idle(Number(rest[0]), Number(rest[1] ?? 100));
 else if (mode === "flood") await flood(Number(rest[0]), Number(rest[1]), Number(rest[2]));
 else if (mode === "latency") await latency(Number(rest[0]), Number(rest[1]));
 else throw new TypeError(`Unknown worker mode "${mode}"`);

@@ -1,6 +1,6 @@
 /**
- * X25519 shared secrets per second on one core: node:crypto (src/crypto/x25519.ts)
- * against the wasm implementation (src/crypto/x25519_wasm.ts), side by side in
+ * X25519 shared secrets per second on one core: node:crypto (src/crypto/_x25519_node.ts)
+ * against the wasm implementation warren uses (src/crypto/x25519_wasm.ts), side by side in
  * one run, plus the resident memory each leaves behind after a burst of
  * handshakes (what a DERP server sees when thousands of clients connect).
  *
@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { publicKeyFrom, sharedSecret } from "../src/crypto/x25519.ts";
+import { publicKeyFrom } from "../src/crypto/x25519.ts";
+import { nodeSharedSecret } from "../src/crypto/_x25519_node.ts";
 import { x25519Wasm } from "../src/crypto/x25519_wasm.ts";
 
 const ITERS = Number(Deno.args[0] ?? 2000);
@@ -32,7 +33,7 @@ function microsPerOp(dh: (k: Uint8Array, u: Uint8Array) => Uint8Array): number {
 }
 
 const impls: [string, (k: Uint8Array, u: Uint8Array) => Uint8Array][] = [
-  ["node:crypto", sharedSecret],
+  ["node:crypto", nodeSharedSecret],
   ["wasm", x25519Wasm],
 ];
 const times = new Map(impls.map(([n]) => [n, [] as number[]]));

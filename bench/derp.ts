@@ -10,7 +10,11 @@
  *        --flood-workers N (1), --server-v8-flags FLAGS (default: the flags warren
  *        ships with, src/cli/v8_flags.ts; empty for V8's defaults), --quick,
  *        --idle-only (skip the latency and throughput parts),
- *        --tls (serve TLS with a self-signed certificate; clients pin it)
+ *        --tls (serve TLS with a self-signed certificate; clients pin it),
+ *        --burst: a reconnect storm instead of the other parts: --idle connections (10000)
+ *        opened --burst-batch (500) at a time by --burst-workers (4) processes against the
+ *        fresh server, its RSS sampled --sample-early (3) and --sample-late (60) seconds after
+ *        the last one connected, and its CPU time per connection over the storm
  *
  * @module
  */
@@ -31,6 +35,11 @@ const { values: v } = parseArgs({
     quick: { type: "boolean" },
     "idle-only": { type: "boolean" },
     tls: { type: "boolean" },
+    burst: { type: "boolean" },
+    "burst-batch": { type: "string" },
+    "burst-workers": { type: "string" },
+    "sample-early": { type: "string" },
+    "sample-late": { type: "string" },
   },
 });
 const quick = v.quick ?? false;
@@ -160,8 +169,57 @@ const results: Record<string, number | string> = {
   server_v8_flags: serverV8Flags,
 };
 
+// 2a. A reconnect storm, as after a server restart.
+if (v.burst) await burst();
+
+async function burst(): Promise<void> {
+  const batch = Number(v["burst-batch"] ?? 500);
+  const workers = Number(v["burst-workers"] ?? 4);
+  const early = Number(v["sample-early"] ?? 3);
+  const late = Number(v["sample-late"] ?? 60);
+  const limits = Deno.readTextFileSync(`/proc/${server.pid}/limits`);
+  const fdLimit = limits.match(/^Max open files\s+(\d+)/m)?.[1] ?? "?";
+  const per = Math.ceil(IDLE / workers);
+  const ticks0 = cpuTicks(server.pid);
+  const t0 = performance.now();
+  const ps = Array.from(
+    { length: workers },
+    () => spawnWorker(["idle", url, String(per), String(Math.ceil(batch / workers))]),
+  );
+  await Promise.all(ps.map((p) => lines(p.stdout, (l) => l.startsWith("ready"))));
+  const secs = (performance.now() - t0) / 1000;
+  const ticks = cpuTicks(server.pid) - ticks0;
+  const clients = Number((await metricsText()).match(/^derp_clients (\d+)$/m)![1]);
+  const perConnMs = (ticks * 10) / clients; // USER_HZ is 100 on Linux
+  await new Promise((r) => setTimeout(r, early * 1000));
+  const rssEarly = rssKiB(server.pid) / 1024;
+  await new Promise((r) => setTimeout(r, Math.max(0, late - early) * 1000));
+  const rssLate = rssKiB(server.pid) / 1024;
+  const m = await metricsText();
+  const mib = (name: string) =>
+    (Number(m.match(new RegExp(`^derp_${name} (\\d+)$`, "m"))![1]) / 1048576).toFixed(1);
+  results.burst_connections = clients;
+  results.burst_seconds = Number(secs.toFixed(1));
+  results.burst_server_cpu_ms_per_conn = Number(perConnMs.toFixed(3));
+  results[`burst_rss_mib_${early}s`] = Number(rssEarly.toFixed(1));
+  results[`burst_rss_mib_${late}s`] = Number(rssLate.toFixed(1));
+  console.log(
+    `burst: ${clients} connections opened ${batch} at a time by ${workers} processes in ${
+      secs.toFixed(1)
+    } s (${Math.round(clients / secs)}/s; server fd limit ${fdLimit}); server CPU ${
+      perConnMs.toFixed(3)
+    } ms per connection (handshakes${v.tls ? ", TLS included" : ""}); server RSS ${
+      rssEarly.toFixed(1)
+    } MiB ${early} s after the last one, ${rssLate.toFixed(1)} MiB after ${late} s (V8 heap ${
+      mib("js_heap_total_bytes")
+    } MiB, external ${mib("js_external_memory_bytes")} MiB)`,
+  );
+  for (const p of ps) p.kill("SIGTERM");
+  await Promise.all(ps.map((p) => p.output()));
+}
+
 // 2. Idle connections.
-{
+if (!v.burst) {
   const workers = IDLE >= 2000 ? 2 : 1;
   const per = Math.ceil(IDLE / workers);
   const t0 = performance.now();
@@ -194,8 +252,10 @@ const results: Record<string, number | string> = {
   }
 }
 
+const otherParts = !v["idle-only"] && !v.burst;
+
 // 3. Latency at rest.
-if (!v["idle-only"]) {
+if (otherParts) {
   const r = await workerJson<{ rtts: number[] }>(
     spawnWorker(["latency", url, "2000", String(SIZE)]),
   );
@@ -210,7 +270,7 @@ if (!v["idle-only"]) {
 }
 
 // 4. Throughput, with a latency probe running alongside.
-if (!v["idle-only"]) {
+if (otherParts) {
   const ticks0 = cpuTicks(server.pid);
   const floods = Array.from(
     { length: FLOOD_WORKERS },

@@ -274,6 +274,10 @@ export interface Libc {
   ioctlInt(fd: number, request: number, arg: number): number;
   /** `writev(2)` from a raw `iovec` array, so a TUN write sends a virtio header and packet at once. */
   writev(fd: number, iov: number, iovcnt: number): number;
+  /** `madvise(2)` over a raw address range (page-aligned). */
+  madvise(addr: number, len: number, advice: number): number;
+  /** glibc `malloc_trim(3)`: returns free heap memory to the kernel; 1 if any was released. */
+  malloc_trim(pad: number): number;
 }
 
 const SYMBOLS = {
@@ -320,6 +324,8 @@ const SYMBOLS = {
   strerror_r: { parameters: ["i32", "buffer", "usize"], result: "pointer" },
   ioctlInt: { name: "ioctl", parameters: ["i32", "u64", "u64"], result: "i32" },
   writev: { parameters: ["i32", "usize", "i32"], result: "i32" },
+  madvise: { parameters: ["usize", "usize", "i32"], result: "i32" },
+  malloc_trim: { parameters: ["usize"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 let lib: Libc | null = null;

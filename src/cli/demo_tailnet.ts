@@ -4,13 +4,17 @@
  * with a pre-auth key, MagicDNS names, traffic over DERP and then over the
  * direct path disco finds through the NATs, netcheck and status — a whole
  * local tailnet — and a third node running as user nobody in userspace
- * mode: no TUN, no capability, warren's own IP stack answering — and a
- * subnet router (see demo_router.ts).
+ * mode: no TUN, no capability, warren's own IP stack answering pings and
+ * carrying a download through its SOCKS5 proxy — a subnet router and exit
+ * node (demo_router.ts), and two networks in one process with the status
+ * page (demo_service.ts).
  *
  * @module
  */
 import { unprivileged } from "../testbed/privileges.ts";
+import { curlSha, startBodyServer } from "../testbed/body_server.ts";
 import { routerScene } from "./demo_router.ts";
+import { serviceScene } from "./demo_service.ts";
 import { Tailnet } from "../testbed/tailnet.ts";
 
 const DNS_QUERY = new URL("../../tests/testdata/dns_query.ts", import.meta.url).pathname;
@@ -84,7 +88,7 @@ export async function tailnetAct(say: (s: string) => void): Promise<void> {
     );
     await using user = await unprivileged();
     await t.addHostBehindNat("gamma");
-    await t.up("gamma", ["--state-dir", "mem:"], {
+    await t.up("gamma", ["--state-dir", "mem:", "--socks5-server", "127.0.0.1:1055"], {
       tun: "userspace-networking",
       wrapper: user.wrapper,
     });
@@ -114,7 +118,27 @@ export async function tailnetAct(say: (s: string) => void): Promise<void> {
     );
     if (pg.code !== 0) throw new Error(`ping ${gammaIp} (gamma, userspace) failed`);
 
-    await routerScene(t, "alpha", say);
+    say("curl --socks5-hostname 127.0.0.1:1055 http://alpha:8000/body (in gamma's namespace)");
+    const body = await startBodyServer(alpha, [`${alphaIp}:8000`], 8 << 20);
+    try {
+      const got = await curlSha(t.hosts.get("gamma")!, [
+        "--socks5-hostname",
+        "127.0.0.1:1055",
+        "http://alpha:8000/body",
+      ]);
+      console.log(
+        `${got.bytes} bytes from alpha by its MagicDNS name through gamma's SOCKS5 proxy and ` +
+          `warren's TCP in ${got.seconds.toFixed(2)} s; SHA-256 ${
+            got.sha === body.sha ? "matches" : "DIFFERS"
+          }`,
+      );
+      if (got.sha !== body.sha) throw new Error("the body came through the proxy changed");
+    } finally {
+      await body.stop();
+    }
+
+    await routerScene(t, "alpha", "beta", say);
+    await serviceScene(t, say);
 
     say("warren tun down (alpha) and SIGTERM (beta)");
     console.log((await t.warren("alpha", ["down"])).stdout.trimEnd());

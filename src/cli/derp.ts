@@ -7,6 +7,7 @@
 import { DerpServer } from "../derp/server.ts";
 import { DerpHttpServer } from "../derp/http_server.ts";
 import { type FfiTcpListener, listenPlainDerp } from "../derp/ffi_listener.ts";
+import type { FfiTlsListener } from "../derp/ffi_tls_listener.ts";
 import { MeshPeer, meshUrl } from "../derp/mesh.ts";
 import { verifyClientUrl } from "../derp/verify_client.ts";
 import { certPin, generateSelfSignedCert } from "../derp/selfsigned_cert.ts";
@@ -83,7 +84,7 @@ export async function derpCommand(argv: string[]): Promise<number> {
 
   // Listen for signals before anything is printed, so an early Ctrl+C still stops cleanly.
   const signals = hookSignals();
-  let listener: Deno.Listener | FfiTcpListener;
+  let listener: Deno.Listener | FfiTcpListener | FfiTlsListener;
   try {
     listener = await listen(cfg, relay, logf);
   } catch (e) {
@@ -218,32 +219,31 @@ function hookSignals(): { stopped: Promise<string>; unhook: () => void } {
   return { stopped, unhook };
 }
 
-/** The TCP listener: Deno's TLS one, or for plain HTTP our own epoll sockets. */
+/** The TCP listener: warren's own epoll sockets (plain or TLS), else Deno's. */
 async function listen(
   cfg: DerpConfig,
   relay: Relay,
   logf: Logf,
-): Promise<Deno.Listener | FfiTcpListener> {
+): Promise<Deno.Listener | FfiTcpListener | FfiTlsListener> {
   const { address, port, keepAliveMs, userTimeoutMs } = cfg;
-  if (relay.tls) {
-    return Deno.listenTls({
-      hostname: address,
-      port,
-      // The meta certificate rides after the real chain so TLS 1.3 clients can fast-start.
-      cert: withMetaCert(
-        relay.tls.cert,
-        await generateMetaCert(relay.server.publicKey, PROTOCOL_VERSION),
-      ),
-      key: relay.tls.key,
-    });
-  }
-  // Plain HTTP runs on our own epoll sockets (far less memory per idle client).
-  return listenPlainDerp(address, port, logf, {
+  const socket = {
     keepAlive: keepAliveMs > 0
       ? { idle: secs(keepAliveMs), interval: secs(keepAliveMs), count: 9 }
       : undefined,
     userTimeoutMs,
-  });
+  };
+  if (relay.tls) {
+    // The meta certificate rides after the real chain so TLS 1.3 clients can fast-start.
+    const chain = withMetaCert(
+      relay.tls.cert,
+      await generateMetaCert(relay.server.publicKey, PROTOCOL_VERSION),
+    );
+    // Imported here: a plain-HTTP relay does not load the TLS server.
+    const { listenTlsDerp } = await import("../derp/ffi_tls_listener.ts");
+    return listenTlsDerp(address, port, chain, relay.tls.key, logf, socket);
+  }
+  // Plain HTTP runs on our own epoll sockets (far less memory per idle client).
+  return listenPlainDerp(address, port, logf, socket);
 }
 
 /** The STUN server beside the relay, counting into the relay's metrics. */

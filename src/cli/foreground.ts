@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { scheduleStartupRelease } from "./release_startup.ts";
 
 /** Something that can be stopped and says when it is done. */
 export interface Stoppable {
@@ -43,9 +44,11 @@ export async function runUntilStopped(node: Stoppable, goodbye: string): Promise
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
   const unhook = logUnhandledRejections(logLine);
+  const cancelRelease = scheduleStartupRelease(logLine);
   try {
     await node.done;
   } finally {
+    cancelRelease();
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
     unhook();

@@ -16,7 +16,7 @@ import {
   parseForwards,
   TCP_BUFFER_RANGE,
 } from "../config/userspace.ts";
-import { parseListenAddr } from "../proxy/listen.ts";
+import { parseListenAddr } from "../proxy/listen_addr.ts";
 import type { ProxyListenFlags } from "../daemon/userspace_proxies.ts";
 import type { UserspaceServicesConfig } from "../daemon/userspace_services.ts";
 import { UsageError } from "./usage.ts";

@@ -9,16 +9,14 @@ import { WgNode } from "../daemon/wg_node.ts";
 import { ConfigError, parseWgQuick, type WgConfig } from "../wireguard/wg_quick.ts";
 import { parseFlags, UsageError } from "./usage.ts";
 import { resolveEndpoints } from "./wg_endpoints.ts";
-import { upConfig } from "./up_config.ts";
 import { logLine, runUntilStopped } from "./foreground.ts";
 import {
   DEFAULT_CONTROL_URL,
   GO_BOOL_FLAGS,
   takeGoBoolFlags,
-  upTailnet,
   userspaceFromEnv,
-} from "./up_tailnet.ts";
-import { USERSPACE_NETWORKING } from "../daemon/node_link.ts";
+} from "./up_flags.ts";
+import { USERSPACE_NETWORKING } from "../config/types.ts";
 import { defaultStateDir } from "../key/state.ts";
 
 /** Usage text. */
@@ -131,7 +129,9 @@ export async function upCommand(argv: string[]): Promise<number> {
     if (other !== undefined) {
       throw new UsageError(`--config does not go with --${other}: the file sets every option`);
     }
-    return await upConfig(values.config);
+    // The tailnet and config modes are imported when chosen: their graphs (control, DERP,
+    // disco, netstack) are ~10 MB of resident memory a --wg-config node would never run.
+    return await (await import("./up_config.ts")).upConfig(values.config);
   }
   const file = values["wg-config"];
   const tun = values.tun ??
@@ -147,7 +147,7 @@ export async function upCommand(argv: string[]): Promise<number> {
       `Bad --tun "${tun}": 1 to 15 letters, digits, "_", "." or "-", or ${USERSPACE_NETWORKING}`,
     );
   }
-  if (file === undefined) return await upTailnet(tun, values);
+  if (file === undefined) return await (await import("./up_tailnet.ts")).upTailnet(tun, values);
   for (
     const f of [
       "auth-key",

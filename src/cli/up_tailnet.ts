@@ -12,12 +12,19 @@ import type { IpPrefix } from "../net/ip.ts";
 import { AdvertiseRoutesError, parseAdvertiseRoutes } from "../net/advertise_routes.ts";
 import { checkExitNodePrefs } from "../daemon/exit_node.ts";
 import { logLine, runUntilStopped } from "./foreground.ts";
-import { startUserspaceServices } from "../daemon/userspace_services.ts";
 import { checkUserspaceFlags, type ProxyFlags } from "./proxy_flags.ts";
 import { upGivenPrefs } from "./up_prefs.ts";
+import { DEFAULT_CONTROL_URL, envGet } from "./up_flags.ts";
 
-/** Tailscale's own coordination server. */
-export const DEFAULT_CONTROL_URL: string = "https://controlplane.tailscale.com";
+// Moved to up_flags.ts so `tun up --wg-config` need not load this module's graph; kept here
+// for existing importers.
+export {
+  DEFAULT_CONTROL_URL,
+  GO_BOOL_FLAGS,
+  parseBoolText,
+  takeGoBoolFlags,
+  userspaceFromEnv,
+} from "./up_flags.ts";
 
 /** The flags `tun up` passes on. */
 export interface TailnetFlags extends ProxyFlags {
@@ -71,42 +78,6 @@ export interface TailnetFlags extends ProxyFlags {
   verbose?: boolean;
 }
 
-/** Boolean flags that take Go's `--flag=false` form, as tailscale's do. */
-export const GO_BOOL_FLAGS = [
-  "snat-subnet-routes",
-  "advertise-exit-node",
-  "exit-node-allow-lan-access",
-] as const;
-
-/**
- * Takes Go-style boolean flags out of `argv`: `--name` is true, `--name=VALUE` is VALUE as
- * strconv.ParseBool reads it (a UsageError if it is not a boolean). node:util's parser knows
- * no `=false`, so these never reach it.
- */
-export function takeGoBoolFlags(
-  argv: readonly string[],
-  names: readonly string[],
-): { rest: string[]; values: Record<string, boolean> } {
-  const rest: string[] = [];
-  const values: Record<string, boolean> = {};
-  for (const arg of argv) {
-    const m = /^--([a-z-]+)(?:=(.*))?$/s.exec(arg);
-    if (arg === "--") break;
-    if (!m || !names.includes(m[1])) {
-      rest.push(arg);
-      continue;
-    }
-    const v = m[2] === undefined ? true : parseBoolText(m[2], undefined);
-    if (v === undefined) {
-      throw new UsageError(`invalid boolean value "${m[2]}" for --${m[1]}`);
-    }
-    values[m[1]] = v;
-  }
-  const end = argv.indexOf("--");
-  if (end >= 0) rest.push(...argv.slice(end));
-  return { rest, values };
-}
-
 /** The routes `--advertise-routes` and `--advertise-exit-node` offer; tailscale's messages. */
 export function advertisedRoutes(v: TailnetFlags): IpPrefix[] {
   try {
@@ -148,34 +119,6 @@ export function numberFlag(
     throw new UsageError(`Bad --${name} "${text}": want a number from ${min} to ${max}`);
   }
   return n;
-}
-
-/**
- * A boolean as Go's `strconv.ParseBool` reads it (1, t, T, TRUE, true, True and
- * the same for false); empty or anything else gives `fallback`, as Tailscale's
- * container image reads its `TS_*` switches.
- */
-export function parseBoolText<T extends boolean | undefined>(
-  text: string | undefined,
-  fallback: T,
-): boolean | T {
-  if (text === undefined) return fallback;
-  if (["1", "t", "T", "TRUE", "true", "True"].includes(text)) return true;
-  if (["0", "f", "F", "FALSE", "false", "False"].includes(text)) return false;
-  return fallback;
-}
-
-/** Whether `TS_USERSPACE` asks for userspace networking (containerboot's switch). */
-export function userspaceFromEnv(env: (name: string) => string | undefined = envGet): boolean {
-  return parseBoolText(env("TS_USERSPACE"), false);
-}
-
-function envGet(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined; // no env permission: nothing was asked for
-  }
 }
 
 /** The auth key from the flag, `file:PATH`, or the environment; undefined = interactive. */
@@ -275,7 +218,17 @@ export async function upTailnet(tun: string, v: TailnetFlags): Promise<number> {
       (userspace ? "no TUN, no routes" : `${st.routes.length} route(s)`),
   );
   const proxies = services
-    ? await startOrStop(node, () => startUserspaceServices(node, services, log))
+    // Imported only in userspace mode: the TCP stack, proxies and forwards are ~150 KB of
+    // source, ~2 MB of memory in a node that would never run them.
+    ? await startOrStop(
+      node,
+      async () =>
+        (await import("../daemon/userspace_services.ts")).startUserspaceServices(
+          node,
+          services,
+          log,
+        ),
+    )
     : null;
   const code = await runUntilStopped(
     node,
@@ -288,7 +241,7 @@ export async function upTailnet(tun: string, v: TailnetFlags): Promise<number> {
 /** Runs `start` on a running node; if it throws, stops the node first. */
 export async function startOrStop<T>(node: TsNode, start: () => T): Promise<T> {
   try {
-    return start();
+    return await start();
   } catch (e) {
     await node.stop();
     throw e;

@@ -12,12 +12,14 @@
  * the object is garbage-collected). If all 4095 slots are taken a key falls
  * back to one shared slot it refreshes on each call. Messages larger than the
  * 128 KiB scratch area, or associated data over 16 KiB, that are not in wasm
- * memory are handed to node:crypto.
+ * memory go through a temporary packet-arena buffer (a power of two, so the
+ * arena reuses it); no `node:crypto`, whose loading cost every node ~3 MB.
  *
  * @module
  */
-import { ChaChaPoly, wgNonce } from "./aead.ts";
 import { ChaChaPolyBase } from "./_aead_base.ts";
+import { wgNonce } from "./nonce.ts";
+import { allocPacketBuffer, freePacketBuffer } from "./wasm/arena.ts";
 import {
   badCounter,
   CHACHA_NONCE_LENGTH,
@@ -89,7 +91,6 @@ export class WasmChaChaPoly extends ChaChaPolyBase {
   #keyPtr: number;
   #slot: number;
   #key: Uint8Array;
-  #native: ChaChaPoly | undefined;
 
   /** Copies a 32-byte key into a wasm key slot; later changes to `key` do not leak in. */
   constructor(key: Uint8Array) {
@@ -114,7 +115,6 @@ export class WasmChaChaPoly extends ChaChaPolyBase {
     }
     this.#keyPtr = DISPOSED;
     this.#key.fill(0);
-    this.#native = undefined;
   }
 
   /** Same as {@link dispose}, for `using`. */
@@ -150,7 +150,7 @@ export class WasmChaChaPoly extends ChaChaPolyBase {
       buf.set(w.bytes.subarray(s, s + len + TAG), offset);
     } else {
       const pt = buf.slice(offset, offset + len);
-      this.#fallback().sealInto(wgNonce(counter), pt, buf, offset);
+      this.#viaArena(true, wgNonce(counter), pt, buf, offset);
     }
     return len + TAG;
   }
@@ -190,7 +190,7 @@ export class WasmChaChaPoly extends ChaChaPolyBase {
       return len;
     }
     const sealed = buf.slice(offset, offset + sealedLen);
-    return this.#fallback().openInto(wgNonce(counter), sealed, buf, offset);
+    return this.#viaArena(false, wgNonce(counter), sealed, buf, offset);
   }
 
   /** See {@link ChaChaPolyBase.sealInto}. */
@@ -209,7 +209,7 @@ export class WasmChaChaPoly extends ChaChaPolyBase {
     const w = this.#w;
     const adLen = ad?.length ?? 0;
     if (adLen > w.adScratchSize || (dst.buffer !== w.buffer && total > w.msgScratchSize)) {
-      return this.#fallback().sealInto(nonce, plaintext, dst, dstOffset, ad);
+      return this.#viaArena(true, nonce, plaintext, dst, dstOffset, ad);
     }
     // AD is always copied: it is small, and a copy cannot alias dst.
     if (adLen > 0) w.bytes.set(ad!, w.adScratch);
@@ -251,7 +251,7 @@ export class WasmChaChaPoly extends ChaChaPolyBase {
     const src = sealed.byteOffset;
     const inPlace = direct && (src === d || !overlaps(src, sealed.length, d, len));
     if (adLen > w.adScratchSize || (!inPlace && sealed.length > w.msgScratchSize)) {
-      return this.#fallback().openInto(nonce, sealed, dst, dstOffset, ad);
+      return this.#viaArena(false, nonce, sealed, dst, dstOffset, ad);
     }
     if (adLen > 0) w.bytes.set(ad!, w.adScratch);
     const n0 = nonceWord(nonce, 0), n1 = nonceWord(nonce, 4), n2 = nonceWord(nonce, 8);
@@ -278,7 +278,39 @@ export class WasmChaChaPoly extends ChaChaPolyBase {
     return w.keySlots;
   }
 
-  #fallback(): ChaChaPoly {
-    return this.#native ??= new ChaChaPoly(this.#key);
+  /**
+   * Seals or opens a message (or AD) too large for the scratch areas in a temporary arena
+   * buffer holding AD ‖ message; returns what sealInto/openInto return. `dst` is written only
+   * on success, after the input was copied in, so they may overlap.
+   */
+  #viaArena(
+    seal: boolean,
+    nonce: Uint8Array,
+    input: Uint8Array,
+    dst: Uint8Array,
+    dstOffset: number,
+    ad?: Uint8Array,
+  ): number {
+    const adLen = ad?.length ?? 0;
+    const len = seal ? input.length : input.length - TAG;
+    const need = adLen + len + TAG;
+    const tmp = allocPacketBuffer(2 ** Math.ceil(Math.log2(Math.max(need, 1 << 16))));
+    try {
+      if (adLen > 0) tmp.set(ad!);
+      tmp.set(input, adLen);
+      const a = tmp.byteOffset, p = a + adLen;
+      const key = this.#keyAddr();
+      const n0 = nonceWord(nonce, 0), n1 = nonceWord(nonce, 4), n2 = nonceWord(nonce, 8);
+      if (seal) {
+        this.#w.fn.aead_seal(key, n0, n1, n2, a, adLen, p, len, p);
+        dst.set(tmp.subarray(adLen, adLen + len + TAG), dstOffset);
+        return len + TAG;
+      }
+      if (this.#w.fn.aead_open(key, n0, n1, n2, a, adLen, p, len, p) !== 0) return -1;
+      dst.set(tmp.subarray(adLen, adLen + len), dstOffset);
+      return len;
+    } finally {
+      freePacketBuffer(tmp);
+    }
   }
 }

@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { ChaChaPoly, wgNonce } from "./aead.ts";
 import * as aeadWasm from "./aead_wasm.ts";
 import { WasmChaChaPoly } from "./aead_wasm.ts";
-import { allocPacketBuffer, freePacketBuffer } from "./wasm/arena.ts";
+import { allocPacketBuffer, freePacketBuffer, packetArenaInUse } from "./wasm/arena.ts";
 import { cryptoWasm } from "./wasm/instance.ts";
 import { A5, V282 } from "./_rfc8439_test_util.ts";
 
@@ -186,7 +186,7 @@ Deno.test("WasmChaChaPoly handles aliasing between source, destination and wasm 
   }
 });
 
-Deno.test("WasmChaChaPoly falls back to node:crypto beyond the 128 KiB scratch area", () => {
+Deno.test("WasmChaChaPoly matches node:crypto beyond the 128 KiB scratch area (arena detour)", () => {
   const key = rand(32);
   const native = new ChaChaPoly(key);
   using aead = new WasmChaChaPoly(key);
@@ -194,10 +194,15 @@ Deno.test("WasmChaChaPoly falls back to node:crypto beyond the 128 KiB scratch a
   const want = native.seal(nonce, pt);
   assert.deepEqual(aead.seal(nonce, pt), want);
   assert.deepEqual(aead.open(nonce, want), pt);
-  assert.deepEqual(
-    aead.seal(nonce, pt.subarray(0, 50), ad),
-    native.seal(nonce, pt.subarray(0, 50), ad),
-  );
+  const withAd = native.seal(nonce, pt.subarray(0, 50), ad);
+  assert.deepEqual(aead.seal(nonce, pt.subarray(0, 50), ad), withAd);
+  assert.deepEqual(aead.open(nonce, withAd, ad), pt.subarray(0, 50));
+  const bad = want.slice();
+  bad[1000] ^= 1;
+  assert.equal(aead.open(nonce, bad), null);
+  const inUse = packetArenaInUse();
+  aead.seal(nonce, pt);
+  assert.equal(packetArenaInUse(), inUse, "the detour's buffer goes back to the arena");
   const buf = new Uint8Array(200_016);
   buf.set(pt);
   aead.sealInPlace(77, buf, 0, 200_000);

@@ -1,9 +1,14 @@
 /**
- * HKDF (RFC 5869) over SHA-256 or HMAC-BLAKE2s, and the Noise/WireGuard KDF.
+ * HKDF (RFC 5869) over SHA-256 or HMAC-BLAKE2s. SHA-256 goes through `node:crypto`, which
+ * no node process loads for this: the Noise/WireGuard KDF is in noise_kdf.ts (re-exported
+ * here), on warren's own HMAC-BLAKE2s.
  *
  * @module
  */
 import { createHmac } from "node:crypto";
+import { hmacBlake2s } from "./blake2s.ts";
+
+export { noiseKdf } from "./noise_kdf.ts";
 
 /** Hash functions that `hkdf` accepts. */
 export type HkdfHash = "sha256" | "blake2s";
@@ -13,7 +18,8 @@ const HASH_LENGTH = 32;
 const ZERO = new Uint8Array(0);
 
 function hmac(hash: HkdfHash, key: Uint8Array, ...parts: Uint8Array[]): Uint8Array {
-  const mac = createHmac(hash === "blake2s" ? "blake2s256" : "sha256", key);
+  if (hash === "blake2s") return hmacBlake2s(key, ...parts);
+  const mac = createHmac("sha256", key);
   for (const part of parts) mac.update(part);
   return new Uint8Array(mac.digest());
 }
@@ -56,27 +62,4 @@ export function hkdf(
     off += HASH_LENGTH;
   }
   return out;
-}
-
-/**
- * The Noise HKDF (Noise spec §4.3, WireGuard's KDF_n): HMAC-BLAKE2s keyed by
- * the chaining key, returning `n` 32-byte outputs.
- *
- * @example
- * ```ts
- * const [ck, k] = noiseKdf(new Uint8Array(32), new Uint8Array(32), 2);
- * console.assert(ck.length === 32 && k.length === 32);
- * ```
- */
-export function noiseKdf(chainingKey: Uint8Array, input: Uint8Array, n: 1 | 2 | 3): Uint8Array[] {
-  if (n !== 1 && n !== 2 && n !== 3) {
-    throw new RangeError(`Cannot run the Noise KDF: output count ${n} is not 1, 2 or 3`);
-  }
-  const prk = hmac("blake2s", chainingKey, input);
-  const one = new Uint8Array([1]);
-  const out1 = hmac("blake2s", prk, one);
-  if (n === 1) return [out1];
-  const out2 = hmac("blake2s", prk, out1, new Uint8Array([2]));
-  if (n === 2) return [out1, out2];
-  return [out1, out2, hmac("blake2s", prk, out2, new Uint8Array([3]))];
 }

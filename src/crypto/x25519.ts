@@ -1,24 +1,25 @@
 /**
  * X25519 (RFC 7748) key agreement for WireGuard and Noise.
  *
- * Both operations use the native `node:crypto` X25519: measured here, a
- * shared secret took ~90 µs against ~400 µs for `@noble/curves`, and a public
- * key ~25 µs against ~150 µs. That matters because every WireGuard handshake
- * costs each side four Diffie-Hellman operations and an ephemeral key, and a
- * responder under attack must keep up. The tests check both against noble and
- * the RFC 7748 vectors.
+ * Both operations run in warren's WebAssembly module (x25519_wasm.ts). The
+ * native `node:crypto` X25519 is faster per operation (61 against 89 µs for a
+ * shared secret, `deno run -A bench/_x25519.ts`), but loading `node:crypto`
+ * cost every WireGuard node ~3 MB of its own memory (`deno task
+ * bench:memory`), and each call made two KeyObjects. A handshake costs each
+ * side four Diffie-Hellman operations and an ephemeral key, so ~0.15 ms more
+ * per handshake, once per peer every two minutes; the data plane does not use
+ * X25519. The tests check against node:crypto, noble and the RFC 7748 vectors.
  *
  * @module
  */
-import { fromHex } from "../bytes/hex.ts";
-import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from "node:crypto";
+import { x25519Wasm } from "./x25519_wasm.ts";
 
 /** Length in bytes of X25519 private keys, public keys and shared secrets. */
 export const X25519_KEY_LENGTH = 32;
 
-// DER prefixes that wrap a raw 32-byte key as PKCS#8 / SPKI for node:crypto.
-const PKCS8_PREFIX = fromHex("302e020100300506032b656e04220420");
-const SPKI_PREFIX = fromHex("302a300506032b656e032100");
+// The u-coordinate of the curve's base point, 9 (RFC 7748 §4.1).
+const BASE_POINT = new Uint8Array(32);
+BASE_POINT[0] = 9;
 
 /**
  * Generates a random X25519 private key, clamped as RFC 7748 §5 describes.
@@ -56,8 +57,7 @@ export function clamp(key: Uint8Array): Uint8Array {
  */
 export function publicKeyFrom(priv: Uint8Array): Uint8Array {
   checkLength("private key", priv);
-  const spki = createPublicKey(privateKeyObject(priv)).export({ format: "der", type: "spki" });
-  return new Uint8Array(spki.subarray(SPKI_PREFIX.length));
+  return x25519Wasm(priv, BASE_POINT);
 }
 
 /**
@@ -77,38 +77,14 @@ export function publicKeyFrom(priv: Uint8Array): Uint8Array {
 export function sharedSecret(priv: Uint8Array, pub: Uint8Array): Uint8Array {
   checkLength("private key", priv);
   checkLength("public key", pub);
-  let out: Uint8Array;
   try {
-    out = new Uint8Array(
-      diffieHellman({ privateKey: privateKeyObject(priv), publicKey: publicKeyObject(pub) }),
-    );
+    return x25519Wasm(priv, pub);
   } catch (err) {
-    throw new RangeError("Cannot compute X25519 shared secret: the peer public key was rejected", {
-      cause: err,
-    });
-  }
-  let acc = 0;
-  for (let i = 0; i < out.length; i++) acc |= out[i];
-  if (acc === 0) {
     throw new RangeError(
       "Cannot compute X25519 shared secret: result is all zero (low-order point)",
+      { cause: err },
     );
   }
-  return out;
-}
-
-function privateKeyObject(priv: Uint8Array): KeyObject {
-  const der = new Uint8Array(PKCS8_PREFIX.length + 32);
-  der.set(PKCS8_PREFIX);
-  der.set(priv, PKCS8_PREFIX.length);
-  return createPrivateKey({ key: der as unknown as Buffer, format: "der", type: "pkcs8" });
-}
-
-function publicKeyObject(pub: Uint8Array): KeyObject {
-  const der = new Uint8Array(SPKI_PREFIX.length + 32);
-  der.set(SPKI_PREFIX);
-  der.set(pub, SPKI_PREFIX.length);
-  return createPublicKey({ key: der as unknown as Buffer, format: "der", type: "spki" });
 }
 
 function checkLength(what: string, key: Uint8Array): void {

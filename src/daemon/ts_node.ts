@@ -19,10 +19,7 @@ import { isQuad100Query } from "../dns/quad100.ts";
 import { NodeDns } from "./node_dns.ts";
 import { ParsedPacket, parsePacket } from "../net/packet.ts";
 import { KeyState } from "../key/state.ts";
-import { type MeasureOptions, measureRegions, type RegionLatency } from "../magicsock/derp_home.ts";
-import { NetcheckLoop } from "../magicsock/netcheck_loop.ts";
 import { HostCache } from "../net/host_cache.ts";
-import { discoverEndpoints } from "../magicsock/endpoints.ts";
 import { Magicsock } from "../magicsock/magicsock.ts";
 import { StunProber } from "../magicsock/stun_prober.ts";
 import { UdpConn } from "../magicsock/udp_conn.ts";
@@ -41,7 +38,6 @@ import type { NodeStatus } from "./status.ts";
 import { buildTailnetStatus } from "./tailnet_status.ts";
 import { discoPingResponse, pingPeer } from "./peer_ping.ts";
 import { type NetworkWatch, watchNetwork } from "./netmon.ts";
-import { Rerunner } from "../net/rerunner.ts";
 import { localApiHandler } from "../localapi/handler.ts";
 import { tsLocalApiNode } from "./ts_localapi.ts";
 import { EMPTY_PLAN, TailnetPlanner } from "./tailnet_plan.ts";
@@ -56,6 +52,7 @@ import { optionsWithPrefs, prefsFromOptions, PrefsStore } from "./prefs.ts";
 import { type ExitNodeChoice, LivePrefs } from "./live_prefs.ts";
 import { PrefsError } from "../localapi/prefs.ts";
 import { nodeLivePorts } from "./node_live_ports.ts";
+import { NodePaths } from "./node_paths.ts";
 import {
   type Netstack,
   type NodeLink,
@@ -81,17 +78,11 @@ export class TsNode {
   #hostinfo: Hostinfo;
   #link: NodeLink | null = null;
   #netmon: NetworkWatch | null = null;
-  readonly #discoverer = new Rerunner(
-    () => this.#discoverOnce(),
-    (e) => this.#opts.log(`endpoint discovery failed: ${e instanceof Error ? e.message : e}`),
-  );
   #poller: Poller | null = null;
   #device: Device | null = null;
   #magic: Magicsock | null = null;
   #udp: UdpConn | null = null;
   #prober: StunProber | null = null;
-  /** The endpoints last reported to control. */
-  #endpoints: string[] = [];
   #plane: DataPlane | null = null;
   #api: LocalApiServer | null = null;
   #socketApi: LocalApiServer | null = null;
@@ -99,12 +90,11 @@ export class TsNode {
   #engine: TailnetEngine | null = null;
   #router: SubnetRouter | null = null;
   readonly #exit: ExitNodeControl;
-  #netcheck: NetcheckLoop | null = null;
+  #paths: NodePaths | null = null;
   #derpMap: NetworkMap["derpMap"] = null;
   /** Names of STUN and DERP servers, resolved through MagicDNS first and cached. */
   readonly #hosts = new HostCache({ resolve: (h) => this.#resolveHost(h) });
   #netmap: NetworkMap | null = null;
-  #homeLatencyMs: number | null = null;
   readonly #parsed = new ParsedPacket();
   readonly #dns: NodeDns;
   #state: SessionState | "NoState" = "NoState";
@@ -307,7 +297,7 @@ export class TsNode {
     this.#timers.push(
       setInterval(() => this.#magic?.tick(), 250),
       setInterval(() => this.#magic?.sweep(), 10_000),
-      setInterval(() => void this.#discover(), 30_000),
+      setInterval(() => void this.#paths?.discover(), 30_000),
     );
     this.#netmon = watchNetwork({
       ignoreIfindex: link.ifindex,
@@ -318,11 +308,11 @@ export class TsNode {
       status: () => this.status(),
       down: () => void this.stop(),
       ping: (peer) => this.#ping(peer),
-      netcheck: () => this.#netcheckReport(),
+      netcheck: () => this.#paths?.report() ?? Promise.reject(new Error("not running")),
       tailscale: localApiHandler(tsLocalApiNode({
         netmap: () => this.#netmap,
         status: () => this.status(),
-        endpoints: () => this.#endpoints,
+        endpoints: () => this.#paths?.endpoints ?? [],
         ping: (key) => magic.ping(key),
         options: opts,
         live,
@@ -338,8 +328,19 @@ export class TsNode {
     if (opts.socket) this.#socketApi = await serveLocalApiAt(opts.socket, api);
     // As tailscaled's userspace mode (no OS DNS configurator): MagicDNS serves warren itself only.
     if (opts.acceptDns && link.mode === "tun") await this.#dns.acceptDns();
-    this.#startNetcheck(magic);
-    void this.#discover();
+    this.#paths = new NodePaths({
+      magic,
+      udp,
+      prober,
+      hosts: this.#hosts,
+      netmap: () => this.#netmap,
+      plainDerp: opts.plainDerp,
+      netInfo: () => this.#hostinfo.NetInfo,
+      pushHostinfo: (patch) => this.#pushHostinfo(patch),
+      setEndpoints: (addrs, types) => this.#session.setEndpoints(addrs, types),
+      stopping: () => this.#stopping !== null,
+      log: opts.log,
+    });
   }
 
   #onNetmap(nm: NetworkMap): void {
@@ -371,17 +372,15 @@ export class TsNode {
     const derp = this.#magic!.derp;
     const newMap = nm.derpMap !== this.#derpMap;
     this.#derpMap = nm.derpMap;
-    if (newMap || derp.home === 0 || !derp.regions.includes(derp.home)) {
-      void this.#netcheck?.request();
-    }
+    if (newMap || derp.home === 0 || !derp.regions.includes(derp.home)) this.#paths?.remeasure();
   }
 
   /** A link or address changed: rediscover endpoints, re-measure DERP, re-verify every path. */
   #linkChanged(): void {
     this.#exit.commit(); // the LAN that --exit-node-allow-lan-access keeps direct may differ
     this.#magic?.resetPaths();
-    void this.#discover();
-    void this.#netcheck?.request();
+    void this.#paths?.discover();
+    this.#paths?.remeasure();
   }
 
   /** Outbound hook: quad-100 DNS is answered in process; other packets are noted for the filter. */
@@ -399,61 +398,6 @@ export class TsNode {
     ) return true;
     this.#engine?.filter?.noteOutbound(pkt);
     return false;
-  }
-
-  /** Starts the netcheck loop: DERP latency every 20–26 s and on demand, home moved when clearly better. */
-  #startNetcheck(magic: Magicsock): void {
-    const loop = this.#netcheck = new NetcheckLoop({
-      measure: () => {
-        const map = this.#netmap?.derpMap;
-        return map
-          ? measureRegions(map, this.#opts.plainDerp, this.#measureOptions())
-          : Promise.resolve([]);
-      },
-      home: () => magic.derp.home,
-      scores: () => this.#netmap?.derpMap?.HomeParams?.RegionScore,
-      lastHeard: (region) => magic.derp.lastHeard(region),
-      setHome: (region, measured) => this.#setHome(region, measured),
-      onReport: (r) => {
-        const home = r.regions.find((m) => m.regionId === magic.derp.home);
-        if (home) this.#homeLatencyMs = home.latencyMs;
-        // Nothing answered (UDP blocked, say): any region beats none, so take the lowest.
-        if (r.preferred === 0 && magic.derp.home === 0 && !this.#stopping) {
-          const lowest = magic.derp.regions.sort((x, y) => x - y)[0];
-          if (lowest) void this.#setHome(lowest, r.regions);
-        }
-      },
-      log: this.#opts.log,
-    });
-    loop.start();
-  }
-
-  /** DERP latency probes: STUN from the node's own socket, marked past an exit node. */
-  #measureOptions(): MeasureOptions {
-    const prober = this.#prober;
-    return {
-      hosts: this.#hosts,
-      stun: prober ? (ip, port, t) => prober.rtt(ip, port, t) : undefined,
-    };
-  }
-
-  /** Makes `home` the home region and tells control (NetInfo.PreferredDERP and latencies). */
-  async #setHome(home: number, measured: RegionLatency[]): Promise<void> {
-    const magic = this.#magic;
-    if (!magic || this.#stopping) return;
-    this.#homeLatencyMs = measured.find((m) => m.regionId === home)?.latencyMs ?? null;
-    magic.derp.setHome(home);
-    this.#opts.log(
-      `home DERP: region ${home}` +
-        (this.#homeLatencyMs !== null ? ` (${this.#homeLatencyMs.toFixed(1)} ms)` : ""),
-    );
-    const latency: Record<string, number> = {};
-    for (const m of measured) {
-      if (m.latencyMs !== null) latency[`${m.regionId}-v4`] = m.latencyMs / 1000;
-    }
-    await this.#pushHostinfo({
-      NetInfo: { ...this.#hostinfo.NetInfo, PreferredDERP: home, DERPLatency: latency },
-    });
   }
 
   /** Replaces Hostinfo fields and tells control; a failure waits for the next map request. */
@@ -481,8 +425,7 @@ export class TsNode {
     };
     this.#state = "Stopped";
     for (const t of this.#timers) clearInterval(t);
-    this.#discoverer.stop();
-    this.#netcheck?.stop();
+    this.#paths?.stop();
     await step("network monitor", () => this.#netmon?.close());
     this.#prober?.close();
     await step("control", () => this.#session.close());
@@ -530,50 +473,11 @@ export class TsNode {
     return Promise.resolve();
   }
 
-  /** Endpoint discovery, one round at a time (see {@link Rerunner}). */
-  #discover(): Promise<void> {
-    return this.#discoverer.request();
-  }
-
-  /** One discovery round: STUN through our socket plus local addresses; tells control on change. */
-  async #discoverOnce(): Promise<void> {
-    const nm = this.#netmap, prober = this.#prober, udp = this.#udp;
-    if (!nm?.derpMap || !prober || !udp || this.#stopping) return;
-    const d = await discoverEndpoints(prober, nm.derpMap, udp.port, { hosts: this.#hosts });
-    const addrs = d.endpoints.map((e) => e.addr);
-    if (addrs.join(",") === this.#endpoints.join(",") || this.#stopping) return;
-    this.#endpoints = addrs;
-    this.#magic?.setLocalEndpoints(addrs);
-    this.#opts.log(`endpoints: ${addrs.join(" ") || "(none)"}`);
-    await this.#session.setEndpoints(addrs, d.endpoints.map((e) => e.type)).catch((e) =>
-      this.#opts.log(`control: reporting endpoints failed: ${e.message}`)
-    );
-  }
-
   /** Disco ping to a peer named by MagicDNS name, short name or address. */
   #ping(target: string): Promise<unknown> {
     const nm = this.#netmap, magic = this.#magic;
     if (!nm || !magic) return Promise.reject(new Error("not running"));
     return pingPeer(nm, target, (k) => magic.ping(k));
-  }
-
-  /** A netcheck report from this node's own socket and DERP map. */
-  async #netcheckReport(): Promise<unknown> {
-    const nm = this.#netmap;
-    if (!nm?.derpMap) throw new Error("no DERP map yet");
-    const [d, regions] = await Promise.all([
-      this.#prober && this.#udp
-        ? discoverEndpoints(this.#prober, nm.derpMap, this.#udp.port, { hosts: this.#hosts })
-        : Promise.resolve(null),
-      measureRegions(nm.derpMap, this.#opts.plainDerp, this.#measureOptions()),
-    ]);
-    return {
-      udp: d?.udp ?? false,
-      endpoints: d?.endpoints ?? [],
-      mappingVariesByDestIp: d?.mappingVariesByDestIp ?? null,
-      regions,
-      preferredDerp: this.#magic?.derp.home ?? 0,
-    };
   }
 
   /** A snapshot for the LocalAPI. */
@@ -596,7 +500,7 @@ export class TsNode {
       magic: this.#magic,
       listenPort: this.#udp?.port ?? 0,
       routes: this.#link?.installedRoutes() ?? [],
-      homeLatencyMs: this.#homeLatencyMs,
+      homeLatencyMs: this.#paths?.homeLatencyMs ?? null,
       filter: this.#engine?.filter ?? null,
       subnetRouter: this.#router?.status(this.#netmap?.self),
       exitNode: this.#exit.status(),

@@ -17,6 +17,7 @@ import {
   setServerSocketOptions,
 } from "../../ffi/tcp.ts";
 import { isIpLiteral } from "../net/ip.ts";
+import { HeapTrimmer } from "./heap_trim.ts";
 
 /** Size of the read buffer shared by all connections of a listener. */
 export const SHARED_READ_BUFFER = 128 * 1024;
@@ -67,6 +68,8 @@ export class FfiTcpListener implements FfiConnHost {
   #open = 0;
   #closed = false;
   #pause: ReturnType<typeof setTimeout> | undefined;
+  /** Gives a connect storm's garbage back once it is over. */
+  readonly #trim = new HeapTrimmer();
 
   private constructor(
     fd: number,
@@ -122,6 +125,7 @@ export class FfiTcpListener implements FfiConnHost {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#pause);
+    this.#trim.close();
     this.loop.forget(this.#fd);
     closeTcp(this.#fd);
     this.#maybeStop();
@@ -166,6 +170,7 @@ export class FfiTcpListener implements FfiConnHost {
         continue;
       }
       this.#open++;
+      this.#trim.noteAccept();
       this.#onConn!(conn, r.hostname, r.port);
     }
   }
@@ -181,10 +186,15 @@ export function listenPlainDerp(
   logf?: (line: string) => void,
   socket?: ServerSocketOptions,
 ): FfiTcpListener | Deno.Listener {
-  if (ffiUsable() && isIpLiteral(hostname)) {
+  if (canUseFfiSockets(hostname)) {
     return FfiTcpListener.listen({ hostname, port, logf, socket });
   }
   return Deno.listen({ hostname, port });
+}
+
+/** Whether warren's own sockets can serve hostname: Linux, FFI allowed, an IP literal. */
+export function canUseFfiSockets(hostname: string): boolean {
+  return ffiUsable() && isIpLiteral(hostname);
 }
 
 function ffiUsable(): boolean {

@@ -20,6 +20,7 @@ import { webSocketAccept, WebSocketConn } from "./http_websocket.ts";
 import type { DerpServer } from "./server.ts";
 import { isPushConn } from "./push_conn.ts";
 import type { FfiTcpListener } from "./ffi_listener.ts";
+import type { FfiTlsListener } from "./ffi_tls_listener.ts";
 import { Deadlines } from "./deadlines.ts";
 import { TokenBucket } from "../net/token_bucket.ts";
 import { toHex } from "../bytes/hex.ts";
@@ -95,7 +96,7 @@ export class DerpHttpServer {
    * Accepts connections from listener until it is closed. For an {@link FfiTcpListener}
    * it resolves once its connections are closed too (see {@link closeAll}).
    */
-  async serve(listener: Deno.Listener | FfiTcpListener): Promise<void> {
+  async serve(listener: Deno.Listener | FfiTcpListener | FfiTlsListener): Promise<void> {
     if ("serveConns" in listener) {
       this.#listeners.add(listener);
       try {

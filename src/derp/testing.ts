@@ -8,6 +8,7 @@
 import { DerpServer, type DerpServerOptions } from "./server.ts";
 import { type DerpHttpOptions, DerpHttpServer } from "./http_server.ts";
 import { listenPlainDerp } from "./ffi_listener.ts";
+import { listenTlsDerp } from "./ffi_tls_listener.ts";
 import type { DerpClient, DerpMessage } from "./client.ts";
 import { generateNodePrivate } from "../key/node_key.ts";
 
@@ -43,12 +44,7 @@ export function startTestServer(
   });
   const http = new DerpHttpServer({ server, logf: (l) => logs.push(l), ...opts.http });
   const listener = opts.tls
-    ? Deno.listenTls({
-      hostname: "127.0.0.1",
-      port: opts.port ?? 0,
-      cert: opts.tls.cert,
-      key: opts.tls.key,
-    })
+    ? listenTlsDerp("127.0.0.1", opts.port ?? 0, opts.tls.cert, opts.tls.key)
     : listenPlainDerp("127.0.0.1", opts.port ?? 0);
   const port = (listener.addr as Deno.NetAddr).port;
   const serving = http.serve(listener);

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { ChaChaPoly, wgNonce } from "../crypto/aead.ts";
+import { WasmChaChaPoly } from "../crypto/aead_wasm.ts";
+import { wgNonce } from "../crypto/nonce.ts";
 
 /** The highest counter the spec allows; 2^64 − 1 is reserved, and JS numbers stop far earlier. */
 const MAX_NONCE = Number.MAX_SAFE_INTEGER;
@@ -22,7 +23,8 @@ const MAX_NONCE = Number.MAX_SAFE_INTEGER;
  * ```
  */
 export class CipherState {
-  #aead: ChaChaPoly | null = null;
+  // The wasm AEAD: node:crypto's would load node:crypto into every WireGuard node.
+  #aead: WasmChaChaPoly | null = null;
   #key: Uint8Array | null = null;
   #nonce = new Uint8Array(12);
   /** Next nonce counter. */
@@ -35,7 +37,8 @@ export class CipherState {
 
   /** Sets a new key and resets the nonce to zero (Noise `InitializeKey`). */
   initializeKey(key: Uint8Array): void {
-    this.#aead = new ChaChaPoly(key);
+    this.#aead?.dispose();
+    this.#aead = new WasmChaChaPoly(key);
     this.#key = key.slice();
     this.n = 0;
   }

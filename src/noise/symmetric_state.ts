@@ -5,7 +5,7 @@
  * @module
  */
 import { blake2s } from "../crypto/blake2s.ts";
-import { noiseKdf } from "../crypto/hkdf.ts";
+import { noiseKdf } from "../crypto/noise_kdf.ts";
 import { CipherState } from "./cipher_state.ts";
 
 const HASH_LEN = 32;

@@ -1,0 +1,42 @@
+/**
+ * Once a foreground node has started, give back what only start-up needed (see
+ * ffi/resident.ts): about 25 MB of a `tun up` node's resident memory are pages of the deno
+ * binary it touched while loading and never again (`deno task bench:memory`).
+ *
+ * `WARREN_RELEASE_STARTUP=0` in the environment keeps them, to compare.
+ *
+ * @module
+ */
+import { releaseStartupPages } from "../../ffi/resident.ts";
+import { envGet } from "./up_flags.ts";
+
+/** How long after a node is up its start-up pages are released: the first map, DERP and
+ * disco exchanges are over by then, so what they touched and still use comes back at once. */
+export const RELEASE_AFTER_MS = 3_000;
+
+const LAST_RESORT_GC = { type: "major", execution: "sync", flavor: "last-resort" };
+
+/**
+ * Schedules one release `delayMs` from now, on a timer that does not keep the process alive;
+ * returns the function that cancels it. A failure (no `--allow-ffi`, not Linux) is logged
+ * once and changes nothing else.
+ */
+export function scheduleStartupRelease(
+  log: (line: string) => void,
+  delayMs: number = RELEASE_AFTER_MS,
+): () => void {
+  if (envGet("WARREN_RELEASE_STARTUP") === "0") return () => {};
+  const timer = setTimeout(() => {
+    try {
+      // A memory-reducing full collection first (where --expose-gc made gc() available, as
+      // WARREN_V8_FLAGS does): start-up's garbage would otherwise hold V8 heap pages until
+      // the memory reducer's idle GCs, ~30 s later.
+      (globalThis as { gc?: (o: unknown) => void }).gc?.(LAST_RESORT_GC);
+      releaseStartupPages();
+    } catch (e) {
+      log(`cannot release start-up memory: ${e instanceof Error ? e.message : e}`);
+    }
+  }, delayMs);
+  Deno.unrefTimer(timer);
+  return () => clearTimeout(timer);
+}

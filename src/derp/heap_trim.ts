@@ -1,0 +1,92 @@
+/**
+ * Hands the memory of a connect storm back once it is over. A storm of TLS handshakes leaves
+ * tens of MiB of garbage in the V8 heap, and native buffers that garbage holds, for the
+ * seconds until V8 collects on its own; and glibc keeps freed pages that sit below
+ * long-lived allocations. One second after the last accept of a storm this runs one full
+ * garbage collection and `malloc_trim(0)`.
+ *
+ * @module
+ */
+
+import { libc } from "../../ffi/libc.ts";
+
+/** Quiet time after the last accept before the storm counts as over. */
+const QUIET_MS = 1000;
+/** Accepts that make a storm: a trickle of reconnects is left to V8. */
+const STORM_ACCEPTS = 256;
+
+let fullGc: (() => void) | null | undefined;
+
+/**
+ * V8's gc(): the global one warren's V8 flags expose (`--expose-gc`, src/cli/v8_flags.ts),
+ * else one exposed at run time for a process started without them (null where refused).
+ */
+async function gcFunction(): Promise<(() => void) | null> {
+  if (fullGc !== undefined) return fullGc;
+  const global = (globalThis as { gc?: unknown }).gc;
+  if (typeof global === "function") return fullGc = global as () => void;
+  try {
+    const v8 = await import("node:v8");
+    const vm = await import("node:vm");
+    v8.setFlagsFromString("--expose-gc");
+    const f = vm.runInNewContext("gc") as unknown;
+    fullGc = typeof f === "function" ? (f as () => void) : null;
+  } catch {
+    fullGc = null;
+  }
+  return fullGc;
+}
+
+/**
+ * Watches accepts; after a storm of at least STORM_ACCEPTS, once QUIET_MS pass without
+ * one, collects garbage and trims the native heap.
+ *
+ * @example
+ * ```ts ignore
+ * const trim = new HeapTrimmer();
+ * trim.noteAccept(); // on each accepted connection
+ * trim.close();
+ * ```
+ */
+export class HeapTrimmer {
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #accepts = 0;
+  #last = 0;
+  /** Trims done (tests). */
+  trims = 0;
+
+  /** Counts an accept; starts watching for the storm's end. */
+  noteAccept(): void {
+    this.#accepts++;
+    this.#last = performance.now();
+    if (this.#timer !== undefined) return;
+    this.#timer = setInterval(() => this.#check(), QUIET_MS);
+    Deno.unrefTimer(this.#timer);
+  }
+
+  #check(): void {
+    if (performance.now() - this.#last < QUIET_MS) return;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    const storm = this.#accepts >= STORM_ACCEPTS;
+    this.#accepts = 0;
+    if (storm) void this.trimNow();
+  }
+
+  /** Collects garbage and trims the native heap at once. */
+  async trimNow(): Promise<void> {
+    (await gcFunction())?.();
+    try {
+      libc().malloc_trim(0);
+    } catch {
+      // No glibc (musl, another OS): nothing to trim.
+    }
+    this.trims++;
+  }
+
+  /** Stops watching. */
+  close(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+}

@@ -1,0 +1,3 @@
+module warren.test/go_tls_probe
+
+go 1.19

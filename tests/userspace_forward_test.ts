@@ -153,7 +153,7 @@ testOrSkip(import.meta, skip, {
       console.log(text.split("\n").filter((l) => /netstack|listener|flows/.test(l)).join("\n"));
       assert.match(text, /^ {2}listener: tcp-forward :80 -> 127\.0\.0\.1:8080 \(1 open, /m);
       assert.match(text, /^ {2}listener: udp-forward :53 -> 127\.0\.0\.1:5300 \(2 open, /m);
-      assert.match(text, /^ {2}flows: 0 proxy, 3 forward$/m);
+      assert.match(text, /^ {2}flows: 0 proxy, 3 forward, 0 routed$/m);
       assert.match(text, /^ {2}netstack tcp: \d+ of 256 connections, 512\.00 KiB buffers/m);
 
       // The netmap's packet filter runs before the stack: with only UDP 53 allowed, the TCP

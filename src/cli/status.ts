@@ -133,7 +133,13 @@ function renderStatus(st: NodeStatus, show: { peers: boolean; routes: boolean })
       const approved = new Set(r.approved);
       const pending = r.advertised.filter((x) => !approved.has(x));
       lines.push(
-        `  routes advertised: ${r.advertised.join(", ")} (${r.snat ? "SNAT" : "no SNAT"})`,
+        `  routes advertised: ${r.advertised.join(", ")} (` +
+          (r.userspace
+            ? "served in userspace: re-dialled from this host"
+            : r.snat
+            ? "SNAT"
+            : "no SNAT") +
+          ")",
         `  routes approved: ${r.approved.join(", ") || "(none yet)"}` +
           (pending.length > 0 && r.approved.length > 0 ? `; awaiting ${pending.join(", ")}` : ""),
       );

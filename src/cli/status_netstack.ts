@@ -25,6 +25,18 @@ export function netstackServiceLines(ns: NetstackStatus): string[] {
       (l.kind === "udp-forward" ? `, ${l.refused ?? 0} refused` : "");
     lines.push(`  listener: ${l.kind} ${where} (${l.flows} open${more})`);
   }
-  if (ns.flows) lines.push(`  flows: ${ns.flows.proxy} proxy, ${ns.flows.forward} forward`);
+  const r = ns.routed;
+  if (r && r.opened + r.pings > 0) {
+    lines.push(
+      `  routed: ${r.tcp} tcp (${r.dialling} dialling), ${r.udp} udp, ${r.opened} opened, ` +
+        `${r.failed} failed, ${r.refused} refused, ${r.pings} pings answered`,
+    );
+  }
+  if (ns.flows) {
+    lines.push(
+      `  flows: ${ns.flows.proxy} proxy, ${ns.flows.forward} forward` +
+        (ns.flows.routed !== undefined ? `, ${ns.flows.routed} routed` : ""),
+    );
+  }
   return lines;
 }

@@ -194,7 +194,8 @@ export class LivePrefs {
     const has = (k: keyof NodePrefsState) => changed.includes(k);
     // Stopping goes first and starting last, so nothing below touches a data plane being torn down.
     if (has("WantRunning") && !p.WantRunning) await ports.setRunning(false);
-    const routes = (p.AdvertiseRoutes ?? []).map((r) => parseAdvertiseRoutes(r, false)[0]);
+    // As one list: an exit route alone (0.0.0.0/0 without ::/0) is refused by the parser.
+    const routes = parseAdvertiseRoutes((p.AdvertiseRoutes ?? []).join(","), false);
     if (has("Hostname") || has("AdvertiseRoutes") || has("ShieldsUp")) {
       // Hostinfo's omitempty fields: absent rather than empty or false
       await ports.updateHostinfo({

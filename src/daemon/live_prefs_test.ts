@@ -118,3 +118,9 @@ Deno.test("hostnameProblem() follows tailscale's dnsname.ValidHostname", () => {
   assert.equal(hostnameProblem("a..b"), "empty DNS label");
   assert.match(hostnameProblem("x".repeat(64))!, /is too long, max length is 63 bytes/);
 });
+
+Deno.test("advertising the exit routes live applies both /0s (each alone would be refused)", async () => {
+  const { live: l, calls } = await live();
+  await l.edit({ AdvertiseRoutes: ["10.0.0.0/24", "0.0.0.0/0", "::/0"] });
+  assert.deepEqual(calls.at(-1), ["setAdvertisedRoutes", ["0.0.0.0/0", "10.0.0.0/24", "::/0"]]);
+});

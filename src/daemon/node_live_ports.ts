@@ -18,7 +18,11 @@ import type { TailnetPlanner } from "./tailnet_plan.ts";
 /** The parts of a node that live changes touch. */
 export interface LiveNodeParts {
   /** The TUN's name, and whether it is a kernel TUN (else userspace networking). */
-  link: { name: string; mode: string };
+  link: {
+    name: string;
+    mode: string;
+    netstack?: { ip: { setRoutes(p: IpPrefix[]): void } } | null;
+  };
   /** Masquerade forwarded traffic (`--snat-subnet-routes`). */
   snat: boolean;
   /** Destinations always local besides the router's (quad-100). */
@@ -64,6 +68,7 @@ export function nodeLivePorts(n: LiveNodeParts): LivePrefsPorts {
         snat: n.snat,
         tun: n.link.name,
         kernel,
+        netstack: n.link.netstack?.ip,
         log: n.log,
       });
       n.router.set(router);

@@ -8,6 +8,7 @@ import type { NetstackDeviceCounters } from "../netstack/device.ts";
 import type { IpInputCounters } from "../netstack/ip_input.ts";
 import type { SubnetRouterStatus } from "./subnet_router.ts";
 import type { ExitNodeStatus } from "./exit_node.ts";
+import type { RoutedFlowsStatus } from "./routed_flows.ts";
 
 /** One peer as `wg show` (and, for tailnet peers, `tailscale status`) would describe it. */
 export interface PeerStatus {
@@ -106,8 +107,10 @@ export interface NetstackServicesStatus {
   };
   /** Every proxy and forward listener. */
   listeners: NetstackListenerStatus[];
-  /** Open flows by kind: through the proxies, through the forwards. */
-  flows: { proxy: number; forward: number };
+  /** Flows to routed addresses (subnet router, exit node), re-dialled from the host. */
+  routed?: RoutedFlowsStatus;
+  /** Open flows by kind: through the proxies, the forwards, and to routed addresses. */
+  flows: { proxy: number; forward: number; routed?: number };
 }
 
 /** The userspace stack's counters, and its services when any run. */

@@ -12,6 +12,10 @@
  * (/0) is shrunk by the host's own networks and addresses first, so an exit node's users get
  * the internet but not its LANs unless those are advertised too.
  *
+ * In userspace-networking mode there is no kernel to forward: the same destinations, less the
+ * tailnet's own ranges, are handed to the netstack (`netstackRoutes`), which terminates each
+ * flow and re-dials it from the host (./routed_flows.ts); no table, no forwarding sysctl.
+ *
  * @module
  */
 import { installForwarding, removeTable } from "../../ffi/nftables.ts";
@@ -31,6 +35,17 @@ export function nftTableFor(tun: string): string {
 /** The tailnet's address ranges: what SNAT rewrites. */
 const TAILNET_V4 = parsePrefix("100.64.0.0/10");
 const TAILNET_V6 = parsePrefix("fd7a:115c:a1e0::/48");
+/** Destinations the netstack never re-dials for a peer, even inside an advertised route. */
+const NOT_ROUTED = [
+  TAILNET_V4,
+  TAILNET_V6,
+  parsePrefix("127.0.0.0/8"),
+  parsePrefix("0.0.0.0/8"),
+  parsePrefix("224.0.0.0/3"),
+  parsePrefix("::1/128"),
+  parsePrefix("::/128"),
+  parsePrefix("ff00::/8"),
+];
 const IP_FORWARDING_KB = "https://tailscale.com/s/ip-forwarding";
 
 /** The router's part of `tun status`. */
@@ -43,6 +58,8 @@ export interface SubnetRouterStatus {
   snat: boolean;
   /** Whether warren's nftables table is installed. */
   nftables: boolean;
+  /** Served by the netstack (userspace-networking: flows re-dialled from the host). */
+  userspace?: boolean;
   /** tailscaled's warning when the kernel does not forward (as of now), else null. */
   forwardingWarning: string | null;
 }
@@ -67,6 +84,8 @@ export interface SubnetRouterOptions {
   snat: boolean;
   /** The TUN interface. */
   tun: string;
+  /** Userspace networking: served by the netstack, nothing installed in the kernel. */
+  userspace?: boolean;
   /** One line per notable event. */
   log(line: string): void;
   /** Kernel access; the real one by default. */
@@ -111,6 +130,14 @@ export class SubnetRouter {
   start(): void {
     if (!this.active) return;
     const { advertised, snat, tun, log } = this.#opts;
+    if (this.#opts.userspace) {
+      log(
+        `routes ${advertised.map(formatPrefix).join(",")}: served in userspace ` +
+          `(flows end in the netstack and are re-dialled from this host` +
+          (snat ? ")" : "; --snat-subnet-routes=false has no effect: the LAN sees this host)"),
+      );
+      return;
+    }
     const warning = forwardingWarning(advertised, this.#ports.readSysctl);
     if (warning) log(warning);
     try {
@@ -147,9 +174,31 @@ export class SubnetRouter {
     return out;
   }
 
+  /**
+   * What the netstack takes flows for in userspace mode: {@link localNets} without the
+   * tailnet's ranges (an exit node's /0 covers them, but a tailnet address is no host dial)
+   * and without what no router forwards (loopback — a peer must not reach the host's own
+   * services that way —, "this network", multicast and broadcast).
+   */
+  netstackRoutes(): IpPrefix[] {
+    return this.localNets().flatMap((p) =>
+      subtractPrefixes(p, NOT_ROUTED.filter((t) => t.ip.length === p.ip.length))
+    );
+  }
+
   /** Status: advertised and approved routes, SNAT, the table, the forwarding warning. */
   status(self: Node | null | undefined): SubnetRouterStatus {
     const advertised = this.#opts.advertised.map(formatPrefix);
+    if (this.#opts.userspace) {
+      return {
+        advertised,
+        approved: approvedRoutes(advertised, self),
+        snat: true, // the host's own sockets: the LAN sees the router's address
+        nftables: false,
+        userspace: true,
+        forwardingWarning: null,
+      };
+    }
     return {
       advertised,
       approved: approvedRoutes(advertised, self),
@@ -188,21 +237,16 @@ export function removeStaleRouterTable(
 }
 
 /**
- * Starts the router for what a node advertises; null when it advertises nothing, or (with one
- * line saying so) when `kernel` is false: userspace networking has no kernel to forward.
+ * Starts the router for what a node advertises; null when it advertises nothing. With `kernel`
+ * false (userspace networking) it installs nothing: `netstack`, when given, takes the flows.
  */
 export function startSubnetRouter(
-  opts: SubnetRouterOptions & { kernel: boolean },
+  opts: SubnetRouterOptions & { kernel: boolean; netstack?: { setRoutes(p: IpPrefix[]): void } },
 ): SubnetRouter | null {
+  opts.netstack?.setRoutes([]);
   if (opts.advertised.length === 0) return null;
-  if (!opts.kernel) {
-    opts.log(
-      `routes ${opts.advertised.map(formatPrefix).join(",")}: advertised, but ` +
-        `userspace-networking does not forward them yet`,
-    );
-    return null;
-  }
-  const router = new SubnetRouter(opts);
+  const router = new SubnetRouter({ ...opts, userspace: !opts.kernel });
+  opts.netstack?.setRoutes(router.netstackRoutes());
   router.start();
   return router;
 }

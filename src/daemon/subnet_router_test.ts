@@ -8,6 +8,7 @@ import {
   forwardingWarning,
   nftTableFor,
   removeStaleRouterTable,
+  startSubnetRouter,
   SubnetRouter,
   subtractPrefixes,
 } from "./subnet_router.ts";
@@ -181,3 +182,43 @@ Deno.test("a node that advertises nothing removes the table a killed run on its 
   assert.equal(removeStaleRouterTable("ts-x", (l) => lines.push(l), failing), false);
   assert.equal(lines.length, 1);
 });
+
+Deno.test("router: in userspace mode nothing is installed and the netstack takes the routes less the tailnet and loopback", () => {
+  const lines: string[] = [];
+  const set: string[][] = [];
+  const r = startSubnetRouter({
+    advertised: parseAdvertiseRoutes("10.99.0.0/24,100.64.0.0/24", true),
+    snat: false,
+    tun: "userspace-networking",
+    kernel: false,
+    netstack: { setRoutes: (p) => set.push(texts(p)) },
+    log: (l) => lines.push(l),
+    ports: {
+      install: () => assert.fail("no nftables in userspace mode"),
+      readSysctl: () => "0\n", // forwarding off: no warning, nothing is forwarded by the kernel
+      interfaces: () => [nic("eth0", "10.98.0.1", "10.98.0.1/24")],
+    },
+  })!;
+  assert.equal(set.length, 2, "cleared first, then set");
+  const routes = set[1].map(P);
+  const covers = (ip: string) => routes.some((p) => prefixContains(p, parseIp(ip)));
+  assert.ok(covers("10.99.0.7") && covers("8.8.8.8") && covers("2001:db8::1"));
+  for (const ip of ["100.64.0.5", "100.100.100.100", "127.0.0.1", "::1", "fd7a:115c:a1e0::9"]) {
+    assert.ok(!covers(ip), `${ip} is not routed`);
+  }
+  assert.ok(!covers("10.98.0.5"), "the host's own network is not an exit destination");
+  const st = r.status(null);
+  assert.deepEqual([st.userspace, st.nftables, st.forwardingWarning], [true, false, null]);
+  assert.match(lines.join("\n"), /served in userspace.*--snat-subnet-routes=false has no effect/);
+  assert.equal(
+    startSubnetRouter({
+      ...routerBase,
+      kernel: false,
+      netstack: { setRoutes: (p) => set.push(texts(p)) },
+    }),
+    null,
+  );
+  assert.deepEqual(set.at(-1), [], "advertising nothing clears the netstack's routes");
+});
+
+const routerBase = { advertised: [], snat: true, tun: "userspace-networking", log: () => {} };

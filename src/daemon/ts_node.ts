@@ -44,6 +44,7 @@ import { EMPTY_PLAN, TailnetPlanner } from "./tailnet_plan.ts";
 import { TailnetEngine } from "./engine.ts";
 import { filteredSink } from "./filtered_sink.ts";
 import { removeStaleRouterTable, startSubnetRouter, type SubnetRouter } from "./subnet_router.ts";
+import { isOwnUnderlay } from "./underlay_loop.ts";
 import { type ExitNodeControl, exitNodeControl, type ExitNodePrefs } from "./exit_node.ts";
 import { BYPASS_MARK, setBypassMark } from "../net/bypass_dial.ts";
 import type { TsNodeOptions } from "./ts_node_options.ts";
@@ -255,6 +256,7 @@ export class TsNode {
       snat: opts.snatSubnetRoutes ?? true,
       tun: link.name,
       kernel: link.mode === "tun",
+      netstack: link.netstack?.ip,
       log: opts.log,
     });
     if (!router && link.mode === "tun") removeStaleRouterTable(link.name, opts.log);
@@ -390,6 +392,11 @@ export class TsNode {
       this.#dns.answer(query, (resp) => this.#link?.device.writeBatch([resp], [resp.length], 0, 1));
       return true;
     }
+    // Our own UDP socket's probe to a peer's endpoint inside a subnet we route to it.
+    if (
+      this.#link?.mode === "tun" &&
+      isOwnUnderlay(this.#parsed, this.#udp?.port ?? 0, this.#netmap?.self?.Addresses)
+    ) return true;
     this.#engine?.filter?.noteOutbound(pkt);
     return false;
   }

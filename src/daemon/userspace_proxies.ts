@@ -110,4 +110,6 @@ export interface ProxyNode {
   readonly netstack: Netstack | null;
   /** A MagicDNS name's tailnet address, or null for a name that is not the tailnet's. */
   resolveTailnet(name: string): string | null;
+  /** The node's status; its `listenPort` is the WireGuard socket's (a TsNode has it). */
+  status?(): { listenPort: number };
 }

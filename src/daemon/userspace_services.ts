@@ -2,7 +2,8 @@
  * What runs on a userspace-networking node's stack besides ping: one TCP
  * for everything (bounded by the netstack limits), the outbound proxies
  * (`--socks5-server`, `--outbound-http-proxy-listen`) and the inbound
- * forwards (`--forward`). It reports its listeners and flows into the
+ * forwards (`--forward`), and the routed flows of a subnet router or exit
+ * node (./routed_flows.ts: which prefixes, the node sets on the IP layer). It reports its listeners and flows into the
  * node's status, so `tun status` shows them.
  *
  * @module
@@ -20,6 +21,7 @@ import { hostDialer, type ProxyListeners, routingDialer, startProxies } from "..
 import type { ProxyDialer } from "../proxy/types.ts";
 import { TcpForward } from "./forward_tcp.ts";
 import { UdpForward } from "./forward_udp.ts";
+import { RoutedFlows } from "./routed_flows.ts";
 import type { NetstackServicesStatus } from "./status.ts";
 import { netstackDialer, type ProxyListenFlags, type ProxyNode } from "./userspace_proxies.ts";
 
@@ -83,9 +85,16 @@ export function startUserspaceServices(
   });
   const forwards: (TcpForward | UdpForward)[] = [];
   let proxies: ProxyListeners | null = null;
+  let wgPort = 0;
+  const routed = new RoutedFlows(ns.ip, tcp, hostSide, log, {
+    isOwnSocket: (ip, port) => {
+      wgPort ||= node.status?.().listenPort ?? 0;
+      return port === wgPort && Deno.networkInterfaces().some((n) => n.address === ip);
+    },
+  });
   const stopAll = async () => {
     ns.servicesStatus = null;
-    await Promise.all([proxies?.close(), ...forwards.map((f) => f.close())]);
+    await Promise.all([proxies?.close(), routed.close(), ...forwards.map((f) => f.close())]);
     tcp.close();
   };
   try {
@@ -133,7 +142,8 @@ export function startUserspaceServices(
         malformed: tcp.counters.malformed,
       },
       listeners: [...proxyRows, ...forwardRows],
-      flows: { proxy: sum(proxyRows), forward: sum(forwardRows) },
+      routed: routed.status(),
+      flows: { proxy: sum(proxyRows), forward: sum(forwardRows), routed: routed.flows },
     };
   };
   ns.servicesStatus = status;

@@ -97,7 +97,7 @@ Deno.test("a flood past --netstack-max-connections is reset, counted, and shown 
       ["tcp-forward", ":80", `127.0.0.1:${(ln.addr as Deno.NetAddr).port}`, 16],
       ["udp-forward", ":53", "127.0.0.1:9", 0],
     ]);
-    assert.deepEqual(st.flows, { proxy: 0, forward: 16 });
+    assert.deepEqual(st.flows, { proxy: 0, forward: 16, routed: 0 });
     // The node's status carries it (node_link merges it), and tun status prints it.
     const text = netstackServiceLines({
       ip: { ...netstack.ip.counters },
@@ -109,7 +109,7 @@ Deno.test("a flood past --netstack-max-connections is reset, counted, and shown 
       text[2],
       /^ {2}listener: tcp-forward :80 -> 127\.0\.0\.1:\d+ \(16 open, 16 opened, 0 failed\)$/,
     );
-    assert.equal(text[4], "  flows: 0 proxy, 16 forward");
+    assert.equal(text[4], "  flows: 0 proxy, 16 forward, 0 routed");
   } finally {
     await svc.close();
     assert.equal(netstack.servicesStatus, null, "the status hook is gone after close");

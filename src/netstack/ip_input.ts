@@ -4,7 +4,9 @@
  * checksum, transport checksum, addressed to one of ours), reassembles
  * fragments (answering a timed-out one with ICMP Time Exceeded), and dispatches — ICMP echo answered, UDP to the bind table, TCP
  * to a handler, any other protocol answered with protocol unreachable — and
- * on the way out fragments what exceeds the MTU. Every dropped packet is
+ * on the way out fragments what exceeds the MTU. Packets to an address in a
+ * routed prefix (a subnet router's or exit node's, see `setRoutes`) go to
+ * the routed handlers instead, whatever their port. Every dropped packet is
  * counted by reason; nothing here throws on input.
  *
  * @module
@@ -31,6 +33,8 @@ import {
 } from "./icmp_echo.ts";
 import { fragmentPacket } from "./ip_fragment.ts";
 import { IpReassembler, isFragment, type ReassemblyLimits } from "./ip_reassembly.ts";
+import { PrefixTrie } from "../net/prefix_trie.ts";
+import type { IpPrefix } from "../net/ip.ts";
 import type { Clock, PacketOut } from "./types.ts";
 import { UdpTable } from "./udp_endpoints.ts";
 
@@ -39,6 +43,20 @@ import { UdpTable } from "./udp_endpoints.ts";
  * (IP and TCP), and valid only during the call: the object is reused.
  */
 export type TcpHandler = (p: ParsedPacket) => void;
+
+/**
+ * Where packets to a routed address (not one of ours, inside a prefix given
+ * to `setRoutes`) go. Each takes a parsed, checksummed packet valid only
+ * during the call; a missing one drops its protocol (counted).
+ */
+export interface RoutedHandlers {
+  /** TCP segments. */
+  tcp?: (p: ParsedPacket) => void;
+  /** UDP datagrams. */
+  udp?: (p: ParsedPacket) => void;
+  /** ICMP and ICMPv6 echo requests. */
+  echo?: (p: ParsedPacket) => void;
+}
 
 /** How to build an {@linkcode IpInput}. */
 export interface IpInputOptions {
@@ -90,6 +108,10 @@ export interface IpInputCounters {
   tcpNoHandler: number;
   /** Packets of another protocol (answered with protocol unreachable when allowed). */
   unknownProtocol: number;
+  /** Packets to a routed address handed to a routed handler. */
+  routed: number;
+  /** Packets to a routed address dropped: no handler for their protocol. */
+  routedDropped: number;
   /** Packets sent, counting each fragment. */
   sent: number;
   /** Packets not sent because they exceed the MTU and may not be fragmented. */
@@ -132,6 +154,8 @@ export class IpInput {
     tcp: 0,
     tcpNoHandler: 0,
     unknownProtocol: 0,
+    routed: 0,
+    routedDropped: 0,
     sent: 0,
     sendTooBig: 0,
   };
@@ -149,6 +173,10 @@ export class IpInput {
   #icmp: ((p: ParsedPacket) => void) | undefined;
   #ipId = 0;
   #fragId = 0;
+  #routes: PrefixTrie<true> | null = null;
+  #routed: RoutedHandlers = {};
+  /** The packet being validated is to a routed address, not ours. */
+  #toRouted = false;
 
   /** Creates the IP layer; see {@linkcode IpInputOptions}. */
   constructor(opts: IpInputOptions) {
@@ -179,6 +207,31 @@ export class IpInput {
     this.#tcp = tcp;
   }
 
+  /**
+   * Sets the prefixes whose addresses the stack takes packets for besides
+   * its own (a subnet router's, an exit node's): they go to the routed
+   * handlers. An empty list routes nothing.
+   */
+  setRoutes(prefixes: readonly IpPrefix[]): void {
+    if (prefixes.length === 0) {
+      this.#routes = null;
+      return;
+    }
+    const t = new PrefixTrie<true>();
+    for (const p of prefixes) t.insert(p, true);
+    this.#routes = t;
+  }
+
+  /** Sets where packets to routed addresses go (`{}`: dropped, counted). */
+  setRoutedHandlers(h: RoutedHandlers): void {
+    this.#routed = h;
+  }
+
+  /** Whether `ip` is a routed address: in a routed prefix and not ours. */
+  isRouted(ip: Uint8Array): boolean {
+    return !this.isOurs(ip) && this.#routes?.lookupIp(ip) !== undefined;
+  }
+
   /** The stack's addresses now (copies): a transport picks its source address from them. */
   get addresses(): Uint8Array[] {
     return this.#addresses.map((a) => a.slice());
@@ -202,6 +255,7 @@ export class IpInput {
       whole = this.reassembler.push(b);
       if (whole === null) return;
     }
+    const routed = this.#toRouted;
     const p = parsePacket(whole, this.#parsed);
     if (p.problem !== null) {
       this.counters.malformed++;
@@ -211,7 +265,8 @@ export class IpInput {
       this.counters.badChecksum++;
       return;
     }
-    this.#dispatch(p);
+    if (routed) this.#dispatchRouted(p);
+    else this.#dispatch(p);
   }
 
   /**
@@ -271,9 +326,13 @@ export class IpInput {
     } else {
       return this.#malformed();
     }
+    this.#toRouted = false;
     if (!this.#ours(b, dstOff, len)) {
-      this.counters.notOurs++;
-      return null;
+      if (this.#routes?.lookupIp(b.subarray(dstOff, dstOff + len)) === undefined) {
+        this.counters.notOurs++;
+        return null;
+      }
+      this.#toRouted = true;
     }
     if (!unicastSource(b, srcOff, len)) {
       this.counters.badSource++;
@@ -295,6 +354,23 @@ export class IpInput {
       return true;
     }
     return false;
+  }
+
+  #dispatchRouted(p: ParsedPacket): void {
+    const h = this.#routed;
+    const handler = p.proto === IPPROTO_TCP
+      ? h.tcp
+      : p.proto === IPPROTO_UDP
+      ? h.udp
+      : (p.proto === IPPROTO_ICMP || p.proto === IPPROTO_ICMPV6) && isEchoRequest(p)
+      ? h.echo
+      : undefined;
+    if (handler === undefined) {
+      this.counters.routedDropped++;
+      return;
+    }
+    this.counters.routed++;
+    handler(p);
   }
 
   #dispatch(p: ParsedPacket): void {

@@ -9,7 +9,7 @@ import {
   verifyChecksums,
   writeChecksums,
 } from "../net/packet.ts";
-import { parseIp } from "../net/ip.ts";
+import { parseIp, parsePrefix } from "../net/ip.ts";
 import { fragmentPacket } from "./ip_fragment.ts";
 import { IpInput, type IpInputOptions } from "./ip_input.ts";
 import { FakeClock } from "./types.ts";
@@ -182,4 +182,36 @@ Deno.test("addresses reports the stack's addresses as copies, and follows setAdd
   assert.ok(ip.isOurs(a));
   ip.setAddresses([a, b]);
   assert.deepEqual(ip.addresses, [a, b]);
+});
+
+Deno.test("ip input: packets to a routed prefix go to the routed handlers, whatever their port", () => {
+  const { ip, sent } = stack();
+  const lan = parseIp("192.168.9.7"), lan6 = parseIp("fd00:99::7");
+  const seen: string[] = [];
+  const note = (kind: string) => (p: ParsedPacket) => seen.push(`${kind} ${p.dstIp().join(".")}`);
+  ip.udp.bind({ port: 7 }); // bound on our addresses: must not take the routed datagram
+  ip.input(udp(PEER4, lan, 7));
+  assert.equal(ip.counters.notOurs, 1, "nothing is routed before setRoutes");
+  ip.setRoutes([parsePrefix("192.168.9.0/24"), parsePrefix("fd00:99::/64")]);
+  ip.setRoutedHandlers({ udp: note("udp"), echo: note("echo") });
+  ip.input(udp(PEER4, lan, 7));
+  ip.input(ping(PEER4, lan));
+  ip.input(ping(PEER6, lan6));
+  const syn = buildTcpPacket({ src: PEER4, dst: lan, srcPort: 4000, dstPort: 80, flags: TCP_SYN });
+  ip.input(syn); // no TCP handler: dropped, counted
+  ip.input(udp(PEER4, parseIp("192.168.10.1"), 7)); // outside the prefix
+  assert.deepEqual(seen, ["udp 192.168.9.7", "echo 192.168.9.7", `echo ${lan6.join(".")}`]);
+  assert.equal(ip.counters.routed, 3);
+  assert.equal(ip.counters.routedDropped, 1);
+  assert.equal(ip.counters.notOurs, 2);
+  assert.equal(ip.udp.counters.delivered, 0);
+  assert.equal(sent.length, 0, "the stack itself answers nothing for a routed address");
+  assert.ok(ip.isRouted(lan) && !ip.isRouted(US4) && !ip.isRouted(OTHER4));
+  // Our own addresses stay ours even inside a routed prefix.
+  ip.setRoutes([parsePrefix("10.77.0.0/24")]);
+  ip.input(ping(PEER4, US4));
+  assert.equal(ip.counters.echoReplied, 1);
+  ip.setRoutes([]);
+  ip.input(udp(PEER4, lan, 7));
+  assert.equal(ip.counters.notOurs, 3);
 });

@@ -9,7 +9,9 @@
  *
  * Connections reach applications as {@linkcode TcpStream}s (ProxyConn-shaped
  * Web Streams). The table is bounded: past `maxConnections` a dial fails and
- * an accepted connection is reset.
+ * an accepted connection is reset. Segments to routed addresses (see
+ * `inputRouted`) skip the listeners: a new SYN waits for the routed
+ * handler's verdict (./tcp_routed.ts).
  *
  * @module
  */
@@ -31,65 +33,26 @@ import {
 import { TcpStream } from "./tcp_stream.ts";
 import { packetFor } from "./tcp_packet.ts";
 import { TcpStackListener } from "./tcp_stack_listener.ts";
+import { RoutedSyn, RoutedSyns } from "./tcp_routed.ts";
 import type { Clock } from "./types.ts";
+import {
+  dialError,
+  equalAt,
+  type TcpStackCounters,
+  type TcpStackDevice,
+  type TcpStackIp,
+  type TcpStackOptions,
+  tupleKey,
+} from "./tcp_stack_types.ts";
 
-export { packetFor, TcpStackListener };
-
-/** The IP layer as the stack uses it (an {@linkcode IpInput} fits). */
-export interface TcpStackIp {
-  /** Our addresses now; a dial takes its source from them by family. */
-  readonly addresses: Uint8Array[];
-  /** Emits one IP packet. */
-  send(packet: Uint8Array): boolean;
-  /** Where TCP segments for us go (parsed and checksummed, valid during the call). */
-  setTcpHandler(h: ((p: ParsedPacket) => void) | undefined): void;
-}
-
-/** The packet ring behind the IP layer (a {@linkcode NetstackDevice} fits). */
-export interface TcpStackDevice {
-  /** Free places in the ring. */
-  readonly room: number;
-  /** Called once the ring has drained after a refused send. */
-  setDrainHandler(h: (() => void) | null): void;
-}
-
-/** How to build a {@linkcode TcpStack}. */
-export interface TcpStackOptions {
-  /** The IP layer. */
-  ip: TcpStackIp;
-  /** The ring the IP layer sends into; without one, output is never held back. */
-  device?: TcpStackDevice;
-  /** Time in ms; the stack's one timer is a real `setTimeout` against it. */
-  clock: Clock;
-  /** Connections (dialled plus accepted) at most; default 4096. */
-  maxConnections?: number;
-  /** The link MTU the MSS is derived from (default 1280: 1240 over IPv4, 1220 over IPv6). */
-  mtu?: number;
-  /** Settings for every connection (the MSS is set per family unless given here). */
-  conn?: Partial<TcpConfig>;
-  /** Limits of each listener (backlog, accept queue, SYN cookies). */
-  listener?: Omit<TcpListenerOptions, "conn">;
-}
-
-/** What the stack did, for status and tests. */
-export interface TcpStackCounters {
-  /** Segments taken from the IP layer. */
-  segmentsIn: number;
-  /** Segments whose header did not decode (see `rejects`). */
-  malformed: number;
-  /** RSTs sent for segments to no connection and no listener. */
-  resets: number;
-  /** Packets handed to the IP layer. */
-  packetsOut: number;
-  /** Times output stopped because the device ring was full. */
-  stalls: number;
-  /** Dials and accepts refused because the table was full. */
-  tableFull: number;
-  /** Connections in TIME-WAIT dropped early to make room for a dial. */
-  timeWaitEvicted: number;
-  /** Packets dropped because the ring was full and the hold queue too. */
-  heldDropped: number;
-}
+export { packetFor, RoutedSyn, TcpStackListener };
+export type {
+  TcpDialFailure,
+  TcpStackCounters,
+  TcpStackDevice,
+  TcpStackIp,
+  TcpStackOptions,
+} from "./tcp_stack_types.ts";
 
 interface Entry {
   readonly key: string;
@@ -152,6 +115,8 @@ export class TcpStack {
   #timer: ReturnType<typeof setTimeout> | null = null;
   #timerAt = Infinity;
   #closed = false;
+  #routedHandler: ((req: RoutedSyn) => void) | null = null;
+  readonly #syns = new RoutedSyns(this);
   /** Connections touched (input, a read, write or close) since the last run. */
   readonly #dirty = new Set<Entry>();
   /** The next run looks at every connection (a timer fired, the ring drained). */
@@ -229,9 +194,52 @@ export class TcpStack {
     return handle;
   }
 
+  /**
+   * Takes a TCP segment to a routed address (not ours: a subnet router's or
+   * exit node's destination). An unknown 4-tuple's SYN goes to the routed
+   * handler as a {@linkcode RoutedSyn}, counted against `maxConnections`
+   * while it waits; anything else for no connection draws a RST.
+   */
+  inputRouted(p: ParsedPacket): void {
+    this.#input(p, true);
+  }
+
+  /** Sets (or clears) who decides on SYNs to routed addresses; without one they are reset. */
+  setRoutedHandler(h: ((req: RoutedSyn) => void) | null): void {
+    this.#routedHandler = h;
+  }
+
+  /** Routed SYNs waiting for a verdict. */
+  get pendingRouted(): number {
+    return this.#syns.size;
+  }
+
+  /** Internal: a routed SYN accepted; its connection joins the table. */
+  _adopt(local: Uint8Array, remote: Uint8Array, syn: TcpSegment): TcpStream | null {
+    if (this.#closed) return null;
+    if (this.#table.size >= this.#max && !this.#evictTimeWait()) {
+      this.counters.tableFull++;
+      this._refuse(local, remote, syn);
+      return null;
+    }
+    const conn = TcpConn.accept(syn, this.#clock.now(), {
+      ...this.#connCfg,
+      mss: this.mssFor(remote.length === 4 ? 4 : 6),
+    });
+    const e = this.#add(conn, local, remote, null);
+    this.#touch(e);
+    return e.stream;
+  }
+
+  /** Internal: a routed SYN refused. */
+  _refuse(local: Uint8Array, remote: Uint8Array, syn: TcpSegment): void {
+    this.#reset(local, remote, syn);
+  }
+
   /** Stops the timer and resets every connection. */
   close(): void {
     if (this.#closed) return;
+    this.#syns.refuseAll();
     this.#closed = true;
     for (const l of [...this.#listeners.values()]) l.handle.close();
     for (const e of this.#table.values()) e.conn.abort();
@@ -324,7 +332,7 @@ export class TcpStack {
     return 0;
   }
 
-  #input(p: ParsedPacket): void {
+  #input(p: ParsedPacket, routed = false): void {
     this.counters.segmentsIn++;
     const b = p.buf;
     // The IP layer verified the checksum already, so the addresses are not needed to decode.
@@ -354,6 +362,11 @@ export class TcpStack {
       e = this.#table.get(tupleKey(local, seg.dstPort, remote, seg.srcPort));
       if (e === undefined) {
         this.#lastHit = null;
+        if (routed) {
+          this.#routedSegment(local, remote, seg);
+          this.#schedule();
+          return;
+        }
         const l = this.#listeners.get(seg.dstPort);
         // A copy: the listener may queue a RST to it, and `remote` views a reused buffer.
         if (l) l.tcp.input({ ip: remote.slice(), port: seg.srcPort }, seg, now);
@@ -367,6 +380,23 @@ export class TcpStack {
     else e.conn.input(seg, now);
     this.#dirty.add(e);
     this.#schedule();
+  }
+
+  /** A segment to a routed address with no connection: a new SYN asks the handler. */
+  #routedSegment(local: Uint8Array, remote: Uint8Array, seg: TcpSegment): void {
+    const h = this.#routedHandler;
+    if (h === null || (seg.flags & (TCP_SYN | TCP_ACK | TCP_RST)) !== TCP_SYN) {
+      this.#reset(local, remote, seg);
+      return;
+    }
+    const key = tupleKey(local, seg.dstPort, remote, seg.srcPort);
+    if (this.#syns.has(key)) return; // retransmitted while the host dials
+    if (this.#table.size + this.#syns.size >= this.#max) {
+      this.counters.tableFull++;
+      this.#reset(local, remote, seg);
+      return;
+    }
+    h(this.#syns.offer(key, local, remote, seg));
   }
 
   /** RFC 9293 §3.10.7.1: a segment to a closed port draws a RST (unless it is one). */
@@ -403,7 +433,6 @@ export class TcpStack {
     this.#schedule();
   }
 
-  /** Runs due timers, polls every connection with output, reports events, re-arms the timer. */
   /**
    * Runs due timers, polls the connections with output, reports events, and
    * re-arms the timer. Only touched connections are looked at unless a timer
@@ -521,24 +550,4 @@ export class TcpStack {
       this.#ip.send(this.#held[0]);
     }
   }
-}
-
-/** Failure kinds a dial reports in `cause`. */
-export type TcpDialFailure = "refused" | "timeout" | "unreachable" | "aborted" | "failed";
-
-function dialError(kind: TcpDialFailure, message: string): Error {
-  return new Error(message, { cause: kind });
-}
-
-/** Whether `b` holds the bytes of `a` at `off`. */
-function equalAt(a: Uint8Array, b: Uint8Array, off: number): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[off + i]) return false;
-  return true;
-}
-
-function tupleKey(local: Uint8Array, lport: number, remote: Uint8Array, rport: number): string {
-  let k = String.fromCharCode(lport, rport);
-  for (let i = 0; i < remote.length; i++) k += String.fromCharCode(remote[i]);
-  for (let i = 0; i < local.length; i++) k += String.fromCharCode(local[i]);
-  return k;
 }

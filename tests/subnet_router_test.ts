@@ -3,13 +3,14 @@
  * (10.99.0.0/24, a "LAN host" namespace behind a veth) advertises it; a client node with
  * --accept-routes reaches the LAN host only once control approves the route, and the LAN host
  * sees the router's LAN address (SNAT) or, with --snat-subnet-routes=false, the client's
- * tailnet address. A SIGKILLed router leaves its nftables table, the next start replaces it,
+ * tailnet address; 20 MiB from a LAN web server arrive SHA-256 intact either way. A SIGKILLed router leaves its nftables table, the next start replaces it,
  * and a stop removes it.
  */
 import assert from "node:assert/strict";
 import { namespaceSupport, Netns, veth, waitFor } from "../src/testbed/netns.ts";
 import { Tailnet } from "../src/testbed/tailnet.ts";
 import { testOrSkip } from "../src/testing/skip.ts";
+import { type BodyServer, curlSha, startBodyServer } from "../src/testbed/body_server.ts";
 
 const skip = await namespaceSupport();
 
@@ -46,6 +47,13 @@ async function pings(ns: Netns, dst: string, count = 1): Promise<boolean> {
   return r.code === 0;
 }
 
+/** 20 MiB from the LAN host's body server through the router, SHA-256 checked. */
+async function download(ns: Netns, body: BodyServer, how: string): Promise<void> {
+  const got = await curlSha(ns, [`http://${LAN_HOST}:8000/body`]);
+  assert.equal(got.bytes, 20 << 20, how);
+  assert.equal(got.sha, body.sha, `the 20 MiB came through the router intact ${how}`);
+}
+
 async function nftTables(ns: Netns): Promise<string> {
   return (await ns.exec(["nft", "list", "tables"])).stdout;
 }
@@ -69,6 +77,7 @@ testOrSkip(import.meta, skip, {
   async fn() {
     const t = await Tailnet.create({ keepAliveSeconds: 5 });
     let server: Deno.ChildProcess | null = null;
+    let body: BodyServer | null = null;
     const stateDir = await Deno.makeTempDir({ prefix: "warren-router-state-" });
     try {
       const router = await t.addHost("router");
@@ -80,6 +89,7 @@ testOrSkip(import.meta, skip, {
         { ns: lan, ifname: `wl-${sfx}`, addrs: [`${LAN_HOST}/24`] },
       );
       server = servePeerAddress(lan);
+      body = await startBodyServer(lan, [`${LAN_HOST}:8000`]);
       const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
       assert.match((await reader.read()).value ?? "", /listening/);
 
@@ -133,6 +143,7 @@ testOrSkip(import.meta, skip, {
       );
       await waitFor("a ping to the LAN host", () => pings(client, LAN_HOST), 15_000);
       assert.equal(await seenFrom(client), LAN_ROUTER, "SNAT: the LAN sees the router");
+      await download(client, body!, "with SNAT");
 
       // A crash leaves the table; the next start (now without SNAT) replaces it.
       await t.stop("node-router", "SIGKILL");
@@ -161,6 +172,7 @@ testOrSkip(import.meta, skip, {
       // 15 s without a reply (keepalive + rekey timeouts) and then shakes hands anew.
       await waitFor("a ping to the LAN host without SNAT", () => pings(client, LAN_HOST), 45_000);
       assert.equal(await seenFrom(client), clientIp, "no SNAT: the LAN sees the client");
+      await download(client, body!, "without SNAT");
 
       await t.stop("node-router");
       assert.doesNotMatch(await nftTables(router), /inet warren/);
@@ -179,6 +191,7 @@ testOrSkip(import.meta, skip, {
       try {
         server?.kill("SIGKILL");
         await server?.status;
+        await body?.stop();
       } catch {
         // already gone
       }

@@ -159,6 +159,10 @@ testOrSkip(import.meta, skip, {
       );
 
       const client = await t.addHost("client");
+      // The hub routes between hosts; the exit node must not reach the client's LAN (below).
+      const lan = (await client.exec(["ip", "-4", "-o", "addr"])).stdout
+        .match(/inet (10\.80\.\d+)\.2\//)![1];
+      await exit.exec(["ip", "route", "add", "blackhole", `${lan}.0/24`]);
       const direct = await client.exec(["ping", "-c", "1", "-W", "1", INTERNET], { check: false });
       assert.notEqual(direct.code, 0, "the internet host is reachable only through the exit node");
       await t.up("client", ["--exit-node", "exit"]);
@@ -197,8 +201,7 @@ testOrSkip(import.meta, skip, {
       await transfer(client, inet);
       // The client's own LAN (its link to the hub) goes through the exit node too, which
       // cannot reach it: without --exit-node-allow-lan-access nothing leaks around the tunnel.
-      const lanGateway = (await client.exec(["ip", "-4", "-o", "addr"])).stdout
-        .match(/inet (10\.80\.\d+)\.2\//)![1] + ".1";
+      const lanGateway = `${lan}.1`;
       const viaExit = await client.exec(["ping", "-c", "1", "-W", "1", lanGateway], {
         check: false,
       });

@@ -52,6 +52,7 @@ testOrSkip(import.meta, skip, {
     const t = await Tailnet.create({ derpTls: true, keepAliveSeconds: 5 });
     try {
       assert.match(t.derpPin!, /^sha256-raw:[0-9a-f]{64}$/);
+      await t.blockUdpBetweenNats(true); // DERP only: the hosts could otherwise go direct
       await t.up("alpha");
       const a = t.hosts.get("alpha")!;
       const alphaIp = ((await t.status("alpha")).addresses as string[])[0].split("/")[0];

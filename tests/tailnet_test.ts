@@ -55,6 +55,7 @@ testOrSkip(import.meta, skip, {
   async fn() {
     const t = await Tailnet.create({ keepAliveSeconds: 5 });
     try {
+      await t.blockUdpBetweenNats(true); // DERP only: the hosts could otherwise go direct
       // Sessions live 8 s (rejected after 12 s), so the run crosses several rekeys.
       const rekey = ["--debug-rekey-after", "8"];
       await t.up("alpha", rekey);

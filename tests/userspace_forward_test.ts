@@ -68,6 +68,11 @@ testOrSkip(import.meta, skip, {
         const r = await k.exec(["ping", "-c", "2", "-i", "0.2", "-W", "3", dst], { check: false });
         assert.equal(r.code, 0, `ping ${dst}: ${r.stdout}${r.stderr}`);
       }
+      // Hosts on the hub's links (no NAT) reach each other, so the pings' disco goes direct.
+      await waitFor("a direct path kern→fwd", async () => {
+        const p = (await t.status("kern")).peers.find((x) => x.name === "fwd.tailnet.test");
+        return p?.pathState === "direct";
+      }, 20_000);
 
       // Download through the TCP forward, both families.
       for (const host of [v4, `[${v6}]`]) {

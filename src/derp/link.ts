@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type DerpClient, type DerpMessage } from "./client.ts";
+import { DERP_WRITE_QUEUE_DEPTH, type DerpClient, type DerpMessage } from "./client.ts";
 import { dialDerp, type DialOptions } from "./dial.ts";
 
 /** Options of {@link DerpLink}. */
@@ -45,6 +45,8 @@ export class DerpLink {
   #wakeSleep: (() => void) | null = null;
   #loop: Promise<void> | null = null;
   #droppedBefore = 0;
+  /** Packets sent while (re)connecting, written once connected (tailscaled's write channel). */
+  #pending: { dst: Uint8Array; packet: Uint8Array }[] = [];
   /** Number of successful connects so far. */
   connects = 0;
 
@@ -70,13 +72,22 @@ export class DerpLink {
   }
 
   /**
-   * Queues a packet if connected; returns false when it was dropped. A full write queue
-   * drops its oldest packet instead (see {@link DerpClient.enqueue}, counted in {@link dropped}).
+   * Queues a packet; returns false when the link is closed. While (re)connecting, up to
+   * {@link DERP_WRITE_QUEUE_DEPTH} packets wait and are written once connected, so a
+   * node's first WireGuard handshake is not lost to a DERP dial still under way. A full
+   * queue drops its oldest packet instead (see {@link DerpClient.enqueue}, counted in
+   * {@link dropped}).
    */
   send(dst: Uint8Array, packet: Uint8Array): boolean {
+    if (this.#closed) return false;
     const c = this.#client;
-    if (!c || c.closed) return false;
-    return c.enqueue(dst, packet);
+    if (c && !c.closed) return c.enqueue(dst, packet);
+    if (this.#pending.length >= DERP_WRITE_QUEUE_DEPTH) {
+      this.#pending.shift();
+      this.#droppedBefore++;
+    }
+    this.#pending.push({ dst, packet });
+    return true;
   }
 
   /** Packets dropped from a full write queue, over every connection so far. */
@@ -103,6 +114,7 @@ export class DerpLink {
   /** Stops the link and closes the connection. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#pending = [];
     this.#client?.close();
     this.#wakeSleep?.();
     await this.#loop;
@@ -145,6 +157,7 @@ export class DerpLink {
       }
       this.#client = client;
       this.connects++;
+      for (const p of this.#pending.splice(0)) client.enqueue(p.dst, p.packet);
       attempt = 0;
       restartUntil = 0;
       let err: Error | null = null;

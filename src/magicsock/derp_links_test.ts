@@ -120,6 +120,43 @@ Deno.test({
 });
 
 Deno.test({
+  name: "DerpLinks keeps packets sent while a link is still connecting and writes them once up",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const home = startTestServer(), other = startTestServer();
+    const links = new DerpLinks({
+      privateKey: generateNodePrivate(),
+      plainHttp: true,
+      log: () => {},
+      onPacket: () => {},
+    });
+    const peer = await dialDerp(home.url, { privateKey: generateNodePrivate() });
+    const atOther = await dialDerp(other.url, { privateKey: generateNodePrivate() });
+    const enc = new TextEncoder(), dec = new TextDecoder();
+    try {
+      links.setMap(mapFor([[900, home.port], [901, other.port]]));
+      links.setHome(900);
+      // A fresh node's first WireGuard handshake goes out before the dial is done: it must
+      // not be lost (else WireGuard only retries after its 5 s REKEY_TIMEOUT).
+      assert.equal(links.status()[0].connected, false);
+      assert.equal(links.send(900, peer.publicKey, enc.encode("handshake")), true);
+      assert.equal(dec.decode((await recvType(peer, "packet")).data), "handshake");
+      // The wait is bounded like the write queue: the oldest beyond 32 are shed and counted.
+      for (let i = 0; i < 40; i++) links.send(901, atOther.publicKey, enc.encode(`p${i}`));
+      assert.equal(links.status().find((s) => s.region === 901)?.dropped, 8);
+      assert.equal(dec.decode((await recvType(atOther, "packet")).data), "p8");
+    } finally {
+      peer.close();
+      atOther.close();
+      await links.close();
+      await home.close();
+      await other.close();
+    }
+  },
+});
+
+Deno.test({
   name: "DerpLinks reaches a region through its second node when the first node is dead",
   sanitizeResources: false,
   sanitizeOps: false,

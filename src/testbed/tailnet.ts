@@ -189,9 +189,9 @@ export class Tailnet {
       { ns, ifname: `wn${n}-${sfx}`, addrs: [`10.80.${n}.2/24`] },
     );
     await this.#serveFromHubIp(n, `wh${n}-${sfx}`);
-    for (const ip of [HUB_IP, HUB_IP2]) {
-      await ns.exec(["ip", "route", "add", `${ip}/32`, "via", `10.80.${n}.1`]);
-    }
+    // The hub's addresses and every other host's link: without the latter, disco pings to a
+    // peer's 10.80.M.2 endpoint fail (network unreachable) and no path ever goes direct.
+    await ns.exec(["ip", "route", "add", "10.80.0.0/16", "via", `10.80.${n}.1`]);
     return ns;
   }
 
@@ -263,7 +263,10 @@ export class Tailnet {
     return ns;
   }
 
-  /** Drops (true) or passes again (false) UDP forwarded through the hub between NATs. */
+  /**
+   * Drops (true) or passes again (false) UDP forwarded through the hub between hosts (NATed
+   * or not), so their traffic stays on DERP.
+   */
   async blockUdpBetweenNats(block: boolean): Promise<void> {
     if (block) {
       await this.hub.exec(["nft", "add", "table", "inet", "cut"]);

@@ -89,6 +89,8 @@ async function exitScene(t: Tailnet, user: string, say: (s: string) => void): Pr
       ok.stdout.split("\n").find((l) => /packets transmitted/.test(l)) ?? ok.stderr.trim()
     }`,
   );
+  const exitPeer = (await t.status(user)).peers.find((p) => p.name === "router.tailnet.test");
+  console.log(`${user}'s path to its exit node: ${exitPeer?.path} (${exitPeer?.pathState})`);
   const text = (await t.warren(user, ["status", "--routes"])).stdout;
   console.log(text.split("\n").filter((l) => /exit node|5270|table 52/.test(l)).join("\n"));
   if (ok.code !== 0) throw new Error(`${user} cannot reach ${INTERNET} through the exit node`);

@@ -15,6 +15,7 @@ import {
   parseByteSize,
   parseForwards,
   TCP_BUFFER_RANGE,
+  TCP_MEMORY_RANGE,
 } from "../config/userspace.ts";
 import { parseListenAddr } from "../proxy/listen_addr.ts";
 import type { ProxyListenFlags } from "../daemon/userspace_proxies.ts";
@@ -29,6 +30,8 @@ export interface ProxyFlags extends ProxyListenFlags {
   "netstack-max-connections"?: string;
   /** `--netstack-tcp-buffer BYTES` (256K, 1M, ...). */
   "netstack-tcp-buffer"?: string;
+  /** `--netstack-tcp-memory BYTES` (all TCP buffers together). */
+  "netstack-tcp-memory"?: string;
 }
 
 /** The environment variables Tailscale's container image reads for the proxy flags. */
@@ -37,7 +40,12 @@ export const PROXY_ENV = {
   "outbound-http-proxy-listen": "TS_OUTBOUND_HTTP_PROXY_LISTEN",
 } as const;
 
-const USERSPACE_ONLY = ["forward", "netstack-max-connections", "netstack-tcp-buffer"] as const;
+const USERSPACE_ONLY = [
+  "forward",
+  "netstack-max-connections",
+  "netstack-tcp-buffer",
+  "netstack-tcp-memory",
+] as const;
 
 /**
  * Checks the service flags before the node starts and resolves them. They
@@ -93,17 +101,28 @@ export function checkUserspaceFlags(
     if (why !== null) throw new UsageError(`Bad --netstack-max-connections "${max}": ${why}`);
     limits.maxConnections = n;
   }
-  const buf = flags["netstack-tcp-buffer"];
-  if (buf !== undefined) {
-    let n: number;
-    try {
-      n = parseByteSize(buf);
-    } catch (e) {
-      throw new UsageError(`Bad --netstack-tcp-buffer: ${e instanceof Error ? e.message : e}`);
-    }
-    const why = outOfRange(n, TCP_BUFFER_RANGE);
-    if (why !== null) throw new UsageError(`Bad --netstack-tcp-buffer "${buf}": ${why} bytes`);
-    limits.tcpBufferBytes = n;
-  }
+  const buf = sizeFlag(flags, "netstack-tcp-buffer", TCP_BUFFER_RANGE);
+  if (buf !== undefined) limits.tcpBufferBytes = buf;
+  const mem = sizeFlag(flags, "netstack-tcp-memory", TCP_MEMORY_RANGE);
+  if (mem !== undefined) limits.tcpMemoryBytes = mem;
   return { proxies, forwards, limits };
+}
+
+/** A byte-size flag (`256K`, `1M`, …) within `range`; undefined when not given. */
+function sizeFlag(
+  flags: ProxyFlags,
+  name: "netstack-tcp-buffer" | "netstack-tcp-memory",
+  range: readonly [number, number],
+): number | undefined {
+  const text = flags[name];
+  if (text === undefined) return undefined;
+  let n: number;
+  try {
+    n = parseByteSize(text);
+  } catch (e) {
+    throw new UsageError(`Bad --${name}: ${e instanceof Error ? e.message : e}`);
+  }
+  const why = outOfRange(n, range);
+  if (why !== null) throw new UsageError(`Bad --${name} "${text}": ${why} bytes`);
+  return n;
 }

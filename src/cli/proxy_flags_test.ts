@@ -53,13 +53,18 @@ Deno.test("--forward and the netstack limits parse, or name the flag and say why
     forward: ["tcp:80=127.0.0.1:8080", "udp:53=[::1]:5353", "tcp:53=localhost:53"],
     "netstack-max-connections": "100",
     "netstack-tcp-buffer": "1M",
+    "netstack-tcp-memory": "64M",
   }, true)!;
   assert.deepEqual(ok.forwards, [
     { proto: "tcp", port: 80, target: { hostname: "127.0.0.1", port: 8080 } },
     { proto: "udp", port: 53, target: { hostname: "::1", port: 5353 } },
     { proto: "tcp", port: 53, target: { hostname: "127.0.0.1", port: 53 } },
   ]);
-  assert.deepEqual(ok.limits, { maxConnections: 100, tcpBufferBytes: 1 << 20 });
+  assert.deepEqual(ok.limits, {
+    maxConnections: 100,
+    tcpBufferBytes: 1 << 20,
+    tcpMemoryBytes: 64 << 20,
+  });
   assert.deepEqual(checkUserspaceFlags({}, true), { proxies: {}, forwards: [], limits: {} });
   const bad: [Record<string, unknown>, RegExp][] = [
     [
@@ -88,9 +93,15 @@ Deno.test("--forward and the netstack limits parse, or name the flag and say why
       /^Bad --netstack-tcp-buffer "1KB": 1024 is outside 16384-67108864 bytes/,
     ],
     [{ "netstack-tcp-buffer": "big" }, /^Bad --netstack-tcp-buffer: "big" is not a size/],
+    [
+      { "netstack-tcp-memory": "512K" },
+      /^Bad --netstack-tcp-memory "512K": 524288 is outside 1048576-68719476736 bytes/,
+    ],
   ];
   for (const [flags, re] of bad) assert.throws(() => checkUserspaceFlags(flags, true), usage(re));
-  for (const f of ["forward", "netstack-max-connections", "netstack-tcp-buffer"]) {
+  for (
+    const f of ["forward", "netstack-max-connections", "netstack-tcp-buffer", "netstack-tcp-memory"]
+  ) {
     const flags = { [f]: f === "forward" ? ["tcp:80=127.0.0.1:80"] : "100" };
     assert.throws(
       () => checkUserspaceFlags(flags, false),

@@ -16,7 +16,10 @@ export function netstackServiceLines(ns: NetstackStatus): string[] {
     lines.push(
       `  netstack tcp: ${t.connections} of ${t.maxConnections} connections, ` +
         `${formatBytes(t.bufferBytes)} buffers, ${t.refused} refused (table full), ` +
-        `${t.resets} resets to closed ports`,
+        `${t.resets} resets to closed ports` +
+        (t.memoryLimit === undefined
+          ? ""
+          : `; buffers ${formatBytes(t.memoryBytes)} of ${formatBytes(t.memoryLimit)}`),
     );
   }
   for (const l of ns.listeners ?? []) {

@@ -63,9 +63,10 @@ Tailnet:
   --forward tcp:PORT=HOST:PORT, --forward udp:PORT=HOST:PORT
                         with userspace-networking: relay the tailnet's connections to the
                         node's PORT to HOST:PORT on this host (repeatable)
-  --netstack-max-connections N, --netstack-tcp-buffer BYTES
+  --netstack-max-connections N, --netstack-tcp-buffer BYTES, --netstack-tcp-memory BYTES
                         userspace-networking limits: TCP connections in the stack (default
-                        4096), the most each one's send/receive buffer grows to (default 4M)
+                        4096), the most each one's send/receive buffer grows to (default 4M),
+                        all TCP buffers together (default 256M)
 
 Plain WireGuard:
   --wg-config FILE      wg-quick config ([Interface] + [Peer] sections)
@@ -114,6 +115,7 @@ export async function upCommand(argv: string[]): Promise<number> {
     forward: { type: "string", multiple: true },
     "netstack-max-connections": { type: "string" },
     "netstack-tcp-buffer": { type: "string" },
+    "netstack-tcp-memory": { type: "string" },
     help: { type: "boolean", short: "h" },
   });
   const values: typeof flagValues & { [K in (typeof GO_BOOL_FLAGS)[number]]?: boolean } = {
@@ -164,6 +166,7 @@ export async function upCommand(argv: string[]): Promise<number> {
       "forward",
       "netstack-max-connections",
       "netstack-tcp-buffer",
+      "netstack-tcp-memory",
       "exit-node",
       "exit-node-allow-lan-access",
     ] as const

@@ -59,6 +59,7 @@ export const TAILNET_KEYS = [
   "forward",
   "netstackMaxConnections",
   "netstackTcpBuffer",
+  "netstackTcpMemory",
 ] as const;
 
 /** The keys of a tailnet's `disco` object: the direct-path tunables. */

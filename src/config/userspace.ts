@@ -29,6 +29,11 @@ export interface NetstackLimits {
    * auto-tune up to it while the application keeps up.
    */
   tcpBufferBytes: number;
+  /**
+   * All TCP buffers of the stack together, in bytes (as Linux's tcp_mem): connections start
+   * smaller and stop growing when it is spent, so a flood of connections cannot exhaust memory.
+   */
+  tcpMemoryBytes: number;
 }
 
 /** Where a connection's buffers start before auto-tuning grows them. */
@@ -38,12 +43,15 @@ export const TCP_BUFFER_START = 256 * 1024;
 export const DEFAULT_NETSTACK_LIMITS: Readonly<NetstackLimits> = {
   maxConnections: 4096,
   tcpBufferBytes: 4 << 20,
+  tcpMemoryBytes: 256 << 20,
 };
 
 /** Allowed range of {@linkcode NetstackLimits.maxConnections}. */
 export const MAX_CONNECTIONS_RANGE = [16, 1 << 20] as const;
 /** Allowed range of {@linkcode NetstackLimits.tcpBufferBytes}: 16 KiB to 64 MiB. */
 export const TCP_BUFFER_RANGE = [16 * 1024, 64 << 20] as const;
+/** Allowed range of {@linkcode NetstackLimits.tcpMemoryBytes}: 1 MiB to 64 GiB. */
+export const TCP_MEMORY_RANGE = [1 << 20, 64 * 2 ** 30] as const;
 
 /**
  * Parses `tcp:PORT=HOST:PORT` or `udp:PORT=HOST:PORT`; HOST is an IPv4

@@ -1,7 +1,7 @@
 /**
  * The config keys of a tailnet's userspace services: `forward` (a list of
- * `tcp:PORT=HOST:PORT` strings, as `--forward`), `netstackMaxConnections`
- * and `netstackTcpBuffer` (a byte count, or a size string such as "256K").
+ * `tcp:PORT=HOST:PORT` strings, as `--forward`), `netstackMaxConnections`,
+ * `netstackTcpBuffer` and `netstackTcpMemory` (a byte count, or a size string such as "256K").
  *
  * @module
  */
@@ -16,17 +16,20 @@ import {
   parseByteSize,
   parseForwardSpec,
   TCP_BUFFER_RANGE,
+  TCP_MEMORY_RANGE,
 } from "./userspace.ts";
 
 /**
- * Reads the three keys; each needs `"tun": "userspace-networking"`
+ * Reads the four keys; each needs `"tun": "userspace-networking"`
  * (`userspace`). Problems go to `f`; the result holds only what was set.
  */
 export function readNetstackKeys(
   f: Fields,
   userspace: boolean,
 ): Pick<TailnetNetwork, "forwards" | "netstackLimits"> {
-  for (const key of ["forward", "netstackMaxConnections", "netstackTcpBuffer"]) {
+  for (
+    const key of ["forward", "netstackMaxConnections", "netstackTcpBuffer", "netstackTcpMemory"]
+  ) {
     if (f.has(key) && !userspace) {
       f.problem(key, `needs "tun": "userspace-networking" (it runs on warren's own stack)`);
     }
@@ -48,25 +51,39 @@ export function readNetstackKeys(
   const limits: Partial<NetstackLimits> = {};
   const max = f.integer("netstackMaxConnections", ...MAX_CONNECTIONS_RANGE);
   if (max !== undefined) limits.maxConnections = max;
-  const buf = f.raw("netstackTcpBuffer");
-  if (buf !== undefined) {
-    let n: number | null = null;
-    try {
-      n = typeof buf === "number" ? buf : typeof buf === "string" ? parseByteSize(buf) : null;
-    } catch (e) {
-      f.problem("netstackTcpBuffer", e instanceof Error ? e.message : String(e));
-    }
-    const why = n === null ? null : outOfRange(n, TCP_BUFFER_RANGE);
-    if (n === null && typeof buf !== "string") {
-      f.problem(
-        "netstackTcpBuffer",
-        `want a byte count or a size such as "256K", got ${show(buf)}`,
-      );
-    } else if (why !== null) f.problem("netstackTcpBuffer", `${why} bytes`);
-    else if (n !== null) limits.tcpBufferBytes = n;
-  }
+  const buf = sizeKey(f, "netstackTcpBuffer", TCP_BUFFER_RANGE);
+  if (buf !== undefined) limits.tcpBufferBytes = buf;
+  const mem = sizeKey(f, "netstackTcpMemory", TCP_MEMORY_RANGE);
+  if (mem !== undefined) limits.tcpMemoryBytes = mem;
   return {
     ...(forwards.length > 0 ? { forwards } : {}),
     ...(Object.keys(limits).length > 0 ? { netstackLimits: limits } : {}),
   };
+}
+
+/** A byte-size key (a count, or a size string such as "256K") within `range`; problems noted. */
+function sizeKey(
+  f: Fields,
+  key: string,
+  range: readonly [number, number],
+): number | undefined {
+  const raw = f.raw(key);
+  if (raw === undefined) return undefined;
+  let n: number | null = null;
+  try {
+    n = typeof raw === "number" ? raw : typeof raw === "string" ? parseByteSize(raw) : null;
+  } catch (e) {
+    f.problem(key, e instanceof Error ? e.message : String(e));
+    return undefined;
+  }
+  if (n === null) {
+    f.problem(key, `want a byte count or a size such as "256K", got ${show(raw)}`);
+    return undefined;
+  }
+  const why = outOfRange(n, range);
+  if (why !== null) {
+    f.problem(key, `${why} bytes`);
+    return undefined;
+  }
+  return n;
 }

@@ -27,9 +27,14 @@ Deno.test("forward, netstackMaxConnections and netstackTcpBuffer read as the fla
     forward: ["tcp:80=127.0.0.1:8080", "udp:53=[::1]:5353"],
     netstackMaxConnections: 512,
     netstackTcpBuffer: "1M",
+    netstackTcpMemory: "64M",
   });
   assert.deepEqual(n.forwards?.map(formatForward), ["tcp:80=127.0.0.1:8080", "udp:53=[::1]:5353"]);
-  assert.deepEqual(n.netstackLimits, { maxConnections: 512, tcpBufferBytes: 1 << 20 });
+  assert.deepEqual(n.netstackLimits, {
+    maxConnections: 512,
+    tcpBufferBytes: 1 << 20,
+    tcpMemoryBytes: 64 << 20,
+  });
   assert.deepEqual(
     parse({ tun: "userspace-networking", netstackTcpBuffer: 65536 }).netstackLimits,
     { tcpBufferBytes: 65536 },
@@ -47,6 +52,7 @@ Deno.test("bad userspace keys are reported at their path; with a TUN they are re
       forward: ["tcp:80=127.0.0.1:8080", 7, "tcp:80=127.0.0.1:9", "icmp:1=a:1"],
       netstackMaxConnections: 3,
       netstackTcpBuffer: "1K",
+      netstackTcpMemory: "1K",
     }),
     [
       `${at("forward[1]")}: want a string, got 7`,
@@ -55,6 +61,7 @@ Deno.test("bad userspace keys are reported at their path; with a TUN they are re
       `tcp:80=127.0.0.1:8080; PROTO is tcp or udp)`,
       `${at("netstackMaxConnections")}: want a whole number from 16 to 1048576, got 3`,
       `${at("netstackTcpBuffer")}: 1024 is outside 16384-67108864 bytes`,
+      `${at("netstackTcpMemory")}: 1024 is outside 1048576-68719476736 bytes`,
     ],
   );
   assert.deepEqual(problems({ tun: "userspace-networking", netstackTcpBuffer: true }), [

@@ -131,6 +131,8 @@ Deno.test("openNetstackLink: the status of what runs on the stack joins its coun
         connections: 1,
         maxConnections: 16,
         bufferBytes: 1024,
+        memoryBytes: 2048,
+        memoryLimit: 1 << 20,
         refused: 2,
         resets: 0,
         malformed: 0,

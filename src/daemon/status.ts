@@ -96,8 +96,12 @@ export interface NetstackServicesStatus {
     connections: number;
     /** The table's limit (`--netstack-max-connections`). */
     maxConnections: number;
-    /** Each connection's send and receive buffer (`--netstack-tcp-buffer`). */
+    /** The most each connection's send and receive buffer grows to (`--netstack-tcp-buffer`). */
     bufferBytes: number;
+    /** TCP buffer bytes the connections hold a claim on now. */
+    memoryBytes: number;
+    /** All connections' buffers together at most (`--netstack-tcp-memory`). */
+    memoryLimit: number;
     /** Dials and accepted connections refused (reset) because the table was full. */
     refused: number;
     /** RSTs sent to segments for no connection and no listener (closed ports). */

@@ -16,6 +16,7 @@ import {
   TCP_BUFFER_START,
 } from "../config/userspace.ts";
 import { TcpStack } from "../netstack/tcp_stack.ts";
+import { TcpMemoryBudget } from "../netstack/tcp_memory.ts";
 import { systemClock } from "../netstack/types.ts";
 import { hostDialer, type ProxyListeners, routingDialer, startProxies } from "../proxy/mod.ts";
 import type { ProxyDialer } from "../proxy/types.ts";
@@ -70,6 +71,7 @@ export function startUserspaceServices(
   const ns = node.netstack;
   if (ns === null) throw new Error("The proxies and forwards need the userspace stack");
   const limits = { ...DEFAULT_NETSTACK_LIMITS, ...config.limits };
+  const memory = new TcpMemoryBudget(limits.tcpMemoryBytes);
   const tcp = new TcpStack({
     ip: ns.ip,
     device: ns.device,
@@ -81,6 +83,7 @@ export function startUserspaceServices(
       recvBufferBytes: Math.min(TCP_BUFFER_START, limits.tcpBufferBytes),
       sendBufferMaxBytes: limits.tcpBufferBytes,
       recvBufferMaxBytes: limits.tcpBufferBytes,
+      memory,
     },
   });
   const forwards: (TcpForward | UdpForward)[] = [];
@@ -137,6 +140,8 @@ export function startUserspaceServices(
         connections: tcp.connections,
         maxConnections: limits.maxConnections,
         bufferBytes: limits.tcpBufferBytes,
+        memoryBytes: memory.used,
+        memoryLimit: memory.limit,
         refused: tcp.counters.tableFull,
         resets: tcp.counters.resets,
         malformed: tcp.counters.malformed,

@@ -133,7 +133,11 @@ export interface TcpConfig {
   challengeAcksPerSecond: number;
   /** Uniform [0, 1) source for the ISS and the timestamp offset. */
   random: () => number;
+  /** The stack-wide buffer budget the connection's buffers come from; none: unbounded in total. */
+  memory?: TcpMemoryBudget;
 }
+
+import type { TcpMemoryBudget } from "./tcp_memory.ts";
 
 /** Defaults per field of {@linkcode TcpConfig}. */
 export const TCP_DEFAULTS: Readonly<Omit<TcpConfig, "oooBytes">> = {

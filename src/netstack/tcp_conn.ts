@@ -65,6 +65,7 @@ export class TcpConn {
   #state: TcpState;
   #closeReason: TcpCloseReason | null = null;
   readonly #cfg: TcpConfig;
+  #memoryReleased = false;
   readonly #snd: TcpSender;
   readonly #rcv: TcpReceiver;
   #events: TcpEvent[] = [];
@@ -84,10 +85,18 @@ export class TcpConn {
   /** write(), read() or close() may have made output due; poll() clears it. */
   #dirty = false;
 
-  private constructor(localPort: number, remotePort: number, cfg: TcpConfig, now: number) {
+  private constructor(localPort: number, remotePort: number, config: TcpConfig, now: number) {
     this.localPort = localPort;
     this.remotePort = remotePort;
-    this.#cfg = cfg;
+    // The buffers start with what the stack's budget grants (less when it runs low).
+    const mem = config.memory;
+    const cfg = this.#cfg = mem
+      ? {
+        ...config,
+        sendBufferBytes: mem.grant(config.sendBufferBytes),
+        recvBufferBytes: mem.grant(config.recvBufferBytes),
+      }
+      : config;
     this.#snd = new TcpSender(cfg);
     this.#ackLimit = new RateLimit(cfg.challengeAcksPerSecond);
     this.#rcv = new TcpReceiver(
@@ -96,6 +105,7 @@ export class TcpConn {
       cfg.mss,
       cfg.delayedAckMs,
       cfg.recvBufferMaxBytes,
+      mem ? (n) => mem.tryGrow(n) : undefined,
     );
     this.#state = "SYN_SENT";
     this.#lastRecvAt = now;
@@ -278,9 +288,17 @@ export class TcpConn {
   #closed(reason: TcpCloseReason): void {
     if (this.#state === "CLOSED") return;
     this.#state = "CLOSED";
+    this.#releaseMemory();
     this.#closeReason = reason;
     if (reason === "reset" || reason === "refused") this.#events.push({ type: "reset" });
     this.#events.push({ type: "closed", reason });
+  }
+
+  /** Gives the buffers' budget back, once: in TIME-WAIT or CLOSED no data moves any more. */
+  #releaseMemory(): void {
+    if (this.#memoryReleased) return;
+    this.#memoryReleased = true;
+    this.#cfg.memory?.release(this.#rcv.buf.capacity + this.#snd.buf.capacity);
   }
 
   /** Reads the peer's SYN options and sets up both sequence spaces. */
@@ -449,6 +467,7 @@ export class TcpConn {
     if (next === "CLOSED") return this.#closed("done");
     this.#state = next;
     if (next === "TIME_WAIT") {
+      this.#releaseMemory();
       this.#timeWaitAt = now + this.#cfg.timeWaitMs;
       this.#finWait2At = Infinity;
       this.#snd.rtoAt = Infinity;

@@ -67,13 +67,23 @@ export class TcpReceiver {
   readonly #sack = new SackBlocks();
   readonly #mss: number;
   readonly #delAckMs: number;
+  /** Asks the stack's budget for `bytes` more buffer (false: spent). */
+  readonly #grow: (bytes: number) => boolean;
 
   /**
    * Buffers of `bufBytes` (the window bound, auto-tuned up to `maxBytes`) and `oooBytes`
    * (the out-of-order bound); `mss` sizes ACK pacing and window steps; a lone segment's ACK
-   * waits `delAckMs`.
+   * waits `delAckMs`; each growth asks `grow` first (the stack's memory budget).
    */
-  constructor(bufBytes: number, oooBytes: number, mss: number, delAckMs = 40, maxBytes = bufBytes) {
+  constructor(
+    bufBytes: number,
+    oooBytes: number,
+    mss: number,
+    delAckMs = 40,
+    maxBytes = bufBytes,
+    grow: (bytes: number) => boolean = () => true,
+  ) {
+    this.#grow = grow;
     this.buf = new ByteRing(bufBytes);
     this.#maxBytes = Math.max(bufBytes, maxBytes);
     // The out-of-order bound starts at the window and grows with it, to `oooBytes`: a peer
@@ -171,6 +181,7 @@ export class TcpReceiver {
     if (cap >= this.#maxBytes || seqLt(this.nxt, this.#growFence)) return;
     if (this.wnd >= cap / 4 || this.buf.length > cap / 2) return;
     const next = Math.min(this.#maxBytes, cap * 2);
+    if (!this.#grow(next - cap)) return;
     this.buf.capacity = next;
     this.ooo.raiseLimit(Math.min(this.#oooMax, next));
     this.#growFence = seqAdd(this.nxt, next);

@@ -227,7 +227,8 @@ export class TcpSender {
       // As Linux grows sk_sndbuf: room for two congestion windows, so the window never waits
       // for the application to refill the buffer.
       const want = Math.min(this.#cfg.sendBufferMaxBytes, 2 * this.cc.cwnd);
-      if (want > this.buf.capacity) this.buf.capacity = want;
+      const more = want - this.buf.capacity;
+      if (more > 0 && (this.#cfg.memory?.tryGrow(more) ?? true)) this.buf.capacity = want;
       this.dupAcks = 0;
       this.rtoAt = this.flight > 0 ? now + this.rtt.rto : Infinity;
       // SACK can show the new SND.UNA lost already (as Linux acts on any ACK, not just dupacks).

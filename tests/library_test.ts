@@ -9,11 +9,10 @@
  * namespace gets no interface or route; SIGTERM closes the node cleanly.
  */
 import assert from "node:assert/strict";
+import { curlUploadSha } from "../src/testbed/body_server.ts";
 import { WITHOUT_NET_ADMIN } from "../src/testbed/privileges.ts";
 import { AUTH_KEY, Tailnet } from "../src/testbed/tailnet.ts";
 import { testOrSkip } from "../src/testing/skip.ts";
-import { mulberry32 } from "../src/testing/prng.ts";
-import { toHex } from "../src/bytes/hex.ts";
 import { curlSha, startServer, userspaceSkip } from "./_userspace_probes.ts";
 import { routes } from "./_tailnet_probes.ts";
 
@@ -122,22 +121,8 @@ testOrSkip(import.meta, skip, {
         `http://[${v6}]/hi`,
       ]);
       assert.equal(hello.stdout, `hello from [${v6}]\n`);
-      const data = new Uint8Array(BYTES);
-      const r = mulberry32(77);
-      for (let i = 0; i < data.length; i++) data[i] = (r() * 256) | 0;
-      await Deno.writeFile(`${dir}/up`, data);
-      const upSha = toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", data)));
-      const sent = await k.exec([
-        "curl",
-        "-sS",
-        "--fail",
-        "--max-time",
-        "60",
-        "--data-binary",
-        `@${dir}/up`,
-        `http://${v4}/sha`,
-      ]);
-      assert.equal(sent.stdout.trim(), `${BYTES} ${upSha}`, "2 MiB to node.serve");
+      const sent = await curlUploadSha(k, dir, `http://${v4}/sha`, BYTES, 77);
+      assert.equal(sent.answer, sent.expected, "2 MiB to node.serve");
 
       // In process and in userspace: the program's namespace has no TUN and no tailnet route.
       const links = (await lib.exec(["ip", "-o", "link", "show"])).stdout;

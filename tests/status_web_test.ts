@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { generatePrivateKey, publicKeyFrom } from "../src/crypto/x25519.ts";
 import { formatWgKey } from "../src/key/wg_key.ts";
-import { namespaceSupport, Netns, run, warrenArgv } from "../src/testbed/netns.ts";
+import { firstLine, namespaceSupport, Netns, run, warrenArgv } from "../src/testbed/netns.ts";
 import { WarrenNode } from "../src/testbed/warren_node.ts";
 import { testOrSkip } from "../src/testing/skip.ts";
 
@@ -45,13 +45,7 @@ testOrSkip(import.meta, skip, {
         dir,
       );
       web = ns.spawn([...warren, "tun", "status", "--web", "--listen", "127.0.0.1:0"]);
-      const reader = web.stdout.pipeThrough(new TextDecoderStream()).getReader();
-      let out = "";
-      while (!out.includes("\n")) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        out += value;
-      }
+      const out = await firstLine(web);
       const url = /serving (http:\/\/\S+)/.exec(out)?.[1];
       assert.ok(url, `no URL in ${JSON.stringify(out)}`);
       const json = JSON.parse((await ns.exec(["curl", "-sf", `${url}status.json`])).stdout);
@@ -61,7 +55,6 @@ testOrSkip(import.meta, skip, {
       assert.match(html, /wweb0/);
       assert.match(html, /10\.78\.0\.2\/32/);
       web.kill("SIGTERM");
-      reader.releaseLock();
       await web.stdout.cancel().catch(() => {});
       const status = await web.status;
       web = null;

@@ -9,12 +9,11 @@
  * leaves the TCP port out keeps the forward out of reach.
  */
 import assert from "node:assert/strict";
+import { curlUploadSha } from "../src/testbed/body_server.ts";
 import { run, waitFor, warrenArgv } from "../src/testbed/netns.ts";
 import { WITHOUT_NET_ADMIN } from "../src/testbed/privileges.ts";
 import { Tailnet } from "../src/testbed/tailnet.ts";
-import { mulberry32 } from "../src/testing/prng.ts";
 import { testOrSkip } from "../src/testing/skip.ts";
-import { toHex } from "../src/bytes/hex.ts";
 import type { NetstackStatus } from "../src/daemon/status.ts";
 import {
   addrOf,
@@ -80,22 +79,8 @@ testOrSkip(import.meta, skip, {
         assert.equal(r.sha, web.sha, `4 MiB down through the forward on ${host}`);
       }
       // Upload: the service answers the SHA-256 of what reached it.
-      const up = new Uint8Array(BYTES);
-      const rnd = mulberry32(5);
-      for (let i = 0; i < up.length; i++) up[i] = (rnd() * 256) | 0;
-      await Deno.writeFile(`${dir}/up`, up);
-      const upSha = toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", up)));
-      const posted = await k.exec([
-        "curl",
-        "-sS",
-        "--fail",
-        "--max-time",
-        "60",
-        "--data-binary",
-        `@${dir}/up`,
-        `http://${v4}:80/sha`,
-      ]);
-      assert.equal(posted.stdout.trim(), `${BYTES} ${upSha}`, "4 MiB up through the forward");
+      const posted = await curlUploadSha(k, dir, `http://${v4}:80/sha`, BYTES, 5);
+      assert.equal(posted.answer, posted.expected, "4 MiB up through the forward");
 
       // UDP through the forward, both families: the echo's answer comes back.
       for (const host of [v4, v6]) {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { waitFor, warrenArgv } from "../testbed/netns.ts";
+import { firstLine, waitFor, warrenArgv } from "../testbed/netns.ts";
 import { AUTH_KEY, type Tailnet } from "../testbed/tailnet.ts";
 
 /** Runs the scene in a new host `delta`; throws when something fails. */
@@ -46,15 +46,7 @@ export async function serviceScene(t: Tailnet, say: (s: string) => void): Promis
 
     say("warren tun status --web --listen 127.0.0.1:8384 (delta): the live status page");
     web = delta.spawn([...warrenArgv(), "tun", "status", "--web", "--listen", "127.0.0.1:8384"]);
-    const reader = web.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let out = "";
-    while (!out.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      out += value;
-    }
-    reader.releaseLock();
-    console.log(out.trim());
+    console.log((await firstLine(web)).trim());
     const page = await delta.exec(["curl", "-sf", "http://127.0.0.1:8384/status.json"]);
     const nets = JSON.parse(page.stdout).networks as Record<
       string,

@@ -81,6 +81,47 @@ async function startServer(
   };
 }
 
+/** The server's final stats line (printed on stderr as it stops). */
+// deno-lint-ignore no-explicit-any
+type ServerStats = any;
+
+/**
+ * One case against the kernel: a namespace with the server (`opts`), `body` run with it and a
+ * scratch directory, then `check` on the server's final stats, whatever `body` did.
+ */
+function kernelCase(
+  name: string,
+  opts: Parameters<typeof startServer>[1],
+  body: (ns: string, dir: string) => Promise<void>,
+  check: (stats: ServerStats) => void = () => {},
+): void {
+  testOrSkip(import.meta, skip, {
+    name,
+    sanitizeResources: false,
+    fn: () =>
+      withNetns(async (ns) => {
+        await run(["ip", "-n", ns, "link", "set", "lo", "up"]);
+        const server = await startServer(ns, opts);
+        const dir = await Deno.makeTempDir();
+        try {
+          await body(ns, dir);
+        } finally {
+          const log = await server.stop();
+          await Deno.remove(dir, { recursive: true });
+          check(JSON.parse(log.trim().split("\n").pop()!));
+        }
+      }),
+  });
+}
+
+/** `n` seeded pseudo-random bytes. */
+function randomBytes(n: number, seed: number): Uint8Array {
+  const b = new Uint8Array(n);
+  const r = mulberry32(seed);
+  for (let i = 0; i < b.length; i++) b[i] = (r() * 256) | 0;
+  return b;
+}
+
 testOrSkip(import.meta, skip, {
   name:
     "the kernel's curl uploads and downloads 50 MB through warren's TCP, intact both ways, and 200 connections at once all complete",
@@ -91,9 +132,7 @@ testOrSkip(import.meta, skip, {
       const server = await startServer(ns);
       const dir = await Deno.makeTempDir();
       try {
-        const up = new Uint8Array(50 << 20);
-        const r = mulberry32(77);
-        for (let i = 0; i < up.length; i++) up[i] = (r() * 256) | 0;
+        const up = randomBytes(50 << 20, 77);
         await exchange(ns, dir, "http://10.77.0.2:8080/", up, 50 << 20, 60);
         // 200 at once: the listener's SYN backlog (128) overflows into SYN cookies, and every
         // connection's 64 KiB each way must still arrive whole and to the right peer.
@@ -170,121 +209,81 @@ async function exchange(
   );
 }
 
-testOrSkip(import.meta, skip, {
-  name:
-    "over IPv4 and IPv6 with 3 % loss each way (nftables numgen) the kernel and warren's TCP recover and agree",
-  sanitizeResources: false,
-  fn: () =>
-    withNetns(async (ns) => {
-      await run(["ip", "-n", ns, "link", "set", "lo", "up"]);
-      const server = await startServer(ns);
-      await nftLoss(ns, 30);
-      const dir = await Deno.makeTempDir();
-      try {
-        const up = new Uint8Array(1 << 20);
-        const r = mulberry32(78);
-        for (let i = 0; i < up.length; i++) up[i] = (r() * 256) | 0;
-        await exchange(ns, dir, "http://10.77.0.2:8080/", up, 1 << 20);
-        await exchange(ns, dir, "http://[fd77::2]:8080/", up, 1 << 20);
-        assert.ok(await nftDropped(ns) > 0, "nftables dropped packets");
-      } finally {
-        const log = await server.stop();
-        await Deno.remove(dir, { recursive: true });
-        const stats = JSON.parse(log.trim().split("\n").pop()!);
-        assert.equal(stats.rejects.badChecksum, 0, "the kernel's checksums all verified");
-        assert.ok(stats.totals.retransmits > 0, `warren retransmitted: ${JSON.stringify(stats)}`);
-      }
-    }),
-});
+kernelCase(
+  "over IPv4 and IPv6 with 3 % loss each way (nftables numgen) the kernel and warren's TCP recover and agree",
+  {},
+  async (ns, dir) => {
+    await nftLoss(ns, 30);
+    const up = randomBytes(1 << 20, 78);
+    await exchange(ns, dir, "http://10.77.0.2:8080/", up, 1 << 20);
+    await exchange(ns, dir, "http://[fd77::2]:8080/", up, 1 << 20);
+    assert.ok(await nftDropped(ns) > 0, "nftables dropped packets");
+  },
+  (stats) => {
+    assert.equal(stats.rejects.badChecksum, 0, "the kernel's checksums all verified");
+    assert.ok(stats.totals.retransmits > 0, `warren retransmitted: ${JSON.stringify(stats)}`);
+  },
+);
 
-testOrSkip(import.meta, skip, {
-  name: "with no SYN backlog the kernel's connections complete through SYN cookies",
-  sanitizeResources: false,
-  fn: () =>
-    withNetns(async (ns) => {
-      await run(["ip", "-n", ns, "link", "set", "lo", "up"]);
-      const server = await startServer(ns, { backlog: 0 });
-      const dir = await Deno.makeTempDir();
-      try {
-        const up = new Uint8Array(512 * 1024).map((_, i) => (i * 13) & 0xff);
-        await exchange(ns, dir, "http://10.77.0.2:8080/", up, 512 * 1024);
-        await exchange(ns, dir, "http://[fd77::2]:8080/", up, 512 * 1024);
-      } finally {
-        const log = await server.stop();
-        await Deno.remove(dir, { recursive: true });
-        const stats = JSON.parse(log.trim().split("\n").pop()!);
-        assert.equal(stats.listener.synAccepted, 0);
-        assert.equal(stats.listener.cookiesAccepted, 2, JSON.stringify(stats));
-      }
-    }),
-});
+kernelCase(
+  "with no SYN backlog the kernel's connections complete through SYN cookies",
+  { backlog: 0 },
+  async (ns, dir) => {
+    const up = new Uint8Array(512 * 1024).map((_, i) => (i * 13) & 0xff);
+    await exchange(ns, dir, "http://10.77.0.2:8080/", up, 512 * 1024);
+    await exchange(ns, dir, "http://[fd77::2]:8080/", up, 512 * 1024);
+  },
+  (stats) => {
+    assert.equal(stats.listener.synAccepted, 0);
+    assert.equal(stats.listener.cookiesAccepted, 2, JSON.stringify(stats));
+  },
+);
 
-testOrSkip(import.meta, skip, {
-  name:
-    "through an impairing link (10 ms each way, 3 % of packets held back and overtaken) the kernel and warren's TCP agree",
-  sanitizeResources: false,
-  fn: () =>
-    withNetns(async (ns) => {
-      await run(["ip", "-n", ns, "link", "set", "lo", "up"]);
-      const server = await startServer(ns, { delayMs: 10, reorder: 0.03 });
-      const dir = await Deno.makeTempDir();
-      try {
-        const up = new Uint8Array(2 << 20);
-        const r = mulberry32(79);
-        for (let i = 0; i < up.length; i++) up[i] = (r() * 256) | 0;
-        await exchange(ns, dir, "http://10.77.0.2:8080/", up, 2 << 20);
-        await exchange(ns, dir, "http://[fd77::2]:8080/", up, 2 << 20);
-      } finally {
-        const log = await server.stop();
-        await Deno.remove(dir, { recursive: true });
-        const stats = JSON.parse(log.trim().split("\n").pop()!);
-        assert.ok(stats.totals.reordered > 100, `the link reordered: ${JSON.stringify(stats)}`);
-        assert.equal(stats.rejects.badChecksum, 0);
-      }
-    }),
-});
+kernelCase(
+  "through an impairing link (10 ms each way, 3 % of packets held back and overtaken) the kernel and warren's TCP agree",
+  { delayMs: 10, reorder: 0.03 },
+  async (ns, dir) => {
+    const up = randomBytes(2 << 20, 79);
+    await exchange(ns, dir, "http://10.77.0.2:8080/", up, 2 << 20);
+    await exchange(ns, dir, "http://[fd77::2]:8080/", up, 2 << 20);
+  },
+  (stats) => {
+    assert.ok(stats.totals.reordered > 100, `the link reordered: ${JSON.stringify(stats)}`);
+    assert.equal(stats.rejects.badChecksum, 0);
+  },
+);
 
 const FLOOD = new URL("./testdata/syn_flood.ts", import.meta.url).pathname;
+const FLOOD_ARGS = ["10.77.0.2", "8080", "20000"];
 
-testOrSkip(import.meta, skip, {
-  name:
-    "under a flood of 20,000 spoofed SYNs (raw socket) warren's listener stays bounded and the kernel's real connection still completes",
-  sanitizeResources: false,
-  fn: () =>
-    withNetns(async (ns) => {
-      await run(["ip", "-n", ns, "link", "set", "lo", "up"]);
-      const server = await startServer(ns);
-      const dir = await Deno.makeTempDir();
-      try {
-        const flood = run([
-          "ip",
-          "netns",
-          "exec",
-          ns,
-          Deno.execPath(),
-          "run",
-          "-A",
-          FLOOD,
-          "10.77.0.2",
-          "8080",
-          "20000",
-        ]);
-        const up = new Uint8Array(1 << 20).map((_, i) => (i * 7) & 0xff);
-        await exchange(ns, dir, "http://10.77.0.2:8080/", up, 1 << 20);
-        const f = await flood;
-        assert.equal(f.code, 0, f.stderr);
-        assert.match(f.stdout, /^sent 20000/);
-        await exchange(ns, dir, "http://[fd77::2]:8080/", up, 1 << 20);
-      } finally {
-        const log = await server.stop();
-        await Deno.remove(dir, { recursive: true });
-        const stats = JSON.parse(log.trim().split("\n").pop()!);
-        const l = stats.listener;
-        // Past the 128-entry backlog the flood gets SYN cookies: no state is kept for it. (The
-        // kernel's TUN queue drops part of a burst this fast before warren sees it.)
-        assert.ok(l.synAccepted <= 128 + 2, `half-open state stayed bounded: ${JSON.stringify(l)}`);
-        assert.ok(l.cookiesSent > 1000, `cookies answered the flood: ${JSON.stringify(l)}`);
-        assert.ok(l.synAccepted + l.cookiesSent + l.synDropped <= 20_002, JSON.stringify(l));
-      }
-    }),
-});
+kernelCase(
+  "under a flood of 20,000 spoofed SYNs (raw socket) warren's listener stays bounded and the kernel's real connection still completes",
+  {},
+  async (ns, dir) => {
+    const flood = run([
+      "ip",
+      "netns",
+      "exec",
+      ns,
+      Deno.execPath(),
+      "run",
+      "-A",
+      FLOOD,
+      ...FLOOD_ARGS,
+    ]);
+    const up = new Uint8Array(1 << 20).map((_, i) => (i * 7) & 0xff);
+    await exchange(ns, dir, "http://10.77.0.2:8080/", up, 1 << 20);
+    const f = await flood;
+    assert.equal(f.code, 0, f.stderr);
+    assert.match(f.stdout, /^sent 20000/);
+    await exchange(ns, dir, "http://[fd77::2]:8080/", up, 1 << 20);
+  },
+  (stats) => {
+    const l = stats.listener;
+    // Past the 128-entry backlog the flood gets SYN cookies: no state is kept for it. (The
+    // kernel's TUN queue drops part of a burst this fast before warren sees it.)
+    assert.ok(l.synAccepted <= 128 + 2, `half-open state stayed bounded: ${JSON.stringify(l)}`);
+    assert.ok(l.cookiesSent > 1000, `cookies answered the flood: ${JSON.stringify(l)}`);
+    assert.ok(l.synAccepted + l.cookiesSent + l.synDropped <= 20_002, JSON.stringify(l));
+  },
+);

@@ -7,7 +7,9 @@
  *
  * @module
  */
-import type { Netns } from "./netns.ts";
+import { toHex } from "../bytes/hex.ts";
+import { mulberry32 } from "../testing/prng.ts";
+import { firstLine, type Netns } from "./netns.ts";
 
 const SERVER = new URL("../../tests/testdata/http_body_server.ts", import.meta.url).pathname;
 
@@ -33,14 +35,10 @@ export async function startBodyServer(
 ): Promise<BodyServer> {
   const env = bytes === undefined ? [] : ["env", `WARREN_BODY_BYTES=${bytes}`];
   const child = ns.spawn([...env, Deno.execPath(), "run", "-A", SERVER, ...listen]);
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`body server exited: ${await new Response(child.stderr).text()}`);
-    text += value;
+  const text = await firstLine(child);
+  if (!text.includes("\n")) {
+    throw new Error(`body server exited: ${await new Response(child.stderr).text()}`);
   }
-  reader.releaseLock();
   const m = /^listening ([0-9a-f]{64})/.exec(text);
   if (!m) throw new Error(`body server said: ${text}`);
   return {
@@ -82,4 +80,37 @@ export async function curlSha(ns: Netns, args: string[], maxSeconds = 120): Prom
   const stat = /curl-stat (\d+) ([\d.]+)/.exec(r.stderr);
   if (r.code !== 0 || !stat) throw new Error(`curl ${args.join(" ")}: ${r.stderr}`);
   return { sha: r.stdout.split(" ")[0], bytes: Number(stat[1]), seconds: Number(stat[2]) };
+}
+
+/**
+ * POSTs `bytes` seeded pseudo-random bytes to `url` with curl in `ns` (the body written to a
+ * file in `dir` first) and returns what the server answered, trimmed, beside the body's own
+ * `"<bytes> <sha256>"` — the line a `/sha` endpoint of the tests' servers answers.
+ *
+ * @throws {Error} if curl fails
+ */
+export async function curlUploadSha(
+  ns: Netns,
+  dir: string,
+  url: string,
+  bytes: number,
+  seed: number,
+): Promise<{ answer: string; expected: string }> {
+  const data = new Uint8Array(bytes);
+  const r = mulberry32(seed);
+  for (let i = 0; i < data.length; i++) data[i] = (r() * 256) | 0;
+  await Deno.writeFile(`${dir}/up`, data);
+  const sha = toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", data)));
+  const sent = await ns.exec([
+    "curl",
+    "-sS",
+    "--fail",
+    "--max-time",
+    "60",
+    "--data-binary",
+    `@${dir}/up`,
+    url,
+  ], { check: false });
+  if (sent.code !== 0) throw new Error(`curl POST ${url}: ${sent.stderr}`);
+  return { answer: sent.stdout.trim(), expected: `${bytes} ${sha}` };
 }

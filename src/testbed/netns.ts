@@ -240,3 +240,19 @@ export async function waitFor(
   }
   throw new Error(`Timed out after ${ms} ms waiting for ${what}`);
 }
+
+/**
+ * Reads a child's stdout up to its first newline (a server's "listening …" line) and lets go
+ * of the stream, so the rest can still be read or cancelled; "" if it ends first.
+ */
+export async function firstLine(child: Deno.ChildProcess): Promise<string> {
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += value;
+  }
+  reader.releaseLock();
+  return text;
+}

@@ -92,14 +92,13 @@ export function advertisedRoutes(v: TailnetFlags): IpPrefix[] {
 export function exitNodeFlags(
   v: TailnetFlags,
   advertised: readonly IpPrefix[],
-  userspace: boolean,
 ): { exitNode: string; exitNodeAllowLanAccess: boolean } {
   const prefs = {
     exitNode: (v["exit-node"] ?? "").trim(),
     allowLanAccess: !!v["exit-node-allow-lan-access"],
   };
   try {
-    checkExitNodePrefs(prefs, advertised.some((p) => p.bits === 0), !userspace);
+    checkExitNodePrefs(prefs, advertised.some((p) => p.bits === 0));
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
@@ -153,7 +152,7 @@ export async function upTailnet(tun: string, v: TailnetFlags): Promise<number> {
   }
   const rekeyAfter = numberFlag("debug-rekey-after", v["debug-rekey-after"], 1, 120);
   const advertiseRoutes = advertisedRoutes(v);
-  const exitNode = exitNodeFlags(v, advertiseRoutes, tun === USERSPACE_NETWORKING);
+  const exitNode = exitNodeFlags(v, advertiseRoutes);
   const port = numberFlag("port", v.port, 0, 65535) ?? 41641;
   if (!Number.isInteger(port)) throw new UsageError(`Bad --port "${v.port}": want a whole number`);
   const seconds = (name: keyof TailnetFlags) => {

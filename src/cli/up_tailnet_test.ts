@@ -74,18 +74,17 @@ Deno.test("advertisedRoutes: a usage error with tailscale's words names the bad 
 Deno.test("exitNodeFlags() refuses offering and using an exit node at once, with tailscale's message", () => {
   const offered = advertisedRoutes({ "advertise-exit-node": true });
   assert.throws(
-    () => exitNodeFlags({ "exit-node": "100.64.0.2" }, offered, false),
+    () => exitNodeFlags({ "exit-node": "100.64.0.2" }, offered),
     (e: Error) =>
       e instanceof UsageError &&
       e.message === "Cannot advertise an exit node and use an exit node at the same time.",
   );
   assert.throws(
-    () => exitNodeFlags({ "exit-node-allow-lan-access": true }, [], false),
+    () => exitNodeFlags({ "exit-node-allow-lan-access": true }, []),
     /--exit-node-allow-lan-access can only be used with --exit-node/,
   );
-  assert.throws(() => exitNodeFlags({ "exit-node": "gw" }, [], true), /needs a kernel TUN/);
   assert.deepEqual(
-    exitNodeFlags({ "exit-node": " gw ", "exit-node-allow-lan-access": true }, [], false),
+    exitNodeFlags({ "exit-node": " gw ", "exit-node-allow-lan-access": true }, []),
     { exitNode: "gw", exitNodeAllowLanAccess: true },
   );
 });

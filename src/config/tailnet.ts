@@ -184,7 +184,7 @@ export function parseTailnetSection(
     forceReauth: f.bool("forceReauth") ?? false,
     acceptRoutes: f.bool("acceptRoutes") ?? false,
     ...readAdvertiseRoutes(f),
-    ...readExitNode(f, "exitNode", "exitNodeAllowLanAccess", tun),
+    ...readExitNode(f, "exitNode", "exitNodeAllowLanAccess"),
     acceptDns: f.bool("acceptDns") ?? false,
     ephemeral: f.bool("ephemeral") ?? false,
     plainDerp: f.bool("derpHttp") ?? false,
@@ -223,19 +223,18 @@ function readAdvertiseRoutes(
 
 /**
  * The exit node keys (`exitNode`, and the key allowing LAN access), refused as the flags are:
- * using and offering an exit node at once, LAN access alone, no kernel TUN.
+ * using and offering an exit node at once, LAN access alone.
  */
 export function readExitNode(
   f: Fields,
   key: string,
   lanKey: string,
-  tun: string,
 ): { exitNode?: string; exitNodeAllowLanAccess?: boolean } {
   const exitNode = (f.string(key) ?? "").trim();
   const allowLanAccess = f.bool(lanKey) ?? false;
   const offers = f.bool("advertiseExitNode") === true || f.bool("AdvertiseExitNode") === true;
   try {
-    checkExitNodePrefs({ exitNode, allowLanAccess }, offers, tun !== USERSPACE_NETWORKING);
+    checkExitNodePrefs({ exitNode, allowLanAccess }, offers);
   } catch (e) {
     f.problem(exitNode === "" ? lanKey : key, (e as Error).message);
   }

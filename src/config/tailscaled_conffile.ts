@@ -118,7 +118,7 @@ export function parseTailscaledConfig(
     forceReauth: false,
     acceptRoutes: f.bool("acceptRoutes") ?? false,
     acceptDns: f.bool("acceptDNS") ?? false,
-    ...readExitNode(f, "exitNode", "allowLANWhileUsingExitNode", DEFAULT_TUN),
+    ...readExitNode(f, "exitNode", "allowLANWhileUsingExitNode"),
     ephemeral: false,
     plainDerp: false,
     loginTimeoutMs: 30_000,

@@ -160,8 +160,16 @@ export class ExitNodeControl {
   /** Checks `opts.prefs` as {@link set} does. */
   constructor(opts: ExitNodeControlOptions) {
     this.#opts = opts;
-    checkExitNodePrefs(opts.prefs, opts.advertisesExit, opts.tun !== null);
+    checkExitNodePrefs(opts.prefs, opts.advertisesExit);
     this.#prefs = { ...opts.prefs };
+  }
+
+  /**
+   * Whether an exit node is chosen (usable or not: an unusable one still takes the internet
+   * traffic, which is then dropped rather than sent around the tunnel).
+   */
+  get active(): boolean {
+    return this.#prefs.exitNode !== "";
   }
 
   /** The choice now. */
@@ -177,7 +185,7 @@ export class ExitNodeControl {
   set(prefs: Partial<ExitNodePrefs>): void {
     const next = { ...this.#prefs, ...prefs };
     if (next.exitNode === "") next.allowLanAccess = prefs.allowLanAccess ?? false;
-    checkExitNodePrefs(next, this.#opts.advertisesExit, this.#opts.tun !== null);
+    checkExitNodePrefs(next, this.#opts.advertisesExit);
     this.#prefs = next;
   }
 
@@ -255,27 +263,17 @@ export class ExitNodeControl {
 
 /**
  * Refuses what tailscale refuses: using and offering an exit node at once
- * (its message), LAN access without an exit node, and (warren) an exit node
- * without a kernel TUN.
+ * (its message), and LAN access without an exit node. (In userspace-networking
+ * mode an exit node carries the proxies' non-tailnet destinations.)
  *
  * @throws {TypeError} with the message to show
  */
-export function checkExitNodePrefs(
-  prefs: ExitNodePrefs,
-  advertisesExit: boolean,
-  tun: boolean,
-): void {
+export function checkExitNodePrefs(prefs: ExitNodePrefs, advertisesExit: boolean): void {
   if (prefs.exitNode === "") {
     if (prefs.allowLanAccess) throw new TypeError(LAN_ACCESS_ALONE_ERROR);
     return;
   }
   if (advertisesExit) throw new TypeError(ADVERTISE_AND_USE_ERROR);
-  if (!tun) {
-    throw new TypeError(
-      "--exit-node needs a kernel TUN: warren does not route through an exit node in " +
-        "userspace-networking mode yet",
-    );
-  }
 }
 
 /** The {@link ExitNodeControl} of a node started with `opts` (its `tun up` flags). */

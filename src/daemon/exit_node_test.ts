@@ -69,18 +69,14 @@ Deno.test("resolveExitNode() says why with tailscale's messages", () => {
 
 Deno.test("checkExitNodePrefs() refuses offering and using at once, and LAN access alone", () => {
   assert.throws(
-    () => checkExitNodePrefs({ exitNode: "host2", allowLanAccess: false }, true, true),
+    () => checkExitNodePrefs({ exitNode: "host2", allowLanAccess: false }, true),
     { message: ADVERTISE_AND_USE_ERROR },
   );
   assert.throws(
-    () => checkExitNodePrefs({ exitNode: "", allowLanAccess: true }, false, true),
+    () => checkExitNodePrefs({ exitNode: "", allowLanAccess: true }, false),
     { message: LAN_ACCESS_ALONE_ERROR },
   );
-  assert.throws(
-    () => checkExitNodePrefs({ exitNode: "host2", allowLanAccess: false }, false, false),
-    /needs a kernel TUN/,
-  );
-  checkExitNodePrefs({ exitNode: "host2", allowLanAccess: true }, false, true);
+  checkExitNodePrefs({ exitNode: "host2", allowLanAccess: true }, false);
 });
 
 Deno.test("ExitNodeControl re-resolves after set() and logs each change once", () => {

@@ -171,11 +171,16 @@ export class LivePrefs {
       edit.AdvertiseRoutes = checkRoutes(edit.AdvertiseRoutes);
     }
     const before = this.#store.current;
-    const exitChange = (edit.ExitNodeID !== undefined && edit.ExitNodeID !== before.ExitNodeID) ||
-      (edit.ExitNodeIP !== undefined && edit.ExitNodeIP !== before.ExitNodeIP) ||
-      (edit.ExitNodeAllowLANAccess !== undefined &&
-        edit.ExitNodeAllowLANAccess !== before.ExitNodeAllowLANAccess);
-    if (exitChange && !this.#ports.setExitNode) throw new PrefsError(NO_EXIT_NODE_SUPPORT);
+    // Any exit-node setting given is applied, equal to the stored one or not: `tun up
+    // --exit-node NAME` chose a node the stored prefs (IDs and IPs) do not name.
+    const exitGiven = edit.ExitNodeID !== undefined || edit.ExitNodeIP !== undefined ||
+      edit.ExitNodeAllowLANAccess !== undefined;
+    const exitDiffers = (edit.ExitNodeID ?? before.ExitNodeID) !== before.ExitNodeID ||
+      (edit.ExitNodeIP ?? before.ExitNodeIP) !== before.ExitNodeIP ||
+      (edit.ExitNodeAllowLANAccess ?? before.ExitNodeAllowLANAccess) !==
+        before.ExitNodeAllowLANAccess;
+    if (exitDiffers && !this.#ports.setExitNode) throw new PrefsError(NO_EXIT_NODE_SUPPORT);
+    const exitChange = exitGiven && this.#ports.setExitNode !== undefined;
     if (before.LoggedOut && edit.WantRunning) {
       throw new PrefsError("this node logged out; log in again by restarting `warren tun up`");
     }
@@ -187,7 +192,7 @@ export class LivePrefs {
       throw new PrefsError(ADVERTISE_AND_USE_ERROR);
     }
     const changed = await this.#store.edit(edit);
-    if (changed.length === 0) return;
+    if (changed.length === 0 && !exitChange) return;
     const p = this.#store.current;
     const ports = this.#ports;
     this.#ports.log(`prefs: ${changed.map((k) => `${k}=${JSON.stringify(p[k])}`).join(" ")}`);

@@ -75,6 +75,12 @@ Deno.test("with the exit-node hook, choosing one calls it with the ID and LAN ac
   assert.deepEqual(calls, [["setExitNode", { id: "nX", allowLanAccess: true }]]);
 });
 
+Deno.test("an exit-node setting equal to the stored one still reaches the hook (tun up --exit-node NAME is not stored)", async () => {
+  const { live: l, calls } = await live(true);
+  await l.edit({ ExitNodeID: "", ExitNodeIP: "" }); // `tun set --exit-node=`
+  assert.deepEqual(calls, [["setExitNode", { id: "", allowLanAccess: false }]]);
+});
+
 Deno.test("WantRunning false stops first, true starts last; start resumes; logout stops and expires", async () => {
   const { live: l, calls } = await live();
   await l.edit({ WantRunning: false, Hostname: "c" });

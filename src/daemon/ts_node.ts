@@ -208,6 +208,11 @@ export class TsNode {
     return this.#link?.netstack ?? null;
   }
 
+  /** Whether an exit node is chosen (the userspace proxies then send everything through it). */
+  exitNodeActive(): boolean {
+    return this.#exit.active;
+  }
+
   /** MagicDNS in process (for the proxies): a tailnet name's first address, or null. */
   resolveTailnet(name: string): string | null {
     const ip = this.#dns.tailnetAddresses(name)?.[0];
@@ -282,7 +287,7 @@ export class TsNode {
         pushHostinfo: (patch) => this.#pushHostinfo(patch),
         replan: () => this.#netmap && this.#apply(this.#netmap),
         corpDns: () => this.#prefs.current.CorpDNS,
-        ...(link.mode === "tun" ? { setExitNode: (c) => this.#liveExitNode(c) } : {}),
+        setExitNode: (c) => this.#liveExitNode(c),
         log: opts.log,
       }),
     );

@@ -112,4 +112,6 @@ export interface ProxyNode {
   resolveTailnet(name: string): string | null;
   /** The node's status; its `listenPort` is the WireGuard socket's (a TsNode has it). */
   status?(): { listenPort: number };
+  /** Whether an exit node is in use: then the proxies send every destination through it. */
+  exitNodeActive?(): boolean;
 }

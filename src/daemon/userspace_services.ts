@@ -116,6 +116,7 @@ export function startUserspaceServices(
           tailnet: netstackDialer(tcp, ns.ip.udp),
           host: hostSide,
           resolve: (name) => node.resolveTailnet(name),
+          exitNode: () => node.exitNodeActive?.() ?? false,
         }),
         socks5: p["socks5-server"],
         http: p["outbound-http-proxy-listen"],

@@ -3,7 +3,9 @@
  * proxies can be an application's only proxy: tailnet IPs (100.64.0.0/10,
  * fd7a:115c:a1e0::/48, or whatever the caller counts, e.g. subnet routes) and
  * names MagicDNS resolves go through the tailnet dialer; everything else is
- * dialled from the host with its name intact.
+ * dialled from the host with its name intact — unless an exit node is in use
+ * (`exitNode`): then everything goes through the tailnet, other names resolved
+ * by the host's resolver first, as tailscaled's userspace proxies do.
  *
  * @module
  */
@@ -11,7 +13,13 @@
 import { parsePrefix, prefixContains } from "../net/ip.ts";
 import { UDP_QUEUE_LIMIT } from "./constants.ts";
 import { ipOrNull } from "./socks5_codec.ts";
-import type { ProxyConn, ProxyDatagram, ProxyDatagramSocket, ProxyDialer } from "./types.ts";
+import {
+  type ProxyConn,
+  type ProxyDatagram,
+  type ProxyDatagramSocket,
+  type ProxyDialer,
+  ProxyDialError,
+} from "./types.ts";
 
 const TAILNET_PREFIXES = [parsePrefix("100.64.0.0/10"), parsePrefix("fd7a:115c:a1e0::/48")];
 
@@ -44,6 +52,10 @@ export interface RoutingDialerOptions {
   resolve?: (name: string) => string | null | Promise<string | null>;
   /** Which IPs are the tailnet's; default {@linkcode isTailnetAddress}. */
   isTailnetIp?: (ip: Uint8Array) => boolean;
+  /** Whether an exit node is in use now: then every destination goes through the tailnet. */
+  exitNode?: () => boolean;
+  /** The host's resolver, for names outside the tailnet while an exit node is in use. */
+  resolveHost?: (name: string) => Promise<string | null>;
 }
 
 /** Where {@linkcode RoutingDialer.route} sends a destination. */
@@ -72,12 +84,18 @@ export interface RoutingDialer extends ProxyDialer {
  * ```
  */
 export function routingDialer(opts: RoutingDialerOptions): RoutingDialer {
-  const isTailnetIp = opts.isTailnetIp ?? isTailnetAddress;
+  const exit = opts.exitNode ?? (() => false);
+  const isTailnetIp = (ip: Uint8Array) => exit() || (opts.isTailnetIp ?? isTailnetAddress)(ip);
+  const resolveHost = opts.resolveHost ?? resolveOnHost;
   const route = async (host: string): Promise<Route> => {
     const literal = ipOrNull(host);
     if (literal !== null) return { via: isTailnetIp(literal) ? "tailnet" : "host", host };
-    const resolved = opts.resolve === undefined ? null : await opts.resolve(host);
-    if (resolved === null) return { via: "host", host };
+    const resolved = (opts.resolve === undefined ? null : await opts.resolve(host)) ??
+      (exit() ? await resolveHost(host) : null);
+    if (resolved === null) {
+      if (exit()) throw new ProxyDialError("unreachable", `Cannot resolve ${host}`);
+      return { via: "host", host };
+    }
     const ip = ipOrNull(resolved);
     // MagicDNS may answer with a non-tailnet address (an extra record); that one is the host's.
     return { via: ip !== null && isTailnetIp(ip) ? "tailnet" : "host", host: resolved };
@@ -93,6 +111,19 @@ export function routingDialer(opts: RoutingDialerOptions): RoutingDialer {
       return Promise.resolve(new RoutingUdpSocket(route, dialer));
     },
   };
+}
+
+/** The host's resolver: an IPv4 address of `name`, else an IPv6 one, else null. */
+async function resolveOnHost(name: string): Promise<string | null> {
+  for (const type of ["A", "AAAA"] as const) {
+    try {
+      const [ip] = await Deno.resolveDns(name, type);
+      if (ip) return ip;
+    } catch {
+      // no such record (or no resolver): try the other family
+    }
+  }
+  return null;
 }
 
 /** One socket over two: each side is opened on first use; receives from both are merged. */

@@ -142,3 +142,27 @@ Deno.test("routingDialer().openUdp() routes each datagram and merges replies fro
     "host close",
   ]);
 });
+
+Deno.test("routingDialer() with an exit node in use sends everything through the tailnet, names resolved by the host", async () => {
+  const log: string[] = [];
+  let exit = true;
+  const dialer = routingDialer({
+    tailnet: recordingDialer("tailnet", log),
+    host: recordingDialer("host", log),
+    resolve: magicDns,
+    exitNode: () => exit,
+    resolveHost: (name) => Promise.resolve(name === "example.com" ? "192.0.2.80" : null),
+  });
+  for (const [h, p] of [["192.0.2.1", 443], ["example.com", 80], ["peer", 22]] as const) {
+    await assert.rejects(dialer.dialTcp(h, p), /fake does not dial/);
+  }
+  await assert.rejects(dialer.dialTcp("nosuch.invalid", 80), /Cannot resolve nosuch\.invalid/);
+  exit = false; // `tun set --exit-node=`: back to the host
+  await assert.rejects(dialer.dialTcp("example.com", 80), /fake does not dial/);
+  assert.deepEqual(log, [
+    "tailnet tcp 192.0.2.1:443",
+    "tailnet tcp 192.0.2.80:80",
+    "tailnet tcp 100.101.102.103:22",
+    "host tcp example.com:80",
+  ]);
+});

@@ -14,7 +14,7 @@ import { namespaceSupport, Netns, veth, waitFor, warrenArgv } from "../src/testb
 import { AUTH_KEY, HUB_IP, Tailnet } from "../src/testbed/tailnet.ts";
 import { WireguardGo, wireguardGoSupport } from "../src/testbed/wireguard_go.ts";
 import { testOrSkip } from "../src/testing/skip.ts";
-import { ping, routes, waitPeers } from "./_tailnet_probes.ts";
+import { lookup, ping, routes, waitPeers } from "./_tailnet_probes.ts";
 
 const skip = (await namespaceSupport()) ?? (await wireguardGoSupport());
 const warren = warrenArgv();
@@ -65,7 +65,14 @@ testOrSkip(import.meta, skip, {
       // A second, independent tailnet on the same hub, numbered apart from the first.
       await t.startControl(5, {
         port: SECOND_CONTROL,
-        args: ["--prefix-v4", "100.96.0.0/12", "--prefix-v6", "fd7a:115c:a1e0:2::/64"],
+        args: [
+          "--prefix-v4",
+          "100.96.0.0/12",
+          "--prefix-v6",
+          "fd7a:115c:a1e0:2::/64",
+          "--base-domain",
+          "two.test",
+        ],
       });
       const secondUrl = `http://${HUB_IP}:${SECOND_CONTROL}`;
       await t.up("p1");
@@ -122,6 +129,9 @@ testOrSkip(import.meta, skip, {
       const table = await routes(multi);
       assert.match(table, /100\.64\.0\.1 dev ts-one/);
       assert.match(table, /100\.96\.0\.1 dev ts-two/);
+      // One quad-100 for the host, routed to one of the TUNs: both tailnets' names resolve.
+      assert.equal(await lookup(multi, "p1.tailnet.test"), "A 100.64.0.1");
+      assert.equal(await lookup(multi, "p2.two.test"), "A 100.96.0.1");
 
       // The second control server dies: its network keeps its data plane; the first tailnet
       // still gets netmap changes (a new peer appears).

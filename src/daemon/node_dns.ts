@@ -13,7 +13,9 @@
 import type { NetworkMap } from "../netmap/network_map.ts";
 import { MagicDnsTable } from "../dns/magicdns.ts";
 import { HostResolver } from "../dns/resolve.ts";
-import { Quad100Responder } from "../dns/quad100.ts";
+import { isQuad100Query, Quad100Responder } from "../dns/quad100.ts";
+import { parseDnsMessage } from "../dns/message.ts";
+import { parsePacket } from "../net/packet.ts";
 import type { DNSResolver } from "../netmap/tailcfg.ts";
 import {
   installResolvConf,
@@ -38,6 +40,13 @@ export interface NodeDnsOptions {
   /** Forwards queries for names outside the tailnet; default a {@link UdpDnsForwarder}. */
   forwarder?: { forward: DnsForwarder; readonly full: boolean; close(): void };
 }
+
+/**
+ * The NodeDns of every node in this process. Several tailnets in one process (`tun up
+ * --config`) share one quad-100 address, which the kernel routes to one TUN only; the node
+ * that gets a query for a name in another's zone has that node answer it.
+ */
+const PROCESS_NODES = new Set<NodeDns>();
 
 /** MagicDNS for one node. */
 export class NodeDns {
@@ -66,6 +75,7 @@ export class NodeDns {
     this.#forwarder = opts.forwarder ?? new UdpDnsForwarder();
     this.#resolvConfOpts = opts.resolvConf ?? {};
     this.#responder = this.#newResponder();
+    PROCESS_NODES.add(this);
   }
 
   /** The host's name servers quad-100 falls back to (empty until {@link acceptDns}). */
@@ -101,7 +111,7 @@ export class NodeDns {
       this.#logDrops();
       return;
     }
-    this.#responder.handlePacket(query).then((resp) => {
+    this.#answererFor(query).#responder.handlePacket(query).then((resp) => {
       if (resp) reply(resp);
     }).catch((e) => this.#log(`MagicDNS: query dropped: ${e instanceof Error ? e.message : e}`));
   }
@@ -144,9 +154,24 @@ export class NodeDns {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    PROCESS_NODES.delete(this);
     this.#forwarder.close();
     await this.#writes;
     if (this.#resolvConf) await restoreResolvConf(this.#resolvConfOpts);
+  }
+
+  /**
+   * Who answers `query`: this node, unless the name is outside its zones and inside another
+   * node's of this process (another tailnet of the same `tun up --config`).
+   */
+  #answererFor(query: Uint8Array): NodeDns {
+    if (PROCESS_NODES.size < 2) return this;
+    const name = questionName(query);
+    if (name === null || this.#table.zoneFor(name) !== null) return this;
+    for (const other of PROCESS_NODES) {
+      if (other !== this && other.#table.zoneFor(name) !== null) return other;
+    }
+    return this;
   }
 
   #newResponder(): Quad100Responder {
@@ -186,5 +211,16 @@ export class NodeDns {
       this.#resolvConfText = "";
       throw e;
     }
+  }
+}
+
+/** The first question's name of a quad-100 query packet (IP/UDP/DNS), or null. */
+function questionName(packet: Uint8Array): string | null {
+  try {
+    const p = parsePacket(packet);
+    if (!isQuad100Query(p)) return null;
+    return parseDnsMessage(p.payload()).questions[0]?.name ?? null;
+  } catch {
+    return null;
   }
 }

@@ -4,7 +4,10 @@ import { emptyNetworkMap } from "../netmap/network_map.ts";
 import type { DNSConfig, DNSResolver } from "../netmap/tailcfg.ts";
 import { buildUdpPacket } from "../net/packet.ts";
 import { parseIp } from "../net/ip.ts";
-import { buildDnsMessage, emptyMessage } from "../dns/message.ts";
+import { buildDnsMessage, emptyMessage, parseDnsMessage } from "../dns/message.ts";
+import { node } from "./_plan_test_util.ts";
+import { formatIp } from "../net/ip.ts";
+import { parsePacket } from "../net/packet.ts";
 import { CLASS_IN, TYPE_A } from "../dns/constants.ts";
 
 /** A quad-100 query packet for `name`, as the TUN hands it over. */
@@ -118,4 +121,42 @@ Deno.test("NodeDns drops quad-100 queries while the forwarder is full, and logs 
   assert.equal(replies, 0);
   assert.equal(fwd.calls.length, 0);
   assert.equal(logs.filter((l) => l.includes("too many queries in flight")).length, 1);
+});
+
+Deno.test("two tailnets in one process: quad-100 queries for the other's names are answered by the other node", async () => {
+  const mk = (id: number, domain: string) => {
+    const dns = new NodeDns(() => {}, { forwarder: recordingForwarder() });
+    const nm = emptyNetworkMap();
+    nm.self = node(id, { Name: `self${id}.${domain}.` });
+    nm.peers = new Map([[id + 1, node(id + 1, { Name: `peer${id}.${domain}.` })]]);
+    nm.dns = { Proxied: true, Domains: [domain] }; // MagicDNS on, as Headscale sends it
+    dns.setNetmap(nm);
+    return dns;
+  };
+  const one = mk(1, "one.test"), two = mk(5, "two.test");
+  try {
+    const ask = (dns: NodeDns, name: string) =>
+      new Promise<string>((resolve) =>
+        dns.answer(queryPacket(name), (resp) => {
+          const p = parsePacket(resp);
+          const m = parseDnsMessage(p.payload());
+          resolve(
+            m.answers.map((a) => typeof a.data === "string" ? a.data : formatIp(a.data)).join(
+              ",",
+            ) ||
+              `rcode ${m.rcode}`,
+          );
+        })
+      );
+    // The kernel sends every quad-100 query to network one's TUN.
+    assert.equal(await ask(one, "peer1.one.test."), "100.64.0.2");
+    assert.equal(await ask(one, "peer5.two.test."), "100.64.0.6", "answered by network two");
+    assert.equal(await ask(two, "peer1.one.test."), "100.64.0.2", "and the other way");
+    await two.close();
+    // A stopped network's names are no longer answered here (they go upstream, which fails).
+    assert.equal(await ask(one, "peer5.two.test."), "rcode 2");
+  } finally {
+    await one.close();
+    await two.close();
+  }
 });

@@ -14,6 +14,7 @@ import { replyPattern } from "./testdata/reply_pattern.ts";
 
 const SERVER = new URL("./testdata/tcp_kernel_server.ts", import.meta.url).pathname;
 const CLIENTS = new URL("./testdata/tcp_kernel_clients.ts", import.meta.url).pathname;
+const FLOOD = new URL("./testdata/syn_flood.ts", import.meta.url).pathname;
 const skip = needsRoot() ?? ((await run(["which", "curl"])).code !== 0 ? "needs curl" : null);
 
 /** Drops `permille`/1000 of the packets each way on the namespace's TUN, by nftables' numgen. */
@@ -114,6 +115,11 @@ function kernelCase(
   });
 }
 
+/** Runs a Deno script of testdata/ in the namespace. */
+function denoIn(ns: string, script: string, ...args: string[]) {
+  return run(["ip", "netns", "exec", ns, Deno.execPath(), "run", "-A", script, ...args]);
+}
+
 /** `n` seeded pseudo-random bytes. */
 function randomBytes(n: number, seed: number): Uint8Array {
   const b = new Uint8Array(n);
@@ -122,47 +128,24 @@ function randomBytes(n: number, seed: number): Uint8Array {
   return b;
 }
 
-testOrSkip(import.meta, skip, {
-  name:
-    "the kernel's curl uploads and downloads 50 MB through warren's TCP, intact both ways, and 200 connections at once all complete",
-  sanitizeResources: false,
-  fn: () =>
-    withNetns(async (ns) => {
-      await run(["ip", "-n", ns, "link", "set", "lo", "up"]);
-      const server = await startServer(ns);
-      const dir = await Deno.makeTempDir();
-      try {
-        const up = randomBytes(50 << 20, 77);
-        await exchange(ns, dir, "http://10.77.0.2:8080/", up, 50 << 20, 60);
-        // 200 at once: the listener's SYN backlog (128) overflows into SYN cookies, and every
-        // connection's 64 KiB each way must still arrive whole and to the right peer.
-        const res = await run([
-          "ip",
-          "netns",
-          "exec",
-          ns,
-          Deno.execPath(),
-          "run",
-          "-A",
-          CLIENTS,
-          "200",
-          "10.77.0.2",
-          "8080",
-          String(64 << 10),
-          String(64 << 10),
-        ]);
-        assert.equal(res.code, 0, res.stderr);
-        assert.deepEqual(JSON.parse(res.stdout), { ok: 200, failures: [] });
-      } finally {
-        const log = await server.stop();
-        await Deno.remove(dir, { recursive: true });
-        const stats = JSON.parse(log.trim().split("\n").pop()!);
-        assert.equal(stats.rejects.badChecksum, 0, "the kernel's checksums all verified");
-        const l = stats.listener;
-        assert.equal(l.synAccepted + l.cookiesAccepted, 201, JSON.stringify(l));
-      }
-    }),
-});
+kernelCase(
+  "the kernel's curl uploads and downloads 50 MB through warren's TCP, intact both ways, and 200 connections at once all complete",
+  {},
+  async (ns, dir) => {
+    const up = randomBytes(50 << 20, 77);
+    await exchange(ns, dir, "http://10.77.0.2:8080/", up, 50 << 20, 60);
+    // 200 at once: the listener's SYN backlog (128) overflows into SYN cookies, and every
+    // connection's 64 KiB each way must still arrive whole and to the right peer.
+    const res = await denoIn(ns, CLIENTS, "200", "10.77.0.2", "8080", `${64 << 10}`, `${64 << 10}`);
+    assert.equal(res.code, 0, res.stderr);
+    assert.deepEqual(JSON.parse(res.stdout), { ok: 200, failures: [] });
+  },
+  (stats) => {
+    assert.equal(stats.rejects.badChecksum, 0, "the kernel's checksums all verified");
+    const l = stats.listener;
+    assert.equal(l.synAccepted + l.cookiesAccepted, 201, JSON.stringify(l));
+  },
+);
 
 /** One curl exchange: uploads `up`, asks for `downBytes`, checks both SHA-256s. */
 async function exchange(
@@ -253,24 +236,11 @@ kernelCase(
   },
 );
 
-const FLOOD = new URL("./testdata/syn_flood.ts", import.meta.url).pathname;
-const FLOOD_ARGS = ["10.77.0.2", "8080", "20000"];
-
 kernelCase(
   "under a flood of 20,000 spoofed SYNs (raw socket) warren's listener stays bounded and the kernel's real connection still completes",
   {},
   async (ns, dir) => {
-    const flood = run([
-      "ip",
-      "netns",
-      "exec",
-      ns,
-      Deno.execPath(),
-      "run",
-      "-A",
-      FLOOD,
-      ...FLOOD_ARGS,
-    ]);
+    const flood = denoIn(ns, FLOOD, "10.77.0.2", "8080", "20000");
     const up = new Uint8Array(1 << 20).map((_, i) => (i * 7) & 0xff);
     await exchange(ns, dir, "http://10.77.0.2:8080/", up, 1 << 20);
     const f = await flood;

@@ -13,12 +13,12 @@ import assert from "node:assert/strict";
 import { namespaceSupport, Netns, veth, waitFor } from "../src/testbed/netns.ts";
 import { Tailnet } from "../src/testbed/tailnet.ts";
 import { testOrSkip } from "../src/testing/skip.ts";
+import { transfer } from "../src/testbed/transfer.ts";
 import { ipv4Of, lookup, ping, waitPeers } from "./_tailnet_probes.ts";
 
 const skip = await namespaceSupport();
 
 const INTERNET = "198.51.100.7";
-const XFER = new URL("./testdata/tcp_xfer.ts", import.meta.url).pathname;
 const XFER_PORT = 7071;
 const XFER_BYTES = 4_000_000;
 /** A source address the spoofing peer claims. */
@@ -63,63 +63,26 @@ async function approveExit(t: Tailnet, hostname: string): Promise<void> {
 
 /**
  * One checksummed transfer of `bytes` from `from` to `host` (default the internet host) served in
- * `to`; `during` runs once the transfer has started.
+ * `to`; `during` runs a second after the transfer started, and must come before it ends.
  */
-async function transfer(
+async function checkedTransfer(
   from: Netns,
   to: Netns,
   opts: { host?: string; bytes?: number; rate?: number; during?: () => Promise<void> } = {},
 ): Promise<void> {
-  const host = opts.host ?? INTERNET, bytes = opts.bytes ?? XFER_BYTES;
-  const server = to.spawn([
-    Deno.execPath(),
-    "run",
-    "-A",
-    XFER,
-    "serve",
-    host,
-    `${XFER_PORT}`,
-  ]);
-  try {
-    const lines = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    assert.match((await lines.read()).value ?? "", /listening/);
-    const sending = from.exec([
-      "timeout",
-      "60",
-      Deno.execPath(),
-      "run",
-      "-A",
-      XFER,
-      "send",
-      host,
-      `${XFER_PORT}`,
-      `${bytes}`,
-      ...(opts.rate ? [`${opts.rate}`] : []),
-    ]);
-    if (opts.during) {
-      let finished = false;
-      void sending.then(() => finished = true, () => finished = true);
+  const bytes = opts.bytes ?? XFER_BYTES;
+  const during = opts.during;
+  const r = await transfer(from, to, opts.host ?? INTERNET, XFER_PORT, bytes, {
+    rate: opts.rate,
+    maxSeconds: 60,
+    during: during && (async (senderDone) => {
       await new Promise((r) => setTimeout(r, 1000));
-      await opts.during();
-      assert.equal(finished, false, "the change came while the transfer ran");
-    }
-    const sent = await sending;
-    let got = "";
-    for (;;) {
-      const { value, done } = await lines.read();
-      if (done) break;
-      got += value;
-    }
-    assert.equal(got.trim(), sent.stdout.trim(), "bytes and SHA-256 on both ends");
-    assert.match(sent.stdout, new RegExp(`^${bytes} [0-9a-f]{64}`));
-  } finally {
-    try {
-      server.kill("SIGKILL");
-    } catch {
-      // already exited
-    }
-    await server.status;
-  }
+      await during();
+      assert.equal(senderDone(), false, "the change came while the transfer ran");
+    }),
+  });
+  assert.equal(r.received, r.sent, "bytes and SHA-256 on both ends");
+  assert.match(r.sent, new RegExp(`^${bytes} [0-9a-f]{64}`));
 }
 
 testOrSkip(import.meta, skip, {
@@ -198,7 +161,7 @@ testOrSkip(import.meta, skip, {
         return r.code === 0;
       }, 20_000);
       await ping(client, INTERNET);
-      await transfer(client, inet);
+      await checkedTransfer(client, inet);
       // The client's own LAN (its link to the hub) goes through the exit node too, which
       // cannot reach it: without --exit-node-allow-lan-access nothing leaks around the tunnel.
       const lanGateway = `${lan}.1`;
@@ -249,7 +212,7 @@ testOrSkip(import.meta, skip, {
           return (e?.node?.name ?? null) === name;
         }, 10_000);
       };
-      await transfer(client, exitNs, {
+      await checkedTransfer(client, exitNs, {
         host: exitTailnetIp,
         bytes: 8_000_000,
         rate: 1_000_000,

@@ -17,10 +17,23 @@ export interface TransferResult {
   received: string;
 }
 
+/** Options of {@linkcode transfer}. */
+export interface TransferOptions {
+  /** At most this many bytes/s. */
+  rate?: number;
+  /** Gives the sender at most this many seconds (`timeout`), so a stalled path fails the test. */
+  maxSeconds?: number;
+  /**
+   * Runs while the bytes are in flight (to cut and restore paths, or change settings,
+   * mid-transfer); `senderDone()` tells whether the sender has finished already.
+   */
+  during?: (senderDone: () => boolean) => Promise<void>;
+}
+
 /**
  * Sends `bytes` pseudo-random bytes from `from` to a receiver listening on
- * `host`:`port` in `to`, at most `rate` bytes/s if given. `during` runs while
- * the bytes are in flight (to cut and restore paths mid-transfer).
+ * `host`:`port` in `to`; see {@linkcode TransferOptions}. The receiver is
+ * killed if anything fails.
  */
 export async function transfer(
   from: Netns,
@@ -28,37 +41,49 @@ export async function transfer(
   host: string,
   port: number,
   bytes: number,
-  opts: { rate?: number; during?: () => Promise<void> } = {},
+  opts: TransferOptions = {},
 ): Promise<TransferResult> {
   const server = to.spawn([Deno.execPath(), "run", "-A", XFER, "serve", host, `${port}`]);
-  const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("listening")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("transfer receiver exited before listening");
-    text += value;
+  try {
+    const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (!text.includes("listening")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("transfer receiver exited before listening");
+      text += value;
+    }
+    const rate = opts.rate === undefined ? [] : [`${opts.rate}`];
+    const limit = opts.maxSeconds === undefined ? [] : ["timeout", `${opts.maxSeconds}`];
+    const sender = from.exec([
+      ...limit,
+      Deno.execPath(),
+      "run",
+      "-A",
+      XFER,
+      "send",
+      host,
+      `${port}`,
+      `${bytes}`,
+      ...rate,
+    ]);
+    let done = false;
+    void sender.then(() => done = true, () => done = true);
+    await opts.during?.(() => done);
+    const sent = (await sender).stdout.trim();
+    let rest = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      rest += value;
+    }
+    return { sent, received: rest.trim() };
+  } finally {
+    try {
+      server.kill("SIGKILL"); // a receiver that finished has exited already
+    } catch {
+      // already exited
+    }
+    await server.status;
+    await server.stderr.cancel().catch(() => {});
   }
-  const rate = opts.rate === undefined ? [] : [`${opts.rate}`];
-  const sender = from.exec([
-    Deno.execPath(),
-    "run",
-    "-A",
-    XFER,
-    "send",
-    host,
-    `${port}`,
-    `${bytes}`,
-    ...rate,
-  ]);
-  await opts.during?.();
-  const sent = (await sender).stdout.trim();
-  let rest = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    rest += value;
-  }
-  await server.status;
-  await server.stderr.cancel();
-  return { sent, received: rest.trim() };
 }

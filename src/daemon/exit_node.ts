@@ -139,8 +139,11 @@ export interface ExitNodeControlOptions {
   prefs: ExitNodePrefs;
   /** The TUN's name, or null in userspace mode (no policy routing there). */
   tun: string | null;
-  /** Whether this node offers to be an exit node (then using one is refused). */
-  advertisesExit: boolean;
+  /**
+   * Whether this node offers to be an exit node now (then using one is refused); asked at
+   * each change, as `tun set --advertise-exit-node` may change it while the node runs.
+   */
+  advertisesExit: () => boolean;
   /** The host's interfaces (for the networks `allowLanAccess` keeps direct). */
   interfaces?: () => Deno.NetworkInterfaceInfo[];
   /** One line per notable event. */
@@ -160,7 +163,7 @@ export class ExitNodeControl {
   /** Checks `opts.prefs` as {@link set} does. */
   constructor(opts: ExitNodeControlOptions) {
     this.#opts = opts;
-    checkExitNodePrefs(opts.prefs, opts.advertisesExit);
+    checkExitNodePrefs(opts.prefs, opts.advertisesExit());
     this.#prefs = { ...opts.prefs };
   }
 
@@ -185,7 +188,7 @@ export class ExitNodeControl {
   set(prefs: Partial<ExitNodePrefs>): void {
     const next = { ...this.#prefs, ...prefs };
     if (next.exitNode === "") next.allowLanAccess = prefs.allowLanAccess ?? false;
-    checkExitNodePrefs(next, this.#opts.advertisesExit);
+    checkExitNodePrefs(next, this.#opts.advertisesExit());
     this.#prefs = next;
   }
 
@@ -277,18 +280,20 @@ export function checkExitNodePrefs(prefs: ExitNodePrefs, advertisesExit: boolean
 }
 
 /** The {@link ExitNodeControl} of a node started with `opts` (its `tun up` flags). */
-export function exitNodeControl(opts: {
-  exitNode?: string;
-  exitNodeAllowLanAccess?: boolean;
-  userspace?: boolean;
-  tun: string;
-  advertiseRoutes?: readonly IpPrefix[];
-  log(line: string): void;
-}): ExitNodeControl {
+export function exitNodeControl(
+  opts: {
+    exitNode?: string;
+    exitNodeAllowLanAccess?: boolean;
+    userspace?: boolean;
+    tun: string;
+    log(line: string): void;
+  },
+  advertisesExit: () => boolean,
+): ExitNodeControl {
   return new ExitNodeControl({
     prefs: { exitNode: opts.exitNode ?? "", allowLanAccess: !!opts.exitNodeAllowLanAccess },
     tun: opts.userspace ? null : opts.tun,
-    advertisesExit: (opts.advertiseRoutes ?? []).some((p) => p.bits === 0),
+    advertisesExit,
     log: opts.log,
   });
 }

@@ -84,7 +84,7 @@ Deno.test("ExitNodeControl re-resolves after set() and logs each change once", (
   const c = new ExitNodeControl({
     prefs: { exitNode: "nosuch", allowLanAccess: false },
     tun: "warren0",
-    advertisesExit: false,
+    advertisesExit: () => false,
     log: (l) => log.push(l),
   });
   assert.equal(c.resolve(nm), null);
@@ -105,11 +105,15 @@ Deno.test("ExitNodeControl re-resolves after set() and logs each change once", (
   assert.equal(c.resolve(nm), null);
   assert.equal(log[2], "exit node: none");
   assert.equal(log.length, 3);
+  let offers = true;
   const offering = new ExitNodeControl({
     prefs: { exitNode: "", allowLanAccess: false },
     tun: "warren0",
-    advertisesExit: true,
+    advertisesExit: () => offers,
     log: () => {},
   });
   assert.throws(() => offering.set({ exitNode: "host2" }), { message: ADVERTISE_AND_USE_ERROR });
+  offers = false; // `tun set --advertise-exit-node=false`, live: then using one is fine
+  offering.set({ exitNode: "host2" });
+  assert.equal(offering.prefs.exitNode, "host2");
 });

@@ -54,6 +54,11 @@ export interface LivePrefsPorts {
    * Absent: an exit-node setting is refused.
    */
   setExitNode?(choice: ExitNodeChoice): Promise<void>;
+  /**
+   * Whether an exit node is in use now. The stored prefs may not say: `tun up --exit-node
+   * NAME` is not stored as an ID. Absent: the stored prefs decide.
+   */
+  exitNodeActive?(): boolean;
   /** One line per change. */
   log(line: string): void;
 }
@@ -185,10 +190,12 @@ export class LivePrefs {
       throw new PrefsError("this node logged out; log in again by restarting `warren tun up`");
     }
     const after = applyEdits(before, edit);
-    if (
-      (after.ExitNodeID !== "" || after.ExitNodeIP !== "") &&
-      advertisesExitNode(after.AdvertiseRoutes)
-    ) {
+    // Using one after this edit: as the edit says if it names one, else as the node is now.
+    const usesExit = edit.ExitNodeID !== undefined || edit.ExitNodeIP !== undefined ||
+        this.#ports.exitNodeActive === undefined
+      ? after.ExitNodeID !== "" || after.ExitNodeIP !== ""
+      : this.#ports.exitNodeActive();
+    if (usesExit && advertisesExitNode(after.AdvertiseRoutes)) {
       throw new PrefsError(ADVERTISE_AND_USE_ERROR);
     }
     const changed = await this.#store.edit(edit);

@@ -3,6 +3,7 @@ import { KeyState } from "../key/state.ts";
 import { PrefsError } from "../localapi/prefs.ts";
 import { hostnameProblem, LivePrefs, NO_EXIT_NODE_SUPPORT } from "./live_prefs.ts";
 import { PrefsStore } from "./prefs.ts";
+import { ADVERTISE_AND_USE_ERROR } from "./exit_node.ts";
 import { fakePorts } from "./_live_prefs_test_util.ts";
 
 async function live(withExitNode = false) {
@@ -129,4 +130,20 @@ Deno.test("advertising the exit routes live applies both /0s (each alone would b
   const { live: l, calls } = await live();
   await l.edit({ AdvertiseRoutes: ["10.0.0.0/24", "0.0.0.0/0", "::/0"] });
   assert.deepEqual(calls.at(-1), ["setAdvertisedRoutes", ["0.0.0.0/0", "10.0.0.0/24", "::/0"]]);
+});
+
+Deno.test("offering an exit node is refused while one is in use, even one tun up chose by name (not stored)", async () => {
+  const store = await PrefsStore.open(await KeyState.open("mem:"), {});
+  // `tun up --exit-node gw`: the stored prefs name no exit node, the node uses one.
+  const ports = { ...fakePorts(true), exitNodeActive: () => true };
+  const l = new LivePrefs(store, ports);
+  const offer = { AdvertiseRoutes: ["0.0.0.0/0", "::/0"] };
+  await assert.rejects(
+    () => l.edit(offer),
+    (e) => e instanceof PrefsError && e.message === ADVERTISE_AND_USE_ERROR,
+  );
+  assert.deepEqual(ports.calls, [], "nothing was applied");
+  // Stopping the exit node in the same edit makes the offer fine.
+  await l.edit({ ...offer, ExitNodeID: "", ExitNodeIP: "" });
+  assert.deepEqual(l.prefs.AdvertiseRoutes, ["0.0.0.0/0", "::/0"]);
 });

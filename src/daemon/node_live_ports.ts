@@ -45,6 +45,8 @@ export interface LiveNodeParts {
   corpDns(): boolean;
   /** The exit-node routing's hook; absent: exit-node settings are refused. */
   setExitNode?(choice: ExitNodeChoice): Promise<void>;
+  /** Whether an exit node is chosen now (however it was: flag or prefs). */
+  exitNodeActive?(): boolean;
   /** One line per notable event. */
   log(line: string): void;
 }
@@ -88,6 +90,7 @@ export function nodeLivePorts(n: LiveNodeParts): LivePrefsPorts {
     },
     logout: () => n.session.logout(),
     ...(n.setExitNode ? { setExitNode: (c: ExitNodeChoice) => n.setExitNode!(c) } : {}),
+    ...(n.exitNodeActive ? { exitNodeActive: () => n.exitNodeActive!() } : {}),
     log: n.log,
   };
 }

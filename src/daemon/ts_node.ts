@@ -49,7 +49,7 @@ import { type ExitNodeControl, exitNodeControl, type ExitNodePrefs } from "./exi
 import { BYPASS_MARK, setBypassMark } from "../net/bypass_dial.ts";
 import type { TsNodeOptions } from "./ts_node_options.ts";
 import { optionsWithPrefs, prefsFromOptions, PrefsStore } from "./prefs.ts";
-import { type ExitNodeChoice, LivePrefs } from "./live_prefs.ts";
+import { advertisesExitNode, type ExitNodeChoice, LivePrefs } from "./live_prefs.ts";
 import { PrefsError } from "../localapi/prefs.ts";
 import { nodeLivePorts } from "./node_live_ports.ts";
 import { NodePaths } from "./node_paths.ts";
@@ -115,7 +115,7 @@ export class TsNode {
     this.done = new Promise((r) => this.#resolveDone = r);
     this.#dns = new NodeDns(opts.log);
     this.#planner = new TailnetPlanner({ acceptRoutes: opts.acceptRoutes });
-    this.#exit = exitNodeControl(opts);
+    this.#exit = exitNodeControl(opts, () => advertisesExitNode(prefs.current.AdvertiseRoutes));
     // As tailscaled: RoutableIPs only when something is offered, sent at register and after.
     const routable = (opts.advertiseRoutes ?? []).map(formatPrefix);
     this.#hostinfo = buildHostinfo({
@@ -288,6 +288,7 @@ export class TsNode {
         replan: () => this.#netmap && this.#apply(this.#netmap),
         corpDns: () => this.#prefs.current.CorpDNS,
         setExitNode: (c) => this.#liveExitNode(c),
+        exitNodeActive: () => this.#exit.active,
         log: opts.log,
       }),
     );

@@ -18,7 +18,7 @@
 import type { NetworkMap } from "../netmap/network_map.ts";
 import type { Node } from "../netmap/tailcfg.ts";
 import { magicDnsSuffixOf, offersExit, tailscaleIps, trimDnsSuffix } from "../localapi/names.ts";
-import { type IpPrefix, parseIp } from "../net/ip.ts";
+import { parseIp } from "../net/ip.ts";
 import { cleanStaleExitRouting, ExitRouting, lanPrefixes } from "./exit_routing.ts";
 import { describeRule } from "./policy_routing_apply.ts";
 

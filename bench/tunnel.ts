@@ -1,8 +1,12 @@
 /**
  * Tunnel benchmark: warren ↔ wireguard-go against wireguard-go ↔
- * wireguard-go, side by side in one run, on namespaces joined by veth.
- * Prints single-stream TCP throughput both ways, 4-stream throughput, ping
- * RTT, the ratio warren / wireguard-go for each, and warren's peak RSS.
+ * wireguard-go, side by side in one run, on namespaces joined by veth, and
+ * a second warren ↔ wireguard-go pair whose warren runs its data plane on
+ * the main thread (`WARREN_DATAPLANE=pool`, as before the data-plane
+ * Worker). Prints single-stream TCP throughput both ways, 4-stream
+ * throughput, ping RTT, the ratio warren / wireguard-go for each, and each
+ * warren's peak RSS. The pairs take turns per figure, so the machine's load
+ * hits all of them alike.
  *
  *   deno task bench [--seconds 5]
  *
@@ -74,6 +78,7 @@ try {
     return ns;
   };
   const [a, b, c, d] = [await mk("a"), await mk("b"), await mk("c"), await mk("d")];
+  const [e, f] = [await mk("e"), await mk("f")];
   await linkPair(a, b, {
     a4: "10.251.0.1",
     b4: "10.251.0.2",
@@ -86,7 +91,13 @@ try {
     a6: "fd00:252::1",
     b6: "fd00:252::2",
   });
-  const keys = [0, 1, 2, 3].map(() => generatePrivateKey());
+  await linkPair(e, f, {
+    a4: "10.253.0.1",
+    b4: "10.253.0.2",
+    a6: "fd00:253::1",
+    b6: "fd00:253::2",
+  });
+  const keys = [0, 1, 2, 3, 4, 5].map(() => generatePrivateKey());
   const pub = (i: number) => formatWgKey(publicKeyFrom(keys[i]));
   const wgPeer = (
     name: string,
@@ -105,16 +116,31 @@ try {
       peers: [{ publicKey: pub(peer), allowedIps: [`${peerAddr}/32`], endpoint: ep }],
     }, dir);
 
-  const warren = await WarrenNode.start(
-    a,
-    "wb-warren",
-    `[Interface]\nPrivateKey = ${
-      formatWgKey(keys[0])
-    }\nAddress = 10.250.1.1/24\nListenPort = 51820\n\n` +
-      `[Peer]\nPublicKey = ${pub(1)}\nAllowedIPs = 10.250.1.2/32\nEndpoint = 10.251.0.2:51820\n`,
-    dir,
-  );
-  stops.push(() => warren.stop());
+  const warrenOn = async (
+    ns: Netns,
+    tun: string,
+    self: number,
+    peer: number,
+    net: number,
+    env: Record<string, string>,
+  ) => {
+    const node = await WarrenNode.start(
+      ns,
+      tun,
+      `[Interface]\nPrivateKey = ${formatWgKey(keys[self])}\nAddress = 10.250.${net}.1/24\n` +
+        `ListenPort = 51820\n\n[Peer]\nPublicKey = ${pub(peer)}\n` +
+        `AllowedIPs = 10.250.${net}.2/32\nEndpoint = 10.2${50 + net}.0.2:51820\n`,
+      dir,
+      [],
+      env,
+    );
+    stops.push(() => node.stop());
+    return node;
+  };
+  const warren = await warrenOn(a, "wb-warren", 0, 1, 1, {
+    WARREN_DATAPLANE: Deno.env.get("WARREN_DATAPLANE") ?? "main",
+  });
+  const warren1 = await warrenOn(e, "wb-warren1", 4, 5, 3, { WARREN_DATAPLANE: "pool" });
   for (
     const wg of [
       await wgPeer(
@@ -144,49 +170,61 @@ try {
         "10.250.2.1",
         "10.252.0.1:51820",
       ),
+      await wgPeer(
+        `wbf${f.name.slice(-5)}`,
+        f,
+        5,
+        4,
+        "10.250.3.2",
+        "10.250.3.1",
+        "10.253.0.1:51820",
+      ),
     ]
   ) stops.push(() => wg.stop());
 
   const pairs: Pair[] = [
     { label: "warren↔wireguard-go", client: a, server: b, serverIp: "10.250.1.2" },
+    { label: "warren (main thread)↔wireguard-go", client: e, server: f, serverIp: "10.250.3.2" },
     { label: "wireguard-go↔wireguard-go", client: c, server: d, serverIp: "10.250.2.2" },
   ];
   for (const p of pairs) await pingRtt(p); // handshakes and warm-up
 
-  const rows: [string, number, number, string][] = [];
+  const rows: [string, number, number, number, string][] = [];
   const measure = async (
     name: string,
     f: (p: Pair) => Promise<number>,
     better: "higher" | "lower",
   ) => {
-    const [w, r] = [await f(pairs[0]), await f(pairs[1])];
-    rows.push([name, w, r, better]);
+    const [w, w1, r] = [await f(pairs[0]), await f(pairs[1]), await f(pairs[2])];
+    rows.push([name, w, w1, r, better]);
   };
   await measure("TCP 1 stream, sender → receiver (Mbit/s)", (p) => iperf(p, []), "higher");
   await measure("TCP 1 stream, receiver → sender (Mbit/s)", (p) => iperf(p, ["-R"]), "higher");
   await measure("TCP 4 streams (Mbit/s)", (p) => iperf(p, ["-P", "4"]), "higher");
   await measure("ping RTT avg (ms)", pingRtt, "lower");
-  const rss = await warren.peakRssKiB();
+  const rss = [await warren.peakRssKiB(), await warren1.peakRssKiB()];
 
   console.log(
-    `\nwarren tunnel benchmark (${SECONDS} s per iperf3 run, ${Deno.build.arch}, ${navigator.hardwareConcurrency} cores)`,
+    `\nwarren tunnel benchmark (${SECONDS} s per iperf3 run, ${Deno.build.arch}, ` +
+      `${navigator.hardwareConcurrency} cores)`,
   );
-  console.log(
-    `${"metric".padEnd(42)} ${"warren↔wg-go".padStart(13)} ${"wg-go↔wg-go".padStart(13)} ${
-      "ratio".padStart(7)
-    }`,
-  );
-  for (const [name, w, r, better] of rows) {
-    const ratio = w / r;
+  const cols = ["warren↔wg-go", "ratio", "1-thread↔wg-go", "ratio", "wg-go↔wg-go"];
+  console.log(`${"metric".padEnd(42)} ${cols.map((c) => c.padStart(14)).join(" ")}`);
+  for (const [name, w, w1, r, better] of rows) {
+    const fmt = (x: number) => x.toFixed(name.includes("(ms)") ? 3 : 0).padStart(14);
+    const ratio = (x: number) => (x / r).toFixed(2).padStart(14);
     console.log(
-      `${name.padEnd(42)} ${w.toFixed(name.includes("(ms)") ? 3 : 0).padStart(13)} ` +
-        `${r.toFixed(name.includes("(ms)") ? 3 : 0).padStart(13)} ${ratio.toFixed(2).padStart(7)}` +
+      `${name.padEnd(42)} ${fmt(w)} ${ratio(w)} ${fmt(w1)} ${ratio(w1)} ${fmt(r)}` +
         (better === "lower" ? "  (lower is better)" : ""),
     );
   }
-  console.log(`${"warren peak RSS (MiB)".padEnd(42)} ${(rss / 1024).toFixed(1).padStart(13)}`);
+  const mib = (k: number) => (k / 1024).toFixed(1).padStart(14);
   console.log(
-    "ratio = warren↔wireguard-go / wireguard-go↔wireguard-go; warren is the client side (a).",
+    `${"warren peak RSS (MiB)".padEnd(42)} ${mib(rss[0])} ${"".padStart(14)} ${mib(rss[1])}`,
+  );
+  console.log(
+    "ratio = warren↔wireguard-go / wireguard-go↔wireguard-go; warren is the client side. " +
+      "1-thread: warren with its data plane on the main thread (WARREN_DATAPLANE=pool).",
   );
 } finally {
   for (const s of stops.reverse()) await s().catch(() => {});

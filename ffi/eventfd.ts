@@ -44,10 +44,15 @@ export class EventFd implements Waker {
   readonly #scratch = new Uint8Array(8);
   readonly #scratchAddr: number;
 
-  /** Opens the eventfd with a zero counter. */
-  constructor() {
-    const fd = libc().eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (fd < 0) fail("Cannot create a wake-up eventfd", "eventfd");
+  /**
+   * Opens an eventfd with a zero counter, or, given `fd`, works on that one: an eventfd opened
+   * by another thread of this process, which keeps the duty to close it.
+   */
+  constructor(fd?: number) {
+    if (fd === undefined) {
+      fd = libc().eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+      if (fd < 0) fail("Cannot create a wake-up eventfd", "eventfd");
+    }
     this.fd = fd;
     this.#oneAddr = addressOf(this.#one);
     this.#scratchAddr = addressOf(this.#scratch);

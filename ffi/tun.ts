@@ -69,6 +69,21 @@ export interface TunOpenOptions {
   offload?: boolean;
 }
 
+/**
+ * What another thread of this process needs to use an open TUN queue: the fd and the facts
+ * {@linkcode TunDevice.open} found. Plain data, so it crosses `postMessage`.
+ */
+export interface TunHandle {
+  /** The interface name. */
+  name: string;
+  /** The queue's non-blocking fd. */
+  fd: number;
+  /** The interface index. */
+  index: number;
+  /** Whether reads and writes carry a virtio_net_hdr. */
+  offload: boolean;
+}
+
 /** The default for {@linkcode TunOpenOptions.offload}. */
 function offloadDefault(): boolean {
   try {
@@ -182,6 +197,20 @@ export class TunDevice implements PacketDevice {
       closeQuietly(fd);
       throw e;
     }
+  }
+
+  /**
+   * A device on a queue another TunDevice opened (in another Worker, say): fds are the
+   * process's, so it reads and writes the same queue. Closing it closes the fd; leave that to
+   * the opener.
+   */
+  static adopt(h: TunHandle): TunDevice {
+    return new TunDevice(h.name, h.fd, h.index, h.offload);
+  }
+
+  /** The fd and facts {@linkcode TunDevice.adopt} needs. */
+  get handle(): TunHandle {
+    return { name: this.name, fd: this.fd, index: this.index, offload: this.offload };
   }
 
   /** Sets the interface MTU. */

@@ -51,6 +51,20 @@ export {
 
 /** Default largest batch one `recvmmsg`/`sendmmsg` call moves. */
 export const DEFAULT_MAX_BATCH = 128;
+
+/** What another thread needs to use a bound socket; plain data, so it crosses `postMessage`. */
+export interface UdpHandle {
+  /** The socket's fd. */
+  fd: number;
+  /** The bound port. */
+  port: number;
+  /** AF_INET6 dual-stack, or the IPv4-only fallback. */
+  dualStack: boolean;
+  /** Most datagrams per batch call. */
+  maxBatch: number;
+  /** Whether sends use UDP GSO. */
+  gso: boolean;
+}
 /** Default socket buffer size requested when none is given (as wireguard-go does). */
 export const DEFAULT_SOCKET_BUFFER = 7 << 20;
 
@@ -223,6 +237,25 @@ export class UdpSocket {
     } else {
       for (let k = 0; k < max; k++) this.#send.hdr32[k * MMSG_WORDS + W_NAMELEN] = ENDPOINT_SIZE;
     }
+  }
+
+  /**
+   * A socket object on an fd another UdpSocket bound (in another Worker, say), with buffers of
+   * its own: fds are the process's. Closing it closes the fd; leave that to the opener.
+   */
+  static adopt(h: UdpHandle): UdpSocket {
+    return new UdpSocket(h.fd, h.port, h.dualStack, h.maxBatch, h.gso);
+  }
+
+  /** The fd and facts {@linkcode UdpSocket.adopt} needs. */
+  get handle(): UdpHandle {
+    return {
+      fd: this.fd,
+      port: this.port,
+      dualStack: this.dualStack,
+      maxBatch: this.#recv.max,
+      gso: this.#gso !== null,
+    };
   }
 
   /**

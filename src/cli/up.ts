@@ -185,7 +185,7 @@ export async function upCommand(argv: string[]): Promise<number> {
     endpoints,
     log: (line) => (line.startsWith("peer ") ? verbose : log)(line),
   });
-  const st = node.status();
+  const st = await node.status();
   log(
     `${st.interface} up: ${st.addresses.join(", ") || "no address"}, port ${st.listenPort}, ` +
       `${st.peers.length} peer(s), ${st.routes.length} route(s)`,

@@ -98,7 +98,7 @@ async function startNetwork(net: NetworkConfig): Promise<Stoppable> {
       endpoints: await resolveEndpoints(net.config, net.configFile),
       log: (line) => (line.startsWith("peer ") ? quiet : log)(line),
     });
-    const st = node.status();
+    const st = await node.status();
     log(`${st.interface} up: ${st.addresses.join(", ") || "no address"}, port ${st.listenPort}`);
     return node;
   }

@@ -7,7 +7,6 @@
  *
  * @module
  */
-import type { Poller } from "../../ffi/poll.ts";
 import type { UdpSocket } from "../../ffi/udp.ts";
 import { allocPacketBuffers } from "../crypto/wasm/arena.ts";
 import { BATCH, type DatagramSource } from "../net/batch.ts";
@@ -19,6 +18,17 @@ import { TRANSPORT_HEADER_SIZE, TRANSPORT_OVERHEAD } from "../wireguard/transpor
 const ROUNDS_PER_WAIT = 32;
 /** Longest wait, so a stop request is noticed even without a wake. */
 const MAX_WAIT_MS = 1000;
+
+/**
+ * How the loop waits for readiness: a `Poller` on the main thread (a thread-pool hop
+ * per wait, the event loop free meanwhile) or a `BlockingPoller` in a Worker of its own.
+ */
+export interface LoopWaiter {
+  /** Resolves when one of `fds` is readable, the timeout passes or {@link wake} is called. */
+  wait(fds: number[], timeoutMs: number): Promise<unknown>;
+  /** Makes a pending wait (or the next) return. */
+  wake(): void;
+}
 
 /** Packet hooks around the device, for the tailnet features. */
 export interface PacketHooks {
@@ -76,7 +86,7 @@ export class DataPlane {
   #device: Device;
   #tun: PacketDevice;
   #sources: DatagramSource[];
-  #poller: Poller;
+  #poller: LoopWaiter;
   #hooks: PacketHooks;
   #stopped = false;
   #done: Promise<void> | null = null;
@@ -86,7 +96,7 @@ export class DataPlane {
     device: Device,
     tun: PacketDevice,
     sources: DatagramSource[],
-    poller: Poller,
+    poller: LoopWaiter,
     hooks: PacketHooks = {},
   ) {
     this.#device = device;

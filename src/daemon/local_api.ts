@@ -11,7 +11,7 @@ import { ensureOwnDir, runtimeDirs, socketPath } from "./runtime_dir.ts";
 
 /** What a node exposes to the LocalAPI. */
 export interface LocalApiHandlers {
-  /** The node's status as JSON-able data. */
+  /** The node's status as JSON-able data (or a promise of it). */
   status(): unknown;
   /** Starts an orderly shutdown; resolves when it is under way. */
   down(): void;
@@ -100,7 +100,7 @@ export async function serveLocalApiAt(
     const url = new URL(req.url);
     if (!url.pathname.startsWith(`${WARREN_API}/`) && h.tailscale) return h.tailscale(req);
     if (url.pathname === `${WARREN_API}/status` && req.method === "GET") {
-      return Response.json(h.status());
+      return Response.json(await h.status());
     }
     try {
       if (url.pathname === `${WARREN_API}/ping` && req.method === "POST" && h.ping) {

@@ -6,17 +6,14 @@
  *
  * @module
  */
-import { Poller } from "../../ffi/poll.ts";
 import { TunDevice } from "../../ffi/tun.ts";
-import { endpointToString, UdpSocket } from "../../ffi/udp.ts";
+import { UdpSocket } from "../../ffi/udp.ts";
 import { installResolvConf, renderResolvConf, restoreResolvConf } from "../dns/resolv_conf.ts";
-import { formatWgKey } from "../key/wg_key.ts";
 import { formatPrefix, type IpPrefix } from "../net/ip.ts";
-import { Device } from "../wireguard/device.ts";
 import type { Timings } from "../wireguard/timings.ts";
 import type { WgConfig } from "../wireguard/wg_quick.ts";
-import { DataPlane, tunSink, udpBind, udpSource } from "./dataplane.ts";
 import { type LocalApiServer, serveLocalApi } from "./local_api.ts";
+import { type PlaneMode, type PlaneRunner, startPlane } from "./plane_thread.ts";
 import { planRouting } from "./policy_routing.ts";
 import { describeRule, InstalledRouting, kernelTableInUse } from "./policy_routing_apply.ts";
 import type { NodeStatus } from "./status.ts";
@@ -35,6 +32,8 @@ export interface WgNodeOptions {
   log: (line: string) => void;
   /** Shortened protocol timers, for tests. */
   timings?: Partial<Timings>;
+  /** Where the data plane runs (default: `WARREN_DATAPLANE`, else a Worker). */
+  planeMode?: PlaneMode;
 }
 
 /** UDP socket buffers big enough that a burst does not overflow them. */
@@ -46,10 +45,8 @@ export class WgNode {
   #tun: TunDevice;
   #network: string | undefined;
   #udp: UdpSocket;
-  #poller: Poller;
   #routing: InstalledRouting;
-  #device: Device;
-  #plane: DataPlane;
+  #plane: PlaneRunner;
   #api: LocalApiServer | null = null;
   #addresses: IpPrefix[];
   #fwmark: number;
@@ -64,22 +61,19 @@ export class WgNode {
   private constructor(
     tun: TunDevice,
     udp: UdpSocket,
-    poller: Poller,
     routing: InstalledRouting,
-    device: Device,
+    plane: PlaneRunner,
     addresses: IpPrefix[],
     fwmark: number,
     log: (line: string) => void,
   ) {
     this.#tun = tun;
     this.#udp = udp;
-    this.#poller = poller;
     this.#routing = routing;
-    this.#device = device;
+    this.#plane = plane;
     this.#addresses = addresses;
     this.#fwmark = fwmark;
     this.#log = log;
-    this.#plane = new DataPlane(device, tun, [udpSource(udp, device, device.mtu)], poller);
     this.done = new Promise((r) => this.#resolveDone = r);
   }
 
@@ -111,36 +105,27 @@ export class WgNode {
       // Before the device exists, so no datagram leaves unmarked: the full tunnel's rule sends
       // unmarked packets into the tunnel, this socket's own included.
       if (plan.fwmark !== 0) udp.setMark(plan.fwmark);
-      const poller = new Poller();
-      undo.push(() => poller.close());
-      const device = new Device({
-        privateKey: config.privateKey,
-        bind: udpBind(udp),
-        tun: tunSink(tun),
-        mtu: config.mtu ?? DEFAULT_MTU,
-        timings: opts.timings,
-        log: opts.log,
-      });
-      const node = new WgNode(
-        tun,
-        udp,
-        poller,
-        routing,
-        device,
-        config.addresses,
-        plan.fwmark,
+      const plane = await startPlane(
+        {
+          tun: tun.handle,
+          udp: udp.handle,
+          privateKey: config.privateKey,
+          mtu: config.mtu ?? DEFAULT_MTU,
+          timings: opts.timings,
+          peers: config.peers.map((p, i) => ({
+            publicKey: p.publicKey,
+            presharedKey: p.presharedKey,
+            allowedIps: p.allowedIps,
+            endpoint: opts.endpoints[i],
+            persistentKeepalive: p.persistentKeepalive,
+          })),
+        },
         opts.log,
+        opts.planeMode,
       );
+      undo.push(() => plane.stop());
+      const node = new WgNode(tun, udp, routing, plane, config.addresses, plan.fwmark, opts.log);
       node.#network = opts.network;
-      config.peers.forEach((p, i) =>
-        device.addPeer({
-          publicKey: p.publicKey,
-          presharedKey: p.presharedKey,
-          allowedIps: p.allowedIps,
-          endpoint: opts.endpoints[i],
-          persistentKeepalive: p.persistentKeepalive,
-        })
-      );
       node.#api = await serveLocalApi(tun.name, {
         status: () => node.status(),
         down: () => void node.stop(),
@@ -153,9 +138,9 @@ export class WgNode {
         opts.log(`resolv.conf: ${config.dns.servers.join(", ")} (restored on stop)`);
       }
       node.#state = "Running";
-      node.#plane.run().catch((e) => {
-        opts.log(`data plane failed: ${e instanceof Error ? e.message : e}`);
-        void node.stop();
+      // A failed loop (logged by the plane) takes the node down with it.
+      void plane.done.then(() => {
+        if (node.#state === "Running") void node.stop();
       });
       return node;
     } catch (e) {
@@ -180,7 +165,6 @@ export class WgNode {
     this.#stopping ??= (async () => {
       this.#state = "Stopped";
       await this.#plane.stop();
-      this.#device.close();
       try {
         this.#routing.removeAll();
       } catch (e) {
@@ -194,7 +178,6 @@ export class WgNode {
       }
       this.#tun.close();
       this.#udp.close();
-      this.#poller.close();
       await this.#api?.close();
       this.#resolveDone();
     })();
@@ -202,13 +185,13 @@ export class WgNode {
   }
 
   /** A snapshot for the LocalAPI. */
-  status(): NodeStatus {
-    const dev = this.#device;
+  async status(): Promise<NodeStatus> {
+    const dev = await this.#plane.status();
     return {
       state: this.#state,
       interface: this.#tun.name,
       ...(this.#network === undefined ? {} : { network: this.#network }),
-      publicKey: formatWgKey(dev.publicKey),
+      publicKey: dev.publicKey,
       listenPort: this.#udp.port,
       addresses: this.#addresses.map(formatPrefix),
       mtu: dev.mtu,
@@ -219,17 +202,8 @@ export class WgNode {
       })),
       rules: this.#routing.rules.map((r) => ({ family: r.family, rule: describeRule(r) })),
       fwmark: this.#fwmark,
-      peers: dev.peers().map((p) => ({
-        publicKey: formatWgKey(p.publicKey),
-        endpoint: p.endpoint ? endpointToString(p.endpoint) : null,
-        allowedIps: dev.allowedIpsOf(p).map(formatPrefix),
-        latestHandshake: Math.floor(p.lastHandshakeWall / 1000),
-        rxBytes: p.rxBytes,
-        txBytes: p.txBytes,
-        persistentKeepalive: p.persistentKeepaliveMs / 1000,
-        presharedKey: p.presharedKey !== null,
-      })),
-      drops: { ...dev.drops },
+      peers: dev.peers,
+      drops: dev.drops,
       pid: Deno.pid,
     };
   }

@@ -23,18 +23,33 @@ export class WarrenNode {
     this.#stderr = new Response(proc.stderr).text();
   }
 
-  /** Starts `warren tun up` in `ns` from the config text and waits until its LocalAPI answers. */
+  /**
+   * Starts `warren tun up` in `ns` from the config text, with `env` added to its environment,
+   * and waits until its LocalAPI answers.
+   */
   static async start(
     ns: Netns,
     tun: string,
     configText: string,
     dir: string,
     extraArgs: string[] = [],
+    env: Record<string, string> = {},
   ): Promise<WarrenNode> {
     const file = `${dir}/${tun}.conf`;
     await Deno.writeTextFile(file, configText, { mode: 0o600 });
+    const setEnv = Object.entries(env).map(([k, v]) => `${k}=${v}`);
     const proc = ns.spawn(
-      [...warrenArgv(), "tun", "up", "--wg-config", file, "--tun", tun, ...extraArgs],
+      [
+        ...(setEnv.length ? ["env", ...setEnv] : []),
+        ...warrenArgv(),
+        "tun",
+        "up",
+        "--wg-config",
+        file,
+        "--tun",
+        tun,
+        ...extraArgs,
+      ],
       { stdout: "null" },
     );
     const node = new WarrenNode(proc, ns, tun);

@@ -1,0 +1,137 @@
+/**
+ * Where a plain WireGuard node's data plane runs: in a Worker of its own ({@linkcode
+ * PlaneThread}, the default), blocked in `poll(2)` so a packet wakes it straight from the
+ * kernel and the second core takes the packet work off the main thread's event loop; or on the
+ * main thread (`local_plane.ts`, `WARREN_DATAPLANE=pool`), waiting through Deno's thread
+ * pool as the tailnet node still does. With the Worker, the main thread never loads the
+ * WireGuard device or the crypto: only the Worker's module graph holds them.
+ *
+ * @module
+ */
+import { EventFd } from "../../ffi/eventfd.ts";
+import type { DeviceStatus } from "./device_status.ts";
+import { Control, type FromPlane } from "./plane_messages.ts";
+import type { PlaneSpec } from "./wg_plane.ts";
+
+/** A running data plane, wherever it runs. */
+export interface PlaneRunner {
+  /** The device's part of the node's status. */
+  status(): Promise<DeviceStatus>;
+  /** Stops the loop and closes the device (not the fds). Idempotent. */
+  stop(): Promise<void>;
+  /** Settles when the loop has stopped, by request or by failure (logged). */
+  readonly done: Promise<void>;
+}
+
+/**
+ * Where the data plane runs: `worker` (a Worker of its own, blocked in poll(2)) or `pool` (the
+ * main thread, waiting through Deno's thread pool).
+ */
+export type PlaneMode = "worker" | "pool";
+
+/** `WARREN_DATAPLANE`'s choice of {@linkcode PlaneMode}: "pool" if it says so, else "worker". */
+export function planeModeDefault(): PlaneMode {
+  return Deno.env.get("WARREN_DATAPLANE") === "pool" ? "pool" : "worker";
+}
+
+/** Starts the data plane for `spec` where `mode` says. */
+export function startPlane(
+  spec: PlaneSpec,
+  log: (line: string) => void,
+  mode: PlaneMode = planeModeDefault(),
+): Promise<PlaneRunner> {
+  if (mode === "worker") return PlaneThread.start(spec, log);
+  return import("./local_plane.ts").then((m) => m.LocalPlane.start(spec, log));
+}
+
+/** The data plane in a Worker, blocked in `poll(2)` between bursts. */
+export class PlaneThread implements PlaneRunner {
+  readonly #worker: Worker;
+  readonly #wake: EventFd;
+  readonly #log: (line: string) => void;
+  readonly #control = new Int32Array(new SharedArrayBuffer(Control.SLOTS * 4));
+  // Status requests in the order asked, each with the count it must see answered.
+  readonly #waiting: { n: number; resolve(s: DeviceStatus): void; reject(e: Error): void }[] = [];
+  #finished = false;
+  #stopping: Promise<void> | null = null;
+  #resolveDone!: () => void;
+  /** Settles when the Worker's loop has stopped (by request or failure) and it is gone. */
+  readonly done: Promise<void>;
+
+  private constructor(worker: Worker, wake: EventFd, log: (line: string) => void) {
+    this.#worker = worker;
+    this.#wake = wake;
+    this.#log = log;
+    this.done = new Promise((r) => this.#resolveDone = r);
+  }
+
+  /** Spawns the Worker and resolves once its plane runs; rejects with its reason if it fails. */
+  static start(spec: PlaneSpec, log: (line: string) => void): Promise<PlaneThread> {
+    const worker = new Worker(new URL("./plane_worker.ts", import.meta.url), { type: "module" });
+    const wake = new EventFd();
+    const t = new PlaneThread(worker, wake, log);
+    return new Promise((resolve, reject) => {
+      let started = false;
+      worker.onmessage = (e: MessageEvent<FromPlane>) => {
+        const m = e.data;
+        if (m.type === "started") {
+          started = true;
+          resolve(t);
+        } else if (m.type === "failed") {
+          if (started) log(`data plane failed: ${m.message}`);
+          else reject(new Error(`Cannot start the data plane: ${m.message}`));
+          t.#finish();
+        } else t.#receive(m);
+      };
+      worker.onerror = (e) => {
+        e.preventDefault();
+        if (started) log(`data plane failed: ${e.message}`);
+        else reject(new Error(`Cannot start the data plane: ${e.message}`));
+        t.#finish();
+      };
+      worker.postMessage({ type: "start", spec, wakeFd: wake.fd, control: t.#control.buffer });
+    });
+  }
+
+  /** See {@linkcode PlaneRunner.status}. */
+  status(): Promise<DeviceStatus> {
+    return new Promise((resolve, reject) => {
+      if (this.#stopping || this.#finished) {
+        return reject(new Error("Cannot read status: data plane stopped"));
+      }
+      const n = Atomics.add(this.#control, Control.STATUS, 1) + 1;
+      this.#waiting.push({ n, resolve, reject });
+      this.#wake.signal();
+    });
+  }
+
+  /** See {@linkcode PlaneRunner.stop}. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      Atomics.store(this.#control, Control.STOP, 1);
+      if (!this.#finished) this.#wake.signal();
+      await this.done;
+    })();
+    return this.#stopping;
+  }
+
+  #receive(m: FromPlane): void {
+    if (m.type === "log") this.#log(m.line);
+    else if (m.type === "status") {
+      // Counts wrap at 2^31 together on both sides; the difference decides.
+      while (this.#waiting.length > 0 && ((m.answers - this.#waiting[0].n) | 0) >= 0) {
+        this.#waiting.shift()!.resolve(m.status);
+      }
+    } else if (m.type === "stopped") this.#finish();
+  }
+
+  #finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#stopping ??= Promise.resolve();
+    this.#worker.terminate();
+    this.#wake.close();
+    for (const w of this.#waiting.splice(0)) w.reject(new Error("Data plane stopped"));
+    this.#resolveDone();
+  }
+}

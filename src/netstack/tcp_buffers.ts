@@ -116,6 +116,19 @@ export class ByteRing {
     return start + n <= cap ? this.#b.subarray(start, start + n) : this.copy(offset, n);
   }
 
+  /**
+   * Up to `max` bytes at the head that lie in one piece, as a view (never a
+   * copy; fewer than `max` where the ring wraps). The bytes stay put until
+   * they are dropped: pushes only write past them, and a growth copies them
+   * to new storage, leaving the view's intact.
+   */
+  headView(max: number): Uint8Array {
+    const cap = this.#b.length;
+    if (this.#len === 0 || max <= 0) return this.#b.subarray(0, 0);
+    const n = Math.min(max, this.#len, cap - this.#head);
+    return this.#b.subarray(this.#head, this.#head + n);
+  }
+
   /** Discards `n` bytes from the head (clamped). */
   drop(n: number): void {
     n = Math.max(0, Math.min(n, this.#len));

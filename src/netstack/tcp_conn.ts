@@ -255,6 +255,21 @@ export class TcpConn {
     return out;
   }
 
+  /**
+   * Up to `max` received bytes in place, not copied (empty when none): a
+   * view valid until `consume` or the next `read`; `consume(n)` marks them read.
+   */
+  peek(max: number): Uint8Array {
+    return this.#rcv.peek(max);
+  }
+
+  /** Marks `n` bytes of what `peek` showed as read (the window reopens as after `read`). */
+  consume(n: number): void {
+    if (n <= 0) return;
+    this.#rcv.consume(n);
+    this.#dirty = true;
+  }
+
   /** Half-close: a FIN follows the buffered data; reading continues until the peer's FIN. */
   close(): void {
     const s = this.#state;

@@ -197,15 +197,29 @@ export class TcpReceiver {
   read(max = Infinity): Uint8Array {
     const before = this.wnd;
     const out = this.buf.shift(max);
-    if (out.length > 0) {
-      const opened = this.#candidateEnd();
-      const gain = seqDiff(opened, this.advEnd);
-      // Announce a reopened window at once, if it grows by a worthwhile step.
-      if (gain >= this.#step() && (before < this.#mss || gain >= this.buf.capacity / 2)) {
-        this.ackNow = true;
-      }
-    }
+    if (out.length > 0) this.#opened(before);
     return out;
+  }
+
+  /** Up to `max` unread bytes in place (see `ByteRing.headView`); `consume` marks them read. */
+  peek(max: number): Uint8Array {
+    return this.buf.headView(max);
+  }
+
+  /** Marks `n` bytes from the head as read, as `read` does; may call for a window update. */
+  consume(n: number): void {
+    const before = this.wnd;
+    const len = this.buf.length;
+    this.buf.drop(n);
+    if (this.buf.length < len) this.#opened(before);
+  }
+
+  /** Announces a reopened window at once if it grows by a worthwhile step. */
+  #opened(before: number): void {
+    const gain = seqDiff(this.#candidateEnd(), this.advEnd);
+    if (gain >= this.#step() && (before < this.#mss || gain >= this.buf.capacity / 2)) {
+      this.ackNow = true;
+    }
   }
 
   #step(): number {

@@ -365,7 +365,9 @@ export class IpInput {
   }
 
   #ours(b: Uint8Array, off: number, len: number): boolean {
-    outer: for (const a of this.#addresses) {
+    const addrs = this.#addresses;
+    outer: for (let k = 0; k < addrs.length; k++) {
+      const a = addrs[k];
       if (a.length !== len) continue;
       for (let i = 0; i < len; i++) if (a[i] !== b[off + i]) continue outer;
       return true;

@@ -82,7 +82,8 @@ export class ByteRing {
     const cap = this.#b.length;
     const tail = (this.#head + this.#len) % cap;
     const first = Math.min(n, cap - tail);
-    this.#b.set(data.subarray(0, first), tail);
+    // All of `data` in one piece is the common case: set() it as it is, without a view.
+    this.#b.set(first === data.length ? data : data.subarray(0, first), tail);
     if (n > first) this.#b.set(data.subarray(first, n), 0);
     this.#len += n;
     return n;

@@ -147,7 +147,10 @@ export class TcpReceiver {
         const fresh = from === 0 && to === data.length ? data : data.subarray(from, to);
         const hadHoles = this.ooo.segments > 0;
         res.delivered += this.#deliver(fresh);
-        for (const part of this.ooo.take(this.nxt)) res.delivered += this.#deliver(part);
+        if (hadHoles) {
+          const parts = this.ooo.take(this.nxt);
+          for (let i = 0; i < parts.length; i++) res.delivered += this.#deliver(parts[i]);
+        }
         this.#autotune();
         this.#unacked += fresh.length;
         // The largest segment seen stands for the peer's MSS (as Linux's rcv_mss).

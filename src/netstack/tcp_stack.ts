@@ -66,6 +66,8 @@ interface Entry {
 
 /** Packets held while the ring is full at most; past it they are dropped (TCP resends them). */
 const MAX_HELD = 8192;
+/** Segments in a row that take one reading of the clock (a few µs apart in a batch). */
+const CLOCK_REUSE = 32;
 const EPHEMERAL_LOW = 49152;
 const EPHEMERAL_SPAN = 65536 - EPHEMERAL_LOW;
 
@@ -119,8 +121,9 @@ export class TcpStack {
   readonly #dirty = new Set<Entry>();
   /** The next run looks at every connection (a timer fired, the ring drained). */
   #full = true;
-  /** The time this batch's segments are taken at, until the next run (-1: read the clock). */
+  /** The time segments are taken at, until the next run or CLOCK_REUSE of them (-1: read). */
   #inputNow = -1;
+  #inputNowUses = 0;
   readonly #flush = () => {
     this.#scheduled = false;
     this.#run();
@@ -341,9 +344,12 @@ export class TcpStack {
       this.counters.malformed++;
       return;
     }
-    // One reading of the clock per batch (until the scheduled run): performance.now() costs
-    // about as much as the rest of a segment's demultiplexing.
-    const now = this.#inputNow >= 0 ? this.#inputNow : (this.#inputNow = this.#clock.now());
+    // One reading of the clock per few segments of a batch: performance.now() costs about as
+    // much as the rest of a segment's demultiplexing. The count bounds how stale it gets (the
+    // data plane hands over up to thousands of packets before the scheduled run).
+    const now = this.#inputNow >= 0 && ++this.#inputNowUses < CLOCK_REUSE
+      ? this.#inputNow
+      : this.#readInputClock();
     // A bulk flow's segments come in runs: the last hit spares the key and two views per segment.
     const last = this.#lastHit;
     let e: Entry | undefined;
@@ -376,6 +382,11 @@ export class TcpStack {
     else e.conn.input(seg, now);
     this.#dirty.add(e);
     this.#schedule();
+  }
+
+  #readInputClock(): number {
+    this.#inputNowUses = 0;
+    return this.#inputNow = this.#clock.now();
   }
 
   /** A segment to a routed address with no connection: a new SYN asks the handler. */

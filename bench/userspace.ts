@@ -51,6 +51,8 @@ interface Run {
   sent: number | null;
   /** UDP datagrams the kernel dropped in the node's namespace for a full socket buffer meanwhile. */
   udpDrops: number;
+  /** TCP segments the sender (the peer's kernel) retransmitted meanwhile. */
+  retrans: number;
   srvCpu: number;
 }
 /** User plus system CPU time of `pid` so far, in seconds (/proc/PID/stat, 100 ticks/s). */
@@ -67,6 +69,13 @@ async function udpRcvbufErrors(ns: { exec(cmd: string[]): Promise<{ stdout: stri
   const i = v4[0].split(/\s+/).indexOf("RcvbufErrors");
   const v6 = /^Udp6RcvbufErrors\s+(\d+)/m.exec((await ns.exec(["cat", "/proc/net/snmp6"])).stdout);
   return Number(v4[1].split(/\s+/)[i]) + Number(v6?.[1] ?? 0);
+}
+/** The namespace's TCP RetransSegs (IPv4): segments its kernel sent again. */
+async function retransSegs(ns: { exec(cmd: string[]): Promise<{ stdout: string }> }) {
+  const tcp = (await ns.exec(["cat", "/proc/net/snmp"])).stdout.split("\n").filter((l) =>
+    l.startsWith("Tcp:")
+  );
+  return Number(tcp[1].split(/\s+/)[tcp[0].split(/\s+/).indexOf("RetransSegs")]);
 }
 const ipv4 = (st: Status) =>
   (st.addresses as string[]).find((a) => !a.includes(":"))!.split("/")[0];
@@ -121,9 +130,11 @@ try {
       const before = await Promise.all(pids.map(cpuSeconds));
       const sentBefore = await netstackSent();
       const dropsBefore = await udpRcvbufErrors(cli);
+      const retransBefore = await retransSegs(srv);
       const r = await download();
       const after = await Promise.all(pids.map(cpuSeconds));
       const udpDrops = await udpRcvbufErrors(cli) - dropsBefore;
+      const retrans = await retransSegs(srv) - retransBefore;
       const sentAfter = await netstackSent();
       const sent = sentBefore === null || sentAfter === null ? null : sentAfter - sentBefore;
       return {
@@ -133,6 +144,7 @@ try {
         srvCpu: after[1] - before[1],
         sent,
         udpDrops,
+        retrans,
       };
     } finally {
       await perf?.();
@@ -183,7 +195,7 @@ try {
   );
   console.log(
     `${"".padEnd(40)} ${"time".padStart(7)} ${"MB/s".padStart(7)}  CPU s: node, peer  ` +
-      `UDP drops  path`,
+      `UDP drops  rexmits  path`,
   );
   const row = (label: string, x: Run) =>
     console.log(
@@ -191,7 +203,7 @@ try {
         mbs(x.r).toFixed(1).padStart(7)
       }  ${x.cliCpu.toFixed(2).padStart(11)}, ${x.srvCpu.toFixed(2)}  ${
         String(x.udpDrops).padStart(9)
-      }  ${x.path}`,
+      }  ${String(x.retrans).padStart(7)}  ${x.path}`,
     );
   row("kernel TUN (the kernel's TCP)", kern);
   row("userspace, through SOCKS5 (warren's TCP)", user);

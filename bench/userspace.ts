@@ -20,6 +20,7 @@ import { type CurlResult, curlSha, startBodyServer } from "../src/testbed/body_s
 import { namespaceSupport, run, waitFor } from "../src/testbed/netns.ts";
 import { Tailnet } from "../src/testbed/tailnet.ts";
 import { USERSPACE_NETWORKING } from "../src/daemon/node_link.ts";
+import { RELEASE_AFTER_MS } from "../src/cli/release_startup.ts";
 import { findDenoPid } from "./_rss.ts";
 
 const { values } = parseArgs({
@@ -48,6 +49,10 @@ interface Run {
   cliCpu: number;
   /** Packets the userspace stack sent during the download (its ACKs), null in kernel mode. */
   sent: number | null;
+  /** UDP datagrams the kernel dropped in the node's namespace for a full socket buffer meanwhile. */
+  udpDrops: number;
+  /** TCP segments the sender (the peer's kernel) retransmitted meanwhile. */
+  retrans: number;
   srvCpu: number;
 }
 /** User plus system CPU time of `pid` so far, in seconds (/proc/PID/stat, 100 ticks/s). */
@@ -55,6 +60,22 @@ async function cpuSeconds(pid: number): Promise<number> {
   const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(f[11]) + Number(f[12])) / 100;
+}
+/** The namespace's UDP RcvbufErrors (IPv4 and IPv6): datagrams lost to a full socket buffer. */
+async function udpRcvbufErrors(ns: { exec(cmd: string[]): Promise<{ stdout: string }> }) {
+  const v4 = (await ns.exec(["cat", "/proc/net/snmp"])).stdout.split("\n").filter((l) =>
+    l.startsWith("Udp:")
+  );
+  const i = v4[0].split(/\s+/).indexOf("RcvbufErrors");
+  const v6 = /^Udp6RcvbufErrors\s+(\d+)/m.exec((await ns.exec(["cat", "/proc/net/snmp6"])).stdout);
+  return Number(v4[1].split(/\s+/)[i]) + Number(v6?.[1] ?? 0);
+}
+/** The namespace's TCP RetransSegs (IPv4): segments its kernel sent again. */
+async function retransSegs(ns: { exec(cmd: string[]): Promise<{ stdout: string }> }) {
+  const tcp = (await ns.exec(["cat", "/proc/net/snmp"])).stdout.split("\n").filter((l) =>
+    l.startsWith("Tcp:")
+  );
+  return Number(tcp[1].split(/\s+/)[tcp[0].split(/\s+/).indexOf("RetransSegs")]);
 }
 const ipv4 = (st: Status) =>
   (st.addresses as string[]).find((a) => !a.includes(":"))!.split("/")[0];
@@ -79,6 +100,7 @@ try {
     profile?: string,
   ): Promise<Run> => {
     await t.up("cli", upArgs, { tun, wrapper });
+    const upAt = Date.now();
     const cliIp = ipv4(await t.status("cli"));
     let path = "";
     // Traffic makes disco look for a direct path; DERP would be the bottleneck.
@@ -99,15 +121,31 @@ try {
     try {
       // Once untimed: both nodes' JIT warms up, and the peers' WireGuard sessions settle.
       await download();
+      // A node gives back its start-up pages once, RELEASE_AFTER_MS after it is up, and
+      // faults back in what it still runs: that is start-up, not the steady state measured.
+      const settled = upAt + RELEASE_AFTER_MS + 500 - Date.now();
+      if (settled > 0) await new Promise((r) => setTimeout(r, settled));
       perf = profile === undefined ? null : await startPerf(profile);
       const pids = [await nodePid("node-cli"), await nodePid("node-srv")];
       const before = await Promise.all(pids.map(cpuSeconds));
       const sentBefore = await netstackSent();
+      const dropsBefore = await udpRcvbufErrors(cli);
+      const retransBefore = await retransSegs(srv);
       const r = await download();
       const after = await Promise.all(pids.map(cpuSeconds));
+      const udpDrops = await udpRcvbufErrors(cli) - dropsBefore;
+      const retrans = await retransSegs(srv) - retransBefore;
       const sentAfter = await netstackSent();
       const sent = sentBefore === null || sentAfter === null ? null : sentAfter - sentBefore;
-      return { r, path, cliCpu: after[0] - before[0], srvCpu: after[1] - before[1], sent };
+      return {
+        r,
+        path,
+        cliCpu: after[0] - before[0],
+        srvCpu: after[1] - before[1],
+        sent,
+        udpDrops,
+        retrans,
+      };
     } finally {
       await perf?.();
       await t.stop("node-cli");
@@ -156,13 +194,16 @@ try {
       `direct path, the second of two in each mode; MB = 10^6 bytes`,
   );
   console.log(
-    `${"".padEnd(40)} ${"time".padStart(7)} ${"MB/s".padStart(7)}  CPU s: node, peer  path`,
+    `${"".padEnd(40)} ${"time".padStart(7)} ${"MB/s".padStart(7)}  CPU s: node, peer  ` +
+      `UDP drops  rexmits  path`,
   );
   const row = (label: string, x: Run) =>
     console.log(
       `${label.padEnd(40)} ${x.r.seconds.toFixed(2).padStart(5)} s ${
         mbs(x.r).toFixed(1).padStart(7)
-      }  ${x.cliCpu.toFixed(2).padStart(11)}, ${x.srvCpu.toFixed(2)}  ${x.path}`,
+      }  ${x.cliCpu.toFixed(2).padStart(11)}, ${x.srvCpu.toFixed(2)}  ${
+        String(x.udpDrops).padStart(9)
+      }  ${String(x.retrans).padStart(7)}  ${x.path}`,
     );
   row("kernel TUN (the kernel's TCP)", kern);
   row("userspace, through SOCKS5 (warren's TCP)", user);

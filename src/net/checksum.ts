@@ -38,6 +38,9 @@ export function finishChecksum(acc: number): number {
   return ~foldSum(acc) & 0xffff;
 }
 
+/** Ranges up to this many bytes are summed without a DataView. */
+const SHORT_SUM = 64;
+
 let sumBuffer: ArrayBufferLike | null = null;
 let sumView: DataView = new DataView(new ArrayBuffer(0));
 
@@ -64,6 +67,13 @@ function viewOf(b: Uint8Array): DataView {
  * ```
  */
 export function sumBytes(b: Uint8Array, start: number, end: number, acc = 0): number {
+  // A header or an address: byte reads, where a DataView (new for each packet buffer) costs more.
+  if (end - start <= SHORT_SUM) {
+    let t = 0, i = start;
+    for (; i + 1 < end; i += 2) t += (b[i] << 8) | b[i + 1];
+    if (i < end) t += b[i] << 8;
+    return acc + t;
+  }
   const v = viewOf(b);
   let i = b.byteOffset + start;
   const stop = b.byteOffset + end;
@@ -161,9 +171,33 @@ export function verifyChecksums(b: Uint8Array): boolean {
   const p = parsePacket(b);
   if (p.problem !== null) return false;
   if (p.version === 4 && finishChecksum(sumWords(b, 0, p.l4Off)) !== 0) return false;
+  return transportChecksumOk(p);
+}
+
+/**
+ * Whether the transport checksum (UDP, TCP, ICMP, ICMPv6) of a packet parsed
+ * without a problem is correct; the IPv4 header checksum is not looked at
+ * (for a receiver that checked it already). True for later fragments and
+ * other protocols, which carry none; a zero UDP checksum passes over IPv4
+ * only, as in {@linkcode verifyChecksums}.
+ *
+ * @example
+ * ```ts
+ * import { buildUdpPacket, parsePacket } from "./packet.ts";
+ * import { transportChecksumOk } from "./checksum.ts";
+ * import { parseIp } from "./ip.ts";
+ * const b = buildUdpPacket({
+ *   src: parseIp("10.0.0.1"), dst: parseIp("10.0.0.2"), srcPort: 1, dstPort: 2,
+ *   payload: new Uint8Array([1]),
+ * });
+ * transportChecksumOk(parsePacket(b)); // true
+ * ```
+ */
+export function transportChecksumOk(p: ParsedPacket): boolean {
   if (p.laterFragment) return true;
   const at = checksumField(p);
   if (at < 0) return true;
+  const b = p.buf;
   if (p.proto === IPPROTO_UDP && b[at] === 0 && b[at + 1] === 0) return p.version === 4;
   const l4Len = p.length - p.l4Off;
   let acc = p.proto === IPPROTO_ICMP ? 0 : pseudoSum(b, p, p.proto, l4Len);

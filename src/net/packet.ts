@@ -9,7 +9,13 @@
 
 export * from "./packet_constants.ts";
 export { ParsedPacket, parsePacket } from "./packet_parse.ts";
-export { finishChecksum, sumWords, verifyChecksums, writeChecksums } from "./checksum.ts";
+export {
+  finishChecksum,
+  sumWords,
+  transportChecksumOk,
+  verifyChecksums,
+  writeChecksums,
+} from "./checksum.ts";
 export {
   buildIcmpPacket,
   buildTcpPacket,

@@ -23,7 +23,7 @@ import {
   ParsedPacket,
   parsePacket,
   sumWords,
-  verifyChecksums,
+  transportChecksumOk,
 } from "../net/packet.ts";
 import {
   buildEchoReply,
@@ -76,6 +76,16 @@ export interface IpInputOptions {
   reassembly?: Partial<ReassemblyLimits>;
   /** Overrides of the ICMP error rate limit. */
   icmpErrorRate?: Partial<IcmpErrorRate>;
+  /**
+   * Whether transport checksums (TCP, UDP, ICMP) of whole packets are
+   * verified; default true. False for input that was authenticated end to
+   * end before it got here — WireGuard's Poly1305 tag covers every byte the
+   * peer's stack wrote, so a packet it let through cannot have been damaged
+   * on the way, which is all a checksum detects (Linux's WireGuard marks
+   * such packets CHECKSUM_UNNECESSARY for the same reason). The IPv4 header
+   * checksum is checked regardless, as Linux does.
+   */
+  verifyChecksums?: boolean;
 }
 
 /** What an {@linkcode IpInput} did with the packets it was given. */
@@ -168,6 +178,7 @@ export class IpInput {
   readonly #out: PacketOut;
   readonly #mtu: number;
   readonly #parsed = new ParsedPacket();
+  readonly #verify: boolean;
   #addresses: Uint8Array[];
   #tcp: TcpHandler | undefined;
   #icmp: ((p: ParsedPacket) => void) | undefined;
@@ -185,6 +196,7 @@ export class IpInput {
     this.#addresses = opts.addresses.map((a) => a.slice());
     this.#tcp = opts.tcp;
     this.#icmp = opts.icmp;
+    this.#verify = opts.verifyChecksums ?? true;
     this.reassembler = new IpReassembler(opts.clock, opts.reassembly);
     this.reassembler.onTimeout = (first) => {
       const err = this.icmpErrors.timeExceeded(parsePacket(first));
@@ -261,7 +273,12 @@ export class IpInput {
       this.counters.malformed++;
       return;
     }
-    if (!verifyChecksums(whole)) {
+    // #validate checked the IPv4 header checksum of a packet that came in one piece.
+    if (whole !== b && !headerChecksumOk(p)) {
+      this.counters.badHeaderChecksum++;
+      return;
+    }
+    if (this.#verify && !transportChecksumOk(p)) {
       this.counters.badChecksum++;
       return;
     }
@@ -348,7 +365,9 @@ export class IpInput {
   }
 
   #ours(b: Uint8Array, off: number, len: number): boolean {
-    outer: for (const a of this.#addresses) {
+    const addrs = this.#addresses;
+    outer: for (let k = 0; k < addrs.length; k++) {
+      const a = addrs[k];
       if (a.length !== len) continue;
       for (let i = 0; i < len; i++) if (a[i] !== b[off + i]) continue outer;
       return true;
@@ -408,6 +427,11 @@ export class IpInput {
       }
     }
   }
+}
+
+/** Whether a parsed packet's IPv4 header checksum is right (IPv6 has none). */
+function headerChecksumOk(p: ParsedPacket): boolean {
+  return p.version !== 4 || finishChecksum(sumWords(p.buf, 0, p.l4Off)) === 0;
 }
 
 /** Whether a source address is one a packet may come from: not unspecified, multicast or broadcast. */

@@ -135,6 +135,21 @@ Deno.test("ip input: bad checksums, other destinations and bad lengths are dropp
   assert.equal(ip.udp.counters.delivered, 0);
 });
 
+Deno.test("ip input: verifyChecksums false skips transport checksums, not the IPv4 header's", () => {
+  const { ip } = stack({ verifyChecksums: false });
+  const ep = ip.udp.bind({ port: 7 });
+  const badUdp = udp(PEER4, US4, 7);
+  badUdp[badUdp.length - 1] ^= 1;
+  ip.input(badUdp);
+  const badHdr = udp(PEER4, US4, 7);
+  badHdr[10] ^= 1;
+  ip.input(badHdr);
+  assert.equal(ip.counters.badChecksum, 0);
+  assert.equal(ip.counters.badHeaderChecksum, 1);
+  assert.equal(ip.udp.counters.delivered, 1);
+  assert.ok(ep.tryReceive() !== undefined);
+});
+
 Deno.test("ip input: bytes past the IP length are ignored, not taken as payload", () => {
   const { ip } = stack();
   const ep = ip.udp.bind({ port: 7 });

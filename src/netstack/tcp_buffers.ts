@@ -82,7 +82,8 @@ export class ByteRing {
     const cap = this.#b.length;
     const tail = (this.#head + this.#len) % cap;
     const first = Math.min(n, cap - tail);
-    this.#b.set(data.subarray(0, first), tail);
+    // All of `data` in one piece is the common case: set() it as it is, without a view.
+    this.#b.set(first === data.length ? data : data.subarray(0, first), tail);
     if (n > first) this.#b.set(data.subarray(first, n), 0);
     this.#len += n;
     return n;
@@ -114,6 +115,19 @@ export class ByteRing {
     if (n === 0) return this.#b.subarray(0, 0);
     const start = (this.#head + offset) % cap;
     return start + n <= cap ? this.#b.subarray(start, start + n) : this.copy(offset, n);
+  }
+
+  /**
+   * Up to `max` bytes at the head that lie in one piece, as a view (never a
+   * copy; fewer than `max` where the ring wraps). The bytes stay put until
+   * they are dropped: pushes only write past them, and a growth copies them
+   * to new storage, leaving the view's intact.
+   */
+  headView(max: number): Uint8Array {
+    const cap = this.#b.length;
+    if (this.#len === 0 || max <= 0) return this.#b.subarray(0, 0);
+    const n = Math.min(max, this.#len, cap - this.#head);
+    return this.#b.subarray(this.#head, this.#head + n);
   }
 
   /** Discards `n` bytes from the head (clamped). */

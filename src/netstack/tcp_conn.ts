@@ -32,6 +32,10 @@ import { TcpSender } from "./tcp_sender.ts";
 import { seqAdd } from "./tcp_seq.ts";
 
 const EMPTY = new Uint8Array(0);
+// Shared event objects: the bulk path emits one per segment otherwise.
+const READABLE: TcpEvent = Object.freeze({ type: "readable" });
+const WRITABLE: TcpEvent = Object.freeze({ type: "writable" });
+const NO_EVENTS: readonly TcpEvent[] = Object.freeze([]);
 
 /**
  * A TCP connection between `localPort` and `remotePort` (addresses are the
@@ -228,9 +232,10 @@ export class TcpConn {
     };
   }
 
-  /** Drains the events since the last call. */
-  events(): TcpEvent[] {
+  /** Drains the events since the last call (a shared empty array when there are none). */
+  events(): readonly TcpEvent[] {
     const e = this.#events;
+    if (e.length === 0) return NO_EVENTS;
     this.#events = [];
     return e;
   }
@@ -255,6 +260,21 @@ export class TcpConn {
     return out;
   }
 
+  /**
+   * Up to `max` received bytes in place, not copied (empty when none): a
+   * view valid until `consume` or the next `read`; `consume(n)` marks them read.
+   */
+  peek(max: number): Uint8Array {
+    return this.#rcv.peek(max);
+  }
+
+  /** Marks `n` bytes of what `peek` showed as read (the window reopens as after `read`). */
+  consume(n: number): void {
+    if (n <= 0) return;
+    this.#rcv.consume(n);
+    this.#dirty = true;
+  }
+
   /** Half-close: a FIN follows the buffered data; reading continues until the peer's FIN. */
   close(): void {
     const s = this.#state;
@@ -276,11 +296,9 @@ export class TcpConn {
 
   /** Queues an event; readable and writable are not repeated while one is undrained. */
   #emit(e: TcpEvent): void {
-    if (
-      (e.type === "readable" || e.type === "writable") &&
-      this.#events.some((x) => x.type === e.type)
-    ) {
-      return;
+    if (e === READABLE || e === WRITABLE) {
+      const q = this.#events;
+      for (let i = 0; i < q.length; i++) if (q[i] === e) return;
     }
     this.#events.push(e);
   }
@@ -384,7 +402,7 @@ export class TcpConn {
     }
     if (acked > 0 && this.#wantWritable && snd.buf.free > 0) {
       this.#wantWritable = false;
-      this.#emit({ type: "writable" });
+      this.#emit(WRITABLE);
     }
     if (snd.finAcked) this.#moveTo(afterOurFinAcked(this.#state), now);
     // FIN-WAIT-2 lasts while the peer is heard from (the timer restarts on each segment).
@@ -396,10 +414,10 @@ export class TcpConn {
     }
     if (receivesData(this.#state)) {
       const r = rcv.onSegment(seg.seq, seg.payload, fin, now);
-      if (r.delivered > 0) this.#emit({ type: "readable" });
+      if (r.delivered > 0) this.#emit(READABLE);
       if (r.fin) {
         this.#emit({ type: "eof" });
-        this.#emit({ type: "readable" });
+        this.#emit(READABLE);
         this.#moveTo(afterPeerFin(this.#state, snd.finAcked), now);
       }
     } else if (fin || seg.payload.length > 0) {

@@ -11,6 +11,7 @@
 import type { SackBlock } from "./tcp_segment.ts";
 import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from "./tcp_seq.ts";
 
+const NOTHING: readonly Uint8Array[] = Object.freeze([]);
 /** What {@linkcode ReassemblyQueue} dropped or trimmed. */
 export interface ReassemblyStats {
   /** Segments (or parts) outside the receive window. */
@@ -144,7 +145,9 @@ export class ReassemblyQueue {
    * (empty when the hole at `rcvNxt` is still open); pieces entirely below
    * `rcvNxt` are discarded, one straddling it is cut.
    */
-  take(rcvNxt: number): Uint8Array[] {
+  take(rcvNxt: number): readonly Uint8Array[] {
+    // Nothing queued is the usual case of an in-order flow: no array for it.
+    if (this.#q.length === 0) return NOTHING;
     const out: Uint8Array[] = [];
     let at = rcvNxt;
     while (this.#q.length > 0) {

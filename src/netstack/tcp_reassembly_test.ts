@@ -5,7 +5,7 @@ import { seqAdd } from "./tcp_seq.ts";
 
 const bytes = (from: number, n: number) =>
   Uint8Array.from({ length: n }, (_, i) => (from + i) & 0xff);
-const concat = (parts: Uint8Array[]) => {
+const concat = (parts: readonly Uint8Array[]) => {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
   for (const p of parts) {

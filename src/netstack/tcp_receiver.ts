@@ -57,6 +57,7 @@ export class TcpReceiver {
   readonly buf: ByteRing;
   /** The out-of-order queue. */
   readonly ooo: ReassemblyQueue;
+  readonly #res: ReceiveResult = { delivered: 0, fin: false };
   #finSeq: number | null = null;
   #unacked = 0;
   readonly #maxBytes: number;
@@ -128,21 +129,28 @@ export class TcpReceiver {
   /**
    * Takes an acceptable segment's data (and FIN): in-order bytes go to the
    * buffer with whatever the out-of-order queue then releases; later bytes
-   * are queued. Decides whether the ACK is due now or delayed.
+   * are queued. Decides whether the ACK is due now or delayed. The result
+   * is overwritten by the next call.
    */
   onSegment(seq: number, data: Uint8Array, fin: boolean, now: number): ReceiveResult {
-    const res: ReceiveResult = { delivered: 0, fin: false };
+    // One result object per receiver, overwritten by each call: no allocation per segment.
+    const res = this.#res;
+    res.delivered = 0;
+    res.fin = false;
     const end = seqAdd(seq, data.length);
     if (fin && !this.finReceived) this.#finSeq = end;
     if (data.length > 0) {
       if (seqLe(seq, this.nxt) && seqGt(end, this.nxt)) {
-        const fresh = data.subarray(
-          seqDiff(this.nxt, seq),
-          Math.min(data.length, seqDiff(this.advEnd, seq)),
-        );
+        const from = seqDiff(this.nxt, seq);
+        const to = Math.min(data.length, seqDiff(this.advEnd, seq));
+        // The usual segment is new and fits the window whole: no view of it needed.
+        const fresh = from === 0 && to === data.length ? data : data.subarray(from, to);
         const hadHoles = this.ooo.segments > 0;
         res.delivered += this.#deliver(fresh);
-        for (const part of this.ooo.take(this.nxt)) res.delivered += this.#deliver(part);
+        if (hadHoles) {
+          const parts = this.ooo.take(this.nxt);
+          for (let i = 0; i < parts.length; i++) res.delivered += this.#deliver(parts[i]);
+        }
         this.#autotune();
         this.#unacked += fresh.length;
         // The largest segment seen stands for the peer's MSS (as Linux's rcv_mss).
@@ -197,15 +205,29 @@ export class TcpReceiver {
   read(max = Infinity): Uint8Array {
     const before = this.wnd;
     const out = this.buf.shift(max);
-    if (out.length > 0) {
-      const opened = this.#candidateEnd();
-      const gain = seqDiff(opened, this.advEnd);
-      // Announce a reopened window at once, if it grows by a worthwhile step.
-      if (gain >= this.#step() && (before < this.#mss || gain >= this.buf.capacity / 2)) {
-        this.ackNow = true;
-      }
-    }
+    if (out.length > 0) this.#opened(before);
     return out;
+  }
+
+  /** Up to `max` unread bytes in place (see `ByteRing.headView`); `consume` marks them read. */
+  peek(max: number): Uint8Array {
+    return this.buf.headView(max);
+  }
+
+  /** Marks `n` bytes from the head as read, as `read` does; may call for a window update. */
+  consume(n: number): void {
+    const before = this.wnd;
+    const len = this.buf.length;
+    this.buf.drop(n);
+    if (this.buf.length < len) this.#opened(before);
+  }
+
+  /** Announces a reopened window at once if it grows by a worthwhile step. */
+  #opened(before: number): void {
+    const gain = seqDiff(this.#candidateEnd(), this.advEnd);
+    if (gain >= this.#step() && (before < this.#mss || gain >= this.buf.capacity / 2)) {
+      this.ackNow = true;
+    }
   }
 
   #step(): number {

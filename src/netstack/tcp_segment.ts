@@ -153,23 +153,50 @@ export function decodeTcpSegment(
   rejects?: TcpRejectCounters,
   verifyChecksum = true,
 ): TcpSegment | null {
-  if (b.length < TCP_HEADER_MIN) return reject(rejects, "short");
-  const hdrLen = (b[12] >> 4) * 4;
-  if (hdrLen < TCP_HEADER_MIN || hdrLen > b.length) return reject(rejects, "badOffset");
-  const options = decodeOptions(b, TCP_HEADER_MIN, hdrLen);
+  const seg = decodeTcpSegmentAt(b, 0, b.length, rejects);
+  if (seg !== null && verifyChecksum && tcpChecksum(b, src, dst) !== 0) {
+    return reject(rejects, "badChecksum");
+  }
+  return seg;
+}
+
+/**
+ * Decodes the TCP segment in `b[off, end)` (an IP packet's payload, in
+ * place: no view of the segment is made, only of its data) without looking
+ * at the checksum — for a receiver that verified it already or need not
+ * (see `IpInputOptions.verifyChecksums`). Null, counted, as
+ * {@linkcode decodeTcpSegment} for a bad header.
+ *
+ * @example
+ * ```ts
+ * import { decodeTcpSegmentAt } from "./tcp_segment.ts";
+ * const b = new Uint8Array(44);
+ * b[20 + 12] = 5 << 4; // a 20-byte header 20 bytes in
+ * decodeTcpSegmentAt(b, 20, 44)?.payload.length; // 4
+ * ```
+ */
+export function decodeTcpSegmentAt(
+  b: Uint8Array,
+  off: number,
+  end: number,
+  rejects?: TcpRejectCounters,
+): TcpSegment | null {
+  if (end - off < TCP_HEADER_MIN) return reject(rejects, "short");
+  const hdrLen = (b[off + 12] >> 4) * 4;
+  if (hdrLen < TCP_HEADER_MIN || hdrLen > end - off) return reject(rejects, "badOffset");
+  const options = decodeOptions(b, off + TCP_HEADER_MIN, off + hdrLen);
   if (options === null) return reject(rejects, "badOption");
-  if (verifyChecksum && tcpChecksum(b, src, dst) !== 0) return reject(rejects, "badChecksum");
   // Byte reads, not a DataView: one allocation less per segment on the receive path.
   return {
-    srcPort: (b[0] << 8) | b[1],
-    dstPort: (b[2] << 8) | b[3],
-    seq: ((b[4] << 24) | (b[5] << 16) | (b[6] << 8) | b[7]) >>> 0,
-    ack: ((b[8] << 24) | (b[9] << 16) | (b[10] << 8) | b[11]) >>> 0,
-    flags: b[13],
-    window: (b[14] << 8) | b[15],
-    urgent: (b[18] << 8) | b[19],
+    srcPort: (b[off] << 8) | b[off + 1],
+    dstPort: (b[off + 2] << 8) | b[off + 3],
+    seq: ((b[off + 4] << 24) | (b[off + 5] << 16) | (b[off + 6] << 8) | b[off + 7]) >>> 0,
+    ack: ((b[off + 8] << 24) | (b[off + 9] << 16) | (b[off + 10] << 8) | b[off + 11]) >>> 0,
+    flags: b[off + 13],
+    window: (b[off + 14] << 8) | b[off + 15],
+    urgent: (b[off + 18] << 8) | b[off + 19],
     options,
-    payload: b.subarray(hdrLen),
+    payload: b.subarray(off + hdrLen, end),
   };
 }
 

@@ -23,6 +23,19 @@ export type AckVerdict =
   | "future" // acknowledges something not yet sent: answer with an ACK, drop (RFC 9293)
   | "old"; // older than the largest window allows (RFC 5961 §5): answer with an ACK, drop
 
+/** What {@linkcode TcpSender.onAck} made of an ACK, and the data bytes it acknowledged. */
+export interface AckResult {
+  /** The verdict. */
+  readonly verdict: AckVerdict;
+  /** Data bytes newly acknowledged (0 unless "new"). */
+  readonly acked: number;
+}
+
+// The verdicts without progress, shared: no allocation per ACK that acknowledges nothing new.
+const FUTURE: AckResult = Object.freeze({ verdict: "future", acked: 0 });
+const OLD: AckResult = Object.freeze({ verdict: "old", acked: 0 });
+const DUPLICATE: AckResult = Object.freeze({ verdict: "duplicate", acked: 0 });
+
 /** One thing to transmit, from {@linkcode TcpSender.next}. */
 export interface SendItem {
   /** First sequence number. */
@@ -189,11 +202,9 @@ export class TcpSender {
     tsRtt: number | null,
     carriesData: boolean,
     now: number,
-  ): { verdict: AckVerdict; acked: number } {
-    if (seqGt(ack, this.max)) return { verdict: "future", acked: 0 };
-    if (seqLt(ack, seqAdd(this.una, -Math.max(this.maxWnd, 65535)))) {
-      return { verdict: "old", acked: 0 };
-    }
+  ): AckResult {
+    if (seqGt(ack, this.max)) return FUTURE;
+    if (seqLt(ack, seqAdd(this.una, -Math.max(this.maxWnd, 65535)))) return OLD;
     let wndChanged = false;
     if (seqLt(this.wl1, seq) || (this.wl1 === seq && seqLe(this.wl2, ack))) {
       const wnd = rawWnd * (1 << this.shift); // shift ≤ 14: an int multiply, not Math.pow
@@ -241,7 +252,7 @@ export class TcpSender {
       const lost = this.sackOk && this.sb.isLost(this.una, this.segMax);
       if (this.dupAcks >= DUP_THRESH || lost) this.#enterRecovery(now);
     }
-    return { verdict: "duplicate", acked: 0 };
+    return DUPLICATE; // also what every data segment of a receive-only connection gets
   }
 
   /**

@@ -32,6 +32,32 @@ export class TcpStream {
   readonly readable: ReadableStream<Uint8Array>;
   /** Bytes to the peer; closing it sends our FIN after what is buffered. */
   readonly writable: WritableStream<Uint8Array>;
+  /**
+   * The received bytes lent in place (the proxies' `ByteSource`), instead of
+   * `readable`: `peek()` resolves to a view of the receive buffer, null at
+   * the peer's FIN; `consume(n)` marks bytes read and reopens the window.
+   */
+  readonly source: {
+    peek(): Promise<Uint8Array | null>;
+    consume(n: number): void;
+  } = {
+    peek: () => this.#peek(),
+    consume: (n) => {
+      this.#conn.consume(n);
+      this.#kick();
+    },
+  };
+  /** Sending without a stream (the proxies' `ByteSink`), instead of `writable`. */
+  readonly sink: {
+    write(bytes: Uint8Array): Promise<number>;
+    closeWrite(): Promise<void>;
+  } = {
+    write: async (bytes) => {
+      await this.#write(bytes);
+      return bytes.length;
+    },
+    closeWrite: () => Promise.resolve(this.#closeWrite()),
+  };
   /** Our address and port. */
   readonly localAddr: StreamAddr;
   /** The peer's address and port. */
@@ -100,7 +126,7 @@ export class TcpStream {
   }
 
   /** Takes the connection's events (the stack calls this after it ran the connection). */
-  onEvents(events: TcpEvent[]): void {
+  onEvents(events: readonly TcpEvent[]): void {
     for (const e of events) {
       switch (e.type) {
         case "connected":
@@ -191,6 +217,20 @@ export class TcpStream {
       if (c.eof) return ctl.close();
       if (this.#failure && this.#isConnected) return ctl.error(this.#failure);
       if (c.state === "CLOSED") return ctl.close();
+      await new Promise<void>((r) => this.#readWake = r);
+    }
+  }
+
+  /** As #pull, for `source`: the next bytes in place, or null where the readable would close. */
+  async #peek(): Promise<Uint8Array | null> {
+    const c = this.#conn;
+    for (;;) {
+      if (this.#closed) return null;
+      const b = c.peek(READ_CHUNK);
+      if (b.length > 0) return b;
+      if (c.eof) return null;
+      if (this.#failure && this.#isConnected) throw this.#failure;
+      if (c.state === "CLOSED") return null;
       await new Promise<void>((r) => this.#readWake = r);
     }
   }

@@ -73,9 +73,39 @@ export function fromDenoConn(conn: Deno.Conn, prefix?: Uint8Array): AcceptedConn
       close();
     },
   });
+  // The source reads into one buffer, lent until consumed: no allocation per read.
+  let buf: Uint8Array | null = null;
+  let lent: Uint8Array | null = null;
+  const source = {
+    async peek(): Promise<Uint8Array | null> {
+      if (pending !== null) return pending;
+      if (lent !== null && lent.length > 0) return lent;
+      buf ??= new Uint8Array(READ_SIZE);
+      let n: number | null;
+      try {
+        n = await conn.read(buf);
+      } catch (err) {
+        if (closed) return null;
+        throw err;
+      }
+      lent = n === null ? null : buf.subarray(0, n);
+      return lent;
+    },
+    consume(n: number): void {
+      if (pending !== null) {
+        pending = n >= pending.length ? null : pending.subarray(n);
+      } else if (lent !== null) lent = lent.subarray(n);
+    },
+  };
+  const sink = {
+    write: (bytes: Uint8Array) => conn.write(bytes),
+    closeWrite: () => writable.close(),
+  };
   return {
     readable,
     writable,
+    source,
+    sink,
     close,
     localAddr: netAddr(conn.localAddr),
     remoteAddr: netAddr(conn.remoteAddr),

@@ -21,6 +21,8 @@
 
 export {
   type AcceptedConn,
+  type ByteSink,
+  type ByteSource,
   type DialFailure,
   dialFailureOf,
   type ProxyAddr,

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ProxyConn } from "./types.ts";
+import type { ByteSink, ByteSource, ProxyConn } from "./types.ts";
 
 /** Bytes already read off a side before the tunnel started, to forward first. */
 export interface RelayPrefix {
@@ -40,7 +40,9 @@ export async function relay(
         await w.write(first);
         w.releaseLock();
       }
-      await src.readable.pipeTo(dst.writable);
+      if (src.source !== undefined && dst.sink !== undefined) {
+        await pipeDirect(src.source, dst.sink);
+      } else await src.readable.pipeTo(dst.writable);
     } catch {
       failed();
     }
@@ -54,4 +56,16 @@ export async function relay(
   ]);
   client.close();
   upstream.close();
+}
+
+/**
+ * `src` to `dst` until `src` ends, then half-closes `dst`: each view `src`
+ * lends goes to `dst` as it is, so no byte is copied in between and no
+ * chunk allocated (the bulk path of a download through the proxy).
+ */
+async function pipeDirect(src: ByteSource, dst: ByteSink): Promise<void> {
+  for (let b = await src.peek(); b !== null; b = await src.peek()) {
+    src.consume(await dst.write(b));
+  }
+  await dst.closeWrite();
 }

@@ -7,6 +7,31 @@
  * @module
  */
 
+/**
+ * A connection's received bytes lent in place, for the relay: no copy and no
+ * stream chunk per read. Used instead of `readable`, never beside it.
+ */
+export interface ByteSource {
+  /**
+   * Waits for bytes and lends the next of them: a view valid until
+   * `consume`, or null at end of stream. Rejects when the connection fails.
+   */
+  peek(): Promise<Uint8Array | null>;
+  /** Marks the first `n` bytes of the last view as used; the next peek starts after them. */
+  consume(n: number): void;
+}
+
+/** A connection's bytes to send, written without a stream; used instead of `writable`. */
+export interface ByteSink {
+  /**
+   * Writes some of `bytes` (at least one), resolving to how many; the caller
+   * may reuse `bytes` once it resolves. Rejects when the connection fails.
+   */
+  write(bytes: Uint8Array): Promise<number>;
+  /** Half-closes, as closing `writable` does. */
+  closeWrite(): Promise<void>;
+}
+
 /** A bidirectional byte stream, shaped like `Deno.Conn`'s streams. */
 export interface ProxyConn {
   /** Bytes from the peer; closes at the peer's end of stream. */
@@ -15,6 +40,10 @@ export interface ProxyConn {
   writable: WritableStream<Uint8Array>;
   /** Tears the whole connection down; safe to call more than once. */
   close(): void;
+  /** The received bytes in place, where the connection can lend them (the relay prefers it). */
+  source?: ByteSource;
+  /** Sending without a stream, where the connection offers it (the relay prefers it). */
+  sink?: ByteSink;
   /** Our end of the connection, when known (a SOCKS5 CONNECT reply reports it as BND.ADDR). */
   localAddr?: ProxyAddr;
 }

@@ -1,0 +1,74 @@
+import assert from "node:assert/strict";
+import { BlockingPoller } from "./blocking_poll.ts";
+import { EventFd } from "./eventfd.ts";
+import { endpointFromString, UdpSocket } from "./udp.ts";
+
+Deno.test("BlockingPoller.wait() reports the readable fd, times out, and calls onWake", async () => {
+  const waker = new EventFd();
+  let wakes = 0;
+  const poller = new BlockingPoller(waker, () => wakes++);
+  const a = UdpSocket.bind(0), b = UdpSocket.bind(0);
+  try {
+    assert.deepEqual(await poller.wait([b.fd], 10), [false]);
+    a.sendBatch([new Uint8Array(8)], [8], [endpointFromString(`127.0.0.1:${b.port}`)], 1);
+    assert.deepEqual(await poller.wait([a.fd, b.fd], 5000), [false, true]);
+    assert.equal(wakes, 0);
+    poller.wake();
+    assert.deepEqual(await poller.wait([a.fd], 5000), [false]);
+    assert.equal(wakes, 1, "the raised waker was seen");
+    assert.deepEqual(await poller.wait([a.fd], 10), [false], "and lowered");
+    assert.equal(wakes, 1);
+  } finally {
+    a.close();
+    b.close();
+    waker.close();
+  }
+});
+
+Deno.test("BlockingPoller in a Worker: a datagram and a wake from the main thread reach it while it blocks", async () => {
+  const waker = new EventFd();
+  const a = UdpSocket.bind(0), b = UdpSocket.bind(0);
+  const control = new SharedArrayBuffer(4);
+  const worker = new Worker(new URL("./testdata/blocking_poll_worker.ts", import.meta.url), {
+    type: "module",
+  });
+  const seen: string[] = [];
+  let notify = () => {};
+  worker.onmessage = (e) => {
+    seen.push(e.data);
+    notify();
+  };
+  const until = (what: string) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no "${what}" from the Worker`)), 10_000);
+      const check = () => {
+        if (!seen.includes(what)) return;
+        clearTimeout(timer);
+        resolve();
+      };
+      notify = check;
+      check();
+    });
+  try {
+    worker.postMessage({ udp: b.handle, wakeFd: waker.fd, control });
+    await new Promise((r) => setTimeout(r, 200)); // the Worker is blocked in poll(2) by now
+    a.sendBatch(
+      [new TextEncoder().encode("hello")],
+      [5],
+      [endpointFromString(`127.0.0.1:${b.port}`)],
+      1,
+    );
+    await until("datagram hello");
+    waker.signal();
+    await until("wake");
+    Atomics.store(new Int32Array(control), 0, 1);
+    waker.signal();
+    await until("done");
+    assert.deepEqual(seen, ["datagram hello", "wake", "wake", "done"]);
+  } finally {
+    worker.terminate();
+    a.close();
+    b.close();
+    waker.close();
+  }
+});

@@ -40,8 +40,13 @@ export function startPlane(
   log: (line: string) => void,
   mode: PlaneMode = planeModeDefault(),
 ): Promise<PlaneRunner> {
-  if (mode === "worker") return PlaneThread.start(spec, log);
-  return import("./local_plane.ts").then((m) => m.LocalPlane.start(spec, log));
+  const local = () => import("./local_plane.ts").then((m) => m.LocalPlane.start(spec, log));
+  if (mode === "pool") return local();
+  // A binary compiled without the Worker's module (no --include) still runs, slower to wake.
+  return PlaneThread.start(spec, log).catch((e) => {
+    log(`${e instanceof Error ? e.message : e}; running it on the main thread`);
+    return local();
+  });
 }
 
 /** The data plane in a Worker, blocked in `poll(2)` between bursts. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { v8FlagsArg } from "../cli/v8_flags.ts";
+import { v8FlagsArg, WARREN_DENO_FLAGS } from "../cli/v8_flags.ts";
 
 /** Output of a finished command. */
 export interface RunResult {
@@ -222,7 +222,8 @@ export async function withLinkedPair(
 export function warrenArgv(): string[] {
   const exe = Deno.execPath();
   if (/(^|\/)deno$/.test(exe)) {
-    return [exe, "run", "-A", v8FlagsArg(), new URL("../../main.ts", import.meta.url).pathname];
+    const main = new URL("../../main.ts", import.meta.url).pathname;
+    return [exe, "run", "-A", ...WARREN_DENO_FLAGS, v8FlagsArg(), main];
   }
   return [exe];
 }

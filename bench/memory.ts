@@ -2,12 +2,14 @@
  * Memory benchmark: idle and peak RSS of each warren mode beside an empty
  * Deno process with the same V8 flags, in one run, on namespaces.
  *
- *   deno task bench:memory [--settle 10] [--later 60] [--only deno,wg,tailnet,derp]
+ *   deno task bench:memory [--settle 10] [--later 60] [--only deno,wg,tailnet,derp,bundle]
  *
  * Rows: an empty Deno process (a script that only keeps a timer), `warren tun
  * up --wg-config` with one wireguard-go peer, `warren tun up --auth-key` on a
  * tailnet with one warren peer, the tailnet's `warren tun derp`, and the
- * wireguard-go peer for reference. Each node exchanges a few pings first so
+ * wireguard-go peer for reference; `bundle` (not in the default set) adds the
+ * same tailnet node run from a one-file bundle of main.ts (`deno task bundle`), on a
+ * tailnet of its own. Each node exchanges a few pings first so
  * its data plane has run; then each process's VmRSS is read from
  * /proc/PID/status `--settle` seconds after it came up and again `--later`
  * seconds after, and VmHWM (peak RSS) at the end.
@@ -15,14 +17,16 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { v8FlagsArg } from "../src/cli/v8_flags.ts";
+import { v8FlagsArg, WARREN_DENO_FLAGS } from "../src/cli/v8_flags.ts";
 import { generatePrivateKey, publicKeyFrom } from "../src/crypto/x25519.ts";
 import { formatWgKey } from "../src/key/wg_key.ts";
 import { linkPair, namespaceSupport, Netns, run } from "../src/testbed/netns.ts";
+import { bundleWarren } from "../src/testbed/bundle.ts";
 import { Tailnet } from "../src/testbed/tailnet.ts";
 import { WarrenNode } from "../src/testbed/warren_node.ts";
 import { WireguardGo, wireguardGoSupport } from "../src/testbed/wireguard_go.ts";
 import { findDenoPid, readRss } from "./_rss.ts";
+import { smapsBreakdown } from "./_smaps.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -54,6 +58,10 @@ interface Target {
   settled?: number;
   later?: number;
   laterAnon?: number;
+  /** KiB of the deno binary's text and read-only data, at the later sample. */
+  laterBinary?: number;
+  /** KiB of malloc's main heap, at the later sample. */
+  laterMalloc?: number;
 }
 
 const dir = await Deno.makeTempDir({ prefix: "warren-bench-mem-" });
@@ -67,7 +75,7 @@ try {
     const script = `${dir}/idle.ts`;
     await Deno.writeTextFile(script, "setInterval(() => {}, 60_000);\n");
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", v8FlagsArg(), script],
+      args: ["run", ...WARREN_DENO_FLAGS, v8FlagsArg(), script],
       stdin: "null",
       stdout: "null",
       stderr: "null",
@@ -128,13 +136,30 @@ try {
     if (ONLY.has("derp")) await add("warren tun derp", t.procs.get("derp")!.child.pid);
   }
 
+  if (ONLY.has("bundle")) {
+    const t = await Tailnet.create({ warrenMain: await bundleWarren(`${dir}/bundle`) });
+    stops.push(() => t.close());
+    await t.addHost("alpha");
+    await t.addHost("beta");
+    await t.up("alpha");
+    await t.up("beta");
+    const alphaIp = ((await t.status("alpha")).addresses as string[])[0].split("/")[0];
+    await t.hosts.get("beta")!.exec(["ping", "-c", "20", "-i", "0.05", "-q", alphaIp]);
+    await add("… the same, bundled (deno task bundle)", t.procs.get("node-alpha")!.child.pid);
+  }
+
   const sampleAt = async (key: "settled" | "later", seconds: number) => {
     for (const tg of [...targets].sort((x, y) => x.upAt - y.upAt)) {
       const wait = tg.upAt + seconds * 1000 - performance.now();
       if (wait > 0) await sleep(wait);
       const r = await readRss(tg.pid);
       tg[key] = r.rssKiB;
-      if (key === "later") tg.laterAnon = r.anonKiB;
+      if (key === "later") {
+        tg.laterAnon = r.anonKiB;
+        const by = await smapsBreakdown(tg.pid);
+        tg.laterBinary = (by.get("exe text") ?? 0) + (by.get("exe rodata") ?? 0);
+        tg.laterMalloc = by.get("malloc main heap") ?? 0;
+      }
     }
   };
   await sampleAt("settled", SETTLE_S);
@@ -150,7 +175,9 @@ try {
   console.log(
     `${"process".padEnd(38)} ${`idle @${SETTLE_S}s`.padStart(10)} ${
       `idle @${SETTLE_S + LATER_S}s`.padStart(10)
-    } ${"peak".padStart(8)} ${"above Deno".padStart(11)} ${"anon".padStart(7)}`,
+    } ${"peak".padStart(8)} ${"above Deno".padStart(11)} ${"anon".padStart(7)} ${
+      "malloc".padStart(7)
+    } ${"binary".padStart(7)}`,
   );
   targets.forEach((tg, i) => {
     const above = floor === undefined || tg.label.startsWith("wireguard-go")
@@ -159,12 +186,16 @@ try {
     console.log(
       `${tg.label.padEnd(38)} ${mb(tg.settled).padStart(10)} ${mb(tg.later).padStart(10)} ${
         mb(peaks[i]).padStart(8)
-      } ${above.padStart(11)} ${mb(tg.laterAnon).padStart(7)}`,
+      } ${above.padStart(11)} ${mb(tg.laterAnon).padStart(7)} ${mb(tg.laterMalloc).padStart(7)} ${
+        mb(tg.laterBinary).padStart(7)
+      }`,
     );
   });
   console.log(
     "idle = VmRSS, peak = VmHWM, anon = RssAnon at the later sample (/proc/PID/status); " +
-      "above Deno = later idle − empty Deno's.\nRSS − anon is pages of the deno binary and " +
+      "above Deno = later idle − empty Deno's; malloc = malloc's main heap (part of anon: " +
+      "Deno's module graph), binary = the executable's text and read-only data resident, at " +
+      "the later sample (/proc/PID/smaps).\nRSS − anon is pages of the deno binary and " +
       "libraries: shared, and dropped by the kernel under memory pressure, so it varies run to " +
       "run; anon (V8 heap, malloc) is the process's own. The first run after a code change is " +
       "higher: V8's code cache is rebuilt.",

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { v8FlagsArg } from "../cli/v8_flags.ts";
+import { v8FlagsArg, WARREN_DENO_FLAGS } from "../cli/v8_flags.ts";
 
 /** Output of a finished command. */
 export interface RunResult {
@@ -218,11 +218,16 @@ export async function withLinkedPair(
   }
 }
 
-/** The argv that runs this warren (compiled binary, or `deno run` of main.ts). */
-export function warrenArgv(): string[] {
+/**
+ * The argv that runs this warren (compiled binary, or `deno run` of main.ts). `main` runs
+ * another entry point with deno instead of main.ts, such as a bundle of it
+ * (`deno task bundle`); a compiled binary ignores it.
+ */
+export function warrenArgv(main?: string): string[] {
   const exe = Deno.execPath();
   if (/(^|\/)deno$/.test(exe)) {
-    return [exe, "run", "-A", v8FlagsArg(), new URL("../../main.ts", import.meta.url).pathname];
+    const entry = main ?? new URL("../../main.ts", import.meta.url).pathname;
+    return [exe, "run", "-A", ...WARREN_DENO_FLAGS, v8FlagsArg(), entry];
   }
   return [exe];
 }

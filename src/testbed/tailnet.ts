@@ -49,18 +49,25 @@ export class Tailnet {
   #links = 0;
   /** The command prefix each node runs under (setpriv, env), for its CLI calls too. */
   readonly #wrappers = new Map<string, string[]>();
+  /** The argv of every warren process of this tailnet (see {@link warrenArgv}). */
+  readonly #warren: string[];
 
-  private constructor(hub: Netns, dir: string) {
+  private constructor(hub: Netns, dir: string, warren: string[]) {
     this.hub = hub;
     this.dir = dir;
+    this.#warren = warren;
   }
 
-  /** Creates the hub and starts the coordination and DERP servers in it. */
+  /**
+   * Creates the hub and starts the coordination and DERP servers in it. `warrenMain` is the
+   * entry point every warren process of this tailnet runs instead of main.ts (a bundle).
+   */
   static async create(
-    opts: { keepAliveSeconds?: number; derpTls?: boolean } = {},
+    opts: { keepAliveSeconds?: number; derpTls?: boolean; warrenMain?: string } = {},
   ): Promise<Tailnet> {
     const hub = await Netns.create("wt-hub");
-    const t = new Tailnet(hub, await Deno.makeTempDir({ prefix: "warren-tailnet-" }));
+    const dir = await Deno.makeTempDir({ prefix: "warren-tailnet-" });
+    const t = new Tailnet(hub, dir, warrenArgv(opts.warrenMain));
     try {
       await hub.exec(["ip", "addr", "add", `${HUB_IP}/32`, "dev", "lo"]);
       await hub.exec(["ip", "addr", "add", `${HUB_IP2}/32`, "dev", "lo"]);
@@ -111,7 +118,7 @@ export class Tailnet {
       : ["--port", `${DERP_PORT}`];
     for (const [name, ip] of [["derp", HUB_IP], ["derp2", HUB_IP2]]) {
       this.#spawn(name, this.hub, [
-        ...warrenArgv(),
+        ...this.#warren,
         "tun",
         "derp",
         "--address",
@@ -314,7 +321,7 @@ export class Tailnet {
     this.#wrappers.set(name, wrapper);
     this.#spawn(`node-${name}`, ns, [
       ...wrapper,
-      ...warrenArgv(),
+      ...this.#warren,
       "tun",
       "up",
       ...(key === null ? [] : ["--auth-key", key]),
@@ -344,7 +351,7 @@ export class Tailnet {
   /** Runs `warren tun <args>` in host `name` (under its node's wrapper, if any). */
   warren(name: string, args: string[], check = true): Promise<RunResult> {
     const wrapper = this.#wrappers.get(name) ?? [];
-    return this.hosts.get(name)!.exec([...wrapper, ...warrenArgv(), "tun", ...args], { check });
+    return this.hosts.get(name)!.exec([...wrapper, ...this.#warren, "tun", ...args], { check });
   }
 
   /** The node's status (`warren tun status --json`). */

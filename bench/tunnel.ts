@@ -6,9 +6,11 @@
  * Worker). Prints single-stream TCP throughput both ways, 4-stream
  * throughput, ping RTT, the ratio warren / wireguard-go for each, and each
  * warren's peak RSS. The pairs take turns per figure, so the machine's load
- * hits all of them alike.
+ * hits all of them alike. Then (unless `--skip-tailnet`) a warren tailnet pair
+ * against a warren plain-WireGuard pair on the same two hosts of a test
+ * tailnet (`bench/_tailnet_pair.ts`).
  *
- *   deno task bench [--seconds 5]
+ *   deno task bench [--seconds 5] [--skip-tailnet]
  *
  * @module
  */
@@ -18,10 +20,14 @@ import { formatWgKey } from "../src/key/wg_key.ts";
 import { linkPair, namespaceSupport, Netns, run } from "../src/testbed/netns.ts";
 import { WarrenNode } from "../src/testbed/warren_node.ts";
 import { WireguardGo, wireguardGoSupport } from "../src/testbed/wireguard_go.ts";
+import { tailnetAgainstWireguard } from "./_tailnet_pair.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { seconds: { type: "string", default: "5" } },
+  options: {
+    seconds: { type: "string", default: "5" },
+    "skip-tailnet": { type: "boolean", default: false },
+  },
 });
 const SECONDS = Number(values.seconds);
 
@@ -226,6 +232,25 @@ try {
     "ratio = warren↔wireguard-go / wireguard-go↔wireguard-go; warren is the client side. " +
       "1-thread: warren with its data plane on the main thread (WARREN_DATAPLANE=pool).",
   );
+  if (!values["skip-tailnet"]) {
+    const pairRows = await tailnetAgainstWireguard(
+      dir,
+      (client, server, serverIp, args) => iperf({ label: "", client, server, serverIp }, args),
+      (client, serverIp) => pingRtt({ label: "", client, server: client, serverIp }),
+    );
+    console.log(
+      `\n${"warren tailnet pair / warren WireGuard pair".padEnd(42)} ` +
+        ["tailnet", "wireguard", "ratio"].map((c) => c.padStart(14)).join(" "),
+    );
+    for (const r of pairRows) {
+      const fmt = (x: number) => x.toFixed(r.metric.includes("(ms)") ? 3 : 0).padStart(14);
+      console.log(
+        `${r.metric.padEnd(42)} ${fmt(r.tailnet)} ${fmt(r.wireguard)} ` +
+          `${(r.tailnet / r.wireguard).toFixed(2).padStart(14)}`,
+      );
+    }
+    console.log("Both pairs on the same two hosts, routed through the test tailnet's hub.");
+  }
 } finally {
   for (const s of stops.reverse()) await s().catch(() => {});
   for (const ns of spaces) await ns.delete();

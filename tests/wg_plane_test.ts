@@ -59,6 +59,8 @@ for (const mode of ["worker", "pool"] as const) {
         defer(() => node.stop("SIGKILL"));
         const workers = (await threadNames(node.proc.pid)).filter((n) => n.startsWith("worker"));
         assert.equal(workers.length, mode === "worker" ? 1 : 0, `threads of ${mode} mode`);
+        assert.equal(JSON.parse((await node.cli(["status", "--json"])).stdout).dataPlane, mode);
+        assert.match((await node.cli(["status"])).stdout, /data plane: (own|main) thread/);
 
         await a.exec(["ping", "-c", "3", "-i", "0.2", "-W", "3", "10.242.0.2"]);
         await b.exec(["ping", "-c", "3", "-i", "0.2", "-W", "3", "10.242.0.1"]);

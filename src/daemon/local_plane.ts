@@ -19,6 +19,8 @@ import { buildWgPlane, type PlaneSpec, type WgPlane } from "./wg_plane.ts";
 
 /** The data plane on the main thread. */
 export class LocalPlane implements PlaneRunner {
+  /** Always "pool". */
+  readonly mode = "pool";
   readonly #plane: WgPlane;
   readonly #poller: Poller;
   readonly #log: (line: string) => void;

@@ -19,6 +19,8 @@ export interface PlaneRunner {
   status(): Promise<DeviceStatus>;
   /** Stops the loop and closes the device (not the fds). Idempotent. */
   stop(): Promise<void>;
+  /** Where it runs. */
+  readonly mode: PlaneMode;
   /** Settles when the loop has stopped, by request or by failure (logged). */
   readonly done: Promise<void>;
 }
@@ -51,6 +53,8 @@ export function startPlane(
 
 /** The data plane in a Worker, blocked in `poll(2)` between bursts. */
 export class PlaneThread implements PlaneRunner {
+  /** Always "worker". */
+  readonly mode = "worker";
   readonly #worker: Worker;
   readonly #wake: EventFd;
   readonly #log: (line: string) => void;

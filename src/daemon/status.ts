@@ -156,6 +156,11 @@ export interface NodeStatus {
   rules?: { family: 4 | 6; rule: string }[];
   /** Firewall mark on the WireGuard socket's packets, 0 for none (wg-config nodes). */
   fwmark?: number;
+  /**
+   * Where the data plane runs (wg-config nodes): its own Worker, or the main thread waiting
+   * through Deno's thread pool (`WARREN_DATAPLANE=pool`, or a Worker that could not start).
+   */
+  dataPlane?: "worker" | "pool";
   /** Peers. */
   peers: PeerStatus[];
   /** Dropped packets by reason. */

@@ -202,6 +202,7 @@ export class WgNode {
       })),
       rules: this.#routing.rules.map((r) => ({ family: r.family, rule: describeRule(r) })),
       fwmark: this.#fwmark,
+      dataPlane: this.#plane.mode,
       peers: dev.peers,
       drops: dev.drops,
       pid: Deno.pid,

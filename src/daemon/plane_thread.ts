@@ -13,6 +13,9 @@ import type { DeviceStatus } from "./device_status.ts";
 import { Control, type FromPlane } from "./plane_messages.ts";
 import type { PlaneSpec } from "./wg_plane.ts";
 
+/** How long a stop waits for the Worker's loop to end before terminating the Worker. */
+const STOP_GRACE_MS = 5_000;
+
 /** A running data plane, wherever it runs. */
 export interface PlaneRunner {
   /** The device's part of the node's status. */
@@ -119,7 +122,16 @@ export class PlaneThread implements PlaneRunner {
     this.#stopping ??= (async () => {
       Atomics.store(this.#control, Control.STOP, 1);
       if (!this.#finished) this.#wake.signal();
-      await this.done;
+      // A Worker that does not come back (a bug, not a path) is terminated anyway, so the node
+      // still stops: V8 ends it when its poll(2) next returns, within the loop's longest wait.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<void>((r) => timer = setTimeout(r, STOP_GRACE_MS));
+      await Promise.race([this.done, late]);
+      clearTimeout(timer);
+      if (!this.#finished) {
+        this.#log(`data plane did not stop within ${STOP_GRACE_MS} ms; terminating its Worker`);
+        this.#finish();
+      }
     })();
     return this.#stopping;
   }

@@ -64,7 +64,10 @@ Deno.test("BlockingPoller in a Worker: a datagram and a wake from the main threa
     Atomics.store(new Int32Array(control), 0, 1);
     waker.signal();
     await until("done");
-    assert.deepEqual(seen, ["datagram hello", "wake", "wake", "done"]);
+    // The stop's wake is seen, or the loop found the stop flag before it blocked again.
+    assert.deepEqual(seen.slice(0, 2), ["datagram hello", "wake"]);
+    assert.equal(seen.at(-1), "done");
+    assert.ok(seen.length <= 4 && seen.slice(2, -1).every((m) => m === "wake"), `${seen}`);
   } finally {
     worker.terminate();
     a.close();

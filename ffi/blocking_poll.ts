@@ -11,9 +11,8 @@
  */
 
 import type { Waker } from "./eventfd.ts";
-import { libc, POLLERR, POLLHUP, POLLIN, POLLNVAL } from "./libc.ts";
-
-const POLLFD_SIZE = 8; // struct pollfd { int fd; short events; short revents; }
+import { libc } from "./libc.ts";
+import { PollFds, pollTimeout } from "./pollfds.ts";
 
 /**
  * Blocks the calling thread until one of `fds`, or the waker, is readable. Only for a thread
@@ -28,8 +27,7 @@ const POLLFD_SIZE = 8; // struct pollfd { int fd; short events; short revents; }
 export class BlockingPoller {
   readonly #waker: Waker;
   readonly #onWake: () => void;
-  #fds = new Uint8Array(0);
-  #dv = new DataView(this.#fds.buffer);
+  readonly #fds = new PollFds();
 
   /**
    * Waits on `waker` as well; {@link wake} raises it, from this thread or another, and each
@@ -50,26 +48,11 @@ export class BlockingPoller {
   }
 
   #poll(fds: number[], timeoutMs: number): boolean[] {
-    const n = fds.length + 1;
-    if (this.#fds.length < n * POLLFD_SIZE) {
-      this.#fds = new Uint8Array(n * POLLFD_SIZE);
-      this.#dv = new DataView(this.#fds.buffer);
-    }
-    const dv = this.#dv;
-    for (let i = 0; i < n; i++) {
-      dv.setInt32(i * POLLFD_SIZE, i < fds.length ? fds[i] : this.#waker.fd, true);
-      dv.setInt16(i * POLLFD_SIZE + 4, POLLIN, true);
-      dv.setInt16(i * POLLFD_SIZE + 6, 0, true);
-    }
-    const timeout = timeoutMs < 0 ? -1 : Math.min(Math.ceil(timeoutMs), 0x7fffffff);
-    const r = libc().poll(this.#fds, n, timeout);
-    const out = new Array<boolean>(fds.length).fill(false);
-    if (r <= 0) return out; // timeout, or EINTR: the caller's loop comes back
-    const mask = POLLIN | POLLERR | POLLHUP | POLLNVAL;
-    for (let i = 0; i < fds.length; i++) {
-      out[i] = (dv.getInt16(i * POLLFD_SIZE + 6, true) & mask) !== 0;
-    }
-    if (dv.getInt16(fds.length * POLLFD_SIZE + 6, true) !== 0) {
+    const n = this.#fds.set(fds, this.#waker.fd);
+    const timeout = pollTimeout(timeoutMs);
+    const r = libc().poll(this.#fds.buffer, n, timeout);
+    const out = this.#fds.ready(fds.length, r); // all false on a timeout, or EINTR
+    if (r > 0 && this.#fds.lastReady(fds.length)) {
       this.#waker.clear();
       // Not a yield to the event loop for postMessage: a turn of it (setTimeout(0), ~2 ms) did
       // not always deliver the messages posted meanwhile, and a MessageChannel turn never did.

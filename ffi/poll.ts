@@ -6,20 +6,8 @@
  * @module
  */
 
-import {
-  addressOf,
-  closeQuietly,
-  EFD_CLOEXEC,
-  EFD_NONBLOCK,
-  fail,
-  libc,
-  POLLERR,
-  POLLHUP,
-  POLLIN,
-  POLLNVAL,
-} from "./libc.ts";
-
-const POLLFD_SIZE = 8; // struct pollfd { int fd; short events; short revents; }
+import { addressOf, closeQuietly, EFD_CLOEXEC, EFD_NONBLOCK, fail, libc } from "./libc.ts";
+import { PollFds, pollTimeout } from "./pollfds.ts";
 
 /**
  * Waits until any of a set of fds is readable (or a timeout, or {@link Poller.wake}).
@@ -34,8 +22,7 @@ export class Poller {
   #efd: number;
   #closed = false;
   #pending = false;
-  #fds = new Uint8Array(POLLFD_SIZE * 4);
-  #dv = new DataView(this.#fds.buffer);
+  #fds = new PollFds();
   #counter = new Uint8Array(8);
   #counterAddr = 0;
   #scratch = new Uint8Array(8);
@@ -60,40 +47,19 @@ export class Poller {
   async wait(fds: number[], timeoutMs: number, events?: number[]): Promise<boolean[]> {
     if (this.#closed) throw new Error("Cannot wait: poller is closed");
     if (this.#pending) throw new Error("Cannot wait: a wait is already pending on this poller");
-    const n = fds.length + 1;
-    if (this.#fds.length < n * POLLFD_SIZE) {
-      this.#fds = new Uint8Array(n * POLLFD_SIZE * 2);
-      this.#dv = new DataView(this.#fds.buffer);
-    }
-    const buf = this.#fds;
-    const dv = this.#dv;
-    for (let i = 0; i < fds.length; i++) {
-      dv.setInt32(i * POLLFD_SIZE, fds[i], true);
-      dv.setInt16(i * POLLFD_SIZE + 4, events?.[i] ?? POLLIN, true);
-      dv.setInt16(i * POLLFD_SIZE + 6, 0, true);
-    }
-    const w = fds.length * POLLFD_SIZE;
-    dv.setInt32(w, this.#efd, true);
-    dv.setInt16(w + 4, POLLIN, true);
-    dv.setInt16(w + 6, 0, true);
-    const timeout = timeoutMs < 0 ? -1 : Math.min(Math.ceil(timeoutMs), 0x7fffffff);
+    const n = this.#fds.set(fds, this.#efd, events);
+    const timeout = pollTimeout(timeoutMs);
     this.#pending = true;
     let r: number;
     try {
-      r = await libc().pollWait(buf, n, timeout);
+      r = await libc().pollWait(this.#fds.buffer, n, timeout);
     } finally {
       this.#pending = false;
       if (this.#closed) closeQuietly(this.#efd);
     }
-    const out = new Array<boolean>(fds.length).fill(false);
     // A failed poll (EINTR on the pool thread; its errno is not ours to read) reports nothing.
-    if (r <= 0) return out;
-    const want = POLLERR | POLLHUP | POLLNVAL;
-    for (let i = 0; i < fds.length; i++) {
-      const rev = dv.getInt16(i * POLLFD_SIZE + 6, true);
-      out[i] = (rev & ((events?.[i] ?? POLLIN) | want)) !== 0;
-    }
-    if (!this.#closed && dv.getInt16(w + 6, true) !== 0) this.#drain();
+    const out = this.#fds.ready(fds.length, r, events);
+    if (r > 0 && !this.#closed && this.#fds.lastReady(fds.length)) this.#drain();
     return out;
   }
 

@@ -11,8 +11,6 @@
  * @module
  */
 import { Poller } from "../../ffi/poll.ts";
-import { TunDevice } from "../../ffi/tun.ts";
-import { UdpSocket } from "../../ffi/udp.ts";
 import { type DeviceStatus, deviceStatus } from "./device_status.ts";
 import type { PlaneRunner } from "./plane_thread.ts";
 import { buildWgPlane, type PlaneSpec, type WgPlane } from "./wg_plane.ts";
@@ -23,7 +21,6 @@ export class LocalPlane implements PlaneRunner {
   readonly mode = "pool";
   readonly #plane: WgPlane;
   readonly #poller: Poller;
-  readonly #log: (line: string) => void;
   #stopping: Promise<void> | null = null;
   /** Settles when the loop has stopped. */
   readonly done: Promise<void>;
@@ -31,7 +28,6 @@ export class LocalPlane implements PlaneRunner {
   private constructor(plane: WgPlane, poller: Poller, log: (line: string) => void) {
     this.#plane = plane;
     this.#poller = poller;
-    this.#log = log;
     this.done = plane.loop.run().catch((e) =>
       log(`data plane failed: ${e instanceof Error ? e.message : e}`)
     );
@@ -41,14 +37,7 @@ export class LocalPlane implements PlaneRunner {
   static start(spec: PlaneSpec, log: (line: string) => void): LocalPlane {
     const poller = new Poller();
     try {
-      const plane = buildWgPlane(
-        spec,
-        TunDevice.adopt(spec.tun),
-        UdpSocket.adopt(spec.udp),
-        poller,
-        log,
-      );
-      return new LocalPlane(plane, poller, log);
+      return new LocalPlane(buildWgPlane(spec, poller, log), poller, log);
     } catch (e) {
       poller.close();
       throw e;

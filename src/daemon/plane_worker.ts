@@ -9,8 +9,6 @@
  */
 import { BlockingPoller } from "../../ffi/blocking_poll.ts";
 import { EventFd } from "../../ffi/eventfd.ts";
-import { TunDevice } from "../../ffi/tun.ts";
-import { UdpSocket } from "../../ffi/udp.ts";
 import { deviceStatus } from "./device_status.ts";
 import { Control, type FromPlane, type StartPlane } from "./plane_messages.ts";
 import { buildWgPlane, type WgPlane } from "./wg_plane.ts";
@@ -46,7 +44,7 @@ function start({ spec, wakeFd, control: block }: StartPlane): void {
       () => plane && control(ctl, plane, answered),
     );
     const log = (line: string) => post({ type: "log", line });
-    plane = buildWgPlane(spec, TunDevice.adopt(spec.tun), UdpSocket.adopt(spec.udp), poller, log);
+    plane = buildWgPlane(spec, poller, log);
   } catch (e) {
     post({ type: "failed", message: e instanceof Error ? e.message : String(e) });
     return;

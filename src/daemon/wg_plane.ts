@@ -5,8 +5,8 @@
  *
  * @module
  */
-import type { TunDevice, TunHandle } from "../../ffi/tun.ts";
-import type { UdpHandle, UdpSocket } from "../../ffi/udp.ts";
+import { TunDevice, type TunHandle } from "../../ffi/tun.ts";
+import { type UdpHandle, UdpSocket } from "../../ffi/udp.ts";
 import type { IpPrefix } from "../net/ip.ts";
 import { Device } from "../wireguard/device.ts";
 import type { PeerConfig } from "../wireguard/peer.ts";
@@ -37,14 +37,16 @@ export interface WgPlane {
   loop: DataPlane;
 }
 
-/** Builds the device with its peers and the loop over `tun` and `udp`, waiting with `waiter`. */
+/**
+ * Builds the device with its peers and the loop over the spec's TUN queue and UDP socket
+ * (adopted: the node that opened them closes them), waiting with `waiter`.
+ */
 export function buildWgPlane(
   spec: PlaneSpec,
-  tun: TunDevice,
-  udp: UdpSocket,
   waiter: LoopWaiter,
   log: (line: string) => void,
 ): WgPlane {
+  const tun = TunDevice.adopt(spec.tun), udp = UdpSocket.adopt(spec.udp);
   const device = new Device({
     privateKey: spec.privateKey,
     bind: udpBind(udp),

@@ -121,8 +121,9 @@ try {
     await add("wireguard-go (its peer, reference)", wg.proc.pid);
   }
 
-  if (ONLY.has("tailnet") || ONLY.has("derp")) {
-    const t = await Tailnet.create();
+  /** A tailnet of two nodes, alpha and beta, that have pinged each other. */
+  const pingedPair = async (opts: Parameters<typeof Tailnet.create>[0] = {}) => {
+    const t = await Tailnet.create(opts);
     stops.push(() => t.close());
     await t.addHost("alpha");
     await t.addHost("beta");
@@ -130,6 +131,11 @@ try {
     await t.up("beta");
     const alphaIp = ((await t.status("alpha")).addresses as string[])[0].split("/")[0];
     await t.hosts.get("beta")!.exec(["ping", "-c", "20", "-i", "0.05", "-q", alphaIp]);
+    return t;
+  };
+
+  if (ONLY.has("tailnet") || ONLY.has("derp")) {
+    const t = await pingedPair();
     if (ONLY.has("tailnet")) {
       await add("warren tun up --auth-key (1 peer)", t.procs.get("node-alpha")!.child.pid);
     }
@@ -137,14 +143,7 @@ try {
   }
 
   if (ONLY.has("bundle")) {
-    const t = await Tailnet.create({ warrenMain: await bundleWarren(`${dir}/bundle`) });
-    stops.push(() => t.close());
-    await t.addHost("alpha");
-    await t.addHost("beta");
-    await t.up("alpha");
-    await t.up("beta");
-    const alphaIp = ((await t.status("alpha")).addresses as string[])[0].split("/")[0];
-    await t.hosts.get("beta")!.exec(["ping", "-c", "20", "-i", "0.05", "-q", alphaIp]);
+    const t = await pingedPair({ warrenMain: await bundleWarren(`${dir}/bundle`) });
     await add("… the same, bundled (deno task bundle)", t.procs.get("node-alpha")!.child.pid);
   }
 

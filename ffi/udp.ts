@@ -52,6 +52,9 @@ export {
 /** Default largest batch one `recvmmsg`/`sendmmsg` call moves. */
 export const DEFAULT_MAX_BATCH = 128;
 
+/** Default socket buffer size requested when none is given (as wireguard-go does). */
+export const DEFAULT_SOCKET_BUFFER = 7 << 20;
+
 /** What another thread needs to use a bound socket; plain data, so it crosses `postMessage`. */
 export interface UdpHandle {
   /** The socket's fd. */
@@ -65,8 +68,6 @@ export interface UdpHandle {
   /** Whether sends use UDP GSO. */
   gso: boolean;
 }
-/** Default socket buffer size requested when none is given (as wireguard-go does). */
-export const DEFAULT_SOCKET_BUFFER = 7 << 20;
 
 // struct mmsghdr on LP64, viewed as u32 words: msg_hdr { name ptr [0,1], namelen [2],
 // iov ptr [4,5], iovlen [6,7], control [8,9], controllen [10,11], flags [12] }, msg_len [14].
@@ -254,7 +255,7 @@ export class UdpSocket {
       port: this.port,
       dualStack: this.dualStack,
       maxBatch: this.#recv.max,
-      gso: this.#gso !== null,
+      gso: this.gso,
     };
   }
 

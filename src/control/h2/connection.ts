@@ -27,58 +27,39 @@ import {
   H2Error,
   H2StreamError,
   MAX_WINDOW,
-  parseSettings,
-  readU32,
   Setting,
   u32Payload,
 } from "./frame.ts";
-import { type HeaderField, HpackDecoder, HpackEncoder } from "./hpack.ts";
+import {
+  concat,
+  decodeGoaway,
+  decodePing,
+  decodeRstStream,
+  decodeSettings,
+  decodeWindowUpdate,
+  flowError,
+  frameSizeError,
+  headerFrames,
+  protocolError,
+  RecvWindow,
+} from "./control_frames.ts";
+import { HpackDecoder, HpackEncoder } from "./hpack.ts";
 import { H2Stream, type StreamOwner } from "./stream.ts";
+import {
+  type H2ConnectionOptions,
+  type H2RequestInit,
+  type H2Transport,
+  requestFields,
+} from "./request.ts";
 
 export { H2Stream };
-
-/** The byte stream HTTP/2 runs over (a `NoiseConn` satisfies it). */
-export interface H2Transport {
-  /** The next chunk, or null at EOF. */
-  read(): Promise<Uint8Array | null>;
-  /** Writes all of `p`; calls may overlap and must stay in order. */
-  write(p: Uint8Array): Promise<void>;
-  /** Closes the transport. */
-  close(): void;
-}
-
-/** Options for {@link H2Connection}. */
-export interface H2ConnectionOptions {
-  /** `:authority` of every request. */
-  authority: string;
-  /** `:scheme` of every request (default `https`, as tailscaled sends over Noise). */
-  scheme?: string;
-  /** Receive window of each stream (default 1 MiB). */
-  streamWindow?: number;
-  /** Receive window of the connection (default 2 MiB). */
-  connectionWindow?: number;
-}
-
-/** One request. */
-export interface H2RequestInit {
-  /** Method, e.g. `POST`. */
-  method: string;
-  /** Path and query. */
-  path: string;
-  /** Regular header fields; names are lower-cased, an array value sends the field once per item. */
-  headers?: Record<string, string | string[]>;
-  /** The body, or null for none. */
-  body?: Uint8Array | null;
-  /** Aborts the request (before its response: it rejects; after: the body read fails). */
-  signal?: AbortSignal;
-}
+export type { H2ConnectionOptions, H2RequestInit, H2Transport };
 
 /** Connection-side state of one open stream. */
 interface StreamState {
   stream: H2Stream;
   sendWindow: number;
-  recvWindow: number;
-  recvUnacked: number;
+  recv: RecvWindow;
   responded: boolean;
   resolve: (s: H2Stream) => void;
   reject: (e: Error) => void;
@@ -110,8 +91,7 @@ export class H2Connection implements StreamOwner {
   #peerMaxFrame = DEFAULT_MAX_FRAME_SIZE;
   #peerMaxStreams = Infinity;
   #sendWindow = DEFAULT_WINDOW;
-  #recvWindow = DEFAULT_WINDOW;
-  #recvUnacked = 0;
+  #recv: RecvWindow;
   #block: { id: number; parts: Uint8Array[]; size: number; endStream: boolean } | null = null;
   #goaway: H2Error | null = null;
   #settingsSeen = false;
@@ -129,6 +109,7 @@ export class H2Connection implements StreamOwner {
     this.#scheme = opts.scheme ?? "https";
     this.#streamWindow = opts.streamWindow ?? 1 << 20;
     this.#connWindow = Math.max(DEFAULT_WINDOW, opts.connectionWindow ?? 2 << 20);
+    this.#recv = new RecvWindow(this.#connWindow); // grown to this size by the opening update
     const settings = encodeSettings([
       [Setting.ENABLE_PUSH, 0],
       [Setting.INITIAL_WINDOW_SIZE, this.#streamWindow],
@@ -137,7 +118,6 @@ export class H2Connection implements StreamOwner {
     if (this.#connWindow > DEFAULT_WINDOW) {
       const grow = this.#connWindow - DEFAULT_WINDOW;
       parts.push(encodeFrame(FrameType.WINDOW_UPDATE, 0, 0, u32Payload(grow)));
-      this.#recvWindow = this.#connWindow;
     }
     this.#send(concat(parts));
     this.#loop();
@@ -179,8 +159,7 @@ export class H2Connection implements StreamOwner {
       this.#streams.set(id, {
         stream,
         sendWindow: this.#peerInitialWindow,
-        recvWindow: this.#streamWindow,
-        recvUnacked: 0,
+        recv: new RecvWindow(this.#streamWindow),
         responded: false,
         resolve,
         reject,
@@ -189,7 +168,10 @@ export class H2Connection implements StreamOwner {
     const onAbort = () => this.#failStream(id, abortError(init.signal!), ErrorCode.CANCEL);
     init.signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      this.#sendHeaders(id, this.#requestFields(init, body), body === null || body.length === 0);
+      const block = this.#encoder.encode(
+        requestFields(init, this.#scheme, this.#authority, body),
+      );
+      this.#send(headerFrames(id, block, body === null || body.length === 0, this.#peerMaxFrame));
       if (body !== null && body.length > 0) await this.#sendBody(id, body);
       return await response;
     } catch (err) {
@@ -209,14 +191,8 @@ export class H2Connection implements StreamOwner {
   consumed(id: number, n: number): void {
     if (this.#closed) return;
     this.#creditConnection(n);
-    const s = this.#streams.get(id);
-    if (s === undefined) return;
-    s.recvUnacked += n;
-    if (s.recvUnacked >= this.#streamWindow / 2) {
-      this.#send(encodeFrame(FrameType.WINDOW_UPDATE, 0, id, u32Payload(s.recvUnacked)));
-      s.recvWindow += s.recvUnacked;
-      s.recvUnacked = 0;
-    }
+    const inc = this.#streams.get(id)?.recv.release(n) ?? 0;
+    if (inc > 0) this.#send(encodeFrame(FrameType.WINDOW_UPDATE, 0, id, u32Payload(inc)));
   }
 
   /** {@link StreamOwner}: the user gave up on `id`. */
@@ -226,36 +202,6 @@ export class H2Connection implements StreamOwner {
       new H2StreamError(ErrorCode.CANCEL, "http2: stream cancelled"),
       ErrorCode.CANCEL,
     );
-  }
-
-  #requestFields(init: H2RequestInit, body: Uint8Array | null): HeaderField[] {
-    const fields: HeaderField[] = [
-      [":method", init.method],
-      [":scheme", this.#scheme],
-      [":authority", this.#authority],
-      [":path", init.path],
-    ];
-    for (const [k, v] of Object.entries(init.headers ?? {})) {
-      for (const one of Array.isArray(v) ? v : [v]) fields.push([k.toLowerCase(), one]);
-    }
-    if (body !== null) fields.push(["content-length", String(body.length)]);
-    return fields;
-  }
-
-  /** HEADERS (and CONTINUATIONs) in one write, so no other frame lands between them. */
-  #sendHeaders(id: number, fields: HeaderField[], endStream: boolean): void {
-    const block = this.#encoder.encode(fields);
-    const parts: Uint8Array[] = [];
-    for (let off = 0; off < block.length || off === 0; off += this.#peerMaxFrame) {
-      const piece = block.subarray(off, off + this.#peerMaxFrame);
-      const last = off + this.#peerMaxFrame >= block.length;
-      const type = off === 0 ? FrameType.HEADERS : FrameType.CONTINUATION;
-      const flags = (last ? Flag.END_HEADERS : 0) |
-        (off === 0 && endStream ? Flag.END_STREAM : 0);
-      parts.push(encodeFrame(type, flags, id, piece));
-      if (block.length === 0) break;
-    }
-    this.#send(concat(parts));
   }
 
   /** DATA frames within the peer's windows and frame size; waits for WINDOW_UPDATE when out. */
@@ -353,46 +299,30 @@ export class H2Connection implements StreamOwner {
   }
 
   /** The state of a stream a server frame names; null for one already closed. */
-  #streamFor(f: Frame, what: string): StreamState | null {
-    if (f.streamId === 0) throw protocolError(`${what} on stream 0`);
-    if (f.streamId % 2 === 0 || f.streamId >= this.#nextId) {
-      throw protocolError(`${what} on stream ${f.streamId}, which this client never opened`);
+  #streamFor(id: number, what: string): StreamState | null {
+    if (id === 0) throw protocolError(`${what} on stream 0`);
+    if (id % 2 === 0 || id >= this.#nextId) {
+      throw protocolError(`${what} on stream ${id}, which this client never opened`);
     }
-    return this.#streams.get(f.streamId) ?? null;
+    return this.#streams.get(id) ?? null;
   }
 
   #onData(f: Frame): void {
-    const s = this.#streamFor(f, "DATA");
+    const s = this.#streamFor(f.streamId, "DATA");
     const len = f.payload.length;
-    if (len > this.#recvWindow) throw flowError("DATA beyond the connection window");
-    this.#recvWindow -= len;
+    if (!this.#recv.take(len)) throw flowError("DATA beyond the connection window");
     const data = framePayload(f);
-    if (s === null || s.stream.done) {
-      this.#creditConnection(len);
-      return;
-    }
+    // Bytes the user will never read (padding, or a dead stream's) are credited back now.
+    const unread = s === null || s.stream.done || !s.responded ? len : len - data.length;
+    if (unread > 0) this.#creditConnection(unread);
+    if (s === null || s.stream.done) return;
     if (!s.responded) {
-      this.#creditConnection(len);
-      return this.#failStream(
-        f.streamId,
-        new H2StreamError(ErrorCode.PROTOCOL_ERROR, "http2: DATA before the response head"),
-        ErrorCode.PROTOCOL_ERROR,
-      );
+      return this.#resetStream(s, ErrorCode.PROTOCOL_ERROR, "DATA before the response head");
     }
-    if (len > s.recvWindow) {
-      this.#creditConnection(len);
-      return this.#failStream(
-        f.streamId,
-        new H2StreamError(ErrorCode.FLOW_CONTROL_ERROR, "http2: DATA beyond the stream window"),
-        ErrorCode.FLOW_CONTROL_ERROR,
-      );
+    if (!s.recv.take(len)) {
+      return this.#resetStream(s, ErrorCode.FLOW_CONTROL_ERROR, "DATA beyond the stream window");
     }
-    s.recvWindow -= len;
-    // Padding is never read by the user: credit it now.
-    if (len > data.length) {
-      this.#creditConnection(len - data.length);
-      s.recvUnacked += len - data.length;
-    }
+    if (len > data.length) s.recv.release(len - data.length);
     if (data.length > 0) s.stream.push(data);
     if (f.flags & Flag.END_STREAM) this.#endStream(f.streamId);
   }
@@ -425,21 +355,12 @@ export class H2Connection implements StreamOwner {
     this.#block = null;
     // Decoded whatever the stream's state: the dynamic table must stay in step.
     const fields = this.#decoder.decode(concat(b.parts));
-    const s = this.#streamFor({
-      type: FrameType.HEADERS,
-      flags: 0,
-      streamId: b.id,
-      payload: new Uint8Array(0),
-    }, "HEADERS");
+    const s = this.#streamFor(b.id, "HEADERS");
     if (s === null || s.stream.done) return;
     if (!s.responded) {
       const status = Number(fields.find(([n]) => n === ":status")?.[1]);
       if (!Number.isInteger(status) || status < 100 || status > 999) {
-        return this.#failStream(
-          b.id,
-          new H2StreamError(ErrorCode.PROTOCOL_ERROR, "http2: response without a valid :status"),
-          ErrorCode.PROTOCOL_ERROR,
-        );
+        return this.#resetStream(s, ErrorCode.PROTOCOL_ERROR, "response without a valid :status");
       }
       if (status < 200 && !b.endStream) return; // 1xx: the real head follows
       s.responded = true;
@@ -452,10 +373,9 @@ export class H2Connection implements StreamOwner {
   }
 
   #onReset(f: Frame): void {
-    if (f.payload.length !== 4) throw frameSizeError("RST_STREAM", f.payload.length);
-    const s = this.#streamFor(f, "RST_STREAM");
+    const code = decodeRstStream(f);
+    const s = this.#streamFor(f.streamId, "RST_STREAM");
     if (s === null) return;
-    const code = readU32(f.payload, 0);
     this.#forget(f.streamId);
     const err = new H2StreamError(
       code,
@@ -466,14 +386,10 @@ export class H2Connection implements StreamOwner {
   }
 
   #onSettings(f: Frame): void {
-    if (f.streamId !== 0) throw protocolError("SETTINGS on a stream");
-    if (f.flags & Flag.ACK) {
-      if (f.payload.length !== 0) throw frameSizeError("SETTINGS ACK", f.payload.length);
-      return;
-    }
-    for (const [id, value] of parseSettings(f.payload)) {
+    const pairs = decodeSettings(f);
+    if (pairs === null) return;
+    for (const [id, value] of pairs) {
       if (id === Setting.INITIAL_WINDOW_SIZE) {
-        if (value > MAX_WINDOW) throw flowError(`initial window ${value}`);
         const delta = value - this.#peerInitialWindow;
         this.#peerInitialWindow = value;
         for (const s of this.#streams.values()) {
@@ -481,14 +397,9 @@ export class H2Connection implements StreamOwner {
           if (s.sendWindow > MAX_WINDOW) throw flowError("a stream window overflowed");
         }
       } else if (id === Setting.MAX_FRAME_SIZE) {
-        if (value < DEFAULT_MAX_FRAME_SIZE || value > 0xffffff) {
-          throw protocolError(`max frame size ${value}`);
-        }
         this.#peerMaxFrame = value;
       } else if (id === Setting.MAX_CONCURRENT_STREAMS) {
         this.#peerMaxStreams = value;
-      } else if (id === Setting.ENABLE_PUSH && value > 1) {
-        throw protocolError(`ENABLE_PUSH ${value}`);
       }
       // HEADER_TABLE_SIZE: the encoder never indexes, so any size suits it.
     }
@@ -498,46 +409,33 @@ export class H2Connection implements StreamOwner {
   }
 
   #onPing(f: Frame): void {
-    if (f.streamId !== 0) throw protocolError("PING on a stream");
-    if (f.payload.length !== 8) throw frameSizeError("PING", f.payload.length);
-    if (!(f.flags & Flag.ACK)) this.#send(encodeFrame(FrameType.PING, Flag.ACK, 0, f.payload));
+    const { ack, payload } = decodePing(f);
+    if (!ack) this.#send(encodeFrame(FrameType.PING, Flag.ACK, 0, payload));
   }
 
   #onGoaway(f: Frame): void {
-    if (f.streamId !== 0) throw protocolError("GOAWAY on a stream");
-    if (f.payload.length < 8) throw frameSizeError("GOAWAY", f.payload.length);
-    const last = readU32(f.payload, 0, true);
-    const code = readU32(f.payload, 4);
-    const debug = new TextDecoder().decode(f.payload.subarray(8, 8 + 256));
-    this.#goaway = new H2Error(
-      code,
-      `http2: the server sent GOAWAY (${errorCodeName(code)}${debug ? `: ${debug}` : ""})`,
-    );
-    // Streams above `last` were never processed: fail them (they may be retried elsewhere).
+    const { lastStreamId, reason } = decodeGoaway(f);
+    this.#goaway = reason;
+    // Streams above the last were never processed: fail them (they may be retried elsewhere).
     for (const id of [...this.#streams.keys()]) {
-      if (id > last) this.#failStream(id, this.#goaway, null);
+      if (id > lastStreamId) this.#failStream(id, reason, null);
     }
     this.#wakeAll();
-    if (this.#streams.size === 0) this.#shutdown(this.#goaway, false);
+    if (this.#streams.size === 0) this.#shutdown(reason, false);
   }
 
   #onWindowUpdate(f: Frame): void {
-    if (f.payload.length !== 4) throw frameSizeError("WINDOW_UPDATE", f.payload.length);
-    const inc = readU32(f.payload, 0, true);
+    const inc = decodeWindowUpdate(f);
     if (f.streamId === 0) {
       if (inc === 0) throw protocolError("WINDOW_UPDATE of 0");
       this.#sendWindow += inc;
       if (this.#sendWindow > MAX_WINDOW) throw flowError("the connection window overflowed");
     } else {
-      const s = this.#streamFor(f, "WINDOW_UPDATE");
+      const s = this.#streamFor(f.streamId, "WINDOW_UPDATE");
       if (s === null) return;
       if (inc === 0 || s.sendWindow + inc > MAX_WINDOW) {
         const code = inc === 0 ? ErrorCode.PROTOCOL_ERROR : ErrorCode.FLOW_CONTROL_ERROR;
-        return this.#failStream(
-          f.streamId,
-          new H2StreamError(code, "http2: bad stream WINDOW_UPDATE"),
-          code,
-        );
+        return this.#resetStream(s, code, "bad stream WINDOW_UPDATE");
       }
       s.sendWindow += inc;
     }
@@ -545,12 +443,8 @@ export class H2Connection implements StreamOwner {
   }
 
   #creditConnection(n: number): void {
-    this.#recvUnacked += n;
-    if (this.#recvUnacked >= this.#connWindow / 2) {
-      this.#send(encodeFrame(FrameType.WINDOW_UPDATE, 0, 0, u32Payload(this.#recvUnacked)));
-      this.#recvWindow += this.#recvUnacked;
-      this.#recvUnacked = 0;
-    }
+    const inc = this.#recv.release(n);
+    if (inc > 0) this.#send(encodeFrame(FrameType.WINDOW_UPDATE, 0, 0, u32Payload(inc)));
   }
 
   #endStream(id: number): void {
@@ -558,6 +452,11 @@ export class H2Connection implements StreamOwner {
     if (s === undefined) return;
     this.#forget(id);
     s.stream.end();
+  }
+
+  /** A stream error: the stream fails with `what` and is reset with `code`. */
+  #resetStream(s: StreamState, code: number, what: string): void {
+    this.#failStream(s.stream.id, new H2StreamError(code, `http2: ${what}`), code);
   }
 
   /** Fails stream `id`; `rst` non-null sends RST_STREAM with that code. */
@@ -616,29 +515,6 @@ export class H2Connection implements StreamOwner {
   }
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
-
 function abortError(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new Error("http2: request aborted");
-}
-
-function protocolError(what: string): H2Error {
-  return new H2Error(ErrorCode.PROTOCOL_ERROR, `http2: ${what}`);
-}
-
-function frameSizeError(type: string, len: number): H2Error {
-  return new H2Error(ErrorCode.FRAME_SIZE_ERROR, `http2: ${type} frame of ${len} bytes`);
-}
-
-function flowError(what: string): H2Error {
-  return new H2Error(ErrorCode.FLOW_CONTROL_ERROR, `http2: ${what}`);
 }

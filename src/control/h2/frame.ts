@@ -67,7 +67,9 @@ export const DEFAULT_WINDOW = 65535;
 /** The largest window or window increment (2^31 − 1). */
 export const MAX_WINDOW = 0x7fffffff;
 /** The client connection preface (RFC 9113 §3.4). */
-export const CLIENT_PREFACE = new TextEncoder().encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+export const CLIENT_PREFACE: Uint8Array = new TextEncoder().encode(
+  "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+);
 
 /** The name of an error code, for messages (`0x1` → `PROTOCOL_ERROR`). */
 export function errorCodeName(code: number): string {

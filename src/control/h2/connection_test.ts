@@ -89,6 +89,22 @@ Deno.test("h2: POST with headers and a body against node:http2, several on one c
   }
 });
 
+Deno.test("h2: a 40 KB header value goes out as HEADERS and CONTINUATIONs", async () => {
+  const big = "v".repeat(40_000);
+  const srv = await nodeServer((stream, headers) => {
+    stream.respond({ ":status": 200 });
+    stream.end(String(headers["x-big"] === big));
+  }, { maxHeaderListSize: 1 << 20 });
+  const h2 = new H2Connection(srv.transport, { authority: "x" });
+  try {
+    const res = await h2.request({ method: "GET", path: "/", headers: { "x-big": big } });
+    assert.equal(str(await res.readAll(10)), "true");
+  } finally {
+    h2.close();
+    await srv.close();
+  }
+});
+
 Deno.test("h2: a 1 MB streamed response through 16 KiB stream / 64 KiB connection windows, and a 200 KB upload", async () => {
   const big = pattern(1_000_000);
   const upload = pattern(200_000);

@@ -10,6 +10,7 @@ import { generatePrivateKey, publicKeyFrom } from "../crypto/x25519.ts";
 import { formatMachinePublic } from "../key/node_key.ts";
 import { serverAccept } from "./controlbase/server.ts";
 import { writeAll } from "./controlbase/conn.ts";
+import { noiseDuplex } from "./controlbase/noise_duplex.ts";
 import { encodeEarlyPayload } from "./early_noise.ts";
 import { findHeadEnd } from "./http_head.ts";
 import { decodeBase64 } from "./_base64.ts";
@@ -164,7 +165,7 @@ export function startLoopbackServer(opts: LoopbackServerOptions): LoopbackServer
     }
     const nc = await serverAccept(conn, privateKey, init, { buffered: rest, earlyPayload: early });
     state.upgrades++;
-    const duplex = nc.toDuplex();
+    const duplex = noiseDuplex(nc);
     (duplex as unknown as { warrenMachineKey: Uint8Array }).warrenMachineKey = nc.peerStatic!;
     h2.once("session", (s) => {
       (s as unknown as { warrenMachineKey: Uint8Array }).warrenMachineKey = nc.peerStatic!;

@@ -220,16 +220,16 @@ export class ControlClient {
       clearTimeout(timer);
       timer = setTimeout(() => {
         stalled = true;
-        stream.destroy();
+        stream.cancel(new Error("map stream stalled"));
       }, watchdogMs);
     };
-    const onAbort = () => stream.destroy();
+    const onAbort = () => stream.cancel(new Error("aborted"));
     signal?.addEventListener("abort", onAbort, { once: true });
     const decoder = new MapMessageDecoder();
     arm();
     try {
       for await (const chunk of stream) {
-        decoder.push(chunk as Uint8Array);
+        decoder.push(chunk);
         for (let msg = decoder.next(); msg !== null; msg = decoder.next()) {
           arm();
           yield decodeMapMessage(msg, zstd);
@@ -252,7 +252,7 @@ export class ControlClient {
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
-      if (!stream.destroyed) stream.close();
+      stream.cancel();
     }
     if (signal?.aborted) throw new ControlError("aborted", "control: aborted");
     if (stalled) {

@@ -7,16 +7,15 @@
  *
  * @module
  */
-import http2 from "node:http2";
 import { encodeBase64 } from "./_base64.ts";
 import { BufferedReader } from "./_buffered_reader.ts";
 import { clientHandshake, HandshakeRefusedError } from "./controlbase/handshake.ts";
 import { type ByteStream, NoiseConn, writeAll } from "./controlbase/conn.ts";
 import { HEADER_LEN, MAX_FRAME_SIZE } from "./controlbase/constants.ts";
 import { readEarlyPayload } from "./early_noise.ts";
+import { H2Connection } from "./h2/connection.ts";
 import { parseResponseHead } from "./http_head.ts";
 import { raceAttempts, ts2021Plan, type Ts2021Target, ts2021Target } from "./dial_plan.ts";
-import { connectNodeTls } from "../derp/node_tls_conn.ts";
 import { dialTcp } from "../net/bypass_dial.ts";
 import {
   closeOnAbort,
@@ -50,8 +49,8 @@ export interface DialOptions {
 export interface Ts2021Connection {
   /** The Noise record connection. */
   conn: NoiseConn;
-  /** The HTTP/2 client session running over it. */
-  session: http2.ClientHttp2Session;
+  /** The HTTP/2 client connection running over it. */
+  session: H2Connection;
   /** The early payload, if the server sent one. */
   early: EarlyNoise | null;
   /** Resolves when the connection is closed or fails. */
@@ -169,6 +168,8 @@ async function openStream(
     return await raceAbort(dialTcp(tcp), signal);
   }
   // node:tls, not Deno.connectTls: a Deno.TlsConn closed mid-handshake keeps its socket.
+  // Loaded on first use, so a node on an http control server never loads node:tls.
+  const { connectNodeTls } = await import("../derp/node_tls_conn.ts");
   return await raceAbort(
     connectNodeTls({
       hostname: target.hostname,
@@ -304,34 +305,25 @@ async function readEarly(
 }
 
 function startHttp2(conn: NoiseConn, early: EarlyNoise | null, hostname: string): Ts2021Connection {
-  const duplex = conn.toDuplex();
+  // :authority is the bare hostname (no port), as tailscaled sends it.
   const authority = hostname.includes(":") ? `[${hostname}]` : hostname;
-  const session = http2.connect(`https://${authority}`, { createConnection: () => duplex });
+  const session = new H2Connection(conn, { authority });
   let alive = true;
-  let resolveClosed!: () => void;
-  const closed = new Promise<void>((r) => resolveClosed = r);
-  const down = () => {
-    if (!alive) return;
+  const closed = session.closed.then(() => {
     alive = false;
     conn.close();
-    resolveClosed();
-  };
-  // Errors surface on the individual requests; the session just goes down.
-  session.on("error", down);
-  session.on("close", down);
-  session.on("goaway", down);
-  duplex.on("close", down);
+  });
   return {
     conn,
     session,
     early,
     closed,
     get alive() {
-      return alive && !session.closed && !session.destroyed && !conn.closed;
+      return alive && session.alive && !conn.closed;
     },
     close() {
-      if (!session.destroyed) session.destroy();
-      down();
+      session.close();
+      conn.close();
     },
   };
 }

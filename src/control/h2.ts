@@ -4,15 +4,15 @@
  *
  * @module
  */
-import type http2 from "node:http2";
 import { ControlError, type ControlErrorKind, oneLine } from "./errors.ts";
+import type { H2Connection, H2Stream } from "./h2/connection.ts";
 
 /** An HTTP/2 response whose body is still to be read. */
 export interface H2Response {
   /** HTTP status. */
   status: number;
   /** The response stream (body). */
-  stream: http2.ClientHttp2Stream;
+  stream: H2Stream;
 }
 
 /**
@@ -21,7 +21,7 @@ export interface H2Response {
  * @throws {ControlError} "stream" if the stream fails before a response, "aborted" on abort
  */
 export function postJson(
-  session: http2.ClientHttp2Session,
+  session: H2Connection,
   path: string,
   body: unknown,
   headers: Record<string, string | string[]> = {},
@@ -38,77 +38,48 @@ export function postJson(
  *
  * @throws {ControlError} "stream" if the stream fails before a response, "aborted" on abort
  */
-export function h2Request(
-  session: http2.ClientHttp2Session,
+export async function h2Request(
+  session: H2Connection,
   method: string,
   path: string,
   body: Uint8Array | null,
   headers: Record<string, string | string[]> = {},
   signal?: AbortSignal,
 ): Promise<H2Response> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(new ControlError("aborted", "control: aborted"));
-      return;
-    }
-    let stream: http2.ClientHttp2Stream;
-    try {
-      stream = session.request({ ":method": method, ":path": path, ...headers }, {
-        endStream: body === null,
-      });
-    } catch (err) {
-      reject(
-        new ControlError("stream", `control: ${method} ${path} failed: connection is down`, {
-          cause: err,
-        }),
-      );
-      return;
-    }
-    const onAbort = () => {
-      stream.close();
-      reject(new ControlError("aborted", "control: aborted"));
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-    stream.once("response", (h) => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve({ status: Number(h[":status"]), stream });
-    });
-    stream.once("error", (err) => {
-      signal?.removeEventListener("abort", onAbort);
-      reject(
-        new ControlError("stream", `control: ${method} ${path} failed: ${oneLine(err.message)}`, {
-          cause: err,
-        }),
-      );
-    });
-    stream.once("close", () => {
-      reject(new ControlError("stream", `control: ${method} ${path} closed before a response`));
-    });
-    if (body !== null) stream.end(body);
-  });
+  if (signal?.aborted) throw new ControlError("aborted", "control: aborted");
+  if (!session.alive) {
+    throw new ControlError("stream", `control: ${method} ${path} failed: connection is down`);
+  }
+  try {
+    const stream = await session.request({ method, path, headers, body, signal });
+    return { status: stream.status, stream };
+  } catch (err) {
+    if (signal?.aborted) throw new ControlError("aborted", "control: aborted", { cause: err });
+    throw new ControlError(
+      "stream",
+      `control: ${method} ${path} failed: ${oneLine((err as Error).message)}`,
+      { cause: err },
+    );
+  }
 }
 
-/** Reads a response body up to `limit` bytes (the rest is discarded). */
-export async function readBody(
-  stream: http2.ClientHttp2Stream,
-  limit: number,
-): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let n = 0;
-  for await (const chunk of stream) {
-    const c = chunk as Uint8Array;
-    if (n < limit) {
-      parts.push(c.subarray(0, limit - n));
-      n += Math.min(c.length, limit - n);
-    }
+/**
+ * Reads a response body up to `limit` bytes (the rest is discarded).
+ *
+ * @throws {ControlError} "stream" when the stream is reset or the connection drops
+ */
+export async function readBody(stream: H2Stream, limit: number): Promise<Uint8Array> {
+  try {
+    return await stream.readAll(limit);
+  } catch (err) {
+    throw new ControlError(
+      "stream",
+      `control: response body lost: ${oneLine((err as Error).message)}`,
+      {
+        cause: err,
+      },
+    );
   }
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
 
 /** Builds the one-line error for a non-200 reply to `path`. */

@@ -16,7 +16,6 @@ import {
 } from "./constants.ts";
 import { DerpClient, type DerpClientOptions } from "./client.ts";
 import { readHttpHead } from "./http_head.ts";
-import { connectNodeTls } from "./node_tls_conn.ts";
 import { dialTcp } from "../net/bypass_dial.ts";
 import { parseMetaCert } from "./meta_cert.ts";
 import { bytesEqual } from "../bytes/equal.ts";
@@ -222,6 +221,8 @@ async function connectCandidate(
   }
   const pin = cand.certName?.startsWith("sha256-raw:") ? cand.certName.slice(11) : undefined;
   // The per-node limit stops at TCP connect (derphttp's dialNode); TLS has the rest.
+  // node:tls is loaded on first use: a tailnet with only http DERP never loads it.
+  const { connectNodeTls } = await import("./node_tls_conn.ts");
   const c = await raceAbort(
     connectNodeTls({
       hostname,

@@ -9,12 +9,12 @@
  */
 
 import tls from "node:tls";
-import { createHash } from "node:crypto";
 import type { DuplexConn } from "./conn.ts";
 import type { PeerCertSummary } from "./meta_cert.ts";
 import { bypassMark, dialTcp } from "../net/bypass_dial.ts";
 import { raceAbort } from "../net/abortable.ts";
 import { streamDuplex } from "../net/stream_duplex.ts";
+import { certPin } from "./cert_pin.ts";
 
 /** How to check the server certificate. */
 export interface NodeTlsOptions {
@@ -41,10 +41,7 @@ export interface NodeTlsOptions {
   connectSignal?: AbortSignal;
 }
 
-/** SHA-256 of DER bytes as lowercase hex: the `sha256-raw:` pin of a certificate. */
-export function certPin(der: Uint8Array): string {
-  return createHash("sha256").update(der).digest("hex");
-}
+export { certPin };
 
 /** A TLS connection from {@link connectNodeTls}. */
 export interface NodeTlsConn extends DuplexConn {

@@ -22,7 +22,7 @@ import {
   uint,
   utf8,
 } from "./der.ts";
-import { certPin } from "./node_tls_conn.ts";
+import { certPin } from "./cert_pin.ts";
 import { parseIp } from "../net/ip.ts";
 
 /** A generated certificate with its key. */

@@ -43,7 +43,7 @@ interface Conn {
  * @example
  * ```ts ignore
  * const app = new ControlApp(tailnet);
- * app.serveConnection(noiseConn.toDuplex(), "mkey:…");
+ * app.serveConnection(noiseDuplex(noiseConn), "mkey:…");
  * ```
  */
 export class ControlApp {

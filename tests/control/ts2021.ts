@@ -10,6 +10,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { serverAccept } from "../../src/control/controlbase/server.ts";
+import { noiseDuplex } from "../../src/control/controlbase/noise_duplex.ts";
 import { encodeEarlyPayload } from "../../src/control/early_noise.ts";
 import { generatePrivateKey, publicKeyFrom } from "../../src/crypto/x25519.ts";
 import { toHex } from "../../src/bytes/hex.ts";
@@ -93,5 +94,5 @@ export async function acceptTs2021(
     return;
   }
   logf(`ts2021 connection from ${machineKey} version ${conn.version}`);
-  app.serveConnection(conn.toDuplex(), machineKey);
+  app.serveConnection(noiseDuplex(conn), machineKey);
 }

@@ -1,12 +1,11 @@
 /**
  * `NoiseConn`: an established controlbase connection over any byte stream
- * (a Deno TCP/TLS conn after the HTTP upgrade), with a node:stream `Duplex`
- * view for node:http2. Records are decrypted in order; any framing or
+ * (a Deno TCP/TLS conn after the HTTP upgrade); `noise_duplex.ts` adds a
+ * node:stream view for node:http2 servers. Records are decrypted in order; any framing or
  * decrypt error kills the connection (there is no recovery in controlbase).
  *
  * @module
  */
-import { Duplex } from "node:stream";
 import { FrameDecoder, frameTypeName } from "./frame.ts";
 import { MSG_TYPE_ERROR, MSG_TYPE_RECORD } from "./constants.ts";
 import { RecordOpener, RecordSealer } from "./record.ts";
@@ -194,51 +193,9 @@ export class NoiseConn {
     }
   }
 
-  /**
-   * A node:stream Duplex over this connection, for `http2.connect(…, {
-   * createConnection })` or an HTTP/2 server's `"connection"` event.
-   * Destroying the Duplex closes the connection.
-   */
-  toDuplex(): Duplex {
-    // deno-lint-ignore no-this-alias
-    const conn = this;
-    let reading = false;
-    const duplex = new Duplex({
-      read() {
-        if (reading) return;
-        reading = true;
-        (async () => {
-          try {
-            while (true) {
-              const chunk = await conn.read();
-              if (chunk === null) {
-                duplex.push(null);
-                return;
-              }
-              if (!duplex.push(chunk)) return;
-            }
-          } catch (err) {
-            duplex.destroy(err as Error);
-          } finally {
-            reading = false;
-          }
-        })();
-      },
-      write(chunk: Uint8Array, _enc: string, cb: (err?: Error | null) => void) {
-        conn.write(chunk).then(() => cb(), (err) => cb(err));
-      },
-      final(cb: (err?: Error | null) => void) {
-        conn.#writeChain.then(() => cb(), () => cb());
-      },
-      destroy(err: Error | null, cb: (err?: Error | null) => void) {
-        conn.close();
-        cb(err);
-      },
-    });
-    // node:http2 does not tear its session down on a socket that merely
-    // ends, so a peer's EOF must destroy the Duplex once the data is consumed.
-    duplex.once("end", () => duplex.destroy());
-    return duplex;
+  /** Resolves once every write issued so far has finished (or failed). */
+  flushed(): Promise<void> {
+    return this.#writeChain;
   }
 
   #fail(err: Error): Error {

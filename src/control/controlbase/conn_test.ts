@@ -3,6 +3,7 @@ import http2 from "node:http2";
 import { clientHandshake } from "./handshake.ts";
 import { serverAccept } from "./server.ts";
 import { NoiseConn } from "./conn.ts";
+import { noiseDuplex } from "./noise_duplex.ts";
 import { generatePrivateKey, publicKeyFrom } from "../../crypto/x25519.ts";
 import { encodeEarlyPayload, readEarlyPayload } from "../early_noise.ts";
 import { RESPONSE_LEN } from "./constants.ts";
@@ -146,11 +147,11 @@ Deno.test("early payload then HTTP/2 over NoiseConn's Duplex, loopback TCP", asy
         stream.end(`${headers[":method"]} ${headers[":path"]} ${headers["ts-lb"]} ${body}`);
       });
     });
-    h2server.emit("connection", p.server.toDuplex());
+    h2server.emit("connection", noiseDuplex(p.server));
     const early = await readEarlyPayload(p.client);
     assert.equal(early?.nodeKeyChallenge, challenge);
     const session = http2.connect("https://control.example", {
-      createConnection: () => p.client.toDuplex(),
+      createConnection: () => noiseDuplex(p.client),
     });
     try {
       const req = session.request({ ":method": "POST", ":path": "/machine/x", "ts-lb": "k" });

@@ -1,0 +1,3 @@
+module warren.test/go_h2_server
+
+go 1.19

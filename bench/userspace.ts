@@ -7,7 +7,13 @@
  * NATs, direct path). The server is the body server on a kernel-TUN warren
  * peer; every body is SHA-256 checked.
  *
- *   deno task bench:userspace [--mib 128] [--profile DIR]
+ *   deno task bench:userspace [--mib 128] [--warmups 1] [--profile DIR]
+ *
+ * `--warmups N` downloads N times untimed before the measured one (default 1).
+ * Each download is a new TCP connection through the userspace node's stack,
+ * and its first segments still deoptimize some of the stack's hot functions
+ * (V8 has not yet seen every kind of value there), which V8 then compiles
+ * again during the download: a few more warm-ups measure the steady state.
  *
  * `--profile DIR` records the userspace node with `perf record` during its
  * download (V8's `--perf-basic-prof` names the JS frames) into
@@ -25,9 +31,14 @@ import { findDenoPid } from "./_rss.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { mib: { type: "string", default: "128" }, profile: { type: "string" } },
+  options: {
+    mib: { type: "string", default: "128" },
+    warmups: { type: "string", default: "1" },
+    profile: { type: "string" },
+  },
 });
 const BYTES = Number(values.mib) * 1024 * 1024;
+const WARMUPS = Number(values.warmups);
 const SOCKS = "127.0.0.1:1055";
 
 const missing = (await namespaceSupport()) ??
@@ -119,8 +130,8 @@ try {
     };
     let perf: (() => Promise<void>) | null = null;
     try {
-      // Once untimed: both nodes' JIT warms up, and the peers' WireGuard sessions settle.
-      await download();
+      // Untimed first: both nodes' JIT warms up, and the peers' WireGuard sessions settle.
+      for (let i = 0; i < WARMUPS; i++) await download();
       // A node gives back its start-up pages once, RELEASE_AFTER_MS after it is up, and
       // faults back in what it still runs: that is start-up, not the steady state measured.
       const settled = upAt + RELEASE_AFTER_MS + 500 - Date.now();
@@ -191,7 +202,7 @@ try {
       `${cpu ?? "?"}, ${navigator.hardwareConcurrency} cores, ${Deno.build.arch}, ` +
       `Deno ${Deno.version.deno}, load average before the run ${loadBefore}\n` +
       `${values.mib} MiB download (HTTP, SHA-256 checked) from a kernel-TUN warren peer over the ` +
-      `direct path, the second of two in each mode; MB = 10^6 bytes`,
+      `direct path, after ${WARMUPS} untimed in each mode; MB = 10^6 bytes`,
   );
   console.log(
     `${"".padEnd(40)} ${"time".padStart(7)} ${"MB/s".padStart(7)}  CPU s: node, peer  ` +

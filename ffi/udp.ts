@@ -115,11 +115,18 @@ export interface UdpSocketOptions {
   gso?: boolean;
 }
 
+/** The address of message `k` of `v` as a BigInt: no conversion for the usual `k` of 0. */
+function msgAt(v: MsgVec, k: number): bigint {
+  return k === 0 ? v.hdrBig : BigInt(v.hdrAddr + k * MMSG_BYTES);
+}
+
 /** The preallocated `mmsghdr[]` + `iovec[]` for one direction, with per-slot pointer caches. */
 class MsgVec {
   readonly hdr: Uint8Array;
   readonly hdr32: Uint32Array;
   readonly hdrAddr: number;
+  /** `hdrAddr` as a BigInt, for the FFI calls (see `addressBig`). */
+  readonly hdrBig: bigint;
   readonly iov32: Uint32Array;
   readonly iovAddr: number;
   readonly slotBuf: (Uint8Array | undefined)[];
@@ -131,6 +138,7 @@ class MsgVec {
     this.hdr = new Uint8Array(max * MMSG_BYTES);
     this.hdr32 = new Uint32Array(this.hdr.buffer);
     this.hdrAddr = addressOf(this.hdr);
+    this.hdrBig = BigInt(this.hdrAddr);
     const iov = new Uint8Array(max * IOV_WORDS * 4);
     this.iov32 = new Uint32Array(iov.buffer);
     const iovAddr = this.iovAddr = addressOf(iov);
@@ -331,7 +339,7 @@ export class UdpSocket {
     const c = libc();
     let r: number;
     for (;;) {
-      r = c.recvmmsg(this.fd, v.hdrAddr, n, MSG_DONTWAIT, 0);
+      r = c.recvmmsg(this.fd, v.hdrBig, n, MSG_DONTWAIT, 0n);
       if (r >= 0) break;
       const e = errno();
       if (e === EINTR) continue;
@@ -385,7 +393,7 @@ export class UdpSocket {
       }
       let sent = 0;
       while (sent < n) {
-        const r = c.sendmmsg(this.fd, v.hdrAddr + sent * MMSG_BYTES, n - sent, MSG_DONTWAIT);
+        const r = c.sendmmsg(this.fd, msgAt(v, sent), n - sent, MSG_DONTWAIT);
         if (r > 0) {
           sent += r;
           continue;
@@ -462,7 +470,7 @@ export class UdpSocket {
       }
       let sent = 0;
       while (sent < e) {
-        const r = c.sendmmsg(this.fd, msg.hdrAddr + sent * MMSG_BYTES, e - sent, MSG_DONTWAIT);
+        const r = c.sendmmsg(this.fd, msgAt(msg, sent), e - sent, MSG_DONTWAIT);
         if (r > 0) {
           sent += r;
           continue;

@@ -205,9 +205,26 @@ function reject(rejects: TcpRejectCounters | undefined, why: TcpRejectReason): n
   return null;
 }
 
+function readU32(b: Uint8Array, i: number): number {
+  return ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
+}
+
 function decodeOptions(b: Uint8Array, start: number, end: number): TcpOptions | null {
-  const o: TcpOptions = {};
-  const u32 = (i: number) => ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
+  return decodeOptionsInto(b, start, end, {}, null);
+}
+
+/**
+ * Decodes the options in `b[start, end)` into `o`, which must hold no option
+ * yet (or only undefined ones). With `ts` given, a timestamp option is
+ * written into it and `o.ts` set to it, rather than allocated.
+ */
+function decodeOptionsInto(
+  b: Uint8Array,
+  start: number,
+  end: number,
+  o: TcpOptions,
+  ts: { val: number; ecr: number } | null,
+): TcpOptions | null {
   let i = start;
   while (i < end) {
     const kind = b[i];
@@ -222,14 +239,90 @@ function decodeOptions(b: Uint8Array, start: number, end: number): TcpOptions | 
     if (kind === OPT_MSS && len === 4) o.mss = (b[i + 2] << 8) | b[i + 3];
     else if (kind === OPT_WS && len === 3) o.wscale = b[i + 2];
     else if (kind === OPT_SACK_OK && len === 2) o.sackPermitted = true;
-    else if (kind === OPT_TS && len === 10) o.ts = { val: u32(i + 2), ecr: u32(i + 6) };
-    else if (kind === OPT_SACK && len >= 10 && (len - 2) % 8 === 0) {
+    else if (kind === OPT_TS && len === 10) {
+      if (ts === null) o.ts = { val: readU32(b, i + 2), ecr: readU32(b, i + 6) };
+      else {
+        ts.val = readU32(b, i + 2);
+        ts.ecr = readU32(b, i + 6);
+        o.ts = ts;
+      }
+    } else if (kind === OPT_SACK && len >= 10 && (len - 2) % 8 === 0) {
+      // Rare (loss only), and the scoreboard copies the numbers out: allocated as they come.
       o.sack = [];
-      for (let j = i + 2; j < i + len; j += 8) o.sack.push({ start: u32(j), end: u32(j + 4) });
+      for (let j = i + 2; j < i + len; j += 8) {
+        o.sack.push({ start: readU32(b, j), end: readU32(b, j + 4) });
+      }
     }
     i += len;
   }
   return o;
+}
+
+/**
+ * One segment object reused for every segment decoded — for a receive
+ * path that is done with each segment (its fields, options and payload
+ * view) before it decodes the next, so no header or option object is
+ * allocated per segment. A segment that must outlive that (queued by a
+ * listener, say) is decoded afresh with {@linkcode decodeTcpSegmentAt}.
+ *
+ * @example
+ * ```ts
+ * import { TcpSegmentReader } from "./tcp_segment.ts";
+ * const r = new TcpSegmentReader();
+ * const b = new Uint8Array(44);
+ * b[20 + 12] = 5 << 4; // a 20-byte header 20 bytes in
+ * r.read(b, 20, 44)?.payload.length; // 4
+ * ```
+ */
+export class TcpSegmentReader {
+  readonly #ts = { val: 0, ecr: 0 };
+  // Every option present from the start (undefined), so the object keeps one shape.
+  readonly #options: TcpOptions = {
+    mss: undefined,
+    wscale: undefined,
+    sackPermitted: undefined,
+    sack: undefined,
+    ts: undefined,
+  };
+  readonly #seg: TcpSegment = {
+    srcPort: 0,
+    dstPort: 0,
+    seq: 0,
+    ack: 0,
+    flags: 0,
+    window: 0,
+    urgent: 0,
+    options: this.#options,
+    payload: new Uint8Array(0),
+  };
+
+  /**
+   * As {@linkcode decodeTcpSegmentAt}, into this reader's one segment:
+   * valid until the next `read`.
+   */
+  read(b: Uint8Array, off: number, end: number, rejects?: TcpRejectCounters): TcpSegment | null {
+    if (end - off < TCP_HEADER_MIN) return reject(rejects, "short");
+    const hdrLen = (b[off + 12] >> 4) * 4;
+    if (hdrLen < TCP_HEADER_MIN || hdrLen > end - off) return reject(rejects, "badOffset");
+    const o = this.#options;
+    o.mss = o.wscale = undefined;
+    o.sackPermitted = undefined;
+    o.sack = undefined;
+    o.ts = undefined;
+    if (decodeOptionsInto(b, off + TCP_HEADER_MIN, off + hdrLen, o, this.#ts) === null) {
+      return reject(rejects, "badOption");
+    }
+    const s = this.#seg;
+    s.srcPort = (b[off] << 8) | b[off + 1];
+    s.dstPort = (b[off + 2] << 8) | b[off + 3];
+    s.seq = readU32(b, off + 4);
+    s.ack = readU32(b, off + 8);
+    s.flags = b[off + 13];
+    s.window = (b[off + 14] << 8) | b[off + 15];
+    s.urgent = (b[off + 18] << 8) | b[off + 19];
+    s.payload = b.subarray(off + hdrLen, end);
+    return s;
+  }
 }
 
 /**

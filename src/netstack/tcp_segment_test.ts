@@ -4,6 +4,7 @@ import { fuzzCases } from "../testing/mutate.ts";
 import { fuzzSettings, invariant, runFuzz } from "../testing/fuzz.ts";
 import {
   decodeTcpSegment,
+  decodeTcpSegmentAt,
   encodeTcpOptions,
   encodeTcpSegment,
   newRejectCounters,
@@ -12,6 +13,7 @@ import {
   TCP_SYN,
   tcpChecksum,
   type TcpSegment,
+  TcpSegmentReader,
 } from "./tcp_segment.ts";
 
 const LO = new Uint8Array([127, 0, 0, 1]);
@@ -153,6 +155,34 @@ Deno.test("fuzz: decodeTcpSegment() never throws and what it accepts re-encodes 
       invariant(again !== null, "re-encoded segment decodes");
       const canon = (o: object) => JSON.stringify(Object.entries(o).sort());
       invariant(canon(again.options) === canon(s.options), "options survive");
+    },
+  );
+});
+
+Deno.test("TcpSegmentReader reads as decodeTcpSegmentAt, nothing left from the segment before", () => {
+  const { seed, scale } = fuzzSettings(0x7c9_0002);
+  const withAll = encodeTcpSegment(
+    seg({ options: { sack: [{ start: 5, end: 9 }], ts: { val: 1, ecr: 2 } } }),
+    LO,
+    LO,
+  );
+  const seeds = [LINUX_SYN, LINUX_RST, withAll, encodeTcpSegment(seg({}), LO, LO)];
+  // One reader for every case: an option of one segment must not show in the next.
+  const reader = new TcpSegmentReader();
+  const plain = (o: object) =>
+    JSON.stringify(Object.entries(o).filter(([, v]) => v !== undefined).sort());
+  const shown = (s: TcpSegment | null) =>
+    s === null ? "null" : plain({ ...s, options: plain(s.options), payload: [...s.payload] });
+  runFuzz(
+    "TcpSegmentReader",
+    seed,
+    fuzzCases([...seeds, ...seeds], { seed, count: Math.round(3000 * scale) }),
+    (b) => {
+      const r1 = newRejectCounters(), r2 = newRejectCounters();
+      const want = decodeTcpSegmentAt(b, 0, b.length, r1);
+      const got = reader.read(b, 0, b.length, r2);
+      invariant(shown(got) === shown(want), "same segment");
+      invariant(JSON.stringify(r1) === JSON.stringify(r2), "same reject reason");
     },
   );
 });

@@ -29,6 +29,7 @@ import {
   TCP_SYN,
   type TcpRejectCounters,
   type TcpSegment,
+  TcpSegmentReader,
 } from "./tcp_segment.ts";
 import { TcpStream } from "./tcp_stream.ts";
 import { packetFor } from "./tcp_packet.ts";
@@ -105,6 +106,7 @@ export class TcpStack {
   readonly #table = new Map<string, Entry>();
   /** The entry the last segment went to (cleared when an entry leaves the table). */
   #lastHit: Entry | null = null;
+  readonly #reader = new TcpSegmentReader();
   readonly #listeners = new Map<number, { tcp: TcpListener; handle: TcpStackListener }>();
   /** Packets made while the ring was full, oldest first. */
   #held: Uint8Array[] = [];
@@ -338,8 +340,10 @@ export class TcpStack {
   #input(p: ParsedPacket, routed = false): void {
     this.counters.segmentsIn++;
     const b = p.buf;
-    // The IP layer verified the checksum already (or had no need to): decoded in place.
-    const seg = decodeTcpSegmentAt(b, p.l4Off, p.length, this.rejects);
+    // The IP layer verified the checksum already (or had no need to): decoded in place, into
+    // the one reused segment — only a connection's own input takes it, and is done with it
+    // on return; every path that may keep a segment decodes its own below.
+    const seg = this.#reader.read(b, p.l4Off, p.length, this.rejects);
     if (seg === null) {
       this.counters.malformed++;
       return;
@@ -364,22 +368,25 @@ export class TcpStack {
       e = this.#table.get(tupleKey(local, seg.dstPort, remote, seg.srcPort));
       if (e === undefined) {
         this.#lastHit = null;
+        const own = decodeTcpSegmentAt(b, p.l4Off, p.length)!;
         if (routed) {
-          this.#routedSegment(local, remote, seg);
+          this.#routedSegment(local, remote, own);
           this.#schedule();
           return;
         }
         const l = this.#listeners.get(seg.dstPort);
         // A copy: the listener may queue a RST to it, and `remote` views a reused buffer.
-        if (l) l.tcp.input({ ip: remote.slice(), port: seg.srcPort }, seg, now);
-        else this.#reset(local, remote, seg);
+        if (l) l.tcp.input({ ip: remote.slice(), port: own.srcPort }, own, now);
+        else this.#reset(local, remote, own);
         this.#schedule();
         return;
       }
     }
     this.#lastHit = e;
-    if (e.owner !== null) e.owner.input({ ip: e.remote, port: seg.srcPort }, seg, now);
-    else e.conn.input(seg, now);
+    if (e.owner !== null) {
+      const own = decodeTcpSegmentAt(b, p.l4Off, p.length)!;
+      e.owner.input({ ip: e.remote, port: own.srcPort }, own, now);
+    } else e.conn.input(seg, now);
     this.#dirty.add(e);
     this.#schedule();
   }

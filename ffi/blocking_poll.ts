@@ -50,7 +50,7 @@ export class BlockingPoller {
   #poll(fds: number[], timeoutMs: number): boolean[] {
     const n = this.#fds.set(fds, this.#waker.fd);
     const timeout = pollTimeout(timeoutMs);
-    const r = libc().poll(this.#fds.buffer, n, timeout);
+    const r = libc().poll(this.#fds.buffer, BigInt(n), timeout);
     const out = this.#fds.ready(fds.length, r); // all false on a timeout, or EINTR
     if (r > 0 && this.#fds.lastReady(fds.length)) {
       this.#waker.clear();

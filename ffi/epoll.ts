@@ -155,7 +155,7 @@ export class Epoll {
 
   /** Makes a pending wait, or else the next one, return at once. Safe after close. */
   wake(): void {
-    if (!this.#closed) libc().write(this.#efd, this.#oneAddr, 8);
+    if (!this.#closed) libc().write(this.#efd, BigInt(this.#oneAddr), 8n);
   }
 
   /** Same as close(), for `using`. */
@@ -189,7 +189,7 @@ export class Epoll {
   #dropWake(n: number): number {
     for (let i = 0; i < n; i++) {
       if (this.fdAt(i) !== this.#efd) continue;
-      libc().read(this.#efd, this.#scratchAddr, 8);
+      libc().read(this.#efd, BigInt(this.#scratchAddr), 8n);
       const last = n - 1;
       if (i !== last) {
         this.#events.copyWithin(

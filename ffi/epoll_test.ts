@@ -12,7 +12,7 @@ function pipe(): [number, number] {
 
 function writeByte(fd: number): void {
   const b = new Uint8Array([42]);
-  assert.equal(libc().write(fd, addressOf(b), 1), 1);
+  assert.equal(libc().write(fd, BigInt(addressOf(b)), 1n), 1);
 }
 
 Deno.test("Epoll.poll() reports a readable pipe by fd and event, and nothing once removed", () => {
@@ -84,7 +84,7 @@ Deno.test("EpollLoop routes each ready fd to its handler and stops on close()", 
   const seen: number[] = [];
   const drain = (fd: number) => {
     const b = new Uint8Array(16);
-    libc().read(fd, addressOf(b), 16);
+    libc().read(fd, BigInt(addressOf(b)), 16n);
   };
   try {
     loop.add(r1, EPOLLIN, { ready: () => (seen.push(1), drain(r1)) });

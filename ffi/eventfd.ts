@@ -62,14 +62,14 @@ export class EventFd implements Waker {
   signal(): void {
     if (this.#closed) return;
     // Only EAGAIN (counter at its maximum) can fail here, which leaves it readable anyway.
-    libc().write(this.fd, this.#oneAddr, 8);
+    libc().write(this.fd, BigInt(this.#oneAddr), 8n);
   }
 
   /** Resets the counter so the fd no longer polls readable. A no-op after close. */
   clear(): void {
     if (this.#closed) return;
     // EAGAIN when already zero: nothing to clear.
-    libc().read(this.fd, this.#scratchAddr, 8);
+    libc().read(this.fd, BigInt(this.#scratchAddr), 8n);
   }
 
   /** Same as close(), for `using`. */

@@ -135,8 +135,8 @@ Deno.test("addressOf() points at the view's first byte", () => {
   const [r, w] = [dv.getInt32(0, true), dv.getInt32(4, true)];
   try {
     const src = new TextEncoder().encode("xxhello");
-    assert.equal(write(w, addressOf(src) + 2, 5), 5);
-    assert.equal(libc().read(r, addressOf(buf) + 100, 5), 5);
+    assert.equal(write(w, BigInt(addressOf(src) + 2), 5n), 5);
+    assert.equal(libc().read(r, BigInt(addressOf(buf) + 100), 5n), 5);
     assert.equal(new TextDecoder().decode(buf.subarray(100, 105)), "hello");
   } finally {
     libc().close(r);

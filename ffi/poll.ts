@@ -52,7 +52,7 @@ export class Poller {
     this.#pending = true;
     let r: number;
     try {
-      r = await libc().pollWait(this.#fds.buffer, n, timeout);
+      r = await libc().pollWait(this.#fds.buffer, BigInt(n), timeout);
     } finally {
       this.#pending = false;
       if (this.#closed) closeQuietly(this.#efd);
@@ -66,7 +66,7 @@ export class Poller {
   /** Makes a pending wait, or else the next one, return at once. Safe after close. */
   wake(): void {
     if (this.#closed) return;
-    libc().write(this.#efd, this.#counterAddr, 8);
+    libc().write(this.#efd, BigInt(this.#counterAddr), 8n);
   }
 
   /** Same as close(), for `using`. */
@@ -85,6 +85,6 @@ export class Poller {
   }
 
   #drain(): void {
-    libc().read(this.#efd, this.#scratchAddr, 8);
+    libc().read(this.#efd, BigInt(this.#scratchAddr), 8n);
   }
 }

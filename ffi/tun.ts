@@ -296,7 +296,7 @@ export class TunDevice implements PacketDevice {
       if (room <= 0) {
         throw new RangeError(`TUN read buffer ${i} has no room after offset ${offset}`);
       }
-      const n = c.read(fd, this.#addr(i, buf) + offset, room);
+      const n = c.read(fd, BigInt(this.#addr(i, buf) + offset), BigInt(room));
       if (n < 0) {
         const e = errno();
         if (e === EAGAIN) break;
@@ -328,7 +328,7 @@ export class TunDevice implements PacketDevice {
           `TUN write ${i}: size ${size} at offset ${offset} exceeds buffer of ${buf.byteLength}`,
         );
       }
-      const n = c.write(fd, this.#waddr(i, buf) + offset, size);
+      const n = c.write(fd, BigInt(this.#waddr(i, buf) + offset), BigInt(size));
       if (n < 0) {
         const e = errno();
         if (e === EAGAIN) break;
@@ -358,7 +358,7 @@ export class TunDevice implements PacketDevice {
         i += split.emit(bufs, sizes, offset, i, bufs.length);
         continue;
       }
-      const n = c.read(fd, this.#readAddr, buf.byteLength);
+      const n = c.read(fd, BigInt(this.#readAddr), BigInt(buf.byteLength));
       if (n < 0) {
         const e = errno();
         if (e === EAGAIN) break;
@@ -411,8 +411,9 @@ export class TunDevice implements PacketDevice {
         putAddress(iov, 4 * n, this.#waddr(i, bufs[i]) + offset + skip);
         putAddress(iov, 4 * n + 2, sizes[i] - skip);
       }
-      let r = c.writev(fd, this.#iovAddr, n);
-      while (r < 0 && errno() === EINTR) r = c.writev(fd, this.#iovAddr, n);
+      const iovAddr = BigInt(this.#iovAddr);
+      let r = c.writev(fd, iovAddr, n);
+      while (r < 0 && errno() === EINTR) r = c.writev(fd, iovAddr, n);
       // EAGAIN or a packet the kernel rejects: that write is lost, as in plain mode.
       if (n > 2) this.superWrites++;
       done += n - 1;

@@ -254,9 +254,9 @@ export interface Libc {
   /** `accept4(2)`: accepts a connection and sets its flags (such as `SOCK_NONBLOCK`) atomically. */
   accept4(fd: number, addr: Uint8Array, len: Uint8Array, flags: number): number;
   /** `recv(2)` into a `Uint8Array` on a connected socket. */
-  recv(fd: number, buf: Uint8Array, len: number, flags: number): number;
+  recv(fd: number, buf: Uint8Array, len: bigint, flags: number): number;
   /** `send(2)` from a `Uint8Array` on a connected socket. */
-  send(fd: number, buf: Uint8Array, len: number, flags: number): number;
+  send(fd: number, buf: Uint8Array, len: bigint, flags: number): number;
   /** `sendto(2)` from a `Uint8Array` to a packed address (such as a `sockaddr_nl`). */
   sendto(
     fd: number,

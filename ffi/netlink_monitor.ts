@@ -123,7 +123,7 @@ export class LinkMonitor {
     const c = libc();
     const out: LinkChange[] = [];
     for (;;) {
-      const n = c.recv(this.#fd, this.#buf, this.#buf.length, 0);
+      const n = c.recv(this.#fd, this.#buf, BigInt(this.#buf.length), 0);
       if (n < 0) {
         const e = errno();
         if (e === EINTR) continue;

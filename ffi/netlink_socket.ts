@@ -103,7 +103,7 @@ export class NetlinkSocket {
   recv(what: string): NetlinkMessage[] {
     const c = libc();
     for (;;) {
-      const n = c.recv(this.#fd, this.#buf, this.#buf.length, MSG_TRUNC);
+      const n = c.recv(this.#fd, this.#buf, BigInt(this.#buf.length), MSG_TRUNC);
       if (n > this.#buf.length) {
         throw new SysError(what, "recv", EMSGSIZE, `a ${n}-byte answer did not fit`);
       }

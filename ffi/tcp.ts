@@ -192,7 +192,7 @@ export function sockaddrText(sa: Uint8Array): { hostname: string; port: number }
 export function recvTcp(fd: number, buf: Uint8Array): number {
   if (buf.length === 0) return 0;
   for (;;) {
-    const n = libc().recv(fd, buf, buf.length, 0);
+    const n = libc().recv(fd, buf, BigInt(buf.length), 0);
     if (n >= 0) return n;
     const e = errno();
     if (e !== EINTR) return -e;
@@ -207,7 +207,7 @@ export function recvTcp(fd: number, buf: Uint8Array): number {
 export function sendTcp(fd: number, buf: Uint8Array): number {
   if (buf.length === 0) return 0;
   for (;;) {
-    const n = libc().send(fd, buf, buf.length, MSG_NOSIGNAL);
+    const n = libc().send(fd, buf, BigInt(buf.length), MSG_NOSIGNAL);
     if (n >= 0) return n;
     const e = errno();
     if (e !== EINTR) return -e;

@@ -68,3 +68,14 @@ Deno.test("releaseStartupPages: the runtime's pages leave this process, and it r
   assert.equal(JSON.stringify({ a: [1, 2] }), '{"a":[1,2]}');
   assert.ok(residentKiB() > 0);
 });
+
+Deno.test("releaseStartupPages: collect runs once, after smaps is read and before the drop", () => {
+  let calls = 0, residentAtCollect = 0;
+  releaseStartupPages(() => {
+    calls++;
+    residentAtCollect = residentKiB();
+  });
+  assert.equal(calls, 1);
+  // Nothing was dropped yet when it ran: the binary's pages were still resident.
+  assert.ok(residentAtCollect > 0);
+});

@@ -17,7 +17,7 @@ import {
   userspaceFromEnv,
 } from "./up_flags.ts";
 import { USERSPACE_NETWORKING } from "../config/types.ts";
-import { defaultStateDir } from "../key/state.ts";
+import { defaultStateDir } from "../key/state_dir.ts";
 
 /** Usage text. */
 export const UP_HELP = `Usage: warren tun up [--auth-key KEY] [--control-url URL] [options]

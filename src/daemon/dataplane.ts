@@ -16,7 +16,10 @@ import { TRANSPORT_HEADER_SIZE, TRANSPORT_OVERHEAD } from "../wireguard/transpor
 
 /** Drain rounds between two waits, so timers and the LocalAPI still get turns under load. */
 const ROUNDS_PER_WAIT = 32;
-/** Longest wait, so a stop request is noticed even without a wake. */
+/**
+ * Longest wait by default, so a stop request is noticed even without a wake, and the hooks'
+ * tick runs at least this often.
+ */
 const MAX_WAIT_MS = 1000;
 
 /**
@@ -88,22 +91,28 @@ export class DataPlane {
   #sources: DatagramSource[];
   #poller: LoopWaiter;
   #hooks: PacketHooks;
+  #maxWaitMs: number;
   #stopped = false;
   #done: Promise<void> | null = null;
 
-  /** Binds the pieces; `run()` starts the loop. */
+  /**
+   * Binds the pieces; `run()` starts the loop. Each wait ends at the device's next timer
+   * deadline or after `maxWaitMs`, whichever is sooner.
+   */
   constructor(
     device: Device,
     tun: PacketDevice,
     sources: DatagramSource[],
     poller: LoopWaiter,
     hooks: PacketHooks = {},
+    maxWaitMs: number = MAX_WAIT_MS,
   ) {
     this.#device = device;
     this.#tun = tun;
     this.#sources = sources;
     this.#poller = poller;
     this.#hooks = hooks;
+    this.#maxWaitMs = maxWaitMs;
   }
 
   /** Starts the loop; the promise settles when it stops. */
@@ -132,7 +141,7 @@ export class DataPlane {
       // since the last read) is work even if no fd is readable.
       const wait = tun.pending
         ? 0
-        : Math.max(0, Math.min(MAX_WAIT_MS, dev.nextDeadline() - performance.now()));
+        : Math.max(0, Math.min(this.#maxWaitMs, dev.nextDeadline() - performance.now()));
       await this.#poller.wait(fds, Math.ceil(wait));
       for (let round = 0; round < ROUNDS_PER_WAIT && !this.#stopped; round++) {
         let work = 0;

@@ -12,6 +12,10 @@
 import { generatePrivateKey } from "../crypto/x25519.ts";
 import { toHex } from "../bytes/hex.ts";
 import { formatPrivate, generateNodePrivate, parsePrivate } from "./node_key.ts";
+import { defaultStateDir } from "./state_dir.ts";
+
+// Where it was first, for its callers that use the keys as well.
+export { defaultStateDir };
 
 /** File name of the state inside the state directory. */
 export const STATE_FILE = "state.json";
@@ -32,22 +36,6 @@ export interface StateFile {
   backendLogID: string;
   /** Other small values the daemon keeps (control URL, login name, …). */
   extra?: Record<string, unknown>;
-}
-
-/**
- * The default state directory: `/var/lib/warren` as root, else
- * `$XDG_STATE_HOME/warren`, else `~/.local/state/warren`.
- */
-export function defaultStateDir(
-  env: (name: string) => string | undefined = (n) => Deno.env.get(n),
-  uid: number | null = Deno.uid(),
-): string {
-  if (uid === 0) return "/var/lib/warren";
-  const xdg = env("XDG_STATE_HOME");
-  if (xdg) return `${xdg}/warren`;
-  const home = env("HOME");
-  if (!home) throw new Error("Cannot choose a state directory: HOME is not set; pass --state");
-  return `${home}/.local/state/warren`;
 }
 
 /**

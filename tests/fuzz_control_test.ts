@@ -4,6 +4,7 @@
  * the early payload, the map stream and its messages, and c2n requests.
  * Seeds are the real tailscaled 1.96.5 ↔ Headscale 0.28 captures.
  */
+import { concatBytes } from "../src/bytes/concat.ts";
 import assert from "node:assert/strict";
 import { zstdCompressSync } from "node:zlib";
 import { mulberry32 } from "../src/testing/prng.ts";
@@ -149,8 +150,13 @@ Deno.test("fuzz: NoiseConn.read() on mutated records returns plaintext, null or 
   const text = te.encode("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".repeat(40));
   const seeds = [
     new RecordSealer(key).seal(text),
-    concat([new RecordSealer(key).seal(text.subarray(0, 10)), encodeFrame(3, te.encode("bye"))]),
-    concat([new RecordSealer(key).seal(encodeEarlyPayload({ nodeKeyChallenge: "chalpub:00" }))]),
+    concatBytes([
+      new RecordSealer(key).seal(text.subarray(0, 10)),
+      encodeFrame(3, te.encode("bye")),
+    ]),
+    concatBytes([
+      new RecordSealer(key).seal(encodeEarlyPayload({ nodeKeyChallenge: "chalpub:00" })),
+    ]),
   ];
   const keys = { send: key, recv: key, handshakeHash: key };
   await runFuzzAsync(
@@ -173,7 +179,7 @@ Deno.test("fuzz: NoiseConn.read() on mutated records returns plaintext, null or 
   // The early payload is read the same way: it is a JSON object, or an error.
   const early = (json: string) => {
     const b = encodeEarlyPayload({ nodeKeyChallenge: "" });
-    const out = concat([b.subarray(0, 9), te.encode(json)]);
+    const out = concatBytes([b.subarray(0, 9), te.encode(json)]);
     new DataView(out.buffer).setUint32(5, out.length - 9);
     return out;
   };
@@ -195,12 +201,6 @@ Deno.test("fuzz: NoiseConn.read() on mutated records returns plaintext, null or 
     },
   );
 });
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
-  return out;
-}
 
 Deno.test("fuzz: parseResponseHead() throws SyntaxError or returns an HTTP/1.x status", () => {
   const heads = [
@@ -228,9 +228,9 @@ const mapJson = [...Deno.readDirSync(mapDir)].map((e) => e.name).sort().slice(0,
 
 Deno.test("fuzz: the map stream cuts messages as a reference walk; messages decode or throw SyntaxError", () => {
   const frame = (p: Uint8Array) =>
-    concat([Uint8Array.of(p.length, p.length >> 8, p.length >> 16, 0), p]);
+    concatBytes([Uint8Array.of(p.length, p.length >> 8, p.length >> 16, 0), p]);
   const zstd = mapJson.map((j) => new Uint8Array(zstdCompressSync(j)));
-  const streams = [concat(mapJson.map(frame)), concat(zstd.map(frame))];
+  const streams = [concatBytes(mapJson.map(frame)), concatBytes(zstd.map(frame))];
   runFuzz(
     "map stream",
     SEED,

@@ -4,6 +4,7 @@
  * the HTTP head reader and the WebSocket transport. Seeds are tailscaled
  * 1.96.5's captured frames and warren's encoders.
  */
+import { concatBytes } from "../src/bytes/concat.ts";
 import assert from "node:assert/strict";
 import { mulberry32 } from "../src/testing/prng.ts";
 import { fromHex } from "../src/bytes/hex.ts";
@@ -58,7 +59,7 @@ const frames = [
   msg.encodeHealth("problem"),
   msg.encodeKeepAlive(),
 ];
-const stream = concat(frames);
+const stream = concatBytes(frames);
 const frameLen = [{ offset: 1, size: 4 as const }];
 
 /** A reader that hands out `bytes` in chunks whose sizes come from the case's own PRNG. */
@@ -76,7 +77,7 @@ function chunked(
   let i = 0;
   return {
     chunks,
-    unread: () => concat(chunks.slice(i)),
+    unread: () => concatBytes(chunks.slice(i)),
     read(p: Uint8Array): Promise<number | null> {
       if (i >= chunks.length) return Promise.resolve(null);
       const c = chunks[i];
@@ -87,12 +88,6 @@ function chunked(
       return Promise.resolve(k);
     },
   };
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
-  return out;
 }
 
 /** The reference walk: the frames a reader must produce from `b`, then how it must end. */
@@ -283,7 +278,7 @@ Deno.test("fuzz: readHttpHead()/parseHead() throw HttpHeadError or return a cons
         b[i] === 13 && b[i + 1] === 10 && b[i + 2] === 13 && b[i + 3] === 10
       );
       // rest is what the reads brought past the head; the stream holds the remainder.
-      assert.deepEqual(concat([head.rest, src.unread()]), b.slice(end + 4));
+      assert.deepEqual(concatBytes([head.rest, src.unread()]), b.slice(end + 4));
       attempt(() => parseHead(new TextDecoder("latin1").decode(b)), [HttpHeadError]);
     },
   );

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { concatBytes } from "../bytes/concat.ts";
 
 /** Encodes a DER TLV with the given tag byte. */
 function tlv(tag: number, content: Uint8Array): Uint8Array {
@@ -23,13 +24,7 @@ function tlv(tag: number, content: Uint8Array): Uint8Array {
 
 /** Concatenates byte strings. */
 export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /** SEQUENCE of the given encoded elements. */

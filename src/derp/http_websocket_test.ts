@@ -1,3 +1,4 @@
+import { concatBytes } from "../bytes/concat.ts";
 import assert from "node:assert/strict";
 import { mulberry32 } from "../testing/prng.ts";
 import type { DuplexConn } from "./conn.ts";
@@ -29,20 +30,14 @@ async function clientFrames(payloads: Uint8Array[]): Promise<Uint8Array> {
   const sink = conn(new Uint8Array(0));
   const ws = new WebSocketConn(sink, true);
   for (const p of payloads) await ws.write(p);
-  return concat(sink.writes);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
-  return out;
+  return concatBytes(sink.writes);
 }
 
 async function readAll(ws: WebSocketConn): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   const p = new Uint8Array(1000);
   for (let n = await ws.read(p); n !== null; n = await ws.read(p)) parts.push(p.slice(0, n));
-  return concat(parts);
+  return concatBytes(parts);
 }
 
 Deno.test("WebSocketConn reads the data of masked frames however the stream is split", async () => {
@@ -54,7 +49,7 @@ Deno.test("WebSocketConn reads the data of masked frames however the stream is s
   const bytes = await clientFrames(payloads);
   for (const chunk of [1, 7, 4096, Infinity]) {
     const ws = new WebSocketConn(conn(bytes, chunk), false);
-    assert.deepEqual(await readAll(ws), concat(payloads), `reads of ${chunk}`);
+    assert.deepEqual(await readAll(ws), concatBytes(payloads), `reads of ${chunk}`);
   }
 });
 
@@ -72,7 +67,7 @@ Deno.test("WebSocketConn reads many small frames after a large one in linear tim
   const pongs = new Uint8Array(6 * 160_000);
   for (let i = 0; i < pongs.length; i += 6) pongs.set([0x8a, 0x80], i);
   const ws = new WebSocketConn(
-    conn(concat([big, pongs, Uint8Array.of(0x82, 0x81, 0, 0, 0, 0, 7)])),
+    conn(concatBytes([big, pongs, Uint8Array.of(0x82, 0x81, 0, 0, 0, 0, 7)])),
     false,
   );
   const t0 = performance.now();
@@ -104,7 +99,10 @@ function rawClientFrame(b0: number, payload: Uint8Array): Uint8Array {
 
 Deno.test("WebSocketConn answers a small ping but refuses long, fragmented or RSV control frames", async () => {
   const ok = conn(
-    concat([rawClientFrame(0x89, Uint8Array.of(1, 2, 3)), rawClientFrame(0x82, Uint8Array.of(9))]),
+    concatBytes([
+      rawClientFrame(0x89, Uint8Array.of(1, 2, 3)),
+      rawClientFrame(0x82, Uint8Array.of(9)),
+    ]),
   );
   const ws = new WebSocketConn(ok, false);
   assert.deepEqual(await readAll(ws), Uint8Array.of(9));

@@ -1,3 +1,4 @@
+import { concatBytes } from "../bytes/concat.ts";
 import assert from "node:assert/strict";
 import { mulberry32 } from "../testing/prng.ts";
 import { ReassemblyQueue } from "./tcp_reassembly.ts";
@@ -5,15 +6,6 @@ import { seqAdd } from "./tcp_seq.ts";
 
 const bytes = (from: number, n: number) =>
   Uint8Array.from({ length: n }, (_, i) => (from + i) & 0xff);
-const concat = (parts: readonly Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-};
 
 Deno.test("ReassemblyQueue releases data once the hole at RCV.NXT fills", () => {
   const q = new ReassemblyQueue(10_000);
@@ -22,7 +14,7 @@ Deno.test("ReassemblyQueue releases data once the hole at RCV.NXT fills", () => 
   assert.deepEqual(q.take(100), []);
   assert.deepEqual(q.ranges(), [{ start: 110, end: 120 }, { start: 130, end: 140 }]);
   // The caller delivered 100..110 itself; the queue hands over 110..120.
-  assert.deepEqual(concat(q.take(110)), bytes(110, 10));
+  assert.deepEqual(concatBytes(q.take(110)), bytes(110, 10));
   assert.equal(q.bytes, 10);
 });
 
@@ -35,7 +27,7 @@ Deno.test("ReassemblyQueue trims overlaps to the new bytes and counts duplicates
   assert.deepEqual(q.ranges(), [{ start: 105, end: 145 }]);
   assert.equal(q.insert(112, bytes(112, 5), 100, 1000), "duplicate");
   assert.equal(q.stats.duplicate, 1);
-  assert.deepEqual(concat(q.take(105)), bytes(105, 40));
+  assert.deepEqual(concatBytes(q.take(105)), bytes(105, 40));
 });
 
 Deno.test("ReassemblyQueue drops what lies outside the window and trims the edge", () => {
@@ -53,7 +45,7 @@ Deno.test("ReassemblyQueue works across the sequence wrap", () => {
   const nxt = 0xffff_fff0;
   q.insert(seqAdd(nxt, 8), bytes(8, 16), nxt, seqAdd(nxt, 1000));
   q.insert(nxt, bytes(0, 8), nxt, seqAdd(nxt, 1000));
-  assert.deepEqual(concat(q.take(nxt)), bytes(0, 24));
+  assert.deepEqual(concatBytes(q.take(nxt)), bytes(0, 24));
 });
 
 Deno.test("a flood of out-of-order segments keeps ReassemblyQueue under its bounds", () => {
@@ -91,7 +83,7 @@ Deno.test("ReassemblyQueue rebuilds a random shuffle of overlapping segments exa
       }
     } else if (s > nxt) q.insert(s, want.subarray(s, s + n), nxt, total);
   }
-  const out = concat(got);
+  const out = concatBytes(got);
   assert.deepEqual(out, want.subarray(0, out.length));
   assert.equal(out.length, total);
   assert.equal(q.bytes, 0);

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { concatBytes } from "../bytes/concat.ts";
 import { generatePrivateKey, publicKeyFrom, sharedSecret } from "../crypto/x25519.ts";
 import { SymmetricState } from "./symmetric_state.ts";
 
@@ -205,7 +206,7 @@ export class HandshakeState {
     }
     parts.push(ss.encryptAndHash(payload));
     this.#step++;
-    return concat(parts);
+    return concatBytes(parts);
   }
 
   /** Processes the peer's next message and returns its payload; throws if it does not verify. */
@@ -316,16 +317,4 @@ function checkKey(what: string, key: Uint8Array): void {
   if (!(key instanceof Uint8Array) || key.length !== KEY_LEN) {
     throw new RangeError(`Cannot use Noise ${what}: expected 32 bytes, got ${key?.length}`);
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }

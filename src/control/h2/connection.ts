@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { concatBytes } from "../../bytes/concat.ts";
 import {
   CLIENT_PREFACE,
   DEFAULT_MAX_FRAME_SIZE,
@@ -31,7 +32,6 @@ import {
   u32Payload,
 } from "./frame.ts";
 import {
-  concat,
   decodeGoaway,
   decodePing,
   decodeRstStream,
@@ -119,7 +119,7 @@ export class H2Connection implements StreamOwner {
       const grow = this.#connWindow - DEFAULT_WINDOW;
       parts.push(encodeFrame(FrameType.WINDOW_UPDATE, 0, 0, u32Payload(grow)));
     }
-    this.#send(concat(parts));
+    this.#send(concatBytes(parts));
     this.#loop();
   }
 
@@ -354,7 +354,7 @@ export class H2Connection implements StreamOwner {
     const b = this.#block!;
     this.#block = null;
     // Decoded whatever the stream's state: the dynamic table must stay in step.
-    const fields = this.#decoder.decode(concat(b.parts));
+    const fields = this.#decoder.decode(concatBytes(b.parts));
     const s = this.#streamFor(b.id, "HEADERS");
     if (s === null || s.stream.done) return;
     if (!s.responded) {

@@ -1,3 +1,4 @@
+import { concatBytes } from "../../bytes/concat.ts";
 import assert from "node:assert/strict";
 import http2 from "node:http2";
 import { H2Connection } from "./connection.ts";
@@ -244,15 +245,6 @@ const okHead = encodeFrame(
 
 const dataFrame = (id: number, n: number, flags = 0) =>
   encodeFrame(FrameType.DATA, flags, id, new Uint8Array(n));
-const cat = (parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-};
 
 /** Runs the client against `script`, one request pending; returns the error and what was written. */
 async function against(script: Uint8Array[], windows = {}, hang = true) {
@@ -326,7 +318,7 @@ Deno.test("h2: malformed server frames close the connection with GOAWAY and the 
     ], ErrorCode.PROTOCOL_ERROR],
     // One chunk, so the reader cannot hand credit back in between.
     ["DATA beyond the connection window", [
-      cat([okHead, ...Array.from({ length: 5 }, () => dataFrame(1, 16384))]),
+      concatBytes([okHead, ...Array.from({ length: 5 }, () => dataFrame(1, 16384))]),
     ], ErrorCode.FLOW_CONTROL_ERROR],
   ];
   for (const [name, script, code] of cases) {
@@ -351,7 +343,10 @@ Deno.test("h2: EOF, GOAWAY with an error, and fuzzed bytes fail the request, nev
   assert.ok(ga.err instanceof H2Error && ga.err.code === ErrorCode.ENHANCE_YOUR_CALM);
   assert.match(ga.err.message, /slow down/);
   // Beyond one stream's window: that stream is reset, the connection lives.
-  const sw = await against([settingsFrame, cat([okHead, dataFrame(1, 16384), dataFrame(1, 10)])], {
+  const sw = await against([
+    settingsFrame,
+    concatBytes([okHead, dataFrame(1, 16384), dataFrame(1, 10)]),
+  ], {
     streamWindow: 16384,
   });
   assert.ok(sw.err instanceof H2StreamError && sw.err.code === ErrorCode.FLOW_CONTROL_ERROR);
@@ -362,7 +357,7 @@ Deno.test("h2: EOF, GOAWAY with an error, and fuzzed bytes fail the request, nev
   // RST_STREAM mid-body (raw: Deno's node:http2 ends a closed stream with END_STREAM instead).
   const rs = await against([
     settingsFrame,
-    cat([okHead, encodeFrame(FrameType.DATA, 0, 1, text("partial"))]),
+    concatBytes([okHead, encodeFrame(FrameType.DATA, 0, 1, text("partial"))]),
     encodeFrame(FrameType.RST_STREAM, 0, 1, u32Payload(ErrorCode.CANCEL)),
   ]);
   assert.ok(rs.err instanceof H2StreamError && rs.err.code === ErrorCode.CANCEL, String(rs.err));

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { concatBytes } from "../../bytes/concat.ts";
 import {
   DEFAULT_MAX_FRAME_SIZE,
   encodeFrame,
@@ -137,19 +138,7 @@ export function headerFrames(
     );
     off += maxFrame;
   } while (off < block.length);
-  return concat(parts);
-}
-
-/** The bytes of `parts` in one array. */
-export function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /**

@@ -9,18 +9,9 @@ import assert from "node:assert/strict";
 import { H2Connection } from "../src/control/h2/connection.ts";
 import { tcpTransport } from "../src/control/h2/_test_util.ts";
 import { testOrSkip } from "../src/testing/skip.ts";
+import { buildGo, goSkip } from "./_go.ts";
 
 const SERVER_SRC = new URL("./testdata/go_h2_server/", import.meta.url).pathname;
-
-function goSkip(): string | null {
-  try {
-    const ok = new Deno.Command("go", { args: ["version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-    return ok ? null : "go does not run";
-  } catch {
-    return "go is not installed (apt-get install golang-go)";
-  }
-}
 
 /** Reads the server's first stdout line. */
 async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
@@ -39,19 +30,9 @@ testOrSkip(import.meta, goSkip(), {
   name: "the HTTP/2 client talks to Go's HTTP/2 server (Headscale's): POSTs and a 3 MB stream",
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "warren-go-h2-" });
-    const bin = `${dir}/go_h2_server`;
-    const env = { GOCACHE: `${dir}/cache`, GOPATH: `${dir}/gopath`, GOFLAGS: "-mod=mod" };
     let child: Deno.ChildProcess | null = null;
     try {
-      const build = await new Deno.Command("go", {
-        args: ["build", "-o", bin, "."],
-        cwd: SERVER_SRC,
-        env,
-        stdout: "piped",
-        stderr: "piped",
-        signal: AbortSignal.timeout(120_000),
-      }).output();
-      assert.ok(build.success, new TextDecoder().decode(build.stderr));
+      const bin = await buildGo(SERVER_SRC, dir, "go_h2_server");
       child = new Deno.Command(bin, { stdout: "piped", stderr: "null" }).spawn();
       const { port, ca } = JSON.parse(await firstLine(child.stdout));
       const tls = await Deno.connectTls({

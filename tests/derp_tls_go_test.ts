@@ -12,18 +12,9 @@ import { generateMetaCert, withMetaCert } from "../src/derp/meta_cert.ts";
 import { PROTOCOL_VERSION } from "../src/derp/constants.ts";
 import { generateNodePrivate, publicFromPrivate } from "../src/key/node_key.ts";
 import { testOrSkip } from "../src/testing/skip.ts";
+import { buildGo, goSkip } from "./_go.ts";
 
 const PROBE_SRC = new URL("./testdata/go_tls_probe/", import.meta.url).pathname;
-
-function goSkip(): string | null {
-  try {
-    const ok = new Deno.Command("go", { args: ["version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-    return ok ? null : "go does not run";
-  } catch {
-    return "go is not installed (apt-get install golang-go)";
-  }
-}
 
 interface ProbeLine {
   config: string;
@@ -48,17 +39,7 @@ testOrSkip(import.meta, goSkip(), {
     );
     const ts = startTestServer({ privateKey, tls: { cert: chain, key: cert.keyPem } });
     try {
-      const bin = `${dir}/go_tls_probe`;
-      const env = { GOCACHE: `${dir}/cache`, GOPATH: `${dir}/gopath`, GOFLAGS: "-mod=mod" };
-      const build = await new Deno.Command("go", {
-        args: ["build", "-o", bin, "."],
-        cwd: PROBE_SRC,
-        env,
-        stdout: "piped",
-        stderr: "piped",
-        signal: AbortSignal.timeout(120_000),
-      }).output();
-      assert.ok(build.success, new TextDecoder().decode(build.stderr));
+      const bin = await buildGo(PROBE_SRC, dir, "go_tls_probe");
       const out = await new Deno.Command(bin, {
         args: [`127.0.0.1:${ts.port}`, "/derp/probe"],
         stdout: "piped",

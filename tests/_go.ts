@@ -1,0 +1,37 @@
+/**
+ * Go programs under tests/testdata built for a test with the Debian Go toolchain: the
+ * reference peers (Go's crypto/tls, its HTTP/2 server) that tailscaled and Headscale use.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+
+/** Why a test that needs `go` must skip, or null when it runs. */
+export function goSkip(): string | null {
+  try {
+    const ok = new Deno.Command("go", { args: ["version"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+    return ok ? null : "go does not run";
+  } catch {
+    return "go is not installed (apt-get install golang-go)";
+  }
+}
+
+/**
+ * Builds the Go module in `srcDir` into `workDir/name`, with its build cache and GOPATH inside
+ * `workDir` (so nothing outside it is written); returns the binary's path. Fails the test with
+ * the compiler's output if the build fails or takes over 2 minutes.
+ */
+export async function buildGo(srcDir: string, workDir: string, name: string): Promise<string> {
+  const bin = `${workDir}/${name}`;
+  const build = await new Deno.Command("go", {
+    args: ["build", "-o", bin, "."],
+    cwd: srcDir,
+    env: { GOCACHE: `${workDir}/cache`, GOPATH: `${workDir}/gopath`, GOFLAGS: "-mod=mod" },
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(120_000),
+  }).output();
+  assert.ok(build.success, new TextDecoder().decode(build.stderr));
+  return bin;
+}

@@ -24,6 +24,7 @@
  * @module
  */
 
+import { concatBytes } from "../../src/bytes/concat.ts";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FilterRule } from "../../src/netmap/tailcfg.ts";
 import type { DnsRecord } from "./config.ts";
@@ -151,13 +152,7 @@ export async function readRequestBytes(req: IncomingMessage): Promise<Uint8Array
     if (total > 1 << 20) throw new RangeError("Request body exceeds 1 MiB");
     chunks.push(c as Uint8Array);
   }
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 async function readText(req: IncomingMessage): Promise<string> {

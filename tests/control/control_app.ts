@@ -7,6 +7,7 @@
  * @module
  */
 
+import { concatBytes } from "../../src/bytes/concat.ts";
 import http2 from "node:http2";
 import type { Duplex } from "node:stream";
 import { NOISE_BODY_LIMIT } from "./constants.ts";
@@ -271,13 +272,7 @@ async function readBody(stream: http2.ServerHttp2Stream): Promise<Uint8Array | n
     if (total > NOISE_BODY_LIMIT) return null;
     chunks.push(chunk as Uint8Array);
   }
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 function reply(stream: http2.ServerHttp2Stream, r: ControlReply): void {

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { concatBytes } from "../../bytes/concat.ts";
 import type { HeaderField } from "./hpack.ts";
 
 /** What a stream needs from its connection. */
@@ -117,13 +118,7 @@ export class H2Stream implements AsyncIterable<Uint8Array> {
       parts.push(take);
       n += take.length;
     }
-    const out = new Uint8Array(n);
-    let off = 0;
-    for (const p of parts) {
-      out.set(p, off);
-      off += p.length;
-    }
-    return out;
+    return concatBytes(parts);
   }
 
   #notify(): void {

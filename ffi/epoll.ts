@@ -8,7 +8,7 @@
  */
 
 import {
-  addressOf,
+  addressBig,
   closeQuietly,
   EFD_CLOEXEC,
   EFD_NONBLOCK,
@@ -63,9 +63,9 @@ export class Epoll {
   readonly #ctl = new Uint8Array(EPOLL_EVENT_SIZE);
   readonly #ctlDv = new DataView(this.#ctl.buffer);
   readonly #one = new Uint8Array(8);
-  readonly #oneAddr: number;
+  readonly #oneAddr: bigint;
   readonly #scratch = new Uint8Array(8);
-  readonly #scratchAddr: number;
+  readonly #scratchAddr: bigint;
   #pending = false;
   #closed = false;
 
@@ -88,8 +88,8 @@ export class Epoll {
     this.#events = new Uint8Array(this.#max * EPOLL_EVENT_SIZE);
     this.#dv = new DataView(this.#events.buffer);
     this.#one[0] = 1;
-    this.#oneAddr = addressOf(this.#one);
-    this.#scratchAddr = addressOf(this.#scratch);
+    this.#oneAddr = addressBig(this.#one);
+    this.#scratchAddr = addressBig(this.#scratch);
     this.add(efd, EPOLLIN);
   }
 
@@ -155,7 +155,7 @@ export class Epoll {
 
   /** Makes a pending wait, or else the next one, return at once. Safe after close. */
   wake(): void {
-    if (!this.#closed) libc().write(this.#efd, BigInt(this.#oneAddr), 8n);
+    if (!this.#closed) libc().write(this.#efd, this.#oneAddr, 8n);
   }
 
   /** Same as close(), for `using`. */
@@ -189,7 +189,7 @@ export class Epoll {
   #dropWake(n: number): number {
     for (let i = 0; i < n; i++) {
       if (this.fdAt(i) !== this.#efd) continue;
-      libc().read(this.#efd, BigInt(this.#scratchAddr), 8n);
+      libc().read(this.#efd, this.#scratchAddr, 8n);
       const last = n - 1;
       if (i !== last) {
         this.#events.copyWithin(

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { addressOf, closeQuietly, EFD_CLOEXEC, EFD_NONBLOCK, fail, libc } from "./libc.ts";
+import { addressBig, closeQuietly, EFD_CLOEXEC, EFD_NONBLOCK, fail, libc } from "./libc.ts";
 
 /** A raised-or-not signal with a pollable fd, as {@linkcode EventFd} offers it. */
 export interface Waker {
@@ -40,9 +40,9 @@ export class EventFd implements Waker {
   readonly fd: number;
   #closed = false;
   readonly #one = new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]); // a little-endian u64 of 1
-  readonly #oneAddr: number;
+  readonly #oneAddr: bigint;
   readonly #scratch = new Uint8Array(8);
-  readonly #scratchAddr: number;
+  readonly #scratchAddr: bigint;
 
   /**
    * Opens an eventfd with a zero counter, or, given `fd`, works on that one: an eventfd opened
@@ -54,22 +54,22 @@ export class EventFd implements Waker {
       if (fd < 0) fail("Cannot create a wake-up eventfd", "eventfd");
     }
     this.fd = fd;
-    this.#oneAddr = addressOf(this.#one);
-    this.#scratchAddr = addressOf(this.#scratch);
+    this.#oneAddr = addressBig(this.#one);
+    this.#scratchAddr = addressBig(this.#scratch);
   }
 
   /** Makes the fd readable. A no-op after close. */
   signal(): void {
     if (this.#closed) return;
     // Only EAGAIN (counter at its maximum) can fail here, which leaves it readable anyway.
-    libc().write(this.fd, BigInt(this.#oneAddr), 8n);
+    libc().write(this.fd, this.#oneAddr, 8n);
   }
 
   /** Resets the counter so the fd no longer polls readable. A no-op after close. */
   clear(): void {
     if (this.#closed) return;
     // EAGAIN when already zero: nothing to clear.
-    libc().read(this.fd, BigInt(this.#scratchAddr), 8n);
+    libc().read(this.fd, this.#scratchAddr, 8n);
   }
 
   /** Same as close(), for `using`. */

@@ -517,7 +517,8 @@ export function sockaddrIn6(ip: Uint8Array, port = 0, scopeId = 0): Uint8Array {
 }
 
 /**
- * The memory address of `buf[0]` as a number, for `usize` pointer arguments.
+ * The memory address of `buf[0]` as a number, for address arithmetic and `iovec` entries;
+ * {@linkcode addressBig} gives the BigInt the `usize` arguments take.
  *
  * The caller must keep `buf` alive while the address is in use, and must not use it after the
  * buffer's ArrayBuffer is transferred (its length then reads 0, which callers check).
@@ -526,6 +527,14 @@ export function addressOf(buf: Uint8Array): number {
   if (buf.byteLength === 0) return 0;
   const p = Deno.UnsafePointer.of(buf);
   return p === null ? 0 : Number(Deno.UnsafePointer.value(p));
+}
+
+/**
+ * {@linkcode addressOf} as a BigInt, as a `usize` argument takes it without deoptimizing the
+ * caller: for a buffer whose address is passed as is, made once and kept.
+ */
+export function addressBig(buf: Uint8Array): bigint {
+  return BigInt(addressOf(buf));
 }
 
 /** Stores a 64-bit address into `u32[i]` (low) and `u32[i+1]` (high) without BigInt. */

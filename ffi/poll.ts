@@ -6,7 +6,7 @@
  * @module
  */
 
-import { addressOf, closeQuietly, EFD_CLOEXEC, EFD_NONBLOCK, fail, libc } from "./libc.ts";
+import { addressBig, closeQuietly, EFD_CLOEXEC, EFD_NONBLOCK, fail, libc } from "./libc.ts";
 import { PollFds, pollTimeout } from "./pollfds.ts";
 
 /**
@@ -24,9 +24,9 @@ export class Poller {
   #pending = false;
   #fds = new PollFds();
   #counter = new Uint8Array(8);
-  #counterAddr = 0;
+  #counterAddr = 0n;
   #scratch = new Uint8Array(8);
-  #scratchAddr = 0;
+  #scratchAddr = 0n;
 
   /** Creates the eventfd that {@link wake} signals. */
   constructor() {
@@ -34,8 +34,8 @@ export class Poller {
     if (fd < 0) fail("Cannot create poller", "eventfd");
     this.#efd = fd;
     this.#counter[0] = 1;
-    this.#counterAddr = addressOf(this.#counter);
-    this.#scratchAddr = addressOf(this.#scratch);
+    this.#counterAddr = addressBig(this.#counter);
+    this.#scratchAddr = addressBig(this.#scratch);
   }
 
   /**
@@ -66,7 +66,7 @@ export class Poller {
   /** Makes a pending wait, or else the next one, return at once. Safe after close. */
   wake(): void {
     if (this.#closed) return;
-    libc().write(this.#efd, BigInt(this.#counterAddr), 8n);
+    libc().write(this.#efd, this.#counterAddr, 8n);
   }
 
   /** Same as close(), for `using`. */
@@ -85,6 +85,6 @@ export class Poller {
   }
 
   #drain(): void {
-    libc().read(this.#efd, BigInt(this.#scratchAddr), 8n);
+    libc().read(this.#efd, this.#scratchAddr, 8n);
   }
 }

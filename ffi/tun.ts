@@ -6,6 +6,7 @@
  */
 
 import {
+  addressBig,
   addressOf,
   AF_INET,
   AF_INET6,
@@ -127,12 +128,12 @@ export class TunDevice implements PacketDevice {
   #closed = false;
   // Offload mode: one read of up to 64 KiB, split over as many readBatch calls as it takes.
   #readBuf: Uint8Array | null = null;
-  #readAddr = 0;
+  #readAddr = 0n;
   #splitter = new GsoSplitter();
   #gro = new GroCoalescer();
   #iov = new Uint8Array(0);
   #iov32 = new Uint32Array(0);
-  #iovAddr = 0;
+  #iovAddr = 0n;
   #vnet: Uint8Array | null = null;
   #vnetAddr = 0;
   #v4Count = 0;
@@ -151,7 +152,7 @@ export class TunDevice implements PacketDevice {
     this.offload = offload;
     if (offload) {
       this.#readBuf = new Uint8Array(VNET_HDR_LEN + MAX_SUPER_PACKET);
-      this.#readAddr = addressOf(this.#readBuf);
+      this.#readAddr = addressBig(this.#readBuf);
     }
   }
 
@@ -358,7 +359,7 @@ export class TunDevice implements PacketDevice {
         i += split.emit(bufs, sizes, offset, i, bufs.length);
         continue;
       }
-      const n = c.read(fd, BigInt(this.#readAddr), BigInt(buf.byteLength));
+      const n = c.read(fd, this.#readAddr, BigInt(buf.byteLength));
       if (n < 0) {
         const e = errno();
         if (e === EAGAIN) break;
@@ -392,7 +393,7 @@ export class TunDevice implements PacketDevice {
     if (this.#iov.byteLength < 16 * (count + 1)) {
       this.#iov = new Uint8Array(16 * Math.max(count + 1, 65));
       this.#iov32 = new Uint32Array(this.#iov.buffer);
-      this.#iovAddr = addressOf(this.#iov);
+      this.#iovAddr = addressBig(this.#iov);
     }
     const c = libc();
     const fd = this.fd;
@@ -411,9 +412,8 @@ export class TunDevice implements PacketDevice {
         putAddress(iov, 4 * n, this.#waddr(i, bufs[i]) + offset + skip);
         putAddress(iov, 4 * n + 2, sizes[i] - skip);
       }
-      const iovAddr = BigInt(this.#iovAddr);
-      let r = c.writev(fd, iovAddr, n);
-      while (r < 0 && errno() === EINTR) r = c.writev(fd, iovAddr, n);
+      let r = c.writev(fd, this.#iovAddr, n);
+      while (r < 0 && errno() === EINTR) r = c.writev(fd, this.#iovAddr, n);
       // EAGAIN or a packet the kernel rejects: that write is lost, as in plain mode.
       if (n > 2) this.superWrites++;
       done += n - 1;

@@ -7,6 +7,7 @@
  */
 
 import {
+  addressBig,
   addressOf,
   AF_INET,
   AF_INET6,
@@ -125,7 +126,7 @@ class MsgVec {
   readonly hdr: Uint8Array;
   readonly hdr32: Uint32Array;
   readonly hdrAddr: number;
-  /** `hdrAddr` as a BigInt, for the FFI calls (see `addressBig`). */
+  /** `hdrAddr` as a BigInt, for the FFI calls (see `addressBig` in libc.ts). */
   readonly hdrBig: bigint;
   readonly iov32: Uint32Array;
   readonly iovAddr: number;
@@ -138,7 +139,7 @@ class MsgVec {
     this.hdr = new Uint8Array(max * MMSG_BYTES);
     this.hdr32 = new Uint32Array(this.hdr.buffer);
     this.hdrAddr = addressOf(this.hdr);
-    this.hdrBig = BigInt(this.hdrAddr);
+    this.hdrBig = addressBig(this.hdr);
     const iov = new Uint8Array(max * IOV_WORDS * 4);
     this.iov32 = new Uint32Array(iov.buffer);
     const iovAddr = this.iovAddr = addressOf(iov);

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { formatListenAddr, parseListenAddr } from "../proxy/listen.ts";
+import { formatListenAddr, parseListenAddr } from "../proxy/listen_addr.ts";
 import type { ProxyAddr } from "../proxy/types.ts";
 
 /** One inbound forward: the node's `proto` port `port` is relayed to `target` on the host. */

@@ -8,10 +8,15 @@
  *
  * @module
  */
-import dgram from "node:dgram";
+import type { Socket } from "node:dgram";
 import type { DnsForwarder } from "../dns/quad100.ts";
 import { HEADER_LEN } from "../dns/constants.ts";
 import { readName } from "../dns/name.ts";
+
+// node:dgram loads with the first query forwarded upstream: a node whose MagicDNS answers only
+// tailnet names (or that forwards none) does not carry the module.
+let dgramModule: Promise<typeof import("node:dgram")> | null = null;
+const loadDgram = () => dgramModule ??= import("node:dgram");
 
 /** Per-upstream timeout before the next resolver is tried. */
 const UPSTREAM_TIMEOUT_MS = 2000;
@@ -70,7 +75,7 @@ interface Pending {
 }
 
 interface PooledSocket {
-  sock: dgram.Socket;
+  sock: Socket;
   /** Upstream-facing ID → the query waiting for it. */
   pending: Map<number, Pending>;
 }
@@ -141,21 +146,23 @@ export class UdpDnsForwarder {
     }
   }
 
-  #ask(
+  async #ask(
     query: Uint8Array,
     question: Pending["question"],
     host: string,
     port: number,
   ): Promise<Uint8Array | null> {
-    if (this.#closed) return Promise.resolve(null); // no new socket after close()
+    if (this.#closed) return null; // no new socket after close()
+    const { createSocket } = await loadDgram();
+    if (this.#closed) return null;
     const family = host.includes(":") ? "udp6" : "udp4";
-    const pooled = this.#socket(family);
+    const pooled = this.#socket(family, createSocket);
     let id = 0;
     do id = crypto.getRandomValues(new Uint16Array(1))[0]; while (pooled.pending.has(id));
     const out = query.slice();
     out[0] = id >> 8;
     out[1] = id & 0xff;
-    return new Promise((resolve) => {
+    return await new Promise((resolve) => {
       const timer = setTimeout(() => finish(null), this.#timeoutMs);
       const finish = (answer: Uint8Array | null) => {
         clearTimeout(timer);
@@ -173,10 +180,13 @@ export class UdpDnsForwarder {
     });
   }
 
-  #socket(family: "udp4" | "udp6"): PooledSocket {
+  #socket(
+    family: "udp4" | "udp6",
+    createSocket: typeof import("node:dgram").createSocket,
+  ): PooledSocket {
     const pool = this.#pools[family];
     if (pool.length < DNS_SOCKETS_PER_FAMILY) {
-      const sock = dgram.createSocket(family);
+      const sock = createSocket(family);
       const p: PooledSocket = { sock, pending: new Map() };
       sock.on("message", (msg: Uint8Array, from: { address: string; port: number }) => {
         this.#onAnswer(p, msg, from);

@@ -10,11 +10,10 @@
 import { EACCES, ENOENT, EPERM, ifNameToIndex, SysError } from "../../ffi/libc.ts";
 import { RouteTable } from "../../ffi/route.ts";
 import { TunDevice } from "../../ffi/tun.ts";
-import { formatPrefix, type IpPrefix } from "../net/ip.ts";
+import type { IpPrefix } from "../net/ip.ts";
 import type { PacketDevice } from "../net/packet_device.ts";
-import { NetstackDevice } from "../netstack/device.ts";
-import { IpInput } from "../netstack/ip_input.ts";
-import { systemClock } from "../netstack/types.ts";
+import type { NetstackDevice } from "../netstack/device.ts";
+import type { IpInput } from "../netstack/ip_input.ts";
 import type { NetstackServicesStatus, NetstackStatus } from "./status.ts";
 
 /** tailscaled's `--tun` value for "no TUN, a stack in the process". */
@@ -117,60 +116,5 @@ export function openTunLink(name: string, mtu: number, fixedRoutes: IpPrefix[]):
     installedRoutes: () => routes.entries.map((e) => e.prefix),
     counters: () => null,
     close,
-  };
-}
-
-/**
- * Builds the userspace stack: an {@linkcode IpInput} behind a
- * {@linkcode NetstackDevice}, with no address until the engine gives it the
- * node's. Touches nothing in the host: no device, route or capability.
- */
-export function openNetstackLink(mtu: number, log: (line: string) => void): NodeLink {
-  let reported = false;
-  const device = new NetstackDevice({
-    mtu,
-    onInputError: (e) => {
-      // A bug in a handler: said once, counted always (tun status --json shows the count).
-      if (reported) return;
-      reported = true;
-      log(`netstack: input failed: ${e instanceof Error ? e.stack ?? e.message : e}`);
-    },
-  });
-  // What the data plane writes here was decrypted by WireGuard, whose AEAD tag proves every
-  // byte arrived as the peer's stack wrote it (or was built by the node itself: quad-100's
-  // answers): a transport checksum can catch nothing more, so it is not computed again.
-  const ip = new IpInput({
-    clock: systemClock,
-    out: device.send,
-    addresses: [],
-    mtu,
-    verifyChecksums: false,
-  });
-  device.setInput((p) => ip.input(p));
-  const addresses = new Map<string, Uint8Array>();
-  const update = () => ip.setAddresses([...addresses.values()]);
-  const netstack: Netstack = { ip, device, servicesStatus: null };
-  return {
-    mode: USERSPACE_NETWORKING,
-    name: USERSPACE_NETWORKING,
-    device,
-    ifindex: 0,
-    netstack,
-    routes: { add() {}, remove() {} },
-    addAddress(p) {
-      addresses.set(formatPrefix(p), p.ip.slice());
-      update();
-    },
-    removeAddress(p) {
-      addresses.delete(formatPrefix(p));
-      update();
-    },
-    installedRoutes: () => [],
-    counters: () => ({
-      ip: { ...ip.counters },
-      device: { ...device.counters },
-      ...netstack.servicesStatus?.(),
-    }),
-    close: () => device.close(),
   };
 }

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { buildIcmpPacket, buildTcpPacket, TCP_ACK, TCP_RST, TCP_SYN } from "../net/packet.ts";
 import { parseIp, parsePrefix } from "../net/ip.ts";
-import { openNetstackLink, USERSPACE_NETWORKING } from "./node_link.ts";
+import { openNetstackLink } from "./netstack_link.ts";
+import { USERSPACE_NETWORKING } from "./node_link.ts";
 import type { NetstackServicesStatus } from "./status.ts";
 import { run } from "../testbed/netns.ts";
 import { WITHOUT_NET_ADMIN } from "../testbed/privileges.ts";

@@ -53,13 +53,7 @@ import { advertisesExitNode, type ExitNodeChoice, LivePrefs } from "./live_prefs
 import { PrefsError } from "../localapi/prefs.ts";
 import { nodeLivePorts } from "./node_live_ports.ts";
 import { NodePaths } from "./node_paths.ts";
-import {
-  type Netstack,
-  type NodeLink,
-  openNetstackLink,
-  openTunLink,
-  USERSPACE_NETWORKING,
-} from "./node_link.ts";
+import { type Netstack, type NodeLink, openTunLink, USERSPACE_NETWORKING } from "./node_link.ts";
 
 /** Tailscale's default TUN MTU (DefaultTUNMTU). */
 export const TAILNET_MTU = 1280;
@@ -228,7 +222,7 @@ export class TsNode {
   async #build(nodePrivate: Uint8Array, nm: NetworkMap): Promise<void> {
     const opts = this.#opts;
     const link = this.#link = opts.userspace
-      ? openNetstackLink(TAILNET_MTU, opts.log)
+      ? (await import("./netstack_link.ts")).openNetstackLink(TAILNET_MTU, opts.log)
       : openTunLink(opts.tun, TAILNET_MTU, QUAD100);
     this.#poller = new Poller();
     const sock = UdpSocket.bind(opts.port);

@@ -19,7 +19,6 @@
  *
  * @module
  */
-import { lookup } from "node:dns/promises";
 import { EPOLLERR, EPOLLHUP, EpollLoop, EPOLLOUT } from "../../ffi/epoll.ts";
 import { EPERM, SysError } from "../../ffi/libc.ts";
 import { closeTcp, connectError, startConnectTcp } from "../../ffi/tcp.ts";
@@ -87,6 +86,8 @@ export async function dialTcp(opts: DialTcpOptions): Promise<TcpStream> {
 }
 
 async function resolve(hostname: string): Promise<string> {
+  // Loaded on first use: a node whose DERP and control are named by address never needs it.
+  const { lookup } = await import("node:dns/promises");
   const [first] = await lookup(hostname, { all: true });
   if (!first) throw new Error(`Cannot resolve ${hostname}: no address`);
   return first.address;

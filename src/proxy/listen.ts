@@ -13,23 +13,9 @@ import { HttpProxyServer } from "./http_proxy.ts";
 import type { ProxyCredentials } from "./credentials.ts";
 import { Socks5Server } from "./socks5_server.ts";
 import type { AcceptedConn, ProxyAddr, ProxyDialer } from "./types.ts";
-import { parseListenAddr } from "./listen_addr.ts";
+import { formatListenAddr, parseListenAddr } from "./listen_addr.ts";
 
-export { parseListenAddr } from "./listen_addr.ts";
-
-/**
- * `host:port` as a flag spells it, an IPv6 host in brackets: the inverse of
- * {@linkcode parseListenAddr}.
- *
- * @example
- * ```ts
- * import { formatListenAddr } from "./listen.ts";
- * formatListenAddr({ hostname: "::1", port: 1055 }); // "[::1]:1055"
- * ```
- */
-export function formatListenAddr(a: ProxyAddr): string {
-  return a.hostname.includes(":") ? `[${a.hostname}]:${a.port}` : `${a.hostname}:${a.port}`;
-}
+export { formatListenAddr, parseListenAddr };
 
 /** Options for {@linkcode startProxies}. */
 export interface StartProxiesOptions {

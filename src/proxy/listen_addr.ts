@@ -65,3 +65,17 @@ export function parseListenAddr(text: string, flag = "listen address"): ProxyAdd
   else if (host.toLowerCase() === "localhost") host = "127.0.0.1";
   return { hostname: host, port };
 }
+
+/**
+ * `host:port` as a flag spells it, an IPv6 host in brackets: the inverse of
+ * {@linkcode parseListenAddr}.
+ *
+ * @example
+ * ```ts
+ * import { formatListenAddr } from "./listen_addr.ts";
+ * formatListenAddr({ hostname: "::1", port: 1055 }); // "[::1]:1055"
+ * ```
+ */
+export function formatListenAddr(a: ProxyAddr): string {
+  return a.hostname.includes(":") ? `[${a.hostname}]:${a.port}` : `${a.hostname}:${a.port}`;
+}

@@ -7,8 +7,10 @@
  * Prints the CPU time per segment, the figure that `deno task
  * bench:userspace` can only show through a noisy two-process download.
  *
- *   deno run -A bench/netstack_rx.ts [--mib 256] [--batch 64] [--verify]
+ *   deno run -A bench/netstack_rx.ts [--mib 256] [--batch 64] [--iss 1000] [--verify]
  *
+ * `--iss` is the scripted peer's initial sequence number: a real peer's is random, and one at or
+ * above 2^31 is a heap number to V8 unless the stack keeps it as an int32 (src/netstack/tcp_seq.ts).
  * `--verify` checks transport checksums as for input not authenticated
  * by WireGuard; `--heap-profile` lists where the JS heap allocations come
  * from (V8's sampling heap profiler, through node:inspector).
@@ -35,6 +37,7 @@ const { values } = parseArgs({
   options: {
     mib: { type: "string", default: "256" },
     batch: { type: "string", default: "64" },
+    iss: { type: "string", default: "1000" },
     verify: { type: "boolean", default: false },
     "heap-profile": { type: "boolean", default: false },
   },
@@ -92,7 +95,7 @@ const seg = (
   );
 
 // The stack dials, as the SOCKS proxy does; the scripted peer answers its SYN.
-const iss = 1000;
+const iss = Number(values.iss) >>> 0;
 const ts = () => ({ val: Math.floor(performance.now()) >>> 0, ecr: 0 });
 const dialled = stack.dial(PEER, 8000);
 await new Promise((r) => setTimeout(r, 0));
@@ -152,7 +155,7 @@ const cpu = () => {
   const f = Deno.readTextFileSync("/proc/self/stat").split(") ")[1].split(" ");
   return (Number(f[11]) + Number(f[12])) / 100;
 };
-let seq = iss + 1, sent = 0, turns = 0, waits = 0;
+let seq = (iss + 1) >>> 0, sent = 0, turns = 0, waits = 0;
 const inspector = values["heap-profile"] ? new Session() : null;
 inspector?.connect();
 await inspector?.post("HeapProfiler.startSampling", {

@@ -186,7 +186,7 @@ Deno.test("a new SYN above the old sequence space reopens a tuple in TIME-WAIT",
   const out = l.poll(t + 1);
   assert.equal(out.length, 1);
   assert.equal(out[0].seg.flags, TCP_SYN | TCP_ACK);
-  assert.equal(out[0].seg.ack, (fresh.seq + 1) >>> 0);
+  assert.equal(out[0].seg.ack, (fresh.seq + 1) | 0);
   assert.equal(l.halfOpen, 1);
 });
 

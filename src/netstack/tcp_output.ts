@@ -56,7 +56,7 @@ export class TcpOutput {
 
   /** Our TSval at `now`. */
   tsNow(now: number): number {
-    return (Math.floor(now) + this.#tsOffset) >>> 0;
+    return (Math.floor(now) + this.#tsOffset) | 0;
   }
 
   /** Starts TS.Recent from the peer's SYN (or SYN-ACK). */

@@ -51,7 +51,7 @@ export interface TcpOptions {
   sackPermitted?: boolean;
   /** SACK blocks (kind 5), at most 4. */
   sack?: SackBlock[];
-  /** Timestamps (kind 8): TSval and TSecr. */
+  /** Timestamps (kind 8): TSval and TSecr, as int32s (tcp_seq.ts says why). */
   ts?: { val: number; ecr: number };
 }
 
@@ -61,9 +61,9 @@ export interface TcpSegment {
   srcPort: number;
   /** Destination port. */
   dstPort: number;
-  /** Sequence number. */
+  /** Sequence number, as an int32 (tcp_seq.ts says why); encoding takes either form. */
   seq: number;
-  /** Acknowledgement number. */
+  /** Acknowledgement number, as an int32. */
   ack: number;
   /** The flag bits (TCP_SYN | TCP_ACK …), CWR and ECE included. */
   flags: number;
@@ -190,8 +190,8 @@ export function decodeTcpSegmentAt(
   return {
     srcPort: (b[off] << 8) | b[off + 1],
     dstPort: (b[off + 2] << 8) | b[off + 3],
-    seq: ((b[off + 4] << 24) | (b[off + 5] << 16) | (b[off + 6] << 8) | b[off + 7]) >>> 0,
-    ack: ((b[off + 8] << 24) | (b[off + 9] << 16) | (b[off + 10] << 8) | b[off + 11]) >>> 0,
+    seq: (b[off + 4] << 24) | (b[off + 5] << 16) | (b[off + 6] << 8) | b[off + 7],
+    ack: (b[off + 8] << 24) | (b[off + 9] << 16) | (b[off + 10] << 8) | b[off + 11],
     flags: b[off + 13],
     window: (b[off + 14] << 8) | b[off + 15],
     urgent: (b[off + 18] << 8) | b[off + 19],
@@ -205,8 +205,8 @@ function reject(rejects: TcpRejectCounters | undefined, why: TcpRejectReason): n
   return null;
 }
 
-function readU32(b: Uint8Array, i: number): number {
-  return ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
+function readI32(b: Uint8Array, i: number): number {
+  return (b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3];
 }
 
 function decodeOptions(b: Uint8Array, start: number, end: number): TcpOptions | null {
@@ -240,17 +240,17 @@ function decodeOptionsInto(
     else if (kind === OPT_WS && len === 3) o.wscale = b[i + 2];
     else if (kind === OPT_SACK_OK && len === 2) o.sackPermitted = true;
     else if (kind === OPT_TS && len === 10) {
-      if (ts === null) o.ts = { val: readU32(b, i + 2), ecr: readU32(b, i + 6) };
+      if (ts === null) o.ts = { val: readI32(b, i + 2), ecr: readI32(b, i + 6) };
       else {
-        ts.val = readU32(b, i + 2);
-        ts.ecr = readU32(b, i + 6);
+        ts.val = readI32(b, i + 2);
+        ts.ecr = readI32(b, i + 6);
         o.ts = ts;
       }
     } else if (kind === OPT_SACK && len >= 10 && (len - 2) % 8 === 0) {
       // Rare (loss only), and the scoreboard copies the numbers out: allocated as they come.
       o.sack = [];
       for (let j = i + 2; j < i + len; j += 8) {
-        o.sack.push({ start: readU32(b, j), end: readU32(b, j + 4) });
+        o.sack.push({ start: readI32(b, j), end: readI32(b, j + 4) });
       }
     }
     i += len;
@@ -315,8 +315,8 @@ export class TcpSegmentReader {
     const s = this.#seg;
     s.srcPort = (b[off] << 8) | b[off + 1];
     s.dstPort = (b[off + 2] << 8) | b[off + 3];
-    s.seq = readU32(b, off + 4);
-    s.ack = readU32(b, off + 8);
+    s.seq = readI32(b, off + 4);
+    s.ack = readI32(b, off + 8);
     s.flags = b[off + 13];
     s.window = (b[off + 14] << 8) | b[off + 15];
     s.urgent = (b[off + 18] << 8) | b[off + 19];

@@ -33,7 +33,7 @@ B6[15] = 2;
 const seg = (o: Partial<TcpSegment> = {}): TcpSegment => ({
   srcPort: 40000,
   dstPort: 443,
-  seq: 0xffff_fff0,
+  seq: 0xffff_fff0 | 0, // as decoding gives it: sequence numbers are int32s
   ack: 12345,
   flags: TCP_ACK,
   window: 1000,
@@ -55,7 +55,7 @@ Deno.test("decodeTcpSegment() reads a SYN the Linux kernel sent, options include
   assert.deepEqual(s.options, {
     mss: 65495,
     sackPermitted: true,
-    ts: { val: 4263148298, ecr: 0 },
+    ts: { val: 4263148298 | 0, ecr: 0 }, // sequence-space numbers decode as int32s
     wscale: 10,
   });
   assert.equal(s.payload.length, 0);
@@ -77,7 +77,7 @@ Deno.test("decodeTcpSegment() reads the kernel's RST,ACK with its captured check
 Deno.test("encode and decode round-trip over IPv6 with SACK blocks and data", () => {
   const s = seg({
     options: {
-      sack: [{ start: 1, end: 2 }, { start: 0xffff_ff00, end: 5 }],
+      sack: [{ start: 1, end: 2 }, { start: 0xffff_ff00 | 0, end: 5 }],
       ts: { val: 9, ecr: 8 },
     },
   });

@@ -150,7 +150,7 @@ export class TcpSender {
       this.una =
       this.nxt =
       this.max =
-        iss >>> 0;
+        iss | 0;
     this.bufSeq = seqAdd(iss, 1);
     this.recover = this.iss; // RFC 6582 §3.2: recover starts at the ISS
     this.segMax = segMax;

@@ -11,9 +11,10 @@ import {
   seqMin,
 } from "./tcp_seq.ts";
 
-Deno.test("seqAdd() wraps at 2^32", () => {
+Deno.test("seqAdd() wraps at 2^32, as an int32", () => {
   assert.equal(seqAdd(0xffff_fff0, 0x20), 0x10);
-  assert.equal(seqAdd(0, -1), 0xffff_ffff);
+  assert.equal(seqAdd(0, -1), -1, "2^32 − 1 is -1 as an int32");
+  assert.equal(seqAdd(0x7fff_ffff, 1), -0x8000_0000);
   assert.equal(seqAdd(5, 7), 12);
 });
 

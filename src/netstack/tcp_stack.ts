@@ -423,7 +423,7 @@ export class TcpStack {
       srcPort: seg.dstPort,
       dstPort: seg.srcPort,
       seq: withAck ? 0 : seg.ack,
-      ack: withAck ? (seg.seq + len) >>> 0 : 0,
+      ack: withAck ? (seg.seq + len) | 0 : 0,
       flags: TCP_RST | (withAck ? TCP_ACK : 0),
       window: 0,
       urgent: 0,

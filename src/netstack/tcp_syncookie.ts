@@ -82,7 +82,7 @@ export class SynCookies {
     while (m + 1 < COOKIE_MSS.length && COOKIE_MSS[m + 1] <= mss) m++;
     const t = Math.floor(now / COOKIE_PERIOD_MS);
     const mac = this.#mac(client, cport, server, sport, isn, t, m);
-    return (((t & 31) << 27) | (m << 24) | mac) >>> 0;
+    return ((t & 31) << 27) | (m << 24) | mac;
   }
 
   /**

@@ -5,9 +5,10 @@
  *
  * ChaCha20 runs four blocks at once, one state word of all four blocks per
  * v128 lane group ("vertical" layout), so a 1420-byte WireGuard packet plus
- * the Poly1305 key block is exactly six 4-block steps. Poly1305 uses five
- * 26-bit limbs so every product fits a 64-bit multiply: wasm has no
- * 64x64->128 multiply, which rules out the 44-bit radix.
+ * the Poly1305 key block is exactly six 4-block steps. Poly1305 is scalar
+ * with 32-bit limbs (see poly_block): V8 lowers each i64x2.extmul to two
+ * unpacks and a pmuludq, so a SIMD Poly1305 would cost about as many vector
+ * instructions as this spends multiplies (estimated, not built).
  *
  * The same module carries NaCl's secretbox (XSalsa20-Poly1305, tag first) and
  * HSalsa20 for crypto_box, so DERP and disco handshakes make no JS garbage
@@ -32,7 +33,149 @@ static inline u32 load32(const u8 *p) {
   return v;
 }
 
+static inline u64 load64(const u8 *p) {
+  u64 v;
+  __builtin_memcpy(&v, p, 8);
+  return v;
+}
+
 static inline void store32(u8 *p, u32 v) { __builtin_memcpy(p, &v, 4); }
+
+/* ---------------------------------------------------------------- Poly1305 */
+
+/*
+ * Radix 2^32: h = h0 + h1 2^32 + h2 2^64 + h3 2^96 + h4 2^128 with h4 small,
+ * r in four 32-bit words. Clamping leaves r1..r3 divisible by 4, so a product
+ * landing at 2^128 folds back exactly as 5/4 of itself (2^130 = 5 mod p):
+ * s_i = r_i + r_i / 4. That is 20 multiplies a block where 26-bit limbs need
+ * 25, and x86's one 64-bit multiplier port is what bounds this code; the
+ * carry out of h0 is also left to the next block, which shortens the chain
+ * each block waits on.
+ */
+typedef struct {
+  u64 r0, r1, r2, r3, s1, s2, s3;
+  u64 h0, h1, h2, h3, h4; /* see poly_block for their bounds */
+  u32 s[4];               /* the "s" half of the one-time key */
+} poly1305;
+
+static void poly_init(poly1305 *p, const u8 key[32]) {
+  p->r0 = load32(key) & 0x0fffffff;
+  p->r1 = load32(key + 4) & 0x0ffffffc;
+  p->r2 = load32(key + 8) & 0x0ffffffc;
+  p->r3 = load32(key + 12) & 0x0ffffffc;
+  p->s1 = p->r1 + (p->r1 >> 2);
+  p->s2 = p->r2 + (p->r2 >> 2);
+  p->s3 = p->r3 + (p->r3 >> 2);
+  p->h0 = p->h1 = p->h2 = p->h3 = p->h4 = 0;
+  for (int i = 0; i < 4; i++) p->s[i] = load32(key + 16 + 4 * i);
+}
+
+/*
+ * h = (h + m) * r mod 2^130 - 5 for one 16-byte block at m, h in q[0..4];
+ * hibit is 1 (2^128) for a whole block, 0 for a final block already padded
+ * with 0x01.
+ *
+ * Between blocks h1..h3 < 2^32, h4 <= 3 and h0 < 2.6 * 2^32 (its carry is
+ * left for the next block). m goes in without carrying, so the products see
+ * h0 < 3.6 * 2^32, h1..h3 < 2^33, h4 <= 4; with r_i < 2^28 and s_i < 1.25 *
+ * 2^28 every column sum stays below 11.1 * 2^60 < 2^64. d4 < 2^33, and its
+ * bits from 2^130 up return to h0 as 5 * (d4 >> 2).
+ */
+static inline __attribute__((always_inline)) void poly_block(const poly1305 *p, u64 q[5],
+                                                             const u8 *m, u64 hibit) {
+  const u64 r0 = p->r0, r1 = p->r1, r2 = p->r2, r3 = p->r3;
+  const u64 s1 = p->s1, s2 = p->s2, s3 = p->s3;
+  const u64 lo = load64(m), hi = load64(m + 8);
+  u64 h0 = q[0] + (u32)lo, h1 = q[1] + (lo >> 32);
+  u64 h2 = q[2] + (u32)hi, h3 = q[3] + (hi >> 32), h4 = q[4] + hibit;
+
+  u64 d0 = h0 * r0 + h1 * s3 + h2 * s2 + h3 * s1;
+  u64 d1 = h0 * r1 + h1 * r0 + h2 * s3 + h3 * s2 + h4 * s1;
+  u64 d2 = h0 * r2 + h1 * r1 + h2 * r0 + h3 * s3 + h4 * s2;
+  u64 d3 = h0 * r3 + h1 * r2 + h2 * r1 + h3 * r0 + h4 * s3;
+  u64 d4 = h4 * r0;
+
+  d1 += d0 >> 32;
+  d2 += d1 >> 32;
+  d3 += d2 >> 32;
+  d4 += d3 >> 32;
+  q[0] = (u32)d0 + (d4 >> 2) * 5;
+  q[1] = (u32)d1;
+  q[2] = (u32)d2;
+  q[3] = (u32)d3;
+  q[4] = d4 & 3;
+}
+
+/* n blocks at m; see poly_block. */
+static void poly_blocks(poly1305 *p, const u8 *m, u32 n, u64 hibit) {
+  u64 q[5] = {p->h0, p->h1, p->h2, p->h3, p->h4};
+  for (; n > 0; n--, m += 16) poly_block(p, q, m, hibit);
+  p->h0 = q[0];
+  p->h1 = q[1];
+  p->h2 = q[2];
+  p->h3 = q[3];
+  p->h4 = q[4];
+}
+
+/* Absorbs len bytes zero-padded to a multiple of 16 (the AEAD's pad16). */
+static void poly_padded(poly1305 *p, const u8 *m, u32 len) {
+  u32 whole = len >> 4, rest = len & 15;
+  if (whole > 0) poly_blocks(p, m, whole, 1);
+  if (rest > 0) {
+    u8 b[16] = {0};
+    for (u32 i = 0; i < rest; i++) b[i] = m[16 * whole + i];
+    poly_blocks(p, b, 1, 1);
+  }
+}
+
+/* tag = ((h mod p) + s) mod 2^128, little-endian. */
+static void poly_finish(poly1305 *p, u8 tag[16]) {
+  u64 h0 = p->h0, h1 = p->h1, h2 = p->h2, h3 = p->h3, h4 = p->h4;
+  /* Two carry passes, folding 2^130 back in as 5: then h < 2^130 + 2^32 < 2p. */
+  for (int pass = 0; pass < 2; pass++) {
+    h1 += h0 >> 32;
+    h0 &= 0xffffffff;
+    h2 += h1 >> 32;
+    h1 &= 0xffffffff;
+    h3 += h2 >> 32;
+    h2 &= 0xffffffff;
+    h4 += h3 >> 32;
+    h3 &= 0xffffffff;
+    if (pass == 0) {
+      h0 += (h4 >> 2) * 5;
+      h4 &= 3;
+    }
+  }
+  /* g = h + 5 - 2^130; keep g if it did not borrow (h >= p), else h. */
+  u64 g0 = h0 + 5;
+  u64 g1 = h1 + (g0 >> 32);
+  u64 g2 = h2 + (g1 >> 32);
+  u64 g3 = h3 + (g2 >> 32);
+  u64 g4 = h4 + (g3 >> 32) - 4;
+  u64 keep_g = (g4 >> 63) - 1; /* all ones when no borrow */
+  h0 = (h0 & ~keep_g) | (g0 & keep_g);
+  h1 = (h1 & ~keep_g) | (g1 & keep_g);
+  h2 = (h2 & ~keep_g) | (g2 & keep_g);
+  h3 = (h3 & ~keep_g) | (g3 & keep_g);
+
+  /* Add s; bits from 2^128 up drop. */
+  u64 f = (u32)h0 + (u64)p->s[0];
+  store32(tag, (u32)f);
+  f = (u32)h1 + (u64)p->s[1] + (f >> 32);
+  store32(tag + 4, (u32)f);
+  f = (u32)h2 + (u64)p->s[2] + (f >> 32);
+  store32(tag + 8, (u32)f);
+  f = (u32)h3 + (u64)p->s[3] + (f >> 32);
+  store32(tag + 12, (u32)f);
+}
+
+/* The AEAD's closing block: le64(adlen) | le64(ctlen). */
+static void poly_lengths(poly1305 *p, u32 adlen, u32 len) {
+  u8 lens[16] = {0};
+  store32(lens, adlen);
+  store32(lens + 8, len);
+  poly_blocks(p, lens, 1, 1);
+}
 
 /* ---------------------------------------------------------------- ChaCha20 */
 
@@ -159,144 +302,28 @@ static void chacha_xor(const u32 st[16], u32 ctr, const u8 *src, u8 *dst, u32 le
   }
 }
 
-/* ---------------------------------------------------------------- Poly1305 */
-
-typedef struct {
-  u32 r0, r1, r2, r3, r4; /* clamped r, 26-bit limbs */
-  u32 h0, h1, h2, h3, h4; /* accumulator, 26-bit limbs (loosely reduced) */
-  u32 s[4];               /* the "s" half of the one-time key */
-} poly1305;
-
-#define M26 0x3ffffffu
-
-static void poly_init(poly1305 *p, const u8 key[32]) {
-  /* Clamp (RFC 8439 §2.5) on 32-bit words, then split into 26-bit limbs. */
-  u32 t0 = load32(key) & 0x0fffffff, t1 = load32(key + 4) & 0x0ffffffc;
-  u32 t2 = load32(key + 8) & 0x0ffffffc, t3 = load32(key + 12) & 0x0ffffffc;
-  p->r0 = t0 & M26;
-  p->r1 = ((t0 >> 26) | (t1 << 6)) & M26;
-  p->r2 = ((t1 >> 20) | (t2 << 12)) & M26;
-  p->r3 = ((t2 >> 14) | (t3 << 18)) & M26;
-  p->r4 = t3 >> 8;
-  p->h0 = p->h1 = p->h2 = p->h3 = p->h4 = 0;
-  for (int i = 0; i < 4; i++) p->s[i] = load32(key + 16 + 4 * i);
-}
+/* ----------------------------------------------------------------- Exports */
 
 /*
- * h = (h + m) * r mod 2^130 - 5 for n 16-byte blocks; hibit is 2^128 in limb
- * 4 (1 << 24) for whole blocks, 0 for a final block already padded with 0x01.
- * Limbs stay below 2^27 between blocks, so each 5-term sum stays below 2^60.
+ * Sets up the state and the one-time Poly1305 key from block 0, and returns
+ * in ks the keystream of the first 192 bytes (blocks 1-3 of the same step).
+ * Returns how many of the message's bytes that keystream covers.
  */
-static void poly_blocks(poly1305 *p, const u8 *m, u32 n, u32 hibit) {
-  const u64 r0 = p->r0, r1 = p->r1, r2 = p->r2, r3 = p->r3, r4 = p->r4;
-  const u64 s1 = r1 * 5, s2 = r2 * 5, s3 = r3 * 5, s4 = r4 * 5;
-  u32 h0 = p->h0, h1 = p->h1, h2 = p->h2, h3 = p->h3, h4 = p->h4;
-  for (; n > 0; n--, m += 16) {
-    u32 m0 = load32(m), m1 = load32(m + 4), m2 = load32(m + 8), m3 = load32(m + 12);
-    h0 += m0 & M26;
-    h1 += ((m0 >> 26) | (m1 << 6)) & M26;
-    h2 += ((m1 >> 20) | (m2 << 12)) & M26;
-    h3 += ((m2 >> 14) | (m3 << 18)) & M26;
-    h4 += (m3 >> 8) | hibit;
-
-    u64 d0 = h0 * r0 + h1 * s4 + h2 * s3 + h3 * s2 + h4 * s1;
-    u64 d1 = h0 * r1 + h1 * r0 + h2 * s4 + h3 * s3 + h4 * s2;
-    u64 d2 = h0 * r2 + h1 * r1 + h2 * r0 + h3 * s4 + h4 * s3;
-    u64 d3 = h0 * r3 + h1 * r2 + h2 * r1 + h3 * r0 + h4 * s4;
-    u64 d4 = h0 * r4 + h1 * r3 + h2 * r2 + h3 * r1 + h4 * r0;
-
-    d1 += d0 >> 26;
-    d2 += d1 >> 26;
-    d3 += d2 >> 26;
-    d4 += d3 >> 26;
-    u64 c = (d4 >> 26) * 5 + (d0 & M26);
-    h0 = (u32)c & M26;
-    h1 = (u32)(d1 & M26) + (u32)(c >> 26);
-    h2 = (u32)d2 & M26;
-    h3 = (u32)d3 & M26;
-    h4 = (u32)d4 & M26;
-  }
-  p->h0 = h0;
-  p->h1 = h1;
-  p->h2 = h2;
-  p->h3 = h3;
-  p->h4 = h4;
-}
-
-/* Absorbs len bytes zero-padded to a multiple of 16 (the AEAD's pad16). */
-static void poly_padded(poly1305 *p, const u8 *m, u32 len) {
-  u32 whole = len >> 4, rest = len & 15;
-  if (whole > 0) poly_blocks(p, m, whole, 1u << 24);
-  if (rest > 0) {
-    u8 b[16] = {0};
-    for (u32 i = 0; i < rest; i++) b[i] = m[16 * whole + i];
-    poly_blocks(p, b, 1, 1u << 24);
-  }
-}
-
-/* One carry pass over all limbs, folding 2^130 back in as 5. */
-static inline void poly_carry(u32 *h0, u32 *h1, u32 *h2, u32 *h3, u32 *h4) {
-  u32 c;
-  c = *h1 >> 26; *h1 &= M26; *h2 += c;
-  c = *h2 >> 26; *h2 &= M26; *h3 += c;
-  c = *h3 >> 26; *h3 &= M26; *h4 += c;
-  c = *h4 >> 26; *h4 &= M26; *h0 += c * 5;
-  c = *h0 >> 26; *h0 &= M26; *h1 += c;
-}
-
-/* tag = ((h mod p) + s) mod 2^128, little-endian. */
-static void poly_finish(poly1305 *p, u8 tag[16]) {
-  u32 h0 = p->h0, h1 = p->h1, h2 = p->h2, h3 = p->h3, h4 = p->h4;
-  /* Two passes leave every limb below 2^26, so h < 2^130 < 2p. */
-  poly_carry(&h0, &h1, &h2, &h3, &h4);
-  poly_carry(&h0, &h1, &h2, &h3, &h4);
-
-  /* g = h + 5 - 2^130; keep g if it did not borrow (h >= p), else h. */
-  u32 g0 = h0 + 5, c = g0 >> 26;
-  g0 &= M26;
-  u32 g1 = h1 + c;
-  c = g1 >> 26;
-  g1 &= M26;
-  u32 g2 = h2 + c;
-  c = g2 >> 26;
-  g2 &= M26;
-  u32 g3 = h3 + c;
-  c = g3 >> 26;
-  g3 &= M26;
-  u32 g4 = h4 + c - (1u << 26);
-  u32 keep_g = (g4 >> 31) - 1; /* all ones when no borrow */
-  h0 = (h0 & ~keep_g) | (g0 & keep_g);
-  h1 = (h1 & ~keep_g) | (g1 & keep_g);
-  h2 = (h2 & ~keep_g) | (g2 & keep_g);
-  h3 = (h3 & ~keep_g) | (g3 & keep_g);
-  h4 = (h4 & ~keep_g) | (g4 & keep_g);
-
-  /* Repack into four 32-bit words (bits above 128 drop) and add s. */
-  u32 w0 = h0 | (h1 << 26);
-  u32 w1 = (h1 >> 6) | (h2 << 20);
-  u32 w2 = (h2 >> 12) | (h3 << 14);
-  u32 w3 = (h3 >> 18) | (h4 << 8);
-  u64 f = (u64)w0 + p->s[0];
-  store32(tag, (u32)f);
-  f = (u64)w1 + p->s[1] + (f >> 32);
-  store32(tag + 4, (u32)f);
-  f = (u64)w2 + p->s[2] + (f >> 32);
-  store32(tag + 8, (u32)f);
-  f = (u64)w3 + p->s[3] + (f >> 32);
-  store32(tag + 12, (u32)f);
+static u32 aead_start(u32 st[16], v128_t ks[16], poly1305 *p, const u8 *key, u32 n0, u32 n1,
+                      u32 n2, u32 len) {
+  chacha_setup(st, key, n0, n1, n2);
+  chacha_blocks4(st, 0, ks);
+  poly_init(p, (const u8 *)ks);
+  return len < 192 ? len : 192;
 }
 
 /* RFC 8439 §2.8: mac_data = ad | pad16 | ct | pad16 | le64(adlen) | le64(ctlen). */
-static void poly_aead(poly1305 *p, const u8 *ad, u32 adlen, const u8 *ct, u32 len) {
+static void poly_aead(poly1305 *p, const u8 *ad, u32 adlen, const u8 *ct, u32 len, u8 tag[16]) {
   poly_padded(p, ad, adlen);
   poly_padded(p, ct, len);
-  u8 lens[16] = {0};
-  store32(lens, adlen);
-  store32(lens + 8, len);
-  poly_blocks(p, lens, 1, 1u << 24);
+  poly_lengths(p, adlen, len);
+  poly_finish(p, tag);
 }
-
-/* ----------------------------------------------------------------- Exports */
 
 /*
  * Seals src[0, len) into dst: ciphertext at dst[0, len), tag at dst[len, len+16).
@@ -309,16 +336,10 @@ void aead_seal(const u8 *key, u32 n0, u32 n1, u32 n2, const u8 *ad, u32 adlen, c
   u32 st[16];
   v128_t ks[16];
   poly1305 p;
-  chacha_setup(st, key, n0, n1, n2);
-  /* Block 0 is the Poly1305 key; blocks 1-3 of the same step cover 192 bytes. */
-  chacha_blocks4(st, 0, ks);
-  const u8 *k = (const u8 *)ks;
-  poly_init(&p, k);
-  u32 head = len < 192 ? len : 192;
-  xor_bytes(k + 64, src, dst, head);
+  u32 head = aead_start(st, ks, &p, key, n0, n1, n2, len);
+  xor_bytes((const u8 *)ks + 64, src, dst, head);
   if (len > head) chacha_xor(st, 4, src + head, dst + head, len - head);
-  poly_aead(&p, ad, adlen, dst, len);
-  poly_finish(&p, dst + len);
+  poly_aead(&p, ad, adlen, dst, len, dst + len);
 }
 
 /*
@@ -333,18 +354,13 @@ int aead_open(const u8 *key, u32 n0, u32 n1, u32 n2, const u8 *ad, u32 adlen, co
   v128_t ks[16];
   poly1305 p;
   u8 tag[16];
-  chacha_setup(st, key, n0, n1, n2);
-  chacha_blocks4(st, 0, ks);
-  const u8 *k = (const u8 *)ks;
-  poly_init(&p, k);
-  poly_aead(&p, ad, adlen, src, len);
-  poly_finish(&p, tag);
+  u32 head = aead_start(st, ks, &p, key, n0, n1, n2, len);
+  poly_aead(&p, ad, adlen, src, len, tag);
   /* Constant-time compare: no early exit on the first differing byte. */
   u32 diff = 0;
   for (int i = 0; i < 16; i += 4) diff |= load32(tag + i) ^ load32(src + len + i);
   if (diff != 0) return -1;
-  u32 head = len < 192 ? len : 192;
-  xor_bytes(k + 64, src, dst, head);
+  xor_bytes((const u8 *)ks + 64, src, dst, head);
   if (len > head) chacha_xor(st, 4, src + head, dst + head, len - head);
   return 0;
 }
@@ -363,7 +379,7 @@ static void poly_mac(const u8 *key, const u8 *msg, u32 len, u8 *tag) {
   poly1305 p;
   poly_init(&p, key);
   u32 whole = len >> 4, rest = len & 15;
-  if (whole > 0) poly_blocks(&p, msg, whole, 1u << 24);
+  if (whole > 0) poly_blocks(&p, msg, whole, 1);
   if (rest > 0) {
     u8 b[16] = {0};
     for (u32 i = 0; i < rest; i++) b[i] = msg[16 * whole + i];

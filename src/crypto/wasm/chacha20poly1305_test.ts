@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { fromHex, toHex } from "../../bytes/hex.ts";
 import { createCipheriv, randomBytes } from "node:crypto";
+import { poly1305 as nobleMac } from "@noble/ciphers/_poly1305.js";
 import { allocPacketBuffer, freePacketBuffer } from "./arena.ts";
 import { cryptoWasm } from "./instance.ts";
 import { V282 } from "../_rfc8439_test_util.ts";
@@ -269,4 +270,37 @@ Deno.test("poly1305_mac() reproduces RFC 8439 §2.5.2 and A.3, including the edg
     ],
   ];
   for (const [key, msg, tag] of cases) assert.equal(toHex(poly1305(fromHex(key), msg)), tag);
+});
+
+Deno.test("chacha20_xor() matches node:crypto for every length to 600", () => {
+  for (let len = 0; len <= 600; len++) {
+    const key = rand(32), nonce = rand(12), data = rand(len);
+    const counter = [0, 1, 0xffff_ffe0][len % 3];
+    assert.deepEqual(
+      chacha20(key, counter, nonce, data),
+      nodeChacha20(key, counter, nonce, data),
+      `length ${len}, counter ${counter}`,
+    );
+  }
+});
+
+Deno.test("poly1305_mac() matches @noble/ciphers for lengths 0..600 and at its limb bounds", () => {
+  for (let len = 0; len <= 600; len++) {
+    const key = rand(32), msg = rand(len);
+    assert.deepEqual(poly1305(key, msg), nobleMac(msg, key), `length ${len}`);
+  }
+  // The largest r clamping allows, with all-ones blocks and s, keeps every limb at its bound.
+  for (const len of [16, 17, 31, 32, 1420, 4096, 65_536]) {
+    for (const sByte of [0x00, 0xff]) {
+      const key = new Uint8Array(32).fill(0xff).fill(sByte, 16);
+      const msg = new Uint8Array(len).fill(0xff);
+      assert.deepEqual(poly1305(key, msg), nobleMac(msg, key), `all ones, length ${len}`);
+    }
+  }
+  // With r = 2 a zero block leaves h = 2^129, and the next block leaves h0 above 2^32 (its carry
+  // is deferred), h1..h3 all ones and h4 = 3: h reaches p only once the final carry has rippled
+  // through every limb into h4.
+  const rTwo = fromHex("02" + "00".repeat(15) + "5a".repeat(16));
+  const ripple = fromHex("00".repeat(16) + "feffffff" + "ff".repeat(12));
+  assert.deepEqual(poly1305(rTwo, ripple), nobleMac(ripple, rTwo));
 });

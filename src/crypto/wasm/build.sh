@@ -19,12 +19,41 @@ trap 'rm -rf "$tmp"' EXIT
 # Fixed memory (initial = maximum, 32 MiB): growing would detach every view the
 # TypeScript side hands out. The 64 KiB shadow stack comes first so an overflow
 # traps at address 0 instead of running into data.
-"$cc" --target=wasm32 -O3 -msimd128 -mbulk-memory -ffreestanding -nostdlib \
-  -fno-exceptions -Wall -Wextra -Werror \
-  -Wl,--no-entry -Wl,--strip-all -Wl,--stack-first -Wl,-z,stack-size=65536 \
-  -Wl,--initial-memory=33554432 -Wl,--max-memory=33554432 \
-  -Wl,--export=__heap_base \
-  -o "$tmp/crypto.wasm" "$here/chacha20poly1305.c" "$here/x25519.c"
+build() {
+  "$cc" --target=wasm32 -O3 -msimd128 -mrelaxed-simd -mbulk-memory -ffreestanding -nostdlib \
+    -fno-exceptions -Wall -Wextra -Werror \
+    -Wl,--no-entry -Wl,--strip-all -Wl,--stack-first -Wl,-z,stack-size=65536 \
+    -Wl,--initial-memory=33554432 -Wl,--max-memory=33554432 \
+    -Wl,--export=__heap_base \
+    "$@" "$here/chacha20poly1305.c" "$here/x25519.c"
+}
+build -o "$tmp/crypto.wasm"
+
+# clang 14 encodes i8x16.relaxed_swizzle with its pre-standard opcode, 0xfd 0xa2 0x01; V8
+# takes the standard one, 0xfd 0x80 0x02, of the same length. To rewrite exactly those
+# instructions and never equal bytes inside an immediate, a second build puts an opcode of the
+# same length and signature in their place (i16x8.q15mulr_sat_s, 0xfd 0x82 0x01): the two
+# must be the same size and differ only in those instructions' second byte.
+build -DCRYPTO_WASM_SWIZZLE_PROBE -o "$tmp/probe.wasm"
+if [ "$(wc -c <"$tmp/crypto.wasm")" != "$(wc -c <"$tmp/probe.wasm")" ]; then
+  echo "build.sh: the relaxed_swizzle probe build differs in size; cannot rewrite" >&2
+  exit 1
+fi
+cmp -l "$tmp/crypto.wasm" "$tmp/probe.wasm" >"$tmp/diff" || true
+swizzles=0
+while read -r at mine probe; do # at counts from 1; the bytes are octal
+  opcode=$(od -An -tx1 -j $((at - 2)) -N 3 "$tmp/crypto.wasm" | tr -d ' ')
+  if [ "$mine $probe $opcode" != "242 202 fda201" ]; then
+    echo "build.sh: unexpected difference from the probe build at byte $at" >&2
+    exit 1
+  fi
+  printf '\200\002' | dd of="$tmp/crypto.wasm" bs=1 seek=$((at - 1)) conv=notrunc status=none
+  swizzles=$((swizzles + 1))
+done <"$tmp/diff"
+if [ "$swizzles" = 0 ]; then
+  echo "build.sh: found no i8x16.relaxed_swizzle to rewrite" >&2
+  exit 1
+fi
 
 version=$("$cc" --version | head -n 1)
 sources=$(cd "$here" && sha256sum build.sh chacha20poly1305.c x25519.c | sha256sum | cut -d ' ' -f 1)
@@ -48,4 +77,4 @@ wasm=$(sha256sum "$tmp/crypto.wasm" | cut -d ' ' -f 1)
   printf 'export const CRYPTO_WASM_BASE64 =\n  "%s";\n' "$(base64 -w 0 "$tmp/crypto.wasm")"
 } >"$out.tmp"
 mv "$out.tmp" "$out"
-echo "wrote $out ($(wc -c <"$tmp/crypto.wasm") wasm bytes)"
+echo "wrote $out ($(wc -c <"$tmp/crypto.wasm") wasm bytes, $swizzles relaxed_swizzle rewritten)"

@@ -10,13 +10,22 @@
  * unpacks and a pmuludq, so a SIMD Poly1305 would cost about as many vector
  * instructions as this spends multiplies (estimated, not built).
  *
+ * The rotations by 16 and 8 bits are byte shuffles with the mask held in a
+ * register: i8x16.relaxed_swizzle, which V8 lowers to a bare pshufb. All mask
+ * bytes are below 16, where relaxed and plain swizzle agree, so the result is
+ * deterministic. Plain i8x16.swizzle costs a paddusb more (for out-of-range
+ * indices), and an i8x16.shuffle or a constant mask gets the mask rebuilt in a
+ * register at each use, three instructions more; the vector ALU ports are
+ * what bound ChaCha20 here. build.sh rewrites clang 14's pre-standard opcode.
+ *
  * The same module carries NaCl's secretbox (XSalsa20-Poly1305, tag first) and
  * HSalsa20 for crypto_box, so DERP and disco handshakes make no JS garbage
  * beyond their results. Salsa20 is scalar: it only sees handshake-sized data.
  *
- * Memory discipline: no heap, no libc, no globals; scratch (keystream, one-time
- * Poly1305 key) lives on the shadow stack in linear memory, which JavaScript
- * can read anyway, so it is not wiped. The long-term key is never copied here.
+ * Memory discipline: no heap, no libc, no mutable globals; scratch
+ * (keystream, one-time Poly1305 key) lives on the shadow stack in linear
+ * memory, which JavaScript can read anyway, so it is not wiped. The
+ * long-term key is never copied here.
  */
 #include <stdint.h>
 #include <wasm_simd128.h>
@@ -192,23 +201,50 @@ static inline void chacha_setup(u32 st[16], const u8 *key, u32 n0, u32 n1, u32 n
   st[15] = n2;
 }
 
-/* 16- and 8-bit rotations are byte permutations (one pshufb each in V8). */
-static inline v128_t rotl16(v128_t x) {
-  return wasm_i8x16_shuffle(x, x, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
-}
-static inline v128_t rotl8(v128_t x) {
-  return wasm_i8x16_shuffle(x, x, 3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14);
-}
+/* pshufb masks rotating each 32-bit lane left by 16 and by 8 bits. */
+static const u8 ROT_MASKS[32] __attribute__((aligned(16))) = {
+    2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13,
+    3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14,
+};
+
+/*
+ * Loads the rotation masks. The empty asm hides where the pointer comes from,
+ * so clang keeps the masks in locals rather than a v128.const at each use.
+ */
+#define ROT_MASKS_LOAD                          \
+  const u8 *rot_masks = ROT_MASKS;              \
+  __asm__("" : "+r"(rot_masks));                \
+  const v128_t m16 = wasm_v128_load(rot_masks); \
+  const v128_t m8 = wasm_v128_load(rot_masks + 16);
+
 #define ROTL(x, n) wasm_v128_or(wasm_i32x4_shl((x), (n)), wasm_u32x4_shr((x), 32 - (n)))
 
-#define QR(a, b, c, d)                       \
-  a = wasm_i32x4_add(a, b);                  \
-  d = rotl16(wasm_v128_xor(d, a));           \
-  c = wasm_i32x4_add(c, d);                  \
-  b = ROTL(wasm_v128_xor(b, c), 12);         \
-  a = wasm_i32x4_add(a, b);                  \
-  d = rotl8(wasm_v128_xor(d, a));            \
-  c = wasm_i32x4_add(c, d);                  \
+/*
+ * pshufb of x by m, written as asm so that build.sh can compile it a second time as another
+ * instruction of the same size (CRYPTO_WASM_SWIZZLE_PROBE) and get identical code around it,
+ * to find exactly the opcodes it rewrites.
+ */
+#ifdef CRYPTO_WASM_SWIZZLE_PROBE
+#define SWIZZLE_OP "i16x8.q15mulr_sat_s"
+#else
+#define SWIZZLE_OP "i8x16.relaxed_swizzle"
+#endif
+static inline v128_t swizzle(v128_t x, v128_t m) {
+  v128_t r;
+  __asm__("local.get %1\n\tlocal.get %2\n\t" SWIZZLE_OP "\n\tlocal.set %0"
+          : "=r"(r)
+          : "r"(x), "r"(m));
+  return r;
+}
+
+#define QR(a, b, c, d)                        \
+  a = wasm_i32x4_add(a, b);                   \
+  d = swizzle(wasm_v128_xor(d, a), m16);      \
+  c = wasm_i32x4_add(c, d);                   \
+  b = ROTL(wasm_v128_xor(b, c), 12);          \
+  a = wasm_i32x4_add(a, b);                   \
+  d = swizzle(wasm_v128_xor(d, a), m8);       \
+  c = wasm_i32x4_add(c, d);                        \
   b = ROTL(wasm_v128_xor(b, c), 7);
 
 /*
@@ -217,6 +253,7 @@ static inline v128_t rotl8(v128_t x) {
  */
 static inline __attribute__((always_inline)) void chacha_blocks4(const u32 st[16], u32 ctr,
                                                                   v128_t out[16]) {
+  ROT_MASKS_LOAD
   const v128_t ctrs = wasm_i32x4_add(wasm_i32x4_splat((int32_t)ctr), wasm_i32x4_make(0, 1, 2, 3));
   v128_t x0 = wasm_i32x4_splat(st[0]), x1 = wasm_i32x4_splat(st[1]);
   v128_t x2 = wasm_i32x4_splat(st[2]), x3 = wasm_i32x4_splat(st[3]);

@@ -5,10 +5,12 @@
  *
  * ChaCha20 runs four blocks at once, one state word of all four blocks per
  * v128 lane group ("vertical" layout), so a 1420-byte WireGuard packet plus
- * the Poly1305 key block is exactly six 4-block steps. Poly1305 is scalar
- * with 32-bit limbs (see poly_block): V8 lowers each i64x2.extmul to two
- * unpacks and a pmuludq, so a SIMD Poly1305 would cost about as many vector
- * instructions as this spends multiplies (estimated, not built).
+ * the Poly1305 key block is exactly six 4-block steps; a run of one or two
+ * blocks (small packets, short tails) takes a two-block "horizontal" path
+ * with half the work. Poly1305 is scalar with 32-bit limbs (see poly_block):
+ * V8 lowers each i64x2.extmul to two unpacks and a pmuludq, so a SIMD
+ * Poly1305 would cost about as many vector instructions as this spends
+ * multiplies (estimated, not built).
  *
  * The rotations by 16 and 8 bits are byte shuffles with the mask held in a
  * register: i8x16.relaxed_swizzle, which V8 lowers to a bare pshufb. All mask
@@ -311,6 +313,50 @@ static inline __attribute__((always_inline)) void chacha_blocks4(const u32 st[16
 #undef TRANSPOSE
 }
 
+/*
+ * Keystream for blocks ctr and ctr+1 into out[8] (byte order), one block in
+ * four vectors, rows of the state ("horizontal"), lanes rotated between the
+ * column and diagonal rounds. Per block it does the same work as the
+ * vertical layout plus six lane shuffles a double round, but only for the
+ * blocks asked for: the vertical one always makes four.
+ */
+static void chacha_blocks2(const u32 st[16], u32 ctr, v128_t out[8]) {
+  ROT_MASKS_LOAD
+  const v128_t r0 = wasm_v128_load(st), r1 = wasm_v128_load(st + 4);
+  const v128_t r2 = wasm_v128_load(st + 8);
+  const v128_t r3a = wasm_i32x4_replace_lane(wasm_v128_load(st + 12), 0, (int32_t)ctr);
+  const v128_t r3b = wasm_i32x4_replace_lane(r3a, 0, (int32_t)(ctr + 1));
+  v128_t a0 = r0, b0 = r1, c0 = r2, d0 = r3a;
+  v128_t a1 = r0, b1 = r1, c1 = r2, d1 = r3b;
+  for (int i = 0; i < 10; i++) {
+    QR(a0, b0, c0, d0);
+    QR(a1, b1, c1, d1);
+    /* Line the diagonals up as columns: lane j of b, c, d moves to j-1, j-2, j-3. */
+    b0 = wasm_i32x4_shuffle(b0, b0, 1, 2, 3, 0);
+    c0 = wasm_i32x4_shuffle(c0, c0, 2, 3, 0, 1);
+    d0 = wasm_i32x4_shuffle(d0, d0, 3, 0, 1, 2);
+    b1 = wasm_i32x4_shuffle(b1, b1, 1, 2, 3, 0);
+    c1 = wasm_i32x4_shuffle(c1, c1, 2, 3, 0, 1);
+    d1 = wasm_i32x4_shuffle(d1, d1, 3, 0, 1, 2);
+    QR(a0, b0, c0, d0);
+    QR(a1, b1, c1, d1);
+    b0 = wasm_i32x4_shuffle(b0, b0, 3, 0, 1, 2);
+    c0 = wasm_i32x4_shuffle(c0, c0, 2, 3, 0, 1);
+    d0 = wasm_i32x4_shuffle(d0, d0, 1, 2, 3, 0);
+    b1 = wasm_i32x4_shuffle(b1, b1, 3, 0, 1, 2);
+    c1 = wasm_i32x4_shuffle(c1, c1, 2, 3, 0, 1);
+    d1 = wasm_i32x4_shuffle(d1, d1, 1, 2, 3, 0);
+  }
+  out[0] = wasm_i32x4_add(a0, r0);
+  out[1] = wasm_i32x4_add(b0, r1);
+  out[2] = wasm_i32x4_add(c0, r2);
+  out[3] = wasm_i32x4_add(d0, r3a);
+  out[4] = wasm_i32x4_add(a1, r0);
+  out[5] = wasm_i32x4_add(b1, r1);
+  out[6] = wasm_i32x4_add(c1, r2);
+  out[7] = wasm_i32x4_add(d1, r3b);
+}
+
 /* dst[0, len) = src[0, len) ^ ks[0, len); src may equal dst. */
 static inline void xor_bytes(const u8 *ks, const u8 *src, u8 *dst, u32 len) {
   u32 i = 0;
@@ -333,8 +379,11 @@ static void chacha_xor(const u32 st[16], u32 ctr, const u8 *src, u8 *dst, u32 le
     dst += 256;
     len -= 256;
   }
-  if (len > 0) {
+  if (len > 128) {
     chacha_blocks4(st, ctr, ks);
+    xor_bytes((const u8 *)ks, src, dst, len);
+  } else if (len > 0) {
+    chacha_blocks2(st, ctr, ks);
     xor_bytes((const u8 *)ks, src, dst, len);
   }
 }
@@ -343,13 +392,18 @@ static void chacha_xor(const u32 st[16], u32 ctr, const u8 *src, u8 *dst, u32 le
 
 /*
  * Sets up the state and the one-time Poly1305 key from block 0, and returns
- * in ks the keystream of the first 192 bytes (blocks 1-3 of the same step).
+ * in ks the keystream of the first bytes, counting from block 1: 64 bytes when
+ * len <= 64 (one two-block run), else 192 (the rest of a 4-block step).
  * Returns how many of the message's bytes that keystream covers.
  */
 static u32 aead_start(u32 st[16], v128_t ks[16], poly1305 *p, const u8 *key, u32 n0, u32 n1,
                       u32 n2, u32 len) {
   chacha_setup(st, key, n0, n1, n2);
-  chacha_blocks4(st, 0, ks);
+  if (len <= 64) {
+    chacha_blocks2(st, 0, ks);
+  } else {
+    chacha_blocks4(st, 0, ks);
+  }
   poly_init(p, (const u8 *)ks);
   return len < 192 ? len : 192;
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { fromHex, toHex } from "../../bytes/hex.ts";
 import { createCipheriv, randomBytes } from "node:crypto";
+import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { poly1305 as nobleMac } from "@noble/ciphers/_poly1305.js";
 import { allocPacketBuffer, freePacketBuffer } from "./arena.ts";
 import { cryptoWasm } from "./instance.ts";
@@ -270,6 +271,89 @@ Deno.test("poly1305_mac() reproduces RFC 8439 §2.5.2 and A.3, including the edg
     ],
   ];
   for (const [key, msg, tag] of cases) assert.equal(toHex(poly1305(fromHex(key), msg)), tag);
+});
+
+/** Nonce as the three little-endian words the exports take. */
+function nonceWords(nonce: Uint8Array): [number, number, number] {
+  const v = new DataView(nonce.buffer, nonce.byteOffset, 12);
+  return [v.getUint32(0, true), v.getUint32(4, true), v.getUint32(8, true)];
+}
+
+/**
+ * Runs the raw aead_seal / aead_open exports in one packet buffer laid out as
+ * key | ad | src | dst (dst = src when inPlace). Returns what seal wrote, and
+ * for open the result code and dst afterwards (pre-filled with 0xaa).
+ */
+function rawAead(
+  op: "seal" | "open",
+  key: Uint8Array,
+  nonce: Uint8Array,
+  ad: Uint8Array,
+  input: Uint8Array,
+  inPlace: boolean,
+): { rc: number; out: Uint8Array } {
+  const w = cryptoWasm();
+  const len = op === "seal" ? input.length : input.length - 16;
+  const adAt = 32, srcAt = align16(adAt + ad.length), dstAt = align16(srcAt + len + 16) + 5;
+  const buf = allocPacketBuffer(dstAt + len + 16);
+  try {
+    buf.set(key);
+    buf.set(ad, adAt);
+    buf.set(input, srcAt);
+    if (!inPlace) buf.fill(0xaa, dstAt, dstAt + len + 16);
+    const at = buf.byteOffset, d = inPlace ? srcAt : dstAt;
+    const [n0, n1, n2] = nonceWords(nonce);
+    const fn = op === "seal" ? w.fn.aead_seal : w.fn.aead_open;
+    const rc = fn(at, n0, n1, n2, at + adAt, ad.length, at + srcAt, len, at + d) ?? 0;
+    return { rc, out: buf.slice(d, d + (op === "seal" ? len + 16 : len)) };
+  } finally {
+    freePacketBuffer(buf);
+  }
+}
+
+const align16 = (n: number) => (n + 15) & ~15;
+
+// Every length to 600 crosses each path: the two-block start (<= 64 bytes), the 4-block start
+// (192 bytes), Poly1305 interleaved with the 4-block steps, and two-block or 4-block tails.
+// Around 4096 open switches from one pass to MAC-then-decrypt.
+const AEAD_LENGTHS = [
+  ...Array.from({ length: 601 }, (_, i) => i),
+  ...Array.from({ length: 40 }, (_, i) => 4076 + i),
+  1024,
+  1280,
+  1312,
+  1420,
+  1500,
+  8191,
+  65_537,
+];
+
+Deno.test("aead_seal() and aead_open() match @noble/ciphers for lengths 0..600 and longer", () => {
+  for (const len of AEAD_LENGTHS) {
+    const key = rand(32), nonce = rand(12), pt = rand(len);
+    const ad = rand([0, 1, 13, 16, 33][len % 5]);
+    const want = chacha20poly1305(key, nonce, ad).encrypt(pt);
+    for (const inPlace of [true, false]) {
+      const sealed = rawAead("seal", key, nonce, ad, pt, inPlace);
+      assert.deepEqual(sealed.out, want, `seal ${len}, in place ${inPlace}`);
+      const opened = rawAead("open", key, nonce, ad, want, inPlace);
+      assert.equal(opened.rc, 0, `open ${len}, in place ${inPlace}`);
+      assert.deepEqual(opened.out, pt, `open ${len}, in place ${inPlace}`);
+    }
+  }
+});
+
+Deno.test("aead_open() returns -1 and leaves dst untouched for a flipped bit at any length", () => {
+  for (const len of AEAD_LENGTHS) {
+    const key = rand(32), nonce = rand(12), pt = rand(len);
+    const sealed = chacha20poly1305(key, nonce).encrypt(pt);
+    const bad = sealed.slice();
+    const at = (len * 7919) % sealed.length; // ciphertext or tag, varying with len
+    bad[at] ^= 1 << (len % 8);
+    const r = rawAead("open", key, nonce, new Uint8Array(0), bad, false);
+    assert.equal(r.rc, -1, `flipped byte ${at} of ${len}`);
+    assert.ok(r.out.every((b) => b === 0xaa), `dst untouched, length ${len}`);
+  }
 });
 
 Deno.test("chacha20_xor() matches node:crypto for every length to 600", () => {

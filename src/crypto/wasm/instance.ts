@@ -126,7 +126,7 @@ export function cryptoWasm(): CryptoWasm {
 }
 
 function instantiate(): CryptoWasm {
-  // Decoded natively: a JavaScript loop over the ~29,000 characters ran hot enough for V8 to
+  // Decoded natively: a JavaScript loop over the (now ~50,000) characters ran hot enough for V8 to
   // compile it with TurboFan, paging in the optimising compiler at start-up (~5 MB of RSS in an
   // otherwise idle process, `deno task bench:memory`).
   const code = Uint8Array.fromBase64(CRYPTO_WASM_BASE64);

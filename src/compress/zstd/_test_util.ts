@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { constants, zstdCompressSync } from "node:zlib";
+import { constants, zstdCompressSync, type ZstdOptions } from "node:zlib";
 import { mulberry32 } from "../../testing/prng.ts";
 import { parseFrameHeader } from "./_frame_header.ts";
 import { ZSTD_MAGIC } from "./constants.ts";
@@ -82,12 +82,12 @@ export function nodeZstd(
   params: Record<number, number> = {},
   sized = true,
 ): Uint8Array {
-  return new Uint8Array(
-    zstdCompressSync(data, {
-      params: { [constants.ZSTD_c_compressionLevel]: level, ...params },
-      ...(sized ? { pledgedSrcSize: data.length } : {}),
-    }),
-  );
+  // pledgedSrcSize is node:zlib's (Deno's types lack it).
+  const options = {
+    params: { [constants.ZSTD_c_compressionLevel]: level, ...params },
+    pledgedSrcSize: sized ? data.length : undefined,
+  } as ZstdOptions;
+  return new Uint8Array(zstdCompressSync(data, options));
 }
 
 /** The block types (0 raw, 1 RLE, 2 compressed) of the frame at the start of `frame`. */

@@ -18,6 +18,13 @@ import { BLOCK_SIZE_MAX, SKIPPABLE_MAGIC, WINDOW_SIZE_MAX, ZSTD_MAGIC } from "./
 export interface ZstdDecompressOptions {
   /** Check each frame's content checksum when it has one (default true). */
   verifyChecksum?: boolean;
+  /**
+   * The largest window taken from a frame that does not state its content size (default
+   * 8 MiB, the RFC's recommendation). The decoder keeps the whole output, never a window
+   * buffer, so this is policy, not memory: Go's klauspost encoder streams at its "better" and
+   * "best" levels with 16 and 32 MiB windows.
+   */
+  maxWindowSize?: number;
 }
 
 /**
@@ -36,7 +43,7 @@ export interface ZstdDecompressOptions {
  * @throws {SyntaxError} if the input is not well-formed Zstandard, is truncated, fails its
  * checksum, or needs a dictionary
  * @throws {RangeError} if the output would exceed `maxOutput`, or a frame of unknown size asks
- * for a window over 8 MiB
+ * for a window over `options.maxWindowSize`
  */
 export function zstdDecompress(
   input: Uint8Array,
@@ -44,6 +51,7 @@ export function zstdDecompress(
   options: ZstdDecompressOptions = {},
 ): Uint8Array {
   const verify = options.verifyChecksum ?? true;
+  const maxWindow = options.maxWindowSize ?? WINDOW_SIZE_MAX;
   const st = new DecoderState(maxOutput);
   let pos = 0;
   while (pos < input.length) {
@@ -51,7 +59,7 @@ export function zstdDecompress(
     const magic = u32(input, pos);
     pos += 4;
     if (magic === ZSTD_MAGIC) {
-      pos = decodeFrame(st, input, pos, verify);
+      pos = decodeFrame(st, input, pos, verify, maxWindow);
     } else if ((magic & 0xfffffff0) >>> 0 === SKIPPABLE_MAGIC) {
       if (input.length - pos < 4) throw corrupt("skippable frame size is truncated");
       const size = u32(input, pos);
@@ -69,7 +77,13 @@ function u32(b: Uint8Array, p: number): number {
   return (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)) >>> 0;
 }
 
-function decodeFrame(st: DecoderState, input: Uint8Array, pos: number, verify: boolean): number {
+function decodeFrame(
+  st: DecoderState,
+  input: Uint8Array,
+  pos: number,
+  verify: boolean,
+  maxWindow: number,
+): number {
   const h = parseFrameHeader(input, pos);
   if (h.dictionaryId !== 0) {
     throw corrupt(`frame needs dictionary ${h.dictionaryId}; dictionaries are not supported`);
@@ -77,8 +91,8 @@ function decodeFrame(st: DecoderState, input: Uint8Array, pos: number, verify: b
   if (h.contentSize > st.maxOutput - st.outPos) {
     throw tooLarge(`frame content of ${h.contentSize} bytes exceeds the output limit`);
   }
-  if (h.contentSize < 0 && h.windowSize > WINDOW_SIZE_MAX) {
-    throw tooLarge(`frame window of ${h.windowSize} bytes exceeds ${WINDOW_SIZE_MAX}`);
+  if (h.contentSize < 0 && h.windowSize > maxWindow) {
+    throw tooLarge(`frame window of ${h.windowSize} bytes exceeds ${maxWindow}`);
   }
   st.startFrame(h.contentSize, Math.min(h.windowSize, BLOCK_SIZE_MAX));
   pos = h.end;

@@ -211,8 +211,8 @@ function execute(
       st.outPos = op;
       throw st.overflow(op + total);
     }
-    // Literals.
-    if (litLen < 16) {
+    // Literals: a loop beats subarray()+set() (an allocation each) until runs are long.
+    if (litLen < 64) {
       for (let k = 0; k < litLen; k++) out[op + k] = lits[litPos + k];
     } else {
       out.set(lits.subarray(litPos, litPos + litLen), op);

@@ -21,9 +21,9 @@ export class DecoderState {
   /** Where the current frame's output starts: no match may reach before it. */
   frameStart = 0;
   /** End of the current frame's output if its header stated its size, else -1. */
-  frameEnd = -1;
+  frameEnd: number = -1;
   /** Largest block of the current frame: min(window, 128 KiB). */
-  blockMax = BLOCK_SIZE_MAX;
+  blockMax: number = BLOCK_SIZE_MAX;
 
   /** The current block's literals: `litBuf[litPos, litEnd)` (the input itself when raw). */
   litBuf: Uint8Array = new Uint8Array(0);

@@ -35,3 +35,43 @@ export async function buildGo(srcDir: string, workDir: string, name: string): Pr
   assert.ok(build.success, new TextDecoder().decode(build.stderr));
   return bin;
 }
+
+/** Where Debian's golang-*-dev packages put Go sources (a GOPATH). */
+export const DEBIAN_GOPATH = "/usr/share/gocode";
+
+/**
+ * Why a test that needs the Go package `importPath` from Debian's `debPackage` must skip, or
+ * null when it runs: Go modules cannot be fetched here, Debian's packages can.
+ */
+export function goPackageSkip(importPath: string, debPackage: string): string | null {
+  const go = goSkip();
+  if (go !== null) return go;
+  try {
+    Deno.statSync(`${DEBIAN_GOPATH}/src/${importPath}`);
+    return null;
+  } catch {
+    return `${importPath} is not installed (apt-get install ${debPackage})`;
+  }
+}
+
+/**
+ * Builds the Go program in `srcDir` (no go.mod) into `workDir/name` in GOPATH mode against
+ * Debian's packaged sources, with the build cache inside `workDir`; returns the binary's path.
+ */
+export async function buildGoDebian(
+  srcDir: string,
+  workDir: string,
+  name: string,
+): Promise<string> {
+  const bin = `${workDir}/${name}`;
+  const build = await new Deno.Command("go", {
+    args: ["build", "-o", bin, "."],
+    cwd: srcDir,
+    env: { GOCACHE: `${workDir}/cache`, GOPATH: DEBIAN_GOPATH, GO111MODULE: "off", GOFLAGS: "" },
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(120_000),
+  }).output();
+  assert.ok(build.success, new TextDecoder().decode(build.stderr));
+  return bin;
+}

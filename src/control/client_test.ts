@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ControlClient } from "./client.ts";
 import { ControlError } from "./errors.ts";
-import { encodeMapMessage } from "./map_stream.ts";
+import { encodeMapMessage } from "../../tests/control/map_message.ts";
 import { startLoopbackServer } from "./_loopback_server_test_util.ts";
 import { generatePrivateKey, publicKeyFrom } from "../crypto/x25519.ts";
 import { formatNodePublic, generateNodePrivate, publicFromPrivate } from "../key/node_key.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { zstdCompressSync, zstdDecompressSync } from "node:zlib";
+import { zstdDecompress } from "../compress/zstd/mod.ts";
 import type { MapResponse } from "../netmap/tailcfg.ts";
 import { MAX_MAP_JSON, MAX_MAP_MESSAGE } from "./constants.ts";
 
@@ -103,9 +103,9 @@ export function decodeMapMessage(
   let json: Uint8Array = payload;
   if (zstd) {
     try {
-      json = zstdDecompressSync(payload, { maxOutputLength: maxJson });
+      json = zstdDecompress(payload, maxJson);
     } catch (err) {
-      if ((err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
+      if (err instanceof RangeError) {
         throw new RangeError(
           `control: map message of ${payload.length} bytes decompresses to more than ${maxJson}`,
           { cause: err },
@@ -128,10 +128,12 @@ export function decodeMapMessage(
   return value as MapResponse;
 }
 
-/** Frames a map message (for test servers): u32 LE length then payload, zstd if asked. */
-export function encodeMapMessage(resp: MapResponse, zstd: boolean): Uint8Array {
-  let payload: Uint8Array = new TextEncoder().encode(JSON.stringify(resp));
-  if (zstd) payload = zstdCompressSync(payload);
+/**
+ * Frames one map message payload (for test servers): u32 LE length, then the payload. The
+ * zstd compression a server adds lives with the test servers (tests/control/map_message.ts), so
+ * that nothing here loads node:zlib.
+ */
+export function frameMapMessage(payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(4 + payload.length);
   new DataView(out.buffer).setUint32(0, payload.length, true);
   out.set(payload, 4);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { zstdCompressSync } from "node:zlib";
-import { decodeMapMessage, encodeMapMessage, MapMessageDecoder } from "./map_stream.ts";
+import { zstdCompressSync, type ZstdOptions } from "node:zlib";
+import { encodeMapMessage } from "../../tests/control/map_message.ts";
+import { decodeMapMessage, MapMessageDecoder } from "./map_stream.ts";
 
 Deno.test("map messages round-trip, raw and zstd, through the length-prefixed stream", () => {
   for (const zstd of [false, true]) {
@@ -26,4 +27,8 @@ Deno.test("a zstd map message that decompresses past the limit is a RangeError, 
   assert.throws(() => decodeMapMessage(bomb, true, 64 * 1024), RangeError);
   assert.equal(decodeMapMessage(bomb, true, 2 << 20).Domain?.length, 1 << 20);
   assert.throws(() => decodeMapMessage(new Uint8Array([1, 2, 3]), true), SyntaxError);
+  // A frame stating its size (as Headscale's do) is refused before any output is allocated.
+  const sized = zstdCompressSync(json, { pledgedSrcSize: json.length } as ZstdOptions);
+  assert.throws(() => decodeMapMessage(sized, true, 64 * 1024), RangeError);
+  assert.equal(decodeMapMessage(sized, true, json.length).Domain?.length, 1 << 20);
 });

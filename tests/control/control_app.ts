@@ -15,7 +15,7 @@ import { buildFromChange, fullMapResponse } from "./mapper.ts";
 import type { ControlReply } from "./control_reply.ts";
 import type { Tailnet } from "./tailnet.ts";
 import type { Change, Json, Logf, NodeRecord } from "./types.ts";
-import { encodeMapMessage } from "../../src/control/map_stream.ts";
+import { encodeMapMessage } from "./map_message.ts";
 import type { MapResponse } from "../../src/netmap/tailcfg.ts";
 import { PING_RESPONSE_PATH, type PingBook } from "./pings.ts";
 

@@ -100,11 +100,16 @@ const UDP_GRO = 104;
 /** Room for one message with GRO: a coalesced one is at most the largest UDP payload. */
 const GRO_MESSAGE_BYTES = 65536;
 /**
- * Messages one GRO `recvmmsg` asks for. Each needs room for a whole coalesced message, so this
- * bounds the memory (8 × 64 KiB, touched only as far as datagrams fill it) and is also how many
- * datagrams a call takes when the kernel coalesced none.
+ * Messages a GRO `recvmmsg` asks for while the kernel coalesces none (a sender without GSO, no
+ * GRO on the way): as many as a plain receive takes. Each needs room for a whole coalesced
+ * message all the same, but a lone datagram touches only the first page of its 64 KiB.
  */
-const GRO_MESSAGES = 8;
+const GRO_MAX_MESSAGES = 64;
+/**
+ * Messages asked for right after a read that held coalesced ones: up to 8 × 64 datagrams in
+ * hand, and the pages touched in steady state stay at 8 × 64 KiB.
+ */
+const GRO_COALESCED_MESSAGES = 8;
 /** Control room per GRO message: CMSG_SPACE(sizeof(int)) is 24; some to spare. */
 const GRO_CONTROL = 32;
 
@@ -217,6 +222,8 @@ class GroReceiver {
   /** Per message in hand: its length and its segment size (the length if not coalesced). */
   readonly len: Int32Array;
   readonly seg: Int32Array;
+  /** Messages the next read asks for (fewer while the kernel coalesces). */
+  want: number;
   /** Messages in hand, the one being split, and the byte in it where the next datagram starts. */
   count = 0;
   cur = 0;
@@ -227,6 +234,7 @@ class GroReceiver {
   readonly #viewSeg: Int32Array;
 
   constructor(max: number) {
+    this.want = max;
     this.msg = new MsgVec(max);
     // Pages count only once the kernel writes to them.
     this.bytes = new Uint8Array(max * GRO_MESSAGE_BYTES);
@@ -331,7 +339,7 @@ export class UdpSocket {
     this.dualStack = dualStack;
     this.#recv = new MsgVec(max);
     this.#send = new MsgVec(max);
-    if (gro) this.#gro = new GroReceiver(Math.min(GRO_MESSAGES, max));
+    if (gro) this.#gro = new GroReceiver(Math.min(GRO_MAX_MESSAGES, max));
     if (gso && dualStack) {
       const msg = new MsgVec(max);
       const cmsg = new Uint8Array(max * CMSG_SPACE_U16);
@@ -540,8 +548,8 @@ export class UdpSocket {
 
   /** One `recvmmsg` into the GRO messages; false when nothing was waiting. */
   #readGro(g: GroReceiver): boolean {
-    const v = g.msg, hdr32 = v.hdr32;
-    for (let k = 0; k < v.max; k++) {
+    const v = g.msg, hdr32 = v.hdr32, want = g.want;
+    for (let k = 0; k < want; k++) {
       hdr32[k * MMSG_WORDS + W_NAMELEN] = ENDPOINT_SIZE;
       hdr32[k * MMSG_WORDS + W_CONTROLLEN] = GRO_CONTROL;
       hdr32[k * MMSG_WORDS + W_CONTROLLEN + 1] = 0;
@@ -550,7 +558,7 @@ export class UdpSocket {
     const c = libc();
     let r: number;
     for (;;) {
-      r = c.recvmmsg(this.fd, v.hdrBig, v.max, MSG_DONTWAIT, 0n);
+      r = c.recvmmsg(this.fd, v.hdrBig, want, MSG_DONTWAIT, 0n);
       if (r >= 0) break;
       const e = errno();
       if (e === EINTR) continue;
@@ -559,15 +567,18 @@ export class UdpSocket {
       }
       return false;
     }
+    let coalesced = 0;
     for (let k = 0; k < r; k++) {
       const len = hdr32[k * MMSG_WORDS + W_LEN];
       const seg = g.segmentSize(k, hdr32[k * MMSG_WORDS + W_CONTROLLEN]);
       g.len[k] = len;
       // A message without a UDP_GRO cmsg is one datagram (a zero-length one still counts).
       g.seg[k] = seg > 0 && seg < len ? seg : Math.max(len, 1);
-      if (seg > 0 && seg < len) this.coalescedReads++;
+      if (seg > 0 && seg < len) coalesced++;
       if (!this.dualStack) v4ToEndpoint(g.names[k]);
     }
+    this.coalescedReads += coalesced;
+    g.want = coalesced > 0 ? Math.min(GRO_COALESCED_MESSAGES, v.max) : v.max;
     g.count = r;
     g.pos = 0;
     return r > 0;

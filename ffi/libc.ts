@@ -291,6 +291,8 @@ export interface Libc {
   madvise(addr: number, len: number, advice: number): number;
   /** glibc `malloc_trim(3)`: returns free heap memory to the kernel; 1 if any was released. */
   malloc_trim(pad: number): number;
+  /** `setns(2)`: moves the calling thread into the namespace `fd` names (tests' netns hops). */
+  setns(fd: number, nstype: number): number;
 }
 
 const SYMBOLS = {
@@ -338,6 +340,7 @@ const SYMBOLS = {
   ioctlInt: { name: "ioctl", parameters: ["i32", "u64", "u64"], result: "i32" },
   writev: { parameters: ["i32", "usize", "i32"], result: "i32" },
   madvise: { parameters: ["usize", "usize", "i32"], result: "i32" },
+  setns: { parameters: ["i32", "i32"], result: "i32" },
   malloc_trim: { parameters: ["usize"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 

@@ -68,6 +68,8 @@ export interface UdpHandle {
   maxBatch: number;
   /** Whether sends use UDP GSO. */
   gso: boolean;
+  /** Whether the fd has UDP GRO on (receives must then take coalesced messages apart). */
+  gro: boolean;
 }
 
 // struct mmsghdr on LP64, viewed as u32 words: msg_hdr { name ptr [0,1], namelen [2],
@@ -93,6 +95,23 @@ const CMSG_LEN_U16 = 18;
 const GSO_MAX_SEGMENTS = 64;
 /** Most payload bytes in one UDP GSO send: under the 65507 an IPv4 datagram can carry. */
 const GSO_MAX_BYTES = 65000;
+/** setsockopt/cmsg type for UDP GRO on receive: an `int` segment size (linux/udp.h). */
+const UDP_GRO = 104;
+/** Room for one message with GRO: a coalesced one is at most the largest UDP payload. */
+const GRO_MESSAGE_BYTES = 65536;
+/**
+ * Messages a GRO `recvmmsg` asks for while the kernel coalesces none (a sender without GSO, no
+ * GRO on the way): as many as a plain receive takes. Each needs room for a whole coalesced
+ * message all the same, but a lone datagram touches only the first page of its 64 KiB.
+ */
+const GRO_MAX_MESSAGES = 64;
+/**
+ * Messages asked for right after a read that held coalesced ones: up to 8 × 64 datagrams in
+ * hand, and the pages touched in steady state stay at 8 × 64 KiB.
+ */
+const GRO_COALESCED_MESSAGES = 8;
+/** Control room per GRO message: CMSG_SPACE(sizeof(int)) is 24; some to spare. */
+const GRO_CONTROL = 32;
 
 /** Options for {@link UdpSocket.bind}. */
 export interface UdpSocketOptions {
@@ -114,6 +133,13 @@ export interface UdpSocketOptions {
    * `WARREN_UDP_GSO` environment variable (`0` turns it off), else on.
    */
   gso?: boolean;
+  /**
+   * Ask the kernel for UDP GRO (`UDP_GRO`): a run of datagrams from one sender, such as one UDP
+   * GSO send, may arrive as one coalesced message, which {@linkcode UdpSocket.recvBatch} takes
+   * apart again, so callers still see one datagram per buffer. Stays off if the kernel refuses.
+   * Default: the `WARREN_UDP_GRO` environment variable (`0` turns it off), else on.
+   */
+  gro?: boolean;
 }
 
 /** The address of message `k` of `v` as a BigInt: no conversion for the usual `k` of 0. */
@@ -183,6 +209,90 @@ class MsgVec {
 }
 
 /**
+ * The receive side of UDP GRO: `recvmmsg` messages with 64 KiB of room each, their UDP_GRO
+ * cmsgs, and where the split of the messages in hand has got to.
+ */
+class GroReceiver {
+  readonly msg: MsgVec;
+  /** The messages' room, `GRO_MESSAGE_BYTES` each, in one buffer. */
+  readonly bytes: Uint8Array;
+  readonly control: DataView;
+  /** Each message's sender, as the kernel wrote it. */
+  readonly names: Uint8Array[] = [];
+  /** Per message in hand: its length and its segment size (the length if not coalesced). */
+  readonly len: Int32Array;
+  readonly seg: Int32Array;
+  /** Messages the next read asks for (fewer while the kernel coalesces). */
+  want: number;
+  /** Messages in hand, the one being split, and the byte in it where the next datagram starts. */
+  count = 0;
+  cur = 0;
+  pos = 0;
+  // Per message: views of its segments for the segment size they were made for, so the steady
+  // state (one size, as a GSO sender or the kernel's GRO makes) copies without allocating.
+  readonly #views: Uint8Array[][] = [];
+  readonly #viewSeg: Int32Array;
+
+  constructor(max: number) {
+    this.want = max;
+    this.msg = new MsgVec(max);
+    // Pages count only once the kernel writes to them.
+    this.bytes = new Uint8Array(max * GRO_MESSAGE_BYTES);
+    const control = new Uint8Array(max * GRO_CONTROL);
+    this.control = new DataView(control.buffer);
+    const controlAddr = addressOf(control);
+    const names = new Uint8Array(max * ENDPOINT_SIZE);
+    for (let k = 0; k < max; k++) {
+      const at = k * GRO_MESSAGE_BYTES;
+      this.msg.setBuf(k, this.bytes.subarray(at, at + GRO_MESSAGE_BYTES), 0);
+      this.msg.iov32[k * IOV_WORDS + 2] = GRO_MESSAGE_BYTES;
+      const name = names.subarray(k * ENDPOINT_SIZE, (k + 1) * ENDPOINT_SIZE);
+      this.msg.setName(k, name, ENDPOINT_SIZE);
+      this.names.push(name);
+      putAddress(this.msg.hdr32, k * MMSG_WORDS + W_CONTROL, controlAddr + k * GRO_CONTROL);
+      this.#views.push([]);
+    }
+    this.len = new Int32Array(max);
+    this.seg = new Int32Array(max);
+    this.#viewSeg = new Int32Array(max);
+  }
+
+  /** Message `k`'s UDP_GRO segment size from its `controllen` bytes of cmsgs; 0 if none. */
+  segmentSize(k: number, controllen: number): number {
+    const dv = this.control, base = k * GRO_CONTROL;
+    // struct cmsghdr on LP64: len u64 [0], level i32 [8], type i32 [12], data [16].
+    for (let at = 0; at + 16 <= controllen;) {
+      const len = dv.getUint32(base + at, true);
+      if (len < 16) break;
+      if (
+        dv.getInt32(base + at + 8, true) === SOL_UDP &&
+        dv.getInt32(base + at + 12, true) === UDP_GRO && len >= 18
+      ) {
+        return dv.getUint16(base + at + 16, true);
+      }
+      at += (len + 7) & ~7;
+    }
+    return 0;
+  }
+
+  /** A view of segment `s` of message `k` (`seg[k]` bytes). */
+  segment(k: number, s: number): Uint8Array {
+    const seg = this.seg[k];
+    const views = this.#views[k];
+    if (this.#viewSeg[k] !== seg) {
+      views.length = 0;
+      this.#viewSeg[k] = seg;
+    }
+    let v = views[s];
+    if (v === undefined) {
+      const at = k * GRO_MESSAGE_BYTES + s * seg;
+      v = views[s] = this.bytes.subarray(at, at + seg);
+    }
+    return v;
+  }
+}
+
+/**
  * A non-blocking UDP socket bound on all addresses. It is dual-stack (AF_INET6 with
  * IPV6_V6ONLY off, IPv4 peers appear as `::ffff:a.b.c.d`); where the kernel has no IPv6 it
  * falls back to AF_INET and translates, so endpoints are always 28-byte sockaddr_in6.
@@ -202,6 +312,8 @@ export class UdpSocket {
   readonly port: number;
   /** True if the socket is AF_INET6 dual-stack, false for the IPv4-only fallback. */
   readonly dualStack: boolean;
+  /** With GRO on: received messages that the kernel had coalesced from several datagrams. */
+  coalescedReads = 0;
   #closed = false;
   #recv: MsgVec;
   #send: MsgVec;
@@ -211,13 +323,23 @@ export class UdpSocket {
   // UDP_SEGMENT cmsg of its own.
   #gso: { msg: MsgVec; pool: MsgVec; cmsg: Uint8Array; first: Int32Array; n: Int32Array } | null =
     null;
+  // UDP GRO: receives land in messages of 64 KiB each, split from there into the caller's buffers.
+  #gro: GroReceiver | null = null;
 
-  private constructor(fd: number, port: number, dualStack: boolean, max: number, gso: boolean) {
+  private constructor(
+    fd: number,
+    port: number,
+    dualStack: boolean,
+    max: number,
+    gso: boolean,
+    gro: boolean,
+  ) {
     this.fd = fd;
     this.port = port;
     this.dualStack = dualStack;
     this.#recv = new MsgVec(max);
     this.#send = new MsgVec(max);
+    if (gro) this.#gro = new GroReceiver(Math.min(GRO_MAX_MESSAGES, max));
     if (gso && dualStack) {
       const msg = new MsgVec(max);
       const cmsg = new Uint8Array(max * CMSG_SPACE_U16);
@@ -254,7 +376,7 @@ export class UdpSocket {
    * its own: fds are the process's. Closing it closes the fd; leave that to the opener.
    */
   static adopt(h: UdpHandle): UdpSocket {
-    return new UdpSocket(h.fd, h.port, h.dualStack, h.maxBatch, h.gso);
+    return new UdpSocket(h.fd, h.port, h.dualStack, h.maxBatch, h.gso, h.gro);
   }
 
   /** The fd and facts {@linkcode UdpSocket.adopt} needs. */
@@ -265,6 +387,7 @@ export class UdpSocket {
       dualStack: this.dualStack,
       maxBatch: this.#recv.max,
       gso: this.gso,
+      gro: this.gro,
     };
   }
 
@@ -311,7 +434,10 @@ export class UdpSocket {
       const len = new Uint8Array(4);
       new DataView(len.buffer).setUint32(0, sa.length, true);
       if (c.getsockname(fd, sa, len) < 0) fail(what, "getsockname");
-      return new UdpSocket(fd, (sa[2] << 8) | sa[3], dualStack, max, opts.gso ?? gsoDefault());
+      const gro = (opts.gro ?? envDefault("WARREN_UDP_GRO")) &&
+        c.setsockopt(fd, SOL_UDP, UDP_GRO, new Uint8Array([1, 0, 0, 0]), 4) === 0;
+      const gso = opts.gso ?? envDefault("WARREN_UDP_GSO");
+      return new UdpSocket(fd, (sa[2] << 8) | sa[3], dualStack, max, gso, gro);
     } catch (e) {
       closeQuietly(fd);
       throw e;
@@ -322,10 +448,15 @@ export class UdpSocket {
    * Receives up to `min(bufs.length, addrs.length, maxBatch)` datagrams without blocking.
    * Datagram `i` lands in `bufs[i]` at `offset`, its length in `sizes[i]` and its sender in
    * `addrs[i]` (28 bytes). Returns the count, 0 when nothing is waiting. A datagram longer than
-   * the room after `offset` is truncated by the kernel.
+   * the room after `offset` is truncated.
+   *
+   * With GRO on, one call makes at most one `recvmmsg`, and coalesced messages are split into
+   * `bufs` with one copy per datagram; what does not fit stays for the next call (see
+   * {@linkcode UdpSocket.pending}), in order.
    */
   recvBatch(bufs: Uint8Array[], sizes: number[], addrs: Uint8Array[], offset = 0): number {
     if (this.#closed) throw new Error(`Cannot receive on UDP port ${this.port}: socket is closed`);
+    if (this.#gro !== null) return this.#recvGro(bufs, sizes, addrs, offset);
     const v = this.#recv;
     const n = Math.min(bufs.length, addrs.length, v.max);
     const hdr32 = v.hdr32;
@@ -353,6 +484,104 @@ export class UdpSocket {
     for (let k = 0; k < r; k++) sizes[k] = hdr32[k * MMSG_WORDS + W_LEN];
     if (!this.dualStack) { for (let k = 0; k < r; k++) v4ToEndpoint(addrs[k]); }
     return r;
+  }
+
+  /** Whether receives use UDP GRO (asked for, and the kernel took `UDP_GRO`). */
+  get gro(): boolean {
+    return this.#gro !== null;
+  }
+
+  /**
+   * Whether datagrams already received from the kernel wait for the next
+   * {@linkcode UdpSocket.recvBatch}: they do not make the fd readable, so a loop that polls
+   * must not wait while this is true. Only ever true with GRO on.
+   */
+  get pending(): boolean {
+    const g = this.#gro;
+    return g !== null && g.cur < g.count;
+  }
+
+  #recvGro(bufs: Uint8Array[], sizes: number[], addrs: Uint8Array[], offset: number): number {
+    const g = this.#gro!;
+    const n = Math.min(bufs.length, addrs.length);
+    // Checked before the read, as the plain path's iovec setup does, so nothing read is lost.
+    for (let k = 0; k < n; k++) {
+      if (bufs[k].byteLength <= offset) {
+        throw new RangeError(`UDP buffer ${k} has no room after offset ${offset}`);
+      }
+      if (addrs[k].byteLength < ENDPOINT_SIZE) {
+        throw new RangeError(
+          `UDP endpoint ${k} must be at least ${ENDPOINT_SIZE} bytes, got ${addrs[k].length}`,
+        );
+      }
+    }
+    let out = 0;
+    let read = false;
+    while (out < n) {
+      if (g.cur >= g.count) {
+        if (read || !this.#readGro(g)) break;
+        read = true;
+      }
+      const k = g.cur, len = g.len[k], seg = g.seg[k], name = g.names[k];
+      do {
+        const size = Math.min(seg, len - g.pos);
+        const dst = bufs[out];
+        const room = dst.byteLength - offset;
+        if (size === seg && size <= room) dst.set(g.segment(k, g.pos / seg), offset);
+        else {
+          // A short last segment, or one longer than the room: a view made for it alone.
+          const at = k * GRO_MESSAGE_BYTES + g.pos;
+          dst.set(g.bytes.subarray(at, at + Math.min(size, room)), offset);
+        }
+        sizes[out] = Math.min(size, room);
+        addrs[out].set(name);
+        out++;
+        g.pos += size;
+      } while (g.pos < len && out < n);
+      if (g.pos >= len) {
+        g.cur++;
+        g.pos = 0;
+      }
+    }
+    return out;
+  }
+
+  /** One `recvmmsg` into the GRO messages; false when nothing was waiting. */
+  #readGro(g: GroReceiver): boolean {
+    const v = g.msg, hdr32 = v.hdr32, want = g.want;
+    for (let k = 0; k < want; k++) {
+      hdr32[k * MMSG_WORDS + W_NAMELEN] = ENDPOINT_SIZE;
+      hdr32[k * MMSG_WORDS + W_CONTROLLEN] = GRO_CONTROL;
+      hdr32[k * MMSG_WORDS + W_CONTROLLEN + 1] = 0;
+    }
+    g.cur = g.count = 0;
+    const c = libc();
+    let r: number;
+    for (;;) {
+      r = c.recvmmsg(this.fd, v.hdrBig, want, MSG_DONTWAIT, 0n);
+      if (r >= 0) break;
+      const e = errno();
+      if (e === EINTR) continue;
+      if (e === EBADF || e === EFAULT || e === EINVAL) {
+        fail(`Cannot receive on UDP port ${this.port}`, "recvmmsg");
+      }
+      return false;
+    }
+    let coalesced = 0;
+    for (let k = 0; k < r; k++) {
+      const len = hdr32[k * MMSG_WORDS + W_LEN];
+      const seg = g.segmentSize(k, hdr32[k * MMSG_WORDS + W_CONTROLLEN]);
+      g.len[k] = len;
+      // A message without a UDP_GRO cmsg is one datagram (a zero-length one still counts).
+      g.seg[k] = seg > 0 && seg < len ? seg : Math.max(len, 1);
+      if (seg > 0 && seg < len) coalesced++;
+      if (!this.dualStack) v4ToEndpoint(g.names[k]);
+    }
+    this.coalescedReads += coalesced;
+    g.want = coalesced > 0 ? Math.min(GRO_COALESCED_MESSAGES, v.max) : v.max;
+    g.count = r;
+    g.pos = 0;
+    return r > 0;
   }
 
   /**
@@ -575,10 +804,10 @@ function setBuffer(fd: number, force: number, plain: number, bytes: number, what
   }
 }
 
-/** The default for {@linkcode UdpSocketOptions.gso}. */
-function gsoDefault(): boolean {
+/** The default for an on-unless-`0` option such as {@linkcode UdpSocketOptions.gso}. */
+function envDefault(name: string): boolean {
   try {
-    return Deno.env.get("WARREN_UDP_GSO") !== "0";
+    return Deno.env.get(name) !== "0";
   } catch {
     return true; // no env permission
   }

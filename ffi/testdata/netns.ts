@@ -5,6 +5,8 @@
  * @module
  */
 
+import { cString, fail, libc, O_CLOEXEC } from "../libc.ts";
+
 const DRIVER = new URL("./driver.ts", import.meta.url).pathname;
 
 /** Why a test that needs root cannot run here, or null if it can. */
@@ -151,4 +153,32 @@ async function* lines(stream: ReadableStream<Uint8Array>): AsyncIterable<string>
     }
   }
   if (pending !== "") yield pending;
+}
+
+const CLONE_NEWNET = 0x40000000;
+
+/**
+ * Runs `fn` with this thread in network namespace `ns` (one `ip netns add` made), then moves it
+ * back: sockets `fn` opens stay in `ns`. All FFI calls run on this thread, so sync code only.
+ */
+export function inNetns<T>(ns: string, fn: () => T): T {
+  const c = libc();
+  const home = c.open(cString("/proc/thread-self/ns/net"), O_CLOEXEC, 0);
+  if (home < 0) fail("Cannot open this thread's netns", "open");
+  try {
+    const there = c.open(cString(`/run/netns/${ns}`), O_CLOEXEC, 0);
+    if (there < 0) fail(`Cannot open netns ${ns}`, "open");
+    try {
+      if (c.setns(there, CLONE_NEWNET) < 0) fail(`Cannot enter netns ${ns}`, "setns");
+    } finally {
+      c.close(there);
+    }
+    try {
+      return fn();
+    } finally {
+      if (c.setns(home, CLONE_NEWNET) < 0) fail("Cannot return to this thread's netns", "setns");
+    }
+  } finally {
+    c.close(home);
+  }
 }

@@ -71,6 +71,9 @@ export function udpSource(udp: UdpSocket, receiver: PacketReceiver, mtu: number)
   const addrs = Array.from({ length: BATCH }, () => new Uint8Array(28));
   return {
     fd: udp.fd,
+    get pending() {
+      return udp.pending;
+    },
     drain() {
       const m = udp.recvBatch(bufs, sizes, addrs, 0);
       if (m > 0) receiver.receivePackets(bufs, sizes, addrs, m);
@@ -137,9 +140,9 @@ export class DataPlane {
     const fds = [tun.fd, ...sources.map((s) => s.fd)];
     const off = TRANSPORT_HEADER_SIZE;
     while (!this.#stopped) {
-      // Part of a TUN super packet still waiting to be split (or packets the netstack queued
-      // since the last read) is work even if no fd is readable.
-      const wait = tun.pending
+      // Part of a TUN super packet or of a UDP GRO message still waiting to be split (or packets
+      // the netstack queued since the last read) is work even if no fd is readable.
+      const wait = tun.pending || anyPending(sources)
         ? 0
         : Math.max(0, Math.min(this.#maxWaitMs, dev.nextDeadline() - performance.now()));
       await this.#poller.wait(fds, Math.ceil(wait));
@@ -156,6 +159,11 @@ export class DataPlane {
       this.#hooks.tick?.();
     }
   }
+}
+
+function anyPending(sources: DatagramSource[]): boolean {
+  for (const s of sources) if (s.pending) return true;
+  return false;
 }
 
 /** Drops the packets `consumed` takes from the batch, keeping order; returns the new count. */

@@ -66,6 +66,11 @@ export class UdpConn implements DatagramSource {
     return this.#udp.fd;
   }
 
+  /** Whether datagrams already read wait for the next {@link drain} (UDP GRO). */
+  get pending(): boolean {
+    return this.#udp.pending;
+  }
+
   /** The bound port. */
   get port(): number {
     return this.#udp.port;

@@ -16,4 +16,9 @@ export interface DatagramSource {
   readonly fd: number;
   /** Reads and handles one batch without blocking; returns how many datagrams it took. */
   drain(): number;
+  /**
+   * True while datagrams already read from the fd wait for the next `drain` (the parts of a
+   * UDP GRO message that did not fit one batch): the fd does not poll readable for them.
+   */
+  readonly pending?: boolean;
 }

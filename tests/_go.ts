@@ -22,18 +22,8 @@ export function goSkip(): string | null {
  * `workDir` (so nothing outside it is written); returns the binary's path. Fails the test with
  * the compiler's output if the build fails or takes over 2 minutes.
  */
-export async function buildGo(srcDir: string, workDir: string, name: string): Promise<string> {
-  const bin = `${workDir}/${name}`;
-  const build = await new Deno.Command("go", {
-    args: ["build", "-o", bin, "."],
-    cwd: srcDir,
-    env: { GOCACHE: `${workDir}/cache`, GOPATH: `${workDir}/gopath`, GOFLAGS: "-mod=mod" },
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(120_000),
-  }).output();
-  assert.ok(build.success, new TextDecoder().decode(build.stderr));
-  return bin;
+export function buildGo(srcDir: string, workDir: string, name: string): Promise<string> {
+  return goBuild(srcDir, workDir, name, { GOPATH: `${workDir}/gopath`, GOFLAGS: "-mod=mod" });
 }
 
 /** Where Debian's golang-*-dev packages put Go sources (a GOPATH). */
@@ -58,16 +48,22 @@ export function goPackageSkip(importPath: string, debPackage: string): string | 
  * Builds the Go program in `srcDir` (no go.mod) into `workDir/name` in GOPATH mode against
  * Debian's packaged sources, with the build cache inside `workDir`; returns the binary's path.
  */
-export async function buildGoDebian(
+export function buildGoDebian(srcDir: string, workDir: string, name: string): Promise<string> {
+  return goBuild(srcDir, workDir, name, { GOPATH: DEBIAN_GOPATH, GO111MODULE: "off", GOFLAGS: "" });
+}
+
+/** `go build` in `srcDir` into `workDir/name`, the cache in `workDir`, failing the test on error. */
+async function goBuild(
   srcDir: string,
   workDir: string,
   name: string,
+  env: Record<string, string>,
 ): Promise<string> {
   const bin = `${workDir}/${name}`;
   const build = await new Deno.Command("go", {
     args: ["build", "-o", bin, "."],
     cwd: srcDir,
-    env: { GOCACHE: `${workDir}/cache`, GOPATH: DEBIAN_GOPATH, GO111MODULE: "off", GOFLAGS: "" },
+    env: { GOCACHE: `${workDir}/cache`, ...env },
     stdout: "piped",
     stderr: "piped",
     signal: AbortSignal.timeout(120_000),

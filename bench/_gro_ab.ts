@@ -22,6 +22,8 @@ import { formatWgKey } from "../src/key/wg_key.ts";
 import { linkPair, namespaceSupport, Netns } from "../src/testbed/netns.ts";
 import { WarrenNode } from "../src/testbed/warren_node.ts";
 import { WireguardGo, wireguardGoSupport } from "../src/testbed/wireguard_go.ts";
+import { iperf3 } from "./_iperf.ts";
+import { cpuSeconds, udpRcvbufErrors } from "./_proc.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -40,12 +42,6 @@ if (missing) {
   Deno.exit(1);
 }
 
-const TICK = 100; // USER_HZ
-function cpuTicks(pid: number): number {
-  const f = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
-  return Number(f[11]) + Number(f[12]);
-}
-
 interface Pair {
   label: string;
   client: Netns;
@@ -55,44 +51,23 @@ interface Pair {
   node: WarrenNode;
 }
 
-/** UDP RcvbufErrors in the client namespace (warren's). */
-async function rcvbufErrors(p: Pair): Promise<number> {
-  const out = await p.client.exec(["cat", "/proc/net/snmp"]);
-  const lines = out.stdout.split("\n").filter((l) => l.startsWith("Udp:"));
-  const [h, v] = [lines[0].split(/\s+/), lines[1].split(/\s+/)];
-  return Number(v[h.indexOf("RcvbufErrors")]);
-}
-
 const extra: string[] = [];
 
+/** One iperf3 run: Mbit/s and the receiving warren's CPU seconds (the client's with -R). */
 async function iperf(p: Pair, args: string[]): Promise<[number, number]> {
-  const drops0 = await rcvbufErrors(p);
-  const srv = p.server.spawn(["iperf3", "-s", "-1", "-B", p.serverIp], { stdout: "null" });
-  await new Promise((r) => setTimeout(r, 300));
-  const before = p.pids.map(cpuTicks);
-  try {
-    const out = await p.client.exec([
-      "iperf3",
-      "-c",
-      p.serverIp,
-      "-t",
-      `${SECONDS}`,
-      "-J",
-      ...args,
-    ]);
-    // The receiving warren: the client's with -R, else the server's (if a warren).
-    const rx = args.includes("-R") ? 0 : 1;
-    const cpu = rx < p.pids.length ? (cpuTicks(p.pids[rx]) - before[rx]) / TICK : NaN;
-    const j = JSON.parse(out.stdout);
-    extra.push(
-      `${p.label} ${args.join(" ")}: retransmits ${j.end.sum_sent.retransmits}, ` +
-        `UDP RcvbufErrors +${(await rcvbufErrors(p)) - drops0}`,
-    );
-    return [j.end.sum_received.bits_per_second / 1e6, cpu];
-  } finally {
-    await srv.status;
-    await srv.stderr.cancel();
-  }
+  // UDP RcvbufErrors in the client namespace (warren's).
+  const drops0 = await udpRcvbufErrors(p.client);
+  let before: number[] = [];
+  const r = await iperf3(p.client, p.server, p.serverIp, SECONDS, args, () => {
+    before = p.pids.map(cpuSeconds);
+  });
+  const rx = args.includes("-R") ? 0 : 1;
+  const cpu = rx < p.pids.length ? cpuSeconds(p.pids[rx]) - before[rx] : NaN;
+  extra.push(
+    `${p.label} ${args.join(" ")}: retransmits ${r.retransmits}, ` +
+      `UDP RcvbufErrors +${(await udpRcvbufErrors(p.client)) - drops0}`,
+  );
+  return [r.mbit, cpu];
 }
 
 const dir = await Deno.makeTempDir({ prefix: "warren-groab-" });

@@ -22,6 +22,7 @@
 import https from "node:https";
 import { parseArgs } from "node:util";
 import { WARREN_V8_FLAGS } from "../src/cli/v8_flags.ts";
+import { cpuSeconds } from "./_proc.ts";
 
 const { values: v } = parseArgs({
   args: Deno.args,
@@ -56,11 +57,6 @@ const cli = new URL("../src/cli/derp.ts", here).href;
 function rssKiB(pid: number): number {
   const s = Deno.readTextFileSync(`/proc/${pid}/status`);
   return Number(s.match(/VmRSS:\s+(\d+) kB/)![1]);
-}
-
-function cpuTicks(pid: number): number {
-  const f = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
-  return Number(f[11]) + Number(f[12]); // utime + stime
 }
 
 /** Reads until a line matches; returns that line, or with `all` everything read so far. */
@@ -180,7 +176,7 @@ async function burst(): Promise<void> {
   const limits = Deno.readTextFileSync(`/proc/${server.pid}/limits`);
   const fdLimit = limits.match(/^Max open files\s+(\d+)/m)?.[1] ?? "?";
   const per = Math.ceil(IDLE / workers);
-  const ticks0 = cpuTicks(server.pid);
+  const cpu0 = cpuSeconds(server.pid);
   const t0 = performance.now();
   const ps = Array.from(
     { length: workers },
@@ -188,9 +184,9 @@ async function burst(): Promise<void> {
   );
   await Promise.all(ps.map((p) => lines(p.stdout, (l) => l.startsWith("ready"))));
   const secs = (performance.now() - t0) / 1000;
-  const ticks = cpuTicks(server.pid) - ticks0;
+  const cpuS = cpuSeconds(server.pid) - cpu0;
   const clients = Number((await metricsText()).match(/^derp_clients (\d+)$/m)![1]);
-  const perConnMs = (ticks * 10) / clients; // USER_HZ is 100 on Linux
+  const perConnMs = (cpuS * 1000) / clients;
   await new Promise((r) => setTimeout(r, early * 1000));
   const rssEarly = rssKiB(server.pid) / 1024;
   await new Promise((r) => setTimeout(r, Math.max(0, late - early) * 1000));
@@ -271,7 +267,7 @@ if (otherParts) {
 
 // 4. Throughput, with a latency probe running alongside.
 if (otherParts) {
-  const ticks0 = cpuTicks(server.pid);
+  const cpu0 = cpuSeconds(server.pid);
   const floods = Array.from(
     { length: FLOOD_WORKERS },
     () =>
@@ -288,13 +284,13 @@ if (otherParts) {
   const rs = await Promise.all(
     floods.map((p) => workerJson<{ received: number; seconds: number }>(p)),
   );
-  const ticks1 = cpuTicks(server.pid);
+  const cpu1 = cpuSeconds(server.pid);
   const l = await workerJson<{ rtts: number[] }>(lat);
   const received = rs.reduce((n, r) => n + r.received, 0);
   const secs = Math.max(...rs.map((r) => r.seconds));
   const pps = received / secs;
   const mbit = (pps * SIZE * 8) / 1e6;
-  const cpu = ((ticks1 - ticks0) / 100) / (secs + 2.5);
+  const cpu = (cpu1 - cpu0) / (secs + 2.5);
   const s = l.rtts.sort((a, b) => a - b);
   results.pairs = PAIRS;
   results.packet_size = SIZE;

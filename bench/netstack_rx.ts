@@ -31,6 +31,7 @@ import {
 } from "../src/netstack/tcp_segment.ts";
 import { writeChecksums } from "../src/net/packet.ts";
 import { systemClock } from "../src/netstack/types.ts";
+import { cpuSeconds } from "./_proc.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -151,10 +152,7 @@ const device = new NetstackDevice({
   waker: { fd: -1, signal() {}, clear() {}, close() {} },
 });
 device.setInput((p) => ip.input(p));
-const cpu = () => {
-  const f = Deno.readTextFileSync("/proc/self/stat").split(") ")[1].split(" ");
-  return (Number(f[11]) + Number(f[12])) / 100;
-};
+const cpu = () => cpuSeconds("self");
 let seq = (iss + 1) >>> 0, sent = 0, turns = 0, waits = 0;
 const inspector = values["heap-profile"] ? new Session() : null;
 inspector?.connect();

@@ -20,6 +20,7 @@ import { formatWgKey } from "../src/key/wg_key.ts";
 import { linkPair, namespaceSupport, Netns, run } from "../src/testbed/netns.ts";
 import { WarrenNode } from "../src/testbed/warren_node.ts";
 import { WireguardGo, wireguardGoSupport } from "../src/testbed/wireguard_go.ts";
+import { iperf3 } from "./_iperf.ts";
 import { tailnetAgainstWireguard } from "./_tailnet_pair.ts";
 
 const { values } = parseArgs({
@@ -48,24 +49,7 @@ interface Pair {
 }
 
 async function iperf(p: Pair, args: string[]): Promise<number> {
-  const srv = p.server.spawn(["iperf3", "-s", "-1", "-B", p.serverIp], { stdout: "null" });
-  await new Promise((r) => setTimeout(r, 300));
-  try {
-    const out = await p.client.exec([
-      "iperf3",
-      "-c",
-      p.serverIp,
-      "-t",
-      `${SECONDS}`,
-      "-J",
-      ...args,
-    ]);
-    const j = JSON.parse(out.stdout);
-    return j.end.sum_received.bits_per_second / 1e6;
-  } finally {
-    await srv.status;
-    await srv.stderr.cancel();
-  }
+  return (await iperf3(p.client, p.server, p.serverIp, SECONDS, args)).mbit;
 }
 
 async function pingRtt(p: Pair): Promise<number> {

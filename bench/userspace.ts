@@ -27,6 +27,7 @@ import { namespaceSupport, run, waitFor } from "../src/testbed/netns.ts";
 import { Tailnet } from "../src/testbed/tailnet.ts";
 import { USERSPACE_NETWORKING } from "../src/daemon/node_link.ts";
 import { RELEASE_AFTER_MS } from "../src/cli/release_startup.ts";
+import { cpuSeconds, udpRcvbufErrors } from "./_proc.ts";
 import { findDenoPid } from "./_rss.ts";
 
 const { values } = parseArgs({
@@ -65,21 +66,6 @@ interface Run {
   /** TCP segments the sender (the peer's kernel) retransmitted meanwhile. */
   retrans: number;
   srvCpu: number;
-}
-/** User plus system CPU time of `pid` so far, in seconds (/proc/PID/stat, 100 ticks/s). */
-async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
-/** The namespace's UDP RcvbufErrors (IPv4 and IPv6): datagrams lost to a full socket buffer. */
-async function udpRcvbufErrors(ns: { exec(cmd: string[]): Promise<{ stdout: string }> }) {
-  const v4 = (await ns.exec(["cat", "/proc/net/snmp"])).stdout.split("\n").filter((l) =>
-    l.startsWith("Udp:")
-  );
-  const i = v4[0].split(/\s+/).indexOf("RcvbufErrors");
-  const v6 = /^Udp6RcvbufErrors\s+(\d+)/m.exec((await ns.exec(["cat", "/proc/net/snmp6"])).stdout);
-  return Number(v4[1].split(/\s+/)[i]) + Number(v6?.[1] ?? 0);
 }
 /** The namespace's TCP RetransSegs (IPv4): segments its kernel sent again. */
 async function retransSegs(ns: { exec(cmd: string[]): Promise<{ stdout: string }> }) {
@@ -138,12 +124,12 @@ try {
       if (settled > 0) await new Promise((r) => setTimeout(r, settled));
       perf = profile === undefined ? null : await startPerf(profile);
       const pids = [await nodePid("node-cli"), await nodePid("node-srv")];
-      const before = await Promise.all(pids.map(cpuSeconds));
+      const before = pids.map(cpuSeconds);
       const sentBefore = await netstackSent();
       const dropsBefore = await udpRcvbufErrors(cli);
       const retransBefore = await retransSegs(srv);
       const r = await download();
-      const after = await Promise.all(pids.map(cpuSeconds));
+      const after = pids.map(cpuSeconds);
       const udpDrops = await udpRcvbufErrors(cli) - dropsBefore;
       const retrans = await retransSegs(srv) - retransBefore;
       const sentAfter = await netstackSent();

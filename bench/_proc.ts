@@ -1,0 +1,29 @@
+/**
+ * What the benchmarks read from /proc about the processes and namespaces they measure.
+ *
+ * @module
+ */
+
+/** Something that runs a command in a namespace and returns its output. */
+export interface Execer {
+  /** Runs `cmd`; resolves with what it printed. */
+  exec(cmd: string[]): Promise<{ stdout: string }>;
+}
+
+/** User plus system CPU time of `pid` (or this process) so far, in seconds (100 ticks/s). */
+export function cpuSeconds(pid: number | "self"): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  // The command name in parentheses may hold spaces: the fields start after its last ")".
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** The namespace's UDP RcvbufErrors (IPv4 and IPv6): datagrams lost to a full socket buffer. */
+export async function udpRcvbufErrors(ns: Execer): Promise<number> {
+  const v4 = (await ns.exec(["cat", "/proc/net/snmp"])).stdout.split("\n").filter((l) =>
+    l.startsWith("Udp:")
+  );
+  const i = v4[0].split(/\s+/).indexOf("RcvbufErrors");
+  const v6 = /^Udp6RcvbufErrors\s+(\d+)/m.exec((await ns.exec(["cat", "/proc/net/snmp6"])).stdout);
+  return Number(v4[1].split(/\s+/)[i]) + Number(v6?.[1] ?? 0);
+}

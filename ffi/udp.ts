@@ -468,22 +468,28 @@ export class UdpSocket {
       v.setName(k, addrs[k], ENDPOINT_SIZE);
       hdr32[k * MMSG_WORDS + W_NAMELEN] = ENDPOINT_SIZE;
     }
+    const r = this.#recvmmsg(v, n);
+    for (let k = 0; k < r; k++) sizes[k] = hdr32[k * MMSG_WORDS + W_LEN];
+    if (!this.dualStack) { for (let k = 0; k < r; k++) v4ToEndpoint(addrs[k]); }
+    return r;
+  }
+
+  /**
+   * One non-blocking `recvmmsg` of up to `n` messages into `v`; 0 on EAGAIN, or on an
+   * asynchronous socket error (ICMP-reported) that the next call clears.
+   */
+  #recvmmsg(v: MsgVec, n: number): number {
     const c = libc();
-    let r: number;
     for (;;) {
-      r = c.recvmmsg(this.fd, v.hdrBig, n, MSG_DONTWAIT, 0n);
-      if (r >= 0) break;
+      const r = c.recvmmsg(this.fd, v.hdrBig, n, MSG_DONTWAIT, 0n);
+      if (r >= 0) return r;
       const e = errno();
       if (e === EINTR) continue;
       if (e === EBADF || e === EFAULT || e === EINVAL) {
         fail(`Cannot receive on UDP port ${this.port}`, "recvmmsg");
       }
-      // EAGAIN, or an asynchronous socket error (ICMP-reported) that the next call clears.
       return 0;
     }
-    for (let k = 0; k < r; k++) sizes[k] = hdr32[k * MMSG_WORDS + W_LEN];
-    if (!this.dualStack) { for (let k = 0; k < r; k++) v4ToEndpoint(addrs[k]); }
-    return r;
   }
 
   /** Whether receives use UDP GRO (asked for, and the kernel took `UDP_GRO`). */
@@ -555,26 +561,16 @@ export class UdpSocket {
       hdr32[k * MMSG_WORDS + W_CONTROLLEN + 1] = 0;
     }
     g.cur = g.count = 0;
-    const c = libc();
-    let r: number;
-    for (;;) {
-      r = c.recvmmsg(this.fd, v.hdrBig, want, MSG_DONTWAIT, 0n);
-      if (r >= 0) break;
-      const e = errno();
-      if (e === EINTR) continue;
-      if (e === EBADF || e === EFAULT || e === EINVAL) {
-        fail(`Cannot receive on UDP port ${this.port}`, "recvmmsg");
-      }
-      return false;
-    }
+    const r = this.#recvmmsg(v, want);
     let coalesced = 0;
     for (let k = 0; k < r; k++) {
       const len = hdr32[k * MMSG_WORDS + W_LEN];
       const seg = g.segmentSize(k, hdr32[k * MMSG_WORDS + W_CONTROLLEN]);
       g.len[k] = len;
       // A message without a UDP_GRO cmsg is one datagram (a zero-length one still counts).
-      g.seg[k] = seg > 0 && seg < len ? seg : Math.max(len, 1);
-      if (seg > 0 && seg < len) coalesced++;
+      const split = seg > 0 && seg < len;
+      g.seg[k] = split ? seg : Math.max(len, 1);
+      if (split) coalesced++;
       if (!this.dualStack) v4ToEndpoint(g.names[k]);
     }
     this.coalescedReads += coalesced;

@@ -124,6 +124,14 @@ export class DataPlane {
     return this.#done;
   }
 
+  /**
+   * Makes the loop take a turn now: for packets given to the device outside it (from DERP),
+   * which may have armed a timer sooner than the loop's wait.
+   */
+  wake(): void {
+    this.#poller.wake();
+  }
+
   /** Asks the loop to stop and waits for it. */
   async stop(): Promise<void> {
     this.#stopped = true;

@@ -289,6 +289,13 @@ export class PeerPath {
     if (this.#state === "degraded") {
       at = Math.min(at, this.#bestPongAt + this.tunables.degradedTimeout);
     }
+    if (this.#state === "probing") {
+      // Probing with no discovery ping out (they were pruned) gives up at the next tick.
+      const gaveUp = this.#sent.hasDiscovery()
+        ? this.#probingSince + this.tunables.probeTimeout
+        : this.#probingSince;
+      at = Math.min(at, gaveUp);
+    }
     return at === Infinity ? null : at;
   }
 

@@ -54,6 +54,11 @@ export interface MagicsockOptions {
   now?: () => number;
   /** Resolves DERP host names (warren's own resolver). */
   resolveHost?: (host: string) => Promise<string | null>;
+  /**
+   * Runs {@link Magicsock.tick} when a disco timer is due (default: a `setTimeout` on
+   * {@link MagicsockOptions.now}'s clock); tests that drive the clock pass `false` and tick.
+   */
+  timers?: boolean;
 }
 
 /** A path report for status. */
@@ -92,6 +97,9 @@ export class Magicsock implements Bind {
   readonly #sockaddrs = new Map<string, Uint8Array>();
   readonly #userPings = new Map<string, (r: PingResult) => void>();
   #receiver: PacketReceiver | null = null;
+  /** The armed disco timer and when it fires ({@link MagicsockOptions.now} ms). */
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt = Infinity;
   #localEndpoints: AddrPort[] = [];
   #sendStamp = 0;
   // UDP output batch, reused.
@@ -118,9 +126,12 @@ export class Magicsock implements Bind {
     });
   }
 
-  /** Where received WireGuard packets go (the device). */
-  attach(receiver: PacketReceiver): void {
-    this.#receiver = receiver;
+  /**
+   * Where received WireGuard packets go (the device). DERP's arrive outside the data-plane
+   * loop, so `derpReceiver` may wrap `receiver` to wake it (the device may have set a timer).
+   */
+  attach(receiver: PacketReceiver, derpReceiver: PacketReceiver = receiver): void {
+    this.#receiver = derpReceiver;
     this.#udp?.attach(receiver);
   }
 
@@ -284,7 +295,11 @@ export class Magicsock implements Bind {
     });
   }
 
-  /** Runs disco timers (heartbeats, probe timeouts) and closes idle DERP links. */
+  /**
+   * Runs the disco timers that are due (heartbeats, probe timeouts, state changes). Magicsock
+   * arms its own timer for the next one, as tailscaled's endpoints do, so an idle node does
+   * not wake for nothing; calling this at any other time is harmless.
+   */
   tick(): void {
     const now = this.#now();
     for (const st of this.#byHex.values()) {
@@ -324,6 +339,9 @@ export class Magicsock implements Bind {
 
   /** Closes every connection. */
   async close(): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = -Infinity; // nothing arms it again
     for (const resolve of this.#userPings.values()) resolve({ via: "none", latencyMs: NaN });
     this.#userPings.clear();
     await this.#derp.close();
@@ -390,7 +408,23 @@ export class Magicsock implements Bind {
     }
   }
 
+  /** Arms the timer for `st`'s next deadline if it is sooner than the one armed. */
+  #arm(st: DiscoPeer): void {
+    if (this.#opts.timers === false) return;
+    const at = st.path?.nextTimerAt() ?? null;
+    if (at === null || at >= this.#timerAt) return;
+    clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
+      this.tick();
+      // tick() re-armed each peer's deadline through #perform.
+    }, Math.max(1, Math.ceil(at - this.#now())));
+  }
+
   #perform(st: DiscoPeer, actions: readonly DiscoAction[]): void {
+    this.#arm(st);
     for (const a of actions) {
       switch (a.kind) {
         case "ping": {

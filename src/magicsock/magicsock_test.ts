@@ -3,9 +3,13 @@ import { UdpSocket } from "../../ffi/udp.ts";
 import { generatePrivateKey, publicKeyFrom } from "../crypto/x25519.ts";
 import { Magicsock } from "./magicsock.ts";
 import { UdpConn } from "./udp_conn.ts";
+import type { DiscoTunables } from "../disco/tunables.ts";
 
-/** One node's socket layer on a loopback UDP socket, with a clock the test moves. */
-function side(clock: { t: number }) {
+/**
+ * One node's socket layer on a loopback UDP socket, with a clock the test moves (or, with
+ * `clock` null, the real clock and magicsock's own timers).
+ */
+function side(clock: { t: number } | null, tunables?: Partial<DiscoTunables>) {
   const node = generatePrivateKey(), disco = generatePrivateKey();
   const udp = new UdpConn(UdpSocket.bind(0), {
     stun: () => {},
@@ -17,7 +21,8 @@ function side(clock: { t: number }) {
     log: () => {},
     udp,
     discoPrivate: disco,
-    now: () => clock.t,
+    ...(clock ? { now: () => clock.t, timers: false } : {}),
+    tunables,
   });
   const receiver = { receive: () => {} };
   magic.attach(receiver as never);
@@ -62,6 +67,44 @@ Deno.test("Magicsock.resetPaths() puts a direct peer back to probing, and it goe
     a.magic.send([new Uint8Array(32)], [32], [b.nodeKey], 1, 0);
     const again = await settle("direct");
     assert.equal(again.path, `127.0.0.1:${b.udp.port}`);
+  } finally {
+    await a.magic.close();
+    await b.magic.close();
+    a.udp.close();
+    b.udp.close();
+  }
+});
+
+Deno.test("Magicsock runs its own disco timers: heartbeats go unanswered, the path degrades, then falls back to DERP, with no tick()", async () => {
+  const tunables = { heartbeatInterval: 100, probeTimeout: 150, degradedTimeout: 600 };
+  const a = side(null, tunables), b = side(null, tunables);
+  try {
+    a.magic.setPeers([{
+      nodeKey: b.nodeKey,
+      homeDerp: 1,
+      discoKey: b.discoKey,
+      endpoints: [`127.0.0.1:${b.udp.port}`],
+    }]);
+    b.magic.setPeers([{
+      nodeKey: a.nodeKey,
+      homeDerp: 1,
+      discoKey: a.discoKey,
+      endpoints: [`127.0.0.1:${a.udp.port}`],
+    }]);
+    const until = async (want: string, answer: boolean) => {
+      for (let i = 0; i < 500 && a.magic.pathOf(b.nodeKey).state !== want; i++) {
+        await new Promise((r) => setTimeout(r, 5));
+        a.udp.drain();
+        if (answer) b.udp.drain();
+      }
+      return a.magic.pathOf(b.nodeKey).state;
+    };
+    a.magic.send([new Uint8Array(32)], [32], [b.nodeKey], 1, 0);
+    assert.equal(await until("direct", true), "direct");
+    // b stops answering: only a's own timers can send the heartbeats and count them missed.
+    assert.equal(await until("degraded", false), "degraded");
+    assert.equal(await until("relay-only", false), "relay-only");
+    assert.equal(a.magic.pathOf(b.nodeKey).kind, "derp");
   } finally {
     await a.magic.close();
     await b.magic.close();

@@ -38,8 +38,6 @@ import type { NodeStatus } from "./status.ts";
 import { buildTailnetStatus } from "./tailnet_status.ts";
 import { discoPingResponse, pingPeer } from "./peer_ping.ts";
 import { type NetworkWatch, watchNetwork } from "./netmon.ts";
-import { localApiHandler } from "../localapi/handler.ts";
-import { tsLocalApiNode } from "./ts_localapi.ts";
 import { EMPTY_PLAN, TailnetPlanner } from "./tailnet_plan.ts";
 import { TailnetEngine } from "./engine.ts";
 import { filteredSink } from "./filtered_sink.ts";
@@ -315,21 +313,31 @@ export class TsNode {
       onChange: () => this.#linkChanged(),
       log: opts.log,
     });
+    let tailscaleApi: Promise<(req: Request) => Promise<Response>> | undefined;
     const api: LocalApiHandlers = {
       status: () => this.status(),
       down: () => void this.stop(),
       ping: (peer) => this.#ping(peer),
       netcheck: () => this.#paths?.report() ?? Promise.reject(new Error("not running")),
-      tailscale: localApiHandler(tsLocalApiNode({
-        netmap: () => this.#netmap,
-        status: () => this.status(),
-        endpoints: () => this.#paths?.endpoints ?? [],
-        ping: (key) => magic.ping(key),
-        options: opts,
-        live,
-        tun: link.mode === "tun",
-        exitNode: () => this.#exit.status(),
-      })),
+      // Loaded with the first request: most nodes never meet the stock `tailscale` CLI.
+      tailscale: async (req) => {
+        tailscaleApi ??= Promise.all([
+          import("../localapi/handler.ts"),
+          import("./ts_localapi.ts"),
+        ]).then(([{ localApiHandler }, { tsLocalApiNode }]) =>
+          localApiHandler(tsLocalApiNode({
+            netmap: () => this.#netmap,
+            status: () => this.status(),
+            endpoints: () => this.#paths?.endpoints ?? [],
+            ping: (key) => magic.ping(key),
+            options: opts,
+            live,
+            tun: link.mode === "tun",
+            exitNode: () => this.#exit.status(),
+          }))
+        );
+        return (await tailscaleApi)(req);
+      },
     };
     // Userspace networks share no interface name: a config file's each get a socket of their own.
     const socketName = link.mode === "tun" || opts.network === undefined

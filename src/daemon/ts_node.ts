@@ -415,7 +415,8 @@ export class TsNode {
       this.#link?.mode === "tun" &&
       isOwnUnderlay(this.#parsed, this.#udp?.port ?? 0, this.#netmap?.self?.Addresses)
     ) return true;
-    this.#engine?.filter?.noteOutbound(pkt);
+    // Parsed once above: the filter's own noteOutbound() would parse the packet again.
+    this.#engine?.filter?.noteOutboundParsed(this.#parsed);
     return false;
   }
 

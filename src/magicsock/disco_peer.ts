@@ -22,4 +22,8 @@ export interface DiscoPeer {
   learnedRegion: number;
   /** Send-call stamp, so noteSend runs once per batch per peer. */
   stamp: number;
+  /** Where this send call's batch goes: the direct path's sockaddr (or null), and DERP too. */
+  sendUdp: Uint8Array | null;
+  /** See {@link DiscoPeer.sendUdp}. */
+  sendDerp: boolean;
 }

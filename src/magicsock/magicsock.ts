@@ -182,6 +182,8 @@ export class Magicsock implements Bind {
           path: disco ? new PeerPath({ tunables: this.#opts.tunables }) : null,
           learnedRegion: 0,
           stamp: -1,
+          sendUdp: null,
+          sendDerp: true,
         };
         this.#byHex.set(hex, st);
         if (disco) this.#byDisco.set(toHex(disco), st);
@@ -224,22 +226,25 @@ export class Magicsock implements Bind {
         this.dropped++;
         continue;
       }
-      let viaDerp = true;
-      if (st.path) {
-        if (st.stamp !== stamp) {
-          st.stamp = stamp;
+      // The path is decided once per batch and peer, not per packet: a batch is one instant.
+      if (st.stamp !== stamp) {
+        st.stamp = stamp;
+        st.sendUdp = null;
+        st.sendDerp = true;
+        if (st.path) {
           this.#perform(st, st.path.noteSend(now));
+          const sp = st.path.sendPath(now);
+          if (sp.udp) st.sendUdp = this.#sockaddr(sp.udp);
+          st.sendDerp = sp.derp;
         }
-        const sp = st.path.sendPath(now);
-        if (sp.udp) {
-          this.#uBufs[u] = bufs[i];
-          this.#uSizes[u] = sizes[i];
-          this.#uAddrs[u] = this.#sockaddr(sp.udp);
-          u++;
-        }
-        viaDerp = sp.derp;
       }
-      if (viaDerp) {
+      if (st.sendUdp !== null) {
+        this.#uBufs[u] = bufs[i];
+        this.#uSizes[u] = sizes[i];
+        this.#uAddrs[u] = st.sendUdp;
+        u++;
+      }
+      if (st.sendDerp) {
         const region = st.peer.homeDerp || st.learnedRegion;
         const pkt = bufs[i].subarray(offset, offset + sizes[i]);
         if (region === 0 || !this.#derp.send(region, st.nodeKey, pkt)) this.dropped++;

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { discoverEndpoints } from "../magicsock/endpoints.ts";
+import { discoverEndpoints, type Endpoint, localEndpoints } from "../magicsock/endpoints.ts";
 import { type MeasureOptions, measureRegions, type RegionLatency } from "../magicsock/derp_home.ts";
 import type { Magicsock } from "../magicsock/magicsock.ts";
 import { NetcheckLoop } from "../magicsock/netcheck_loop.ts";
@@ -39,6 +39,11 @@ export interface NodePathsParts {
   setEndpoints(addrs: string[], types: number[]): Promise<void>;
   /** Whether the node is stopping (nothing more is reported then). */
   stopping(): boolean;
+  /**
+   * Whether a network monitor calls {@link NodePaths.linkChanged} on every link or address
+   * change: then the host's addresses are read once and again only after a change.
+   */
+  watched?: boolean;
   /** One line per notable event. */
   log(line: string): void;
 }
@@ -52,6 +57,12 @@ export class NodePaths {
   endpoints: string[] = [];
   /** The home region's last measured latency, null before one. */
   homeLatencyMs: number | null = null;
+  /**
+   * The host's own endpoints, kept between rounds while a monitor watches for changes: reading
+   * them (`Deno.networkInterfaces()`) every 30 s brought ~1 MB of the runtime's code back into
+   * an idle node's memory, for an answer that only a change the monitor reports can alter.
+   */
+  #local: { port: number; endpoints: Endpoint[] } | null = null;
 
   /** Starts the netcheck loop (DERP latency every 20–26 s and on demand) and a discovery. */
   constructor(parts: NodePathsParts) {
@@ -87,6 +98,12 @@ export class NodePaths {
     void this.discover();
   }
 
+  /** The host's links or addresses changed: read them again, and discover now. */
+  linkChanged(): Promise<void> {
+    this.#local = null;
+    return this.discover();
+  }
+
   /** Endpoint discovery, one round at a time (see {@link Rerunner}). */
   discover(): Promise<void> {
     return this.#discoverer.request();
@@ -112,6 +129,12 @@ export class NodePaths {
       regions,
       preferredDerp: this.#p.magic.derp.home,
     };
+  }
+
+  #localEndpoints(port: number): Endpoint[] {
+    if (!this.#p.watched) return localEndpoints(port);
+    if (this.#local?.port !== port) this.#local = { port, endpoints: localEndpoints(port) };
+    return this.#local.endpoints;
   }
 
   /** Stops discovery and the netcheck loop. */
@@ -148,7 +171,10 @@ export class NodePaths {
   async #discoverOnce(): Promise<void> {
     const p = this.#p, nm = p.netmap();
     if (!nm?.derpMap || p.stopping()) return;
-    const d = await discoverEndpoints(p.prober, nm.derpMap, p.udp.port, { hosts: p.hosts });
+    const d = await discoverEndpoints(p.prober, nm.derpMap, p.udp.port, {
+      hosts: p.hosts,
+      local: (port) => this.#localEndpoints(port),
+    });
     const addrs = d.endpoints.map((e) => e.addr);
     if (addrs.join(",") === this.endpoints.join(",") || p.stopping()) return;
     this.endpoints = addrs;

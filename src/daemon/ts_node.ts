@@ -358,6 +358,7 @@ export class TsNode {
       pushHostinfo: (patch) => this.#pushHostinfo(patch),
       setEndpoints: (addrs, types) => this.#session.setEndpoints(addrs, types),
       stopping: () => this.#stopping !== null,
+      watched: this.#netmon !== null,
       log: opts.log,
     });
   }
@@ -398,7 +399,7 @@ export class TsNode {
   #linkChanged(): void {
     this.#exit.commit(); // the LAN that --exit-node-allow-lan-access keeps direct may differ
     this.#magic?.resetPaths();
-    void this.#paths?.discover();
+    void this.#paths?.linkChanged();
     this.#paths?.remeasure();
   }
 

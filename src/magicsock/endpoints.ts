@@ -99,6 +99,8 @@ export interface DiscoverOptions {
   hosts?: HostCache;
   /** Per-probe limit (default 3 s, netcheck's stunProbeTimeout). */
   probeTimeoutMs?: number;
+  /** The host's own endpoints on `port` (default {@link localEndpoints}, read afresh). */
+  local?: (port: number) => Endpoint[];
 }
 
 /** One discovery round: STUN every server through the shared socket, plus local addresses. */
@@ -123,7 +125,7 @@ export async function discoverEndpoints(
   }
   const endpoints: Endpoint[] = [...mapped].map((addr) => ({ addr, type: ENDPOINT_STUN }));
   const have = new Set(mapped);
-  for (const e of localEndpoints(port)) if (!have.has(e.addr)) endpoints.push(e);
+  for (const e of (opts.local ?? localEndpoints)(port)) if (!have.has(e.addr)) endpoints.push(e);
   const answeredV4 = results.filter((r) => r !== null && r.ip.length === 4).length;
   return {
     endpoints,

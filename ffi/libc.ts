@@ -289,6 +289,8 @@ export interface Libc {
   writev(fd: number, iov: bigint, iovcnt: number): number;
   /** `madvise(2)` over a raw address range (page-aligned). */
   madvise(addr: number, len: number, advice: number): number;
+  /** `mincore(2)`: one byte per page of a raw, page-aligned range, bit 0 set if resident. */
+  mincore(addr: number, len: number, vec: Uint8Array): number;
   /** glibc `malloc_trim(3)`: returns free heap memory to the kernel; 1 if any was released. */
   malloc_trim(pad: number): number;
   /** `setns(2)`: moves the calling thread into the namespace `fd` names (tests' netns hops). */
@@ -340,6 +342,7 @@ const SYMBOLS = {
   ioctlInt: { name: "ioctl", parameters: ["i32", "u64", "u64"], result: "i32" },
   writev: { parameters: ["i32", "usize", "i32"], result: "i32" },
   madvise: { parameters: ["usize", "usize", "i32"], result: "i32" },
+  mincore: { parameters: ["usize", "usize", "buffer"], result: "i32" },
   setns: { parameters: ["i32", "i32"], result: "i32" },
   malloc_trim: { parameters: ["usize"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;

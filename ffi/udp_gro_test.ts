@@ -183,3 +183,42 @@ Deno.test("UdpSocket.adopt keeps GRO: a second object on the fd splits coalesced
     `127.0.0.1:${a.port}`,
   );
 });
+
+Deno.test("UdpSocket with GRO gives back the room a burst of coalesced messages wrote past the first 8", async () => {
+  using a = UdpSocket.bind(0, { gso: true });
+  using b = UdpSocket.bind(0, { gro: true });
+  const toB = endpointFromString(`127.0.0.1:${b.port}`);
+  // 24 GSO sends of 40 × 1400 bytes queue before b reads: its first read (64 messages asked
+  // for) takes them all, each 56 KB of one message's 64 KiB room.
+  const sends = 24, per = 40, size = 1400;
+  for (let s = 0; s < sends; s++) {
+    const bufs = Array.from({ length: per }, (_, i) => {
+      const buf = new Uint8Array(OFFSET + size);
+      buf.set(payload(s * per + i, size), OFFSET);
+      return buf;
+    });
+    const sent = a.sendBatch(bufs, bufs.map(() => size), bufs.map(() => toB), per, OFFSET);
+    assert.equal(sent, per);
+  }
+  assert.equal(a.gso, true, "the kernel accepted UDP_SEGMENT");
+  const got = await receive(b, sends * per);
+  assert.equal(got.length, sends * per);
+  got.forEach((g, i) => assert.deepEqual(g.payload, payload(i, size), `datagram ${i}`));
+  assert.ok(b.coalescedReads >= 9, `coalesced messages: ${b.coalescedReads}`);
+  const afterBurst = b.groResidentBytes();
+  assert.ok(afterBurst > 12 * 56_000, `the burst wrote ${afterBurst} bytes of room`);
+  // The next read (nothing waiting) asks for 8 messages and gives the rest back first.
+  const bufs = [new Uint8Array(2048)], sizes = [0], addrs = [new Uint8Array(ENDPOINT_SIZE)];
+  assert.equal(b.recvBatch(bufs, sizes, addrs, OFFSET), 0);
+  const after = b.groResidentBytes();
+  assert.ok(after <= 8 * 65536, `${after} bytes of room still resident after the burst`);
+  // And the room still works: another burst arrives whole.
+  const again = Array.from({ length: per }, (_, i) => {
+    const buf = new Uint8Array(OFFSET + size);
+    buf.set(payload(i, size), OFFSET);
+    return buf;
+  });
+  assert.equal(a.sendBatch(again, again.map(() => size), again.map(() => toB), per, OFFSET), per);
+  const got2 = await receive(b, per);
+  got2.forEach((g, i) => assert.deepEqual(g.payload, payload(i, size), `second burst ${i}`));
+});

@@ -30,22 +30,25 @@ function side(clock: { t: number } | null, tunables?: Partial<DiscoTunables>) {
   return { magic, udp, nodeKey: publicKeyFrom(node), discoKey: publicKeyFrom(disco) };
 }
 
+type Side = ReturnType<typeof side>;
+
+/** Makes each side the other's peer, at its loopback socket, DERP region 1. */
+function introduce(a: Side, b: Side): void {
+  for (const [self, other] of [[a, b], [b, a]]) {
+    self.magic.setPeers([{
+      nodeKey: other.nodeKey,
+      homeDerp: 1,
+      discoKey: other.discoKey,
+      endpoints: [`127.0.0.1:${other.udp.port}`],
+    }]);
+  }
+}
+
 Deno.test("Magicsock.resetPaths() puts a direct peer back to probing, and it goes direct again", async () => {
   const clock = { t: 1_000 };
   const a = side(clock), b = side(clock);
   try {
-    a.magic.setPeers([{
-      nodeKey: b.nodeKey,
-      homeDerp: 1,
-      discoKey: b.discoKey,
-      endpoints: [`127.0.0.1:${b.udp.port}`],
-    }]);
-    b.magic.setPeers([{
-      nodeKey: a.nodeKey,
-      homeDerp: 1,
-      discoKey: a.discoKey,
-      endpoints: [`127.0.0.1:${a.udp.port}`],
-    }]);
+    introduce(a, b);
     const settle = async (want: string) => {
       for (let i = 0; i < 200 && a.magic.pathOf(b.nodeKey).state !== want; i++) {
         clock.t += 50;
@@ -79,18 +82,7 @@ Deno.test("Magicsock runs its own disco timers: heartbeats go unanswered, the pa
   const tunables = { heartbeatInterval: 100, probeTimeout: 150, degradedTimeout: 600 };
   const a = side(null, tunables), b = side(null, tunables);
   try {
-    a.magic.setPeers([{
-      nodeKey: b.nodeKey,
-      homeDerp: 1,
-      discoKey: b.discoKey,
-      endpoints: [`127.0.0.1:${b.udp.port}`],
-    }]);
-    b.magic.setPeers([{
-      nodeKey: a.nodeKey,
-      homeDerp: 1,
-      discoKey: a.discoKey,
-      endpoints: [`127.0.0.1:${a.udp.port}`],
-    }]);
+    introduce(a, b);
     const until = async (want: string, answer: boolean) => {
       for (let i = 0; i < 500 && a.magic.pathOf(b.nodeKey).state !== want; i++) {
         await new Promise((r) => setTimeout(r, 5));

@@ -17,10 +17,15 @@ import { TRANSPORT_HEADER_SIZE, TRANSPORT_OVERHEAD } from "../wireguard/transpor
 /** Drain rounds between two waits, so timers and the LocalAPI still get turns under load. */
 const ROUNDS_PER_WAIT = 32;
 /**
- * Longest wait by default, so a stop request is noticed even without a wake, and the hooks'
- * tick runs at least this often.
+ * The loop's longest wait when no device timer is due. A stop wakes the waiter, and whatever
+ * hands the device packets outside the loop (a tailnet's DERP) calls {@link DataPlane.wake}
+ * for the timers they may arm, so this only bounds how long a loop that missed its wake takes
+ * to notice. Idle wake-ups are an idle node's only work: at 1 s they brought 1.2–1.8 MB more of
+ * the deno binary's text back between 10 and 70 s after up (a `--wg-config` node: idle RSS
+ * 40.7 / 41.2 against 40.1 / 39.3 MB at 70 s, `WARREN_DATAPLANE=worker deno task bench:memory
+ * --only wg --later 60`, 2026-12-02).
  */
-const MAX_WAIT_MS = 1000;
+const MAX_WAIT_MS = 10_000;
 
 /**
  * How the loop waits for readiness: a `Poller` on the main thread (a thread-pool hop
@@ -40,8 +45,6 @@ export interface PacketHooks {
    * consumed the packet (e.g. a query to the quad-100 DNS responder).
    */
   outbound?(buf: Uint8Array, offset: number, len: number): boolean;
-  /** Called every loop turn after the device's timers. */
-  tick?(): void;
 }
 
 /** A Bind that sends through a UDP socket, retrying briefly when its buffer is full. */
@@ -94,13 +97,12 @@ export class DataPlane {
   #sources: DatagramSource[];
   #poller: LoopWaiter;
   #hooks: PacketHooks;
-  #maxWaitMs: number;
   #stopped = false;
   #done: Promise<void> | null = null;
 
   /**
    * Binds the pieces; `run()` starts the loop. Each wait ends at the device's next timer
-   * deadline or after `maxWaitMs`, whichever is sooner.
+   * deadline or after `MAX_WAIT_MS` (10 s), whichever is sooner.
    */
   constructor(
     device: Device,
@@ -108,14 +110,12 @@ export class DataPlane {
     sources: DatagramSource[],
     poller: LoopWaiter,
     hooks: PacketHooks = {},
-    maxWaitMs: number = MAX_WAIT_MS,
   ) {
     this.#device = device;
     this.#tun = tun;
     this.#sources = sources;
     this.#poller = poller;
     this.#hooks = hooks;
-    this.#maxWaitMs = maxWaitMs;
   }
 
   /** Starts the loop; the promise settles when it stops. */
@@ -152,7 +152,7 @@ export class DataPlane {
       // the netstack queued since the last read) is work even if no fd is readable.
       const wait = tun.pending || anyPending(sources)
         ? 0
-        : Math.max(0, Math.min(this.#maxWaitMs, dev.nextDeadline() - performance.now()));
+        : Math.max(0, Math.min(MAX_WAIT_MS, dev.nextDeadline() - performance.now()));
       await this.#poller.wait(fds, Math.ceil(wait));
       for (let round = 0; round < ROUNDS_PER_WAIT && !this.#stopped; round++) {
         let work = 0;
@@ -164,7 +164,6 @@ export class DataPlane {
         if (work === 0) break;
       }
       dev.tick();
-      this.#hooks.tick?.();
     }
   }
 }

@@ -57,11 +57,6 @@ import { type Netstack, type NodeLink, openTunLink, USERSPACE_NETWORKING } from 
 export const TAILNET_MTU = 1280;
 /** How long `tun up` keeps trying an unreachable coordination server before giving up. */
 export const LOGIN_TIMEOUT_MS = 30_000;
-/**
- * The data-plane loop's longest wait: it wakes for packets, the device's timers and DERP's
- * deliveries, so an idle node need not wake once a second for nothing.
- */
-const PLANE_IDLE_WAIT_MS = 10_000;
 /** quad-100, MagicDNS's resolver address, routed into the TUN. */
 const QUAD100 = ["100.100.100.100/32", "fd7a:115c:a1e0::53/128"].map((q) => parsePrefix(q));
 
@@ -299,7 +294,7 @@ export class TsNode {
     this.#apply(nm);
     this.#plane = new DataPlane(device, link.device, [udp], this.#poller, {
       outbound: (buf, off, len) => this.#outbound(buf, off, len),
-    }, PLANE_IDLE_WAIT_MS);
+    });
     this.#plane.run().catch((e) => {
       opts.log(`data plane failed: ${e instanceof Error ? e.message : e}`);
       void this.stop();

@@ -13,16 +13,6 @@ import type { PeerConfig } from "../wireguard/peer.ts";
 import type { Timings } from "../wireguard/timings.ts";
 import { DataPlane, type LoopWaiter, tunSink, udpBind, udpSource } from "./dataplane.ts";
 
-/**
- * The loop's longest wait when no timer is due. A stop wakes either waiter, and nothing outside
- * the loop changes the device's timers in a plain WireGuard node (no hooks either), so it only
- * bounds how long a loop that missed its wake takes to notice a stop. Its idle wake-ups are its
- * only work: at 1 s (DataPlane's default) they brought 1.2–1.8 MB more of the deno binary's text
- * back between 10 and 70 s after up than at 10 s (idle RSS 40.7 / 41.2 against 40.1 / 39.3 MB
- * at 70 s, `WARREN_DATAPLANE=worker deno task bench:memory --only wg --later 60`, 2026-12-02).
- */
-const IDLE_WAIT_MS = 10_000;
-
 /** Everything the data plane needs, as data that `postMessage` can carry. */
 export interface PlaneSpec {
   /** The TUN queue. */
@@ -67,6 +57,6 @@ export function buildWgPlane(
   });
   for (const p of spec.peers) device.addPeer(p);
   const udpIn = [udpSource(udp, device, device.mtu)];
-  const loop = new DataPlane(device, tun, udpIn, waiter, {}, IDLE_WAIT_MS);
+  const loop = new DataPlane(device, tun, udpIn, waiter);
   return { device, loop };
 }

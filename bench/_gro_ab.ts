@@ -19,9 +19,10 @@
 import { parseArgs } from "node:util";
 import { generatePrivateKey, publicKeyFrom } from "../src/crypto/x25519.ts";
 import { formatWgKey } from "../src/key/wg_key.ts";
-import { linkPair, namespaceSupport, Netns } from "../src/testbed/netns.ts";
+import { linkPair, Netns } from "../src/testbed/netns.ts";
 import { WarrenNode } from "../src/testbed/warren_node.ts";
-import { WireguardGo, wireguardGoSupport } from "../src/testbed/wireguard_go.ts";
+import { WireguardGo } from "../src/testbed/wireguard_go.ts";
+import { exitUnlessReady } from "./_needs.ts";
 import { iperf3 } from "./_iperf.ts";
 import { cpuSeconds, udpRcvbufErrors } from "./_proc.ts";
 
@@ -36,11 +37,7 @@ const { values } = parseArgs({
 });
 const SECONDS = Number(values.seconds);
 const ROUNDS = Number(values.rounds);
-const missing = (await namespaceSupport()) ?? (await wireguardGoSupport());
-if (missing) {
-  console.error(`bench: ${missing}`);
-  Deno.exit(1);
-}
+await exitUnlessReady({ wireguardGo: true, commands: ["iperf3"] });
 
 interface Pair {
   label: string;

@@ -20,11 +20,12 @@ import { parseArgs } from "node:util";
 import { v8FlagsArg, WARREN_DENO_FLAGS } from "../src/cli/v8_flags.ts";
 import { generatePrivateKey, publicKeyFrom } from "../src/crypto/x25519.ts";
 import { formatWgKey } from "../src/key/wg_key.ts";
-import { linkPair, namespaceSupport, Netns, run } from "../src/testbed/netns.ts";
+import { linkPair, Netns } from "../src/testbed/netns.ts";
 import { bundleWarren } from "../src/testbed/bundle.ts";
 import { Tailnet } from "../src/testbed/tailnet.ts";
 import { WarrenNode } from "../src/testbed/warren_node.ts";
-import { WireguardGo, wireguardGoSupport } from "../src/testbed/wireguard_go.ts";
+import { WireguardGo } from "../src/testbed/wireguard_go.ts";
+import { exitUnlessReady } from "./_needs.ts";
 import { findDenoPid, readRss } from "./_rss.ts";
 import { smapsBreakdown } from "./_smaps.ts";
 
@@ -40,14 +41,7 @@ const SETTLE_S = Number(values.settle);
 const LATER_S = Number(values.later);
 const ONLY = new Set(values.only.split(","));
 
-const missing = (await namespaceSupport()) ?? (await wireguardGoSupport()) ??
-  ((await run(["sh", "-c", "command -v nft"], { check: false })).code !== 0
-    ? "nft (nftables) is needed"
-    : null);
-if (missing) {
-  console.error(`bench: ${missing}`);
-  Deno.exit(1);
-}
+await exitUnlessReady({ wireguardGo: true, commands: ["nft"] });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A process to sample: its pid (resolved to the deno process) and when it came up. */

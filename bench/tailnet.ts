@@ -10,7 +10,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { namespaceSupport, run } from "../src/testbed/netns.ts";
+import { exitUnlessReady } from "./_needs.ts";
 import { Tailnet } from "../src/testbed/tailnet.ts";
 
 const { values } = parseArgs({
@@ -18,14 +18,7 @@ const { values } = parseArgs({
   options: { seconds: { type: "string", default: "5" } },
 });
 const SECONDS = Number(values.seconds);
-const missing = (await namespaceSupport()) ??
-  ((await run(["sh", "-c", "command -v iperf3 && command -v nft"], { check: false })).code !== 0
-    ? "iperf3 and nft (nftables) are needed"
-    : null);
-if (missing) {
-  console.error(`bench: ${missing}`);
-  Deno.exit(1);
-}
+await exitUnlessReady({ commands: ["iperf3", "nft"] });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const t = await Tailnet.create({ keepAliveSeconds: 10 });

@@ -17,9 +17,10 @@
 import { parseArgs } from "node:util";
 import { generatePrivateKey, publicKeyFrom } from "../src/crypto/x25519.ts";
 import { formatWgKey } from "../src/key/wg_key.ts";
-import { linkPair, namespaceSupport, Netns, run } from "../src/testbed/netns.ts";
+import { linkPair, Netns } from "../src/testbed/netns.ts";
 import { WarrenNode } from "../src/testbed/warren_node.ts";
-import { WireguardGo, wireguardGoSupport } from "../src/testbed/wireguard_go.ts";
+import { WireguardGo } from "../src/testbed/wireguard_go.ts";
+import { exitUnlessReady } from "./_needs.ts";
 import { iperf3 } from "./_iperf.ts";
 import { tailnetAgainstWireguard } from "./_tailnet_pair.ts";
 
@@ -32,14 +33,7 @@ const { values } = parseArgs({
 });
 const SECONDS = Number(values.seconds);
 
-const missing = (await namespaceSupport()) ?? (await wireguardGoSupport()) ??
-  ((await run(["sh", "-c", "command -v iperf3"], { check: false })).code !== 0
-    ? "iperf3 is not installed"
-    : null);
-if (missing) {
-  console.error(`bench: ${missing}`);
-  Deno.exit(1);
-}
+await exitUnlessReady({ wireguardGo: true, commands: ["iperf3"] });
 
 interface Pair {
   label: string;

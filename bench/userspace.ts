@@ -23,7 +23,8 @@
  */
 import { parseArgs } from "node:util";
 import { type CurlResult, curlSha, startBodyServer } from "../src/testbed/body_server.ts";
-import { namespaceSupport, run, waitFor } from "../src/testbed/netns.ts";
+import { waitFor } from "../src/testbed/netns.ts";
+import { exitUnlessReady } from "./_needs.ts";
 import { Tailnet } from "../src/testbed/tailnet.ts";
 import { USERSPACE_NETWORKING } from "../src/daemon/node_link.ts";
 import { RELEASE_AFTER_MS } from "../src/cli/release_startup.ts";
@@ -42,16 +43,7 @@ const BYTES = Number(values.mib) * 1024 * 1024;
 const WARMUPS = Number(values.warmups);
 const SOCKS = "127.0.0.1:1055";
 
-const missing = (await namespaceSupport()) ??
-  ((await run(["sh", "-c", "command -v curl && command -v sha256sum && command -v nft"], {
-      check: false,
-    })).code !== 0
-    ? "curl, sha256sum and nft (nftables) are needed"
-    : null);
-if (missing) {
-  console.error(`bench: ${missing}`);
-  Deno.exit(1);
-}
+await exitUnlessReady({ commands: ["curl", "sha256sum", "nft"] });
 
 type Status = Awaited<ReturnType<Tailnet["status"]>>;
 /** One measured download and the CPU time each node spent meanwhile. */

@@ -356,6 +356,13 @@ export class TcpConn {
       return;
     }
     if (seg.flags & TCP_RST) {
+      // RFC 1337 (TIME-WAIT assassination, hazard TWA1): the peer is done, so a RST here answers
+      // an old duplicate (ours or a late retransmit of its FIN that we ACKed after it closed);
+      // taking it would free the 4-tuple before old segments in flight have died.
+      if (this.#state === "TIME_WAIT") {
+        this.stats.dropped++;
+        return;
+      }
       if (this.#state === "SYN_RECEIVED" && acceptable) return this.#closed("reset");
       if (seg.seq === rcv.nxt) return this.#closed("reset");
       if (acceptable) this.#challengeAck(now); // RFC 5961 §3.2: in window but not exact

@@ -104,6 +104,34 @@ Deno.test("a FIN retransmitted into TIME-WAIT is acknowledged again", () => {
   assert.equal(b.closeReason, "timeout");
 });
 
+Deno.test("a RST in TIME-WAIT is ignored, even at RCV.NXT (RFC 1337)", () => {
+  const { a, b, link, now } = established();
+  a.close();
+  let t = runPair(a, b, link, now, 60_000, () => b.state === "CLOSE_WAIT");
+  b.close();
+  t = runPair(a, b, link, t, 60_000, () => a.state === "TIME_WAIT" && b.state === "CLOSED");
+  assert.equal(a.poll(t).length, 0);
+  const dropped = a.stats.dropped;
+  // What a peer that has forgotten the connection sends back to a re-ACK: seq = our ACK.
+  a.input({
+    srcPort: 80,
+    dstPort: 40000,
+    seq: b.sendNext,
+    ack: 0,
+    flags: TCP_RST,
+    window: 0,
+    urgent: 0,
+    options: {},
+    payload: new Uint8Array(0),
+  }, t + 1);
+  assert.equal(a.state, "TIME_WAIT");
+  assert.equal(a.stats.dropped, dropped + 1);
+  assert.equal(a.poll(t + 1).length, 0, "no challenge ACK either");
+  // TIME-WAIT still ends on its own.
+  runPair(a, b, link, t + 1, t + 3_600_000, () => a.state === "CLOSED");
+  assert.equal(a.closeReason, "done");
+});
+
 Deno.test("abort() sends a RST that resets the peer", () => {
   const { a, b, link, now } = established();
   a.abort();

@@ -59,10 +59,13 @@ testOrSkip(import.meta, skip, {
       // Sessions live 8 s (rejected after 12 s), so the run crosses several rekeys.
       const rekey = ["--debug-rekey-after", "8"];
       await t.up("alpha", rekey);
-      await t.up("beta", rekey);
+      // beta's data plane runs on the main thread, alpha's in its Worker: both talk to each other.
+      await t.up("beta", rekey, { wrapper: ["env", "WARREN_DATAPLANE=pool"] });
       const a = t.hosts.get("alpha")!, b = t.hosts.get("beta")!;
       const stA = await waitPeers(t, "alpha", ["beta.tailnet.test"]);
       const stB = await waitPeers(t, "beta", ["alpha.tailnet.test"]);
+      assert.equal(stA.dataPlane, "worker");
+      assert.equal(stB.dataPlane, "pool");
       const tn = stA.tailnet as { homeDerp: number; self: { name: string } };
       assert.equal(tn.self.name, "alpha.tailnet.test");
       assert.equal(tn.homeDerp, 900);

@@ -14,7 +14,7 @@ import { formatNodePublic } from "../key/node_key.ts";
 import { formatPrefix, type IpPrefix, parsePrefix } from "../net/ip.ts";
 import type { NetworkMap } from "../netmap/network_map.ts";
 import type { MagicPeer } from "../magicsock/magicsock.ts";
-import type { DERPMap } from "../netmap/tailcfg.ts";
+import type { DERPMap, FilterRule } from "../netmap/tailcfg.ts";
 import type { PeerConfig } from "../wireguard/peer.ts";
 import { EMPTY_PLAN, type TailnetPlan } from "./tailnet_plan.ts";
 
@@ -39,6 +39,8 @@ export interface EnginePorts {
   dns: { setNetmap(nm: NetworkMap): void };
   /** One line per notable event. */
   log(line: string): void;
+  /** Told each new filter's rules and local destinations (a data plane in a Worker builds its own). */
+  onFilter?(rules: FilterRule[] | null, localNets: IpPrefix[]): void;
 }
 
 /** Applies plans; holds what is committed. */
@@ -154,10 +156,10 @@ export class TailnetEngine {
     // Approved subnets are ours to deliver (the kernel forwards them); an exit route is
     // not taken whole: the subnet router passes it in fixedLocal without the host's LANs.
     const approved = plan.selfRoutes.filter((p) => p.bits !== 0);
-    this.#filter = new PacketFilter(this.#shieldsUp ? [] : plan.packetFilter ?? [], {
-      localNets: [...plan.addresses, ...approved, ...this.#fixedLocal],
-      flows: this.#filter?.flows,
-    });
+    const rules = this.#shieldsUp ? [] : plan.packetFilter ?? [];
+    const localNets = [...plan.addresses, ...approved, ...this.#fixedLocal];
+    this.#filter = new PacketFilter(rules, { localNets, flows: this.#filter?.flows });
+    this.#ports.onFilter?.(rules, localNets);
     for (const p of this.#filter.problems) report(`packet filter: ${p}`);
     dns.setNetmap(plannedView(nm, plan));
     this.#plan = plan;

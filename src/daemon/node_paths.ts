@@ -11,7 +11,6 @@ import { type MeasureOptions, measureRegions, type RegionLatency } from "../magi
 import type { Magicsock } from "../magicsock/magicsock.ts";
 import { NetcheckLoop } from "../magicsock/netcheck_loop.ts";
 import type { StunProber } from "../magicsock/stun_prober.ts";
-import type { UdpConn } from "../magicsock/udp_conn.ts";
 import type { HostCache } from "../net/host_cache.ts";
 import { Rerunner } from "../net/rerunner.ts";
 import type { NetworkMap } from "../netmap/network_map.ts";
@@ -22,7 +21,7 @@ export interface NodePathsParts {
   /** The node's magicsock (its DERP links). */
   magic: Magicsock;
   /** The node's UDP socket. */
-  udp: UdpConn;
+  udp: { readonly port: number };
   /** STUN over that socket. */
   prober: StunProber;
   /** Resolves STUN and DERP host names (MagicDNS first), cached. */

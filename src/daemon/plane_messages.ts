@@ -31,10 +31,29 @@ export interface StartPlane {
   control: SharedArrayBuffer;
 }
 
-/** Worker → node. */
-export type FromPlane =
+/** Worker → node; `S` is the plane's status. */
+export type FromPlane<S = DeviceStatus> =
   | { type: "started" }
   | { type: "log"; line: string }
-  | { type: "status"; answers: number; status: DeviceStatus }
+  | { type: "status"; answers: number; status: S }
   | { type: "failed"; message: string }
   | { type: "stopped" };
+
+/**
+ * A Worker's reading of its control block when woken: `stop()` if asked, and `answer(count)`
+ * once per wake that finds status requests not yet answered (`answered` carries the count
+ * between wakes).
+ */
+export function readControl(
+  ctl: Int32Array,
+  answered: { count: number },
+  stop: () => void,
+  answer: (count: number) => void,
+): void {
+  if (Atomics.load(ctl, Control.STOP) === 1) stop();
+  const asked = Atomics.load(ctl, Control.STATUS);
+  if (asked !== answered.count) {
+    answered.count = asked;
+    answer(asked);
+  }
+}

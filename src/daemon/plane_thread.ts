@@ -48,14 +48,18 @@ export function startPlane(
   const local = () => import("./local_plane.ts").then((m) => m.LocalPlane.start(spec, log));
   if (mode === "pool") return local();
   // A binary compiled without the Worker's module (no --include) still runs, slower to wake.
-  return PlaneThread.start(spec, log).catch((e) => {
+  const worker = new URL("./plane_worker.ts", import.meta.url);
+  return PlaneThread.start<DeviceStatus>(worker, { spec }, log).catch((e) => {
     log(`${e instanceof Error ? e.message : e}; running it on the main thread`);
     return local();
   });
 }
 
-/** The data plane in a Worker, blocked in `poll(2)` between bursts. */
-export class PlaneThread implements PlaneRunner {
+/**
+ * A data plane in a Worker, blocked in `poll(2)` between bursts; `S` is what its status
+ * requests answer with.
+ */
+export class PlaneThread<S = DeviceStatus> {
   /** Always "worker". */
   readonly mode = "worker";
   readonly #worker: Worker;
@@ -63,7 +67,8 @@ export class PlaneThread implements PlaneRunner {
   readonly #log: (line: string) => void;
   readonly #control = new Int32Array(new SharedArrayBuffer(Control.SLOTS * 4));
   // Status requests in the order asked, each with the count it must see answered.
-  readonly #waiting: { n: number; resolve(s: DeviceStatus): void; reject(e: Error): void }[] = [];
+  readonly #waiting: { n: number; resolve(s: S): void; reject(e: Error): void }[] = [];
+  #onMessage: (m: { type: string }) => void = () => {};
   #finished = false;
   #stopping: Promise<void> | null = null;
   #resolveDone!: () => void;
@@ -77,14 +82,24 @@ export class PlaneThread implements PlaneRunner {
     this.done = new Promise((r) => this.#resolveDone = r);
   }
 
-  /** Spawns the Worker and resolves once its plane runs; rejects with its reason if it fails. */
-  static start(spec: PlaneSpec, log: (line: string) => void): Promise<PlaneThread> {
-    const worker = new Worker(new URL("./plane_worker.ts", import.meta.url), { type: "module" });
+  /**
+   * Spawns the Worker at `url`, posts it `init` with the wake-up fd and control block, and
+   * resolves once its plane runs; rejects with its reason if it fails. Messages other than
+   * the plane's life and status go to `onMessage`.
+   */
+  static start<S>(
+    url: URL,
+    init: Record<string, unknown>,
+    log: (line: string) => void,
+    onMessage?: (m: { type: string }) => void,
+  ): Promise<PlaneThread<S>> {
+    const worker = new Worker(url, { type: "module" });
     const wake = new EventFd();
-    const t = new PlaneThread(worker, wake, log);
+    const t = new PlaneThread<S>(worker, wake, log);
+    if (onMessage) t.#onMessage = onMessage;
     return new Promise((resolve, reject) => {
       let started = false;
-      worker.onmessage = (e: MessageEvent<FromPlane>) => {
+      worker.onmessage = (e: MessageEvent<FromPlane<S>>) => {
         const m = e.data;
         if (m.type === "started") {
           started = true;
@@ -101,12 +116,12 @@ export class PlaneThread implements PlaneRunner {
         else reject(new Error(`Cannot start the data plane: ${e.message}`));
         t.#finish();
       };
-      worker.postMessage({ type: "start", spec, wakeFd: wake.fd, control: t.#control.buffer });
+      worker.postMessage({ type: "start", ...init, wakeFd: wake.fd, control: t.#control.buffer });
     });
   }
 
-  /** See {@linkcode PlaneRunner.status}. */
-  status(): Promise<DeviceStatus> {
+  /** The plane's status, read on its thread. */
+  status(): Promise<S> {
     return new Promise((resolve, reject) => {
       if (this.#stopping || this.#finished) {
         return reject(new Error("Cannot read status: data plane stopped"));
@@ -117,7 +132,12 @@ export class PlaneThread implements PlaneRunner {
     });
   }
 
-  /** See {@linkcode PlaneRunner.stop}. */
+  /** Raises the Worker's wake-up fd, after writing what it reads when woken. */
+  wake(): void {
+    if (!this.#finished) this.#wake.signal();
+  }
+
+  /** Stops the loop and closes the device (not the fds). Idempotent. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       Atomics.store(this.#control, Control.STOP, 1);
@@ -136,7 +156,7 @@ export class PlaneThread implements PlaneRunner {
     return this.#stopping;
   }
 
-  #receive(m: FromPlane): void {
+  #receive(m: FromPlane<S>): void {
     if (m.type === "log") this.#log(m.line);
     else if (m.type === "status") {
       // Counts wrap at 2^31 together on both sides; the difference decides.
@@ -144,6 +164,7 @@ export class PlaneThread implements PlaneRunner {
         this.#waiting.shift()!.resolve(m.status);
       }
     } else if (m.type === "stopped") this.#finish();
+    else this.#onMessage(m);
   }
 
   #finish(): void {

@@ -157,8 +157,9 @@ export interface NodeStatus {
   /** Firewall mark on the WireGuard socket's packets, 0 for none (wg-config nodes). */
   fwmark?: number;
   /**
-   * Where the data plane runs (wg-config nodes): its own Worker, or the main thread waiting
-   * through Deno's thread pool (`WARREN_DATAPLANE=pool`, or a Worker that could not start).
+   * Where the data plane runs: its own Worker, or the main thread waiting through Deno's
+   * thread pool (`WARREN_DATAPLANE=pool`, userspace networking, or a Worker that could not
+   * start).
    */
   dataPlane?: "worker" | "pool";
   /** Peers. */

@@ -9,8 +9,8 @@ import type { Magicsock } from "../magicsock/magicsock.ts";
 import { formatPrefix, type IpPrefix } from "../net/ip.ts";
 import type { NetworkMap } from "../netmap/network_map.ts";
 import type { Node } from "../netmap/tailcfg.ts";
-import type { PacketFilter } from "../filter/filter.ts";
-import type { Device } from "../wireguard/device.ts";
+import type { FilterStats } from "../filter/filter.ts";
+import type { DeviceView } from "./node_plane.ts";
 import type { NodeStatus, PeerStatus } from "./status.ts";
 import type { SubnetRouterStatus } from "./subnet_router.ts";
 import type { ExitNodeStatus } from "./exit_node.ts";
@@ -29,6 +29,8 @@ export interface TailnetStatusParts {
   network?: string;
   /** Kernel TUN or warren's own IP stack. */
   mode: NonNullable<NodeStatus["mode"]>;
+  /** Where the data plane runs, once it does. */
+  dataPlane?: NodeStatus["dataPlane"];
   /** The userspace stack's counters (userspace mode). */
   netstack: NodeStatus["netstack"];
   /** Coordination server. */
@@ -39,8 +41,8 @@ export interface TailnetStatusParts {
   netmap: NetworkMap | null;
   /** The data plane as planned from the netmap. */
   plan: TailnetPlan;
-  /** The WireGuard device (counters, handshakes). */
-  device: Device | null;
+  /** The WireGuard device's counters and handshakes. */
+  device: DeviceView | null;
   /** Paths and DERP links. */
   magic: Magicsock | null;
   /** UDP port. */
@@ -49,8 +51,10 @@ export interface TailnetStatusParts {
   routes: readonly IpPrefix[];
   /** Latency to the home DERP region, ms. */
   homeLatencyMs: number | null;
-  /** The inbound filter, for its counters. */
-  filter: PacketFilter | null;
+  /** The inbound filter's counters. */
+  filterStats: FilterStats | null;
+  /** Packets dropped for want of a path to their peer. */
+  noPath: number;
   /** Routes offered and approved, when the node offers any. */
   subnetRouter?: SubnetRouterStatus;
   /** The exit node choice. */
@@ -102,6 +106,7 @@ export function buildTailnetStatus(p: TailnetStatusParts): NodeStatus {
     interface: p.interface,
     ...(p.network === undefined ? {} : { network: p.network }),
     mode: p.mode,
+    ...(p.dataPlane ? { dataPlane: p.dataPlane } : {}),
     ...(p.netstack ? { netstack: p.netstack } : {}),
     publicKey: dev ? formatNodePublic(dev.publicKey) : "",
     listenPort: p.listenPort,
@@ -109,7 +114,7 @@ export function buildTailnetStatus(p: TailnetStatusParts): NodeStatus {
     mtu: p.mtu,
     ...routesAndRules(p.routes, p.exitNode),
     peers,
-    drops: dev ? { ...dev.drops, noPath: magic?.dropped ?? 0 } : {},
+    drops: dev ? { ...dev.drops, noPath: p.noPath } : {},
     pid: Deno.pid,
     tailnet: {
       controlUrl: p.controlUrl,
@@ -124,7 +129,7 @@ export function buildTailnetStatus(p: TailnetStatusParts): NodeStatus {
       homeDerpLatencyMs: p.homeLatencyMs,
       derp: magic?.derp.status() ?? [],
       skippedPeers: p.plan.skipped.map(({ name, reason }) => ({ name, reason })),
-      filter: p.filter?.stats() ?? null,
+      filter: p.filterStats,
       magicDnsSuffix: selfName.split(".").slice(1).join("."),
       ...(p.subnetRouter ? { subnetRouter: p.subnetRouter } : {}),
       ...(p.exitNode?.requested ? { exitNode: p.exitNode } : {}),

@@ -10,24 +10,17 @@
  *
  * @module
  */
-import { Poller } from "../../ffi/poll.ts";
 import { UdpSocket } from "../../ffi/udp.ts";
 import { buildHostinfo } from "../control/hostinfo.ts";
 import { ControlSession, type SessionState } from "../control/session.ts";
 import { generatePrivateKey, publicKeyFrom } from "../crypto/x25519.ts";
-import { isQuad100Query } from "../dns/quad100.ts";
 import { NodeDns } from "./node_dns.ts";
-import { ParsedPacket, parsePacket } from "../net/packet.ts";
 import { KeyState } from "../key/state.ts";
 import { HostCache } from "../net/host_cache.ts";
-import { Magicsock } from "../magicsock/magicsock.ts";
 import { StunProber } from "../magicsock/stun_prober.ts";
-import { UdpConn } from "../magicsock/udp_conn.ts";
 import { formatIp, formatPrefix, parsePrefix } from "../net/ip.ts";
 import type { NetworkMap } from "../netmap/network_map.ts";
 import type { Hostinfo } from "../netmap/tailcfg.ts";
-import { Device } from "../wireguard/device.ts";
-import { DataPlane } from "./dataplane.ts";
 import {
   type LocalApiHandlers,
   type LocalApiServer,
@@ -40,9 +33,7 @@ import { discoPingResponse, pingPeer } from "./peer_ping.ts";
 import { type NetworkWatch, watchNetwork } from "./netmon.ts";
 import { EMPTY_PLAN, TailnetPlanner } from "./tailnet_plan.ts";
 import { TailnetEngine } from "./engine.ts";
-import { filteredSink } from "./filtered_sink.ts";
 import { removeStaleRouterTable, startSubnetRouter, type SubnetRouter } from "./subnet_router.ts";
-import { isOwnUnderlay } from "./underlay_loop.ts";
 import { type ExitNodeControl, exitNodeControl, type ExitNodePrefs } from "./exit_node.ts";
 import { BYPASS_MARK, setBypassMark } from "../net/bypass_dial.ts";
 import type { TsNodeOptions } from "./ts_node_options.ts";
@@ -52,6 +43,7 @@ import { PrefsError } from "../localapi/prefs.ts";
 import { nodeLivePorts } from "./node_live_ports.ts";
 import { NodePaths } from "./node_paths.ts";
 import { type Netstack, type NodeLink, openTunLink, USERSPACE_NETWORKING } from "./node_link.ts";
+import { type NodePlane, startNodePlane } from "./node_plane.ts";
 
 /** Tailscale's default TUN MTU (DefaultTUNMTU). */
 export const TAILNET_MTU = 1280;
@@ -70,12 +62,9 @@ export class TsNode {
   #hostinfo: Hostinfo;
   #link: NodeLink | null = null;
   #netmon: NetworkWatch | null = null;
-  #poller: Poller | null = null;
-  #device: Device | null = null;
-  #magic: Magicsock | null = null;
-  #udp: UdpConn | null = null;
+  #sock: UdpSocket | null = null;
   #prober: StunProber | null = null;
-  #plane: DataPlane | null = null;
+  #plane: NodePlane | null = null;
   #api: LocalApiServer | null = null;
   #socketApi: LocalApiServer | null = null;
   readonly #planner: TailnetPlanner;
@@ -87,7 +76,6 @@ export class TsNode {
   /** Names of STUN and DERP servers, resolved through MagicDNS first and cached. */
   readonly #hosts = new HostCache({ resolve: (h) => this.#resolveHost(h) });
   #netmap: NetworkMap | null = null;
-  readonly #parsed = new ParsedPacket();
   readonly #dns: NodeDns;
   #state: SessionState | "NoState" = "NoState";
   #stopping: Promise<void> | null = null;
@@ -133,7 +121,7 @@ export class TsNode {
       },
       onAuthURL: opts.onAuthUrl,
       discoPing: (ip) => {
-        const nm = this.#netmap, magic = this.#magic;
+        const nm = this.#netmap, magic = this.#plane?.magic;
         if (!nm || !magic) return Promise.reject(new Error("the data plane is not up yet"));
         return discoPingResponse(nm, ip, (k) => magic.ping(k));
       },
@@ -222,38 +210,29 @@ export class TsNode {
     const link = this.#link = opts.userspace
       ? (await import("./netstack_link.ts")).openNetstackLink(TAILNET_MTU, opts.log)
       : openTunLink(opts.tun, TAILNET_MTU, QUAD100);
-    this.#poller = new Poller();
-    const sock = UdpSocket.bind(opts.port);
+    const sock = this.#sock = UdpSocket.bind(opts.port);
     if (link.mode === "tun") sock.setMark(BYPASS_MARK);
-    const prober = this.#prober = new StunProber((p, to) => udp.sendOne(p, to));
-    const udp: UdpConn = this.#udp = new UdpConn(sock, {
-      stun: (p) => prober.handle(p),
-      disco: (p, from) => this.#magic?.receiveUdpDisco(p, from),
-    }, TAILNET_MTU);
-    const magic = this.#magic = new Magicsock({
-      privateKey: nodePrivate,
-      plainHttp: opts.plainDerp,
-      log: opts.log,
-      udp,
+    const prober = this.#prober = new StunProber((p, to) => plane.udp.sendOne(p, to));
+    const plane: NodePlane = this.#plane = await startNodePlane({
+      link,
+      sock,
+      nodePrivate,
       discoPrivate: this.#disco,
-      tunables: opts.tunables,
-      resolveHost: (host) => this.#resolveHost(host),
-    });
-    const device = this.#device = new Device({
-      privateKey: nodePrivate,
-      bind: magic,
-      tun: filteredSink(link.device, () => this.#engine?.filter ?? null),
       mtu: TAILNET_MTU,
+      plainDerp: opts.plainDerp,
+      tunables: opts.tunables,
       timings: opts.timings,
+      resolveHost: (host) => this.#resolveHost(host),
+      stun: (p) => prober.handle(p),
+      dns: (query) =>
+        this.#dns.answer(query, (resp) => link.device.writeBatch([resp], [resp.length], 0, 1)),
+      filter: () => this.#engine?.filter ?? null,
       log: opts.log,
+    }, (message) => {
+      opts.log(`data plane failed: ${message}`);
+      void this.stop();
     });
-    // DERP hands packets to the device outside the loop: wake it for any timer they set.
-    magic.attach(device, {
-      receivePackets: (bufs, sizes, eps, n) => {
-        device.receivePackets(bufs, sizes, eps, n);
-        this.#plane?.wake();
-      },
-    });
+    const magic = plane.magic;
     const router = this.#router = startSubnetRouter({
       advertised: opts.advertiseRoutes ?? [],
       snat: opts.snatSubnetRoutes ?? true,
@@ -266,10 +245,11 @@ export class TsNode {
     this.#engine = new TailnetEngine({
       tun: link,
       routes: link.routes,
-      device,
+      device: plane.device,
       magic,
       dns: this.#dns,
       log: opts.log,
+      onFilter: (rules, localNets) => plane.onFilter(rules, localNets),
     }, [...QUAD100, ...(router?.localNets() ?? [])]);
     const live = this.#live = new LivePrefs(
       this.#prefs,
@@ -292,15 +272,8 @@ export class TsNode {
     );
     this.#engine.setShieldsUp(live.prefs.ShieldsUp);
     this.#apply(nm);
-    this.#plane = new DataPlane(device, link.device, [udp], this.#poller, {
-      outbound: (buf, off, len) => this.#outbound(buf, off, len),
-    });
-    this.#plane.run().catch((e) => {
-      opts.log(`data plane failed: ${e instanceof Error ? e.message : e}`);
-      void this.stop();
-    });
     this.#timers.push(
-      setInterval(() => this.#magic?.sweep(), 10_000),
+      setInterval(() => magic.sweep(), 10_000),
       setInterval(() => void this.#paths?.discover(), 30_000),
     );
     this.#netmon = watchNetwork({
@@ -310,7 +283,7 @@ export class TsNode {
     });
     let tailscaleApi: Promise<(req: Request) => Promise<Response>> | undefined;
     const api: LocalApiHandlers = {
-      status: () => this.status(),
+      status: () => this.freshStatus(),
       down: () => void this.stop(),
       ping: (peer) => this.#ping(peer),
       netcheck: () => this.#paths?.report() ?? Promise.reject(new Error("not running")),
@@ -331,6 +304,7 @@ export class TsNode {
             exitNode: () => this.#exit.status(),
           }))
         );
+        await plane.refresh();
         return (await tailscaleApi)(req);
       },
     };
@@ -344,7 +318,7 @@ export class TsNode {
     if (opts.acceptDns && link.mode === "tun") await this.#dns.acceptDns();
     this.#paths = new NodePaths({
       magic,
-      udp,
+      udp: plane.udp,
       prober,
       hosts: this.#hosts,
       netmap: () => this.#netmap,
@@ -383,8 +357,9 @@ export class TsNode {
       this.#opts.log(`netmap update failed: ${e instanceof Error ? e.message : e}`);
     }
     this.#exit.commit();
+    this.#plane?.setSelf(nm.self?.Addresses ?? []);
     // A new DERP map, or a home region it no longer has: measure again now, not in 20 s.
-    const derp = this.#magic!.derp;
+    const derp = this.#plane!.magic.derp;
     const newMap = nm.derpMap !== this.#derpMap;
     this.#derpMap = nm.derpMap;
     if (newMap || derp.home === 0 || !derp.regions.includes(derp.home)) this.#paths?.remeasure();
@@ -393,27 +368,9 @@ export class TsNode {
   /** A link or address changed: rediscover endpoints, re-measure DERP, re-verify every path. */
   #linkChanged(): void {
     this.#exit.commit(); // the LAN that --exit-node-allow-lan-access keeps direct may differ
-    this.#magic?.resetPaths();
+    this.#plane?.magic.resetPaths();
     void this.#paths?.linkChanged();
     this.#paths?.remeasure();
-  }
-
-  /** Outbound hook: quad-100 DNS is answered in process; other packets are noted for the filter. */
-  #outbound(buf: Uint8Array, off: number, len: number): boolean {
-    const pkt = buf.subarray(off, off + len);
-    if (isQuad100Query(parsePacket(pkt, this.#parsed))) {
-      const query = pkt.slice();
-      this.#dns.answer(query, (resp) => this.#link?.device.writeBatch([resp], [resp.length], 0, 1));
-      return true;
-    }
-    // Our own UDP socket's probe to a peer's endpoint inside a subnet we route to it.
-    if (
-      this.#link?.mode === "tun" &&
-      isOwnUnderlay(this.#parsed, this.#udp?.port ?? 0, this.#netmap?.self?.Addresses)
-    ) return true;
-    // Parsed once above: the filter's own noteOutbound() would parse the packet again.
-    this.#engine?.filter?.noteOutboundParsed(this.#parsed);
-    return false;
   }
 
   /** Replaces Hostinfo fields and tells control; a failure waits for the next map request. */
@@ -447,16 +404,14 @@ export class TsNode {
     await step("control", () => this.#session.close());
     if (this.#plane) await step("data plane", () => this.#plane!.stop());
     await step("resolv.conf", () => this.#dns.close());
-    await step("wireguard", () => this.#device?.close());
-    await step("derp", () => this.#magic?.close());
-    await step("udp", () => this.#udp?.close());
+    await step("derp", () => this.#plane?.magic.close());
+    await step("udp", () => this.#sock?.close());
     await step("nftables", () => this.#router?.close());
     await step("exit node routing", () => this.#exit.close());
     await step(
       this.#link?.mode === "tun" ? "routes and tun" : "netstack",
       () => this.#link?.close(),
     );
-    await step("poller", () => this.#poller?.close());
     await step("local api", () => this.#api?.close());
     await step("--socket", () => this.#socketApi?.close());
   }
@@ -491,13 +446,17 @@ export class TsNode {
 
   /** Disco ping to a peer named by MagicDNS name, short name or address. */
   #ping(target: string): Promise<unknown> {
-    const nm = this.#netmap, magic = this.#magic;
+    const nm = this.#netmap, magic = this.#plane?.magic;
     if (!nm || !magic) return Promise.reject(new Error("not running"));
     return pingPeer(nm, target, (k) => magic.ping(k));
   }
 
-  /** A snapshot for the LocalAPI. */
+  /**
+   * A snapshot, with the WireGuard counters as last read from the data plane: in its Worker
+   * they are read by {@linkcode freshStatus} (the LocalAPI's), on the main thread always now.
+   */
   status(): NodeStatus {
+    const plane = this.#plane;
     return buildTailnetStatus({
       state: this.#live?.prefs.LoggedOut
         ? "NeedsLogin"
@@ -507,20 +466,28 @@ export class TsNode {
       interface: this.interfaceName,
       network: this.#opts.network,
       mode: this.#link?.mode ?? (this.#opts.userspace ? USERSPACE_NETWORKING : "tun"),
+      dataPlane: plane?.mode,
       netstack: this.#link?.counters() ?? null,
       controlUrl: this.#opts.controlUrl,
       mtu: TAILNET_MTU,
       netmap: this.#netmap,
       plan: this.#engine?.plan ?? EMPTY_PLAN,
-      device: this.#device,
-      magic: this.#magic,
-      listenPort: this.#udp?.port ?? 0,
+      device: plane?.view() ?? null,
+      magic: plane?.magic ?? null,
+      listenPort: plane?.udp.port ?? 0,
       routes: this.#link?.installedRoutes() ?? [],
       homeLatencyMs: this.#paths?.homeLatencyMs ?? null,
-      filter: this.#engine?.filter ?? null,
+      filterStats: plane?.filterStats() ?? null,
+      noPath: plane?.noPath() ?? 0,
       subnetRouter: this.#router?.status(this.#netmap?.self),
       exitNode: this.#exit.status(),
     });
+  }
+
+  /** {@linkcode status} with the data plane's counters read now. */
+  async freshStatus(): Promise<NodeStatus> {
+    await this.#plane?.refresh().catch(() => {});
+    return this.status();
   }
 }
 

@@ -108,6 +108,14 @@ export class PeerPath {
     return this.#best?.latency ?? null;
   }
 
+  /**
+   * Until when (ms) a direct path carries packets alone ({@linkcode sendPath} says no DERP),
+   * 0 when it does not.
+   */
+  get trustedUntil(): number {
+    return this.#best !== null && this.#state === "direct" ? this.#trustUntil : 0;
+  }
+
   /** Every candidate endpoint, for status. */
   candidates(): CandidateInfo[] {
     return this.#candidates.info();

@@ -26,4 +26,6 @@ export interface DiscoPeer {
   sendUdp: Uint8Array | null;
   /** See {@link DiscoPeer.sendUdp}. */
   sendDerp: boolean;
+  /** The send path last told to magicsock's `onSendPath`, null before the first. */
+  published: { udp: Uint8Array | null; derp: boolean } | null;
 }

@@ -22,7 +22,6 @@ import type { DERPMap } from "../netmap/tailcfg.ts";
 import type { Bind, PacketReceiver } from "../wireguard/device.ts";
 import { DerpLinks } from "./derp_links.ts";
 import { looksLikeDisco } from "../disco/codec.ts";
-import type { UdpConn } from "./udp_conn.ts";
 
 /** What magicsock needs to know about a peer from the netmap. */
 export interface MagicPeer {
@@ -36,6 +35,23 @@ export interface MagicPeer {
   endpoints?: string[];
 }
 
+/**
+ * magicsock's UDP socket: {@linkcode UdpConn}, or, when the data plane runs in a Worker that
+ * reads the socket, a front that sends on the same fd and forwards the address bookkeeping.
+ */
+export interface MagicUdp {
+  /** Sends datagrams; `to[i]` is a 28-byte sockaddr. */
+  send(bufs: Uint8Array[], sizes: number[], to: Uint8Array[], count: number, offset: number): void;
+  /** Sends one datagram. */
+  sendOne(packet: Uint8Array, to: Uint8Array): void;
+  /** Datagrams from `addr` are from the peer with `nodeKey`. */
+  setPeerAddr(addr: Uint8Array, nodeKey: Uint8Array): void;
+  /** Forgets every address of the peer. */
+  forgetPeer(nodeKey: Uint8Array): void;
+  /** Where received WireGuard packets go. */
+  attach(receiver: PacketReceiver): void;
+}
+
 /** Options for {@link Magicsock}. */
 export interface MagicsockOptions {
   /** Node private key (DERP identity, and the node key pings carry). */
@@ -45,7 +61,7 @@ export interface MagicsockOptions {
   /** One line per event. */
   log: (line: string) => void;
   /** The UDP socket for direct paths; without it everything goes over DERP. */
-  udp?: UdpConn | null;
+  udp?: MagicUdp | null;
   /** This run's disco private key (required with `udp`). */
   discoPrivate?: Uint8Array;
   /** Disco timing. */
@@ -59,6 +75,13 @@ export interface MagicsockOptions {
    * {@link MagicsockOptions.now}'s clock); tests that drive the clock pass `false` and tick.
    */
   timers?: boolean;
+  /**
+   * Told each peer's send path whenever it changes — a direct sockaddr or null, and whether
+   * DERP carries the packets too — for a data plane that sends without calling
+   * {@linkcode Magicsock.send} (it reports activity with {@linkcode Magicsock.noteSend} and
+   * hands DERP's share to {@linkcode Magicsock.sendDerp}).
+   */
+  onSendPath?: (nodeKey: Uint8Array, udp: Uint8Array | null, derp: boolean) => void;
 }
 
 /** A path report for status. */
@@ -85,7 +108,7 @@ export interface PingResult {
 export class Magicsock implements Bind {
   readonly #opts: MagicsockOptions;
   readonly #derp: DerpLinks;
-  readonly #udp: UdpConn | null;
+  readonly #udp: MagicUdp | null;
   readonly #discoPriv: Uint8Array | null;
   readonly #discoPub: Uint8Array | null;
   readonly #nodePub: Uint8Array;
@@ -184,6 +207,7 @@ export class Magicsock implements Bind {
           stamp: -1,
           sendUdp: null,
           sendDerp: true,
+          published: null,
         };
         this.#byHex.set(hex, st);
         if (disco) this.#byDisco.set(toHex(disco), st);
@@ -198,7 +222,7 @@ export class Magicsock implements Bind {
           }
         });
         this.#perform(st, st.path.setEndpoints(now, eps));
-      }
+      } else this.#publish(st, now);
     }
     for (const [hex, st] of [...this.#byHex]) {
       if (!keep.has(hex)) {
@@ -251,6 +275,23 @@ export class Magicsock implements Bind {
       }
     }
     if (u > 0) this.#udp!.send(this.#uBufs, this.#uSizes, this.#uAddrs, u, offset);
+  }
+
+  /**
+   * A data plane elsewhere sent WireGuard packets to `nodeKey` (see
+   * {@linkcode MagicsockOptions.onSendPath}): keeps the session active and runs discovery
+   * as {@linkcode send} would.
+   */
+  noteSend(nodeKey: Uint8Array): void {
+    const st = this.#byHex.get(toHex(nodeKey));
+    if (st?.path) this.#perform(st, st.path.noteSend(this.#now()));
+  }
+
+  /** Sends a WireGuard datagram to `nodeKey` over its DERP region (a plane elsewhere's share). */
+  sendDerp(nodeKey: Uint8Array, pkt: Uint8Array): void {
+    const st = this.#byHex.get(toHex(nodeKey));
+    const region = st ? st.peer.homeDerp || st.learnedRegion : 0;
+    if (region === 0 || !this.#derp.send(region, st!.nodeKey, pkt)) this.dropped++;
   }
 
   /** How packets to `nodeKey` travel now. */
@@ -413,10 +454,27 @@ export class Magicsock implements Bind {
     }
   }
 
+  /** Tells {@linkcode MagicsockOptions.onSendPath} of a change in `st`'s send path. */
+  #publish(st: DiscoPeer, now: number): void {
+    const tell = this.#opts.onSendPath;
+    if (!tell) return;
+    const sp = st.path?.sendPath(now);
+    const udp = sp?.udp ? this.#sockaddr(sp.udp) : null, derp = sp?.derp ?? true;
+    const was = st.published;
+    if (was !== null && was.udp === udp && was.derp === derp) return;
+    st.published = { udp, derp };
+    tell(st.nodeKey, udp, derp);
+  }
+
   /** Arms the timer for `st`'s next deadline if it is sooner than the one armed. */
   #arm(st: DiscoPeer): void {
     if (this.#opts.timers === false) return;
-    const at = st.path?.nextTimerAt() ?? null;
+    let at = st.path?.nextTimerAt() ?? null;
+    // A plane told "UDP only" must hear when that trust runs out, even with nothing else due.
+    if (st.published?.derp === false && st.path) {
+      const trust = st.path.trustedUntil + 1;
+      at = at === null ? trust : Math.min(at, trust);
+    }
     if (at === null || at >= this.#timerAt) return;
     clearTimeout(this.#timer);
     this.#timerAt = at;
@@ -429,6 +487,7 @@ export class Magicsock implements Bind {
   }
 
   #perform(st: DiscoPeer, actions: readonly DiscoAction[]): void {
+    this.#publish(st, this.#now());
     this.#arm(st);
     for (const a of actions) {
       switch (a.kind) {

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { UdpSocket } from "../../ffi/udp.ts";
 import { generatePrivateKey, publicKeyFrom } from "../crypto/x25519.ts";
-import { Magicsock } from "./magicsock.ts";
+import { Magicsock, type MagicsockOptions } from "./magicsock.ts";
+import { endpointToString } from "../../ffi/udp.ts";
 import { UdpConn } from "./udp_conn.ts";
 import type { DiscoTunables } from "../disco/tunables.ts";
 
@@ -9,7 +10,11 @@ import type { DiscoTunables } from "../disco/tunables.ts";
  * One node's socket layer on a loopback UDP socket, with a clock the test moves (or, with
  * `clock` null, the real clock and magicsock's own timers).
  */
-function side(clock: { t: number } | null, tunables?: Partial<DiscoTunables>) {
+function side(
+  clock: { t: number } | null,
+  tunables?: Partial<DiscoTunables>,
+  extra: Partial<MagicsockOptions> = {},
+) {
   const node = generatePrivateKey(), disco = generatePrivateKey();
   const udp = new UdpConn(UdpSocket.bind(0), {
     stun: () => {},
@@ -23,6 +28,7 @@ function side(clock: { t: number } | null, tunables?: Partial<DiscoTunables>) {
     discoPrivate: disco,
     ...(clock ? { now: () => clock.t, timers: false } : {}),
     tunables,
+    ...extra,
   });
   const receiver = { receive: () => {} };
   magic.attach(receiver as never);
@@ -97,6 +103,42 @@ Deno.test("Magicsock runs its own disco timers: heartbeats go unanswered, the pa
     assert.equal(await until("degraded", false), "degraded");
     assert.equal(await until("relay-only", false), "relay-only");
     assert.equal(a.magic.pathOf(b.nodeKey).kind, "derp");
+  } finally {
+    await a.magic.close();
+    await b.magic.close();
+    a.udp.close();
+    b.udp.close();
+  }
+});
+
+Deno.test("Magicsock.onSendPath tells a plane elsewhere each change: DERP, then the verified address alone, then DERP too when the trust runs out with no traffic", async () => {
+  const tunables = { heartbeatInterval: 10_000, trustUDPAddrDuration: 300 };
+  const told: string[] = [];
+  const onSendPath = (_k: Uint8Array, udp: Uint8Array | null, derp: boolean) =>
+    told.push(`${udp ? endpointToString(udp) : "-"}${derp ? " +derp" : ""}`);
+  const a = side(null, tunables, { onSendPath }), b = side(null, tunables);
+  try {
+    introduce(a, b);
+    assert.deepEqual(told, ["- +derp"], "a new peer starts on DERP");
+    // The plane reports traffic instead of sending through magicsock; DERP takes its share.
+    a.magic.noteSend(b.nodeKey);
+    for (let i = 0; i < 200 && told.length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 5));
+      a.udp.drain();
+      b.udp.drain();
+    }
+    const direct = `127.0.0.1:${b.udp.port}`;
+    assert.deepEqual(told, ["- +derp", direct], "a pong makes the address trusted: UDP alone");
+    // Nothing renews the trust (no heartbeat for 10 s): magicsock's own timer says DERP too.
+    for (let i = 0; i < 200 && told.length < 3; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(told, ["- +derp", direct, `${direct} +derp`]);
+    const dropped = a.magic.dropped;
+    a.magic.sendDerp(new Uint8Array(32), new Uint8Array(40));
+    assert.equal(
+      a.magic.dropped,
+      dropped + 1,
+      "a packet for a peer magicsock does not know is counted",
+    );
   } finally {
     await a.magic.close();
     await b.magic.close();

@@ -1,0 +1,250 @@
+/**
+ * Where a tailnet node's data plane runs. With a kernel TUN it runs in a Worker of its own
+ * (`ts_plane.ts`, the default): the WireGuard device, the TUN queue, the UDP socket's
+ * receive side and the packet filter on a thread blocked in `poll(2)`, so a packet wakes it
+ * straight from the kernel and the crypto takes the second core, while magicsock's disco and
+ * DERP, control and MagicDNS stay on the main thread. In userspace-networking mode (the TCP
+ * stack lives on the main thread), with `WARREN_DATAPLANE=pool`, or where the Worker cannot
+ * start, it runs on the main thread as one loop waiting through Deno's thread pool.
+ *
+ * Either way the node drives the same {@linkcode NodePlane}: magicsock, the engine's
+ * WireGuard port, the filter and status counters.
+ *
+ * @module
+ */
+import { Poller } from "../../ffi/poll.ts";
+import type { TunDevice } from "../../ffi/tun.ts";
+import type { UdpSocket } from "../../ffi/udp.ts";
+import { toHex } from "../bytes/hex.ts";
+import { publicKeyFrom } from "../crypto/x25519.ts";
+import type { DiscoTunables } from "../disco/tunables.ts";
+import type { FilterStats, PacketFilter } from "../filter/filter.ts";
+import { Magicsock, type MagicsockOptions, type MagicUdp } from "../magicsock/magicsock.ts";
+import { UdpConn } from "../magicsock/udp_conn.ts";
+import type { IpPrefix } from "../net/ip.ts";
+import type { FilterRule } from "../netmap/tailcfg.ts";
+import { Device, type DropCounters } from "../wireguard/device.ts";
+import type { Timings } from "../wireguard/timings.ts";
+import { DataPlane } from "./dataplane.ts";
+import type { EnginePorts } from "./engine.ts";
+import { filteredSink } from "./filtered_sink.ts";
+import type { NodeLink } from "./node_link.ts";
+import { type PlaneMode, planeModeDefault } from "./plane_thread.ts";
+import { tailnetOutbound } from "./tailnet_outbound.ts";
+import { TsPlaneLink } from "./ts_plane_link.ts";
+import type { TsPlaneStatus } from "./ts_plane_messages.ts";
+
+/** The device's counters as status reads them, wherever the device is. */
+export interface DeviceView {
+  /** The node key. */
+  readonly publicKey: Uint8Array;
+  /** Drop counters. */
+  readonly drops: DropCounters;
+  /** A peer's counters and last handshake (wall clock, ms). */
+  peer(key: Uint8Array):
+    | { readonly lastHandshakeWall: number; readonly rxBytes: number; readonly txBytes: number }
+    | undefined;
+}
+
+/** What the plane is built from. */
+export interface NodePlaneParts {
+  /** The TUN or the userspace stack. */
+  link: NodeLink;
+  /** magicsock's bound socket (the node closes it). */
+  sock: UdpSocket;
+  /** Node private key. */
+  nodePrivate: Uint8Array;
+  /** This run's disco private key. */
+  discoPrivate: Uint8Array;
+  /** Inner MTU. */
+  mtu: number;
+  /** Use plain HTTP for DERP. */
+  plainDerp: boolean;
+  /** Disco timing. */
+  tunables?: Partial<DiscoTunables>;
+  /** WireGuard timing, for tests. */
+  timings?: Partial<Timings>;
+  /** Resolves DERP host names. */
+  resolveHost: MagicsockOptions["resolveHost"];
+  /** A STUN response arrived. */
+  stun(pkt: Uint8Array, from: Uint8Array): void;
+  /** A quad-100 query was read from the TUN; answer it into `link.device`. */
+  dns(query: Uint8Array): void;
+  /** The engine's current filter (the main-thread plane filters with it). */
+  filter(): PacketFilter | null;
+  /** One line per event. */
+  log(line: string): void;
+}
+
+/** A running data plane, as the node drives it. */
+export interface NodePlane {
+  /** Where it runs. */
+  readonly mode: PlaneMode;
+  /** magicsock's UDP socket. */
+  readonly udp: MagicUdp & { readonly port: number };
+  /** magicsock, on the main thread either way. */
+  readonly magic: Magicsock;
+  /** The engine's WireGuard port. */
+  readonly device: EnginePorts["device"];
+  /** The engine's new filters (a Worker builds its own from them). */
+  onFilter(rules: FilterRule[] | null, localNets: IpPrefix[]): void;
+  /** The node's own addresses, for the underlay check. */
+  setSelf(addresses: string[]): void;
+  /** The device's counters as last read ({@linkcode refresh} reads them again). */
+  view(): DeviceView;
+  /** The filter's counters as last read. */
+  filterStats(): FilterStats | null;
+  /** Packets dropped for want of a path to their peer. */
+  noPath(): number;
+  /** Reads the counters afresh where the device is. */
+  refresh(): Promise<void>;
+  /** Stops the loop and closes the device (not the fds). */
+  stop(): Promise<void>;
+}
+
+/** Builds and starts the plane; `onFail` hears a loop that stopped on an error. */
+export async function startNodePlane(
+  parts: NodePlaneParts,
+  onFail: (message: string) => void,
+  mode: PlaneMode = planeModeDefault(),
+): Promise<NodePlane> {
+  if (mode === "worker" && parts.link.mode === "tun") {
+    try {
+      return await workerPlane(parts, onFail);
+    } catch (e) {
+      // A binary compiled without the Worker's module (no --include) still runs, slower to wake.
+      parts.log(`${e instanceof Error ? e.message : e}; running it on the main thread`);
+    }
+  }
+  return localPlane(parts, onFail);
+}
+
+function magicsock(parts: NodePlaneParts, udp: MagicUdp, extra: Partial<MagicsockOptions>) {
+  return new Magicsock({
+    privateKey: parts.nodePrivate,
+    plainHttp: parts.plainDerp,
+    log: parts.log,
+    udp,
+    discoPrivate: parts.discoPrivate,
+    tunables: parts.tunables,
+    resolveHost: parts.resolveHost,
+    ...extra,
+  });
+}
+
+async function workerPlane(parts: NodePlaneParts, onFail: (m: string) => void): Promise<NodePlane> {
+  let magic: Magicsock | null = null;
+  const link = await TsPlaneLink.start(
+    {
+      tun: (parts.link.device as TunDevice).handle,
+      udp: parts.sock.handle,
+      privateKey: parts.nodePrivate,
+      mtu: parts.mtu,
+      timings: parts.timings,
+    },
+    parts.log,
+    {
+      derp: (key, pkt) => magic?.sendDerp(key, pkt),
+      sent: (key) => magic?.noteSend(key),
+      disco: (pkt, from) => magic?.receiveUdpDisco(pkt, from),
+      stun: parts.stun,
+      dns: parts.dns,
+    },
+  );
+  let stopping = false;
+  link.done.then(() => stopping || onFail("its Worker stopped"));
+  const udp = link.magicUdp(parts.sock);
+  const m = magic = magicsock(parts, udp, {
+    onSendPath: (key, to, derp) => link.setPath(key, to, derp),
+  });
+  m.attach(link);
+  const publicKey = publicKeyFrom(parts.nodePrivate);
+  let last: TsPlaneStatus | null = null;
+  let byKey = new Map<string, TsPlaneStatus["peers"][number]>();
+  return {
+    mode: "worker",
+    udp,
+    magic: m,
+    device: link,
+    onFilter: (rules, localNets) => link.setFilter(rules, localNets),
+    setSelf: (addresses) => link.setSelf(addresses),
+    view: () => ({
+      publicKey,
+      drops: last?.drops ?? NO_DROPS,
+      peer: (key) => byKey.get(toHex(key)),
+    }),
+    filterStats: () => last?.filter ?? null,
+    noPath: () => m.dropped + (last?.noPath ?? 0),
+    refresh: async () => {
+      last = await link.status();
+      byKey = new Map(last.peers.map((p) => [p.key, p]));
+    },
+    stop: () => {
+      stopping = true;
+      return link.stop();
+    },
+  };
+}
+
+function localPlane(parts: NodePlaneParts, onFail: (m: string) => void): NodePlane {
+  const poller = new Poller();
+  let magic: Magicsock | null = null;
+  const udp = new UdpConn(parts.sock, {
+    stun: parts.stun,
+    disco: (p, from) => magic?.receiveUdpDisco(p, from),
+  }, parts.mtu);
+  const m = magic = magicsock(parts, udp, {});
+  const device = new Device({
+    privateKey: parts.nodePrivate,
+    bind: m,
+    tun: filteredSink(parts.link.device, parts.filter),
+    mtu: parts.mtu,
+    timings: parts.timings,
+    log: parts.log,
+  });
+  let self: string[] = [];
+  const loop = new DataPlane(device, parts.link.device, [udp], poller, {
+    outbound: tailnetOutbound({
+      dns: parts.dns,
+      kernelTun: parts.link.mode === "tun",
+      port: () => udp.port,
+      self: () => self,
+      filter: parts.filter,
+    }),
+  });
+  // DERP hands packets to the device outside the loop: wake it for any timer they set.
+  m.attach(device, {
+    receivePackets: (bufs, sizes, eps, n) => {
+      device.receivePackets(bufs, sizes, eps, n);
+      loop.wake();
+    },
+  });
+  const done = loop.run();
+  done.catch((e) => onFail(e instanceof Error ? e.message : String(e)));
+  return {
+    mode: "pool",
+    udp,
+    magic: m,
+    device,
+    onFilter: () => {},
+    setSelf: (addresses) => self = addresses,
+    view: () => device,
+    filterStats: () => parts.filter()?.stats() ?? null,
+    noPath: () => m.dropped,
+    refresh: () => Promise.resolve(),
+    stop: async () => {
+      await loop.stop().catch(() => {});
+      device.close();
+      poller.close();
+    },
+  };
+}
+
+const NO_DROPS: DropCounters = Object.freeze({
+  noRoute: 0,
+  malformed: 0,
+  unauthenticated: 0,
+  replay: 0,
+  sourceNotAllowed: 0,
+  handshake: 0,
+});

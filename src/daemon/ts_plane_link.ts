@@ -1,0 +1,202 @@
+/**
+ * The node's side of a tailnet data plane that runs in a Worker (`ts_plane.ts`): what the
+ * engine, magicsock and the node call — add a peer, a peer's send path, the filter, a packet
+ * from DERP — becomes a ring record for the Worker, and what the Worker posts up — packets for
+ * DERP, disco and STUN datagrams, quad-100 queries, activity — goes to the node's handlers.
+ *
+ * @module
+ */
+import type { UdpSocket } from "../../ffi/udp.ts";
+import { toHex } from "../bytes/hex.ts";
+import type { MagicUdp } from "../magicsock/magicsock.ts";
+import { ByteRing } from "../net/byte_ring.ts";
+import { formatPrefix, type IpPrefix } from "../net/ip.ts";
+import type { FilterRule } from "../netmap/tailcfg.ts";
+import type { PacketReceiver } from "../wireguard/device.ts";
+import { PlaneThread } from "./plane_thread.ts";
+import {
+  type FromTsPlane,
+  type PlaneCommand,
+  RecordKind,
+  type TsPlaneSpec,
+  type TsPlaneStatus,
+} from "./ts_plane_messages.ts";
+
+/**
+ * Bytes of the ring: ~380 DERP packets, or a packet filter's rules of up to this size (a
+ * command is one record). Only what traffic has touched is resident.
+ */
+const RING_BYTES = 512 * 1024;
+/** The first byte of a DERP packet's record. */
+const DERP_RECORD = Uint8Array.of(RecordKind.DERP);
+/** How soon commands the full ring refused are tried again, ms. */
+const RETRY_MS = 5;
+
+/** What the Worker hands up. */
+export interface TsPlaneHandlers {
+  /** A WireGuard datagram for DERP. */
+  derp(nodeKey: Uint8Array, pkt: Uint8Array): void;
+  /** Packets went to `nodeKey`. */
+  sent(nodeKey: Uint8Array): void;
+  /** A disco message from the UDP socket. */
+  disco(pkt: Uint8Array, from: Uint8Array): void;
+  /** A STUN response from the UDP socket. */
+  stun(pkt: Uint8Array, from: Uint8Array): void;
+  /** A quad-100 DNS query from the TUN. */
+  dns(pkt: Uint8Array): void;
+}
+
+/** The running Worker plane, as the node sees it. */
+export class TsPlaneLink implements PacketReceiver {
+  readonly #thread: PlaneThread<TsPlaneStatus>;
+  readonly #ring: ByteRing;
+  /** Commands the full ring refused, in order: they must all arrive, unlike packets. */
+  readonly #pending: Uint8Array[] = [];
+  #retry: ReturnType<typeof setTimeout> | undefined;
+  #wakeQueued = false;
+  readonly #encoder = new TextEncoder();
+  /** DERP packets dropped because the Worker had not made room. */
+  ringDrops = 0;
+
+  private constructor(thread: PlaneThread<TsPlaneStatus>, ring: ByteRing) {
+    this.#thread = thread;
+    this.#ring = ring;
+  }
+
+  /** Starts the Worker on `spec`; rejects with the Worker's reason if it cannot build. */
+  static async start(
+    spec: TsPlaneSpec,
+    log: (line: string) => void,
+    handlers: TsPlaneHandlers,
+  ): Promise<TsPlaneLink> {
+    const buffer = ByteRing.allocate(RING_BYTES);
+    const onMessage = (msg: { type: string }) => {
+      const m = msg as FromTsPlane;
+      switch (m.type) {
+        case "derp":
+          for (let i = 0; i < m.keys.length; i++) handlers.derp(m.keys[i], m.pkts[i]);
+          break;
+        case "sent":
+          for (const k of m.keys) handlers.sent(k);
+          break;
+        case "disco":
+          handlers.disco(m.pkt, m.from);
+          break;
+        case "stun":
+          handlers.stun(m.pkt, m.from);
+          break;
+        case "dns":
+          handlers.dns(m.pkt);
+          break;
+      }
+    };
+    const url = new URL("./ts_plane_worker.ts", import.meta.url);
+    const thread = await PlaneThread.start<TsPlaneStatus>(
+      url,
+      { spec, ring: buffer },
+      log,
+      onMessage,
+    );
+    return new TsPlaneLink(thread, new ByteRing(buffer));
+  }
+
+  /** Settles when the Worker has stopped (by request or failure). */
+  get done(): Promise<void> {
+    return this.#thread.done;
+  }
+
+  /** The engine's WireGuard port: a peer with its allowed IPs (a known key: new allowed IPs). */
+  addPeer(c: { publicKey: Uint8Array; allowedIps?: IpPrefix[] }): void {
+    const allowedIps = (c.allowedIps ?? []).map(formatPrefix);
+    this.#command({ op: "add-peer", key: toHex(c.publicKey), allowedIps });
+  }
+
+  /** The engine's WireGuard port: drops the peer and its sessions. */
+  removePeer(key: Uint8Array): boolean {
+    this.#command({ op: "remove-peer", key: toHex(key) });
+    return true;
+  }
+
+  /** magicsock's send path for a peer (its `onSendPath`). */
+  setPath(nodeKey: Uint8Array, udp: Uint8Array | null, derp: boolean): void {
+    this.#command({ op: "path", key: toHex(nodeKey), udp: udp && toHex(udp), derp });
+  }
+
+  /** The inbound filter's rules and local destinations, after each netmap. */
+  setFilter(rules: FilterRule[] | null, localNets: readonly IpPrefix[]): void {
+    this.#command({ op: "filter", rules, localNets: localNets.map(formatPrefix) });
+  }
+
+  /** The node's own addresses. */
+  setSelf(addresses: string[]): void {
+    this.#command({ op: "self", addresses });
+  }
+
+  /** magicsock's UDP socket: sends on `sock` here, address bookkeeping goes to the Worker. */
+  magicUdp(sock: UdpSocket): MagicUdp & { readonly port: number } {
+    return {
+      port: sock.port,
+      send: (bufs, sizes, to, count, offset) => void sock.sendBatch(bufs, sizes, to, count, offset),
+      sendOne: (pkt, to) => void sock.sendBatch([pkt], [pkt.length], [to], 1, 0),
+      setPeerAddr: (addr, key) =>
+        this.#command({ op: "peer-addr", key: toHex(key), addr: toHex(addr) }),
+      forgetPeer: (key) => this.#command({ op: "forget-addrs", key: toHex(key) }),
+      attach: () => {},
+    };
+  }
+
+  /** WireGuard datagrams that came over DERP, for the Worker's device. */
+  receivePackets(bufs: Uint8Array[], sizes: number[], endpoints: Uint8Array[], count: number) {
+    for (let i = 0; i < count; i++) {
+      const key = endpoints[i];
+      if (key.length !== 32) continue;
+      if (this.#ring.write(DERP_RECORD, key, bufs[i].subarray(0, sizes[i]))) this.#wakeSoon();
+      else this.ringDrops++;
+    }
+  }
+
+  /** The device's counters, read in the Worker. */
+  status(): Promise<TsPlaneStatus> {
+    return this.#thread.status();
+  }
+
+  /** Stops the Worker's loop and closes its device (not the fds). Idempotent. */
+  async stop(): Promise<void> {
+    clearTimeout(this.#retry);
+    this.#pending.length = 0;
+    await this.#thread.stop();
+  }
+
+  #command(c: PlaneCommand): void {
+    const json = this.#encoder.encode(JSON.stringify(c));
+    const rec = new Uint8Array(1 + json.length);
+    rec[0] = RecordKind.COMMAND;
+    rec.set(json, 1);
+    if (rec.length > this.#ring.maxRecord) {
+      throw new RangeError(`A data-plane command of ${rec.length} bytes does not fit the ring`);
+    }
+    this.#pending.push(rec);
+    this.#flush();
+  }
+
+  #flush(): void {
+    while (this.#pending.length > 0 && this.#ring.write(this.#pending[0])) this.#pending.shift();
+    this.#wakeSoon();
+    if (this.#pending.length > 0 && this.#retry === undefined) {
+      this.#retry = setTimeout(() => {
+        this.#retry = undefined;
+        this.#flush();
+      }, RETRY_MS);
+    }
+  }
+
+  /** One wake-up for everything written in this turn. */
+  #wakeSoon(): void {
+    if (this.#wakeQueued) return;
+    this.#wakeQueued = true;
+    queueMicrotask(() => {
+      this.#wakeQueued = false;
+      this.#thread.wake();
+    });
+  }
+}

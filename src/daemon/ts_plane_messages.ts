@@ -1,0 +1,96 @@
+/**
+ * How a tailnet node and its data-plane Worker talk. The Worker owns the WireGuard device, the
+ * TUN queue, the UDP socket's receive side and the packet filter; the node keeps control,
+ * disco, DERP and MagicDNS. The Worker blocks in `poll(2)` and never turns its event loop, so
+ * what the node sends it goes into a {@linkcode ByteRing} (commands as JSON, DERP's packets
+ * as bytes) followed by a raise of the wake-up eventfd; the Worker answers with
+ * `postMessage`, which needs no turn of its loop.
+ *
+ * @module
+ */
+import type { TunHandle } from "../../ffi/tun.ts";
+import type { UdpHandle } from "../../ffi/udp.ts";
+import type { FilterStats } from "../filter/filter.ts";
+import type { FilterRule } from "../netmap/tailcfg.ts";
+import type { DropCounters } from "../wireguard/device.ts";
+import type { Timings } from "../wireguard/timings.ts";
+
+/** Everything the tailnet data plane is built from, as data that `postMessage` carries. */
+export interface TsPlaneSpec {
+  /** The TUN queue. */
+  tun: TunHandle;
+  /** magicsock's bound UDP socket. */
+  udp: UdpHandle;
+  /** The node private key. */
+  privateKey: Uint8Array;
+  /** Inner MTU. */
+  mtu: number;
+  /** Shortened protocol timers, for tests. */
+  timings?: Partial<Timings>;
+}
+
+/** Node → Worker, once, by `postMessage`. */
+export interface StartTsPlane {
+  /** Always "start". */
+  type: "start";
+  /** The plane to build. */
+  spec: TsPlaneSpec;
+  /** The eventfd the node raises after writing to the ring or the control block. */
+  wakeFd: number;
+  /** The control block (`Control` of plane_messages.ts: stop, status requests). */
+  control: SharedArrayBuffer;
+  /** The ring of {@linkcode PlaneCommand}s and DERP packets. */
+  ring: SharedArrayBuffer;
+}
+
+/** First byte of a ring record: what follows. */
+export const RecordKind = {
+  /** A {@linkcode PlaneCommand} as UTF-8 JSON. */
+  COMMAND: 1,
+  /** A WireGuard datagram from DERP: the sender's 32-byte node key, then the datagram. */
+  DERP: 2,
+} as const;
+
+/** Node keys and sockaddrs travel as hex text in commands. */
+export type Hex = string;
+
+/** Node → Worker, through the ring. */
+export type PlaneCommand =
+  | { op: "add-peer"; key: Hex; allowedIps: string[] }
+  | { op: "remove-peer"; key: Hex }
+  /** Where the peer's packets go now: a sockaddr for UDP or null, and whether DERP too. */
+  | { op: "path"; key: Hex; udp: Hex | null; derp: boolean }
+  /** Datagrams from this sockaddr are the peer's (disco proved it). */
+  | { op: "peer-addr"; key: Hex; addr: Hex }
+  | { op: "forget-addrs"; key: Hex }
+  | { op: "filter"; rules: FilterRule[] | null; localNets: string[] }
+  /** The node's own addresses, so its underlay probes routed into the TUN are dropped. */
+  | { op: "self"; addresses: string[] };
+
+/** The device's part of a tailnet node's status, read in the Worker. */
+export interface TsPlaneStatus {
+  /** Per peer: node key in hex, counters and last handshake (wall clock, ms). */
+  peers: { key: Hex; rxBytes: number; txBytes: number; lastHandshakeWall: number }[];
+  /** The device's drop counters. */
+  drops: DropCounters;
+  /** Packets to a peer with no path yet. */
+  noPath: number;
+  /** The inbound filter's counters, null before the first filter. */
+  filter: FilterStats | null;
+}
+
+/** Worker → node, by `postMessage`. */
+export type FromTsPlane =
+  | { type: "started" }
+  | { type: "log"; line: string }
+  | { type: "status"; answers: number; status: TsPlaneStatus }
+  | { type: "failed"; message: string }
+  | { type: "stopped" }
+  /** WireGuard datagrams for DERP: `pkts[i]` to the peer with node key `keys[i]`. */
+  | { type: "derp"; keys: Uint8Array[]; pkts: Uint8Array[] }
+  /** WireGuard packets were sent to these peers (magicsock's activity, for disco). */
+  | { type: "sent"; keys: Uint8Array[] }
+  /** A disco message or STUN response that came in on the UDP socket from `from`. */
+  | { type: "disco" | "stun"; pkt: Uint8Array; from: Uint8Array }
+  /** A DNS query to quad-100 read from the TUN, for MagicDNS on the node. */
+  | { type: "dns"; pkt: Uint8Array };

@@ -1,8 +1,10 @@
 /**
  * For `deno task bench`: a warren tailnet pair against a warren plain-WireGuard pair on the
  * same two hosts of a test tailnet (hub with the coordination server and DERP, hosts routed
- * through it, no NAT), so the tailnet's own cost (magicsock, disco, the packet filter, the
- * main-thread data plane) shows as a ratio without tailscaled. The pairs take turns per figure.
+ * through it, no NAT), so the tailnet's own cost (magicsock, disco, the packet filter) shows as
+ * a ratio without tailscaled; and a second tailnet pair on two more hosts whose data planes run
+ * on the main thread (`WARREN_DATAPLANE=pool`, as before the tailnet node had a Worker). The
+ * pairs take turns per figure.
  *
  * @module
  */
@@ -18,6 +20,8 @@ export interface PairRow {
   metric: string;
   /** The tailnet pair's figure. */
   tailnet: number;
+  /** The main-thread tailnet pair's figure. */
+  tailnetPool: number;
   /** The plain WireGuard pair's figure. */
   wireguard: number;
 }
@@ -40,9 +44,19 @@ export async function tailnetAgainstWireguard(
   const stops: (() => Promise<unknown>)[] = [];
   try {
     const a = await t.addHost("ba"), b = await t.addHost("bb");
+    const pa = await t.addHost("pa");
+    await t.addHost("pb");
     await t.up("ba");
     await t.up("bb");
-    const tsIp = ((await t.status("bb")).addresses as string[])[0].split("/")[0]; // one node yet
+    const pool = { wrapper: ["env", "WARREN_DATAPLANE=pool"] };
+    await t.up("pa", [], pool);
+    await t.up("pb", [], pool);
+    // The first address is the IPv4 one; the pool hosts hold only their tailnet node.
+    const tsIpOf = async (host: string, tun: string[]) =>
+      (JSON.parse((await t.warren(host, ["status", "--json", ...tun])).stdout)
+        .addresses as string[])[0].split("/")[0];
+    const tsIp = await tsIpOf("bb", []);
+    const poolIp = await tsIpOf("pb", []);
     const [ua, ub] = [await underlayIp(a), await underlayIp(b)];
     const [ka, kb] = [generatePrivateKey(), generatePrivateKey()];
     const wgConf = (
@@ -66,23 +80,37 @@ export async function tailnetAgainstWireguard(
       const node = await WarrenNode.start(ns, tun, conf, dir);
       stops.push(() => node.stop());
     }
-    // Both pairs past their handshakes, and the tailnet pair on its direct path.
+    // Every pair past its handshakes, and both tailnet pairs on their direct paths.
     await pingRtt(a, "10.249.0.2");
     const deadline = Date.now() + 30_000;
-    // Two nodes in each namespace, so status names the tailnet one's interface (the testbed's).
-    const pathState = async () =>
-      JSON.parse((await t.warren("ba", ["status", "--json", "--tun", "warren0"])).stdout)
-        .peers[0]?.pathState;
-    while (await pathState() !== "direct") {
-      if (Date.now() > deadline) throw new Error("the tailnet pair never went direct");
-      await pingRtt(a, tsIp);
+    // Two nodes in ba, so status names the tailnet one's interface (the testbed's).
+    const pathState = async (host: string, peerIp: string, tun: string[]) =>
+      (JSON.parse((await t.warren(host, ["status", "--json", ...tun])).stdout)
+        .peers as { addresses: string[]; pathState: string }[])
+        .find((p) => p.addresses.some((x) => x.startsWith(`${peerIp}/`)))?.pathState;
+    for (
+      const [host, client, ip, tun] of [
+        ["ba", a, tsIp, ["--tun", "warren0"]],
+        ["pa", pa, poolIp, []],
+      ] as const
+    ) {
+      while (await pathState(host, ip, [...tun]) !== "direct") {
+        if (Date.now() > deadline) throw new Error(`${host}'s tailnet pair never went direct`);
+        await pingRtt(client, ip);
+      }
     }
+    const pb = t.hosts.get("pb")!;
     const rows: PairRow[] = [];
-    const both = async (metric: string, f: (ip: string) => Promise<number>) =>
-      rows.push({ metric, tailnet: await f(tsIp), wireguard: await f("10.249.0.2") });
-    await both("TCP 1 stream, a → b (Mbit/s)", (ip) => iperf(a, b, ip, []));
-    await both("TCP 1 stream, b → a (Mbit/s)", (ip) => iperf(a, b, ip, ["-R"]));
-    await both("ping RTT avg (ms)", (ip) => pingRtt(a, ip));
+    const all = async (metric: string, f: (c: Netns, s: Netns, ip: string) => Promise<number>) =>
+      rows.push({
+        metric,
+        tailnet: await f(a, b, tsIp),
+        tailnetPool: await f(pa, pb, poolIp),
+        wireguard: await f(a, b, "10.249.0.2"),
+      });
+    await all("TCP 1 stream, a → b (Mbit/s)", (c, s, ip) => iperf(c, s, ip, []));
+    await all("TCP 1 stream, b → a (Mbit/s)", (c, s, ip) => iperf(c, s, ip, ["-R"]));
+    await all("ping RTT avg (ms)", (c, _s, ip) => pingRtt(c, ip));
     return rows;
   } finally {
     for (const s of stops.reverse()) await s().catch(() => {});

@@ -8,7 +8,8 @@
  * warren's peak RSS. The pairs take turns per figure, so the machine's load
  * hits all of them alike. Then (unless `--skip-tailnet`) a warren tailnet pair
  * against a warren plain-WireGuard pair on the same two hosts of a test
- * tailnet (`bench/_tailnet_pair.ts`).
+ * tailnet, and a tailnet pair whose nodes run their data planes on the main thread
+ * (`bench/_tailnet_pair.ts`).
  *
  *   deno task bench [--seconds 5] [--skip-tailnet]
  *
@@ -217,17 +218,21 @@ try {
       (client, serverIp) => pingRtt({ label: "", client, server: client, serverIp }),
     );
     console.log(
-      `\n${"warren tailnet pair / warren WireGuard pair".padEnd(42)} ` +
-        ["tailnet", "wireguard", "ratio"].map((c) => c.padStart(14)).join(" "),
+      `\n${"warren tailnet pairs / warren WireGuard pair".padEnd(42)} ` +
+        ["tailnet", "ratio", "1-thread", "ratio", "wireguard"].map((c) => c.padStart(10)).join(" "),
     );
     for (const r of pairRows) {
-      const fmt = (x: number) => x.toFixed(r.metric.includes("(ms)") ? 3 : 0).padStart(14);
+      const fmt = (x: number) => x.toFixed(r.metric.includes("(ms)") ? 3 : 0).padStart(10);
+      const ratio = (x: number) => (x / r.wireguard).toFixed(2).padStart(10);
       console.log(
-        `${r.metric.padEnd(42)} ${fmt(r.tailnet)} ${fmt(r.wireguard)} ` +
-          `${(r.tailnet / r.wireguard).toFixed(2).padStart(14)}`,
+        `${r.metric.padEnd(42)} ${fmt(r.tailnet)} ${ratio(r.tailnet)} ` +
+          `${fmt(r.tailnetPool)} ${ratio(r.tailnetPool)} ${fmt(r.wireguard)}`,
       );
     }
-    console.log("Both pairs on the same two hosts, routed through the test tailnet's hub.");
+    console.log(
+      "The tailnet pair and the WireGuard pair on the same two hosts, the 1-thread tailnet " +
+        "pair (WARREN_DATAPLANE=pool) on two more, all routed through the test tailnet's hub.",
+    );
   }
 } finally {
   for (const s of stops.reverse()) await s().catch(() => {});

@@ -12,7 +12,6 @@
  *
  * @module
  */
-import { Poller } from "../../ffi/poll.ts";
 import type { TunDevice } from "../../ffi/tun.ts";
 import type { UdpSocket } from "../../ffi/udp.ts";
 import { toHex } from "../bytes/hex.ts";
@@ -20,17 +19,13 @@ import { publicKeyFrom } from "../crypto/x25519.ts";
 import type { DiscoTunables } from "../disco/tunables.ts";
 import type { FilterStats, PacketFilter } from "../filter/filter.ts";
 import { Magicsock, type MagicsockOptions, type MagicUdp } from "../magicsock/magicsock.ts";
-import { UdpConn } from "../magicsock/udp_conn.ts";
 import type { IpPrefix } from "../net/ip.ts";
 import type { FilterRule } from "../netmap/tailcfg.ts";
-import { Device, type DropCounters } from "../wireguard/device.ts";
+import type { DropCounters } from "../wireguard/device.ts";
 import type { Timings } from "../wireguard/timings.ts";
-import { DataPlane } from "./dataplane.ts";
 import type { EnginePorts } from "./engine.ts";
-import { filteredSink } from "./filtered_sink.ts";
 import type { NodeLink } from "./node_link.ts";
 import { type PlaneMode, planeModeDefault } from "./plane_thread.ts";
-import { tailnetOutbound } from "./tailnet_outbound.ts";
 import { TsPlaneLink } from "./ts_plane_link.ts";
 import type { TsPlaneStatus } from "./ts_plane_messages.ts";
 
@@ -116,10 +111,16 @@ export async function startNodePlane(
       parts.log(`${e instanceof Error ? e.message : e}; running it on the main thread`);
     }
   }
-  return localPlane(parts, onFail);
+  // Imported when chosen: a node whose plane runs in the Worker never loads the device here.
+  return (await import("./node_plane_local.ts")).localPlane(parts, onFail);
 }
 
-function magicsock(parts: NodePlaneParts, udp: MagicUdp, extra: Partial<MagicsockOptions>) {
+/** magicsock for the node, on `udp`. */
+export function nodeMagicsock(
+  parts: NodePlaneParts,
+  udp: MagicUdp,
+  extra: Partial<MagicsockOptions> = {},
+): Magicsock {
   return new Magicsock({
     privateKey: parts.nodePrivate,
     plainHttp: parts.plainDerp,
@@ -154,7 +155,7 @@ async function workerPlane(parts: NodePlaneParts, onFail: (m: string) => void): 
   let stopping = false;
   link.done.then(() => stopping || onFail("its Worker stopped"));
   const udp = link.magicUdp(parts.sock);
-  const m = magic = magicsock(parts, udp, {
+  const m = magic = nodeMagicsock(parts, udp, {
     onSendPath: (key, to, derp) => link.setPath(key, to, derp),
   });
   m.attach(link);
@@ -182,60 +183,6 @@ async function workerPlane(parts: NodePlaneParts, onFail: (m: string) => void): 
     stop: () => {
       stopping = true;
       return link.stop();
-    },
-  };
-}
-
-function localPlane(parts: NodePlaneParts, onFail: (m: string) => void): NodePlane {
-  const poller = new Poller();
-  let magic: Magicsock | null = null;
-  const udp = new UdpConn(parts.sock, {
-    stun: parts.stun,
-    disco: (p, from) => magic?.receiveUdpDisco(p, from),
-  }, parts.mtu);
-  const m = magic = magicsock(parts, udp, {});
-  const device = new Device({
-    privateKey: parts.nodePrivate,
-    bind: m,
-    tun: filteredSink(parts.link.device, parts.filter),
-    mtu: parts.mtu,
-    timings: parts.timings,
-    log: parts.log,
-  });
-  let self: string[] = [];
-  const loop = new DataPlane(device, parts.link.device, [udp], poller, {
-    outbound: tailnetOutbound({
-      dns: parts.dns,
-      kernelTun: parts.link.mode === "tun",
-      port: () => udp.port,
-      self: () => self,
-      filter: parts.filter,
-    }),
-  });
-  // DERP hands packets to the device outside the loop: wake it for any timer they set.
-  m.attach(device, {
-    receivePackets: (bufs, sizes, eps, n) => {
-      device.receivePackets(bufs, sizes, eps, n);
-      loop.wake();
-    },
-  });
-  const done = loop.run();
-  done.catch((e) => onFail(e instanceof Error ? e.message : String(e)));
-  return {
-    mode: "pool",
-    udp,
-    magic: m,
-    device,
-    onFilter: () => {},
-    setSelf: (addresses) => self = addresses,
-    view: () => device,
-    filterStats: () => parts.filter()?.stats() ?? null,
-    noPath: () => m.dropped,
-    refresh: () => Promise.resolve(),
-    stop: async () => {
-      await loop.stop().catch(() => {});
-      device.close();
-      poller.close();
     },
   };
 }

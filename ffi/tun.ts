@@ -42,7 +42,6 @@ import {
   SysError,
   TUNSETIFF,
 } from "./libc.ts";
-import { RtNetlink } from "./netlink.ts";
 import { GroCoalescer, GsoSplitter, MAX_SUPER_PACKET, VNET_HDR_LEN } from "../src/net/offload.ts";
 import type { PacketDevice } from "../src/net/packet_device.ts";
 
@@ -253,16 +252,6 @@ export class TunDevice implements PacketDevice {
       dv.setInt32(20, this.index, true);
       this.#ioctl(AF_INET6, SIOCSIFADDR, req, what, "SIOCSIFADDR");
     }
-  }
-
-  /**
-   * Removes an address added by {@link addAddress} (a renumbered node). The ioctls can only
-   * replace an IPv4 address, so this goes through rtnetlink.
-   */
-  removeAddress(cidr: IpPrefix): void {
-    checkPrefix(cidr, `Invalid address for ${this.name}`);
-    using nl = RtNetlink.open();
-    nl.deleteAddress(cidr, this.name);
   }
 
   /** Brings the interface up. */

@@ -55,7 +55,7 @@ testOrSkip(import.meta, skipReason, {
 });
 
 testOrSkip(import.meta, skipReason, {
-  name: "TunDevice.removeAddress() takes one address off and leaves the others (renumbering)",
+  name: "removeTunAddress() takes one address off and leaves the others (renumbering)",
   fn: () =>
     withNetns(async (ns) => {
       const d = Driver.start(ns);

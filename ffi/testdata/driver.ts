@@ -7,6 +7,7 @@
  */
 
 import { TunDevice } from "../tun.ts";
+import { removeTunAddress } from "../tun_address.ts";
 import { addRoute, deleteRoute, RouteTable } from "../route.ts";
 import { Poller } from "../poll.ts";
 import { parseIp, SysError } from "../libc.ts";
@@ -113,7 +114,7 @@ async function handle(cmd: Record<string, unknown>): Promise<unknown> {
     case "addr":
       return tun!.addAddress({ ip: ip(a.ip), bits: a.bits });
     case "unaddr":
-      return tun!.removeAddress({ ip: ip(a.ip), bits: a.bits });
+      return removeTunAddress(tun!.name, { ip: ip(a.ip), bits: a.bits });
     case "up":
       return tun!.up();
     case "route_add":

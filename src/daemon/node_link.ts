@@ -10,6 +10,7 @@
 import { EACCES, ENOENT, EPERM, ifNameToIndex, SysError } from "../../ffi/libc.ts";
 import { RouteTable } from "../../ffi/route.ts";
 import { TunDevice } from "../../ffi/tun.ts";
+import { removeTunAddress } from "../../ffi/tun_address.ts";
 import type { IpPrefix } from "../net/ip.ts";
 import type { PacketDevice } from "../net/packet_device.ts";
 import type { NetstackDevice } from "../netstack/device.ts";
@@ -112,7 +113,7 @@ export function openTunLink(name: string, mtu: number, fixedRoutes: IpPrefix[]):
     netstack: null,
     routes,
     addAddress: (p) => tun.addAddress(p),
-    removeAddress: (p) => tun.removeAddress(p),
+    removeAddress: (p) => removeTunAddress(tun.name, p),
     installedRoutes: () => routes.entries.map((e) => e.prefix),
     counters: () => null,
     close,

@@ -8,7 +8,7 @@
  * @module
  */
 import type { PacketFilter } from "../filter/filter.ts";
-import { isQuad100Query } from "../dns/quad100.ts";
+import { isQuad100Query } from "../dns/quad100_query.ts";
 import { ParsedPacket, parsePacket } from "../net/packet.ts";
 import { isOwnUnderlay } from "./underlay_loop.ts";
 

@@ -18,6 +18,9 @@ import { BOX_OVERHEAD, boxBeforeNm, boxOpenAfterNm, boxSealAfterNm } from "../cr
 import { toHex } from "../bytes/hex.ts";
 import { type AddrPort, addrPort } from "./addr.ts";
 import { to16 } from "../net/ip.ts";
+import { looksLikeDisco } from "./frame.ts";
+
+export { looksLikeDisco };
 import {
   CALL_ME_MAYBE_ENTRY_LEN,
   DISCO_HEADER_LEN,
@@ -73,21 +76,6 @@ export interface OpenedDisco {
   sender: Uint8Array;
   /** The decoded message. */
   msg: DiscoMessage;
-}
-
-/**
- * Whether `packet` is framed as disco (long enough and starts with the magic).
- *
- * @example
- * ```ts
- * import { looksLikeDisco } from "./codec.ts";
- * looksLikeDisco(new Uint8Array(10)); // false
- * ```
- */
-export function looksLikeDisco(packet: Uint8Array): boolean {
-  if (packet.length < DISCO_HEADER_LEN) return false;
-  for (let i = 0; i < DISCO_MAGIC.length; i++) if (packet[i] !== DISCO_MAGIC[i]) return false;
-  return true;
 }
 
 /** The sender disco key of a disco-framed packet (a view into it), or null if not disco. */

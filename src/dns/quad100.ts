@@ -7,8 +7,7 @@
  * @module
  */
 
-import { parseIp } from "../net/ip.ts";
-import { buildUdpPacket, IPPROTO_UDP, ParsedPacket, parsePacket } from "../net/packet.ts";
+import { buildUdpPacket, ParsedPacket, parsePacket } from "../net/packet.ts";
 import type { DNSResolver } from "../netmap/tailcfg.ts";
 import {
   CLASS_IN,
@@ -18,8 +17,6 @@ import {
   MAX_UDP_RESPONSE,
   NEGATIVE_TTL,
   OPCODE_QUERY,
-  QUAD100_V4,
-  QUAD100_V6,
   RCODE_FORMERR,
   RCODE_NOTIMP,
   RCODE_NXDOMAIN,
@@ -36,6 +33,9 @@ import {
 } from "./message.ts";
 import { DnsParseError } from "./parse_error.ts";
 import type { MagicDnsTable } from "./magicdns.ts";
+import { isQuad100Query } from "./quad100_query.ts";
+
+export { isQuad100Query };
 
 /**
  * Sends a DNS query (wire bytes) to the given upstream resolvers and
@@ -71,35 +71,6 @@ export interface Quad100Counters {
   rejected: number;
   /** Packets dropped without a reply (not a DNS query, malformed IP/UDP). */
   dropped: number;
-}
-
-const Q4 = parseIp(QUAD100_V4);
-const Q6 = parseIp(QUAD100_V6);
-
-/**
- * Whether a parsed packet is UDP to quad-100 port 53 (IPv4 or IPv6): the
- * data plane's test for diverting a packet here instead of the TUN.
- *
- * @example
- * ```ts
- * import { isQuad100Query } from "./quad100.ts";
- * import { buildUdpPacket, parsePacket } from "../net/packet.ts";
- * import { parseIp } from "../net/ip.ts";
- * const b = buildUdpPacket({
- *   src: parseIp("100.64.0.1"), dst: parseIp("100.100.100.100"), srcPort: 4000, dstPort: 53,
- *   payload: new Uint8Array(12),
- * });
- * isQuad100Query(parsePacket(b)); // true
- * ```
- */
-export function isQuad100Query(p: ParsedPacket): boolean {
-  if (p.problem !== null || p.proto !== IPPROTO_UDP || p.laterFragment || p.dstPort !== DNS_PORT) {
-    return false;
-  }
-  const q = p.version === 4 ? Q4 : Q6;
-  const b = p.buf;
-  for (let i = 0; i < q.length; i++) if (b[p.dstOff + i] !== q[i]) return false;
-  return true;
 }
 
 /**

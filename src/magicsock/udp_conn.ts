@@ -10,8 +10,8 @@ import { endpointToString, type UdpSocket } from "../../ffi/udp.ts";
 import { allocPacketBuffers } from "../crypto/wasm/arena.ts";
 import type { PacketReceiver } from "../wireguard/device.ts";
 import { BATCH, type DatagramSource } from "../net/batch.ts";
-import { looksLikeDisco } from "../disco/codec.ts";
-import { looksLikeStunResponse } from "../stun/codec.ts";
+import { looksLikeDisco } from "../disco/frame.ts";
+import { looksLikeStunResponse } from "../stun/sniff.ts";
 
 /**
  * Source addresses remembered per peer: its LAN, public v4/v6 and a few NAT rebinds.

@@ -21,6 +21,9 @@ import {
   TX_ID_LEN,
 } from "./constants.ts";
 import { unmap } from "../net/ip.ts";
+import { isStun, looksLikeStunResponse } from "./sniff.ts";
+
+export { isStun, looksLikeStunResponse };
 
 /** A parsed binding request. */
 export interface BindingRequest {
@@ -71,26 +74,6 @@ export function fingerprint(b: Uint8Array): number {
 /** Makes a random 12-byte transaction ID. */
 export function newTxId(): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(TX_ID_LEN));
-}
-
-/** Reports whether b looks like a STUN message (top bits zero, magic cookie present). */
-export function isStun(b: Uint8Array): boolean {
-  return b.length >= HEADER_LEN && (b[0] & 0xc0) === 0 && readU32(b, 4) === MAGIC_COOKIE;
-}
-
-/**
- * A cheap check, before {@linkcode parseBindingResponse}, that `b` is a STUN
- * message of the binding method (low type byte 0x01) with the magic cookie:
- * how magicsock tells a STUN reply from WireGuard and disco on one socket.
- *
- * @example
- * ```ts
- * import { looksLikeStunResponse } from "./codec.ts";
- * looksLikeStunResponse(new Uint8Array(20)); // false: no magic cookie
- * ```
- */
-export function looksLikeStunResponse(b: Uint8Array): boolean {
-  return isStun(b) && b[1] === 0x01;
 }
 
 /**

@@ -34,9 +34,20 @@ export interface PlaneRunner {
  */
 export type PlaneMode = "worker" | "pool";
 
-/** `WARREN_DATAPLANE`'s choice of {@linkcode PlaneMode}: "pool" if it says so, else "worker". */
+/**
+ * Where a data plane runs unless told: `WARREN_DATAPLANE` (`worker` or `pool`) if set, else a
+ * Worker when the process may run on two CPUs or more (`navigator.hardwareConcurrency`, which
+ * follows the affinity mask): with one, the Worker would only cost its isolate's memory and a
+ * thread switch per wake-up.
+ */
 export function planeModeDefault(): PlaneMode {
-  return Deno.env.get("WARREN_DATAPLANE") === "pool" ? "pool" : "worker";
+  return choosePlaneMode(Deno.env.get("WARREN_DATAPLANE"), navigator.hardwareConcurrency);
+}
+
+/** {@linkcode planeModeDefault}'s rule, given the variable's value and the CPU count. */
+export function choosePlaneMode(env: string | undefined, cpus: number): PlaneMode {
+  if (env === "pool" || env === "worker") return env;
+  return cpus >= 2 ? "worker" : "pool";
 }
 
 /** Starts the data plane for `spec` where `mode` says. */

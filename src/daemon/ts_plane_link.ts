@@ -10,6 +10,7 @@ import type { UdpSocket } from "../../ffi/udp.ts";
 import { toHex } from "../bytes/hex.ts";
 import type { MagicUdp } from "../magicsock/magicsock.ts";
 import { ByteRing } from "../net/byte_ring.ts";
+import { RingQueue } from "../net/ring_queue.ts";
 import { formatPrefix, type IpPrefix } from "../net/ip.ts";
 import type { FilterRule } from "../netmap/tailcfg.ts";
 import type { PacketReceiver } from "../wireguard/device.ts";
@@ -29,8 +30,6 @@ import {
 const RING_BYTES = 512 * 1024;
 /** The first byte of a DERP packet's record. */
 const DERP_RECORD = Uint8Array.of(RecordKind.DERP);
-/** How soon commands the full ring refused are tried again, ms. */
-const RETRY_MS = 5;
 
 /** What the Worker hands up. */
 export interface TsPlaneHandlers {
@@ -50,9 +49,8 @@ export interface TsPlaneHandlers {
 export class TsPlaneLink implements PacketReceiver {
   readonly #thread: PlaneThread<TsPlaneStatus>;
   readonly #ring: ByteRing;
-  /** Commands the full ring refused, in order: they must all arrive, unlike packets. */
-  readonly #pending: Uint8Array[] = [];
-  #retry: ReturnType<typeof setTimeout> | undefined;
+  /** Commands must all arrive, in order, unlike packets: what the full ring refuses waits. */
+  readonly #commands: RingQueue;
   #wakeQueued = false;
   readonly #encoder = new TextEncoder();
   /** DERP packets dropped because the Worker had not made room. */
@@ -61,6 +59,7 @@ export class TsPlaneLink implements PacketReceiver {
   private constructor(thread: PlaneThread<TsPlaneStatus>, ring: ByteRing) {
     this.#thread = thread;
     this.#ring = ring;
+    this.#commands = new RingQueue(ring, () => this.#wakeSoon());
   }
 
   /** Starts the Worker on `spec`; rejects with the Worker's reason if it cannot build. */
@@ -162,8 +161,7 @@ export class TsPlaneLink implements PacketReceiver {
 
   /** Stops the Worker's loop and closes its device (not the fds). Idempotent. */
   async stop(): Promise<void> {
-    clearTimeout(this.#retry);
-    this.#pending.length = 0;
+    this.#commands.close();
     await this.#thread.stop();
   }
 
@@ -172,22 +170,7 @@ export class TsPlaneLink implements PacketReceiver {
     const rec = new Uint8Array(1 + json.length);
     rec[0] = RecordKind.COMMAND;
     rec.set(json, 1);
-    if (rec.length > this.#ring.maxRecord) {
-      throw new RangeError(`A data-plane command of ${rec.length} bytes does not fit the ring`);
-    }
-    this.#pending.push(rec);
-    this.#flush();
-  }
-
-  #flush(): void {
-    while (this.#pending.length > 0 && this.#ring.write(this.#pending[0])) this.#pending.shift();
-    this.#wakeSoon();
-    if (this.#pending.length > 0 && this.#retry === undefined) {
-      this.#retry = setTimeout(() => {
-        this.#retry = undefined;
-        this.#flush();
-      }, RETRY_MS);
-    }
+    this.#commands.push(rec);
   }
 
   /** One wake-up for everything written in this turn. */

@@ -66,6 +66,8 @@ testOrSkip(import.meta, skip, {
       const stB = await waitPeers(t, "beta", ["alpha.tailnet.test"]);
       assert.equal(stA.dataPlane, "worker");
       assert.equal(stB.dataPlane, "pool");
+      assert.match((await t.warren("alpha", ["status"])).stdout, /data plane: own thread/);
+      assert.match((await t.warren("beta", ["status"])).stdout, /data plane: main thread/);
       const tn = stA.tailnet as { homeDerp: number; self: { name: string } };
       assert.equal(tn.self.name, "alpha.tailnet.test");
       assert.equal(tn.homeDerp, 900);

@@ -157,9 +157,9 @@ function renderStatus(st: NodeStatus, show: { peers: boolean; routes: boolean })
   } else {
     lines.push(`  public key: ${st.publicKey}`, `  listening port: ${st.listenPort}`);
     if (st.fwmark) lines.push(`  fwmark: 0x${st.fwmark.toString(16)}`);
-    if (st.dataPlane) {
-      lines.push(`  data plane: ${st.dataPlane === "worker" ? "own thread" : "main thread"}`);
-    }
+  }
+  if (st.dataPlane) {
+    lines.push(`  data plane: ${st.dataPlane === "worker" ? "own thread" : "main thread"}`);
   }
   lines.push(
     `  addresses: ${st.addresses.join(", ") || "(none)"}`,

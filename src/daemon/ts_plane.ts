@@ -19,6 +19,7 @@ import { DataPlane, type LoopWaiter } from "./dataplane.ts";
 import { filteredSink } from "./filtered_sink.ts";
 import { tailnetOutbound } from "./tailnet_outbound.ts";
 import {
+  CommandJoiner,
   type FromTsPlane,
   type PlaneCommand,
   RecordKind,
@@ -55,6 +56,7 @@ export class TsPlane {
   readonly #post: (m: FromTsPlane) => void;
   readonly #routes = new Map<string, Route>();
   #byEndpoint = new WeakMap<Uint8Array, Route>();
+  readonly #joiner = new CommandJoiner();
   #filter: PacketFilter | null = null;
   #self: string[] = [];
   #stamp = 0;
@@ -99,8 +101,9 @@ export class TsPlane {
       const data = record.slice(33);
       const key = this.#routes.get(hex)?.key ?? fromHex(hex);
       this.device.receivePackets([data], [data.length], [key], 1);
-    } else if (record[0] === RecordKind.COMMAND) {
-      this.#command(JSON.parse(new TextDecoder().decode(record.subarray(1))));
+    } else if (record[0] === RecordKind.COMMAND || record[0] === RecordKind.COMMAND_PART) {
+      const c = this.#joiner.take(record);
+      if (c) this.#command(c);
     }
   }
 

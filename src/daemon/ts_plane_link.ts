@@ -16,6 +16,7 @@ import type { FilterRule } from "../netmap/tailcfg.ts";
 import type { PacketReceiver } from "../wireguard/device.ts";
 import { PlaneThread } from "./plane_thread.ts";
 import {
+  commandRecords,
   type FromTsPlane,
   type PlaneCommand,
   RecordKind,
@@ -52,7 +53,6 @@ export class TsPlaneLink implements PacketReceiver {
   /** Commands must all arrive, in order, unlike packets: what the full ring refuses waits. */
   readonly #commands: RingQueue;
   #wakeQueued = false;
-  readonly #encoder = new TextEncoder();
   /** DERP packets dropped because the Worker had not made room. */
   ringDrops = 0;
 
@@ -166,11 +166,8 @@ export class TsPlaneLink implements PacketReceiver {
   }
 
   #command(c: PlaneCommand): void {
-    const json = this.#encoder.encode(JSON.stringify(c));
-    const rec = new Uint8Array(1 + json.length);
-    rec[0] = RecordKind.COMMAND;
-    rec.set(json, 1);
-    this.#commands.push(rec);
+    // A quarter of the ring at most, so a long command's parts never fill it alone.
+    for (const rec of commandRecords(c, this.#ring.maxRecord >> 2)) this.#commands.push(rec);
   }
 
   /** One wake-up for everything written in this turn. */

@@ -49,7 +49,52 @@ export const RecordKind = {
   COMMAND: 1,
   /** A WireGuard datagram from DERP: the sender's 32-byte node key, then the datagram. */
   DERP: 2,
+  /** Part of a command too long for one record; the part of kind COMMAND ends it. */
+  COMMAND_PART: 3,
 } as const;
+
+/**
+ * A command as ring records of at most `max` bytes each: a large tailnet's packet filter can be
+ * longer than the ring, so it goes in parts the Worker joins ({@linkcode CommandJoiner}).
+ */
+export function commandRecords(c: PlaneCommand, max: number): Uint8Array[] {
+  const json = new TextEncoder().encode(JSON.stringify(c));
+  const room = max - 1;
+  const out: Uint8Array[] = [];
+  for (let at = 0; at === 0 || at < json.length; at += room) {
+    const part = json.subarray(at, at + room);
+    const rec = new Uint8Array(1 + part.length);
+    rec[0] = at + room >= json.length ? RecordKind.COMMAND : RecordKind.COMMAND_PART;
+    rec.set(part, 1);
+    out.push(rec);
+  }
+  return out;
+}
+
+/** Joins {@linkcode commandRecords}' parts back into commands, on the Worker's side. */
+export class CommandJoiner {
+  #parts: Uint8Array[] = [];
+
+  /** Takes a COMMAND or COMMAND_PART record; returns the command it completes, or null. */
+  take(record: Uint8Array): PlaneCommand | null {
+    const body = record.subarray(1);
+    if (record[0] === RecordKind.COMMAND_PART) {
+      this.#parts.push(body.slice()); // the ring lends its bytes only for the call
+      return null;
+    }
+    let json = body;
+    if (this.#parts.length > 0) {
+      const parts = [...this.#parts.splice(0), body];
+      json = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+      let at = 0;
+      for (const p of parts) {
+        json.set(p, at);
+        at += p.length;
+      }
+    }
+    return JSON.parse(new TextDecoder().decode(json));
+  }
+}
 
 /** Node keys and sockaddrs travel as hex text in commands. */
 export type Hex = string;

@@ -21,13 +21,15 @@ import type { FilterStats, PacketFilter } from "../filter/filter.ts";
 import { Magicsock, type MagicsockOptions, type MagicUdp } from "../magicsock/magicsock.ts";
 import type { IpPrefix } from "../net/ip.ts";
 import type { FilterRule } from "../netmap/tailcfg.ts";
-import type { DropCounters } from "../wireguard/device.ts";
+import { type DropCounters, zeroDrops } from "../wireguard/drops.ts";
 import type { Timings } from "../wireguard/timings.ts";
 import type { EnginePorts } from "./engine.ts";
 import type { NodeLink } from "./node_link.ts";
 import { type PlaneMode, planeModeDefault } from "./plane_thread.ts";
 import { TsPlaneLink } from "./ts_plane_link.ts";
 import type { TsPlaneStatus } from "./ts_plane_messages.ts";
+
+const NO_DROPS: DropCounters = Object.freeze(zeroDrops());
 
 /** The device's counters as status reads them, wherever the device is. */
 export interface DeviceView {
@@ -186,12 +188,3 @@ async function workerPlane(parts: NodePlaneParts, onFail: (m: string) => void): 
     },
   };
 }
-
-const NO_DROPS: DropCounters = Object.freeze({
-  noRoute: 0,
-  malformed: 0,
-  unauthenticated: 0,
-  replay: 0,
-  sourceNotAllowed: 0,
-  handshake: 0,
-});

@@ -30,6 +30,9 @@ import {
   transportCounter,
   transportReceiver,
 } from "./transport.ts";
+import { type DropCounters, zeroDrops } from "./drops.ts";
+
+export type { DropCounters };
 
 /** Sends datagrams: `bufs[i].subarray(offset, offset + sizes[i])` to `endpoints[i]`. */
 export interface Bind {
@@ -77,22 +80,6 @@ export interface DeviceOptions {
   log?: (line: string) => void;
 }
 
-/** Packets dropped, by reason, for status and tests. */
-export interface DropCounters {
-  /** Outbound packet with no peer for its destination. */
-  noRoute: number;
-  /** Malformed inbound datagram or inner packet. */
-  malformed: number;
-  /** Unknown receiver index or failed authentication. */
-  unauthenticated: number;
-  /** Counter seen before or outside the window. */
-  replay: number;
-  /** Inner source address not in the peer's allowed IPs. */
-  sourceNotAllowed: number;
-  /** Handshake rejected: mac, timestamp, rate or unknown peer. */
-  handshake: number;
-}
-
 const TYPE_INITIATION = 1;
 const TYPE_RESPONSE = 2;
 const TYPE_COOKIE_REPLY = 3;
@@ -118,14 +105,7 @@ export class Device implements PacketReceiver {
   readonly #outSizes: number[] = [];
   readonly #outEps: Uint8Array[] = [];
   /** Drop counters by reason. */
-  readonly drops: DropCounters = {
-    noRoute: 0,
-    malformed: 0,
-    unauthenticated: 0,
-    replay: 0,
-    sourceNotAllowed: 0,
-    handshake: 0,
-  };
+  readonly drops: DropCounters = zeroDrops();
 
   /** Creates a device with no peers. */
   constructor(options: DeviceOptions) {

@@ -323,6 +323,30 @@ export class Device implements PacketReceiver {
     return min;
   }
 
+  /**
+   * Whether the device holds nothing a restart would lose: no session that either side may
+   * still send on (each is younger than Reject-After-Time, plus `marginMs` for the peer having
+   * derived its copy a round trip later), no handshake or keepalive under way, nothing staged,
+   * and no persistent keepalive to send. A device at rest and rebuilt from its configuration
+   * answers the next packet as this one would: by a handshake.
+   */
+  atRest(marginMs = 0): boolean {
+    const now = this.#clock.now();
+    const young = now - this.#timings.rejectAfterTime - marginMs;
+    for (const peer of this.#peers.values()) {
+      if (peer.staged.length > 0 || peer.persistentKeepaliveMs > 0) return false;
+      for (const kp of [peer.previous, peer.current, peer.next]) {
+        if (kp !== null && kp.created > young) return false;
+      }
+      const t = peer.timers;
+      if (
+        t.pending("retransmitHandshake") || t.pending("sendKeepalive") ||
+        t.pending("newHandshake")
+      ) return false;
+    }
+    return true;
+  }
+
   /** Removes every peer and wipes all keys. */
   close(): void {
     for (const peer of [...this.#peers.values()]) this.removePeer(peer.publicKey);

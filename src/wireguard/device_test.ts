@@ -245,3 +245,37 @@ Deno.test("Device ignores malformed datagrams and keeps serving", () => {
   assert.deepEqual(payloads(b.tun), ["still fine"]);
   assert.ok(b.dev.drops.malformed + b.dev.drops.handshake >= 4);
 });
+
+Deno.test("Device is at rest only when no session either side may still use remains", () => {
+  const { clock, net, a, b } = pair();
+  assert.ok(a.dev.atRest() && b.dev.atRest(), "peers configured, nothing exchanged");
+  send(a, "10.0.0.1", "10.0.0.2", "hello");
+  assert.ok(!a.dev.atRest(), "a handshake is under way, the packet staged");
+  net.deliver();
+  assert.deepEqual(payloads(b.tun), ["hello"]);
+  // The responder owes a keepalive until its own data or the keepalive timeout.
+  assert.ok(!b.dev.atRest());
+  for (let t = 0; t < 20_000; t += 1_000) {
+    clock.advance(1_000);
+    a.dev.tick();
+    b.dev.tick();
+    net.deliver();
+  }
+  assert.ok(!a.dev.atRest() && !b.dev.atRest(), "sessions 20 s old: either may still send");
+  clock.advance(180_000 - 20_000);
+  a.dev.tick();
+  b.dev.tick();
+  assert.ok(!a.dev.atRest(5_000), "inside the margin for the peer's later copy");
+  assert.ok(a.dev.atRest() && b.dev.atRest(), "both sessions past Reject-After-Time");
+  clock.advance(5_000);
+  assert.ok(a.dev.atRest(5_000));
+  send(b, "10.0.0.2", "10.0.0.1", "later");
+  assert.ok(!b.dev.atRest(), "new traffic starts a handshake");
+  net.deliver();
+  assert.deepEqual(payloads(a.tun), ["later"]);
+});
+
+Deno.test("Device with a persistent keepalive is never at rest", () => {
+  const { a } = pair({ keepalive: 25 });
+  assert.ok(!a.dev.atRest());
+});

@@ -84,7 +84,33 @@ export class FlowTable {
     aPort: number,
     bPort: number,
   ): void {
-    const h = this.#load(proto, buf, aOff, bOff, addrLen, aPort, bPort);
+    this.#insert(this.#load(proto, buf, aOff, bOff, addrLen, aPort, bPort));
+  }
+
+  /**
+   * Every flow, least recently used first, `WORDS` words each: what {@linkcode FlowTable.restore}
+   * takes, so a filter rebuilt elsewhere (a data plane's Worker started again after a sleep)
+   * still lets the replies through.
+   */
+  entries(): Int32Array {
+    const out = new Int32Array(this.#size * WORDS);
+    let at = 0;
+    for (let e = this.#tail; e >= 0; e = this.#prev[e], at += WORDS) {
+      out.set(this.#keys.subarray(e * WORDS, (e + 1) * WORDS), at);
+    }
+    return out;
+  }
+
+  /** Remembers the flows of another table's {@linkcode FlowTable.entries}, in their order. */
+  restore(entries: Int32Array): void {
+    for (let at = 0; at + WORDS <= entries.length; at += WORDS) {
+      this.#scratch.set(entries.subarray(at, at + WORDS));
+      this.#insert(this.#hashScratch());
+    }
+  }
+
+  /** Adds (or refreshes) the flow in the scratch key, whose hash is `h`. */
+  #insert(h: number): void {
     const found = this.#find(h);
     if (found >= 0) {
       this.#touch(found);
@@ -145,6 +171,11 @@ export class FlowTable {
         k[2 + w] = k[6 + w] = 0;
       }
     }
+    return this.#hashScratch();
+  }
+
+  #hashScratch(): number {
+    const k = this.#scratch;
     let h = 0x811c9dc5 | 0;
     for (let i = 0; i < WORDS; i++) h = Math.imul(h ^ k[i], 0x01000193);
     return (h ^ (h >>> 15)) | 0;

@@ -159,7 +159,8 @@ function renderStatus(st: NodeStatus, show: { peers: boolean; routes: boolean })
     if (st.fwmark) lines.push(`  fwmark: 0x${st.fwmark.toString(16)}`);
   }
   if (st.dataPlane) {
-    lines.push(`  data plane: ${st.dataPlane === "worker" ? "own thread" : "main thread"}`);
+    const where = st.dataPlane === "worker" ? "own thread" : "main thread";
+    lines.push(`  data plane: ${where}${st.dataPlaneAsleep ? " (asleep: idle)" : ""}`);
   }
   lines.push(
     `  addresses: ${st.addresses.join(", ") || "(none)"}`,

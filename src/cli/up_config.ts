@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { scheduleStartupRelease } from "./release_startup.ts";
 import {
   formatConfigProblem,
   loadNetworksConfig,
@@ -121,6 +122,7 @@ async function startNetwork(net: NetworkConfig): Promise<Stoppable> {
     acceptDns: net.acceptDns && !userspace,
     hostname: net.hostname,
     socket: net.socket,
+    afterPlaneSleep: () => void scheduleStartupRelease(log, 1_000),
     ephemeral: net.ephemeral,
     plainDerp: net.plainDerp || Deno.env.get("TS_DEBUG_USE_DERP_HTTP") === "1",
     port: net.port,

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { scheduleStartupRelease } from "./release_startup.ts";
 import { defaultStateDir } from "../key/state.ts";
 import { TsNode } from "../daemon/ts_node.ts";
 import { USERSPACE_NETWORKING } from "../daemon/node_link.ts";
@@ -198,6 +199,7 @@ export async function upTailnet(tun: string, v: TailnetFlags): Promise<number> {
     givenPrefs: upGivenPrefs(v, advertiseRoutes),
     ephemeral: !!v.ephemeral,
     socket: v.socket,
+    afterPlaneSleep: () => void scheduleStartupRelease(logLine, 1_000),
     plainDerp: !!v["derp-http"] || Deno.env.get("TS_DEBUG_USE_DERP_HTTP") === "1",
     port,
     tunables,

@@ -45,6 +45,11 @@ export interface PacketHooks {
    * consumed the packet (e.g. a query to the quad-100 DNS responder).
    */
   outbound?(buf: Uint8Array, offset: number, len: number): boolean;
+  /**
+   * Asked after each turn's timers: true ends the loop as a stop would (a tailnet's Worker
+   * plane at rest gives its thread back).
+   */
+  rest?(): boolean;
 }
 
 /** A Bind that sends through a UDP socket, retrying briefly when its buffer is full. */
@@ -164,6 +169,7 @@ export class DataPlane {
         if (work === 0) break;
       }
       dev.tick();
+      if (this.#hooks.rest?.()) break;
     }
   }
 }

@@ -26,8 +26,8 @@ import type { Timings } from "../wireguard/timings.ts";
 import type { EnginePorts } from "./engine.ts";
 import type { NodeLink } from "./node_link.ts";
 import { type PlaneMode, planeModeDefault } from "./plane_thread.ts";
-import { TsPlaneLink } from "./ts_plane_link.ts";
-import type { TsPlaneStatus } from "./ts_plane_messages.ts";
+import { REST_DEFAULT, TsPlaneHost } from "./ts_plane_host.ts";
+import type { PlaneRest, TsPlaneStatus } from "./ts_plane_messages.ts";
 
 const NO_DROPS: DropCounters = Object.freeze(zeroDrops());
 
@@ -71,12 +71,21 @@ export interface NodePlaneParts {
   filter(): PacketFilter | null;
   /** One line per event. */
   log(line: string): void;
+  /**
+   * When a Worker plane sleeps (`ts_plane_host.ts`): absent, {@linkcode REST_DEFAULT}; null,
+   * never (`WARREN_PLANE_SLEEP=0`).
+   */
+  rest?: PlaneRest | null;
+  /** Called after the Worker plane fell asleep, to give back what it left resident. */
+  released?(): void;
 }
 
 /** A running data plane, as the node drives it. */
 export interface NodePlane {
   /** Where it runs. */
   readonly mode: PlaneMode;
+  /** Whether its Worker sleeps now (the node's idle state; absent on the main thread). */
+  readonly asleep?: boolean;
   /** magicsock's UDP socket. */
   readonly udp: MagicUdp & { readonly port: number };
   /** magicsock, on the main thread either way. */
@@ -117,6 +126,18 @@ export async function startNodePlane(
   return (await import("./node_plane_local.ts")).localPlane(parts, onFail);
 }
 
+/**
+ * When a Worker plane sleeps unless told: {@linkcode REST_DEFAULT}; never with
+ * `WARREN_PLANE_SLEEP=0`; `WARREN_PLANE_QUIET_MS` shortens the quiet time (and the margin with
+ * it) for tests.
+ */
+function restDefault(): PlaneRest | null {
+  if (Deno.env.get("WARREN_PLANE_SLEEP") === "0") return null;
+  const quiet = Number(Deno.env.get("WARREN_PLANE_QUIET_MS") ?? NaN);
+  if (!(quiet > 0)) return REST_DEFAULT;
+  return { quietMs: quiet, marginMs: Math.min(REST_DEFAULT.marginMs, quiet) };
+}
+
 /** magicsock for the node, on `udp`. */
 export function nodeMagicsock(
   parts: NodePlaneParts,
@@ -137,40 +158,49 @@ export function nodeMagicsock(
 
 async function workerPlane(parts: NodePlaneParts, onFail: (m: string) => void): Promise<NodePlane> {
   let magic: Magicsock | null = null;
-  const link = await TsPlaneLink.start(
+  const host = await TsPlaneHost.start(
     {
       tun: (parts.link.device as TunDevice).handle,
       udp: parts.sock.handle,
       privateKey: parts.nodePrivate,
       mtu: parts.mtu,
       timings: parts.timings,
+      rest: (parts.rest === undefined ? restDefault() : parts.rest) ?? undefined,
     },
-    parts.log,
     {
-      derp: (key, pkt) => magic?.sendDerp(key, pkt),
-      sent: (key) => magic?.noteSend(key),
-      disco: (pkt, from) => magic?.receiveUdpDisco(pkt, from),
-      stun: parts.stun,
-      dns: parts.dns,
+      tun: parts.link.device as TunDevice,
+      sock: parts.sock,
+      log: parts.log,
+      handlers: {
+        derp: (key, pkt) => magic?.sendDerp(key, pkt),
+        sent: (key) => magic?.noteSend(key),
+        disco: (pkt, from) => magic?.receiveUdpDisco(pkt, from),
+        stun: parts.stun,
+        dns: parts.dns,
+      },
+      released: parts.released,
     },
   );
   let stopping = false;
-  link.done.then(() => stopping || onFail("its Worker stopped"));
-  const udp = link.magicUdp(parts.sock);
+  host.done.then(() => stopping || onFail("its Worker stopped"));
+  const udp = host.magicUdp();
   const m = magic = nodeMagicsock(parts, udp, {
-    onSendPath: (key, to, derp) => link.setPath(key, to, derp),
+    onSendPath: (key, to, derp) => host.setPath(key, to, derp),
   });
-  m.attach(link);
+  m.attach(host);
   const publicKey = publicKeyFrom(parts.nodePrivate);
   let last: TsPlaneStatus | null = null;
   let byKey = new Map<string, TsPlaneStatus["peers"][number]>();
   return {
     mode: "worker",
+    get asleep() {
+      return host.asleep;
+    },
     udp,
     magic: m,
-    device: link,
-    onFilter: (rules, localNets) => link.setFilter(rules, localNets),
-    setSelf: (addresses) => link.setSelf(addresses),
+    device: host,
+    onFilter: (rules, localNets) => host.setFilter(rules, localNets),
+    setSelf: (addresses) => host.setSelf(addresses),
     view: () => ({
       publicKey,
       drops: last?.drops ?? NO_DROPS,
@@ -179,12 +209,12 @@ async function workerPlane(parts: NodePlaneParts, onFail: (m: string) => void): 
     filterStats: () => last?.filter ?? null,
     noPath: () => m.dropped + (last?.noPath ?? 0),
     refresh: async () => {
-      last = await link.status();
+      last = await host.status();
       byKey = new Map(last.peers.map((p) => [p.key, p]));
     },
     stop: () => {
       stopping = true;
-      return link.stop();
+      return host.stop();
     },
   };
 }

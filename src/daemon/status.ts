@@ -162,6 +162,8 @@ export interface NodeStatus {
    * start).
    */
   dataPlane?: "worker" | "pool";
+  /** The Worker data plane sleeps (an idle tailnet node; the next packet wakes it). */
+  dataPlaneAsleep?: true;
   /** Peers. */
   peers: PeerStatus[];
   /** Dropped packets by reason. */

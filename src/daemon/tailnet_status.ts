@@ -31,6 +31,8 @@ export interface TailnetStatusParts {
   mode: NonNullable<NodeStatus["mode"]>;
   /** Where the data plane runs, once it does. */
   dataPlane?: NodeStatus["dataPlane"];
+  /** The Worker data plane sleeps. */
+  dataPlaneAsleep?: true;
   /** The userspace stack's counters (userspace mode). */
   netstack: NodeStatus["netstack"];
   /** Coordination server. */
@@ -107,6 +109,7 @@ export function buildTailnetStatus(p: TailnetStatusParts): NodeStatus {
     ...(p.network === undefined ? {} : { network: p.network }),
     mode: p.mode,
     ...(p.dataPlane ? { dataPlane: p.dataPlane } : {}),
+    ...(p.dataPlaneAsleep ? { dataPlaneAsleep: true } : {}),
     ...(p.netstack ? { netstack: p.netstack } : {}),
     publicKey: dev ? formatNodePublic(dev.publicKey) : "",
     listenPort: p.listenPort,

@@ -228,6 +228,8 @@ export class TsNode {
         this.#dns.answer(query, (resp) => link.device.writeBatch([resp], [resp.length], 0, 1)),
       filter: () => this.#engine?.filter ?? null,
       log: opts.log,
+      rest: opts.planeRest,
+      released: opts.afterPlaneSleep,
     }, (message) => {
       opts.log(`data plane failed: ${message}`);
       void this.stop();
@@ -467,6 +469,7 @@ export class TsNode {
       network: this.#opts.network,
       mode: this.#link?.mode ?? (this.#opts.userspace ? USERSPACE_NETWORKING : "tun"),
       dataPlane: plane?.mode,
+      ...(plane?.asleep ? { dataPlaneAsleep: true } : {}),
       netstack: this.#link?.counters() ?? null,
       controlUrl: this.#opts.controlUrl,
       mtu: TAILNET_MTU,

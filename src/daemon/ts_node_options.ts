@@ -7,6 +7,7 @@
 import type { DiscoTunables } from "../disco/tunables.ts";
 import type { IpPrefix } from "../net/ip.ts";
 import type { Timings } from "../wireguard/timings.ts";
+import type { PlaneRest } from "./ts_plane_messages.ts";
 import type { PrefsEdit } from "../localapi/prefs.ts";
 
 /** How to run a tailnet node. */
@@ -66,6 +67,13 @@ export interface TsNodeOptions {
   tunables?: Partial<DiscoTunables>;
   /** Shortened WireGuard timers, for tests. */
   timings?: Partial<Timings>;
+  /**
+   * When the Worker data plane sleeps: absent, at rest for 30 s (`REST_DEFAULT`, unless
+   * `WARREN_PLANE_SLEEP=0`); null, never. For tests.
+   */
+  planeRest?: PlaneRest | null;
+  /** Called each time the Worker data plane has fallen asleep (the CLI gives memory back). */
+  afterPlaneSleep?: () => void;
   /** One line per notable event. */
   log: (line: string) => void;
   /** Shown when interactive login needs the user. */

@@ -12,9 +12,11 @@ import { TunDevice } from "../../ffi/tun.ts";
 import { UdpSocket } from "../../ffi/udp.ts";
 import { fromHex, toHex } from "../bytes/hex.ts";
 import { PacketFilter } from "../filter/filter.ts";
+import { FlowTable } from "../filter/flow_table.ts";
 import { parsePrefix } from "../net/ip.ts";
 import { UdpConn } from "../magicsock/udp_conn.ts";
 import { type Bind, Device } from "../wireguard/device.ts";
+import { TRANSPORT_HEADER_SIZE, TRANSPORT_OVERHEAD } from "../wireguard/transport.ts";
 import { DataPlane, type LoopWaiter } from "./dataplane.ts";
 import { filteredSink } from "./filtered_sink.ts";
 import { tailnetOutbound } from "./tailnet_outbound.ts";
@@ -22,6 +24,7 @@ import {
   CommandJoiner,
   type FromTsPlane,
   type PlaneCommand,
+  type PlaneRest,
   RecordKind,
   type TsPlaneSpec,
   type TsPlaneStatus,
@@ -31,6 +34,8 @@ import {
 const NOTE_TRUSTED_MS = 250;
 /** The same while the path is in doubt: each note may start disco pings, so sooner. */
 const NOTE_UNTRUSTED_MS = 50;
+/** How often the loop asks whether the plane is at rest, ms. */
+const REST_CHECK_MS = 1_000;
 
 /** Where one peer's packets go. */
 interface Route {
@@ -58,7 +63,14 @@ export class TsPlane {
   #byEndpoint = new WeakMap<Uint8Array, Route>();
   readonly #joiner = new CommandJoiner();
   #filter: PacketFilter | null = null;
+  /** The previous plane's flows, until the first filter takes them. */
+  #flows: FlowTable | null = null;
   #self: string[] = [];
+  readonly #rest: PlaneRest | null;
+  #restCheckedAt = 0;
+  #activeAt = performance.now();
+  #moved = 0;
+  readonly #outbound: (buf: Uint8Array, off: number, len: number) => boolean;
   #stamp = 0;
   #noPath = 0;
   // Per-batch output, reused.
@@ -69,6 +81,8 @@ export class TsPlane {
   /** Builds the plane on the spec's TUN queue and UDP socket (adopted: the node closes them). */
   constructor(spec: TsPlaneSpec, waiter: LoopWaiter, post: (m: FromTsPlane) => void) {
     this.#post = post;
+    this.#rest = spec.rest ?? null;
+    if (spec.flows && spec.flows.length > 0) (this.#flows = new FlowTable()).restore(spec.flows);
     const tun = TunDevice.adopt(spec.tun);
     this.#udp = new UdpConn(UdpSocket.adopt(spec.udp), {
       stun: (pkt, from) => post({ type: "stun", pkt, from }),
@@ -84,23 +98,32 @@ export class TsPlane {
       log: (line) => post({ type: "log", line }),
     });
     this.#udp.attach(this.device);
-    const outbound = tailnetOutbound({
+    const outbound = this.#outbound = tailnetOutbound({
       dns: (pkt) => post({ type: "dns", pkt }),
       kernelTun: true,
       port: () => this.#udp.port,
       self: () => this.#self,
       filter: () => this.#filter,
     });
-    this.loop = new DataPlane(this.device, tun, [this.#udp], waiter, { outbound });
+    this.loop = new DataPlane(this.device, tun, [this.#udp], waiter, {
+      outbound,
+      rest: () => this.#atRest(),
+    });
   }
 
   /** Applies one ring record from the node. */
   handle(record: Uint8Array): void {
-    if (record[0] === RecordKind.DERP) {
+    if (record[0] === RecordKind.PACKET) {
       const hex = toHex(record.subarray(1, 33));
       const data = record.slice(33);
       const key = this.#routes.get(hex)?.key ?? fromHex(hex);
       this.device.receivePackets([data], [data.length], [key], 1);
+    } else if (record[0] === RecordKind.TUN) {
+      const len = record.length - 1, off = TRANSPORT_HEADER_SIZE;
+      // Room for WireGuard's header, padding and tag around the packet, as the loop's buffers.
+      const buf = new Uint8Array(off + len + 16 + TRANSPORT_OVERHEAD);
+      buf.set(record.subarray(1), off);
+      if (!this.#outbound(buf, off, len)) this.device.sendPackets([buf], [len], off, 1);
     } else if (record[0] === RecordKind.COMMAND || record[0] === RecordKind.COMMAND_PART) {
       const c = this.#joiner.take(record);
       if (c) this.#command(c);
@@ -158,13 +181,36 @@ export class TsPlane {
       case "filter":
         this.#filter = new PacketFilter(c.rules, {
           localNets: c.localNets.map((p) => parsePrefix(p)),
-          flows: this.#filter?.flows,
+          flows: this.#filter?.flows ?? this.#flows ?? undefined,
         });
+        this.#flows = null;
         break;
       case "self":
         this.#self = c.addresses;
         break;
     }
+  }
+
+  /**
+   * The loop's question after each turn: true (once) when the device is at rest and no
+   * WireGuard byte moved for the quiet time; the node then hears the last counters and flows.
+   */
+  #atRest(): boolean {
+    const rest = this.#rest;
+    const now = performance.now();
+    if (rest === null || now - this.#restCheckedAt < REST_CHECK_MS) return false;
+    this.#restCheckedAt = now;
+    let moved = 0;
+    for (const p of this.device.peers()) moved += p.rxBytes + p.txBytes;
+    if (moved !== this.#moved) {
+      this.#moved = moved;
+      this.#activeAt = now;
+      return false;
+    }
+    if (now - this.#activeAt < rest.quietMs || !this.device.atRest(rest.marginMs)) return false;
+    const flows = (this.#filter?.flows ?? this.#flows)?.entries() ?? null;
+    this.#post({ type: "asleep", status: this.status(), flows });
+    return true;
   }
 
   /** The peer's route, made (DERP only) on first mention. */

@@ -6,13 +6,8 @@
  *
  * @module
  */
-import type { UdpSocket } from "../../ffi/udp.ts";
-import { toHex } from "../bytes/hex.ts";
-import type { MagicUdp } from "../magicsock/magicsock.ts";
 import { ByteRing } from "../net/byte_ring.ts";
 import { RingQueue } from "../net/ring_queue.ts";
-import { formatPrefix, type IpPrefix } from "../net/ip.ts";
-import type { FilterRule } from "../netmap/tailcfg.ts";
 import type { PacketReceiver } from "../wireguard/device.ts";
 import { PlaneThread } from "./plane_thread.ts";
 import {
@@ -28,9 +23,11 @@ import {
  * Bytes of the ring: ~380 DERP packets, or a packet filter's rules of up to this size (a
  * command is one record). Only what traffic has touched is resident.
  */
-const RING_BYTES = 512 * 1024;
-/** The first byte of a DERP packet's record. */
-const DERP_RECORD = Uint8Array.of(RecordKind.DERP);
+export const RING_BYTES = 512 * 1024;
+/** The first byte of a WireGuard packet's record. */
+const PACKET_RECORD = Uint8Array.of(RecordKind.PACKET);
+/** The first byte of a TUN packet's record. */
+const TUN_RECORD = Uint8Array.of(RecordKind.TUN);
 
 /** What the Worker hands up. */
 export interface TsPlaneHandlers {
@@ -44,6 +41,8 @@ export interface TsPlaneHandlers {
   stun(pkt: Uint8Array, from: Uint8Array): void;
   /** A quad-100 DNS query from the TUN. */
   dns(pkt: Uint8Array): void;
+  /** The plane is at rest and its loop ends: its last counters and the filter's flows. */
+  asleep?(status: TsPlaneStatus, flows: Int32Array | null): void;
 }
 
 /** The running Worker plane, as the node sees it. */
@@ -62,13 +61,16 @@ export class TsPlaneLink implements PacketReceiver {
     this.#commands = new RingQueue(ring, () => this.#wakeSoon());
   }
 
-  /** Starts the Worker on `spec`; rejects with the Worker's reason if it cannot build. */
+  /**
+   * Starts the Worker on `spec`; rejects with the Worker's reason if it cannot build. `buffer`
+   * is the ring's memory ({@linkcode RING_BYTES} of {@linkcode ByteRing.allocate}), new if absent.
+   */
   static async start(
     spec: TsPlaneSpec,
     log: (line: string) => void,
     handlers: TsPlaneHandlers,
+    buffer: SharedArrayBuffer = ByteRing.allocate(RING_BYTES),
   ): Promise<TsPlaneLink> {
-    const buffer = ByteRing.allocate(RING_BYTES);
     const onMessage = (msg: { type: string }) => {
       const m = msg as FromTsPlane;
       switch (m.type) {
@@ -87,6 +89,9 @@ export class TsPlaneLink implements PacketReceiver {
         case "dns":
           handlers.dns(m.pkt);
           break;
+        case "asleep":
+          handlers.asleep?.(m.status, m.flows);
+          break;
       }
     };
     const url = new URL("./ts_plane_worker.ts", import.meta.url);
@@ -104,54 +109,23 @@ export class TsPlaneLink implements PacketReceiver {
     return this.#thread.done;
   }
 
-  /** The engine's WireGuard port: a peer with its allowed IPs (a known key: new allowed IPs). */
-  addPeer(c: { publicKey: Uint8Array; allowedIps?: IpPrefix[] }): void {
-    const allowedIps = (c.allowedIps ?? []).map(formatPrefix);
-    this.#command({ op: "add-peer", key: toHex(c.publicKey), allowedIps });
-  }
-
-  /** The engine's WireGuard port: drops the peer and its sessions. */
-  removePeer(key: Uint8Array): boolean {
-    this.#command({ op: "remove-peer", key: toHex(key) });
-    return true;
-  }
-
-  /** magicsock's send path for a peer (its `onSendPath`). */
-  setPath(nodeKey: Uint8Array, udp: Uint8Array | null, derp: boolean): void {
-    this.#command({ op: "path", key: toHex(nodeKey), udp: udp && toHex(udp), derp });
-  }
-
-  /** The inbound filter's rules and local destinations, after each netmap. */
-  setFilter(rules: FilterRule[] | null, localNets: readonly IpPrefix[]): void {
-    this.#command({ op: "filter", rules, localNets: localNets.map(formatPrefix) });
-  }
-
-  /** The node's own addresses. */
-  setSelf(addresses: string[]): void {
-    this.#command({ op: "self", addresses });
-  }
-
-  /** magicsock's UDP socket: sends on `sock` here, address bookkeeping goes to the Worker. */
-  magicUdp(sock: UdpSocket): MagicUdp & { readonly port: number } {
-    return {
-      port: sock.port,
-      send: (bufs, sizes, to, count, offset) => void sock.sendBatch(bufs, sizes, to, count, offset),
-      sendOne: (pkt, to) => void sock.sendBatch([pkt], [pkt.length], [to], 1, 0),
-      setPeerAddr: (addr, key) =>
-        this.#command({ op: "peer-addr", key: toHex(key), addr: toHex(addr) }),
-      forgetPeer: (key) => this.#command({ op: "forget-addrs", key: toHex(key) }),
-      attach: () => {},
-    };
-  }
-
-  /** WireGuard datagrams that came over DERP, for the Worker's device. */
+  /** WireGuard datagrams for the Worker's device, each with its peer's node key as endpoint. */
   receivePackets(bufs: Uint8Array[], sizes: number[], endpoints: Uint8Array[], count: number) {
     for (let i = 0; i < count; i++) {
       const key = endpoints[i];
       if (key.length !== 32) continue;
-      if (this.#ring.write(DERP_RECORD, key, bufs[i].subarray(0, sizes[i]))) this.#wakeSoon();
-      else this.ringDrops++;
+      this.#packet(PACKET_RECORD, key, bufs[i].subarray(0, sizes[i]));
     }
+  }
+
+  /** A packet read from the TUN while the plane slept, for the device as if the Worker read it. */
+  sendTun(pkt: Uint8Array): void {
+    this.#packet(TUN_RECORD, pkt);
+  }
+
+  #packet(...parts: Uint8Array[]): void {
+    if (this.#ring.write(...parts)) this.#wakeSoon();
+    else this.ringDrops++;
   }
 
   /** The device's counters, read in the Worker. */
@@ -165,7 +139,8 @@ export class TsPlaneLink implements PacketReceiver {
     await this.#thread.stop();
   }
 
-  #command(c: PlaneCommand): void {
+  /** Sends one command, in order after those before it. */
+  command(c: PlaneCommand): void {
     // A quarter of the ring at most, so a long command's parts never fill it alone.
     for (const rec of commandRecords(c, this.#ring.maxRecord >> 2)) this.#commands.push(rec);
   }

@@ -27,6 +27,21 @@ export interface TsPlaneSpec {
   mtu: number;
   /** Shortened protocol timers, for tests. */
   timings?: Partial<Timings>;
+  /** When the plane may sleep ({@linkcode PlaneRest}); absent: never. */
+  rest?: PlaneRest;
+  /** The filter's flows from the plane before this one (`FlowTable.entries`). */
+  flows?: Int32Array | null;
+}
+
+/**
+ * When the Worker gives its thread back: its device at rest (`Device.atRest`, with `marginMs`)
+ * and no WireGuard byte moved for `quietMs`. The node starts it again for the next packet.
+ */
+export interface PlaneRest {
+  /** No packet in or out for this long, ms. */
+  quietMs: number;
+  /** Reject-After-Time's margin for the peer's copy of a session, ms. */
+  marginMs: number;
 }
 
 /** Node → Worker, once, by `postMessage`. */
@@ -47,10 +62,15 @@ export interface StartTsPlane {
 export const RecordKind = {
   /** A {@linkcode PlaneCommand} as UTF-8 JSON. */
   COMMAND: 1,
-  /** A WireGuard datagram from DERP: the sender's 32-byte node key, then the datagram. */
-  DERP: 2,
+  /**
+   * A WireGuard datagram for the device: the sender's 32-byte node key, then the datagram
+   * (from DERP, or read by the node from the UDP socket while the plane slept).
+   */
+  PACKET: 2,
   /** Part of a command too long for one record; the part of kind COMMAND ends it. */
   COMMAND_PART: 3,
+  /** A packet the node read from the TUN while the plane slept, for WireGuard. */
+  TUN: 4,
 } as const;
 
 /**
@@ -131,6 +151,8 @@ export type FromTsPlane =
   | { type: "status"; answers: number; status: TsPlaneStatus }
   | { type: "failed"; message: string }
   | { type: "stopped" }
+  /** The plane is at rest and its loop ends ({@linkcode PlaneRest}): the last counters and flows. */
+  | { type: "asleep"; status: TsPlaneStatus; flows: Int32Array | null }
   /** WireGuard datagrams for DERP: `pkts[i]` to the peer with node key `keys[i]`. */
   | { type: "derp"; keys: Uint8Array[]; pkts: Uint8Array[] }
   /** WireGuard packets were sent to these peers (magicsock's activity, for disco). */

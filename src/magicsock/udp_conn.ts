@@ -6,18 +6,15 @@
  *
  * @module
  */
-import { endpointToString, type UdpSocket } from "../../ffi/udp.ts";
+import type { UdpSocket } from "../../ffi/udp.ts";
+import { addrKey, MAX_ADDRS_PER_PEER } from "./addr_key.ts";
 import { allocPacketBuffers } from "../crypto/wasm/arena.ts";
 import type { PacketReceiver } from "../wireguard/device.ts";
 import { BATCH, type DatagramSource } from "../net/batch.ts";
 import { looksLikeDisco } from "../disco/frame.ts";
 import { looksLikeStunResponse } from "../stun/sniff.ts";
 
-/**
- * Source addresses remembered per peer: its LAN, public v4/v6 and a few NAT rebinds.
- * Older ones are forgotten first; a peer that is really there re-proves a new one by disco.
- */
-export const MAX_ADDRS_PER_PEER = 8;
+export { addrKey, MAX_ADDRS_PER_PEER };
 
 /** Source addresses remembered over all peers, oldest forgotten first. */
 export const MAX_PEER_ADDRS = 4096;
@@ -176,16 +173,4 @@ export class UdpConn implements DatagramSource {
   close(): void {
     this.#udp.close();
   }
-}
-
-/** A map key for a sockaddr: a number for IPv4 (ip·65536 + port), text for IPv6. */
-export function addrKey(ep: Uint8Array): number | string {
-  // v4-mapped ::ffff:a.b.c.d at bytes 8..24 of sockaddr_in6
-  let mapped = ep[18] === 0xff && ep[19] === 0xff;
-  for (let i = 8; mapped && i < 18; i++) if (ep[i] !== 0) mapped = false;
-  const port = (ep[2] << 8) | ep[3];
-  if (mapped) {
-    return ((ep[20] << 24 >>> 0) + (ep[21] << 16) + (ep[22] << 8) + ep[23]) * 65536 + port;
-  }
-  return endpointToString(ep);
 }

@@ -1,0 +1,406 @@
+/**
+ * A tailnet node's Worker plane across its sleeps. The Worker costs an isolate (~12 MB here)
+ * that an idle node has no use for, so once its device is at rest — no session either side
+ * may still send on, no WireGuard byte for a while (`PlaneRest`) — the Worker reports its
+ * counters and flows and ends. While it sleeps the node's main thread watches the TUN and the
+ * UDP socket through the thread pool: disco and STUN go to magicsock as before, quad-100
+ * queries to MagicDNS, and the first WireGuard datagram, DERP packet or TUN packet for a peer
+ * starts a Worker again, which gets the node's whole state (peers, paths, peer addresses, the
+ * filter and its flows) before the packets held meanwhile. Nothing is lost but the start-up:
+ * the packet that wakes the plane needs a handshake either way, its sessions having expired.
+ *
+ * @module
+ */
+import { Poller } from "../../ffi/poll.ts";
+import type { TunDevice } from "../../ffi/tun.ts";
+import type { UdpSocket } from "../../ffi/udp.ts";
+import { fromHex, toHex } from "../bytes/hex.ts";
+import { looksLikeDisco } from "../disco/frame.ts";
+import { isQuad100Query } from "../dns/quad100_query.ts";
+import { addrKey, MAX_ADDRS_PER_PEER } from "../magicsock/addr_key.ts";
+import type { MagicUdp } from "../magicsock/magicsock.ts";
+import { ByteRing } from "../net/byte_ring.ts";
+import { formatPrefix, type IpPrefix } from "../net/ip.ts";
+import { ParsedPacket, parsePacket } from "../net/packet_parse.ts";
+import type { FilterRule } from "../netmap/tailcfg.ts";
+import { looksLikeStunResponse } from "../stun/sniff.ts";
+import type { PacketReceiver } from "../wireguard/device.ts";
+import { zeroDrops } from "../wireguard/drops.ts";
+import { mergePlaneStatus } from "./ts_plane_status.ts";
+import { RING_BYTES, type TsPlaneHandlers, TsPlaneLink } from "./ts_plane_link.ts";
+import {
+  type Hex,
+  type PlaneCommand,
+  type PlaneRest,
+  RecordKind,
+  type TsPlaneSpec,
+  type TsPlaneStatus,
+} from "./ts_plane_messages.ts";
+
+/**
+ * Sleep once at rest and quiet this long: sessions are at least Reject-After-Time (180 s) old
+ * by then unless none was ever made, so this only lets a node that carried nothing since up
+ * give the thread back.
+ */
+export const REST_DEFAULT: PlaneRest = { quietMs: 30_000, marginMs: 10_000 };
+/** Packets held while the plane sleeps or wakes; more are dropped (their senders retry). */
+const MAX_HELD = 256;
+/** After a Worker that could not start, the next try waits this long, ms. */
+const RETRY_MS = 5_000;
+/** A sleeping node's longest wait; a wake-up or stop ends it sooner. */
+const WATCH_WAIT_MS = 10_000;
+
+type State = "awake" | "sleeping" | "asleep" | "waking" | "stopped";
+
+type Held = { kind: "packet"; key: Uint8Array; pkt: Uint8Array } | { kind: "tun"; pkt: Uint8Array };
+
+/** What the host needs besides the plane's spec. */
+export interface TsPlaneHostParts {
+  /** The node's TUN (the plane's queue). */
+  tun: TunDevice;
+  /** magicsock's socket (the plane's). */
+  sock: UdpSocket;
+  /** One line per event. */
+  log(line: string): void;
+  /** The Worker's hand-ups (`asleep` is the host's). */
+  handlers: Omit<TsPlaneHandlers, "asleep">;
+  /** After each sleep: give back what the Worker left resident. */
+  released?(): void;
+}
+
+/** The Worker plane, awake or asleep, as the node drives it. */
+export class TsPlaneHost implements PacketReceiver {
+  readonly #spec: TsPlaneSpec;
+  readonly #parts: TsPlaneHostParts;
+  readonly #ring = ByteRing.allocate(RING_BYTES);
+  #state: State = "waking";
+  #link: TsPlaneLink | null = null;
+  // The node's state as commands, replayed into each new Worker.
+  readonly #peers = new Map<Hex, PlaneCommand>();
+  readonly #paths = new Map<Hex, PlaneCommand>();
+  /** Per peer, its proven source addresses (hex), oldest first, as the Worker bounds them. */
+  readonly #addrs = new Map<Hex, Hex[]>();
+  readonly #byAddr = new Map<number | string, Uint8Array>();
+  #filter: PlaneCommand | null = null;
+  #self: PlaneCommand | null = null;
+  #flows: Int32Array | null = null;
+  #held: Held[] = [];
+  #base: TsPlaneStatus = { peers: [], drops: zeroDrops(), noPath: 0, filter: null };
+  #retryAt = 0;
+  #poller: Poller | null = null;
+  #resolveDone!: () => void;
+  /** Settles when the plane stopped for good: by {@linkcode stop}, or a Worker that failed. */
+  readonly done: Promise<void> = new Promise((r) => this.#resolveDone = r);
+  /** Times the plane fell asleep and woke again. */
+  sleeps = 0;
+  wakes = 0;
+  /** Packets dropped for want of room while the plane slept or woke. */
+  heldDrops = 0;
+
+  private constructor(spec: TsPlaneSpec, parts: TsPlaneHostParts) {
+    this.#spec = spec;
+    this.#parts = parts;
+  }
+
+  /** Starts the plane awake; rejects with the Worker's reason if it cannot start. */
+  static async start(spec: TsPlaneSpec, parts: TsPlaneHostParts): Promise<TsPlaneHost> {
+    const host = new TsPlaneHost(spec, parts);
+    host.#adopt(await host.#startLink());
+    return host;
+  }
+
+  /** Whether the Worker is asleep (or falling asleep, or waking). */
+  get asleep(): boolean {
+    return this.#state !== "awake";
+  }
+
+  /** The engine's WireGuard port: a peer with its allowed IPs (a known key: new allowed IPs). */
+  addPeer(c: { publicKey: Uint8Array; allowedIps?: IpPrefix[] }): void {
+    const allowedIps = (c.allowedIps ?? []).map(formatPrefix);
+    this.#command({ op: "add-peer", key: toHex(c.publicKey), allowedIps });
+  }
+
+  /** The engine's WireGuard port: drops the peer and its sessions. */
+  removePeer(key: Uint8Array): boolean {
+    this.#command({ op: "remove-peer", key: toHex(key) });
+    return true;
+  }
+
+  /** magicsock's send path for a peer (its `onSendPath`). */
+  setPath(nodeKey: Uint8Array, udp: Uint8Array | null, derp: boolean): void {
+    this.#command({ op: "path", key: toHex(nodeKey), udp: udp && toHex(udp), derp });
+  }
+
+  /** The inbound filter's rules and local destinations, after each netmap. */
+  setFilter(rules: FilterRule[] | null, localNets: readonly IpPrefix[]): void {
+    this.#command({ op: "filter", rules, localNets: localNets.map(formatPrefix) });
+  }
+
+  /** The node's own addresses. */
+  setSelf(addresses: string[]): void {
+    this.#command({ op: "self", addresses });
+  }
+
+  /** magicsock's UDP socket: sends on the node's socket, address bookkeeping to the plane. */
+  magicUdp(): MagicUdp & { readonly port: number } {
+    const sock = this.#parts.sock;
+    return {
+      port: sock.port,
+      send: (bufs, sizes, to, count, offset) => void sock.sendBatch(bufs, sizes, to, count, offset),
+      sendOne: (pkt, to) => void sock.sendBatch([pkt], [pkt.length], [to], 1, 0),
+      setPeerAddr: (addr, key) =>
+        this.#command({ op: "peer-addr", key: toHex(key), addr: toHex(addr) }),
+      forgetPeer: (key) => this.#command({ op: "forget-addrs", key: toHex(key) }),
+      attach: () => {},
+    };
+  }
+
+  /** WireGuard datagrams from DERP, each with its peer's node key as endpoint. */
+  receivePackets(bufs: Uint8Array[], sizes: number[], endpoints: Uint8Array[], count: number) {
+    if (this.#state === "awake") return this.#link!.receivePackets(bufs, sizes, endpoints, count);
+    for (let i = 0; i < count; i++) {
+      const key = endpoints[i];
+      if (key.length === 32) this.#hold({ kind: "packet", key, pkt: bufs[i].slice(0, sizes[i]) });
+    }
+    this.#wake();
+  }
+
+  /** The device's counters since up, across sleeps (read in the Worker when awake). */
+  async status(): Promise<TsPlaneStatus> {
+    if (this.#state === "awake") {
+      try {
+        return this.#current(await this.#link!.status());
+      } catch {
+        // It fell asleep meanwhile: its last counters are in the base now.
+      }
+    }
+    return this.#current(null);
+  }
+
+  /** Stops the plane for good (the Worker's loop, or the watch). Idempotent. */
+  async stop(): Promise<void> {
+    if (this.#state === "stopped") return;
+    this.#state = "stopped";
+    this.#poller?.wake();
+    await this.#link?.stop();
+    this.#poller?.close();
+    this.#resolveDone();
+  }
+
+  #current(live: TsPlaneStatus | null): TsPlaneStatus {
+    const st = live ? mergePlaneStatus(this.#base, live) : this.#base;
+    return { ...st, peers: st.peers.filter((p) => this.#peers.has(p.key)) };
+  }
+
+  #command(c: PlaneCommand): void {
+    this.#remember(c);
+    if (this.#state === "awake") this.#link!.command(c);
+  }
+
+  /** Keeps the command's effect for the next Worker. */
+  #remember(c: PlaneCommand): void {
+    switch (c.op) {
+      case "add-peer":
+        this.#peers.set(c.key, c);
+        break;
+      case "remove-peer":
+        this.#peers.delete(c.key);
+        this.#paths.delete(c.key);
+        this.#forget(c.key);
+        break;
+      case "path":
+        this.#paths.set(c.key, c);
+        break;
+      case "peer-addr": {
+        const list = this.#addrs.get(c.key) ?? [];
+        if (!list.includes(c.addr)) {
+          list.push(c.addr);
+          if (list.length > MAX_ADDRS_PER_PEER) {
+            this.#byAddr.delete(addrKey(fromHex(list.shift()!)));
+          }
+        }
+        this.#addrs.set(c.key, list);
+        this.#byAddr.set(addrKey(fromHex(c.addr)), fromHex(c.key));
+        break;
+      }
+      case "forget-addrs":
+        this.#forget(c.key);
+        break;
+      case "filter":
+        this.#filter = c;
+        break;
+      case "self":
+        this.#self = c;
+        break;
+    }
+  }
+
+  #forget(key: Hex): void {
+    for (const a of this.#addrs.get(key) ?? []) this.#byAddr.delete(addrKey(fromHex(a)));
+    this.#addrs.delete(key);
+  }
+
+  #startLink(): Promise<TsPlaneLink> {
+    const spec = { ...this.#spec, flows: this.#flows };
+    const handlers: TsPlaneHandlers = {
+      ...this.#parts.handlers,
+      asleep: (status, flows) => this.#fellAsleep(status, flows),
+    };
+    return TsPlaneLink.start(spec, this.#parts.log, handlers, this.#ring);
+  }
+
+  /** A Worker is up: it takes the node's state, then what was held meanwhile. */
+  #adopt(link: TsPlaneLink): void {
+    this.#link = link;
+    this.#state = "awake";
+    link.done.then(() => this.#ended(link));
+    for (const c of this.#peers.values()) link.command(c);
+    for (const [key, addrs] of this.#addrs) {
+      for (const addr of addrs) link.command({ op: "peer-addr", key, addr });
+    }
+    for (const c of this.#paths.values()) link.command(c);
+    if (this.#filter) link.command(this.#filter);
+    if (this.#self) link.command(this.#self);
+    for (const h of this.#held.splice(0)) {
+      if (h.kind === "tun") link.sendTun(h.pkt);
+      else link.receivePackets([h.pkt], [h.pkt.length], [h.key], 1);
+    }
+  }
+
+  #fellAsleep(status: TsPlaneStatus, flows: Int32Array | null): void {
+    if (this.#state !== "awake") return;
+    this.#state = "sleeping";
+    this.#base = mergePlaneStatus(this.#base, status);
+    this.#flows = flows;
+  }
+
+  /** The Worker is gone: asleep as it said, or failed. */
+  #ended(link: TsPlaneLink): void {
+    if (this.#link !== link) return;
+    this.#link = null;
+    if (this.#state !== "sleeping") {
+      if (this.#state !== "stopped") {
+        this.#state = "stopped";
+        this.#resolveDone();
+      }
+      return;
+    }
+    // What the node wrote after the Worker's last read: packets are held again, commands are
+    // in the state the next Worker gets.
+    new ByteRing(this.#ring).read((r) => {
+      if (r[0] === RecordKind.PACKET) {
+        this.#hold({ kind: "packet", key: r.slice(1, 33), pkt: r.slice(33) });
+      } else if (r[0] === RecordKind.TUN) this.#hold({ kind: "tun", pkt: r.slice(1) });
+    });
+    this.#state = "asleep";
+    this.sleeps++;
+    this.#parts.log("data plane asleep: no session to keep and no traffic");
+    this.#parts.released?.();
+    if (this.#held.length > 0) this.#wake();
+    else void this.#watch();
+  }
+
+  #hold(h: Held): void {
+    if (this.#held.length < MAX_HELD) this.#held.push(h);
+    else this.heldDrops++;
+  }
+
+  /** Starts a Worker for the held packets (at most once per {@linkcode RETRY_MS} after a failure). */
+  #wake(): void {
+    if (this.#state !== "asleep" || performance.now() < this.#retryAt) return;
+    this.#state = "waking";
+    this.#poller?.wake();
+    this.#startLink().then((link) => {
+      if (this.#state !== "waking") return void link.stop();
+      this.wakes++;
+      this.#adopt(link);
+    }, (e) => {
+      if (this.#state !== "waking") return;
+      this.#parts.log(`cannot wake the data plane: ${e instanceof Error ? e.message : e}`);
+      this.heldDrops += this.#held.length;
+      this.#held = [];
+      this.#retryAt = performance.now() + RETRY_MS;
+      this.#state = "asleep";
+      void this.#watch();
+    });
+  }
+
+  /** While asleep: the TUN and the socket, read on this thread until a packet needs the plane. */
+  async #watch(): Promise<void> {
+    const poller = this.#poller ??= new Poller();
+    const { tun, sock } = this.#parts;
+    const io = new SleepIo(this.#spec.mtu);
+    while (this.#state === "asleep") {
+      try {
+        await poller.wait([tun.fd, sock.fd], WATCH_WAIT_MS);
+      } catch {
+        return; // closed by stop()
+      }
+      if (this.#state !== "asleep") return;
+      io.readUdp(
+        sock,
+        (key, pkt) => this.#hold({ kind: "packet", key, pkt }),
+        this.#byAddr,
+        this.#parts.handlers,
+      );
+      io.readTun(tun, (pkt) => this.#hold({ kind: "tun", pkt }), this.#parts.handlers);
+      if (this.#held.length > 0) this.#wake();
+    }
+  }
+}
+
+/** The sleeping node's reads: a few buffers, only what an idle node's traffic needs. */
+class SleepIo {
+  readonly #bufs: Uint8Array[];
+  readonly #sizes: number[];
+  readonly #addrs: Uint8Array[];
+  readonly #parsed = new ParsedPacket();
+
+  constructor(mtu: number) {
+    this.#bufs = Array.from({ length: 8 }, () => new Uint8Array(Math.max(2048, mtu + 128)));
+    this.#sizes = new Array<number>(8).fill(0);
+    this.#addrs = Array.from({ length: 8 }, () => new Uint8Array(28));
+  }
+
+  /** WireGuard from a known peer address is held; disco and STUN go to magicsock. */
+  readUdp(
+    sock: UdpSocket,
+    hold: (key: Uint8Array, pkt: Uint8Array) => void,
+    byAddr: ReadonlyMap<number | string, Uint8Array>,
+    to: Pick<TsPlaneHandlers, "disco" | "stun">,
+  ): void {
+    const bufs = this.#bufs, sizes = this.#sizes, addrs = this.#addrs;
+    for (let rounds = 0; rounds < 16; rounds++) {
+      const m = sock.recvBatch(bufs, sizes, addrs, 0);
+      for (let i = 0; i < m; i++) {
+        const pkt = bufs[i].subarray(0, sizes[i]);
+        if (pkt[0] >= 1 && pkt[0] <= 4 && pkt[1] === 0 && pkt[2] === 0 && pkt[3] === 0) {
+          const key = byAddr.get(addrKey(addrs[i]));
+          if (key) hold(key, pkt.slice());
+        } else if (looksLikeDisco(pkt)) to.disco(pkt.slice(), addrs[i].slice());
+        else if (looksLikeStunResponse(pkt)) to.stun(pkt.slice(), addrs[i].slice());
+      }
+      if (m === 0 && !sock.pending) return;
+    }
+  }
+
+  /** Quad-100 queries go to MagicDNS; multicast (router and listener chatter) is dropped. */
+  readTun(tun: TunDevice, hold: (pkt: Uint8Array) => void, to: Pick<TsPlaneHandlers, "dns">) {
+    const bufs = this.#bufs, sizes = this.#sizes;
+    for (let rounds = 0; rounds < 16; rounds++) {
+      const n = tun.readBatch(bufs, sizes, 0);
+      for (let i = 0; i < n; i++) {
+        const pkt = bufs[i].subarray(0, sizes[i]);
+        const p = parsePacket(pkt, this.#parsed);
+        if (isQuad100Query(p)) to.dns(pkt.slice());
+        else if (p.problem === null && !isMulticast(p)) hold(pkt.slice());
+      }
+      if (n === 0 && !tun.pending) return;
+    }
+  }
+}
+
+function isMulticast(p: ParsedPacket): boolean {
+  const b = p.buf[p.dstOff];
+  return p.version === 4 ? b >= 224 : b === 0xff;
+}

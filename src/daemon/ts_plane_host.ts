@@ -285,6 +285,7 @@ export class TsPlaneHost implements PacketReceiver {
       }
       return;
     }
+    void link.stop(); // drops commands still queued for a full ring: the next Worker replays
     // What the node wrote after the Worker's last read: packets are held again, commands are
     // in the state the next Worker gets.
     new ByteRing(this.#ring).read((r) => {

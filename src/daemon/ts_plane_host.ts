@@ -91,8 +91,9 @@ export class TsPlaneHost implements PacketReceiver {
   #resolveDone!: () => void;
   /** Settles when the plane stopped for good: by {@linkcode stop}, or a Worker that failed. */
   readonly done: Promise<void> = new Promise((r) => this.#resolveDone = r);
-  /** Times the plane fell asleep and woke again. */
+  /** Times the plane fell asleep. */
   sleeps = 0;
+  /** Times a packet woke it again. */
   wakes = 0;
   /** Packets dropped for want of room while the plane slept or woke. */
   heldDrops = 0;
@@ -156,7 +157,12 @@ export class TsPlaneHost implements PacketReceiver {
   }
 
   /** WireGuard datagrams from DERP, each with its peer's node key as endpoint. */
-  receivePackets(bufs: Uint8Array[], sizes: number[], endpoints: Uint8Array[], count: number) {
+  receivePackets(
+    bufs: Uint8Array[],
+    sizes: number[],
+    endpoints: Uint8Array[],
+    count: number,
+  ): void {
     if (this.#state === "awake") return this.#link!.receivePackets(bufs, sizes, endpoints, count);
     for (let i = 0; i < count; i++) {
       const key = endpoints[i];

@@ -26,6 +26,7 @@ import type { FilterRule } from "../netmap/tailcfg.ts";
 import { looksLikeStunResponse } from "../stun/sniff.ts";
 import type { PacketReceiver } from "../wireguard/device.ts";
 import { zeroDrops } from "../wireguard/drops.ts";
+import { looksLikeWireGuard } from "../wireguard/sniff.ts";
 import { mergePlaneStatus } from "./ts_plane_status.ts";
 import { RING_BYTES, type TsPlaneHandlers, TsPlaneLink } from "./ts_plane_link.ts";
 import {
@@ -381,7 +382,7 @@ class SleepIo {
       const m = sock.recvBatch(bufs, sizes, addrs, 0);
       for (let i = 0; i < m; i++) {
         const pkt = bufs[i].subarray(0, sizes[i]);
-        if (pkt[0] >= 1 && pkt[0] <= 4 && pkt[1] === 0 && pkt[2] === 0 && pkt[3] === 0) {
+        if (looksLikeWireGuard(pkt)) {
           const key = byAddr.get(addrKey(addrs[i]));
           if (key) hold(key, pkt.slice());
         } else if (looksLikeDisco(pkt)) to.disco(pkt.slice(), addrs[i].slice());

@@ -13,6 +13,7 @@ import type { PacketReceiver } from "../wireguard/device.ts";
 import { BATCH, type DatagramSource } from "../net/batch.ts";
 import { looksLikeDisco } from "../disco/frame.ts";
 import { looksLikeStunResponse } from "../stun/sniff.ts";
+import { looksLikeWireGuard } from "../wireguard/sniff.ts";
 
 export { addrKey, MAX_ADDRS_PER_PEER };
 
@@ -129,8 +130,7 @@ export class UdpConn implements DatagramSource {
     let out = 0;
     for (let i = 0; i < m; i++) {
       const buf = bufs[i], size = sizes[i];
-      const first = buf[0];
-      if (first >= 1 && first <= 4 && buf[1] === 0 && buf[2] === 0 && buf[3] === 0) {
+      if (looksLikeWireGuard(buf)) {
         const key = this.#peers.get(addrKey(addrs[i]));
         if (key === undefined) {
           this.unknownSource++;

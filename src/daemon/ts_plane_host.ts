@@ -89,13 +89,10 @@ export class TsPlaneHost implements PacketReceiver {
   #base: TsPlaneStatus = { peers: [], drops: zeroDrops(), noPath: 0, filter: null };
   #retryAt = 0;
   #poller: Poller | null = null;
+  #io: SleepIo | null = null;
   #resolveDone!: () => void;
   /** Settles when the plane stopped for good: by {@linkcode stop}, or a Worker that failed. */
   readonly done: Promise<void> = new Promise((r) => this.#resolveDone = r);
-  /** Times the plane fell asleep. */
-  sleeps = 0;
-  /** Times a packet woke it again. */
-  wakes = 0;
   /** Packets dropped for want of room while the plane slept or woke. */
   heldDrops = 0;
 
@@ -301,7 +298,6 @@ export class TsPlaneHost implements PacketReceiver {
       } else if (r[0] === RecordKind.TUN) this.#hold({ kind: "tun", pkt: r.slice(1) });
     });
     this.#state = "asleep";
-    this.sleeps++;
     this.#parts.log("data plane asleep: no session to keep and no traffic");
     this.#parts.released?.();
     if (this.#held.length > 0) this.#wake();
@@ -320,7 +316,6 @@ export class TsPlaneHost implements PacketReceiver {
     this.#poller?.wake();
     this.#startLink().then((link) => {
       if (this.#state !== "waking") return void link.stop();
-      this.wakes++;
       this.#adopt(link);
     }, (e) => {
       if (this.#state !== "waking") return;
@@ -337,7 +332,7 @@ export class TsPlaneHost implements PacketReceiver {
   async #watch(): Promise<void> {
     const poller = this.#poller ??= new Poller();
     const { tun, sock } = this.#parts;
-    const io = new SleepIo(this.#spec.mtu);
+    const io = this.#io ??= new SleepIo(this.#spec.mtu);
     while (this.#state === "asleep") {
       try {
         await poller.wait([tun.fd, sock.fd], WATCH_WAIT_MS);

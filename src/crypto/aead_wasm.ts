@@ -106,6 +106,17 @@ export class WasmChaChaPoly extends ChaChaPolyBase {
     }
   }
 
+  /**
+   * A copy of the key, for moving a session to another thread's device (the key slots are per
+   * thread).
+   *
+   * @throws {Error} after {@linkcode WasmChaChaPoly.dispose}
+   */
+  exportKey(): Uint8Array {
+    if (this.#keyPtr === DISPOSED) throw new Error("WasmChaChaPoly: key disposed");
+    return this.#key.slice();
+  }
+
   /** Zeroes the key (in wasm memory and in JS) and frees its slot; later calls throw. */
   dispose(): void {
     if (this.#keyPtr === DISPOSED) return;

@@ -31,8 +31,9 @@ import {
   transportReceiver,
 } from "./transport.ts";
 import { type DropCounters, zeroDrops } from "./drops.ts";
+import { restorePeerSessions, type SavedPeer, savePeerSessions } from "./session_state.ts";
 
-export type { DropCounters };
+export type { DropCounters, SavedPeer };
 
 /** Sends datagrams: `bufs[i].subarray(offset, offset + sizes[i])` to `endpoints[i]`. */
 export interface Bind {
@@ -324,20 +325,14 @@ export class Device implements PacketReceiver {
   }
 
   /**
-   * Whether the device holds nothing a restart would lose: no session that either side may
-   * still send on (each is younger than Reject-After-Time, plus `marginMs` for the peer having
-   * derived its copy a round trip later), no handshake or keepalive under way, nothing staged,
-   * and no persistent keepalive to send. A device at rest and rebuilt from its configuration
-   * answers the next packet as this one would: by a handshake.
+   * Whether the device may be saved ({@linkcode Device.saveSessions}) and rebuilt elsewhere
+   * with nothing lost: no handshake under way or owed, no keepalive owed, no packet staged, no
+   * persistent keepalive to send. Sessions may exist; they move with the save. (An initiation
+   * given up on is not carried: its late answer goes unmatched, as after a restart.)
    */
-  atRest(marginMs = 0): boolean {
-    const now = this.#clock.now();
-    const young = now - this.#timings.rejectAfterTime - marginMs;
+  atRest(): boolean {
     for (const peer of this.#peers.values()) {
       if (peer.staged.length > 0 || peer.persistentKeepaliveMs > 0) return false;
-      for (const kp of [peer.previous, peer.current, peer.next]) {
-        if (kp !== null && kp.created > young) return false;
-      }
       const t = peer.timers;
       if (
         t.pending("retransmitHandshake") || t.pending("sendKeepalive") ||
@@ -345,6 +340,33 @@ export class Device implements PacketReceiver {
       ) return false;
     }
     return true;
+  }
+
+  /**
+   * Every peer's usable sessions and handshake memory (`session_state.ts`), for another device
+   * to go on with. Save only a device at rest that sends nothing afterwards: two devices
+   * sending on one session would reuse its nonces.
+   */
+  saveSessions(): SavedPeer[] {
+    const now = this.#clock.now();
+    const out: SavedPeer[] = [];
+    for (const peer of this.#peers.values()) {
+      const saved = savePeerSessions(peer, now, this.#timings);
+      if (saved !== null) out.push(saved);
+    }
+    return out;
+  }
+
+  /**
+   * Takes sessions another device saved `elapsedMs` ago, for the peers configured here that
+   * have none yet (configure the peers first).
+   */
+  restoreSessions(saved: readonly SavedPeer[], elapsedMs: number): void {
+    const now = this.#clock.now();
+    for (const s of saved) {
+      const peer = this.#peers.get(keyId(s.publicKey));
+      if (peer) restorePeerSessions(peer, s, elapsedMs, now, this.#timings, this.#indices);
+    }
   }
 
   /** Removes every peer and wipes all keys. */

@@ -10,6 +10,7 @@ interface Node {
   tun: RecordingTun;
   ep: Uint8Array;
   pub: Uint8Array;
+  priv: Uint8Array;
 }
 
 /** Two devices, A = 10.0.0.1 and B = 10.0.0.2, on one fake network and clock. */
@@ -23,7 +24,7 @@ function pair(opts: { psk?: boolean; b?: Partial<DeviceOptions>; keepalive?: num
     const tun = new RecordingTun();
     const dev = new Device({ privateKey: priv, bind: net.bind(ep), tun, clock, ...extra });
     net.attach(ep, dev);
-    return { dev, tun, ep, pub: publicKeyFrom(priv) };
+    return { dev, tun, ep, pub: publicKeyFrom(priv), priv };
   };
   const a = make(1);
   const b = make(2, opts.b);
@@ -246,7 +247,7 @@ Deno.test("Device ignores malformed datagrams and keeps serving", () => {
   assert.ok(b.dev.drops.malformed + b.dev.drops.handshake >= 4);
 });
 
-Deno.test("Device is at rest only when no session either side may still use remains", () => {
+Deno.test("Device is at rest once no handshake or keepalive is owed, sessions or not", () => {
   const { clock, net, a, b } = pair();
   assert.ok(a.dev.atRest() && b.dev.atRest(), "peers configured, nothing exchanged");
   send(a, "10.0.0.1", "10.0.0.2", "hello");
@@ -255,24 +256,96 @@ Deno.test("Device is at rest only when no session either side may still use rema
   assert.deepEqual(payloads(b.tun), ["hello"]);
   // The responder owes a keepalive until its own data or the keepalive timeout.
   assert.ok(!b.dev.atRest());
+  assert.ok(!a.dev.atRest(), "a waits for an answer to its data (new-handshake timer)");
   for (let t = 0; t < 20_000; t += 1_000) {
     clock.advance(1_000);
     a.dev.tick();
     b.dev.tick();
     net.deliver();
   }
-  assert.ok(!a.dev.atRest() && !b.dev.atRest(), "sessions 20 s old: either may still send");
-  clock.advance(180_000 - 20_000);
-  a.dev.tick();
-  b.dev.tick();
-  assert.ok(!a.dev.atRest(5_000), "inside the margin for the peer's later copy");
-  assert.ok(a.dev.atRest() && b.dev.atRest(), "both sessions past Reject-After-Time");
-  clock.advance(5_000);
-  assert.ok(a.dev.atRest(5_000));
+  assert.ok(a.dev.atRest() && b.dev.atRest(), "sessions live, nothing owed");
   send(b, "10.0.0.2", "10.0.0.1", "later");
-  assert.ok(!b.dev.atRest(), "new traffic starts a handshake");
+  assert.ok(!b.dev.atRest(), "new data waits for an answer");
   net.deliver();
   assert.deepEqual(payloads(a.tun), ["later"]);
+});
+
+/** Replaces `node`'s device by a new one with its key and peer, restored from its sessions. */
+function moveDevice(net: MemoryNetwork, node: Node, peer: Node, afterMs: number, clock: FakeClock) {
+  const saved = node.dev.saveSessions();
+  const allowedIps = node.dev.allowedIpsOf(node.dev.peer(peer.pub)!);
+  node.dev.close();
+  clock.advance(afterMs);
+  const dev = new Device({ privateKey: node.priv, bind: net.bind(node.ep), tun: node.tun, clock });
+  dev.addPeer({ publicKey: peer.pub, endpoint: peer.ep, allowedIps });
+  dev.restoreSessions(saved, afterMs);
+  net.attach(node.ep, dev);
+  node.dev = dev;
+  return saved;
+}
+
+Deno.test("Device sessions move to a new device: no handshake, counters go on, replays refused", () => {
+  const { clock, net, a, b } = pair();
+  send(a, "10.0.0.1", "10.0.0.2", "one");
+  net.deliver();
+  send(b, "10.0.0.2", "10.0.0.1", "two");
+  const captured = net.queue.map((d) => ({ ...d, data: d.data.slice() }));
+  net.deliver();
+  for (let t = 0; t < 20_000; t += 1_000) {
+    clock.advance(1_000);
+    a.dev.tick();
+    b.dev.tick();
+    net.deliver();
+  }
+  const handshakeAt = a.dev.peer(b.pub)!.lastHandshakeWall;
+  const saved = moveDevice(net, a, b, 5_000, clock);
+  assert.equal(saved.length, 1);
+  assert.equal(saved[0].keypairs.length, 1, "a's one session");
+  assert.ok(saved[0].keypairs[0].sendCounter > 0);
+
+  // b's old packet, replayed to the new device, is refused; b's next one is taken.
+  for (const d of captured) net.queue.push(d);
+  net.deliver();
+  assert.deepEqual(payloads(a.tun), ["two"], "the replay was not delivered again");
+  assert.equal(a.dev.drops.replay, 1);
+  send(b, "10.0.0.2", "10.0.0.1", "three");
+  send(a, "10.0.0.1", "10.0.0.2", "four");
+  assert.equal(net.queue.length, 2);
+  assert.ok(net.queue.every((d) => d.data[0] === 4), "transport at once: no initiation");
+  net.deliver();
+  assert.deepEqual(payloads(a.tun), ["two", "three"]);
+  assert.deepEqual(payloads(b.tun), ["one", "four"], "b's replay window took a's next counter");
+  assert.equal(a.dev.peer(b.pub)!.lastHandshakeWall, handshakeAt);
+  assert.equal(b.dev.drops.replay, 0);
+});
+
+Deno.test("Device restore drops sessions that aged out and keeps the initiation timestamp", () => {
+  const { clock, net, a, b } = pair();
+  send(b, "10.0.0.2", "10.0.0.1", "hi");
+  const initiation = net.queue[0].data.slice();
+  net.deliver();
+  for (let t = 0; t < 20_000; t += 1_000) {
+    clock.advance(1_000);
+    a.dev.tick();
+    b.dev.tick();
+    net.deliver();
+  }
+  const saved = moveDevice(net, a, b, 180_000, clock);
+  assert.equal(saved[0].keypairs.length, 1);
+  assert.ok(saved[0].lastInitiationTimestamp !== null);
+  const peer = a.dev.peer(b.pub)!;
+  assert.ok(peer.current === null && peer.previous === null, "past Reject-After-Time: not taken");
+  // An old initiation replayed to the new device is refused by its timestamp.
+  const before = a.dev.drops.handshake;
+  net.queue.push({ from: b.ep, to: a.ep, data: initiation });
+  net.deliver(1);
+  assert.equal(a.dev.drops.handshake, before + 1);
+  assert.equal(net.queue.length, 0, "no response to a replayed initiation");
+  // A fresh exchange works as after any expiry.
+  send(a, "10.0.0.1", "10.0.0.2", "again");
+  net.deliver();
+  assert.deepEqual(payloads(b.tun), ["again"]);
+  assert.ok(saved[0].keypairs[0].sendKey.some((x) => x !== 0), "the caller owns the saved copy");
 });
 
 Deno.test("Device with a persistent keepalive is never at rest", () => {

@@ -30,6 +30,13 @@ export class IndexTable<T> {
     }
   }
 
+  /** Reserves `index` for `owner` (a session moved from another device); false if it is taken. */
+  claim(index: number, owner: T): boolean {
+    if (this.#entries.has(index)) return false;
+    this.#entries.set(index, owner);
+    return true;
+  }
+
   /** The owner of `index`, if any. */
   lookup(index: number): T | undefined {
     return this.#entries.get(index);

@@ -39,6 +39,11 @@ export class Keypair {
     this.recv = new WasmChaChaPoly(keys.recvKey);
   }
 
+  /** Copies of both keys, to move the session to another device ({@linkcode WasmChaChaPoly.exportKey}). */
+  exportKeys(): SessionKeys {
+    return { sendKey: this.send.exportKey(), recvKey: this.recv.exportKey() };
+  }
+
   /** Wipes both keys; the session can't be used afterwards. */
   dispose(): void {
     this.send.dispose();

@@ -90,6 +90,37 @@ export class ReplayFilter {
     return true;
   }
 
+  /** The highest counter accepted so far, or -1 if none was. */
+  get highest(): number {
+    const last = this.#last;
+    return (this.#ring[Math.floor(last / BLOCK_BITS) % this.#ring.length] &
+        (1 << (last % BLOCK_BITS))) !== 0
+      ? last
+      : -1;
+  }
+
+  /**
+   * Starts the window as if every counter up to `highest` had been seen, for a session moved
+   * from another device: which of the older ones arrived is not carried, so none is taken again.
+   * A `highest` of -1 (none seen) is a fresh window.
+   *
+   * @throws {RangeError} if `highest` is not -1 or an integer up to {@linkcode MAX_ACCEPTED_COUNTER}
+   */
+  restoreSeen(highest: number): void {
+    if (!Number.isInteger(highest) || highest < -1 || highest > MAX_ACCEPTED_COUNTER) {
+      throw new RangeError(`Replay window: cannot restore ${highest}`);
+    }
+    this.reset();
+    if (highest < 0) return;
+    this.#ring.fill(0xffffffff);
+    // The newest block holds the counters above `highest` too: only its lower bits are seen.
+    const bit = highest % BLOCK_BITS;
+    this.#ring[Math.floor(highest / BLOCK_BITS) % this.#ring.length] = bit === 31
+      ? 0xffffffff
+      : (1 << (bit + 1)) - 1;
+    this.#last = highest;
+  }
+
   /** Forgets everything, as for a new session (counter 0 is new again). */
   reset(): void {
     this.#last = 0;

@@ -149,3 +149,23 @@ Deno.test("readCounter() reads a little-endian u64 and maps 2^53 and above to In
   assert.throws(() => readCounter(b, 5), RangeError);
   assert.throws(() => readCounter(b, -1), RangeError);
 });
+
+Deno.test("ReplayFilter.restoreSeen() refuses every counter up to the one given, takes the next", () => {
+  for (const highest of [0, 5, 30, 31, 32, 63, 8200, 2 ** 40 + 17]) {
+    const f = new ReplayFilter();
+    f.restoreSeen(highest);
+    assert.equal(f.highest, highest);
+    for (const c of [highest, highest - 1, highest - 31, highest - 32, highest - 100]) {
+      if (c >= 0) assert.equal(f.accept(c), false, `${c} after restoreSeen(${highest})`);
+    }
+    for (let c = highest + 1; c <= highest + 40; c++) assert.equal(f.accept(c), true, `${c}`);
+    assert.equal(f.accept(highest + 40), false);
+  }
+  const fresh = new ReplayFilter();
+  assert.equal(fresh.highest, -1);
+  fresh.restoreSeen(-1);
+  assert.equal(fresh.accept(0), true);
+  assert.equal(fresh.highest, 0);
+  assert.throws(() => fresh.restoreSeen(1.5), RangeError);
+  assert.throws(() => fresh.restoreSeen(-2), RangeError);
+});

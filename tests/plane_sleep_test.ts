@@ -1,9 +1,9 @@
 /**
  * An idle tailnet node's Worker data plane falls asleep and the next packet wakes it, from
  * either side, with nothing lost: a peer's ping through the UDP socket, the node's own ping
- * through its TUN, MagicDNS answered meanwhile without waking it, counters carried over.
- * Sessions are shortened (`--debug-rekey-after 2`: rejected after 3 s) and the quiet time too
- * (`WARREN_PLANE_QUIET_MS`), so each sleep comes within seconds.
+ * through its TUN, MagicDNS answered meanwhile without waking it, counters and sessions carried
+ * over (no handshake after a wake). The quiet time is shortened (`WARREN_PLANE_QUIET_MS`), so
+ * each sleep comes about ten seconds after a ping: once the keepalive owed for it went out.
  */
 import assert from "node:assert/strict";
 import { namespaceSupport, type Netns } from "../src/testbed/netns.ts";
@@ -36,15 +36,15 @@ async function waitAsleep(t: Tailnet, host: string, asleep: boolean): Promise<St
 }
 
 testOrSkip(import.meta, skip, {
-  name: "an idle node's data plane sleeps, and a packet from either side wakes it",
+  name:
+    "an idle node's data plane sleeps, keeps its sessions, and a packet from either side wakes it",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
     const t = await Tailnet.create();
     try {
-      const rekey = ["--debug-rekey-after", "2"];
-      await t.up("alpha", rekey, { wrapper: ["env", "WARREN_PLANE_QUIET_MS=1500"] });
-      await t.up("beta", rekey, { wrapper: ["env", "WARREN_PLANE_SLEEP=0"] });
+      await t.up("alpha", [], { wrapper: ["env", "WARREN_PLANE_QUIET_MS=1500"] });
+      await t.up("beta", [], { wrapper: ["env", "WARREN_PLANE_SLEEP=0"] });
       const a = t.hosts.get("alpha")!, b = t.hosts.get("beta")!;
       let stA = await t.status("alpha");
       for (let i = 0; stA.peers.length === 0 && i < 80; i++) {
@@ -69,14 +69,16 @@ testOrSkip(import.meta, skip, {
       assert.equal(dns.stdout.trim(), `A ${addrOf(stB)}`);
       assert.equal((await t.status("alpha")).dataPlaneAsleep, true, "a DNS query did not wake it");
 
-      // The peer's packets wake it (they arrive on the UDP socket or over DERP).
+      // The peer's packets wake it (they arrive on the UDP socket or over DERP): a handshake.
       await ping(b, addrOf(stA));
       const woken = await t.status("alpha");
       assert.notEqual(woken.dataPlaneAsleep, true);
       const rx1 = woken.peers[0].rxBytes as number;
-      assert.ok(rx1 > 0);
+      const handshake = woken.peers[0].latestHandshake as number;
+      assert.ok(rx1 > 0 && handshake > 0);
 
-      // Asleep again once the sessions expire; then its own traffic, read from the TUN, wakes it.
+      // Asleep again once no keepalive is owed, its session kept; its own traffic, read from the
+      // TUN, wakes it and goes out on that session: no new handshake on either side.
       const slept = await waitAsleep(t, "alpha", true);
       assert.ok((slept.peers[0].rxBytes as number) >= rx1, "counters survive the sleep");
       await ping(a, addrOf(stB));
@@ -84,6 +86,15 @@ testOrSkip(import.meta, skip, {
       assert.notEqual(again.dataPlaneAsleep, true);
       assert.ok((again.peers[0].rxBytes as number) > rx1, "the new Worker's bytes add to the old");
       assert.ok((again.peers[0].txBytes as number) > 0);
+      assert.equal(again.peers[0].latestHandshake, handshake, "alpha went on with its session");
+
+      // And once more from the peer's side, through the socket.
+      await waitAsleep(t, "alpha", true);
+      await ping(b, addrOf(stA));
+      const third = await t.status("alpha");
+      assert.notEqual(third.dataPlaneAsleep, true);
+      assert.equal(third.peers[0].latestHandshake, handshake, "beta's session still works");
+      assert.equal((await t.status("beta")).peers[0].latestHandshake, handshake);
     } finally {
       await t.close();
     }

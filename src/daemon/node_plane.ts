@@ -128,14 +128,13 @@ export async function startNodePlane(
 
 /**
  * When a Worker plane sleeps unless told: {@linkcode REST_DEFAULT}; never with
- * `WARREN_PLANE_SLEEP=0`; `WARREN_PLANE_QUIET_MS` shortens the quiet time (and the margin with
- * it) for tests.
+ * `WARREN_PLANE_SLEEP=0`; `WARREN_PLANE_QUIET_MS` sets the quiet time (tests).
  */
 function restDefault(): PlaneRest | null {
   if (Deno.env.get("WARREN_PLANE_SLEEP") === "0") return null;
   const quiet = Number(Deno.env.get("WARREN_PLANE_QUIET_MS") ?? NaN);
   if (!(quiet > 0)) return REST_DEFAULT;
-  return { quietMs: quiet, marginMs: Math.min(REST_DEFAULT.marginMs, quiet) };
+  return { quietMs: quiet };
 }
 
 /** magicsock for the node, on `udp`. */

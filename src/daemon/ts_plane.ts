@@ -15,7 +15,9 @@ import { PacketFilter } from "../filter/filter.ts";
 import { FlowTable } from "../filter/flow_table.ts";
 import { parsePrefix } from "../net/ip.ts";
 import { UdpConn } from "../magicsock/udp_conn.ts";
-import { type Bind, Device } from "../wireguard/device.ts";
+import { type Bind, Device, type SavedPeer } from "../wireguard/device.ts";
+import { wipeSavedSessions } from "../wireguard/session_state.ts";
+import { DEFAULT_TIMINGS } from "../wireguard/timings.ts";
 import { TRANSPORT_HEADER_SIZE, TRANSPORT_OVERHEAD } from "../wireguard/transport.ts";
 import { DataPlane, type LoopWaiter } from "./dataplane.ts";
 import { filteredSink } from "./filtered_sink.ts";
@@ -25,7 +27,9 @@ import {
   type FromTsPlane,
   type PlaneCommand,
   type PlaneRest,
+  type PlaneSessions,
   RecordKind,
+  sharedNow,
   type TsPlaneSpec,
   type TsPlaneStatus,
 } from "./ts_plane_messages.ts";
@@ -66,6 +70,10 @@ export class TsPlane {
   /** The previous plane's flows, until the first filter takes them. */
   #flows: FlowTable | null = null;
   #self: string[] = [];
+  /** The previous plane's sessions by node key (hex), each taken when its peer is added. */
+  readonly #saved = new Map<string, SavedPeer>();
+  readonly #savedAt: number;
+  readonly #rejectAfterTime: number;
   readonly #rest: PlaneRest | null;
   #restCheckedAt = 0;
   #activeAt = performance.now();
@@ -83,6 +91,9 @@ export class TsPlane {
     this.#post = post;
     this.#rest = spec.rest ?? null;
     if (spec.flows && spec.flows.length > 0) (this.#flows = new FlowTable()).restore(spec.flows);
+    for (const p of spec.sessions?.peers ?? []) this.#saved.set(toHex(p.publicKey), p);
+    this.#savedAt = spec.sessions?.savedAt ?? 0;
+    this.#rejectAfterTime = spec.timings?.rejectAfterTime ?? DEFAULT_TIMINGS.rejectAfterTime;
     const tun = TunDevice.adopt(spec.tun);
     this.#udp = new UdpConn(UdpSocket.adopt(spec.udp), {
       stun: (pkt, from) => post({ type: "stun", pkt, from }),
@@ -154,6 +165,12 @@ export class TsPlane {
           endpoint: key,
           allowedIps: c.allowedIps.map((p) => parsePrefix(p)),
         });
+        const saved = this.#saved.get(c.key);
+        if (saved) {
+          this.#saved.delete(c.key);
+          this.device.restoreSessions([saved], sharedNow() - this.#savedAt);
+          wipeSavedSessions([saved]); // the device's ciphers hold their own copies
+        }
         break;
       }
       case "remove-peer": {
@@ -193,7 +210,8 @@ export class TsPlane {
 
   /**
    * The loop's question after each turn: true (once) when the device is at rest and no
-   * WireGuard byte moved for the quiet time; the node then hears the last counters and flows.
+   * WireGuard byte moved for the quiet time; the node then hears the last counters, flows and
+   * sessions.
    */
   #atRest(): boolean {
     const rest = this.#rest;
@@ -207,10 +225,21 @@ export class TsPlane {
       this.#activeAt = now;
       return false;
     }
-    if (now - this.#activeAt < rest.quietMs || !this.device.atRest(rest.marginMs)) return false;
+    if (now - this.#activeAt < rest.quietMs || !this.device.atRest()) return false;
     const flows = (this.#filter?.flows ?? this.#flows)?.entries() ?? null;
-    this.#post({ type: "asleep", status: this.status(), flows });
+    this.#post({ type: "asleep", status: this.status(), flows, sessions: this.#sessions() });
     return true;
+  }
+
+  /** The device's sessions for the next plane (this one sends nothing after). */
+  #sessions(): PlaneSessions {
+    const peers = this.device.saveSessions();
+    const savedAt = sharedNow();
+    let left = 0;
+    for (const p of peers) {
+      for (const k of p.keypairs) left = Math.max(left, this.#rejectAfterTime - k.ageMs);
+    }
+    return { peers, savedAt, keysUntil: savedAt + left };
   }
 
   /** The peer's route, made (DERP only) on first mention. */

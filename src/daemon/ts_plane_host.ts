@@ -1,13 +1,16 @@
 /**
  * A tailnet node's Worker plane across its sleeps. The Worker costs an isolate (~12 MB here)
- * that an idle node has no use for, so once its device is at rest — no session either side
- * may still send on, no WireGuard byte for a while (`PlaneRest`) — the Worker reports its
- * counters and flows and ends. While it sleeps the node's main thread watches the TUN and the
- * UDP socket through the thread pool: disco and STUN go to magicsock as before, quad-100
- * queries to MagicDNS, and the first WireGuard datagram, DERP packet or TUN packet for a peer
- * starts a Worker again, which gets the node's whole state (peers, paths, peer addresses, the
- * filter and its flows) before the packets held meanwhile. Nothing is lost but the start-up:
- * the packet that wakes the plane needs a handshake either way, its sessions having expired.
+ * that an idle node has no use for, so once its device is at rest — no handshake or keepalive
+ * owed, no WireGuard byte for a while (`PlaneRest`) — the Worker reports its counters, flows
+ * and sessions and ends. While it sleeps the node's main thread watches the TUN and the UDP
+ * socket through the thread pool: disco and STUN go to magicsock as before, quad-100 queries
+ * to MagicDNS, and the first WireGuard datagram, DERP packet or TUN packet for a peer starts a
+ * Worker again, which gets the node's whole state (peers, paths, peer addresses, the filter and
+ * its flows, the sessions) before the packets held meanwhile. Nothing is lost but the Worker's
+ * start-up: the peer goes on with the same session, and no handshake is needed.
+ *
+ * The sessions' keys stay on this thread only while the plane sleeps: they are wiped once a new
+ * Worker took them, and once none is usable any more (Reject-After-Time), whichever is first.
  *
  * @module
  */
@@ -26,6 +29,7 @@ import type { FilterRule } from "../netmap/tailcfg.ts";
 import { looksLikeStunResponse } from "../stun/sniff.ts";
 import type { PacketReceiver } from "../wireguard/device.ts";
 import { zeroDrops } from "../wireguard/drops.ts";
+import { wipeSavedSessions } from "../wireguard/session_state.ts";
 import { looksLikeWireGuard } from "../wireguard/sniff.ts";
 import { mergePlaneStatus } from "./ts_plane_status.ts";
 import { RING_BYTES, type TsPlaneHandlers, TsPlaneLink } from "./ts_plane_link.ts";
@@ -33,17 +37,18 @@ import {
   type Hex,
   type PlaneCommand,
   type PlaneRest,
+  type PlaneSessions,
   RecordKind,
+  sharedNow,
   type TsPlaneSpec,
   type TsPlaneStatus,
 } from "./ts_plane_messages.ts";
 
 /**
- * Sleep once at rest and quiet this long: sessions are at least Reject-After-Time (180 s) old
- * by then unless none was ever made, so this only lets a node that carried nothing since up
- * give the thread back.
+ * Sleep once at rest and quiet this long: past the keepalive (10 s) and new-handshake (15 s)
+ * timers that traffic starts, and long enough that a conversation's pauses rarely pay a wake-up.
  */
-export const REST_DEFAULT: PlaneRest = { quietMs: 30_000, marginMs: 10_000 };
+export const REST_DEFAULT: PlaneRest = { quietMs: 30_000 };
 /** Packets held while the plane sleeps or wakes; more are dropped (their senders retry). */
 const MAX_HELD = 256;
 /** After a Worker that could not start, the next try waits this long, ms. */
@@ -85,6 +90,7 @@ export class TsPlaneHost implements PacketReceiver {
   #filter: PlaneCommand | null = null;
   #self: PlaneCommand | null = null;
   #flows: Int32Array | null = null;
+  #sessions: PlaneSessions | null = null;
   #held: Held[] = [];
   #base: TsPlaneStatus = { peers: [], drops: zeroDrops(), noPath: 0, filter: null };
   #retryAt = 0;
@@ -188,7 +194,14 @@ export class TsPlaneHost implements PacketReceiver {
     this.#poller?.wake();
     await this.#link?.stop();
     this.#poller?.close();
+    this.#dropSessions();
     this.#resolveDone();
+  }
+
+  /** Wipes the sleeping plane's session keys (taken by a new Worker, or stopped, or stale). */
+  #dropSessions(): void {
+    if (this.#sessions) wipeSavedSessions(this.#sessions.peers);
+    this.#sessions = null;
   }
 
   #current(live: TsPlaneStatus | null): TsPlaneStatus {
@@ -245,10 +258,10 @@ export class TsPlaneHost implements PacketReceiver {
   }
 
   #startLink(): Promise<TsPlaneLink> {
-    const spec = { ...this.#spec, flows: this.#flows };
+    const spec = { ...this.#spec, flows: this.#flows, sessions: this.#sessions };
     const handlers: TsPlaneHandlers = {
       ...this.#parts.handlers,
-      asleep: (status, flows) => this.#fellAsleep(status, flows),
+      asleep: (m) => this.#fellAsleep(m.status, m.flows, m.sessions),
     };
     return TsPlaneLink.start(spec, this.#parts.log, handlers, this.#ring);
   }
@@ -257,6 +270,7 @@ export class TsPlaneHost implements PacketReceiver {
   #adopt(link: TsPlaneLink): void {
     this.#link = link;
     this.#state = "awake";
+    this.#dropSessions(); // the Worker has its copy: this one's send counters are stale now
     link.done.then(() => this.#ended(link));
     for (const c of this.#peers.values()) link.command(c);
     for (const [key, addrs] of this.#addrs) {
@@ -271,11 +285,12 @@ export class TsPlaneHost implements PacketReceiver {
     }
   }
 
-  #fellAsleep(status: TsPlaneStatus, flows: Int32Array | null): void {
-    if (this.#state !== "awake") return;
+  #fellAsleep(status: TsPlaneStatus, flows: Int32Array | null, sessions: PlaneSessions): void {
+    if (this.#state !== "awake") return wipeSavedSessions(sessions.peers);
     this.#state = "sleeping";
     this.#base = mergePlaneStatus(this.#base, status);
     this.#flows = flows;
+    this.#sessions = sessions;
   }
 
   /** The Worker is gone: asleep as it said, or failed. */
@@ -298,10 +313,19 @@ export class TsPlaneHost implements PacketReceiver {
       } else if (r[0] === RecordKind.TUN) this.#hold({ kind: "tun", pkt: r.slice(1) });
     });
     this.#state = "asleep";
-    this.#parts.log("data plane asleep: no session to keep and no traffic");
+    const n = this.#sessions?.peers.reduce((n, p) => n + p.keypairs.length, 0) ?? 0;
+    this.#parts.log(`data plane asleep: no traffic (${n} session${n === 1 ? "" : "s"} kept)`);
     this.#parts.released?.();
     if (this.#held.length > 0) this.#wake();
     else void this.#watch();
+  }
+
+  /** No saved session is usable any more: wipe their keys, keep the peers' handshake memory. */
+  #expireKeys(): void {
+    const s = this.#sessions!;
+    wipeSavedSessions(s.peers);
+    const peers = s.peers.map((p) => ({ ...p, keypairs: [] }));
+    this.#sessions = { ...s, peers, keysUntil: Infinity };
   }
 
   #hold(h: Held): void {
@@ -340,6 +364,7 @@ export class TsPlaneHost implements PacketReceiver {
         return; // closed by stop()
       }
       if (this.#state !== "asleep") return;
+      if (this.#sessions && sharedNow() >= this.#sessions.keysUntil) this.#expireKeys();
       io.readUdp(
         sock,
         (key, pkt) => this.#hold({ kind: "packet", key, pkt }),

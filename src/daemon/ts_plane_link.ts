@@ -41,8 +41,8 @@ export interface TsPlaneHandlers {
   stun(pkt: Uint8Array, from: Uint8Array): void;
   /** A quad-100 DNS query from the TUN. */
   dns(pkt: Uint8Array): void;
-  /** The plane is at rest and its loop ends: its last counters and the filter's flows. */
-  asleep?(status: TsPlaneStatus, flows: Int32Array | null): void;
+  /** The plane is at rest and its loop ends: its last counters, the filter's flows, its sessions. */
+  asleep?(m: Extract<FromTsPlane, { type: "asleep" }>): void;
 }
 
 /** The running Worker plane, as the node sees it. */
@@ -90,7 +90,7 @@ export class TsPlaneLink implements PacketReceiver {
           handlers.dns(m.pkt);
           break;
         case "asleep":
-          handlers.asleep?.(m.status, m.flows);
+          handlers.asleep?.(m);
           break;
       }
     };

@@ -13,6 +13,7 @@ import type { UdpHandle } from "../../ffi/udp.ts";
 import type { FilterStats } from "../filter/filter.ts";
 import type { FilterRule } from "../netmap/tailcfg.ts";
 import type { DropCounters } from "../wireguard/device.ts";
+import type { SavedPeer } from "../wireguard/session_state.ts";
 import type { Timings } from "../wireguard/timings.ts";
 
 /** Everything the tailnet data plane is built from, as data that `postMessage` carries. */
@@ -31,17 +32,33 @@ export interface TsPlaneSpec {
   rest?: PlaneRest;
   /** The filter's flows from the plane before this one (`FlowTable.entries`). */
   flows?: Int32Array | null;
+  /** The sessions of the plane before this one, taken as each peer is added. */
+  sessions?: PlaneSessions | null;
+}
+
+/** A sleeping plane's WireGuard sessions (`Device.saveSessions`), for the next Worker. */
+export interface PlaneSessions {
+  /** Per peer. */
+  peers: SavedPeer[];
+  /** When saved: `performance.timeOrigin + performance.now()`, comparable across threads. */
+  savedAt: number;
+  /** After this (same clock) no saved session is usable: their keys may be wiped. */
+  keysUntil: number;
+}
+
+/** Now on the clock of {@linkcode PlaneSessions}' times, on any thread. */
+export function sharedNow(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 /**
- * When the Worker gives its thread back: its device at rest (`Device.atRest`, with `marginMs`)
- * and no WireGuard byte moved for `quietMs`. The node starts it again for the next packet.
+ * When the Worker gives its thread back: its device at rest (`Device.atRest`: no handshake or
+ * keepalive owed) and no WireGuard byte moved for `quietMs`. Its sessions go to the node, and
+ * the Worker the node starts for the next packet goes on with them.
  */
 export interface PlaneRest {
   /** No packet in or out for this long, ms. */
   quietMs: number;
-  /** Reject-After-Time's margin for the peer's copy of a session, ms. */
-  marginMs: number;
 }
 
 /** Node → Worker, once, by `postMessage`. */
@@ -151,8 +168,11 @@ export type FromTsPlane =
   | { type: "status"; answers: number; status: TsPlaneStatus }
   | { type: "failed"; message: string }
   | { type: "stopped" }
-  /** The plane is at rest and its loop ends ({@linkcode PlaneRest}): the last counters and flows. */
-  | { type: "asleep"; status: TsPlaneStatus; flows: Int32Array | null }
+  /**
+   * The plane is at rest and its loop ends ({@linkcode PlaneRest}): the last counters, flows
+   * and sessions.
+   */
+  | { type: "asleep"; status: TsPlaneStatus; flows: Int32Array | null; sessions: PlaneSessions }
   /** WireGuard datagrams for DERP: `pkts[i]` to the peer with node key `keys[i]`. */
   | { type: "derp"; keys: Uint8Array[]; pkts: Uint8Array[] }
   /** WireGuard packets were sent to these peers (magicsock's activity, for disco). */

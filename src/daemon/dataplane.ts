@@ -32,8 +32,11 @@ const MAX_WAIT_MS = 10_000;
  * per wait, the event loop free meanwhile) or a `BlockingPoller` in a Worker of its own.
  */
 export interface LoopWaiter {
-  /** Resolves when one of `fds` is readable, the timeout passes or {@link wake} is called. */
-  wait(fds: number[], timeoutMs: number): Promise<unknown>;
+  /**
+   * Resolves when one of `fds` is readable, the timeout passes or {@link wake} is called: one
+   * flag per fd, true for those readable.
+   */
+  wait(fds: number[], timeoutMs: number): Promise<readonly boolean[]>;
   /** Makes a pending wait (or the next) return. */
   wake(): void;
 }
@@ -151,6 +154,7 @@ export class DataPlane {
     const bufs = allocPacketBuffers(BATCH, size);
     const sizes = new Array<number>(BATCH).fill(0);
     const fds = [tun.fd, ...sources.map((s) => s.fd)];
+    const more = new Array<boolean>(fds.length).fill(false);
     const off = TRANSPORT_HEADER_SIZE;
     while (!this.#stopped) {
       // Part of a TUN super packet or of a UDP GRO message still waiting to be split (or packets
@@ -158,14 +162,26 @@ export class DataPlane {
       const wait = tun.pending || anyPending(sources)
         ? 0
         : Math.max(0, Math.min(MAX_WAIT_MS, dev.nextDeadline() - performance.now()));
-      await this.#poller.wait(fds, Math.ceil(wait));
+      const ready = await this.#poller.wait(fds, Math.ceil(wait));
+      // Read what poll said is readable, then again only what filled its batch (or left parts
+      // pending): a read that finds nothing costs a syscall, and poll reports new arrivals anyway.
+      for (let i = 0; i < fds.length; i++) more[i] = ready[i] === true;
       for (let round = 0; round < ROUNDS_PER_WAIT && !this.#stopped; round++) {
         let work = 0;
-        for (const s of sources) work += s.drain();
-        let n = tun.readBatch(bufs, sizes, off);
-        work += n;
-        if (n > 0 && outbound) n = compact(bufs, sizes, off, n, outbound);
-        if (n > 0) dev.sendPackets(bufs, sizes, off, n);
+        for (let i = 0; i < sources.length; i++) {
+          const s = sources[i];
+          if (!more[i + 1] && !s.pending) continue;
+          const m = s.drain();
+          work += m;
+          more[i + 1] = m >= BATCH;
+        }
+        if (more[0] || tun.pending) {
+          let n = tun.readBatch(bufs, sizes, off);
+          work += n;
+          more[0] = n >= BATCH;
+          if (n > 0 && outbound) n = compact(bufs, sizes, off, n, outbound);
+          if (n > 0) dev.sendPackets(bufs, sizes, off, n);
+        }
         if (work === 0) break;
       }
       dev.tick();

@@ -338,8 +338,10 @@ export class TsPlaneHost implements PacketReceiver {
     if (this.#state !== "asleep" || performance.now() < this.#retryAt) return;
     this.#state = "waking";
     this.#poller?.wake();
+    const since = performance.now();
     this.#startLink().then((link) => {
       if (this.#state !== "waking") return void link.stop();
+      this.#parts.log(`data plane awake in ${Math.round(performance.now() - since)} ms`);
       this.#adopt(link);
     }, (e) => {
       if (this.#state !== "waking") return;

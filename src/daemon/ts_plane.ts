@@ -196,6 +196,10 @@ export class TsPlane {
         break;
       }
       case "filter":
+        // The node replays its peers before its filter: a session still saved is a peer's that
+        // was removed while the plane slept.
+        wipeSavedSessions([...this.#saved.values()]);
+        this.#saved.clear();
         this.#filter = new PacketFilter(c.rules, {
           localNets: c.localNets.map((p) => parsePrefix(p)),
           flows: this.#filter?.flows ?? this.#flows ?? undefined,

@@ -247,6 +247,16 @@ Deno.test("Device ignores malformed datagrams and keeps serving", () => {
   assert.ok(b.dev.drops.malformed + b.dev.drops.handshake >= 4);
 });
 
+/** Runs both devices' timers and the network for `ms`, a second at a time. */
+function runFor(ms: number, clock: FakeClock, net: MemoryNetwork, a: Node, b: Node): void {
+  for (let t = 0; t < ms; t += 1_000) {
+    clock.advance(1_000);
+    a.dev.tick();
+    b.dev.tick();
+    net.deliver();
+  }
+}
+
 Deno.test("Device is at rest once no handshake or keepalive is owed, sessions or not", () => {
   const { clock, net, a, b } = pair();
   assert.ok(a.dev.atRest() && b.dev.atRest(), "peers configured, nothing exchanged");
@@ -257,12 +267,7 @@ Deno.test("Device is at rest once no handshake or keepalive is owed, sessions or
   // The responder owes a keepalive until its own data or the keepalive timeout.
   assert.ok(!b.dev.atRest());
   assert.ok(!a.dev.atRest(), "a waits for an answer to its data (new-handshake timer)");
-  for (let t = 0; t < 20_000; t += 1_000) {
-    clock.advance(1_000);
-    a.dev.tick();
-    b.dev.tick();
-    net.deliver();
-  }
+  runFor(20_000, clock, net, a, b);
   assert.ok(a.dev.atRest() && b.dev.atRest(), "sessions live, nothing owed");
   send(b, "10.0.0.2", "10.0.0.1", "later");
   assert.ok(!b.dev.atRest(), "new data waits for an answer");
@@ -291,12 +296,7 @@ Deno.test("Device sessions move to a new device: no handshake, counters go on, r
   send(b, "10.0.0.2", "10.0.0.1", "two");
   const captured = net.queue.map((d) => ({ ...d, data: d.data.slice() }));
   net.deliver();
-  for (let t = 0; t < 20_000; t += 1_000) {
-    clock.advance(1_000);
-    a.dev.tick();
-    b.dev.tick();
-    net.deliver();
-  }
+  runFor(20_000, clock, net, a, b);
   const handshakeAt = a.dev.peer(b.pub)!.lastHandshakeWall;
   const saved = moveDevice(net, a, b, 5_000, clock);
   assert.equal(saved.length, 1);
@@ -324,12 +324,7 @@ Deno.test("Device restore drops sessions that aged out and keeps the initiation 
   send(b, "10.0.0.2", "10.0.0.1", "hi");
   const initiation = net.queue[0].data.slice();
   net.deliver();
-  for (let t = 0; t < 20_000; t += 1_000) {
-    clock.advance(1_000);
-    a.dev.tick();
-    b.dev.tick();
-    net.deliver();
-  }
+  runFor(20_000, clock, net, a, b);
   const saved = moveDevice(net, a, b, 180_000, clock);
   assert.equal(saved[0].keypairs.length, 1);
   assert.ok(saved[0].lastInitiationTimestamp !== null);

@@ -6,33 +6,25 @@
  * each sleep comes about ten seconds after a ping: once the keepalive owed for it went out.
  */
 import assert from "node:assert/strict";
-import { namespaceSupport, type Netns } from "../src/testbed/netns.ts";
+import { namespaceSupport, waitFor } from "../src/testbed/netns.ts";
 import { Tailnet } from "../src/testbed/tailnet.ts";
 import { testOrSkip } from "../src/testing/skip.ts";
+import { lookup, ping, type Status, waitPeers } from "./_tailnet_probes.ts";
 
 const skip = await namespaceSupport();
-const DNS = new URL("./testdata/dns_query.ts", import.meta.url).pathname;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-type Status = Awaited<ReturnType<Tailnet["status"]>>;
 const addrOf = (st: Status) =>
   (st.addresses as string[]).find((a) => !a.includes(":"))!.split("/")[0];
 
-async function ping(ns: Netns, dst: string): Promise<void> {
-  const r = await ns.exec(["ping", "-c", "3", "-i", "0.2", "-W", "5", dst], { check: false });
-  assert.equal(r.code, 0, `ping ${dst} from ${ns.name}: ${r.stdout}${r.stderr}`);
-}
-
 async function waitAsleep(t: Tailnet, host: string, asleep: boolean): Promise<Status> {
-  const deadline = Date.now() + 40_000;
-  for (;;) {
-    const st = await t.status(host);
-    if ((st.dataPlaneAsleep === true) === asleep) return st;
-    if (Date.now() > deadline) {
-      throw new Error(`${host}: data plane never ${asleep ? "slept" : "woke"}`);
-    }
-    await sleep(250);
-  }
+  let st: Status | null = null;
+  await waitFor(`${host}'s data plane to ${asleep ? "sleep" : "wake"}`, async () => {
+    st = await t.status(host);
+    if ((st.dataPlaneAsleep === true) === asleep) return true;
+    await new Promise((r) => setTimeout(r, 250));
+    return false;
+  }, 40_000);
+  return st!;
 }
 
 testOrSkip(import.meta, skip, {
@@ -46,11 +38,7 @@ testOrSkip(import.meta, skip, {
       await t.up("alpha", [], { wrapper: ["env", "WARREN_PLANE_QUIET_MS=1500"] });
       await t.up("beta", [], { wrapper: ["env", "WARREN_PLANE_SLEEP=0"] });
       const a = t.hosts.get("alpha")!, b = t.hosts.get("beta")!;
-      let stA = await t.status("alpha");
-      for (let i = 0; stA.peers.length === 0 && i < 80; i++) {
-        await sleep(250);
-        stA = await t.status("alpha");
-      }
+      const stA = await waitPeers(t, "alpha", ["beta.tailnet.test"]);
       const stB = await t.status("beta");
       assert.equal(stA.dataPlane, "worker");
 
@@ -58,15 +46,7 @@ testOrSkip(import.meta, skip, {
       await waitAsleep(t, "alpha", true);
       assert.match((await t.warren("alpha", ["status"])).stdout, /data plane: own thread \(asleep/);
       // MagicDNS is served on the main thread: a query leaves the plane asleep.
-      const dns = await a.exec([
-        Deno.execPath(),
-        "run",
-        "-A",
-        DNS,
-        "100.100.100.100",
-        "beta.tailnet.test",
-      ]);
-      assert.equal(dns.stdout.trim(), `A ${addrOf(stB)}`);
+      assert.equal(await lookup(a, "beta.tailnet.test"), `A ${addrOf(stB)}`);
       assert.equal((await t.status("alpha")).dataPlaneAsleep, true, "a DNS query did not wake it");
 
       // The peer's packets wake it (they arrive on the UDP socket or over DERP): a handshake.

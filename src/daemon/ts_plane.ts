@@ -17,7 +17,6 @@ import { parsePrefix } from "../net/ip.ts";
 import { UdpConn } from "../magicsock/udp_conn.ts";
 import { type Bind, Device, type SavedPeer } from "../wireguard/device.ts";
 import { wipeSavedSessions } from "../wireguard/session_state.ts";
-import { DEFAULT_TIMINGS } from "../wireguard/timings.ts";
 import { TRANSPORT_HEADER_SIZE, TRANSPORT_OVERHEAD } from "../wireguard/transport.ts";
 import { DataPlane, type LoopWaiter } from "./dataplane.ts";
 import { filteredSink } from "./filtered_sink.ts";
@@ -73,7 +72,6 @@ export class TsPlane {
   /** The previous plane's sessions by node key (hex), each taken when its peer is added. */
   readonly #saved = new Map<string, SavedPeer>();
   readonly #savedAt: number;
-  readonly #rejectAfterTime: number;
   readonly #rest: PlaneRest | null;
   #restCheckedAt = 0;
   #activeAt = performance.now();
@@ -93,7 +91,6 @@ export class TsPlane {
     if (spec.flows && spec.flows.length > 0) (this.#flows = new FlowTable()).restore(spec.flows);
     for (const p of spec.sessions?.peers ?? []) this.#saved.set(toHex(p.publicKey), p);
     this.#savedAt = spec.sessions?.savedAt ?? 0;
-    this.#rejectAfterTime = spec.timings?.rejectAfterTime ?? DEFAULT_TIMINGS.rejectAfterTime;
     const tun = TunDevice.adopt(spec.tun);
     this.#udp = new UdpConn(UdpSocket.adopt(spec.udp), {
       stun: (pkt, from) => post({ type: "stun", pkt, from }),
@@ -239,10 +236,9 @@ export class TsPlane {
   #sessions(): PlaneSessions {
     const peers = this.device.saveSessions();
     const savedAt = sharedNow();
+    const reject = this.device.timings.rejectAfterTime;
     let left = 0;
-    for (const p of peers) {
-      for (const k of p.keypairs) left = Math.max(left, this.#rejectAfterTime - k.ageMs);
-    }
+    for (const p of peers) for (const k of p.keypairs) left = Math.max(left, reject - k.ageMs);
     return { peers, savedAt, keysUntil: savedAt + left };
   }
 

@@ -15,8 +15,6 @@ import { looksLikeDisco } from "../disco/frame.ts";
 import { looksLikeStunResponse } from "../stun/sniff.ts";
 import { looksLikeWireGuard } from "../wireguard/sniff.ts";
 
-export { addrKey, MAX_ADDRS_PER_PEER };
-
 /** Source addresses remembered over all peers, oldest forgotten first. */
 export const MAX_PEER_ADDRS = 4096;
 

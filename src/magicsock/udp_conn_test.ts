@@ -5,7 +5,8 @@ import type { PacketReceiver } from "../wireguard/device.ts";
 import { DISCO_HEADER_LEN, DISCO_MAGIC } from "../disco/constants.ts";
 import { discoverEndpoints, ENDPOINT_STUN } from "./endpoints.ts";
 import { StunProber } from "./stun_prober.ts";
-import { addrKey, MAX_ADDRS_PER_PEER, MAX_PEER_ADDRS, UdpConn } from "./udp_conn.ts";
+import { addrKey, MAX_ADDRS_PER_PEER } from "./addr_key.ts";
+import { MAX_PEER_ADDRS, UdpConn } from "./udp_conn.ts";
 
 function waitUntil(cond: () => boolean, ms = 2000): Promise<void> {
   const deadline = Date.now() + ms;

@@ -142,6 +142,11 @@ export class Device implements PacketReceiver {
     return this.#mtu;
   }
 
+  /** The protocol timers in force (the whitepaper's, or the shortened ones it was given). */
+  get timings(): Readonly<Timings> {
+    return this.#timings;
+  }
+
   /** Every configured peer. */
   peers(): Peer[] {
     return [...this.#peers.values()];

@@ -10,6 +10,7 @@ import { ConfigError, parseWgQuick, type WgConfig } from "../wireguard/wg_quick.
 import { parseFlags, UsageError } from "./usage.ts";
 import { resolveEndpoints } from "./wg_endpoints.ts";
 import { logLine, runUntilStopped } from "./foreground.ts";
+import { scheduleStartupRelease } from "./release_startup.ts";
 import {
   DEFAULT_CONTROL_URL,
   GO_BOOL_FLAGS,
@@ -184,6 +185,7 @@ export async function upCommand(argv: string[]): Promise<number> {
     config,
     endpoints,
     log: (line) => (line.startsWith("peer ") ? verbose : log)(line),
+    afterPlaneSleep: () => void scheduleStartupRelease(log, 1_000),
   });
   const st = await node.status();
   log(

@@ -98,6 +98,7 @@ async function startNetwork(net: NetworkConfig): Promise<Stoppable> {
       config: net.config,
       endpoints: await resolveEndpoints(net.config, net.configFile),
       log: (line) => (line.startsWith("peer ") ? quiet : log)(line),
+      afterPlaneSleep: () => void scheduleStartupRelease(log, 1_000),
     });
     const st = await node.status();
     log(`${st.interface} up: ${st.addresses.join(", ") || "no address"}, port ${st.listenPort}`);

@@ -26,8 +26,8 @@ import type { Timings } from "../wireguard/timings.ts";
 import type { EnginePorts } from "./engine.ts";
 import type { NodeLink } from "./node_link.ts";
 import { type PlaneMode, planeModeDefault } from "./plane_thread.ts";
-import { REST_DEFAULT, TsPlaneHost } from "./ts_plane_host.ts";
-import type { PlaneRest, TsPlaneStatus } from "./ts_plane_messages.ts";
+import { TsPlaneHost } from "./ts_plane_host.ts";
+import { type PlaneRest, restDefault, type TsPlaneStatus } from "./ts_plane_messages.ts";
 
 const NO_DROPS: DropCounters = Object.freeze(zeroDrops());
 
@@ -72,7 +72,7 @@ export interface NodePlaneParts {
   /** One line per event. */
   log(line: string): void;
   /**
-   * When a Worker plane sleeps (`ts_plane_host.ts`): absent, {@linkcode REST_DEFAULT}; null,
+   * When a Worker plane sleeps (`ts_plane_host.ts`): absent, `restDefault()`; null,
    * never (`WARREN_PLANE_SLEEP=0`).
    */
   rest?: PlaneRest | null;
@@ -124,17 +124,6 @@ export async function startNodePlane(
   }
   // Imported when chosen: a node whose plane runs in the Worker never loads the device here.
   return (await import("./node_plane_local.ts")).localPlane(parts, onFail);
-}
-
-/**
- * When a Worker plane sleeps unless told: {@linkcode REST_DEFAULT}; never with
- * `WARREN_PLANE_SLEEP=0`; `WARREN_PLANE_QUIET_MS` sets the quiet time (tests).
- */
-function restDefault(): PlaneRest | null {
-  if (Deno.env.get("WARREN_PLANE_SLEEP") === "0") return null;
-  const quiet = Number(Deno.env.get("WARREN_PLANE_QUIET_MS") ?? NaN);
-  if (!(quiet > 0)) return REST_DEFAULT;
-  return { quietMs: quiet };
 }
 
 /** magicsock for the node, on `udp`. */

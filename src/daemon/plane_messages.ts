@@ -6,7 +6,9 @@
  *
  * @module
  */
+import type { DropCounters } from "../wireguard/drops.ts";
 import type { DeviceStatus } from "./device_status.ts";
+import type { PlaneSessions } from "./ts_plane_messages.ts";
 import type { PlaneSpec } from "./wg_plane.ts";
 
 /** Int32 slots of the control block. */
@@ -31,9 +33,40 @@ export interface StartPlane {
   control: SharedArrayBuffer;
 }
 
+/** A peer's state that a sleeping plain WireGuard plane hands to the next one. */
+export interface WgPeerCarry {
+  /** The peer's static public key. */
+  publicKey: Uint8Array;
+  /** Where its packets were last sent (roamed to, or configured), or null. */
+  endpoint: Uint8Array | null;
+  /** Bytes received from it since the node came up. */
+  rxBytes: number;
+  /** Bytes sent to it since the node came up. */
+  txBytes: number;
+}
+
+/** What a plain WireGuard plane that fell asleep leaves for the next one. */
+export interface WgPlaneState {
+  /** Each peer's endpoint and counters. */
+  peers: WgPeerCarry[];
+  /** The device's sessions; their keys are wiped once taken (or once none is usable). */
+  sessions: PlaneSessions;
+  /** The device's drop counters so far. */
+  drops: DropCounters;
+}
+
+/** Packets read while the plane slept, for the next one to handle first. */
+export interface HeldPackets {
+  /** From the TUN: to encrypt and send. */
+  tun: Uint8Array[];
+  /** From the socket, each with its sender's sockaddr. */
+  udp: { pkt: Uint8Array; from: Uint8Array }[];
+}
+
 /** Worker → node; `S` is the plane's status. */
 export type FromPlane<S = DeviceStatus> =
   | { type: "started" }
+  | { type: "asleep"; state: WgPlaneState; status: S }
   | { type: "log"; line: string }
   | { type: "status"; answers: number; status: S }
   | { type: "failed"; message: string }

@@ -11,7 +11,9 @@
 import { EventFd } from "../../ffi/eventfd.ts";
 import type { DeviceStatus } from "./device_status.ts";
 import { Control, type FromPlane } from "./plane_messages.ts";
+import { restDefault } from "./ts_plane_messages.ts";
 import type { PlaneSpec } from "./wg_plane.ts";
+import { WgPlaneHost } from "./wg_plane_host.ts";
 
 /** How long a stop waits for the Worker's loop to end before terminating the Worker. */
 const STOP_GRACE_MS = 5_000;
@@ -24,6 +26,8 @@ export interface PlaneRunner {
   stop(): Promise<void>;
   /** Where it runs. */
   readonly mode: PlaneMode;
+  /** Whether its Worker sleeps now (absent: it never does). */
+  readonly asleep?: boolean;
   /** Settles when the loop has stopped, by request or by failure (logged). */
   readonly done: Promise<void>;
 }
@@ -50,17 +54,23 @@ export function choosePlaneMode(env: string | undefined, cpus: number): PlaneMod
   return cpus >= 2 ? "worker" : "pool";
 }
 
-/** Starts the data plane for `spec` where `mode` says. */
+/**
+ * Starts the data plane for `spec` where `mode` says. In a Worker it sleeps while idle
+ * (`wg_plane_host.ts`) as `spec.rest` says (absent: {@linkcode restDefault}); `released` runs
+ * after each sleep.
+ */
 export function startPlane(
   spec: PlaneSpec,
   log: (line: string) => void,
   mode: PlaneMode = planeModeDefault(),
+  released?: () => void,
 ): Promise<PlaneRunner> {
   const local = () => import("./local_plane.ts").then((m) => m.LocalPlane.start(spec, log));
   if (mode === "pool") return local();
   // A binary compiled without the Worker's module (no --include) still runs, slower to wake.
   const worker = new URL("./plane_worker.ts", import.meta.url);
-  return PlaneThread.start<DeviceStatus>(worker, { spec }, log).catch((e) => {
+  const rest = spec.rest ?? restDefault() ?? undefined;
+  return WgPlaneHost.start({ ...spec, rest }, worker, log, released).catch((e) => {
     log(`${e instanceof Error ? e.message : e}; running it on the main thread`);
     return local();
   });

@@ -13,6 +13,11 @@ import { buildWgPlane } from "./wg_plane.ts";
 import { serveWorkerPlane } from "./worker_plane.ts";
 
 serveWorkerPlane<StartPlane>(({ spec }, waiter, post) => {
-  const p = buildWgPlane(spec, waiter, (line) => post({ type: "log", line }));
+  const p = buildWgPlane(
+    spec,
+    waiter,
+    (line) => post({ type: "log", line }),
+    (state) => post({ type: "asleep", state, status: deviceStatus(p.device) }),
+  );
   return { loop: p.loop, status: () => deviceStatus(p.device), close: () => p.device.close() };
 });

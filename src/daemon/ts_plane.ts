@@ -26,7 +26,7 @@ import {
   type FromTsPlane,
   type PlaneCommand,
   type PlaneRest,
-  type PlaneSessions,
+  planeSessions,
   RecordKind,
   sharedNow,
   type TsPlaneSpec,
@@ -228,18 +228,13 @@ export class TsPlane {
     }
     if (now - this.#activeAt < rest.quietMs || !this.device.atRest()) return false;
     const flows = (this.#filter?.flows ?? this.#flows)?.entries() ?? null;
-    this.#post({ type: "asleep", status: this.status(), flows, sessions: this.#sessions() });
+    this.#post({
+      type: "asleep",
+      status: this.status(),
+      flows,
+      sessions: planeSessions(this.device),
+    });
     return true;
-  }
-
-  /** The device's sessions for the next plane (this one sends nothing after). */
-  #sessions(): PlaneSessions {
-    const peers = this.device.saveSessions();
-    const savedAt = sharedNow();
-    const reject = this.device.timings.rejectAfterTime;
-    let left = 0;
-    for (const p of peers) for (const k of p.keypairs) left = Math.max(left, reject - k.ageMs);
-    return { peers, savedAt, keysUntil: savedAt + left };
   }
 
   /** The peer's route, made (DERP only) on first mention. */

@@ -36,7 +36,6 @@ import { RING_BYTES, type TsPlaneHandlers, TsPlaneLink } from "./ts_plane_link.t
 import {
   type Hex,
   type PlaneCommand,
-  type PlaneRest,
   type PlaneSessions,
   RecordKind,
   sharedNow,
@@ -44,11 +43,6 @@ import {
   type TsPlaneStatus,
 } from "./ts_plane_messages.ts";
 
-/**
- * Sleep once at rest and quiet this long: past the keepalive (10 s) and new-handshake (15 s)
- * timers that traffic starts, and long enough that a conversation's pauses rarely pay a wake-up.
- */
-export const REST_DEFAULT: PlaneRest = { quietMs: 30_000 };
 /** Packets held while the plane sleeps or wakes; more are dropped (their senders retry). */
 const MAX_HELD = 256;
 /** After a Worker that could not start, the next try waits this long, ms. */

@@ -34,6 +34,8 @@ export interface WgNodeOptions {
   timings?: Partial<Timings>;
   /** Where the data plane runs (default: `WARREN_DATAPLANE`, else a Worker). */
   planeMode?: PlaneMode;
+  /** Called after the Worker plane fell asleep, to give back what it left resident. */
+  afterPlaneSleep?: () => void;
 }
 
 /** UDP socket buffers big enough that a burst does not overflow them. */
@@ -122,6 +124,7 @@ export class WgNode {
         },
         opts.log,
         opts.planeMode,
+        opts.afterPlaneSleep,
       );
       undo.push(() => plane.stop());
       const node = new WgNode(tun, udp, routing, plane, config.addresses, plan.fwmark, opts.log);
@@ -203,6 +206,7 @@ export class WgNode {
       rules: this.#routing.rules.map((r) => ({ family: r.family, rule: describeRule(r) })),
       fwmark: this.#fwmark,
       dataPlane: this.#plane.mode,
+      ...(this.#plane.asleep ? { dataPlaneAsleep: true as const } : {}),
       peers: dev.peers,
       drops: dev.drops,
       pid: Deno.pid,

@@ -3,6 +3,11 @@
  * the loop that drives them — built the same way on the main thread or in the data-plane
  * Worker (`plane_thread.ts`), from a spec that is plain data.
  *
+ * In the Worker the plane may fall asleep (`wg_plane_host.ts`): once its device is at rest and
+ * no byte has moved for the spec's quiet time, the loop ends and hands up what the next plane
+ * needs to go on as if nothing happened — sessions, endpoints, counters — and that plane
+ * starts from it, with the packets that woke it.
+ *
  * @module
  */
 import { TunDevice, type TunHandle } from "../../ffi/tun.ts";
@@ -10,8 +15,15 @@ import { type UdpHandle, UdpSocket } from "../../ffi/udp.ts";
 import type { IpPrefix } from "../net/ip.ts";
 import { Device } from "../wireguard/device.ts";
 import type { PeerConfig } from "../wireguard/peer.ts";
+import { wipeSavedSessions } from "../wireguard/session_state.ts";
 import type { Timings } from "../wireguard/timings.ts";
+import { TRANSPORT_HEADER_SIZE, TRANSPORT_OVERHEAD } from "../wireguard/transport.ts";
 import { DataPlane, type LoopWaiter, tunSink, udpBind, udpSource } from "./dataplane.ts";
+import type { HeldPackets, WgPlaneState } from "./plane_messages.ts";
+import { type PlaneRest, planeSessions, sharedNow } from "./ts_plane_messages.ts";
+
+/** How often the loop asks whether the plane may sleep, ms. */
+const REST_CHECK_MS = 1_000;
 
 /** Everything the data plane needs, as data that `postMessage` can carry. */
 export interface PlaneSpec {
@@ -27,6 +39,12 @@ export interface PlaneSpec {
   timings?: Partial<Timings>;
   /** The peers, in config order. */
   peers: (PeerConfig & { allowedIps: IpPrefix[] })[];
+  /** When the plane may sleep; absent: never (the main thread's plane never does). */
+  rest?: PlaneRest;
+  /** What the plane before this one left when it fell asleep. */
+  resume?: WgPlaneState | null;
+  /** Packets read while it slept, handled first. */
+  held?: HeldPackets | null;
 }
 
 /** A built data plane: the device and its loop, not yet running. */
@@ -39,12 +57,14 @@ export interface WgPlane {
 
 /**
  * Builds the device with its peers and the loop over the spec's TUN queue and UDP socket
- * (adopted: the node that opened them closes them), waiting with `waiter`.
+ * (adopted: the node that opened them closes them), waiting with `waiter`. With `spec.rest`,
+ * the loop ends once the plane may sleep, after `asleep` got its state.
  */
 export function buildWgPlane(
   spec: PlaneSpec,
   waiter: LoopWaiter,
   log: (line: string) => void,
+  asleep?: (state: WgPlaneState) => void,
 ): WgPlane {
   const tun = TunDevice.adopt(spec.tun), udp = UdpSocket.adopt(spec.udp);
   const device = new Device({
@@ -56,7 +76,76 @@ export function buildWgPlane(
     log,
   });
   for (const p of spec.peers) device.addPeer(p);
+  if (spec.resume) resume(device, spec.resume);
+  if (spec.held) replayHeld(device, spec.held);
   const udpIn = [udpSource(udp, device, device.mtu)];
-  const loop = new DataPlane(device, tun, udpIn, waiter);
+  const rest = spec.rest && asleep ? restCheck(device, spec.rest, asleep) : undefined;
+  const loop = new DataPlane(device, tun, udpIn, waiter, { rest });
   return { device, loop };
+}
+
+/** The previous plane's sessions, endpoints and counters, into this device. */
+function resume(device: Device, state: WgPlaneState): void {
+  const { sessions } = state;
+  device.restoreSessions(sessions.peers, Math.max(0, sharedNow() - sessions.savedAt));
+  wipeSavedSessions(sessions.peers);
+  const byKey = new Map(state.peers.map((p) => [p.publicKey.join(), p]));
+  for (const peer of device.peers()) {
+    const c = byKey.get(peer.publicKey.join());
+    if (!c) continue;
+    if (c.endpoint) device.setEndpoint(peer, c.endpoint);
+    peer.rxBytes = c.rxBytes;
+    peer.txBytes = c.txBytes;
+  }
+  const drops = device.drops as unknown as Record<string, number>;
+  for (const [k, v] of Object.entries(state.drops)) drops[k] = (drops[k] ?? 0) + v;
+}
+
+/** What woke the plane: TUN packets are sent, datagrams received, in the order read. */
+function replayHeld(device: Device, held: HeldPackets): void {
+  const off = TRANSPORT_HEADER_SIZE;
+  for (const pkt of held.tun) {
+    const buf = new Uint8Array(off + pkt.length + 16 + TRANSPORT_OVERHEAD);
+    buf.set(pkt, off);
+    device.sendPackets([buf], [pkt.length], off, 1);
+  }
+  for (const { pkt, from } of held.udp) device.receivePackets([pkt], [pkt.length], [from], 1);
+}
+
+/** The loop's rest hook: true (after handing up the state) once the plane may sleep. */
+function restCheck(
+  device: Device,
+  rest: PlaneRest,
+  asleep: (state: WgPlaneState) => void,
+): () => boolean {
+  let checkedAt = 0, activeAt = performance.now(), moved = -1;
+  return () => {
+    const now = performance.now();
+    if (now - checkedAt < REST_CHECK_MS) return false;
+    checkedAt = now;
+    let m = 0;
+    for (const p of device.peers()) m += p.rxBytes + p.txBytes;
+    if (m !== moved) {
+      moved = m;
+      activeAt = now;
+      return false;
+    }
+    if (now - activeAt < rest.quietMs || !device.atRest()) return false;
+    asleep(planeState(device));
+    return true;
+  };
+}
+
+/** The device's state for the next plane (this one sends nothing after). */
+function planeState(device: Device): WgPlaneState {
+  return {
+    peers: device.peers().map((p) => ({
+      publicKey: p.publicKey.slice(),
+      endpoint: p.endpoint ? p.endpoint.slice() : null,
+      rxBytes: p.rxBytes,
+      txBytes: p.txBytes,
+    })),
+    sessions: planeSessions(device),
+    drops: { ...device.drops },
+  };
 }

@@ -31,6 +31,7 @@ import type { PacketReceiver } from "../wireguard/device.ts";
 import { zeroDrops } from "../wireguard/drops.ts";
 import { wipeSavedSessions } from "../wireguard/session_state.ts";
 import { looksLikeWireGuard } from "../wireguard/sniff.ts";
+import { KeptSessions } from "./kept_sessions.ts";
 import { mergePlaneStatus } from "./ts_plane_status.ts";
 import { RING_BYTES, type TsPlaneHandlers, TsPlaneLink } from "./ts_plane_link.ts";
 import {
@@ -38,7 +39,6 @@ import {
   type PlaneCommand,
   type PlaneSessions,
   RecordKind,
-  sharedNow,
   type TsPlaneSpec,
   type TsPlaneStatus,
 } from "./ts_plane_messages.ts";
@@ -84,7 +84,7 @@ export class TsPlaneHost implements PacketReceiver {
   #filter: PlaneCommand | null = null;
   #self: PlaneCommand | null = null;
   #flows: Int32Array | null = null;
-  #sessions: PlaneSessions | null = null;
+  readonly #kept = new KeptSessions();
   #held: Held[] = [];
   #base: TsPlaneStatus = { peers: [], drops: zeroDrops(), noPath: 0, filter: null };
   #retryAt = 0;
@@ -188,14 +188,8 @@ export class TsPlaneHost implements PacketReceiver {
     this.#poller?.wake();
     await this.#link?.stop();
     this.#poller?.close();
-    this.#dropSessions();
+    this.#kept.drop();
     this.#resolveDone();
-  }
-
-  /** Wipes the sleeping plane's session keys (taken by a new Worker, or stopped, or stale). */
-  #dropSessions(): void {
-    if (this.#sessions) wipeSavedSessions(this.#sessions.peers);
-    this.#sessions = null;
   }
 
   #current(live: TsPlaneStatus | null): TsPlaneStatus {
@@ -252,7 +246,7 @@ export class TsPlaneHost implements PacketReceiver {
   }
 
   #startLink(): Promise<TsPlaneLink> {
-    const spec = { ...this.#spec, flows: this.#flows, sessions: this.#sessions };
+    const spec = { ...this.#spec, flows: this.#flows, sessions: this.#kept.current };
     const handlers: TsPlaneHandlers = {
       ...this.#parts.handlers,
       asleep: (m) => this.#fellAsleep(m.status, m.flows, m.sessions),
@@ -264,7 +258,7 @@ export class TsPlaneHost implements PacketReceiver {
   #adopt(link: TsPlaneLink): void {
     this.#link = link;
     this.#state = "awake";
-    this.#dropSessions(); // the Worker has its copy: this one's send counters are stale now
+    this.#kept.drop(); // the Worker has its copy: this one's send counters are stale now
     link.done.then(() => this.#ended(link));
     for (const c of this.#peers.values()) link.command(c);
     for (const [key, addrs] of this.#addrs) {
@@ -284,7 +278,7 @@ export class TsPlaneHost implements PacketReceiver {
     this.#state = "sleeping";
     this.#base = mergePlaneStatus(this.#base, status);
     this.#flows = flows;
-    this.#sessions = sessions;
+    this.#kept.keep(sessions);
   }
 
   /** The Worker is gone: asleep as it said, or failed. */
@@ -307,19 +301,10 @@ export class TsPlaneHost implements PacketReceiver {
       } else if (r[0] === RecordKind.TUN) this.#hold({ kind: "tun", pkt: r.slice(1) });
     });
     this.#state = "asleep";
-    const n = this.#sessions?.peers.reduce((n, p) => n + p.keypairs.length, 0) ?? 0;
-    this.#parts.log(`data plane asleep: no traffic (${n} session${n === 1 ? "" : "s"} kept)`);
+    this.#parts.log(this.#kept.asleepLine());
     this.#parts.released?.();
     if (this.#held.length > 0) this.#wake();
     else void this.#watch();
-  }
-
-  /** No saved session is usable any more: wipe their keys, keep the peers' handshake memory. */
-  #expireKeys(): void {
-    const s = this.#sessions!;
-    wipeSavedSessions(s.peers);
-    const peers = s.peers.map((p) => ({ ...p, keypairs: [] }));
-    this.#sessions = { ...s, peers, keysUntil: Infinity };
   }
 
   #hold(h: Held): void {
@@ -360,7 +345,7 @@ export class TsPlaneHost implements PacketReceiver {
         return; // closed by stop()
       }
       if (this.#state !== "asleep") return;
-      if (this.#sessions && sharedNow() >= this.#sessions.keysUntil) this.#expireKeys();
+      this.#kept.expireIfStale();
       io.readUdp(
         sock,
         (key, pkt) => this.#hold({ kind: "packet", key, pkt }),

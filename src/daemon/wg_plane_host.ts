@@ -18,9 +18,9 @@ import { UdpSocket } from "../../ffi/udp.ts";
 import { wipeSavedSessions } from "../wireguard/session_state.ts";
 import { looksLikeWireGuard } from "../wireguard/sniff.ts";
 import type { DeviceStatus } from "./device_status.ts";
+import { KeptSessions } from "./kept_sessions.ts";
 import type { FromPlane, HeldPackets, WgPlaneState } from "./plane_messages.ts";
 import { type PlaneRunner, PlaneThread } from "./plane_thread.ts";
-import { sharedNow } from "./ts_plane_messages.ts";
 import type { PlaneSpec } from "./wg_plane.ts";
 
 /** Packets held while the plane sleeps or wakes; more are dropped (their senders retry). */
@@ -51,7 +51,9 @@ export class WgPlaneHost implements PlaneRunner {
   readonly #released: (() => void) | undefined;
   #state: State = "waking";
   #thread: PlaneThread<DeviceStatus> | null = null;
-  #sleep: WgPlaneState | null = null;
+  /** What the sleeping plane left besides its sessions. */
+  #sleep: Omit<WgPlaneState, "sessions"> | null = null;
+  readonly #kept = new KeptSessions();
   #last: DeviceStatus | null = null;
   #held: HeldPackets = { tun: [], udp: [] };
   #retryAt = 0;
@@ -115,17 +117,14 @@ export class WgPlaneHost implements PlaneRunner {
     this.#poller?.wake();
     await this.#thread?.stop();
     this.#poller?.close();
-    this.#dropSessions();
+    this.#kept.drop();
     this.#resolveDone();
   }
 
-  #dropSessions(): void {
-    if (this.#sleep) wipeSavedSessions(this.#sleep.sessions.peers);
-    this.#sleep = null;
-  }
-
   #startThread(): Promise<PlaneThread<DeviceStatus>> {
-    const spec: PlaneSpec = { ...this.#spec, resume: this.#sleep, held: this.#held };
+    const s = this.#sleep, sessions = this.#kept.current;
+    const resume = s && sessions ? { ...s, sessions } : null;
+    const spec: PlaneSpec = { ...this.#spec, resume, held: this.#held };
     return PlaneThread.start<DeviceStatus>(this.#url, { spec }, this.#log, (m) => {
       const a = m as FromPlane<DeviceStatus>;
       if (a.type === "asleep") this.#fellAsleep(a.state, a.status);
@@ -136,7 +135,8 @@ export class WgPlaneHost implements PlaneRunner {
   #adopt(t: PlaneThread<DeviceStatus>): void {
     this.#thread = t;
     this.#state = "awake";
-    this.#dropSessions();
+    this.#sleep = null;
+    this.#kept.drop(); // the Worker has its copy
     this.#held = { tun: [], udp: [] };
     t.done.then(() => this.#ended(t));
   }
@@ -144,7 +144,9 @@ export class WgPlaneHost implements PlaneRunner {
   #fellAsleep(state: WgPlaneState, status: DeviceStatus): void {
     if (this.#state !== "awake") return wipeSavedSessions(state.sessions.peers);
     this.#state = "sleeping";
-    this.#sleep = state;
+    const { sessions, ...rest } = state;
+    this.#sleep = rest;
+    this.#kept.keep(sessions);
     this.#last = status;
   }
 
@@ -155,24 +157,15 @@ export class WgPlaneHost implements PlaneRunner {
     if (this.#state !== "sleeping") {
       if (this.#state !== "stopped") {
         this.#state = "stopped";
-        this.#dropSessions();
+        this.#kept.drop();
         this.#resolveDone();
       }
       return;
     }
     this.#state = "asleep";
-    const n = this.#sleep!.sessions.peers.reduce((n, p) => n + p.keypairs.length, 0);
-    this.#log(`data plane asleep: no traffic (${n} session${n === 1 ? "" : "s"} kept)`);
+    this.#log(this.#kept.asleepLine());
     this.#released?.();
     void this.#watch();
-  }
-
-  /** No saved session is usable any more: wipe their keys, keep the peers' handshake memory. */
-  #expireKeys(): void {
-    const s = this.#sleep!;
-    wipeSavedSessions(s.sessions.peers);
-    const peers = s.sessions.peers.map((p) => ({ ...p, keypairs: [] }));
-    this.#sleep = { ...s, sessions: { ...s.sessions, peers, keysUntil: Infinity } };
   }
 
   /** Starts a Worker for the held packets (at most once per {@linkcode RETRY_MS} after a failure). */
@@ -213,8 +206,7 @@ export class WgPlaneHost implements PlaneRunner {
         return; // closed by stop()
       }
       if (this.#state !== "asleep") return;
-      const keysUntil = this.#sleep?.sessions.keysUntil ?? Infinity;
-      if (sharedNow() >= keysUntil) this.#expireKeys();
+      this.#kept.expireIfStale();
       this.#readUdp(io);
       this.#readTun(io);
       if (this.#held.tun.length + this.#held.udp.length > 0) this.#wake();

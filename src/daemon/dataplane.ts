@@ -93,6 +93,17 @@ export function udpSource(udp: UdpSocket, receiver: PacketReceiver, mtu: number)
   };
 }
 
+/**
+ * `pkt` copied to {@linkcode TRANSPORT_HEADER_SIZE} in a buffer with room for WireGuard's header,
+ * padding and tag around it, as the loop's buffers have: a packet read outside the loop (while the
+ * plane slept) that `Device.sendPackets` seals in place.
+ */
+export function sendBuffer(pkt: Uint8Array): Uint8Array {
+  const buf = new Uint8Array(TRANSPORT_HEADER_SIZE + pkt.length + 16 + TRANSPORT_OVERHEAD);
+  buf.set(pkt, TRANSPORT_HEADER_SIZE);
+  return buf;
+}
+
 /** A TunSink that writes to a packet device. */
 export function tunSink(tun: PacketDevice): TunSink {
   return { write: (bufs, sizes, offset, count) => void tun.writeBatch(bufs, sizes, offset, count) };

@@ -27,7 +27,8 @@ import type { EnginePorts } from "./engine.ts";
 import type { NodeLink } from "./node_link.ts";
 import { type PlaneMode, planeModeDefault } from "./plane_thread.ts";
 import { TsPlaneHost } from "./ts_plane_host.ts";
-import { type PlaneRest, restDefault, type TsPlaneStatus } from "./ts_plane_messages.ts";
+import { restDefault } from "./plane_rest.ts";
+import type { PlaneRest, TsPlaneStatus } from "./ts_plane_messages.ts";
 
 const NO_DROPS: DropCounters = Object.freeze(zeroDrops());
 

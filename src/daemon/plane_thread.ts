@@ -11,7 +11,7 @@
 import { EventFd } from "../../ffi/eventfd.ts";
 import type { DeviceStatus } from "./device_status.ts";
 import { Control, type FromPlane } from "./plane_messages.ts";
-import { restDefault } from "./ts_plane_messages.ts";
+import { restDefault } from "./plane_rest.ts";
 import type { PlaneSpec } from "./wg_plane.ts";
 import { WgPlaneHost } from "./wg_plane_host.ts";
 

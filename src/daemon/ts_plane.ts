@@ -17,16 +17,15 @@ import { parsePrefix } from "../net/ip.ts";
 import { UdpConn } from "../magicsock/udp_conn.ts";
 import { type Bind, Device, type SavedPeer } from "../wireguard/device.ts";
 import { wipeSavedSessions } from "../wireguard/session_state.ts";
-import { TRANSPORT_HEADER_SIZE, TRANSPORT_OVERHEAD } from "../wireguard/transport.ts";
-import { DataPlane, type LoopWaiter } from "./dataplane.ts";
+import { TRANSPORT_HEADER_SIZE } from "../wireguard/transport.ts";
+import { DataPlane, type LoopWaiter, sendBuffer } from "./dataplane.ts";
 import { filteredSink } from "./filtered_sink.ts";
+import { planeSessions, restGate } from "./plane_rest.ts";
 import { tailnetOutbound } from "./tailnet_outbound.ts";
 import {
   CommandJoiner,
   type FromTsPlane,
   type PlaneCommand,
-  type PlaneRest,
-  planeSessions,
   RecordKind,
   sharedNow,
   type TsPlaneSpec,
@@ -37,8 +36,6 @@ import {
 const NOTE_TRUSTED_MS = 250;
 /** The same while the path is in doubt: each note may start disco pings, so sooner. */
 const NOTE_UNTRUSTED_MS = 50;
-/** How often the loop asks whether the plane is at rest, ms. */
-const REST_CHECK_MS = 1_000;
 
 /** Where one peer's packets go. */
 interface Route {
@@ -72,10 +69,8 @@ export class TsPlane {
   /** The previous plane's sessions by node key (hex), each taken when its peer is added. */
   readonly #saved = new Map<string, SavedPeer>();
   readonly #savedAt: number;
-  readonly #rest: PlaneRest | null;
-  #restCheckedAt = 0;
-  #activeAt = performance.now();
-  #moved = 0;
+  /** Whether the plane may sleep now (null: it never does). */
+  readonly #mayRest: (() => boolean) | null;
   readonly #outbound: (buf: Uint8Array, off: number, len: number) => boolean;
   #stamp = 0;
   #noPath = 0;
@@ -87,7 +82,6 @@ export class TsPlane {
   /** Builds the plane on the spec's TUN queue and UDP socket (adopted: the node closes them). */
   constructor(spec: TsPlaneSpec, waiter: LoopWaiter, post: (m: FromTsPlane) => void) {
     this.#post = post;
-    this.#rest = spec.rest ?? null;
     if (spec.flows && spec.flows.length > 0) (this.#flows = new FlowTable()).restore(spec.flows);
     for (const p of spec.sessions?.peers ?? []) this.#saved.set(toHex(p.publicKey), p);
     this.#savedAt = spec.sessions?.savedAt ?? 0;
@@ -106,6 +100,7 @@ export class TsPlane {
       log: (line) => post({ type: "log", line }),
     });
     this.#udp.attach(this.device);
+    this.#mayRest = spec.rest ? restGate(this.device, spec.rest) : null;
     const outbound = this.#outbound = tailnetOutbound({
       dns: (pkt) => post({ type: "dns", pkt }),
       kernelTun: true,
@@ -128,9 +123,7 @@ export class TsPlane {
       this.device.receivePackets([data], [data.length], [key], 1);
     } else if (record[0] === RecordKind.TUN) {
       const len = record.length - 1, off = TRANSPORT_HEADER_SIZE;
-      // Room for WireGuard's header, padding and tag around the packet, as the loop's buffers.
-      const buf = new Uint8Array(off + len + 16 + TRANSPORT_OVERHEAD);
-      buf.set(record.subarray(1), off);
+      const buf = sendBuffer(record.subarray(1));
       if (!this.#outbound(buf, off, len)) this.device.sendPackets([buf], [len], off, 1);
     } else if (record[0] === RecordKind.COMMAND || record[0] === RecordKind.COMMAND_PART) {
       const c = this.#joiner.take(record);
@@ -215,18 +208,7 @@ export class TsPlane {
    * sessions.
    */
   #atRest(): boolean {
-    const rest = this.#rest;
-    const now = performance.now();
-    if (rest === null || now - this.#restCheckedAt < REST_CHECK_MS) return false;
-    this.#restCheckedAt = now;
-    let moved = 0;
-    for (const p of this.device.peers()) moved += p.rxBytes + p.txBytes;
-    if (moved !== this.#moved) {
-      this.#moved = moved;
-      this.#activeAt = now;
-      return false;
-    }
-    if (now - this.#activeAt < rest.quietMs || !this.device.atRest()) return false;
+    if (this.#mayRest === null || !this.#mayRest()) return false;
     const flows = (this.#filter?.flows ?? this.#flows)?.entries() ?? null;
     this.#post({
       type: "asleep",

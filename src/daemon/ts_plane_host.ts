@@ -18,20 +18,16 @@ import { Poller } from "../../ffi/poll.ts";
 import type { TunDevice } from "../../ffi/tun.ts";
 import type { UdpSocket } from "../../ffi/udp.ts";
 import { fromHex, toHex } from "../bytes/hex.ts";
-import { looksLikeDisco } from "../disco/frame.ts";
-import { isQuad100Query } from "../dns/quad100_query.ts";
 import { addrKey, MAX_ADDRS_PER_PEER } from "../magicsock/addr_key.ts";
 import type { MagicUdp } from "../magicsock/magicsock.ts";
 import { ByteRing } from "../net/byte_ring.ts";
 import { formatPrefix, type IpPrefix } from "../net/ip.ts";
-import { ParsedPacket, parsePacket } from "../net/packet_parse.ts";
 import type { FilterRule } from "../netmap/tailcfg.ts";
-import { looksLikeStunResponse } from "../stun/sniff.ts";
 import type { PacketReceiver } from "../wireguard/device.ts";
 import { zeroDrops } from "../wireguard/drops.ts";
 import { wipeSavedSessions } from "../wireguard/session_state.ts";
-import { looksLikeWireGuard } from "../wireguard/sniff.ts";
 import { KeptSessions } from "./kept_sessions.ts";
+import { SleepIo } from "./sleep_io.ts";
 import { mergePlaneStatus } from "./ts_plane_status.ts";
 import { RING_BYTES, type TsPlaneHandlers, TsPlaneLink } from "./ts_plane_link.ts";
 import {
@@ -352,64 +348,9 @@ export class TsPlaneHost implements PacketReceiver {
         this.#byAddr,
         this.#parts.handlers,
       );
-      io.readTun(tun, (pkt) => this.#hold({ kind: "tun", pkt }), this.#parts.handlers);
+      const handlers = this.#parts.handlers;
+      io.readTun(tun, (pkt) => this.#hold({ kind: "tun", pkt }), (q) => handlers.dns(q));
       if (this.#held.length > 0) this.#wake();
     }
   }
-}
-
-/** The sleeping node's reads: a few buffers, only what an idle node's traffic needs. */
-class SleepIo {
-  readonly #bufs: Uint8Array[];
-  readonly #sizes: number[];
-  readonly #addrs: Uint8Array[];
-  readonly #parsed = new ParsedPacket();
-
-  constructor(mtu: number) {
-    this.#bufs = Array.from({ length: 8 }, () => new Uint8Array(Math.max(2048, mtu + 128)));
-    this.#sizes = new Array<number>(8).fill(0);
-    this.#addrs = Array.from({ length: 8 }, () => new Uint8Array(28));
-  }
-
-  /** WireGuard from a known peer address is held; disco and STUN go to magicsock. */
-  readUdp(
-    sock: UdpSocket,
-    hold: (key: Uint8Array, pkt: Uint8Array) => void,
-    byAddr: ReadonlyMap<number | string, Uint8Array>,
-    to: Pick<TsPlaneHandlers, "disco" | "stun">,
-  ): void {
-    const bufs = this.#bufs, sizes = this.#sizes, addrs = this.#addrs;
-    for (let rounds = 0; rounds < 16; rounds++) {
-      const m = sock.recvBatch(bufs, sizes, addrs, 0);
-      for (let i = 0; i < m; i++) {
-        const pkt = bufs[i].subarray(0, sizes[i]);
-        if (looksLikeWireGuard(pkt)) {
-          const key = byAddr.get(addrKey(addrs[i]));
-          if (key) hold(key, pkt.slice());
-        } else if (looksLikeDisco(pkt)) to.disco(pkt.slice(), addrs[i].slice());
-        else if (looksLikeStunResponse(pkt)) to.stun(pkt.slice(), addrs[i].slice());
-      }
-      if (m === 0 && !sock.pending) return;
-    }
-  }
-
-  /** Quad-100 queries go to MagicDNS; multicast (router and listener chatter) is dropped. */
-  readTun(tun: TunDevice, hold: (pkt: Uint8Array) => void, to: Pick<TsPlaneHandlers, "dns">) {
-    const bufs = this.#bufs, sizes = this.#sizes;
-    for (let rounds = 0; rounds < 16; rounds++) {
-      const n = tun.readBatch(bufs, sizes, 0);
-      for (let i = 0; i < n; i++) {
-        const pkt = bufs[i].subarray(0, sizes[i]);
-        const p = parsePacket(pkt, this.#parsed);
-        if (isQuad100Query(p)) to.dns(pkt.slice());
-        else if (p.problem === null && !isMulticast(p)) hold(pkt.slice());
-      }
-      if (n === 0 && !tun.pending) return;
-    }
-  }
-}
-
-function isMulticast(p: ParsedPacket): boolean {
-  const b = p.buf[p.dstOff];
-  return p.version === 4 ? b >= 224 : b === 0xff;
 }

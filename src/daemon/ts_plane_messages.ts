@@ -12,7 +12,7 @@ import type { TunHandle } from "../../ffi/tun.ts";
 import type { UdpHandle } from "../../ffi/udp.ts";
 import type { FilterStats } from "../filter/filter.ts";
 import type { FilterRule } from "../netmap/tailcfg.ts";
-import type { Device, DropCounters } from "../wireguard/device.ts";
+import type { DropCounters } from "../wireguard/device.ts";
 import type { SavedPeer } from "../wireguard/session_state.ts";
 import type { Timings } from "../wireguard/timings.ts";
 
@@ -52,19 +52,6 @@ export function sharedNow(): number {
 }
 
 /**
- * A device's sessions for the next plane, saved now (the device must send nothing after):
- * `keysUntil` is when the last of them passes Reject-After-Time.
- */
-export function planeSessions(device: Device): PlaneSessions {
-  const peers = device.saveSessions();
-  const savedAt = sharedNow();
-  const reject = device.timings.rejectAfterTime;
-  let left = 0;
-  for (const p of peers) for (const k of p.keypairs) left = Math.max(left, reject - k.ageMs);
-  return { peers, savedAt, keysUntil: savedAt + left };
-}
-
-/**
  * When the Worker gives its thread back: its device at rest (`Device.atRest`: no handshake or
  * keepalive owed) and no WireGuard byte moved for `quietMs`. Its sessions go to the node, and
  * the Worker the node starts for the next packet goes on with them.
@@ -72,23 +59,6 @@ export function planeSessions(device: Device): PlaneSessions {
 export interface PlaneRest {
   /** No packet in or out for this long, ms. */
   quietMs: number;
-}
-
-/**
- * Sleep once at rest and quiet this long: past the keepalive (10 s) and new-handshake (15 s)
- * timers that traffic starts, and long enough that a conversation's pauses rarely pay a wake-up.
- */
-export const REST_DEFAULT: PlaneRest = { quietMs: 30_000 };
-
-/**
- * When a Worker plane sleeps unless told: {@linkcode REST_DEFAULT}; never with
- * `WARREN_PLANE_SLEEP=0`; `WARREN_PLANE_QUIET_MS` sets the quiet time (tests).
- */
-export function restDefault(): PlaneRest | null {
-  if (Deno.env.get("WARREN_PLANE_SLEEP") === "0") return null;
-  const quiet = Number(Deno.env.get("WARREN_PLANE_QUIET_MS") ?? NaN);
-  if (!(quiet > 0)) return REST_DEFAULT;
-  return { quietMs: quiet };
 }
 
 /** Node → Worker, once, by `postMessage`. */

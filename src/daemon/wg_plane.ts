@@ -17,13 +17,18 @@ import { Device } from "../wireguard/device.ts";
 import type { PeerConfig } from "../wireguard/peer.ts";
 import { wipeSavedSessions } from "../wireguard/session_state.ts";
 import type { Timings } from "../wireguard/timings.ts";
-import { TRANSPORT_HEADER_SIZE, TRANSPORT_OVERHEAD } from "../wireguard/transport.ts";
-import { DataPlane, type LoopWaiter, tunSink, udpBind, udpSource } from "./dataplane.ts";
+import { TRANSPORT_HEADER_SIZE } from "../wireguard/transport.ts";
+import {
+  DataPlane,
+  type LoopWaiter,
+  sendBuffer,
+  tunSink,
+  udpBind,
+  udpSource,
+} from "./dataplane.ts";
 import type { HeldPackets, WgPlaneState } from "./plane_messages.ts";
-import { type PlaneRest, planeSessions, sharedNow } from "./ts_plane_messages.ts";
-
-/** How often the loop asks whether the plane may sleep, ms. */
-const REST_CHECK_MS = 1_000;
+import { planeSessions, restGate } from "./plane_rest.ts";
+import { type PlaneRest, sharedNow } from "./ts_plane_messages.ts";
 
 /** Everything the data plane needs, as data that `postMessage` can carry. */
 export interface PlaneSpec {
@@ -79,7 +84,15 @@ export function buildWgPlane(
   if (spec.resume) resume(device, spec.resume);
   if (spec.held) replayHeld(device, spec.held);
   const udpIn = [udpSource(udp, device, device.mtu)];
-  const rest = spec.rest && asleep ? restCheck(device, spec.rest, asleep) : undefined;
+  let rest: (() => boolean) | undefined;
+  if (spec.rest && asleep) {
+    const mayRest = restGate(device, spec.rest);
+    rest = () => {
+      if (!mayRest()) return false;
+      asleep(planeState(device));
+      return true;
+    };
+  }
   const loop = new DataPlane(device, tun, udpIn, waiter, { rest });
   return { device, loop };
 }
@@ -103,37 +116,10 @@ function resume(device: Device, state: WgPlaneState): void {
 
 /** What woke the plane: TUN packets are sent, datagrams received, in the order read. */
 function replayHeld(device: Device, held: HeldPackets): void {
-  const off = TRANSPORT_HEADER_SIZE;
   for (const pkt of held.tun) {
-    const buf = new Uint8Array(off + pkt.length + 16 + TRANSPORT_OVERHEAD);
-    buf.set(pkt, off);
-    device.sendPackets([buf], [pkt.length], off, 1);
+    device.sendPackets([sendBuffer(pkt)], [pkt.length], TRANSPORT_HEADER_SIZE, 1);
   }
   for (const { pkt, from } of held.udp) device.receivePackets([pkt], [pkt.length], [from], 1);
-}
-
-/** The loop's rest hook: true (after handing up the state) once the plane may sleep. */
-function restCheck(
-  device: Device,
-  rest: PlaneRest,
-  asleep: (state: WgPlaneState) => void,
-): () => boolean {
-  let checkedAt = 0, activeAt = performance.now(), moved = -1;
-  return () => {
-    const now = performance.now();
-    if (now - checkedAt < REST_CHECK_MS) return false;
-    checkedAt = now;
-    let m = 0;
-    for (const p of device.peers()) m += p.rxBytes + p.txBytes;
-    if (m !== moved) {
-      moved = m;
-      activeAt = now;
-      return false;
-    }
-    if (now - activeAt < rest.quietMs || !device.atRest()) return false;
-    asleep(planeState(device));
-    return true;
-  };
 }
 
 /** The device's state for the next plane (this one sends nothing after). */

@@ -16,11 +16,11 @@ import { Poller } from "../../ffi/poll.ts";
 import { TunDevice } from "../../ffi/tun.ts";
 import { UdpSocket } from "../../ffi/udp.ts";
 import { wipeSavedSessions } from "../wireguard/session_state.ts";
-import { looksLikeWireGuard } from "../wireguard/sniff.ts";
 import type { DeviceStatus } from "./device_status.ts";
 import { KeptSessions } from "./kept_sessions.ts";
 import type { FromPlane, HeldPackets, WgPlaneState } from "./plane_messages.ts";
 import { type PlaneRunner, PlaneThread } from "./plane_thread.ts";
+import { SleepIo } from "./sleep_io.ts";
 import type { PlaneSpec } from "./wg_plane.ts";
 
 /** Packets held while the plane sleeps or wakes; more are dropped (their senders retry). */
@@ -33,12 +33,10 @@ const WATCH_WAIT_MS = 10_000;
 type State = "awake" | "sleeping" | "asleep" | "waking" | "stopped";
 
 /** The sleeping node's reads: this thread's views of the plane's fds, and a few buffers. */
-interface SleepIo {
+interface WatchIo {
   tun: TunDevice;
   udp: UdpSocket;
-  bufs: Uint8Array[];
-  sizes: number[];
-  addrs: Uint8Array[];
+  reads: SleepIo;
 }
 
 /** The Worker plane of a plain WireGuard node, awake or asleep. */
@@ -58,7 +56,7 @@ export class WgPlaneHost implements PlaneRunner {
   #held: HeldPackets = { tun: [], udp: [] };
   #retryAt = 0;
   #poller: Poller | null = null;
-  #io: SleepIo | null = null;
+  #io: WatchIo | null = null;
   #resolveDone!: () => void;
   /** Settles when the plane stopped for good: by {@linkcode stop}, or a Worker that failed. */
   readonly done: Promise<void> = new Promise((r) => this.#resolveDone = r);
@@ -195,9 +193,7 @@ export class WgPlaneHost implements PlaneRunner {
     const io = this.#io ??= {
       tun: TunDevice.adopt(this.#spec.tun),
       udp: UdpSocket.adopt(this.#spec.udp),
-      bufs: Array.from({ length: 8 }, () => new Uint8Array(Math.max(2048, this.#spec.mtu + 128))),
-      sizes: new Array<number>(8).fill(0),
-      addrs: Array.from({ length: 8 }, () => new Uint8Array(28)),
+      reads: new SleepIo(this.#spec.mtu),
     };
     while (this.#state === "asleep") {
       try {
@@ -207,37 +203,13 @@ export class WgPlaneHost implements PlaneRunner {
       }
       if (this.#state !== "asleep") return;
       this.#kept.expireIfStale();
-      this.#readUdp(io);
-      this.#readTun(io);
+      io.reads.readWireGuard(io.udp, (pkt, from) => {
+        if (this.#room()) this.#held.udp.push({ pkt, from });
+      });
+      io.reads.readTun(io.tun, (pkt) => {
+        if (this.#room()) this.#held.tun.push(pkt);
+      });
       if (this.#held.tun.length + this.#held.udp.length > 0) this.#wake();
-    }
-  }
-
-  /** WireGuard datagrams are held with their senders; anything else is not for this node. */
-  #readUdp(io: SleepIo): void {
-    const { bufs, sizes, addrs, udp } = io;
-    for (let rounds = 0; rounds < 16; rounds++) {
-      const m = udp.recvBatch(bufs, sizes, addrs, 0);
-      for (let i = 0; i < m; i++) {
-        const pkt = bufs[i].subarray(0, sizes[i]);
-        if (!looksLikeWireGuard(pkt)) continue;
-        if (this.#room()) this.#held.udp.push({ pkt: pkt.slice(), from: addrs[i].slice() });
-      }
-      if (m === 0 && !udp.pending) return;
-    }
-  }
-
-  /** Packets for the tunnel are held; multicast chatter (router and listener reports) is not. */
-  #readTun(io: SleepIo): void {
-    const { bufs, sizes, tun } = io;
-    for (let rounds = 0; rounds < 16; rounds++) {
-      const n = tun.readBatch(bufs, sizes, 0);
-      for (let i = 0; i < n; i++) {
-        const pkt = bufs[i].subarray(0, sizes[i]);
-        if (pkt.length < 20 || isMulticast(pkt)) continue;
-        if (this.#room()) this.#held.tun.push(pkt.slice());
-      }
-      if (n === 0 && !tun.pending) return;
     }
   }
 
@@ -246,11 +218,4 @@ export class WgPlaneHost implements PlaneRunner {
     this.heldDrops++;
     return false;
   }
-}
-
-/** Whether an IP packet's destination is multicast. */
-function isMulticast(pkt: Uint8Array): boolean {
-  const v = pkt[0] >> 4;
-  if (v === 4) return pkt[16] >= 224 && pkt[16] <= 239;
-  return v === 6 && pkt.length >= 40 && pkt[24] === 0xff;
 }

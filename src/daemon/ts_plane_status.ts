@@ -5,7 +5,7 @@
  * @module
  */
 import type { FilterStats } from "../filter/filter.ts";
-import type { DropCounters } from "../wireguard/drops.ts";
+import { addDrops } from "../wireguard/drops.ts";
 import type { TsPlaneStatus } from "./ts_plane_messages.ts";
 
 /** `a` and `b` added: per peer the byte counters summed and the later handshake kept. */
@@ -20,11 +20,9 @@ export function mergePlaneStatus(a: TsPlaneStatus, b: TsPlaneStatus): TsPlaneSta
       q.lastHandshakeWall = Math.max(q.lastHandshakeWall, p.lastHandshakeWall);
     }
   }
-  const drops = { ...a.drops };
-  for (const k of Object.keys(drops) as (keyof DropCounters)[]) drops[k] += b.drops[k];
   return {
     peers: [...peers.values()],
-    drops,
+    drops: addDrops({ ...a.drops }, b.drops),
     noPath: a.noPath + b.noPath,
     filter: mergeFilter(a.filter, b.filter),
   };

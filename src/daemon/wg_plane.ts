@@ -15,6 +15,7 @@ import { type UdpHandle, UdpSocket } from "../../ffi/udp.ts";
 import type { IpPrefix } from "../net/ip.ts";
 import { Device } from "../wireguard/device.ts";
 import type { PeerConfig } from "../wireguard/peer.ts";
+import { addDrops } from "../wireguard/drops.ts";
 import { wipeSavedSessions } from "../wireguard/session_state.ts";
 import type { Timings } from "../wireguard/timings.ts";
 import { TRANSPORT_HEADER_SIZE } from "../wireguard/transport.ts";
@@ -110,8 +111,7 @@ function resume(device: Device, state: WgPlaneState): void {
     peer.rxBytes = c.rxBytes;
     peer.txBytes = c.txBytes;
   }
-  const drops = device.drops as unknown as Record<string, number>;
-  for (const [k, v] of Object.entries(state.drops)) drops[k] = (drops[k] ?? 0) + v;
+  addDrops(device.drops, state.drops);
 }
 
 /** What woke the plane: TUN packets are sent, datagrams received, in the order read. */

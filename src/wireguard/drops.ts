@@ -32,3 +32,9 @@ export function zeroDrops(): DropCounters {
     handshake: 0,
   };
 }
+
+/** Adds `more`'s counts into `into` (counters of two devices, or of one device's two lives). */
+export function addDrops(into: DropCounters, more: Readonly<DropCounters>): DropCounters {
+  for (const k of Object.keys(into) as (keyof DropCounters)[]) into[k] += more[k];
+  return into;
+}

@@ -12,6 +12,7 @@
  */
 import { TunDevice, type TunHandle } from "../../ffi/tun.ts";
 import { type UdpHandle, UdpSocket } from "../../ffi/udp.ts";
+import { toHex } from "../bytes/hex.ts";
 import type { IpPrefix } from "../net/ip.ts";
 import { Device } from "../wireguard/device.ts";
 import type { PeerConfig } from "../wireguard/peer.ts";
@@ -103,9 +104,9 @@ function resume(device: Device, state: WgPlaneState): void {
   const { sessions } = state;
   device.restoreSessions(sessions.peers, Math.max(0, sharedNow() - sessions.savedAt));
   wipeSavedSessions(sessions.peers);
-  const byKey = new Map(state.peers.map((p) => [p.publicKey.join(), p]));
+  const byKey = new Map(state.peers.map((p) => [toHex(p.publicKey), p]));
   for (const peer of device.peers()) {
-    const c = byKey.get(peer.publicKey.join());
+    const c = byKey.get(toHex(peer.publicKey));
     if (!c) continue;
     if (c.endpoint) device.setEndpoint(peer, c.endpoint);
     peer.rxBytes = c.rxBytes;

@@ -16,10 +16,10 @@ async function sha256Hex(data: Uint8Array<ArrayBuffer> | string): Promise<string
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** What build.sh records: the SHA-256 of `sha256sum build.sh chacha20poly1305.c x25519.c`. */
+/** What build.sh records: the SHA-256 of `sha256sum build.sh chacha20poly1305.c x25519.c inet_sum.c`. */
 async function sourcesSha256(): Promise<string> {
   let manifest = "";
-  for (const name of ["build.sh", "chacha20poly1305.c", "x25519.c"]) {
+  for (const name of ["build.sh", "chacha20poly1305.c", "x25519.c", "inet_sum.c"]) {
     manifest += `${await sha256Hex(await Deno.readFile(`${here}${name}`))}  ${name}\n`;
   }
   return await sha256Hex(manifest);

@@ -1,6 +1,7 @@
 /**
- * The crypto WebAssembly instance (ChaCha20-Poly1305, NaCl secretbox, X25519;
- * one per isolate, made on first use) and the map of its fixed 32 MiB memory.
+ * The crypto WebAssembly instance (ChaCha20-Poly1305, NaCl secretbox, X25519,
+ * and the Internet checksum over packets in its memory; one per isolate, made
+ * on first use) and the map of its fixed 32 MiB memory.
  *
  * Memory never grows, so `memory.buffer` is one ArrayBuffer for the life of
  * the process and views into it never detach. The 32 MiB are reserved, not
@@ -76,6 +77,11 @@ export interface CryptoWasmExports {
    * out[0, 32); 0, or -1 when the result is all zero (a low-order point).
    */
   x25519(out: number, scalar: number, point: number): number;
+  /**
+   * The one's-complement sum (RFC 1071) of p[0, len) as big-endian 16-bit words, an odd last
+   * byte padded with zero, folded to 16 bits and not complemented (0 only for all-zero bytes).
+   */
+  inet_sum(p: number, len: number): number;
 }
 
 /** The instance, its memory and the address of each region. */
@@ -123,6 +129,21 @@ let instance: CryptoWasm | undefined;
  */
 export function cryptoWasm(): CryptoWasm {
   return instance ??= instantiate();
+}
+
+/**
+ * The shared instance if something has made it, else undefined: for code that takes the wasm
+ * path only for buffers already in its memory (which cannot exist before the instance does), so
+ * asking never compiles the module.
+ *
+ * @example
+ * ```ts
+ * import { cryptoWasm, loadedCryptoWasm } from "./instance.ts";
+ * console.assert(loadedCryptoWasm() === cryptoWasm());
+ * ```
+ */
+export function loadedCryptoWasm(): CryptoWasm | undefined {
+  return instance;
 }
 
 function instantiate(): CryptoWasm {

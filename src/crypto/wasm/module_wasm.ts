@@ -7,7 +7,7 @@
 export const CRYPTO_WASM_COMPILER = "Debian clang version 14.0.6";
 
 /** SHA-256 of `sha256sum build.sh chacha20poly1305.c x25519.c inet_sum.c`: the sources and flags {@link CRYPTO_WASM_BASE64} was built from. */
-export const CRYPTO_WASM_SOURCES_SHA256 = "9ffd510f2d5aa25d9e693ef0b4d6e55ead18093ce4a787e77436b921b697eb1e";
+export const CRYPTO_WASM_SOURCES_SHA256 = "97a6c642764036b6c5f66d66ec782cb3199306d6df0cafe1dbdb8d935669b107";
 
 /** SHA-256 of the wasm bytes in {@link CRYPTO_WASM_BASE64}. */
 export const CRYPTO_WASM_SHA256 = "2e5dc0f28193b31c8856fc0f4704775f25253c701927f0d63d9c58b2fa483c41";

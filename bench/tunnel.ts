@@ -6,7 +6,9 @@
  * Worker). Prints single-stream TCP throughput both ways, 4-stream
  * throughput, ping RTT, the ratio warren / wireguard-go for each, and each
  * warren's peak RSS. The pairs take turns per figure, so the machine's load
- * hits all of them alike. Then (unless `--skip-tailnet`) a warren tailnet pair
+ * hits all of them alike, and a warren ↔ warren pair against the same wireguard-go pair: what
+ * the tunnel moves when neither end is wireguard-go (warren ↔ wireguard-go is bounded by
+ * wireguard-go's own cost on its side). Then (unless `--skip-tailnet`) a warren tailnet pair
  * against a warren plain-WireGuard pair on the same two hosts of a test
  * tailnet, and a tailnet pair whose nodes run their data planes on the main thread
  * (`bench/_tailnet_pair.ts`).
@@ -23,6 +25,8 @@ import { WarrenNode } from "../src/testbed/warren_node.ts";
 import { WireguardGo } from "../src/testbed/wireguard_go.ts";
 import { exitUnlessReady } from "./_needs.ts";
 import { iperf3 } from "./_iperf.ts";
+import { cpuSeconds } from "./_proc.ts";
+import { findDenoPid } from "./_rss.ts";
 import { tailnetAgainstWireguard } from "./_tailnet_pair.ts";
 
 const { values } = parseArgs({
@@ -41,6 +45,8 @@ interface Pair {
   client: Netns;
   serverIp: string;
   server: Netns;
+  /** The client warren's deno process, whose CPU time each transfer reads; none for wireguard-go. */
+  warrenPid?: number;
 }
 
 async function iperf(p: Pair, args: string[]): Promise<number> {
@@ -64,6 +70,7 @@ try {
   };
   const [a, b, c, d] = [await mk("a"), await mk("b"), await mk("c"), await mk("d")];
   const [e, f] = [await mk("e"), await mk("f")];
+  const [g, h] = [await mk("g"), await mk("h")];
   await linkPair(a, b, {
     a4: "10.251.0.1",
     b4: "10.251.0.2",
@@ -82,7 +89,13 @@ try {
     a6: "fd00:253::1",
     b6: "fd00:253::2",
   });
-  const keys = [0, 1, 2, 3, 4, 5].map(() => generatePrivateKey());
+  await linkPair(g, h, {
+    a4: "10.254.0.1",
+    b4: "10.254.0.2",
+    a6: "fd00:254::1",
+    b6: "fd00:254::2",
+  });
+  const keys = [0, 1, 2, 3, 4, 5, 6, 7].map(() => generatePrivateKey());
   const pub = (i: number) => formatWgKey(publicKeyFrom(keys[i]));
   const wgPeer = (
     name: string,
@@ -101,6 +114,7 @@ try {
       peers: [{ publicKey: pub(peer), allowedIps: [`${peerAddr}/32`], endpoint: ep }],
     }, dir);
 
+  /** A warren on host `side` (1 or 2) of link `net`: 10.250.net.side inside, 10.2(50+net).0.side outside. */
   const warrenOn = async (
     ns: Netns,
     tun: string,
@@ -108,13 +122,15 @@ try {
     peer: number,
     net: number,
     env: Record<string, string>,
+    side = 1,
   ) => {
+    const other = 3 - side;
     const node = await WarrenNode.start(
       ns,
       tun,
-      `[Interface]\nPrivateKey = ${formatWgKey(keys[self])}\nAddress = 10.250.${net}.1/24\n` +
+      `[Interface]\nPrivateKey = ${formatWgKey(keys[self])}\nAddress = 10.250.${net}.${side}/24\n` +
         `ListenPort = 51820\n\n[Peer]\nPublicKey = ${pub(peer)}\n` +
-        `AllowedIPs = 10.250.${net}.2/32\nEndpoint = 10.2${50 + net}.0.2:51820\n`,
+        `AllowedIPs = 10.250.${net}.${other}/32\nEndpoint = 10.2${50 + net}.0.${other}:51820\n`,
       dir,
       [],
       env,
@@ -126,6 +142,9 @@ try {
     WARREN_DATAPLANE: Deno.env.get("WARREN_DATAPLANE") ?? "main",
   });
   const warren1 = await warrenOn(e, "wb-warren1", 4, 5, 3, { WARREN_DATAPLANE: "pool" });
+  const shipped = { WARREN_DATAPLANE: Deno.env.get("WARREN_DATAPLANE") ?? "main" };
+  const warrenG = await warrenOn(g, "wb-warren-g", 6, 7, 4, shipped);
+  await warrenOn(h, "wb-warren-h", 7, 6, 4, shipped, 2);
   for (
     const wg of [
       await wgPeer(
@@ -168,48 +187,91 @@ try {
   ) stops.push(() => wg.stop());
 
   const pairs: Pair[] = [
-    { label: "warren↔wireguard-go", client: a, server: b, serverIp: "10.250.1.2" },
-    { label: "warren (main thread)↔wireguard-go", client: e, server: f, serverIp: "10.250.3.2" },
+    {
+      label: "warren↔wireguard-go",
+      client: a,
+      server: b,
+      serverIp: "10.250.1.2",
+      warrenPid: await findDenoPid(warren.proc.pid),
+    },
+    {
+      label: "warren (main thread)↔wireguard-go",
+      client: e,
+      server: f,
+      serverIp: "10.250.3.2",
+      warrenPid: await findDenoPid(warren1.proc.pid),
+    },
+    {
+      label: "warren↔warren",
+      client: g,
+      server: h,
+      serverIp: "10.250.4.2",
+      warrenPid: await findDenoPid(warrenG.proc.pid),
+    },
     { label: "wireguard-go↔wireguard-go", client: c, server: d, serverIp: "10.250.2.2" },
   ];
   for (const p of pairs) await pingRtt(p); // handshakes and warm-up
 
-  const rows: [string, number, number, number, string][] = [];
+  /** One figure: its name, a value per pair (in `pairs` order, wireguard-go's pair last). */
+  const rows: { name: string; values: number[]; better: "higher" | "lower" }[] = [];
   const measure = async (
     name: string,
     f: (p: Pair) => Promise<number>,
     better: "higher" | "lower",
   ) => {
-    const [w, w1, r] = [await f(pairs[0]), await f(pairs[1]), await f(pairs[2])];
-    rows.push([name, w, w1, r, better]);
+    const values: number[] = [];
+    for (const p of pairs) values.push(await f(p));
+    rows.push({ name, values, better });
   };
-  await measure("TCP 1 stream, sender → receiver (Mbit/s)", (p) => iperf(p, []), "higher");
-  await measure("TCP 1 stream, receiver → sender (Mbit/s)", (p) => iperf(p, ["-R"]), "higher");
-  await measure("TCP 4 streams (Mbit/s)", (p) => iperf(p, ["-P", "4"]), "higher");
+  /** The client warren's CPU seconds per GB (10^9 bytes) each pair's transfers moved. */
+  const cpuRows: { name: string; values: number[] }[] = [];
+  const transfer = async (name: string, args: string[]) => {
+    const cpu: number[] = [];
+    await measure(name, async (p) => {
+      const before = p.warrenPid === undefined ? NaN : cpuSeconds(p.warrenPid);
+      const mbit = await iperf(p, args);
+      const used = p.warrenPid === undefined ? NaN : cpuSeconds(p.warrenPid) - before;
+      cpu.push(used / (mbit * SECONDS / 8000));
+      return mbit;
+    }, "higher");
+    cpuRows.push({ name, values: cpu.slice(0, -1) });
+  };
+  await transfer("TCP 1 stream, sender → receiver (Mbit/s)", []);
+  await transfer("TCP 1 stream, receiver → sender (Mbit/s)", ["-R"]);
+  await transfer("TCP 4 streams (Mbit/s)", ["-P", "4"]);
   await measure("ping RTT avg (ms)", pingRtt, "lower");
-  const rss = [await warren.peakRssKiB(), await warren1.peakRssKiB()];
+  const rss = [warren, warren1, warrenG].map((w) => w.peakRssKiB());
 
   console.log(
     `\nwarren tunnel benchmark (${SECONDS} s per iperf3 run, ${Deno.build.arch}, ` +
       `${navigator.hardwareConcurrency} cores)`,
   );
-  const cols = ["warren↔wg-go", "ratio", "1-thread↔wg-go", "ratio", "wg-go↔wg-go"];
-  console.log(`${"metric".padEnd(42)} ${cols.map((c) => c.padStart(14)).join(" ")}`);
-  for (const [name, w, w1, r, better] of rows) {
-    const fmt = (x: number) => x.toFixed(name.includes("(ms)") ? 3 : 0).padStart(14);
-    const ratio = (x: number) => (x / r).toFixed(2).padStart(14);
+  const cols = ["warren↔wg-go", "1-thread↔wg-go", "warren↔warren"].flatMap((c) => [c, "ratio"]);
+  const pad = (c: string) => c.padStart(14);
+  console.log(`${"metric".padEnd(42)} ${[...cols, "wg-go↔wg-go"].map(pad).join(" ")}`);
+  for (const { name, values, better } of rows) {
+    const fmt = (x: number) => pad(x.toFixed(name.includes("(ms)") ? 3 : 0));
+    const ref = values[values.length - 1];
+    const cells = values.slice(0, -1).flatMap((x) => [fmt(x), pad((x / ref).toFixed(2))]);
     console.log(
-      `${name.padEnd(42)} ${fmt(w)} ${ratio(w)} ${fmt(w1)} ${ratio(w1)} ${fmt(r)}` +
+      `${name.padEnd(42)} ${[...cells, fmt(ref)].join(" ")}` +
         (better === "lower" ? "  (lower is better)" : ""),
     );
   }
-  const mib = (k: number) => (k / 1024).toFixed(1).padStart(14);
+  const mib = async (k: Promise<number>) => pad(((await k) / 1024).toFixed(1));
   console.log(
-    `${"warren peak RSS (MiB)".padEnd(42)} ${mib(rss[0])} ${"".padStart(14)} ${mib(rss[1])}`,
+    `${"warren peak RSS (MiB)".padEnd(42)} ` +
+      (await Promise.all(rss.map(mib))).join(` ${pad("")} `),
   );
+  for (const { name, values } of cpuRows) {
+    const label = `warren CPU s/GB, ${name.replace(/^TCP /, "").replace(/ \(Mbit\/s\)$/, "")}`;
+    console.log(`${label.padEnd(42)} ${values.map((x) => pad(x.toFixed(2))).join(` ${pad("")} `)}`);
+  }
   console.log(
-    "ratio = warren↔wireguard-go / wireguard-go↔wireguard-go; warren is the client side. " +
-      "1-thread: warren with its data plane on the main thread (WARREN_DATAPLANE=pool).",
+    "ratio = the pair's figure / wireguard-go↔wireguard-go's; warren is the client side. " +
+      "1-thread: warren with its data plane on the main thread (WARREN_DATAPLANE=pool). " +
+      "warren↔warren: both ends warren as shipped. CPU s/GB: the client warren's user+system " +
+      "time (all its threads) per 10^9 bytes moved, over the whole iperf3 run.",
   );
   if (!values["skip-tailnet"]) {
     const pairRows = await tailnetAgainstWireguard(

@@ -27,3 +27,24 @@ export async function udpRcvbufErrors(ns: Execer): Promise<number> {
   const v6 = /^Udp6RcvbufErrors\s+(\d+)/m.exec((await ns.exec(["cat", "/proc/net/snmp6"])).stdout);
   return Number(v4[1].split(/\s+/)[i]) + Number(v6?.[1] ?? 0);
 }
+
+/** The V8 flags under which `perf report` names a profiled warren's JS frames and wasm functions. */
+export const PERF_V8_FLAGS = "--perf-basic-prof,--logfile=/dev/null";
+
+/**
+ * Starts `perf record -g` on `pid` into `file` (its directory made if missing); resolves once
+ * perf is attached, with the function that stops it and waits until the file is written.
+ */
+export async function startPerf(pid: number, file: string): Promise<() => Promise<void>> {
+  await Deno.mkdir(file.slice(0, Math.max(0, file.lastIndexOf("/"))) || ".", { recursive: true });
+  const p = new Deno.Command("perf", {
+    args: ["record", "-g", "-o", file, "-p", String(pid)],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  await new Promise((r) => setTimeout(r, 300));
+  return async () => {
+    p.kill("SIGINT");
+    await p.status;
+  };
+}

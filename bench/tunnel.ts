@@ -13,7 +13,11 @@
  * tailnet, and a tailnet pair whose nodes run their data planes on the main thread
  * (`bench/_tailnet_pair.ts`).
  *
- *   deno task bench [--seconds 5] [--skip-tailnet]
+ *   deno task bench [--seconds 5] [--skip-tailnet] [--profile DIR]
+ *
+ * `--profile DIR` records the first pair's warren (the shipped data plane, sending to
+ * wireguard-go) with `perf record` during its single-stream runs, V8's `--perf-basic-prof`
+ * naming the JS frames: DIR/send.data and DIR/receive.data, for `perf report -i`.
  *
  * @module
  */
@@ -25,7 +29,7 @@ import { WarrenNode } from "../src/testbed/warren_node.ts";
 import { WireguardGo } from "../src/testbed/wireguard_go.ts";
 import { exitUnlessReady } from "./_needs.ts";
 import { iperf3 } from "./_iperf.ts";
-import { cpuSeconds } from "./_proc.ts";
+import { cpuSeconds, PERF_V8_FLAGS, startPerf } from "./_proc.ts";
 import { findDenoPid } from "./_rss.ts";
 import { tailnetAgainstWireguard } from "./_tailnet_pair.ts";
 
@@ -34,6 +38,7 @@ const { values } = parseArgs({
   options: {
     seconds: { type: "string", default: "5" },
     "skip-tailnet": { type: "boolean", default: false },
+    profile: { type: "string" },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -140,6 +145,7 @@ try {
   };
   const warren = await warrenOn(a, "wb-warren", 0, 1, 1, {
     WARREN_DATAPLANE: Deno.env.get("WARREN_DATAPLANE") ?? "main",
+    ...(values.profile === undefined ? {} : { DENO_V8_FLAGS: PERF_V8_FLAGS }),
   });
   const warren1 = await warrenOn(e, "wb-warren1", 4, 5, 3, { WARREN_DATAPLANE: "pool" });
   const shipped = { WARREN_DATAPLANE: Deno.env.get("WARREN_DATAPLANE") ?? "main" };
@@ -225,19 +231,23 @@ try {
   };
   /** The client warren's CPU seconds per GB (10^9 bytes) each pair's transfers moved. */
   const cpuRows: { name: string; values: number[] }[] = [];
-  const transfer = async (name: string, args: string[]) => {
+  const transfer = async (name: string, args: string[], profileAs?: string) => {
     const cpu: number[] = [];
     await measure(name, async (p) => {
+      const perf = profileAs === undefined || values.profile === undefined || p !== pairs[0]
+        ? null
+        : await startPerf(p.warrenPid!, `${values.profile}/${profileAs}.data`);
       const before = p.warrenPid === undefined ? NaN : cpuSeconds(p.warrenPid);
       const mbit = await iperf(p, args);
       const used = p.warrenPid === undefined ? NaN : cpuSeconds(p.warrenPid) - before;
+      await perf?.();
       cpu.push(used / (mbit * SECONDS / 8000));
       return mbit;
     }, "higher");
     cpuRows.push({ name, values: cpu.slice(0, -1) });
   };
-  await transfer("TCP 1 stream, sender → receiver (Mbit/s)", []);
-  await transfer("TCP 1 stream, receiver → sender (Mbit/s)", ["-R"]);
+  await transfer("TCP 1 stream, sender → receiver (Mbit/s)", [], "send");
+  await transfer("TCP 1 stream, receiver → sender (Mbit/s)", ["-R"], "receive");
   await transfer("TCP 4 streams (Mbit/s)", ["-P", "4"]);
   await measure("ping RTT avg (ms)", pingRtt, "lower");
   const rss = [warren, warren1, warrenG].map((w) => w.peakRssKiB());

@@ -28,7 +28,7 @@ import { exitUnlessReady } from "./_needs.ts";
 import { Tailnet } from "../src/testbed/tailnet.ts";
 import { USERSPACE_NETWORKING } from "../src/daemon/node_link.ts";
 import { RELEASE_AFTER_MS } from "../src/cli/release_startup.ts";
-import { cpuSeconds, udpRcvbufErrors } from "./_proc.ts";
+import { cpuSeconds, PERF_V8_FLAGS, startPerf, udpRcvbufErrors } from "./_proc.ts";
 import { findDenoPid } from "./_rss.ts";
 
 const { values } = parseArgs({
@@ -114,7 +114,9 @@ try {
       // faults back in what it still runs: that is start-up, not the steady state measured.
       const settled = upAt + RELEASE_AFTER_MS + 500 - Date.now();
       if (settled > 0) await new Promise((r) => setTimeout(r, settled));
-      perf = profile === undefined ? null : await startPerf(profile);
+      perf = profile === undefined
+        ? null
+        : await startPerf(await nodePid("node-cli"), `${profile}/perf.data`);
       const pids = [await nodePid("node-cli"), await nodePid("node-srv")];
       const before = pids.map(cpuSeconds);
       const sentBefore = await netstackSent();
@@ -145,29 +147,12 @@ try {
     return ns?.ip.sent ?? null;
   };
   const nodePid = (name: string) => findDenoPid(t.procs.get(name)!.child.pid);
-  /** Starts perf on the userspace node; returns its stop. */
-  const startPerf = async (dir: string) => {
-    await Deno.mkdir(dir, { recursive: true });
-    const pid = await nodePid("node-cli");
-    const p = new Deno.Command("perf", {
-      args: ["record", "-g", "-o", `${dir}/perf.data`, "-p", String(pid)],
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    await new Promise((r) => setTimeout(r, 300));
-    return async () => {
-      p.kill("SIGINT");
-      await p.status;
-    };
-  };
 
   const kern = await measure([], undefined, [], []);
   const user = await measure(
     ["--socks5-server", SOCKS],
     USERSPACE_NETWORKING,
-    values.profile === undefined
-      ? []
-      : ["env", "DENO_V8_FLAGS=--perf-basic-prof,--logfile=/dev/null"],
+    values.profile === undefined ? [] : ["env", `DENO_V8_FLAGS=${PERF_V8_FLAGS}`],
     ["--socks5", SOCKS],
     values.profile,
   );

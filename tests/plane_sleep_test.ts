@@ -74,6 +74,8 @@ testOrSkip(import.meta, skip, {
       const third = await t.status("alpha");
       assert.notEqual(third.dataPlaneAsleep, true);
       assert.equal(third.peers[0].latestHandshake, handshake, "beta's session still works");
+      // Every packet that woke it was held for the next Worker: none past the held queue.
+      assert.equal((third.drops as Record<string, number>).heldOverflow, 0);
       assert.equal((await t.status("beta")).peers[0].latestHandshake, handshake);
     } finally {
       await t.close();

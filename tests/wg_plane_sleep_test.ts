@@ -18,6 +18,7 @@ interface Status {
   dataPlane: string;
   dataPlaneAsleep?: true;
   peers: { latestHandshake: number; rxBytes: number; txBytes: number; endpoint: string | null }[];
+  drops: Record<string, number>;
 }
 
 testOrSkip(import.meta, skip, {
@@ -80,6 +81,8 @@ testOrSkip(import.meta, skip, {
       assert.equal(again.dataPlaneAsleep, undefined);
       assert.equal(again.peers[0].latestHandshake, handshake, "still no handshake");
       assert.ok(again.peers[0].rxBytes > woke.peers[0].rxBytes);
+      // Every packet that woke it was held for the next Worker: none past the held queue.
+      assert.equal(again.drops.heldOverflow, 0);
 
       const { code, log } = await node.stop();
       assert.equal(code, 0, log);

@@ -87,6 +87,8 @@ export interface NodePlane {
   readonly mode: PlaneMode;
   /** Whether its Worker sleeps now (the node's idle state; absent on the main thread). */
   readonly asleep?: boolean;
+  /** Packets dropped past the held queue while the Worker slept or woke (absent on the main thread). */
+  readonly heldDrops?: number;
   /** magicsock's UDP socket. */
   readonly udp: MagicUdp & { readonly port: number };
   /** magicsock, on the main thread either way. */
@@ -184,6 +186,9 @@ async function workerPlane(parts: NodePlaneParts, onFail: (m: string) => void): 
     mode: "worker",
     get asleep() {
       return host.asleep;
+    },
+    get heldDrops() {
+      return host.heldDrops;
     },
     udp,
     magic: m,

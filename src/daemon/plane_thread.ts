@@ -28,6 +28,11 @@ export interface PlaneRunner {
   readonly mode: PlaneMode;
   /** Whether its Worker sleeps now (absent: it never does). */
   readonly asleep?: boolean;
+  /**
+   * Packets read while the Worker slept or woke that found the held queue full and were dropped
+   * (absent: it never sleeps).
+   */
+  readonly heldDrops?: number;
   /** Settles when the loop has stopped, by request or by failure (logged). */
   readonly done: Promise<void>;
 }

@@ -166,7 +166,12 @@ export interface NodeStatus {
   dataPlaneAsleep?: true;
   /** Peers. */
   peers: PeerStatus[];
-  /** Dropped packets by reason. */
+  /**
+   * Dropped packets by reason: the WireGuard device's (`noRoute`, `malformed`,
+   * `unauthenticated`, `replay`, `sourceNotAllowed`, `handshake`), a tailnet node's `noPath`,
+   * and where the Worker data plane sleeps `heldOverflow`: packets read while it slept or woke
+   * past the 256 it holds for the next Worker.
+   */
   drops: Record<string, number>;
   /** Process id of the node. */
   pid: number;

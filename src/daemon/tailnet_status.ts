@@ -57,6 +57,8 @@ export interface TailnetStatusParts {
   filterStats: FilterStats | null;
   /** Packets dropped for want of a path to their peer. */
   noPath: number;
+  /** Packets dropped past the held queue while a sleeping Worker plane woke (absent: it never sleeps). */
+  heldOverflow?: number;
   /** Routes offered and approved, when the node offers any. */
   subnetRouter?: SubnetRouterStatus;
   /** The exit node choice. */
@@ -117,7 +119,13 @@ export function buildTailnetStatus(p: TailnetStatusParts): NodeStatus {
     mtu: p.mtu,
     ...routesAndRules(p.routes, p.exitNode),
     peers,
-    drops: dev ? { ...dev.drops, noPath: p.noPath } : {},
+    drops: dev
+      ? {
+        ...dev.drops,
+        noPath: p.noPath,
+        ...(p.heldOverflow === undefined ? {} : { heldOverflow: p.heldOverflow }),
+      }
+      : {},
     pid: Deno.pid,
     tailnet: {
       controlUrl: p.controlUrl,

@@ -482,6 +482,7 @@ export class TsNode {
       homeLatencyMs: this.#paths?.homeLatencyMs ?? null,
       filterStats: plane?.filterStats() ?? null,
       noPath: plane?.noPath() ?? 0,
+      heldOverflow: plane?.heldDrops,
       subnetRouter: this.#router?.status(this.#netmap?.self),
       exitNode: this.#exit.status(),
     });

@@ -208,7 +208,9 @@ export class WgNode {
       dataPlane: this.#plane.mode,
       ...(this.#plane.asleep ? { dataPlaneAsleep: true as const } : {}),
       peers: dev.peers,
-      drops: dev.drops,
+      drops: this.#plane.heldDrops === undefined
+        ? dev.drops
+        : { ...dev.drops, heldOverflow: this.#plane.heldDrops },
       pid: Deno.pid,
     };
   }

@@ -11,10 +11,11 @@
  *
  * The sessions' keys stay on this thread only while the plane sleeps: they are wiped once a new
  * Worker took them, and once none is usable any more (Reject-After-Time), whichever is first.
+ * The cycle itself is `plane_sleep.ts`, shared with a plain WireGuard node's host; this is what a
+ * tailnet node adds: the commands replayed into each Worker, DERP, magicsock's reads.
  *
  * @module
  */
-import { Poller } from "../../ffi/poll.ts";
 import type { TunDevice } from "../../ffi/tun.ts";
 import type { UdpSocket } from "../../ffi/udp.ts";
 import { fromHex, toHex } from "../bytes/hex.ts";
@@ -25,8 +26,7 @@ import { formatPrefix, type IpPrefix } from "../net/ip.ts";
 import type { FilterRule } from "../netmap/tailcfg.ts";
 import type { PacketReceiver } from "../wireguard/device.ts";
 import { zeroDrops } from "../wireguard/drops.ts";
-import { wipeSavedSessions } from "../wireguard/session_state.ts";
-import { KeptSessions } from "./kept_sessions.ts";
+import { SleepCycle, type SleepCycleHost } from "./plane_sleep.ts";
 import { SleepIo } from "./sleep_io.ts";
 import { mergePlaneStatus } from "./ts_plane_status.ts";
 import { RING_BYTES, type TsPlaneHandlers, TsPlaneLink } from "./ts_plane_link.ts";
@@ -38,15 +38,6 @@ import {
   type TsPlaneSpec,
   type TsPlaneStatus,
 } from "./ts_plane_messages.ts";
-
-/** Packets held while the plane sleeps or wakes; more are dropped (their senders retry). */
-const MAX_HELD = 256;
-/** After a Worker that could not start, the next try waits this long, ms. */
-const RETRY_MS = 5_000;
-/** A sleeping node's longest wait; a wake-up or stop ends it sooner. */
-const WATCH_WAIT_MS = 10_000;
-
-type State = "awake" | "sleeping" | "asleep" | "waking" | "stopped";
 
 type Held = { kind: "packet"; key: Uint8Array; pkt: Uint8Array } | { kind: "tun"; pkt: Uint8Array };
 
@@ -69,8 +60,7 @@ export class TsPlaneHost implements PacketReceiver {
   readonly #spec: TsPlaneSpec;
   readonly #parts: TsPlaneHostParts;
   readonly #ring = ByteRing.allocate(RING_BYTES);
-  #state: State = "waking";
-  #link: TsPlaneLink | null = null;
+  #cycle!: SleepCycle<TsPlaneLink, Held>;
   // The node's state as commands, replayed into each new Worker.
   readonly #peers = new Map<Hex, PlaneCommand>();
   readonly #paths = new Map<Hex, PlaneCommand>();
@@ -80,17 +70,8 @@ export class TsPlaneHost implements PacketReceiver {
   #filter: PlaneCommand | null = null;
   #self: PlaneCommand | null = null;
   #flows: Int32Array | null = null;
-  readonly #kept = new KeptSessions();
-  #held: Held[] = [];
   #base: TsPlaneStatus = { peers: [], drops: zeroDrops(), noPath: 0, filter: null };
-  #retryAt = 0;
-  #poller: Poller | null = null;
   #io: SleepIo | null = null;
-  #resolveDone!: () => void;
-  /** Settles when the plane stopped for good: by {@linkcode stop}, or a Worker that failed. */
-  readonly done: Promise<void> = new Promise((r) => this.#resolveDone = r);
-  /** Packets dropped for want of room while the plane slept or woke. */
-  heldDrops = 0;
 
   private constructor(spec: TsPlaneSpec, parts: TsPlaneHostParts) {
     this.#spec = spec;
@@ -100,13 +81,23 @@ export class TsPlaneHost implements PacketReceiver {
   /** Starts the plane awake; rejects with the Worker's reason if it cannot start. */
   static async start(spec: TsPlaneSpec, parts: TsPlaneHostParts): Promise<TsPlaneHost> {
     const host = new TsPlaneHost(spec, parts);
-    host.#adopt(await host.#startLink());
+    host.#cycle = await SleepCycle.start(host.#cycleHost());
     return host;
+  }
+
+  /** Settles when the plane stopped for good: by {@linkcode stop}, or a Worker that failed. */
+  get done(): Promise<void> {
+    return this.#cycle.done;
   }
 
   /** Whether the Worker is asleep (or falling asleep, or waking). */
   get asleep(): boolean {
-    return this.#state !== "awake";
+    return this.#cycle.asleep;
+  }
+
+  /** Packets dropped for want of room while the plane slept or woke. */
+  get heldDrops(): number {
+    return this.#cycle.heldDrops;
   }
 
   /** The engine's WireGuard port: a peer with its allowed IPs (a known key: new allowed IPs). */
@@ -157,19 +148,23 @@ export class TsPlaneHost implements PacketReceiver {
     endpoints: Uint8Array[],
     count: number,
   ): void {
-    if (this.#state === "awake") return this.#link!.receivePackets(bufs, sizes, endpoints, count);
+    const awake = this.#cycle.awake;
+    if (awake) return awake.receivePackets(bufs, sizes, endpoints, count);
     for (let i = 0; i < count; i++) {
       const key = endpoints[i];
-      if (key.length === 32) this.#hold({ kind: "packet", key, pkt: bufs[i].slice(0, sizes[i]) });
+      if (key.length === 32) {
+        this.#cycle.hold({ kind: "packet", key, pkt: bufs[i].slice(0, sizes[i]) });
+      }
     }
-    this.#wake();
+    this.#cycle.wake();
   }
 
   /** The device's counters since up, across sleeps (read in the Worker when awake). */
   async status(): Promise<TsPlaneStatus> {
-    if (this.#state === "awake") {
+    const awake = this.#cycle.awake;
+    if (awake) {
       try {
-        return this.#current(await this.#link!.status());
+        return this.#current(await awake.status());
       } catch {
         // It fell asleep meanwhile: its last counters are in the base now.
       }
@@ -178,14 +173,8 @@ export class TsPlaneHost implements PacketReceiver {
   }
 
   /** Stops the plane for good (the Worker's loop, or the watch). Idempotent. */
-  async stop(): Promise<void> {
-    if (this.#state === "stopped") return;
-    this.#state = "stopped";
-    this.#poller?.wake();
-    await this.#link?.stop();
-    this.#poller?.close();
-    this.#kept.drop();
-    this.#resolveDone();
+  stop(): Promise<void> {
+    return this.#cycle.stop();
   }
 
   #current(live: TsPlaneStatus | null): TsPlaneStatus {
@@ -195,7 +184,7 @@ export class TsPlaneHost implements PacketReceiver {
 
   #command(c: PlaneCommand): void {
     this.#remember(c);
-    if (this.#state === "awake") this.#link!.command(c);
+    this.#cycle.awake?.command(c);
   }
 
   /** Keeps the command's effect for the next Worker. */
@@ -241,21 +230,40 @@ export class TsPlaneHost implements PacketReceiver {
     this.#addrs.delete(key);
   }
 
-  #startLink(): Promise<TsPlaneLink> {
-    const spec = { ...this.#spec, flows: this.#flows, sessions: this.#kept.current };
-    const handlers: TsPlaneHandlers = {
-      ...this.#parts.handlers,
-      asleep: (m) => this.#fellAsleep(m.status, m.flows, m.sessions),
+  #cycleHost(): SleepCycleHost<TsPlaneLink, Held> {
+    const { tun, sock, handlers } = this.#parts;
+    return {
+      start: (sessions) => {
+        const spec = { ...this.#spec, flows: this.#flows, sessions };
+        return TsPlaneLink.start(spec, this.#parts.log, {
+          ...handlers,
+          asleep: (m) => this.#fellAsleep(m.status, m.flows, m.sessions),
+        }, this.#ring);
+      },
+      adopt: (link, held) => this.#adopt(link, held),
+      watchFds: () => [tun.fd, sock.fd],
+      read: (hold) => {
+        const io = this.#io ??= new SleepIo(this.#spec.mtu);
+        io.readUdp(sock, (key, pkt) => hold({ kind: "packet", key, pkt }), this.#byAddr, handlers);
+        io.readTun(tun, (pkt) => hold({ kind: "tun", pkt }), (q) => handlers.dns(q));
+      },
+      ended: (link, hold) => {
+        void link.stop(); // drops commands still queued for a full ring: the next Worker replays
+        // What the node wrote after the Worker's last read: packets are held again, commands are
+        // in the state the next Worker gets.
+        new ByteRing(this.#ring).read((r) => {
+          if (r[0] === RecordKind.PACKET) {
+            hold({ kind: "packet", key: r.slice(1, 33), pkt: r.slice(33) });
+          } else if (r[0] === RecordKind.TUN) hold({ kind: "tun", pkt: r.slice(1) });
+        });
+      },
+      log: this.#parts.log,
+      released: this.#parts.released,
     };
-    return TsPlaneLink.start(spec, this.#parts.log, handlers, this.#ring);
   }
 
   /** A Worker is up: it takes the node's state, then what was held meanwhile. */
-  #adopt(link: TsPlaneLink): void {
-    this.#link = link;
-    this.#state = "awake";
-    this.#kept.drop(); // the Worker has its copy: this one's send counters are stale now
-    link.done.then(() => this.#ended(link));
+  #adopt(link: TsPlaneLink, held: readonly Held[]): void {
     for (const c of this.#peers.values()) link.command(c);
     for (const [key, addrs] of this.#addrs) {
       for (const addr of addrs) link.command({ op: "peer-addr", key, addr });
@@ -263,94 +271,15 @@ export class TsPlaneHost implements PacketReceiver {
     for (const c of this.#paths.values()) link.command(c);
     if (this.#filter) link.command(this.#filter);
     if (this.#self) link.command(this.#self);
-    for (const h of this.#held.splice(0)) {
+    for (const h of held) {
       if (h.kind === "tun") link.sendTun(h.pkt);
       else link.receivePackets([h.pkt], [h.pkt.length], [h.key], 1);
     }
   }
 
   #fellAsleep(status: TsPlaneStatus, flows: Int32Array | null, sessions: PlaneSessions): void {
-    if (this.#state !== "awake") return wipeSavedSessions(sessions.peers);
-    this.#state = "sleeping";
+    if (!this.#cycle.fallingAsleep(sessions)) return;
     this.#base = mergePlaneStatus(this.#base, status);
     this.#flows = flows;
-    this.#kept.keep(sessions);
-  }
-
-  /** The Worker is gone: asleep as it said, or failed. */
-  #ended(link: TsPlaneLink): void {
-    if (this.#link !== link) return;
-    this.#link = null;
-    if (this.#state !== "sleeping") {
-      if (this.#state !== "stopped") {
-        this.#state = "stopped";
-        this.#resolveDone();
-      }
-      return;
-    }
-    void link.stop(); // drops commands still queued for a full ring: the next Worker replays
-    // What the node wrote after the Worker's last read: packets are held again, commands are
-    // in the state the next Worker gets.
-    new ByteRing(this.#ring).read((r) => {
-      if (r[0] === RecordKind.PACKET) {
-        this.#hold({ kind: "packet", key: r.slice(1, 33), pkt: r.slice(33) });
-      } else if (r[0] === RecordKind.TUN) this.#hold({ kind: "tun", pkt: r.slice(1) });
-    });
-    this.#state = "asleep";
-    this.#parts.log(this.#kept.asleepLine());
-    this.#parts.released?.();
-    if (this.#held.length > 0) this.#wake();
-    else void this.#watch();
-  }
-
-  #hold(h: Held): void {
-    if (this.#held.length < MAX_HELD) this.#held.push(h);
-    else this.heldDrops++;
-  }
-
-  /** Starts a Worker for the held packets (at most once per {@linkcode RETRY_MS} after a failure). */
-  #wake(): void {
-    if (this.#state !== "asleep" || performance.now() < this.#retryAt) return;
-    this.#state = "waking";
-    this.#poller?.wake();
-    const since = performance.now();
-    this.#startLink().then((link) => {
-      if (this.#state !== "waking") return void link.stop();
-      this.#parts.log(`data plane awake in ${Math.round(performance.now() - since)} ms`);
-      this.#adopt(link);
-    }, (e) => {
-      if (this.#state !== "waking") return;
-      this.#parts.log(`cannot wake the data plane: ${e instanceof Error ? e.message : e}`);
-      this.heldDrops += this.#held.length;
-      this.#held = [];
-      this.#retryAt = performance.now() + RETRY_MS;
-      this.#state = "asleep";
-      void this.#watch();
-    });
-  }
-
-  /** While asleep: the TUN and the socket, read on this thread until a packet needs the plane. */
-  async #watch(): Promise<void> {
-    const poller = this.#poller ??= new Poller();
-    const { tun, sock } = this.#parts;
-    const io = this.#io ??= new SleepIo(this.#spec.mtu);
-    while (this.#state === "asleep") {
-      try {
-        await poller.wait([tun.fd, sock.fd], WATCH_WAIT_MS);
-      } catch {
-        return; // closed by stop()
-      }
-      if (this.#state !== "asleep") return;
-      this.#kept.expireIfStale();
-      io.readUdp(
-        sock,
-        (key, pkt) => this.#hold({ kind: "packet", key, pkt }),
-        this.#byAddr,
-        this.#parts.handlers,
-      );
-      const handlers = this.#parts.handlers;
-      io.readTun(tun, (pkt) => this.#hold({ kind: "tun", pkt }), (q) => handlers.dns(q));
-      if (this.#held.length > 0) this.#wake();
-    }
   }
 }

@@ -12,7 +12,7 @@
  */
 import { Poller } from "../../ffi/poll.ts";
 import { type DeviceStatus, deviceStatus } from "./device_status.ts";
-import type { PlaneRunner } from "./plane_thread.ts";
+import type { PlaneRunner } from "./plane_mode.ts";
 import { buildWgPlane, type PlaneSpec, type WgPlane } from "./wg_plane.ts";
 
 /** The data plane on the main thread. */

@@ -25,7 +25,7 @@ import { type DropCounters, zeroDrops } from "../wireguard/drops.ts";
 import type { Timings } from "../wireguard/timings.ts";
 import type { EnginePorts } from "./engine.ts";
 import type { NodeLink } from "./node_link.ts";
-import { type PlaneMode, planeModeDefault } from "./plane_thread.ts";
+import { type PlaneMode, planeModeDefault } from "./plane_mode.ts";
 import { TsPlaneHost } from "./ts_plane_host.ts";
 import { restDefault } from "./plane_rest.ts";
 import type { PlaneRest, TsPlaneStatus } from "./ts_plane_messages.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { choosePlaneMode } from "./plane_thread.ts";
+import { choosePlaneMode } from "./plane_mode.ts";
 
 Deno.test("choosePlaneMode: WARREN_DATAPLANE decides; unset, a Worker only with a second CPU to run it", () => {
   assert.equal(choosePlaneMode("pool", 8), "pool");

@@ -13,7 +13,7 @@ import { formatPrefix, type IpPrefix } from "../net/ip.ts";
 import type { Timings } from "../wireguard/timings.ts";
 import type { WgConfig } from "../wireguard/wg_quick.ts";
 import { type LocalApiServer, serveLocalApi } from "./local_api.ts";
-import { type PlaneMode, type PlaneRunner, startPlane } from "./plane_thread.ts";
+import { type PlaneMode, type PlaneRunner, startPlane } from "./plane_mode.ts";
 import { planRouting } from "./policy_routing.ts";
 import { describeRule, InstalledRouting, kernelTableInUse } from "./policy_routing_apply.ts";
 import type { NodeStatus } from "./status.ts";

@@ -19,7 +19,8 @@ import { UdpSocket } from "../../ffi/udp.ts";
 import type { DeviceStatus } from "./device_status.ts";
 import type { FromPlane, HeldPackets, WgPlaneState } from "./plane_messages.ts";
 import { SleepCycle, type SleepCycleHost } from "./plane_sleep.ts";
-import { type PlaneRunner, PlaneThread } from "./plane_thread.ts";
+import type { PlaneRunner } from "./plane_mode.ts";
+import { PlaneThread } from "./plane_thread.ts";
 import { SleepIo } from "./sleep_io.ts";
 import type { PlaneSpec } from "./wg_plane.ts";
 

@@ -18,44 +18,10 @@
  * @module
  */
 import { constantTimeEqual } from "../bytes/equal.ts";
-import { blake2s } from "../crypto/blake2s.ts";
 import { xopen, xseal } from "../crypto/xaead.ts";
-import {
-  COOKIE_NONCE_SIZE,
-  COOKIE_REFRESH_TIME,
-  COOKIE_SIZE,
-  LABEL_COOKIE,
-  LABEL_MAC1,
-  MAC_SIZE,
-  MESSAGE_INITIATION_SIZE,
-  MESSAGE_RESPONSE_SIZE,
-} from "./constants.ts";
+import { COOKIE_NONCE_SIZE, COOKIE_REFRESH_TIME, COOKIE_SIZE, LABEL_COOKIE } from "./constants.ts";
+import { labelHash, mac, mac1Key, mac1Valid, macOffsets } from "./macs.ts";
 import { decodeCookieReply, encodeCookieReply } from "./messages.ts";
-
-function labelHash(label: string, key: Uint8Array): Uint8Array {
-  if (key.length !== 32) {
-    throw new RangeError(
-      `Cannot derive ${label} key: public key is ${key.length} bytes, expected 32`,
-    );
-  }
-  const buf = new Uint8Array(8 + 32);
-  buf.set(new TextEncoder().encode(label));
-  buf.set(key, 8);
-  return blake2s(buf);
-}
-
-function mac(key: Uint8Array, data: Uint8Array): Uint8Array {
-  return blake2s(data, MAC_SIZE, key);
-}
-
-/** Offsets of mac1 and mac2 in a handshake message; null for any other size. */
-function macOffsets(message: Uint8Array): [number, number] | null {
-  if (message.length !== MESSAGE_INITIATION_SIZE && message.length !== MESSAGE_RESPONSE_SIZE) {
-    return null;
-  }
-  const mac2 = message.length - MAC_SIZE;
-  return [mac2 - MAC_SIZE, mac2];
-}
 
 /**
  * The responder side: verifies mac1/mac2 of handshake messages sent to us
@@ -78,18 +44,13 @@ export class CookieChecker {
 
   /** Keys the checker with our own static public key. */
   constructor(localPublic: Uint8Array) {
-    this.#mac1Key = labelHash(LABEL_MAC1, localPublic);
+    this.#mac1Key = mac1Key(localPublic);
     this.#cookieKey = labelHash(LABEL_COOKIE, localPublic);
   }
 
   /** Whether mac1 of an initiation or response addressed to us is valid. */
   checkMac1(message: Uint8Array): boolean {
-    const off = macOffsets(message);
-    if (off === null) return false;
-    return constantTimeEqual(
-      mac(this.#mac1Key, message.subarray(0, off[0])),
-      message.subarray(off[0], off[1]),
-    );
+    return mac1Valid(this.#mac1Key, message);
   }
 
   /**
@@ -145,7 +106,7 @@ export class CookieGenerator {
 
   /** Keys the generator with the peer's static public key. */
   constructor(remotePublic: Uint8Array) {
-    this.#mac1Key = labelHash(LABEL_MAC1, remotePublic);
+    this.#mac1Key = mac1Key(remotePublic);
     this.#cookieKey = labelHash(LABEL_COOKIE, remotePublic);
   }
 

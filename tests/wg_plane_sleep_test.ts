@@ -2,7 +2,8 @@
  * A wg-config node's Worker plane sleeps while idle and wakes for the next packet from either
  * side with the same session: against wireguard-go, a ping from the node (the TUN wakes it) and
  * one from the peer (the socket does) both get through with no new handshake, and the status
- * (peer, counters) stays whole across the sleeps.
+ * (peer, counters) stays whole across the sleeps; datagrams no session or handshake of the
+ * device's would take (a scanner's) leave it asleep.
  */
 import assert from "node:assert/strict";
 import { generatePrivateKey, publicKeyFrom } from "../src/crypto/x25519.ts";
@@ -74,8 +75,26 @@ testOrSkip(import.meta, skip, {
       assert.equal(woke.peers[0].latestHandshake, handshake, "the same session went on");
       assert.ok(woke.peers[0].rxBytes > slept.peers[0].rxBytes, "counters carried and grew");
 
-      // The socket side wakes it: the peer's ping.
+      // A scanner's datagrams do not wake it: a transport message to no kept session and an
+      // initiation without a right mac1 are dropped as the device would drop them.
       await asleep();
+      const before = (await status()).drops;
+      const junk = (bytes: number[]) =>
+        b.exec([
+          "sh",
+          "-c",
+          `printf '${bytes.map((x) => "\\" + x.toString(8).padStart(3, "0")).join("")}' | ` +
+          "nc -u -w 1 10.241.0.1 51820",
+        ], { check: false });
+      await junk([4, 0, 0, 0, 0xde, 0xad, 0xbe, 0xef, ...new Array(40).fill(7)]);
+      await junk([1, 0, 0, 0, ...new Array(144).fill(9)]);
+      await waitFor("the junk counted", async () => {
+        const d = (await status()).drops;
+        return d.unauthenticated > before.unauthenticated && d.handshake > before.handshake;
+      }, 10_000);
+      assert.equal((await status()).dataPlaneAsleep, true, "still asleep");
+
+      // The socket side wakes it: the peer's ping.
       await b.exec(["ping", "-c", "1", "-W", "5", "10.243.0.1"]);
       const again = await status();
       assert.equal(again.dataPlaneAsleep, undefined);

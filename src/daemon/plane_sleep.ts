@@ -97,6 +97,11 @@ export class SleepCycle<L extends PlaneLife, H> {
     return this.#state !== "awake";
   }
 
+  /** The sessions kept for the next Worker while the plane sleeps, else null. */
+  get sessions(): PlaneSessions | null {
+    return this.#kept.current;
+  }
+
   /** The Worker while it is awake, else null. */
   get awake(): L | null {
     return this.#state === "awake" ? this.#life : null;

@@ -12,7 +12,9 @@ import { addrKey } from "../magicsock/addr_key.ts";
 import type { PacketDevice } from "../net/packet_device.ts";
 import { ParsedPacket, parsePacket } from "../net/packet_parse.ts";
 import { looksLikeStunResponse } from "../stun/sniff.ts";
+import type { DropCounters } from "../wireguard/drops.ts";
 import { looksLikeWireGuard } from "../wireguard/sniff.ts";
+import { type SleepingDevice, wakeVerdict } from "../wireguard/wake.ts";
 
 /** Reads per call at most, so a flood cannot hold the thread. */
 const ROUNDS = 16;
@@ -23,7 +25,7 @@ const ROUNDS = 16;
  * @example
  * ```ts ignore
  * const io = new SleepIo(1280);
- * io.readWireGuard(udp, (pkt, from) => held.push({ pkt, from }));
+ * io.readWireGuard(udp, asleep, (pkt, from) => held.push({ pkt, from }), (why) => drops[why]++);
  * io.readTun(tun, (pkt) => held.push(pkt));
  * ```
  */
@@ -63,12 +65,22 @@ export class SleepIo {
   }
 
   /**
-   * A plain WireGuard node's socket: every WireGuard datagram is held with its sender (the
-   * device tells peers apart); anything else is not for this node.
+   * A plain WireGuard node's socket: a WireGuard datagram the sleeping device must wake for
+   * (`wake.ts`: an initiation with a right mac1, a transport message to a kept session) is held
+   * with its sender; any other goes to `drop` with the reason the device would count; what is
+   * not WireGuard is not for this node.
    */
-  readWireGuard(sock: UdpSocket, hold: (pkt: Uint8Array, from: Uint8Array) => void): void {
+  readWireGuard(
+    sock: UdpSocket,
+    dev: SleepingDevice,
+    hold: (pkt: Uint8Array, from: Uint8Array) => void,
+    drop: (reason: keyof DropCounters) => void,
+  ): void {
     this.#eachDatagram(sock, (pkt, from) => {
-      if (looksLikeWireGuard(pkt)) hold(pkt.slice(), from.slice());
+      if (!looksLikeWireGuard(pkt)) return;
+      const verdict = wakeVerdict(pkt, dev);
+      if (verdict === "wake") hold(pkt.slice(), from.slice());
+      else drop(verdict);
     });
   }
 

@@ -23,6 +23,9 @@ import type { PlaneRunner } from "./plane_mode.ts";
 import { PlaneThread } from "./plane_thread.ts";
 import { SleepIo } from "./sleep_io.ts";
 import type { PlaneSpec } from "./wg_plane.ts";
+import { parseWgKey } from "../key/wg_key.ts";
+import { mac1Key } from "../wireguard/macs.ts";
+import type { SleepingDevice } from "../wireguard/wake.ts";
 
 /** A packet read while the plane slept: from the TUN, or a datagram and its sender. */
 type Held = { pkt: Uint8Array; from?: undefined } | { pkt: Uint8Array; from: Uint8Array };
@@ -47,6 +50,7 @@ export class WgPlaneHost implements PlaneRunner {
   #sleep: Omit<WgPlaneState, "sessions"> | null = null;
   #last: DeviceStatus | null = null;
   #io: WatchIo | null = null;
+  #mac1Key: Uint8Array | null = null;
 
   private constructor(
     spec: PlaneSpec,
@@ -129,12 +133,31 @@ export class WgPlaneHost implements PlaneRunner {
       },
       read: (hold) => {
         const io = this.#watchIo();
-        io.reads.readWireGuard(io.udp, (pkt, from) => hold({ pkt, from }));
+        io.reads.readWireGuard(
+          io.udp,
+          this.#sleepingDevice(),
+          (pkt, from) => hold({ pkt, from }),
+          (why) => {
+            // Counted as the device would have: in the status meanwhile, and on into the next one.
+            if (this.#sleep) this.#sleep.drops[why]++;
+            if (this.#last) this.#last.drops[why] = (this.#last.drops[why] ?? 0) + 1;
+          },
+        );
         io.reads.readTun(io.tun, (pkt) => hold({ pkt }));
       },
       log: this.#log,
       released: this.#released,
     };
+  }
+
+  /** What the watch needs to tell the device's datagrams from noise (`wake.ts`). */
+  #sleepingDevice(): SleepingDevice {
+    const localIndices = new Set<number>();
+    for (const p of this.#cycle.sessions?.peers ?? []) {
+      for (const kp of p.keypairs) localIndices.add(kp.localIndex);
+    }
+    this.#mac1Key ??= mac1Key(parseWgKey(this.#last!.publicKey));
+    return { mac1Key: this.#mac1Key, localIndices };
   }
 
   #watchIo(): WatchIo {

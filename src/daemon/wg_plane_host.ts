@@ -16,16 +16,16 @@
  */
 import { TunDevice } from "../../ffi/tun.ts";
 import { UdpSocket } from "../../ffi/udp.ts";
-import type { DeviceStatus } from "./device_status.ts";
-import type { FromPlane, HeldPackets, WgPlaneState } from "./plane_messages.ts";
-import { SleepCycle, type SleepCycleHost } from "./plane_sleep.ts";
-import type { PlaneRunner } from "./plane_mode.ts";
-import { PlaneThread } from "./plane_thread.ts";
-import { SleepIo } from "./sleep_io.ts";
-import type { PlaneSpec } from "./wg_plane.ts";
 import { parseWgKey } from "../key/wg_key.ts";
 import { mac1Key } from "../wireguard/macs.ts";
 import type { SleepingDevice } from "../wireguard/wake.ts";
+import type { DeviceStatus } from "./device_status.ts";
+import type { FromPlane, HeldPackets, WgPlaneState } from "./plane_messages.ts";
+import type { PlaneRunner } from "./plane_mode.ts";
+import { SleepCycle, type SleepCycleHost } from "./plane_sleep.ts";
+import { PlaneThread } from "./plane_thread.ts";
+import { SleepIo } from "./sleep_io.ts";
+import type { PlaneSpec } from "./wg_plane.ts";
 
 /** A packet read while the plane slept: from the TUN, or a datagram and its sender. */
 type Held = { pkt: Uint8Array; from?: undefined } | { pkt: Uint8Array; from: Uint8Array };

@@ -61,6 +61,8 @@ export const SO_RCVTIMEO = 20;
 export const SO_MARK = 36;
 /** Protocol level for IPv6 socket options. */
 export const IPPROTO_IPV6 = 41;
+/** Option and cmsg level of UDP's own options (UDP_SEGMENT, UDP_GRO). */
+export const SOL_UDP = 17;
 /** Restrict an AF_INET6 socket to IPv6 only (0 = dual stack). */
 export const IPV6_V6ONLY = 26;
 /** `send`/`recv` flag: do not block. */

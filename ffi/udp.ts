@@ -7,7 +7,6 @@
  */
 
 import {
-  addressBig,
   addressOf,
   AF_INET,
   AF_INET6,
@@ -37,8 +36,30 @@ import {
   sockaddrIn,
   sockaddrIn6,
   SOL_SOCKET,
+  SOL_UDP,
 } from "./libc.ts";
 import { ENDPOINT_SIZE, endpointToV4, sameEndpoint, v4ToEndpoint } from "./endpoint.ts";
+import {
+  IOV_WORDS,
+  MMSG_WORDS,
+  msgAt,
+  MsgVec,
+  W_CONTROL,
+  W_CONTROLLEN,
+  W_IOV,
+  W_IOVLEN,
+  W_LEN,
+  W_NAMELEN,
+} from "./mmsg.ts";
+import {
+  GRO_COALESCED_MESSAGES,
+  GRO_CONTROL,
+  GRO_MAX_MESSAGES,
+  GRO_MESSAGE_BYTES,
+  GroReceiver,
+  PAGE,
+  UDP_GRO,
+} from "./udp_gro.ts";
 
 export {
   ENDPOINT_SIZE,
@@ -72,21 +93,7 @@ export interface UdpHandle {
   gro: boolean;
 }
 
-// struct mmsghdr on LP64, viewed as u32 words: msg_hdr { name ptr [0,1], namelen [2],
-// iov ptr [4,5], iovlen [6,7], control [8,9], controllen [10,11], flags [12] }, msg_len [14].
-const MMSG_WORDS = 16;
-const MMSG_BYTES = 64;
-const W_NAME = 0;
-const W_NAMELEN = 2;
-const W_IOV = 4;
-const W_IOVLEN = 6;
-const W_LEN = 14;
-// struct iovec: base [0,1], len [2,3].
-const IOV_WORDS = 4;
-const W_CONTROL = 8;
-const W_CONTROLLEN = 10;
-/** setsockopt/cmsg level and type for UDP GSO: `u16` segment size (linux/udp.h). */
-const SOL_UDP = 17;
+/** setsockopt/cmsg type for UDP GSO: `u16` segment size (linux/udp.h). */
 const UDP_SEGMENT = 103;
 /** CMSG_SPACE(sizeof(u16)) and CMSG_LEN(sizeof(u16)) on LP64. */
 const CMSG_SPACE_U16 = 24;
@@ -95,26 +102,6 @@ const CMSG_LEN_U16 = 18;
 const GSO_MAX_SEGMENTS = 64;
 /** Most payload bytes in one UDP GSO send: under the 65507 an IPv4 datagram can carry. */
 const GSO_MAX_BYTES = 65000;
-/** setsockopt/cmsg type for UDP GRO on receive: an `int` segment size (linux/udp.h). */
-const UDP_GRO = 104;
-/** Room for one message with GRO: a coalesced one is at most the largest UDP payload. */
-const GRO_MESSAGE_BYTES = 65536;
-/**
- * Messages a GRO `recvmmsg` asks for while the kernel coalesces none (a sender without GSO, no
- * GRO on the way): as many as a plain receive takes. Each needs room for a whole coalesced
- * message all the same, but a lone datagram touches only the first page of its 64 KiB.
- */
-const GRO_MAX_MESSAGES = 64;
-/**
- * Messages asked for right after a read that held coalesced ones: up to 8 × 64 datagrams in
- * hand, and the pages touched in steady state stay at 8 × 64 KiB.
- */
-const GRO_COALESCED_MESSAGES = 8;
-/** Control room per GRO message: CMSG_SPACE(sizeof(int)) is 24; some to spare. */
-const GRO_CONTROL = 32;
-/** The page size madvise and mincore work in (x86-64 and arm64 Linux as built here). */
-const PAGE = 4096;
-const MADV_DONTNEED = 4;
 
 /** Options for {@link UdpSocket.bind}. */
 export interface UdpSocketOptions {
@@ -143,192 +130,6 @@ export interface UdpSocketOptions {
    * Default: the `WARREN_UDP_GRO` environment variable (`0` turns it off), else on.
    */
   gro?: boolean;
-}
-
-/** The address of message `k` of `v` as a BigInt: no conversion for the usual `k` of 0. */
-function msgAt(v: MsgVec, k: number): bigint {
-  return k === 0 ? v.hdrBig : BigInt(v.hdrAddr + k * MMSG_BYTES);
-}
-
-/** The preallocated `mmsghdr[]` + `iovec[]` for one direction, with per-slot pointer caches. */
-class MsgVec {
-  readonly hdr: Uint8Array;
-  readonly hdr32: Uint32Array;
-  readonly hdrAddr: number;
-  /** `hdrAddr` as a BigInt, for the FFI calls (see `addressBig` in libc.ts). */
-  readonly hdrBig: bigint;
-  readonly iov32: Uint32Array;
-  readonly iovAddr: number;
-  readonly slotBuf: (Uint8Array | undefined)[];
-  readonly slotOff: number[];
-  readonly slotLen: number[];
-  readonly slotName: (Uint8Array | undefined)[];
-
-  constructor(readonly max: number) {
-    this.hdr = new Uint8Array(max * MMSG_BYTES);
-    this.hdr32 = new Uint32Array(this.hdr.buffer);
-    this.hdrAddr = addressOf(this.hdr);
-    this.hdrBig = addressBig(this.hdr);
-    const iov = new Uint8Array(max * IOV_WORDS * 4);
-    this.iov32 = new Uint32Array(iov.buffer);
-    const iovAddr = this.iovAddr = addressOf(iov);
-    for (let i = 0; i < max; i++) {
-      putAddress(this.hdr32, i * MMSG_WORDS + W_IOV, iovAddr + i * IOV_WORDS * 4);
-      this.hdr32[i * MMSG_WORDS + W_IOVLEN] = 1;
-    }
-    this.slotBuf = new Array(max).fill(undefined);
-    this.slotOff = new Array(max).fill(-1);
-    this.slotLen = new Array(max).fill(-1);
-    this.slotName = new Array(max).fill(undefined);
-  }
-
-  /** Points slot `k`'s iovec at `buf[offset]` (length set by the caller). */
-  setBuf(k: number, buf: Uint8Array, offset: number): void {
-    if (
-      this.slotBuf[k] === buf && this.slotOff[k] === offset && this.slotLen[k] === buf.byteLength
-    ) {
-      return;
-    }
-    if (buf.byteLength <= offset) {
-      throw new RangeError(`UDP buffer ${k} has no room after offset ${offset}`);
-    }
-    putAddress(this.iov32, k * IOV_WORDS, addressOf(buf) + offset);
-    this.slotBuf[k] = buf;
-    this.slotOff[k] = offset;
-    this.slotLen[k] = buf.byteLength;
-  }
-
-  /** Points slot `k`'s msg_name at `name`. */
-  setName(k: number, name: Uint8Array, minLen: number): void {
-    if (this.slotName[k] === name && name.byteLength >= minLen) return;
-    if (name.byteLength < minLen) {
-      throw new RangeError(
-        `UDP endpoint ${k} must be at least ${minLen} bytes, got ${name.length}`,
-      );
-    }
-    putAddress(this.hdr32, k * MMSG_WORDS + W_NAME, addressOf(name));
-    this.slotName[k] = name;
-  }
-}
-
-/**
- * The receive side of UDP GRO: `recvmmsg` messages with 64 KiB of room each, their UDP_GRO
- * cmsgs, and where the split of the messages in hand has got to.
- */
-class GroReceiver {
-  readonly msg: MsgVec;
-  /** The messages' room, `GRO_MESSAGE_BYTES` each, in one buffer. */
-  readonly bytes: Uint8Array;
-  readonly control: DataView;
-  /** Each message's sender, as the kernel wrote it. */
-  readonly names: Uint8Array[] = [];
-  /** Per message in hand: its length and its segment size (the length if not coalesced). */
-  readonly len: Int32Array;
-  readonly seg: Int32Array;
-  /** Messages the next read asks for (fewer while the kernel coalesces). */
-  want: number;
-  /**
-   * Whether a message past the first `GRO_COALESCED_MESSAGES` was coalesced (wrote past its
-   * first page): the next read, which asks for only those first ones, gives that room back.
-   */
-  spilled = false;
-  /** Messages in hand, the one being split, and the byte in it where the next datagram starts. */
-  count = 0;
-  cur = 0;
-  pos = 0;
-  // Per message: views of its segments for the segment size they were made for, so the steady
-  // state (one size, as a GSO sender or the kernel's GRO makes) copies without allocating.
-  readonly #views: Uint8Array[][] = [];
-  readonly #viewSeg: Int32Array;
-
-  constructor(max: number) {
-    this.want = max;
-    this.msg = new MsgVec(max);
-    // Pages count only once the kernel writes to them.
-    this.bytes = new Uint8Array(max * GRO_MESSAGE_BYTES);
-    const control = new Uint8Array(max * GRO_CONTROL);
-    this.control = new DataView(control.buffer);
-    const controlAddr = addressOf(control);
-    const names = new Uint8Array(max * ENDPOINT_SIZE);
-    for (let k = 0; k < max; k++) {
-      const at = k * GRO_MESSAGE_BYTES;
-      this.msg.setBuf(k, this.bytes.subarray(at, at + GRO_MESSAGE_BYTES), 0);
-      this.msg.iov32[k * IOV_WORDS + 2] = GRO_MESSAGE_BYTES;
-      const name = names.subarray(k * ENDPOINT_SIZE, (k + 1) * ENDPOINT_SIZE);
-      this.msg.setName(k, name, ENDPOINT_SIZE);
-      this.names.push(name);
-      putAddress(this.msg.hdr32, k * MMSG_WORDS + W_CONTROL, controlAddr + k * GRO_CONTROL);
-      this.#views.push([]);
-    }
-    this.len = new Int32Array(max);
-    this.seg = new Int32Array(max);
-    this.#viewSeg = new Int32Array(max);
-  }
-
-  /** Message `k`'s UDP_GRO segment size from its `controllen` bytes of cmsgs; 0 if none. */
-  segmentSize(k: number, controllen: number): number {
-    const dv = this.control, base = k * GRO_CONTROL;
-    // struct cmsghdr on LP64: len u64 [0], level i32 [8], type i32 [12], data [16].
-    for (let at = 0; at + 16 <= controllen;) {
-      const len = dv.getUint32(base + at, true);
-      if (len < 16) break;
-      if (
-        dv.getInt32(base + at + 8, true) === SOL_UDP &&
-        dv.getInt32(base + at + 12, true) === UDP_GRO && len >= 18
-      ) {
-        return dv.getUint16(base + at + 16, true);
-      }
-      at += (len + 7) & ~7;
-    }
-    return 0;
-  }
-
-  /**
-   * The whole pages of messages `from` to `to` (exclusive) as an address range: the room may
-   * start and end inside a page that the allocator shares with something else.
-   */
-  #pages(from: number, to: number): [number, number] {
-    const base = addressOf(this.bytes);
-    const start = Math.ceil((base + from * GRO_MESSAGE_BYTES) / PAGE) * PAGE;
-    const end = Math.floor((base + to * GRO_MESSAGE_BYTES) / PAGE) * PAGE;
-    return [start, Math.max(0, end - start)];
-  }
-
-  /**
-   * Drops the pages of every message past the first `GRO_COALESCED_MESSAGES`: the kernel gives
-   * them back zeroed if a later read writes there again. Only between reads, with nothing in hand.
-   */
-  release(): void {
-    this.spilled = false;
-    const [start, len] = this.#pages(GRO_COALESCED_MESSAGES, this.msg.max);
-    if (len > 0) libc().madvise(start, len, MADV_DONTNEED);
-  }
-
-  /** Bytes of the receive room now resident (whole pages; for status and tests). */
-  residentBytes(): number {
-    const [start, len] = this.#pages(0, this.msg.max);
-    const vec = new Uint8Array(len / PAGE);
-    if (len === 0 || libc().mincore(start, len, vec) !== 0) return 0;
-    let n = 0;
-    for (const b of vec) n += b & 1;
-    return n * PAGE;
-  }
-
-  /** A view of segment `s` of message `k` (`seg[k]` bytes). */
-  segment(k: number, s: number): Uint8Array {
-    const seg = this.seg[k];
-    const views = this.#views[k];
-    if (this.#viewSeg[k] !== seg) {
-      views.length = 0;
-      this.#viewSeg[k] = seg;
-    }
-    let v = views[s];
-    if (v === undefined) {
-      const at = k * GRO_MESSAGE_BYTES + s * seg;
-      v = views[s] = this.bytes.subarray(at, at + seg);
-    }
-    return v;
-  }
 }
 
 /**

@@ -55,12 +55,12 @@ export interface WgPlaneState {
   drops: DropCounters;
 }
 
-/** Packets read while the plane slept, for the next one to handle first. */
-export interface HeldPackets {
-  /** From the TUN: to encrypt and send. */
-  tun: Uint8Array[];
-  /** From the socket, each with its sender's sockaddr. */
-  udp: { pkt: Uint8Array; from: Uint8Array }[];
+/** A packet read while the plane slept, for the next one to handle first. */
+export interface HeldPacket {
+  /** The packet: an IP packet from the TUN, or a WireGuard datagram. */
+  pkt: Uint8Array;
+  /** A datagram's sender (sockaddr); absent for a TUN packet, to encrypt and send. */
+  from?: Uint8Array;
 }
 
 /** Worker → node; `S` is the plane's status. */

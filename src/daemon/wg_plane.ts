@@ -28,7 +28,7 @@ import {
   udpBind,
   udpSource,
 } from "./dataplane.ts";
-import type { HeldPackets, WgPlaneState } from "./plane_messages.ts";
+import type { HeldPacket, WgPlaneState } from "./plane_messages.ts";
 import { planeSessions, restGate } from "./plane_rest.ts";
 import { type PlaneRest, sharedNow } from "./ts_plane_messages.ts";
 
@@ -51,7 +51,7 @@ export interface PlaneSpec {
   /** What the plane before this one left when it fell asleep. */
   resume?: WgPlaneState | null;
   /** Packets read while it slept, handled first. */
-  held?: HeldPackets | null;
+  held?: readonly HeldPacket[] | null;
 }
 
 /** A built data plane: the device and its loop, not yet running. */
@@ -116,11 +116,11 @@ function resume(device: Device, state: WgPlaneState): void {
 }
 
 /** What woke the plane: TUN packets are sent, datagrams received, in the order read. */
-function replayHeld(device: Device, held: HeldPackets): void {
-  for (const pkt of held.tun) {
-    device.sendPackets([sendBuffer(pkt)], [pkt.length], TRANSPORT_HEADER_SIZE, 1);
+function replayHeld(device: Device, held: readonly HeldPacket[]): void {
+  for (const { pkt, from } of held) {
+    if (from) device.receivePackets([pkt], [pkt.length], [from], 1);
+    else device.sendPackets([sendBuffer(pkt)], [pkt.length], TRANSPORT_HEADER_SIZE, 1);
   }
-  for (const { pkt, from } of held.udp) device.receivePackets([pkt], [pkt.length], [from], 1);
 }
 
 /** The device's state for the next plane (this one sends nothing after). */

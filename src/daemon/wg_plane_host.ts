@@ -20,15 +20,12 @@ import { parseWgKey } from "../key/wg_key.ts";
 import { mac1Key } from "../wireguard/macs.ts";
 import type { SleepingDevice } from "../wireguard/wake.ts";
 import type { DeviceStatus } from "./device_status.ts";
-import type { FromPlane, HeldPackets, WgPlaneState } from "./plane_messages.ts";
+import type { FromPlane, HeldPacket, WgPlaneState } from "./plane_messages.ts";
 import type { PlaneRunner } from "./plane_mode.ts";
 import { SleepCycle, type SleepCycleHost } from "./plane_sleep.ts";
 import { PlaneThread } from "./plane_thread.ts";
 import { SleepIo } from "./sleep_io.ts";
 import type { PlaneSpec } from "./wg_plane.ts";
-
-/** A packet read while the plane slept: from the TUN, or a datagram and its sender. */
-type Held = { pkt: Uint8Array; from?: undefined } | { pkt: Uint8Array; from: Uint8Array };
 
 /** The sleeping node's reads: this thread's views of the plane's fds, and a few buffers. */
 interface WatchIo {
@@ -45,7 +42,7 @@ export class WgPlaneHost implements PlaneRunner {
   readonly #url: URL;
   readonly #log: (line: string) => void;
   readonly #released: (() => void) | undefined;
-  #cycle!: SleepCycle<PlaneThread<DeviceStatus>, Held>;
+  #cycle!: SleepCycle<PlaneThread<DeviceStatus>, HeldPacket>;
   /** What the sleeping plane left besides its sessions. */
   #sleep: Omit<WgPlaneState, "sessions"> | null = null;
   #last: DeviceStatus | null = null;
@@ -113,12 +110,12 @@ export class WgPlaneHost implements PlaneRunner {
     return this.#cycle.stop();
   }
 
-  #cycleHost(): SleepCycleHost<PlaneThread<DeviceStatus>, Held> {
+  #cycleHost(): SleepCycleHost<PlaneThread<DeviceStatus>, HeldPacket> {
     return {
       start: (sessions, held) => {
         const s = this.#sleep;
         const resume = s && sessions ? { ...s, sessions } : null;
-        const spec: PlaneSpec = { ...this.#spec, resume, held: heldPackets(held) };
+        const spec: PlaneSpec = { ...this.#spec, resume, held };
         return PlaneThread.start<DeviceStatus>(this.#url, { spec }, this.#log, (m) => {
           const a = m as FromPlane<DeviceStatus>;
           if (a.type === "asleep") this.#fellAsleep(a.state, a.status);
@@ -174,14 +171,4 @@ export class WgPlaneHost implements PlaneRunner {
     this.#sleep = rest;
     this.#last = status;
   }
-}
-
-/** The held packets as the Worker's spec carries them. */
-function heldPackets(held: readonly Held[]): HeldPackets {
-  const out: HeldPackets = { tun: [], udp: [] };
-  for (const h of held) {
-    if (h.from === undefined) out.tun.push(h.pkt);
-    else out.udp.push({ pkt: h.pkt, from: h.from });
-  }
-  return out;
 }

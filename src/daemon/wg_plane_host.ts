@@ -101,8 +101,9 @@ export class WgPlaneHost implements PlaneRunner {
         // It fell asleep meanwhile: its last status came with the state.
       }
     }
-    if (this.#last) return this.#last;
-    throw new Error("Cannot read status: data plane stopped");
+    if (!this.#last) throw new Error("Cannot read status: data plane stopped");
+    // Asleep, the drops are those the next Worker gets: the last Worker's and the watch's since.
+    return this.#sleep ? { ...this.#last, drops: { ...this.#sleep.drops } } : this.#last;
   }
 
   /** Stops the plane for good (the Worker, or the watch). Idempotent. */
@@ -134,10 +135,10 @@ export class WgPlaneHost implements PlaneRunner {
           io.udp,
           this.#sleepingDevice(),
           (pkt, from) => hold({ pkt, from }),
+          // Counted as the device would have, into the counters the next Worker goes on from
+          // (and the status reads meanwhile).
           (why) => {
-            // Counted as the device would have: in the status meanwhile, and on into the next one.
             if (this.#sleep) this.#sleep.drops[why]++;
-            if (this.#last) this.#last.drops[why] = (this.#last.drops[why] ?? 0) + 1;
           },
         );
         io.reads.readTun(io.tun, (pkt) => hold({ pkt }));

@@ -143,12 +143,12 @@ try {
     stops.push(() => node.stop());
     return node;
   };
+  const shipped = { WARREN_DATAPLANE: Deno.env.get("WARREN_DATAPLANE") ?? "main" };
   const warren = await warrenOn(a, "wb-warren", 0, 1, 1, {
-    WARREN_DATAPLANE: Deno.env.get("WARREN_DATAPLANE") ?? "main",
+    ...shipped,
     ...(values.profile === undefined ? {} : { DENO_V8_FLAGS: PERF_V8_FLAGS }),
   });
   const warren1 = await warrenOn(e, "wb-warren1", 4, 5, 3, { WARREN_DATAPLANE: "pool" });
-  const shipped = { WARREN_DATAPLANE: Deno.env.get("WARREN_DATAPLANE") ?? "main" };
   const warrenG = await warrenOn(g, "wb-warren-g", 6, 7, 4, shipped);
   await warrenOn(h, "wb-warren-h", 7, 6, 4, shipped, 2);
   for (

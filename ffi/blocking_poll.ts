@@ -28,6 +28,7 @@ export class BlockingPoller {
   readonly #waker: Waker;
   readonly #onWake: () => void;
   readonly #fds = new PollFds();
+  readonly #ready: boolean[] = [];
 
   /**
    * Waits on `waker` as well; {@link wake} raises it, from this thread or another, and each
@@ -43,15 +44,23 @@ export class BlockingPoller {
    * `timeoutMs` passes (negative: no timeout) or the waker is raised; one flag per fd. Settled
    * already when returned: the wait blocks in the call, not in the promise.
    */
-  wait(fds: number[], timeoutMs: number): Promise<boolean[]> {
-    return Promise.resolve(this.#poll(fds, timeoutMs));
+  wait(fds: number[], timeoutMs: number): Promise<readonly boolean[]> {
+    return Promise.resolve(this.#poll(fds, timeoutMs, []));
   }
 
-  #poll(fds: number[], timeoutMs: number): boolean[] {
+  /**
+   * {@link wait} without the promise: the flags, valid until the next wait (the array is
+   * reused).
+   */
+  waitSync(fds: number[], timeoutMs: number): readonly boolean[] {
+    return this.#poll(fds, timeoutMs, this.#ready);
+  }
+
+  #poll(fds: number[], timeoutMs: number, into: boolean[]): readonly boolean[] {
     const n = this.#fds.set(fds, this.#waker.fd);
     const timeout = pollTimeout(timeoutMs);
     const r = libc().poll(this.#fds.buffer, BigInt(n), timeout);
-    const out = this.#fds.ready(fds.length, r); // all false on a timeout, or EINTR
+    const out = this.#fds.ready(fds.length, r, undefined, into); // all false on a timeout or EINTR
     if (r > 0 && this.#fds.lastReady(fds.length)) {
       this.#waker.clear();
       // Not a yield to the event loop for postMessage: a turn of it (setTimeout(0), ~2 ms) did

@@ -25,6 +25,26 @@ Deno.test("BlockingPoller.wait() reports the readable fd, times out, and calls o
   }
 });
 
+Deno.test("BlockingPoller.waitSync() reuses one array and clears what an earlier wait set", () => {
+  const waker = new EventFd();
+  const poller = new BlockingPoller(waker);
+  const a = UdpSocket.bind(0), b = UdpSocket.bind(0);
+  try {
+    a.sendBatch([new Uint8Array(8)], [8], [endpointFromString(`127.0.0.1:${b.port}`)], 1);
+    const first = poller.waitSync([a.fd, b.fd], 5000);
+    assert.deepEqual(first, [false, true]);
+    b.recvBatch([new Uint8Array(64)], [0], [new Uint8Array(28)], 0);
+    const second = poller.waitSync([a.fd, b.fd], 10);
+    assert.equal(second, first, "the same array");
+    assert.deepEqual(second, [false, false], "b's flag from the first wait cleared");
+    assert.deepEqual(poller.waitSync([b.fd], 10), [false], "and shortened to the fds asked");
+  } finally {
+    a.close();
+    b.close();
+    waker.close();
+  }
+});
+
 Deno.test("BlockingPoller in a Worker: a datagram and a wake from the main thread reach it while it blocks", async () => {
   const waker = new EventFd();
   const a = UdpSocket.bind(0), b = UdpSocket.bind(0);

@@ -47,10 +47,13 @@ export class PollFds {
   /**
    * One flag per fd of the last {@link set} (`count` of them, `last` excluded): it had the
    * events waited for, or an error or hang-up the next read will report. All false unless
-   * `r`, poll's result, is positive.
+   * `r`, poll's result, is positive. Written into `into` when given (a loop's array, reused so
+   * that a wake-up allocates nothing), else into a new array.
    */
-  ready(count: number, r: number, events?: number[]): boolean[] {
-    const out = new Array<boolean>(count).fill(false);
+  ready(count: number, r: number, events?: number[], into?: boolean[]): boolean[] {
+    const out = into ?? new Array<boolean>(count);
+    out.length = count;
+    out.fill(false);
     if (r <= 0) return out;
     for (let i = 0; i < count; i++) {
       const rev = this.#dv.getInt16(i * POLLFD_SIZE + 6, true);

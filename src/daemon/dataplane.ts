@@ -37,6 +37,12 @@ export interface LoopWaiter {
    * flag per fd, true for those readable.
    */
   wait(fds: number[], timeoutMs: number): Promise<readonly boolean[]>;
+  /**
+   * The same wait returning the flags itself, for a waiter that blocks its thread anyway (a
+   * Worker's): the loop then takes no promise turn per wake-up, which cost ~10 µs of each
+   * wake-up of a thread that had been idle for a few ms (its caches cold).
+   */
+  waitSync?(fds: number[], timeoutMs: number): readonly boolean[];
   /** Makes a pending wait (or the next) return. */
   wake(): void;
 }
@@ -159,7 +165,9 @@ export class DataPlane {
   }
 
   async #loop(): Promise<void> {
-    const dev = this.#device, tun = this.#tun, sources = this.#sources;
+    const dev = this.#device, tun = this.#tun, sources = this.#sources, poller = this.#poller;
+    // A blocking waiter's loop never awaits below: this lets run() return to its caller first.
+    if (poller.waitSync) await null;
     const outbound = this.#hooks.outbound;
     const size = TRANSPORT_HEADER_SIZE + dev.mtu + TRANSPORT_OVERHEAD + 64;
     const bufs = allocPacketBuffers(BATCH, size);
@@ -173,7 +181,9 @@ export class DataPlane {
       const wait = tun.pending || anyPending(sources)
         ? 0
         : Math.max(0, Math.min(MAX_WAIT_MS, dev.nextDeadline() - performance.now()));
-      const ready = await this.#poller.wait(fds, Math.ceil(wait));
+      const ready = poller.waitSync
+        ? poller.waitSync(fds, Math.ceil(wait))
+        : await poller.wait(fds, Math.ceil(wait));
       // Read what poll said is readable, then again only what filled its batch (or left parts
       // pending): a read that finds nothing costs a syscall, and poll reports new arrivals anyway.
       for (let i = 0; i < fds.length; i++) more[i] = ready[i] === true;

@@ -13,6 +13,7 @@ import { formatWgKey } from "../src/key/wg_key.ts";
 import type { Netns } from "../src/testbed/netns.ts";
 import { Tailnet } from "../src/testbed/tailnet.ts";
 import { WarrenNode } from "../src/testbed/warren_node.ts";
+import { median, pingTimes } from "./_ping.ts";
 
 /** One figure for both pairs. */
 export interface PairRow {
@@ -32,17 +33,6 @@ async function underlayIp(ns: Netns): Promise<string> {
   const m = /inet (10\.80\.\d+\.2)\//.exec(out);
   if (!m) throw new Error(`no 10.80.N.2 address in ${ns.name}`);
   return m[1];
-}
-
-/** Each reply's round trip of 50 pings 20 ms apart, ms. */
-async function pingTimes(client: Netns, ip: string): Promise<number[]> {
-  const out = await client.exec(["ping", "-c", "50", "-i", "0.02", ip], { check: false });
-  return [...out.stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]));
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  return s.length === 0 ? NaN : s[Math.floor(s.length / 2)];
 }
 
 /** Measures the pairs: `iperf` runs one figure from a client namespace to a server address. */

@@ -30,6 +30,7 @@ import { WireguardGo } from "../src/testbed/wireguard_go.ts";
 import { exitUnlessReady } from "./_needs.ts";
 import { iperf3 } from "./_iperf.ts";
 import { cpuSeconds, PERF_V8_FLAGS, startPerf } from "./_proc.ts";
+import { median, pingTimes } from "./_ping.ts";
 import { findDenoPid } from "./_rss.ts";
 import { tailnetAgainstWireguard } from "./_tailnet_pair.ts";
 
@@ -42,6 +43,8 @@ const { values } = parseArgs({
   },
 });
 const SECONDS = Number(values.seconds);
+/** Rounds of 50 pings per pair for the RTT medians. */
+const RTT_ROUNDS = 6;
 
 await exitUnlessReady({ wireguardGo: true, commands: ["iperf3"] });
 
@@ -250,6 +253,23 @@ try {
   await transfer("TCP 1 stream, receiver → sender (Mbit/s)", ["-R"], "receive");
   await transfer("TCP 4 streams (Mbit/s)", ["-P", "4"]);
   await measure("ping RTT avg (ms)", pingRtt, "lower");
+  // The pairs' medians, RTT_ROUNDS rounds of 50 pings in turns (the order reversed every other
+  // round), and each round's ratio of the first pair to wireguard-go's: the spread shows how
+  // far one round's figure can be trusted.
+  const rounds: number[][] = pairs.map(() => []);
+  for (let r = 0; r < RTT_ROUNDS; r++) {
+    const order = pairs.map((_, i) => i);
+    if (r % 2 === 1) order.reverse();
+    for (const i of order) {
+      rounds[i].push(median(await pingTimes(pairs[i].client, pairs[i].serverIp)));
+    }
+  }
+  rows.push({
+    name: `ping RTT median, ${RTT_ROUNDS} × 50 (ms)`,
+    values: rounds.map(median),
+    better: "lower",
+  });
+  const roundRatios = rounds[0].map((x, r) => x / rounds[rounds.length - 1][r]);
   const rss = [warren, warren1, warrenG].map((w) => w.peakRssKiB());
 
   console.log(
@@ -282,6 +302,11 @@ try {
       "1-thread: warren with its data plane on the main thread (WARREN_DATAPLANE=pool). " +
       "warren↔warren: both ends warren as shipped. CPU s/GB: the client warren's user+system " +
       "time (all its threads) per 10^9 bytes moved, over the whole iperf3 run.",
+  );
+  console.log(
+    `RTT median per round, warren↔wg-go / wg-go↔wg-go: ${
+      roundRatios.map((x) => x.toFixed(2)).join(" ")
+    } (median ${median(roundRatios).toFixed(2)})`,
   );
   if (!values["skip-tailnet"]) {
     const pairRows = await tailnetAgainstWireguard(

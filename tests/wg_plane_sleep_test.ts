@@ -3,7 +3,8 @@
  * side with the same session: against wireguard-go, a ping from the node (the TUN wakes it) and
  * one from the peer (the socket does) both get through with no new handshake, and the status
  * (peer, counters) stays whole across the sleeps; datagrams no session or handshake of the
- * device's would take (a scanner's) leave it asleep.
+ * device's would take (a scanner's) leave it asleep. With persistent keepalives on both sides it
+ * still sleeps: the node's thread sends its keepalives and takes the peer's.
  */
 import assert from "node:assert/strict";
 import { generatePrivateKey, publicKeyFrom } from "../src/crypto/x25519.ts";
@@ -107,6 +108,93 @@ testOrSkip(import.meta, skip, {
       assert.equal(code, 0, log);
       assert.match(log, /data plane asleep: no traffic \(1 session kept\)/);
       assert.match(log, /data plane awake in \d+ ms/);
+    });
+  },
+});
+
+testOrSkip(import.meta, skip, {
+  name:
+    "wg-config Worker plane with PersistentKeepalive: sleeps anyway, its keepalives go on both ways on the kept session",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await withLinkedPair("wk", async ({ a, b, dir, defer }) => {
+      const ka = generatePrivateKey(), kb = generatePrivateKey();
+      const name = `wgk${b.name.slice(-6)}`;
+      const wg = await WireguardGo.start(b, {
+        name,
+        privateKey: formatWgKey(kb),
+        listenPort: 51820,
+        addresses: ["10.244.0.2/24"],
+        // Its own keepalives come later: any authenticated packet puts a persistent keepalive
+        // off, so with both on, only the side whose timer fires first ever sends.
+        peers: [{ publicKey: formatWgKey(publicKeyFrom(ka)), allowedIps: ["10.244.0.1/32"] }],
+      }, dir);
+      defer(() => wg.stop());
+      const node = await WarrenNode.start(
+        a,
+        "wk-sleep",
+        `[Interface]\nPrivateKey = ${formatWgKey(ka)}\nAddress = 10.244.0.1/24\n` +
+          `ListenPort = 51820\n\n[Peer]\nPublicKey = ${formatWgKey(publicKeyFrom(kb))}\n` +
+          `AllowedIPs = 10.244.0.2/32\nEndpoint = 10.241.0.2:51820\nPersistentKeepalive = 1\n`,
+        dir,
+        [],
+        { WARREN_DATAPLANE: "worker", WARREN_PLANE_QUIET_MS: "1500" },
+      );
+      defer(() => node.stop("SIGKILL"));
+      const status = async () =>
+        JSON.parse((await node.cli(["status", "--json"])).stdout) as Status;
+      /** wireguard-go's byte counts for the node (`wg show transfer`). */
+      const peerTransfer = async () => {
+        const out = (await b.exec(["wg", "show", name, "transfer"])).stdout.trim().split(/\s+/);
+        return { rx: Number(out[1]), tx: Number(out[2]) };
+      };
+
+      await a.exec(["ping", "-c", "3", "-i", "0.2", "-W", "3", "10.244.0.2"]);
+      const handshake = (await status()).peers[0].latestHandshake;
+      assert.ok(handshake > 0, "a handshake was made");
+      await waitFor(
+        "the plane asleep",
+        async () => (await status()).dataPlaneAsleep === true,
+        40_000,
+      );
+      const slept = await status(), peerSlept = await peerTransfer();
+      await new Promise((r) => setTimeout(r, 3_500));
+      const later = await status(), peerLater = await peerTransfer();
+      assert.equal(later.dataPlaneAsleep, true, "keepalives did not wake it");
+      assert.ok(
+        peerLater.rx >= peerSlept.rx + 2 * 32,
+        `wireguard-go took the sleeping node's keepalives (${peerSlept.rx} -> ${peerLater.rx})`,
+      );
+      assert.ok(
+        later.peers[0].txBytes >= slept.peers[0].txBytes + 2 * 32,
+        "and the node counts them",
+      );
+      assert.equal(later.peers[0].latestHandshake, handshake, "on the kept session");
+
+      // wireguard-go's keepalives (setting one sends one at once) are taken asleep too.
+      const pub = formatWgKey(publicKeyFrom(ka));
+      await b.exec(["wg", "set", name, "peer", pub, "persistent-keepalive", "1"]);
+      await new Promise((r) => setTimeout(r, 2_500));
+      const taken = await status();
+      assert.equal(taken.dataPlaneAsleep, true, "the peer's keepalives did not wake it");
+      assert.ok(
+        taken.peers[0].rxBytes >= later.peers[0].rxBytes + 32,
+        `wireguard-go's keepalives counted (${later.peers[0].rxBytes} -> ${
+          taken.peers[0].rxBytes
+        })`,
+      );
+
+      // The next Worker goes on past the keepalives' counters: its packets are not replays.
+      await a.exec(["ping", "-c", "2", "-i", "0.2", "-W", "5", "10.244.0.2"]);
+      const woke = await status();
+      assert.equal(woke.dataPlaneAsleep, undefined, "awake again");
+      assert.equal(woke.peers[0].latestHandshake, handshake, "still no new handshake");
+      assert.equal(woke.drops.replay, 0);
+
+      const { code, log } = await node.stop();
+      assert.equal(code, 0, log);
+      assert.match(log, /data plane asleep: no traffic \(1 session kept\)/);
     });
   },
 });

@@ -43,6 +43,8 @@ export interface WgPeerCarry {
   rxBytes: number;
   /** Bytes sent to it since the node came up. */
   txBytes: number;
+  /** With a persistent keepalive: how soon the next one is due, ms; else null. */
+  keepaliveInMs: number | null;
 }
 
 /** What a plain WireGuard plane that fell asleep leaves for the next one. */

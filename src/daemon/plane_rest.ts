@@ -43,8 +43,8 @@ export function planeSessions(device: Device): PlaneSessions {
 
 /**
  * The loop's question, asked after each turn: true once `device` is at rest
- * (`Device.atRest`) and no byte moved to or from any peer for `rest.quietMs` (looked at once a
- * second at most).
+ * (`Device.atRest`, with `keepalivesElsewhere` as it takes it) and no byte but keepalives moved
+ * to or from any peer for `rest.quietMs` (looked at once a second at most).
  *
  * @example
  * ```ts ignore
@@ -52,19 +52,25 @@ export function planeSessions(device: Device): PlaneSessions {
  * new DataPlane(device, tun, sources, waiter, { rest: () => mayRest() && handUp() });
  * ```
  */
-export function restGate(device: Device, rest: PlaneRest): () => boolean {
+export function restGate(
+  device: Device,
+  rest: PlaneRest,
+  keepalivesElsewhere = false,
+): () => boolean {
   let checkedAt = 0, activeAt = performance.now(), moved = 0;
   return () => {
     const now = performance.now();
     if (now - checkedAt < REST_CHECK_MS) return false;
     checkedAt = now;
     let m = 0;
-    for (const p of device.peers()) m += p.rxBytes + p.txBytes;
+    // Keepalives are not traffic: a persistent keepalive shorter than the quiet time would
+    // otherwise keep the plane awake for good.
+    for (const p of device.peers()) m += p.rxBytes + p.txBytes - p.keepaliveBytes;
     if (m !== moved) {
       moved = m;
       activeAt = now;
       return false;
     }
-    return now - activeAt >= rest.quietMs && device.atRest();
+    return now - activeAt >= rest.quietMs && device.atRest(keepalivesElsewhere);
   };
 }

@@ -44,6 +44,17 @@ export interface SleepCycleHost<L extends PlaneLife, H> {
   watchFds(): number[];
   /** After each wake-up of the watch: reads what came, giving what needs the plane to `hold`. */
   read(hold: (h: H) => void): void;
+  /**
+   * When the host has work of its own while the plane sleeps (a keepalive owed), as
+   * `performance.now()` ms; Infinity or absent for none. The watch wakes for it.
+   */
+  due?(): number;
+  /**
+   * After each wake-up of the watch: the host's own work that is due; true if it needs a
+   * Worker for it (a keepalive with no usable session: the Worker handshakes). It must move
+   * `due` past now either way.
+   */
+  tick?(): boolean;
   /** `life` ended asleep: before the watch, e.g. to hold what it had not read yet. */
   ended?(life: L, hold: (h: H) => void): void;
   /** One line per event. */
@@ -195,15 +206,18 @@ export class SleepCycle<L extends PlaneLife, H> {
     const poller = this.#poller ??= new Poller();
     const fds = this.#fds ??= this.#host.watchFds();
     while (this.#state === "asleep") {
+      const due = this.#host.due?.() ?? Infinity;
+      const wait = Math.max(0, Math.min(WATCH_WAIT_MS, due - performance.now()));
       try {
-        await poller.wait(fds, WATCH_WAIT_MS);
+        await poller.wait(fds, Math.ceil(wait));
       } catch {
         return; // closed by stop()
       }
       if (this.#state !== "asleep") return;
       this.#kept.expireIfStale();
       this.#host.read((h) => this.hold(h));
-      if (this.#held.length > 0) this.wake();
+      const needsWorker = this.#host.tick?.() ?? false;
+      if (this.#held.length > 0 || needsWorker) this.wake();
     }
   }
 }

@@ -165,3 +165,32 @@ Deno.test("SleepCycle: a Worker that ends without falling asleep stops the plane
   assert.equal(cycle.awake, null);
   assert.equal(h.lives[2].adopted, null, "never adopted");
 });
+
+Deno.test("SleepCycle: the host's own work wakes the watch when due, and a tick that needs a Worker starts one", async () => {
+  using fd = new EventFd();
+  const h = fakeHost(fd);
+  let dueAt = Infinity, ticks = 0, needs = false;
+  h.host.due = () => dueAt;
+  h.host.tick = () => {
+    if (performance.now() >= dueAt) {
+      ticks++;
+      dueAt = performance.now() + 30;
+    }
+    return needs;
+  };
+  const cycle = await SleepCycle.start(h.host);
+  try {
+    cycle.fallingAsleep(sessions());
+    dueAt = performance.now() + 30;
+    h.lives[0].end();
+    // Nothing arrives on the fd: only the due times end the watch's waits (10 s otherwise).
+    await until("three ticks", () => ticks >= 3);
+    assert.equal(h.lives.length, 1, "keepalives sent asleep start no Worker");
+    needs = true;
+    await until("a Worker for the tick", () => h.lives.length === 2);
+    assert.deepEqual(h.lives[1].held, [], "nothing held: the Worker is for the host's work");
+    await until("awake", () => cycle.awake === h.lives[1]);
+  } finally {
+    await cycle.stop();
+  }
+});

@@ -82,13 +82,24 @@ export function buildWgPlane(
     timings: spec.timings,
     log,
   });
-  for (const p of spec.peers) device.addPeer(p);
-  if (spec.resume) resume(device, spec.resume);
+  if (spec.resume) {
+    // Sessions first, then the persistent keepalives, whose setting sends one at once: on the
+    // kept session, not as a new handshake.
+    for (const p of spec.peers) device.addPeer({ ...p, persistentKeepalive: 0 });
+    resume(device, spec.resume);
+    // (Without the configured endpoint, which would undo a roam the resume carried.)
+    for (const p of spec.peers) {
+      if (p.persistentKeepalive) device.addPeer({ ...p, endpoint: undefined });
+    }
+  } else {
+    for (const p of spec.peers) device.addPeer(p);
+  }
   if (spec.held) replayHeld(device, spec.held);
   const udpIn = [udpSource(udp, device, device.mtu)];
   let rest: (() => boolean) | undefined;
   if (spec.rest && asleep) {
-    const mayRest = restGate(device, spec.rest);
+    // Asleep, the host sends the persistent keepalives (wg_plane_host.ts).
+    const mayRest = restGate(device, spec.rest, true);
     rest = () => {
       if (!mayRest()) return false;
       asleep(planeState(device));
@@ -131,6 +142,16 @@ function planeState(device: Device): WgPlaneState {
       endpoint: p.endpoint ? p.endpoint.slice() : null,
       rxBytes: p.rxBytes,
       txBytes: p.txBytes,
+      // The device's clock is this thread's performance.now() (systemClock).
+      keepaliveInMs: p.persistentKeepaliveMs > 0
+        ? Math.max(
+          0,
+          Math.min(
+            p.persistentKeepaliveMs,
+            p.timers.deadlines.persistentKeepalive - performance.now(),
+          ),
+        )
+        : null,
     })),
     sessions: planeSessions(device),
     drops: { ...device.drops },

@@ -1,11 +1,13 @@
 /**
  * A plain WireGuard node's Worker plane across its sleeps, as `ts_plane_host.ts` is a tailnet
  * node's. An idle node has no use for the Worker's isolate (~8 MB here), so once its device is
- * at rest — no handshake or keepalive owed, no persistent keepalive — and no byte has moved for
+ * at rest — no handshake or keepalive owed — and no byte but keepalives has moved for
  * the quiet time, the Worker hands up its sessions, endpoints and counters and ends. Meanwhile
  * this thread watches the TUN and the socket through the thread pool; the first WireGuard
  * datagram or TUN packet starts a Worker again with that state and the packets read, so the
- * peer goes on with the same session and no handshake is needed.
+ * peer goes on with the same session and no handshake is needed. Persistent keepalives, both
+ * ways, are this thread's while the Worker sleeps (`sleep_keepalives.ts`), so a peer that holds
+ * a NAT open does not keep the Worker up.
  *
  * The sessions' keys stay on this thread only while the plane sleeps: they are wiped once a
  * new Worker has its copy, at stop, and once none is usable any more (Reject-After-Time). The
@@ -15,9 +17,11 @@
  * @module
  */
 import { TunDevice } from "../../ffi/tun.ts";
-import { UdpSocket } from "../../ffi/udp.ts";
-import { parseWgKey } from "../key/wg_key.ts";
+import { endpointToString, UdpSocket } from "../../ffi/udp.ts";
+import { toHex } from "../bytes/hex.ts";
+import { formatWgKey, parseWgKey } from "../key/wg_key.ts";
 import { mac1Key } from "../wireguard/macs.ts";
+import { DEFAULT_TIMINGS } from "../wireguard/timings.ts";
 import type { SleepingDevice } from "../wireguard/wake.ts";
 import type { DeviceStatus } from "./device_status.ts";
 import type { FromPlane, HeldPacket, WgPlaneState } from "./plane_messages.ts";
@@ -25,6 +29,7 @@ import type { PlaneRunner } from "./plane_mode.ts";
 import { SleepCycle, type SleepCycleHost } from "./plane_sleep.ts";
 import { PlaneThread } from "./plane_thread.ts";
 import { SleepIo } from "./sleep_io.ts";
+import { SleepKeepalives } from "./sleep_keepalives.ts";
 import type { PlaneSpec } from "./wg_plane.ts";
 
 /** The sleeping node's reads: this thread's views of the plane's fds, and a few buffers. */
@@ -48,6 +53,7 @@ export class WgPlaneHost implements PlaneRunner {
   #last: DeviceStatus | null = null;
   #io: WatchIo | null = null;
   #mac1Key: Uint8Array | null = null;
+  readonly #keepalives: SleepKeepalives;
 
   private constructor(
     spec: PlaneSpec,
@@ -59,6 +65,11 @@ export class WgPlaneHost implements PlaneRunner {
     this.#url = url;
     this.#log = log;
     this.#released = released;
+    const intervals = new Map<string, number>();
+    for (const p of spec.peers) {
+      if (p.persistentKeepalive) intervals.set(toHex(p.publicKey), p.persistentKeepalive * 1000);
+    }
+    this.#keepalives = new SleepKeepalives({ ...DEFAULT_TIMINGS, ...spec.timings }, intervals);
   }
 
   /**
@@ -102,8 +113,21 @@ export class WgPlaneHost implements PlaneRunner {
       }
     }
     if (!this.#last) throw new Error("Cannot read status: data plane stopped");
-    // Asleep, the drops are those the next Worker gets: the last Worker's and the watch's since.
-    return this.#sleep ? { ...this.#last, drops: { ...this.#sleep.drops } } : this.#last;
+    const s = this.#sleep;
+    if (!s) return this.#last;
+    // Asleep, the drops, endpoints and byte counts are those the next Worker gets: the last
+    // Worker's and what the watch counted since (keepalives, `sleep_keepalives.ts`).
+    const carried = new Map(s.peers.map((c) => [formatWgKey(c.publicKey), c]));
+    return {
+      ...this.#last,
+      peers: this.#last.peers.map((p) => {
+        const c = carried.get(p.publicKey);
+        if (!c) return p;
+        const endpoint = c.endpoint ? endpointToString(c.endpoint) : null;
+        return { ...p, endpoint, rxBytes: c.rxBytes, txBytes: c.txBytes };
+      }),
+      drops: { ...s.drops },
+    };
   }
 
   /** Stops the plane for good (the Worker, or the watch). Idempotent. */
@@ -131,10 +155,13 @@ export class WgPlaneHost implements PlaneRunner {
       },
       read: (hold) => {
         const io = this.#watchIo();
+        const sessions = this.#cycle.sessions, carried = this.#sleep?.peers ?? [];
         io.reads.readWireGuard(
           io.udp,
           this.#sleepingDevice(),
-          (pkt, from) => hold({ pkt, from }),
+          (pkt, from) => {
+            if (!this.#keepalives.take(pkt, from, sessions, carried)) hold({ pkt, from });
+          },
           // Counted as the device would have, into the counters the next Worker goes on from
           // (and the status reads meanwhile).
           (why) => {
@@ -143,6 +170,11 @@ export class WgPlaneHost implements PlaneRunner {
         );
         io.reads.readTun(io.tun, (pkt) => hold({ pkt }));
       },
+      due: () => this.#keepalives.due,
+      tick: () =>
+        this.#keepalives.tick(this.#cycle.sessions, (msg, endpoint) => {
+          this.#watchIo().udp.sendBatch([msg], [msg.length], [endpoint], 1);
+        }),
       log: this.#log,
       released: this.#released,
     };
@@ -171,5 +203,6 @@ export class WgPlaneHost implements PlaneRunner {
     if (!this.#cycle.fallingAsleep(sessions)) return;
     this.#sleep = rest;
     this.#last = status;
+    this.#keepalives.start(rest.peers);
   }
 }

@@ -31,7 +31,14 @@ export interface WgGoConfig {
   /** MTU (default 1420). */
   mtu?: number;
   /** Peers. */
-  peers: { publicKey: string; allowedIps: string[]; endpoint?: string; presharedKey?: string }[];
+  peers: {
+    publicKey: string;
+    allowedIps: string[];
+    endpoint?: string;
+    presharedKey?: string;
+    /** Seconds between keepalives (`wg set … persistent-keepalive`). */
+    persistentKeepalive?: number;
+  }[];
 }
 
 /** A running wireguard-go interface. */
@@ -80,6 +87,7 @@ export class WireguardGo {
           p.allowedIps.join(","),
         ];
         if (p.endpoint) args.push("endpoint", p.endpoint);
+        if (p.persistentKeepalive) args.push("persistent-keepalive", `${p.persistentKeepalive}`);
         if (p.presharedKey) {
           const pskFile = `${dir}/${cfg.name}.psk`;
           await Deno.writeTextFile(pskFile, p.presharedKey + "\n", { mode: 0o600 });

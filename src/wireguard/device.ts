@@ -332,12 +332,15 @@ export class Device implements PacketReceiver {
   /**
    * Whether the device may be saved ({@linkcode Device.saveSessions}) and rebuilt elsewhere
    * with nothing lost: no handshake under way or owed, no keepalive owed, no packet staged, no
-   * persistent keepalive to send. Sessions may exist; they move with the save. (An initiation
-   * given up on is not carried: its late answer goes unmatched, as after a restart.)
+   * persistent keepalive to send — unless `keepalivesElsewhere`: whoever holds the saved
+   * sessions sends those (`keepalive_asleep.ts`). Sessions may exist; they move with the save.
+   * (An initiation given up on is not carried: its late answer goes unmatched, as after a
+   * restart.)
    */
-  atRest(): boolean {
+  atRest(keepalivesElsewhere = false): boolean {
     for (const peer of this.#peers.values()) {
-      if (peer.staged.length > 0 || peer.persistentKeepaliveMs > 0) return false;
+      if (peer.staged.length > 0) return false;
+      if (peer.persistentKeepaliveMs > 0 && !keepalivesElsewhere) return false;
       const t = peer.timers;
       if (
         t.pending("retransmitHandshake") || t.pending("sendKeepalive") ||
@@ -420,6 +423,7 @@ export class Device implements PacketReceiver {
     if (plaintext.length > 0) {
       this.#afterDataSent(peer, kp, counter, now);
     } else {
+      peer.keepaliveBytes += size;
       peer.timers.anyAuthenticatedPacketTraversal(now, peer.persistentKeepaliveMs);
       peer.timers.anyAuthenticatedPacketSent();
     }
@@ -488,7 +492,10 @@ export class Device implements PacketReceiver {
     peer.rxBytes += size;
     peer.timers.anyAuthenticatedPacketReceived();
     peer.timers.anyAuthenticatedPacketTraversal(now, peer.persistentKeepaliveMs);
-    if (n === 0) return 0; // keepalive
+    if (n === 0) {
+      peer.keepaliveBytes += size;
+      return 0; // keepalive
+    }
     peer.timers.dataReceived(now);
     const off = TRANSPORT_HEADER_SIZE;
     const len = ipPacketLength(buf, off, n);

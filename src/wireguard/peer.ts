@@ -58,6 +58,11 @@ export class Peer {
   rxBytes = 0;
   /** Bytes sent to the peer (UDP payload). */
   txBytes = 0;
+  /**
+   * The part of `rxBytes` and `txBytes` that was keepalives (empty transport messages), so an
+   * idle tunnel whose keepalives still flow can be told from one that moves data.
+   */
+  keepaliveBytes = 0;
   /** Adds mac1/mac2 to our handshake messages; holds the peer's cookie. */
   readonly cookies: CookieGenerator;
   /** The peer's timers. */

@@ -2,12 +2,14 @@
  * Memory benchmark: idle and peak RSS of each warren mode beside an empty
  * Deno process with the same V8 flags, in one run, on namespaces.
  *
- *   deno task bench:memory [--settle 10] [--later 60] [--only deno,wg,tailnet,derp,bundle]
+ *   deno task bench:memory [--settle 10] [--later 60] [--only deno,wg,wg-keepalive,tailnet,derp,bundle]
  *
  * Rows: an empty Deno process (a script that only keeps a timer), `warren tun
  * up --wg-config` with one wireguard-go peer, `warren tun up --auth-key` on a
  * tailnet with one warren peer, the tailnet's `warren tun derp`, and the
- * wireguard-go peer for reference; `bundle` (not in the default set) adds the
+ * wireguard-go peer for reference; `wg-keepalive` (not in the default set) the wg-config node
+ * with `PersistentKeepalive = 25` on its peer, as a NAT'd wg-quick client has; `bundle` (not in
+ * the default set either) adds the
  * same tailnet node run from a one-file bundle of main.ts (`deno task bundle`), on a
  * tailnet of its own. Each node exchanges a few pings first so
  * its data plane has run; then each process's VmRSS is read from
@@ -82,37 +84,53 @@ try {
     await add("empty Deno process", child.pid);
   }
 
-  if (ONLY.has("wg")) {
-    const a = await Netns.create("wm-a"), b = await Netns.create("wm-b");
+  /**
+   * A wg-config node with one wireguard-go peer on link `net` (10.2{net}.0.x outside,
+   * 10.254.{net - 52}.x inside); with `keepalive`, the node's peer has `PersistentKeepalive` set.
+   */
+  const wgNode = async (label: string, net: number, tag: string, keepalive?: number) => {
+    const a = await Netns.create(`wm-${tag}a`), b = await Netns.create(`wm-${tag}b`);
     spaces.push(a, b);
     await linkPair(a, b, {
-      a4: "10.253.0.1",
-      b4: "10.253.0.2",
-      a6: "fd00:253::1",
-      b6: "fd00:253::2",
+      a4: `10.2${net}.0.1`,
+      b4: `10.2${net}.0.2`,
+      a6: `fd00:2${net}::1`,
+      b6: `fd00:2${net}::2`,
     });
     const [ka, kb] = [generatePrivateKey(), generatePrivateKey()];
     const pub = (k: Uint8Array) => formatWgKey(publicKeyFrom(k));
     const wg = await WireguardGo.start(b, {
-      name: `wmb${b.name.slice(-5)}`,
+      name: `wm${tag}${b.name.slice(-5)}`,
       privateKey: formatWgKey(kb),
       listenPort: 51820,
-      addresses: ["10.254.1.2/24"],
-      peers: [{ publicKey: pub(ka), allowedIps: ["10.254.1.1/32"], endpoint: "10.253.0.1:51820" }],
+      addresses: [`10.254.${net - 52}.2/24`],
+      peers: [{
+        publicKey: pub(ka),
+        allowedIps: [`10.254.${net - 52}.1/32`],
+        endpoint: `10.2${net}.0.1:51820`,
+      }],
     }, dir);
     stops.push(() => wg.stop());
     const node = await WarrenNode.start(
       a,
-      "wm-warren",
-      `[Interface]\nPrivateKey = ${formatWgKey(ka)}\nAddress = 10.254.1.1/24\n` +
-        `ListenPort = 51820\n\n[Peer]\nPublicKey = ${pub(kb)}\nAllowedIPs = 10.254.1.2/32\n` +
-        `Endpoint = 10.253.0.2:51820\n`,
+      `wm-${tag}warren`,
+      `[Interface]\nPrivateKey = ${formatWgKey(ka)}\nAddress = 10.254.${net - 52}.1/24\n` +
+        `ListenPort = 51820\n\n[Peer]\nPublicKey = ${pub(kb)}\n` +
+        `AllowedIPs = 10.254.${net - 52}.2/32\nEndpoint = 10.2${net}.0.2:51820\n` +
+        (keepalive ? `PersistentKeepalive = ${keepalive}\n` : ""),
       dir,
     );
     stops.push(() => node.stop());
-    await a.exec(["ping", "-c", "20", "-i", "0.05", "-q", "10.254.1.2"]);
-    await add("warren tun up --wg-config (1 peer)", node.proc.pid);
+    await a.exec(["ping", "-c", "20", "-i", "0.05", "-q", `10.254.${net - 52}.2`]);
+    await add(label, node.proc.pid);
+    return wg;
+  };
+  if (ONLY.has("wg")) {
+    const wg = await wgNode("warren tun up --wg-config (1 peer)", 53, "");
     await add("wireguard-go (its peer, reference)", wg.proc.pid);
+  }
+  if (ONLY.has("wg-keepalive")) {
+    await wgNode("tun up --wg-config, keepalive 25 s", 55, "k", 25);
   }
 
   /** A tailnet of two nodes, alpha and beta, that have pinged each other. */

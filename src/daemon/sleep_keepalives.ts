@@ -9,13 +9,20 @@
  * What it changes, the next Worker goes on from: the sessions' counters, and each peer's
  * endpoint (roamed to, as a device follows an authenticated packet) and byte counts.
  *
+ * The AEAD is node:crypto's, whose module graph costs a plain node's thread ~4 MB resident
+ * (`deno task bench:memory --only wg`): it is loaded only when a sleep has a keepalive to send
+ * (at the start of the sleep, well before the first is due) or a peer's keepalive arrives
+ * (that one still wakes the Worker, as before; later ones are taken here).
+ *
  * @module
  */
 import { toHex } from "../bytes/hex.ts";
-import { openKeepalive, sealKeepalive, sendingKeypair } from "../wireguard/keepalive_asleep.ts";
+import { MESSAGE_TRANSPORT_MIN_SIZE as KEEPALIVE_SIZE } from "../wireguard/constants.ts";
 import type { Timings } from "../wireguard/timings.ts";
 import type { WgPeerCarry } from "./plane_messages.ts";
 import { type PlaneSessions, sharedNow } from "./ts_plane_messages.ts";
+
+type Codec = typeof import("../wireguard/keepalive_asleep.ts");
 
 /** One peer's schedule: its interval and when the next keepalive is due (performance.now()). */
 interface Schedule {
@@ -39,11 +46,19 @@ export class SleepKeepalives {
   readonly #timings: Timings;
   readonly #intervals: ReadonlyMap<string, number>;
   #peers = new Map<string, Schedule>();
+  #codec: Codec | null = null;
+  #loading: Promise<void> | null = null;
 
   /** `intervalsMs`: each peer's persistent keepalive by hex public key (peers without none). */
   constructor(timings: Timings, intervalsMs: ReadonlyMap<string, number>) {
     this.#timings = timings;
     this.#intervals = intervalsMs;
+  }
+
+  /** Settles once the codec is loaded (tests; a sleep with keepalives starts loading it). */
+  get ready(): Promise<void> {
+    this.#load();
+    return this.#loading!;
   }
 
   /** A sleep begins: the carried peers, whose keepalives are due when the Worker said. */
@@ -56,6 +71,14 @@ export class SleepKeepalives {
       if (!intervalMs) continue;
       this.#peers.set(key, { intervalMs, dueAt: now + (carry.keepaliveInMs ?? intervalMs), carry });
     }
+    if (this.#peers.size > 0) this.#load();
+  }
+
+  /** Loads the codec once (in the background: a caller that needs it before goes without). */
+  #load(): void {
+    this.#loading ??= import("../wireguard/keepalive_asleep.ts").then((m) => {
+      this.#codec = m;
+    });
   }
 
   /** When the next keepalive is due (performance.now() ms), Infinity if none is scheduled. */
@@ -78,15 +101,16 @@ export class SleepKeepalives {
     for (const [key, s] of this.#peers) {
       if (s.dueAt > now) continue;
       s.dueAt = now + s.intervalMs;
+      const codec = this.#codec;
       const saved = sessions?.peers.find((p) => toHex(p.publicKey) === key);
-      const kp = saved && sessions
-        ? sendingKeypair(saved, sharedNow() - sessions.savedAt, this.#timings)
+      const kp = saved && sessions && codec
+        ? codec.sendingKeypair(saved, sharedNow() - sessions.savedAt, this.#timings)
         : null;
-      if (kp === null || s.carry.endpoint === null) {
+      if (codec === null || kp === null || s.carry.endpoint === null) {
         needsWorker = true;
         continue;
       }
-      const msg = sealKeepalive(kp);
+      const msg = codec.sealKeepalive(kp);
       send(msg, s.carry.endpoint);
       s.carry.txBytes += msg.length;
     }
@@ -104,8 +128,14 @@ export class SleepKeepalives {
     sessions: PlaneSessions | null,
     carried: readonly WgPeerCarry[],
   ): boolean {
-    if (sessions === null) return false;
-    const peer = openKeepalive(pkt, sessions.peers, sharedNow() - sessions.savedAt, this.#timings);
+    if (sessions === null || pkt.length !== KEEPALIVE_SIZE) return false;
+    const codec = this.#codec;
+    if (codec === null) {
+      this.#load();
+      return false;
+    }
+    const elapsed = sharedNow() - sessions.savedAt;
+    const peer = codec.openKeepalive(pkt, sessions.peers, elapsed, this.#timings);
     if (peer === null) return false;
     const key = toHex(peer.publicKey);
     const carry = carried.find((c) => toHex(c.publicKey) === key);

@@ -48,8 +48,21 @@ function setup(keepaliveInMs: number | null = 0) {
   return { ka, carried, peer, sessions, sent, send };
 }
 
-Deno.test("SleepKeepalives: a due keepalive goes out on the kept session with its next counter, and the next is an interval later", () => {
+Deno.test("SleepKeepalives: before its codec is loaded a keepalive needs the Worker and a peer's is left to it", () => {
+  const ka = new SleepKeepalives(DEFAULT_TIMINGS, new Map());
+  const { sessions, carried, send, sent } = setup(0);
+  const theirs = sealKeepalive({ ...keypair(), sendCounter: 9 });
+  assert.equal(ka.take(theirs, ROAMED, sessions, carried), false, "not loaded: the Worker's");
+  assert.equal(sent.length, 0);
+  return ka.ready.then(() => {
+    assert.equal(ka.take(theirs, ROAMED, sessions, carried), true, "then taken here");
+    assert.equal(ka.tick(sessions, send), false, "no interval: nothing to send");
+  });
+});
+
+Deno.test("SleepKeepalives: a due keepalive goes out on the kept session with its next counter, and the next is an interval later", async () => {
   const { ka, carried, peer, sessions, sent, send } = setup(0);
+  await ka.ready;
   assert.ok(ka.due <= performance.now(), "due at once, as the Worker said");
   assert.equal(ka.tick(sessions, send), false);
   assert.equal(sent.length, 1, "one keepalive, for the one peer with an interval");
@@ -64,8 +77,9 @@ Deno.test("SleepKeepalives: a due keepalive goes out on the kept session with it
   assert.equal(sent.length, 1, "not again before it is due");
 });
 
-Deno.test("SleepKeepalives: with no usable session the Worker is needed; a peer's keepalive is taken, roams and puts ours off", () => {
+Deno.test("SleepKeepalives: with no usable session the Worker is needed; a peer's keepalive is taken, roams and puts ours off", async () => {
   const { ka, carried, peer, sessions, sent, send } = setup(0);
+  await ka.ready;
   assert.equal(ka.tick(null, send), true, "no sessions kept");
   assert.equal(sent.length, 0);
 
@@ -74,6 +88,7 @@ Deno.test("SleepKeepalives: with no usable session the Worker is needed; a peer'
   const expired = { ...s2.sessions, savedAt: sharedNow() - DEFAULT_TIMINGS.rejectAfterTime };
   const forced = new SleepKeepalives(DEFAULT_TIMINGS, new Map([[toHex(KEY), 25_000]]));
   forced.start(s2.carried.map((c) => ({ ...c, keepaliveInMs: 0 })));
+  await forced.ready;
   assert.equal(forced.tick(expired, s2.send), true, "past Reject-After-Time: the Worker rekeys");
   assert.equal(s2.sent.length, 0);
 

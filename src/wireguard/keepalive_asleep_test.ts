@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { generatePrivateKey, publicKeyFrom } from "../crypto/x25519.ts";
 import { parsePrefix } from "../net/ip.ts";
 import { FakeClock } from "./clock.ts";
 import { Device } from "./device.ts";
@@ -10,32 +9,15 @@ import {
   sendingKeypair,
 } from "./keepalive_asleep.ts";
 import { wipeSavedSessions } from "./session_state.ts";
-import { fakeEndpoint, ipPacket, MemoryNetwork, RecordingTun } from "./testing.ts";
+import { devicePair, RecordingTun } from "./testing.ts";
 import { DEFAULT_TIMINGS } from "./timings.ts";
 
 /** Two devices with a session: `a` sent `b` one data packet, so both have a current session. */
 function pair() {
-  const clock = new FakeClock(1_000);
-  const net = new MemoryNetwork();
-  const make = (id: number) => {
-    const priv = generatePrivateKey();
-    const ep = fakeEndpoint(id);
-    const tun = new RecordingTun();
-    const dev = new Device({ privateKey: priv, bind: net.bind(ep), tun, clock });
-    net.attach(ep, dev);
-    return { dev, ep, tun, pub: publicKeyFrom(priv) };
-  };
-  const a = make(1), b = make(2);
-  a.dev.addPeer({ publicKey: b.pub, endpoint: b.ep, allowedIps: [parsePrefix("10.0.0.2/32")] });
-  b.dev.addPeer({ publicKey: a.pub, endpoint: a.ep, allowedIps: [parsePrefix("10.0.0.1/32")] });
-  /** A packet 10.0.0.1 → 10.0.0.2 from `dev` (a's, or a device that took over a's sessions). */
-  const send = (dev = a.dev) => {
-    const { buf, size } = ipPacket("10.0.0.1", "10.0.0.2", new Uint8Array(20));
-    dev.sendPackets([buf], [size], 16, 1);
-  };
-  send();
-  net.deliver();
-  return { clock, net, a, b, send };
+  const p = devicePair();
+  p.send();
+  p.net.deliver();
+  return p;
 }
 
 Deno.test("sealKeepalive: a sleeping device's keepalive is one its peer's device takes, and the next device goes on past its counter", () => {

@@ -5,8 +5,10 @@
  *
  * @module
  */
-import { parseIp } from "../net/ip.ts";
-import type { Bind, PacketReceiver, TunSink } from "./device.ts";
+import { generatePrivateKey, publicKeyFrom } from "../crypto/x25519.ts";
+import { parseIp, parsePrefix } from "../net/ip.ts";
+import { FakeClock } from "./clock.ts";
+import { type Bind, Device, type PacketReceiver, type TunSink } from "./device.ts";
 import { TRANSPORT_HEADER_SIZE, TRANSPORT_OVERHEAD } from "./transport.ts";
 
 /** A datagram in flight on the fake network. */
@@ -124,4 +126,48 @@ export function ipPacket(
   }
   p.set(payload, hdr);
   return { buf, size };
+}
+
+/** One device of {@linkcode devicePair}: it, its endpoint, the TUN it writes to, its public key. */
+export interface PairedDevice {
+  /** The device. */
+  dev: Device;
+  /** Its endpoint on the network. */
+  ep: Uint8Array;
+  /** What it delivered. */
+  tun: RecordingTun;
+  /** Its public key. */
+  pub: Uint8Array;
+}
+
+/**
+ * Two devices on one fake network and clock, each the other's peer: `a` routes 10.0.0.2/32 to
+ * `b`, `b` 10.0.0.1/32 to `a`. No handshake yet; `send` puts a 20-byte packet 10.0.0.1 →
+ * 10.0.0.2 into `dev` (a's, or a device that took over a's sessions), queued on `net`.
+ */
+export function devicePair(): {
+  clock: FakeClock;
+  net: MemoryNetwork;
+  a: PairedDevice;
+  b: PairedDevice;
+  send: (dev?: Device) => void;
+} {
+  const clock = new FakeClock(1_000);
+  const net = new MemoryNetwork();
+  const make = (id: number): PairedDevice => {
+    const priv = generatePrivateKey();
+    const ep = fakeEndpoint(id);
+    const tun = new RecordingTun();
+    const dev = new Device({ privateKey: priv, bind: net.bind(ep), tun, clock });
+    net.attach(ep, dev);
+    return { dev, ep, tun, pub: publicKeyFrom(priv) };
+  };
+  const a = make(1), b = make(2);
+  a.dev.addPeer({ publicKey: b.pub, endpoint: b.ep, allowedIps: [parsePrefix("10.0.0.2/32")] });
+  b.dev.addPeer({ publicKey: a.pub, endpoint: a.ep, allowedIps: [parsePrefix("10.0.0.1/32")] });
+  const send = (dev = a.dev) => {
+    const { buf, size } = ipPacket("10.0.0.1", "10.0.0.2", new Uint8Array(20));
+    dev.sendPackets([buf], [size], 16, 1);
+  };
+  return { clock, net, a, b, send };
 }

@@ -1,37 +1,12 @@
 import assert from "node:assert/strict";
 import { generatePrivateKey, publicKeyFrom } from "../crypto/x25519.ts";
-import { parsePrefix } from "../net/ip.ts";
-import { FakeClock } from "./clock.ts";
-import { Device } from "./device.ts";
+import type { Device } from "./device.ts";
 import { mac1Key } from "./macs.ts";
-import { fakeEndpoint, ipPacket, MemoryNetwork, RecordingTun } from "./testing.ts";
+import { devicePair } from "./testing.ts";
 import { type SleepingDevice, wakeVerdict } from "./wake.ts";
 
 /** Two devices on a fake network: `a` sends to `b`, whose sleeping host judges what arrives. */
-function pair() {
-  const clock = new FakeClock(1_000);
-  const net = new MemoryNetwork();
-  const make = (id: number) => {
-    const priv = generatePrivateKey();
-    const ep = fakeEndpoint(id);
-    const dev = new Device({
-      privateKey: priv,
-      bind: net.bind(ep),
-      tun: new RecordingTun(),
-      clock,
-    });
-    net.attach(ep, dev);
-    return { dev, ep, pub: publicKeyFrom(priv) };
-  };
-  const a = make(1), b = make(2);
-  a.dev.addPeer({ publicKey: b.pub, endpoint: b.ep, allowedIps: [parsePrefix("10.0.0.2/32")] });
-  b.dev.addPeer({ publicKey: a.pub, endpoint: a.ep, allowedIps: [parsePrefix("10.0.0.1/32")] });
-  const send = () => {
-    const { buf, size } = ipPacket("10.0.0.1", "10.0.0.2", new Uint8Array(20));
-    a.dev.sendPackets([buf], [size], 16, 1);
-  };
-  return { net, a, b, send };
-}
+const pair = devicePair;
 
 /** What `dev`'s host would know once it slept with its sessions. */
 function asleep(dev: Device, pub: Uint8Array): SleepingDevice {

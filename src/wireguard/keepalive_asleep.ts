@@ -17,32 +17,18 @@
  * @module
  */
 import { createCipheriv, createDecipheriv } from "node:crypto";
+import { wgNonce } from "../crypto/nonce.ts";
 import { MESSAGE_TRANSPORT_MIN_SIZE } from "./constants.ts";
+import { readTransportHeader, writeTransportHeader } from "./messages.ts";
 import type { SavedKeypair, SavedPeer } from "./session_state.ts";
 import type { Timings } from "./timings.ts";
-import {
-  TAG_SIZE,
-  TRANSPORT_HEADER_SIZE,
-  transportCounter,
-  transportReceiver,
-} from "./transport.ts";
+import { TAG_SIZE, TRANSPORT_HEADER_SIZE } from "./transport.ts";
 
 /** A keepalive's size: the transport header and the tag of an empty payload. */
 export const KEEPALIVE_SIZE: number = MESSAGE_TRANSPORT_MIN_SIZE;
-const TYPE_TRANSPORT = 4;
-const TWO_32 = 0x1_0000_0000;
 const AEAD = "chacha20-poly1305";
 const AEAD_OPTIONS = { authTagLength: TAG_SIZE } as const;
 const EMPTY = new Uint8Array(0);
-
-/** The nonce of `counter`: 32 zero bits, then the counter as a little-endian u64. */
-function nonce(counter: number): Uint8Array {
-  const n = new Uint8Array(12);
-  const dv = new DataView(n.buffer);
-  dv.setUint32(4, counter >>> 0, true);
-  dv.setUint32(8, Math.floor(counter / TWO_32), true);
-  return n;
-}
 
 /**
  * The kept session a keepalive to `peer` may go out on, `elapsedMs` after the sessions were
@@ -64,12 +50,8 @@ export function sendingKeypair(
 export function sealKeepalive(kp: SavedKeypair): Uint8Array {
   const counter = kp.sendCounter++;
   const msg = new Uint8Array(KEEPALIVE_SIZE);
-  const dv = new DataView(msg.buffer);
-  msg[0] = TYPE_TRANSPORT;
-  dv.setUint32(4, kp.remoteIndex, true);
-  dv.setUint32(8, counter >>> 0, true);
-  dv.setUint32(12, Math.floor(counter / TWO_32), true);
-  const cipher = createCipheriv(AEAD, kp.sendKey, nonce(counter), AEAD_OPTIONS);
+  writeTransportHeader(msg, kp.remoteIndex, counter);
+  const cipher = createCipheriv(AEAD, kp.sendKey, wgNonce(counter), AEAD_OPTIONS);
   cipher.update(EMPTY);
   cipher.final();
   msg.set(cipher.getAuthTag(), TRANSPORT_HEADER_SIZE);
@@ -89,16 +71,15 @@ export function openKeepalive(
   elapsedMs: number,
   timings: Timings,
 ): SavedPeer | null {
-  if (pkt.length !== KEEPALIVE_SIZE || pkt[0] !== TYPE_TRANSPORT) return null;
-  if (pkt[1] !== 0 || pkt[2] !== 0 || pkt[3] !== 0) return null;
-  const receiver = transportReceiver(pkt);
-  const counter = transportCounter(pkt);
+  const header = pkt.length === KEEPALIVE_SIZE ? readTransportHeader(pkt) : null;
+  if (header === null) return null;
+  const { receiver, counter } = header;
   for (const peer of peers) {
     const kp = peer.keypairs.find((k) => k.localIndex === receiver);
     if (kp === undefined) continue;
     if (kp.ageMs + Math.max(0, elapsedMs) >= timings.rejectAfterTime) return null;
     if (counter >= timings.rejectAfterMessages || counter <= kp.highestReceived) return null;
-    const decipher = createDecipheriv(AEAD, kp.recvKey, nonce(counter), AEAD_OPTIONS);
+    const decipher = createDecipheriv(AEAD, kp.recvKey, wgNonce(counter), AEAD_OPTIONS);
     decipher.setAuthTag(pkt.subarray(TRANSPORT_HEADER_SIZE));
     decipher.update(EMPTY);
     try {

@@ -393,7 +393,14 @@ export class Device implements PacketReceiver {
     peer.timers.anyAuthenticatedPacketTraversal(now, peer.persistentKeepaliveMs);
     peer.timers.anyAuthenticatedPacketSent();
     peer.timers.dataSent(now);
-    // keepKeyFreshSending: the initiator rekeys on age or volume.
+    this.#keepKeyFresh(peer, kp, counter, now);
+  }
+
+  /**
+   * keepKeyFreshSending: the initiator rekeys on age or volume after any send, a keepalive's
+   * too — else a session that carries only keepalives would run on to Reject-After-Time.
+   */
+  #keepKeyFresh(peer: Peer, kp: Keypair, counter: number, now: number): void {
     if (
       kp.isInitiator &&
       (counter >= this.#timings.rekeyAfterMessages ||
@@ -426,6 +433,7 @@ export class Device implements PacketReceiver {
       peer.keepaliveBytes += size;
       peer.timers.anyAuthenticatedPacketTraversal(now, peer.persistentKeepaliveMs);
       peer.timers.anyAuthenticatedPacketSent();
+      this.#keepKeyFresh(peer, kp, counter, now);
     }
     return true;
   }

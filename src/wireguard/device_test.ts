@@ -226,6 +226,23 @@ Deno.test("Device sends persistent keepalives at the configured interval", () =>
   assert.ok(sent >= 4 && sent <= 5, `expected 4 keepalives in 100 s, got ${sent}`);
 });
 
+Deno.test("Device rekeys a session that carries only keepalives after REKEY_AFTER_TIME", () => {
+  const { clock, net, a, b } = pair({ keepalive: 25 });
+  net.deliver();
+  const first = a.dev.peer(b.pub)!.current!;
+  let initiations = 0;
+  for (let t = 0; t < 130_000; t += 1_000) {
+    clock.advance(1_000);
+    a.dev.tick();
+    b.dev.tick();
+    initiations += net.queue.filter((d) => d.data[0] === 1).length;
+    net.deliver();
+  }
+  assert.equal(initiations, 1, "one initiation, from the keepalive after 120 s");
+  assert.notEqual(a.dev.peer(b.pub)!.current, first);
+  assert.equal(a.dev.peer(b.pub)!.previous, first);
+});
+
 Deno.test("Device drops packets to destinations no peer owns", () => {
   const { net, a } = pair();
   send(a, "10.0.0.1", "10.9.9.9", "nowhere");

@@ -33,7 +33,9 @@ const EMPTY = new Uint8Array(0);
 /**
  * The kept session a keepalive to `peer` may go out on, `elapsedMs` after the sessions were
  * saved: its current one, inside Reject-After-Time and the message limit (the device's own
- * test for sending), or null.
+ * test for sending), or null. Null too once a session we initiated is past Rekey-After-Time
+ * or its message count: the device follows such a send with a new handshake, so it is the
+ * device's to send.
  */
 export function sendingKeypair(
   peer: SavedPeer,
@@ -42,8 +44,10 @@ export function sendingKeypair(
 ): SavedKeypair | null {
   const kp = peer.keypairs.find((k) => k.slot === "current");
   if (kp === undefined) return null;
-  if (kp.ageMs + Math.max(0, elapsedMs) >= timings.rejectAfterTime) return null;
-  return kp.sendCounter < timings.rejectAfterMessages ? kp : null;
+  const age = kp.ageMs + Math.max(0, elapsedMs);
+  if (age >= timings.rejectAfterTime || kp.sendCounter >= timings.rejectAfterMessages) return null;
+  const rekey = age >= timings.rekeyAfterTime || kp.sendCounter >= timings.rekeyAfterMessages;
+  return kp.isInitiator && rekey ? null : kp;
 }
 
 /** A keepalive on `kp` with its next counter, which it takes. */

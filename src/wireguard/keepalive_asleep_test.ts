@@ -82,12 +82,24 @@ Deno.test("openKeepalive: a peer's keepalive is taken once, newer than any recei
 });
 
 Deno.test("sendingKeypair: none past Reject-After-Time or the message limit, or without a current session", () => {
-  const { a } = pair();
-  const [peer] = a.dev.saveSessions();
+  const { b } = pair();
+  const [peer] = b.dev.saveSessions();
   const t = DEFAULT_TIMINGS;
+  assert.equal(peer.keypairs[0].isInitiator, false);
   assert.ok(sendingKeypair(peer, t.rejectAfterTime - peer.keypairs[0].ageMs - 1, t));
   assert.equal(sendingKeypair(peer, t.rejectAfterTime, t), null);
   peer.keypairs[0].sendCounter = t.rejectAfterMessages;
   assert.equal(sendingKeypair(peer, 0, t), null);
   assert.equal(sendingKeypair({ ...peer, keypairs: [] }, 0, t), null);
+});
+
+Deno.test("sendingKeypair: none for the initiator past Rekey-After-Time, whose device rekeys", () => {
+  const { a } = pair();
+  const [peer] = a.dev.saveSessions();
+  const t = DEFAULT_TIMINGS;
+  assert.equal(peer.keypairs[0].isInitiator, true);
+  assert.ok(sendingKeypair(peer, t.rekeyAfterTime - peer.keypairs[0].ageMs - 1, t));
+  assert.equal(sendingKeypair(peer, t.rekeyAfterTime, t), null);
+  peer.keypairs[0].sendCounter = t.rekeyAfterMessages;
+  assert.equal(sendingKeypair(peer, 0, t), null);
 });

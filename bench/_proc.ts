@@ -48,3 +48,33 @@ export async function startPerf(pid: number, file: string): Promise<() => Promis
     await p.status;
   };
 }
+
+/** The host's CPU time so far, all cores, in ticks: what ran, what sat idle, what the hypervisor took. */
+export interface HostCpu {
+  /** User, nice, system, irq and softirq ticks. */
+  busy: number;
+  /** Idle and I/O-wait ticks. */
+  idle: number;
+  /** Ticks the hypervisor gave another guest (steal). */
+  steal: number;
+}
+
+/** Reads /proc/stat's `cpu` line. */
+export function hostCpu(): HostCpu {
+  const line = Deno.readTextFileSync("/proc/stat").split("\n")[0];
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/)
+    .slice(1).map(Number);
+  return {
+    busy: user + nice + system + irq + softirq,
+    idle: idle + iowait,
+    steal: steal ?? 0,
+  };
+}
+
+/** Shares of the host's CPU between two readings: busy, idle and stolen, each 0..1. */
+export function hostShares(before: HostCpu, after: HostCpu): HostCpu {
+  const busy = after.busy - before.busy, idle = after.idle - before.idle;
+  const steal = after.steal - before.steal;
+  const all = busy + idle + steal || 1;
+  return { busy: busy / all, idle: idle / all, steal: steal / all };
+}

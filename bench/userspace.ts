@@ -29,7 +29,15 @@ import { exitUnlessReady } from "./_needs.ts";
 import { Tailnet } from "../src/testbed/tailnet.ts";
 import { USERSPACE_NETWORKING } from "../src/daemon/node_link.ts";
 import { RELEASE_AFTER_MS } from "../src/cli/release_startup.ts";
-import { cpuSeconds, PERF_V8_FLAGS, startPerf, udpRcvbufErrors } from "./_proc.ts";
+import {
+  cpuSeconds,
+  type HostCpu,
+  hostCpu,
+  hostShares,
+  PERF_V8_FLAGS,
+  startPerf,
+  udpRcvbufErrors,
+} from "./_proc.ts";
 import { median } from "./_ping.ts";
 import { findDenoPid } from "./_rss.ts";
 
@@ -62,6 +70,8 @@ interface Run {
   /** TCP segments the sender (the peer's kernel) retransmitted meanwhile. */
   retrans: number;
   srvCpu: number;
+  /** The host's CPU meanwhile, as shares: a download here is bound by both cores, or by steal. */
+  host: HostCpu;
 }
 /** The namespace's TCP RetransSegs (IPv4): segments its kernel sent again. */
 async function retransSegs(ns: { exec(cmd: string[]): Promise<{ stdout: string }> }) {
@@ -153,7 +163,9 @@ try {
       const sentBefore = await netstackSent(c);
       const dropsBefore = await udpRcvbufErrors(c.ns);
       const retransBefore = await retransSegs(srv);
+      const hostBefore = hostCpu();
       const r = await download(c);
+      const host = hostShares(hostBefore, hostCpu());
       const after = pids.map(cpuSeconds);
       const sentAfter = await netstackSent(c);
       return {
@@ -164,6 +176,7 @@ try {
         sent: sentBefore === null || sentAfter === null ? null : sentAfter - sentBefore,
         udpDrops: await udpRcvbufErrors(c.ns) - dropsBefore,
         retrans: await retransSegs(srv) - retransBefore,
+        host,
       };
     } finally {
       await perf?.();
@@ -198,15 +211,18 @@ try {
   );
   console.log(
     `${"".padEnd(48)} ${"time".padStart(7)} ${"MB/s".padStart(7)}  CPU s: node, peer  ` +
-      `UDP drops  rexmits  path`,
+      `UDP drops  rexmits  host idle, steal  path`,
   );
+  const pct = (x: number) => `${(100 * x).toFixed(0)} %`;
   const row = (label: string, x: Run) =>
     console.log(
       `${label.padEnd(48)} ${x.r.seconds.toFixed(2).padStart(5)} s ${
         mbs(x.r).toFixed(1).padStart(7)
       }  ${x.cliCpu.toFixed(2).padStart(11)}, ${x.srvCpu.toFixed(2)}  ${
         String(x.udpDrops).padStart(9)
-      }  ${String(x.retrans).padStart(7)}  ${x.path}`,
+      }  ${String(x.retrans).padStart(7)}  ${pct(x.host.idle).padStart(9)}, ${
+        pct(x.host.steal).padStart(5)
+      }  ${x.path}`,
     );
   const [kern, user] = clients;
   for (let run = 0; run < RUNS; run++) {

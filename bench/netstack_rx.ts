@@ -7,12 +7,13 @@
  * Prints the CPU time per segment, the figure that `deno task
  * bench:userspace` can only show through a noisy two-process download.
  *
- *   deno run -A bench/netstack_rx.ts [--mib 256] [--batch 64] [--iss 1000] [--verify]
+ *   deno run -A bench/netstack_rx.ts [--mib 256] [--batch 64] [--iss 1000] [--verify] [--no-coalesce]
  *
  * `--iss` is the scripted peer's initial sequence number: a real peer's is random, and one at or
  * above 2^31 is a heap number to V8 unless the stack keeps it as an int32 (src/netstack/tcp_seq.ts).
  * `--verify` checks transport checksums as for input not authenticated
- * by WireGuard; `--heap-profile` lists where the JS heap allocations come
+ * by WireGuard (and so takes segments one by one); `--no-coalesce` hands the stack each segment
+ * alone, as before the device merged a batch's in-order segments; `--heap-profile` lists where the JS heap allocations come
  * from (V8's sampling heap profiler, through node:inspector).
  *
  * @module
@@ -40,6 +41,7 @@ const { values } = parseArgs({
     batch: { type: "string", default: "64" },
     iss: { type: "string", default: "1000" },
     verify: { type: "boolean", default: false },
+    "no-coalesce": { type: "boolean", default: false },
     "heap-profile": { type: "boolean", default: false },
   },
 });
@@ -146,10 +148,15 @@ const ring = Array.from({ length: BATCH }, () => {
   return b;
 });
 const sizes = ring.map((b) => b.length - AT - 16);
+// Coalescing rewrites a merged packet's headers in place (as it may: the data plane's buffers
+// are refilled by the next read); each use starts from the headers as made.
+const headers = ring[0].slice(AT, AT + 20 + 32);
 // The netstack's side of the data plane: packets go in through it, as in a node.
 const device = new NetstackDevice({
   mtu: 1280,
   waker: { fd: -1, signal() {}, clear() {}, close() {} },
+  // As a node's userspace link has it, unless checksums are to be verified.
+  coalesce: !values.verify && !values["no-coalesce"],
 });
 device.setInput((p) => ip.input(p));
 const cpu = () => cpuSeconds("self");
@@ -167,6 +174,7 @@ while (sent < TOTAL) {
   for (; n < BATCH && sent < TOTAL; n++) {
     if (((rightEdge - seq) | 0) < MSS) break;
     const p = ring[n];
+    p.set(headers, AT);
     p[AT + 24] = seq >>> 24;
     p[AT + 25] = (seq >>> 16) & 0xff;
     p[AT + 26] = (seq >>> 8) & 0xff;

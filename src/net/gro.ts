@@ -44,7 +44,8 @@ export interface GroPlan {
  * a short segment) is appended to it, and the first segment's headers become those of a super
  * packet with a TCPV4/TCPV6 virtio_net_hdr and a partial checksum for the kernel to finish.
  * Everything else goes out alone with a zero header. Checksums of segments are verified before
- * they are merged, since the kernel trusts a merged packet's. Order within a flow is kept.
+ * they are merged, since the kernel trusts a merged packet's (unless `verifyChecksums` is false:
+ * for a reader that trusts them anyway). Order within a flow is kept.
  *
  * @example
  * ```ts ignore
@@ -53,6 +54,7 @@ export interface GroPlan {
  * ```
  */
 export class GroCoalescer {
+  readonly #verify: boolean;
   #cap = 0;
   #plan: GroPlan = {
     count: 0,
@@ -72,6 +74,15 @@ export class GroCoalescer {
   #iph = new Int32Array(0);
   // Writes that are TCP flows, newest last, for the flow search.
   #flows = new Int32Array(0);
+
+  /**
+   * `verifyChecksums: false` merges segments without checking their TCP checksums, for a
+   * reader that does not check them either (warren's stack behind WireGuard, whose tag covers
+   * every byte); merged packets still carry a partial checksum. Default true.
+   */
+  constructor(opts: { verifyChecksums?: boolean } = {}) {
+    this.#verify = opts.verifyChecksums ?? true;
+  }
 
   #grow(n: number): void {
     if (n <= this.#cap) return;
@@ -135,11 +146,12 @@ export class GroCoalescer {
             canAppend(bufs[head[k]], b, offset, iph, tcphLen, v6)
           ) {
             const hb = bufs[head[k]];
+            const verify = this.#verify;
             if (!verified[k]) {
               verified[k] = 1;
-              if (!tcpChecksumOk(hb, offset, sizes[head[k]], iph, v6)) open[k] = 0;
+              if (verify && !tcpChecksumOk(hb, offset, sizes[head[k]], iph, v6)) open[k] = 0;
             }
-            if (open[k] && tcpChecksumOk(b, offset, len, iph, v6)) {
+            if (open[k] && (!verify || tcpChecksumOk(b, offset, len, iph, v6))) {
               next[tail[k]] = i;
               tail[k] = i;
               length[k] += payload;

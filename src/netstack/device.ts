@@ -10,6 +10,8 @@
 
 import type { Waker } from "../../ffi/eventfd.ts";
 import { EventFd } from "../../ffi/eventfd.ts";
+import { GroCoalescer, type GroPlan } from "../net/gro.ts";
+import { MAX_SUPER_PACKET } from "../net/vnet_hdr.ts";
 import type { PacketDevice } from "../net/packet_device.ts";
 
 /** Default ring size: tailscaled's netstack queues as many packets towards WireGuard. */
@@ -25,6 +27,13 @@ export interface NetstackDeviceOptions {
   waker?: Waker;
   /** Told of a throw from the input (a handler's bug); the batch carries on. */
   onInputError?: (e: unknown) => void;
+  /**
+   * Merge a written batch's in-order segments of a TCP flow into one packet before the input
+   * (GRO, as a NIC does for the kernel), so the stack takes one segment where the peer sent
+   * many. A merged packet's TCP checksum is left partial: only for an input that does not
+   * verify transport checksums. Default false.
+   */
+  coalesce?: boolean;
 }
 
 /** What a {@linkcode NetstackDevice} did, by outcome. */
@@ -35,6 +44,8 @@ export interface NetstackDeviceCounters {
   noInput: number;
   /** Packets whose input threw (see `onInputError`). */
   inputErrors: number;
+  /** Written packets merged into the packet before them (see `coalesce`). */
+  coalesced: number;
   /** Packets the stack emitted that were queued. */
   queued: number;
   /** Emitted packets refused because the ring was full. */
@@ -76,6 +87,7 @@ export class NetstackDevice implements PacketDevice {
     written: 0,
     noInput: 0,
     inputErrors: 0,
+    coalesced: 0,
     queued: 0,
     queueFull: 0,
     tooBig: 0,
@@ -89,6 +101,9 @@ export class NetstackDevice implements PacketDevice {
   readonly #views: Uint8Array[] = [];
   readonly #viewBufs: Uint8Array[] = [];
   readonly #viewAt: number[] = [];
+  readonly #gro: GroCoalescer | null;
+  /** Where a merged packet is put together for the input. */
+  #merged: Uint8Array | null = null;
   #head = 0;
   #count = 0;
   #signalled = false;
@@ -111,6 +126,7 @@ export class NetstackDevice implements PacketDevice {
     this.capacity = capacity;
     this.#lens = new Int32Array(capacity);
     this.#onInputError = opts.onInputError;
+    this.#gro = opts.coalesce ? new GroCoalescer({ verifyChecksums: false }) : null;
     this.#waker = opts.waker ?? new EventFd();
     this.fd = this.#waker.fd;
   }
@@ -217,15 +233,49 @@ export class NetstackDevice implements PacketDevice {
       this.counters.noInput += count;
       return count;
     }
-    for (let i = 0; i < count; i++) {
-      try {
-        input(this.#view(i, bufs[i], offset, sizes[i]));
-      } catch (e) {
-        this.counters.inputErrors++;
-        this.#onInputError?.(e);
-      }
+    if (this.#gro !== null && count > 1) {
+      this.#writeCoalesced(input, this.#gro.plan(bufs, sizes, offset, count), bufs, sizes, offset);
+      return count;
     }
+    for (let i = 0; i < count; i++) this.#input1(input, this.#view(i, bufs[i], offset, sizes[i]));
     return count;
+  }
+
+  #input1(input: (packet: Uint8Array) => void, packet: Uint8Array): void {
+    try {
+      input(packet);
+    } catch (e) {
+      this.counters.inputErrors++;
+      this.#onInputError?.(e);
+    }
+  }
+
+  /** Each write of `plan` to the input: a lone packet as it is, a merged one joined first. */
+  #writeCoalesced(
+    input: (packet: Uint8Array) => void,
+    plan: GroPlan,
+    bufs: Uint8Array[],
+    sizes: number[],
+    offset: number,
+  ): void {
+    for (let k = 0; k < plan.count; k++) {
+      let i = plan.head[k];
+      if (plan.next[i] < 0) {
+        this.#input1(input, this.#view(i, bufs[i], offset, sizes[i]));
+        continue;
+      }
+      // The stack copies what it keeps, so one buffer serves every merged packet.
+      const out = this.#merged ??= new Uint8Array(MAX_SUPER_PACKET);
+      out.set(bufs[i].subarray(offset, offset + sizes[i]));
+      let at = sizes[i];
+      const skip = plan.hdrLen[k];
+      for (i = plan.next[i]; i >= 0; i = plan.next[i]) {
+        out.set(bufs[i].subarray(offset + skip, offset + sizes[i]), at);
+        at += sizes[i] - skip;
+        this.counters.coalesced++;
+      }
+      this.#input1(input, out.subarray(0, at));
+    }
   }
 
   /**

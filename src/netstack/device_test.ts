@@ -5,6 +5,9 @@ import { buildIcmpPacket } from "../net/packet.ts";
 import { NetstackDevice } from "./device.ts";
 import { IpInput } from "./ip_input.ts";
 import { FakeClock } from "./types.ts";
+import { TcpStack } from "./tcp_stack.ts";
+import { packetFor } from "./tcp_packet.ts";
+import { decodeTcpSegment, TCP_ACK, TCP_SYN, type TcpSegment } from "./tcp_segment.ts";
 
 /** A waker that records its edges instead of touching an fd. */
 class FakeWaker implements Waker {
@@ -181,4 +184,67 @@ Deno.test("NetstackDevice: a packet sent from a timer wakes a poll on its fd (a 
   }
   assert.equal(dev.readBatch(bufs(4), [0, 0, 0, 0], 0), 1);
   assert.deepEqual(await poller.wait([dev.fd], 0), [false], "lowered after the read");
+});
+
+Deno.test("NetstackDevice: with coalesce, a batch's in-order segments reach the stack as one; the bytes and the ACK are those of each alone", async () => {
+  const US = Uint8Array.of(100, 64, 0, 2), PEER = Uint8Array.of(100, 64, 0, 1);
+  const clock = new FakeClock();
+  const out: TcpSegment[] = [];
+  const ip = new IpInput({
+    clock,
+    out: (p) => void out.push(decodeTcpSegment(p.subarray(20), US, PEER)!),
+    addresses: [US],
+    verifyChecksums: false,
+  });
+  const stack = new TcpStack({ ip, device: { room: 1 << 20, setDrainHandler() {} }, clock });
+  const dev = new NetstackDevice({ mtu: 1280, waker: new FakeWaker(), coalesce: true });
+  dev.setInput((p) => ip.input(p));
+  const dialled = stack.dial(PEER, 8000);
+  await new Promise((r) => setTimeout(r, 0));
+  const syn = out.shift()!;
+  const seg = (seq: number, flags: number, payload: Uint8Array) =>
+    packetFor(
+      {
+        srcPort: 8000,
+        dstPort: syn.srcPort,
+        seq,
+        ack: (syn.seq + 1) >>> 0,
+        flags,
+        window: 0xffff,
+        urgent: 0,
+        options: flags & TCP_SYN ? { mss: 1228, sackPermitted: true } : {},
+        payload,
+      },
+      PEER,
+      US,
+    );
+  ip.input(seg(999, TCP_SYN | TCP_ACK, new Uint8Array(0)));
+  const conn = await dialled;
+  out.length = 0;
+  // Ten segments in order, then a hole of one, then two more: a batch as WireGuard hands it.
+  const payload = (i: number) => new Uint8Array(1000).fill(i + 1);
+  const pkts = [...Array(13).keys()].filter((i) => i !== 10).map((i) =>
+    seg(1000 + 1000 * i, TCP_ACK, payload(i))
+  );
+  const b = pkts.map((p) => {
+    const x = new Uint8Array(OFF + p.length);
+    x.set(p, OFF);
+    return x;
+  });
+  dev.writeBatch(b, pkts.map((p) => p.length), OFF, b.length);
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(dev.counters.coalesced, 10, "9 joined the first, 1 the segment after the hole");
+  assert.equal(stack.counters.segmentsIn, 3, "three segments, the handshake's apart");
+  const got = conn.source.peek();
+  const bytes = await got;
+  assert.deepEqual(bytes, new Uint8Array(10_000).map((_, j) => Math.floor(j / 1000) + 1));
+  const ack = out.at(-1)!;
+  assert.equal(ack.ack, 11_000, "ACKs the in-order bytes");
+  assert.deepEqual(
+    ack.options.sack,
+    [{ start: 12_000, end: 14_000 }],
+    "SACKs the two after the hole",
+  );
+  conn.close();
+  stack.close();
 });

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { setImmediate } from "node:timers";
 import { Poller } from "./poll.ts";
 import { UdpSocket } from "./udp.ts";
 import { endpointFromString } from "./udp.ts";
@@ -30,6 +31,29 @@ Deno.test("Poller.wait() reports which fd became readable", async () => {
     assert.deepEqual(await poller.wait([b.fd], 0), [true]);
     assert.equal(b.recvBatch(buf, [0], [new Uint8Array(28)]), 1);
     assert.deepEqual(await poller.wait([b.fd], 20), [false]);
+  } finally {
+    a.close();
+    b.close();
+    poller.close();
+  }
+});
+
+Deno.test("Poller.wait() takes no pool hop for an fd already ready, and lets the event loop run", async () => {
+  const poller = new Poller();
+  const a = UdpSocket.bind(0);
+  const b = UdpSocket.bind(0);
+  try {
+    assert.deepEqual(await poller.wait([b.fd], 20), [false]);
+    assert.equal(poller.hops, 1, "nothing ready: the wait blocks on the pool");
+    a.sendBatch([new Uint8Array(64)], [8], [endpointFromString(`127.0.0.1:${b.port}`)], 1);
+    let ran = false;
+    setImmediate(() => ran = true);
+    assert.deepEqual(await within(poller.wait([a.fd, b.fd], 10000), 5000, "wait"), [false, true]);
+    assert.equal(poller.hops, 1, "ready at once: found on this thread");
+    assert.ok(ran, "the event loop had its turn before the wait resolved");
+    poller.wake();
+    assert.deepEqual(await poller.wait([a.fd], 60000), [false]);
+    assert.equal(poller.hops, 1, "a wake already raised is found on this thread too");
   } finally {
     a.close();
     b.close();

@@ -32,13 +32,21 @@ export async function udpRcvbufErrors(ns: Execer): Promise<number> {
 export const PERF_V8_FLAGS = "--perf-basic-prof,--logfile=/dev/null";
 
 /**
- * Starts `perf record -g` on `pid` into `file` (its directory made if missing); resolves once
- * perf is attached, with the function that stops it and waits until the file is written.
+ * What `startPerf` runs: `perf record -g`, or the words of `WARREN_BENCH_PERF` instead (say
+ * `trace -s`, for each thread's system calls by count and time during the download).
+ */
+const PERF_COMMAND = Deno.env.get("WARREN_BENCH_PERF")?.split(" ").filter((w) => w !== "") ??
+  ["record", "-g"];
+
+/**
+ * Starts `perf record -g` (see `PERF_COMMAND`) on `pid` into `file` (its directory made if
+ * missing); resolves once perf is attached, with the function that stops it and waits until the
+ * file is written.
  */
 export async function startPerf(pid: number, file: string): Promise<() => Promise<void>> {
   await Deno.mkdir(file.slice(0, Math.max(0, file.lastIndexOf("/"))) || ".", { recursive: true });
   const p = new Deno.Command("perf", {
-    args: ["record", "-g", "-o", file, "-p", String(pid)],
+    args: [...PERF_COMMAND, "-o", file, "-p", String(pid)],
     stdout: "null",
     stderr: "null",
   }).spawn();

@@ -16,9 +16,11 @@
  * (V8 has not yet seen every kind of value there), which V8 then compiles
  * again during the download: a few more warm-ups measure the steady state.
  *
- * `--profile DIR` records the userspace node with `perf record` during its first measured
- * download (V8's `--perf-basic-prof` names the JS frames) into DIR/perf.data;
- * `perf report -i DIR/perf.data` reads it.
+ * `--profile DIR` records each client node with `perf record` during its first measured
+ * download (V8's `--perf-basic-prof` names the JS frames) into DIR/perf-ucli.data (userspace)
+ * and DIR/perf-kcli.data (kernel TUN), so the two modes' time can be compared symbol by symbol;
+ * `perf report -i DIR/perf-ucli.data` reads one. `WARREN_BENCH_PERF="trace -s"` records each
+ * thread's system calls instead (the files are then text).
  *
  * @module
  */
@@ -98,11 +100,9 @@ try {
   const server = await startBodyServer(srv, [`${srvIp}:8000`], BYTES);
   const url = `http://${srvIp}:8000/body`;
   const upAt = Date.now();
-  await t.up("kcli");
-  await t.up("ucli", ["--socks5-server", SOCKS], {
-    tun: USERSPACE_NETWORKING,
-    wrapper: values.profile === undefined ? [] : ["env", `DENO_V8_FLAGS=${PERF_V8_FLAGS}`],
-  });
+  const wrapper = values.profile === undefined ? [] : ["env", `DENO_V8_FLAGS=${PERF_V8_FLAGS}`];
+  await t.up("kcli", [], { wrapper });
+  await t.up("ucli", ["--socks5-server", SOCKS], { tun: USERSPACE_NETWORKING, wrapper });
 
   /** One client: its namespace, node, curl arguments and the path it found to srv. */
   interface Client {
@@ -192,8 +192,8 @@ try {
   for (let run = 0; run < RUNS; run++) {
     const order = run % 2 === 0 ? clients : [...clients].reverse();
     for (const c of order) {
-      const profile = values.profile !== undefined && run === 0 && c.name === "ucli"
-        ? `${values.profile}/perf.data`
+      const profile = values.profile !== undefined && run === 0
+        ? `${values.profile}/perf-${c.name}.data`
         : undefined;
       c.runs.push(await measure(c, profile));
     }

@@ -226,7 +226,8 @@ export class TcpStream {
     const c = this.#conn;
     for (;;) {
       if (this.#closed) return null;
-      const b = c.peek(READ_CHUNK);
+      // A view, not a copy: all that lies in one piece, so the reader's write takes it at once.
+      const b = c.peek(Infinity);
       if (b.length > 0) return b;
       if (c.eof) return null;
       if (this.#failure && this.#isConnected) throw this.#failure;

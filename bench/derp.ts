@@ -14,7 +14,9 @@
  *        --burst: a reconnect storm instead of the other parts: --idle connections (10000)
  *        opened --burst-batch (500) at a time by --burst-workers (4) processes against the
  *        fresh server, its RSS sampled --sample-early (3) and --sample-late (60) seconds after
- *        the last one connected, and its CPU time per connection over the storm
+ *        the last one connected, and its CPU time per connection over the storm,
+ *        --smaps: with --burst, where the server's resident memory lies at start and at each
+ *        sample (bench/_smaps.ts)
  *
  * @module
  */
@@ -23,6 +25,7 @@ import https from "node:https";
 import { parseArgs } from "node:util";
 import { WARREN_V8_FLAGS } from "../src/cli/v8_flags.ts";
 import { cpuSeconds } from "./_proc.ts";
+import { smapsBreakdown } from "./_smaps.ts";
 
 const { values: v } = parseArgs({
   args: Deno.args,
@@ -41,6 +44,7 @@ const { values: v } = parseArgs({
     "burst-workers": { type: "string" },
     "sample-early": { type: "string" },
     "sample-late": { type: "string" },
+    smaps: { type: "boolean" },
   },
 });
 const quick = v.quick ?? false;
@@ -53,6 +57,16 @@ const FLOOD_WORKERS = Number(v["flood-workers"] ?? 1);
 const here = new URL(".", import.meta.url);
 const worker = new URL("_derp_worker.ts", here).pathname;
 const cli = new URL("../src/cli/derp.ts", here).href;
+
+/** With --smaps, one line of where `pid`'s resident MiB lie, largest first. */
+async function printSmaps(pid: number, when: string): Promise<void> {
+  if (!v.smaps) return;
+  const by = [...(await smapsBreakdown(pid))].sort((a, b) => b[1] - a[1]);
+  const parts = by.filter(([, kib]) => kib >= 512).map(([k, kib]) =>
+    `${k} ${(kib / 1024).toFixed(1)}`
+  );
+  console.log(`smaps ${when} (MiB): ${parts.join(", ")}`);
+}
 
 function rssKiB(pid: number): number {
   const s = Deno.readTextFileSync(`/proc/${pid}/status`);
@@ -160,6 +174,8 @@ console.log(
     `V8 flags: ${serverV8Flags || "none"}`,
 );
 
+await printSmaps(server.pid, "at start");
+
 const results: Record<string, number | string> = {
   command: `deno task bench:derp ${Deno.args.join(" ")}`.trim(),
   server_v8_flags: serverV8Flags,
@@ -189,8 +205,10 @@ async function burst(): Promise<void> {
   const perConnMs = (cpuS * 1000) / clients;
   await new Promise((r) => setTimeout(r, early * 1000));
   const rssEarly = rssKiB(server.pid) / 1024;
+  await printSmaps(server.pid, `${early} s after`);
   await new Promise((r) => setTimeout(r, Math.max(0, late - early) * 1000));
   const rssLate = rssKiB(server.pid) / 1024;
+  await printSmaps(server.pid, `${late} s after`);
   const m = await metricsText();
   const mib = (name: string) =>
     (Number(m.match(new RegExp(`^derp_${name} (\\d+)$`, "m"))![1]) / 1048576).toFixed(1);

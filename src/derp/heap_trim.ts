@@ -2,8 +2,10 @@
  * Hands the memory of a connect storm back once it is over. A storm of TLS handshakes leaves
  * tens of MiB of garbage in the V8 heap, and native buffers that garbage holds, for the
  * seconds until V8 collects on its own; and glibc keeps freed pages that sit below
- * long-lived allocations. One second after the last accept of a storm this runs one full
- * garbage collection and `malloc_trim(0)`.
+ * long-lived allocations. One second after the last accept of a storm this runs V8's
+ * last-resort collection and `malloc_trim(0)`. A plain `gc()` frees the objects but keeps
+ * their pages committed for reuse (10,000 TLS handshakes: ~22 MiB more resident 3 s later
+ * than after the last-resort one, which also releases them).
  *
  * @module
  */
@@ -15,22 +17,34 @@ const QUIET_MS = 1000;
 /** Accepts that make a storm: a trickle of reconnects is left to V8. */
 const STORM_ACCEPTS = 256;
 
-let fullGc: (() => void) | null | undefined;
+/** What V8's exposed gc() takes (its gc extension): a synchronous, memory-reducing one. */
+interface GcOptions {
+  type: "major";
+  execution: "sync";
+  flavor: "last-resort";
+}
+
+type GcFunction = (opts?: GcOptions) => void;
+
+let fullGc: GcFunction | null | undefined;
+
+/** The collection that hands freed heap pages back to the system. */
+const LAST_RESORT: GcOptions = { type: "major", execution: "sync", flavor: "last-resort" };
 
 /**
  * V8's gc(): the global one warren's V8 flags expose (`--expose-gc`, src/cli/v8_flags.ts),
  * else one exposed at run time for a process started without them (null where refused).
  */
-async function gcFunction(): Promise<(() => void) | null> {
+async function gcFunction(): Promise<GcFunction | null> {
   if (fullGc !== undefined) return fullGc;
   const global = (globalThis as { gc?: unknown }).gc;
-  if (typeof global === "function") return fullGc = global as () => void;
+  if (typeof global === "function") return fullGc = global as GcFunction;
   try {
     const v8 = await import("node:v8");
     const vm = await import("node:vm");
     v8.setFlagsFromString("--expose-gc");
     const f = vm.runInNewContext("gc") as unknown;
-    fullGc = typeof f === "function" ? (f as () => void) : null;
+    fullGc = typeof f === "function" ? (f as GcFunction) : null;
   } catch {
     fullGc = null;
   }
@@ -73,9 +87,9 @@ export class HeapTrimmer {
     if (storm) void this.trimNow();
   }
 
-  /** Collects garbage and trims the native heap at once. */
+  /** Collects garbage, releasing the freed pages, and trims the native heap at once. */
   async trimNow(): Promise<void> {
-    (await gcFunction())?.();
+    (await gcFunction())?.(LAST_RESORT);
     try {
       libc().malloc_trim(0);
     } catch {

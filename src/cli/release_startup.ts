@@ -9,12 +9,11 @@
  */
 import { releaseStartupPages } from "../../ffi/resident.ts";
 import { envGet } from "./up_flags.ts";
+import { lastResortGc } from "../runtime/gc.ts";
 
 /** How long after a node is up its start-up pages are released: the first map, DERP and
  * disco exchanges are over by then, so what they touched and still use comes back at once. */
 export const RELEASE_AFTER_MS = 3_000;
-
-const LAST_RESORT_GC = { type: "major", execution: "sync", flavor: "last-resort" };
 
 /**
  * Schedules one release `delayMs` from now, on a timer that does not keep the process alive;
@@ -34,8 +33,7 @@ export function scheduleStartupRelease(
       // /proc/self/smaps is read: run before, as it was, the garbage of reading and splitting
       // that text kept 2.7 MB of new heap pages resident (a `tun up --wg-config` node's
       // heapTotal 5.4 → 8.1 MB; idle RSS 35 → 30 MB, `deno task bench:memory --only wg`).
-      const gc = (globalThis as { gc?: (o: unknown) => void }).gc;
-      releaseStartupPages(() => gc?.(LAST_RESORT_GC));
+      releaseStartupPages(() => lastResortGc());
     } catch (e) {
       log(`cannot release start-up memory: ${e instanceof Error ? e.message : e}`);
     }

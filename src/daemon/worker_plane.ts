@@ -10,6 +10,7 @@
 import { BlockingPoller } from "../../ffi/blocking_poll.ts";
 import { EventFd } from "../../ffi/eventfd.ts";
 import { readControl } from "./plane_messages.ts";
+import { lastResortGc } from "../runtime/gc.ts";
 
 /** A built plane, as the Worker's loop drives it. */
 export interface WorkerPlane {
@@ -36,8 +37,6 @@ interface WorkerScope {
   postMessage(message: unknown): void;
   addEventListener(type: "message", listener: (e: MessageEvent) => void): void;
 }
-
-const FULL_GC = { type: "major", execution: "sync", flavor: "last-resort" };
 
 /**
  * Serves one plane in this Worker: `build` makes it from the start message, with a waiter to
@@ -77,7 +76,7 @@ function start<S extends StartWorkerPlane>(
   // Loading and compiling this Worker's modules left garbage that, with this thread blocked in
   // poll(2) from now on, V8's idle-time collector would not get a turn to take (--expose-gc,
   // which warren's V8 flags set, makes gc() available).
-  (globalThis as { gc?: (o: unknown) => void }).gc?.(FULL_GC);
+  lastResortGc();
   post({ type: "started" });
   p.loop.run().then(
     () => {

@@ -3,53 +3,19 @@
  * tens of MiB of garbage in the V8 heap, and native buffers that garbage holds, for the
  * seconds until V8 collects on its own; and glibc keeps freed pages that sit below
  * long-lived allocations. One second after the last accept of a storm this runs V8's
- * last-resort collection and `malloc_trim(0)`. A plain `gc()` frees the objects but keeps
- * their pages committed for reuse (10,000 TLS handshakes: ~22 MiB more resident 3 s later
- * than after the last-resort one, which also releases them).
+ * last-resort collection (src/runtime/gc.ts) and `malloc_trim(0)`: after 10,000 TLS
+ * handshakes, a plain `gc()` left ~22 MiB more resident 3 s later.
  *
  * @module
  */
 
 import { libc } from "../../ffi/libc.ts";
+import { exposeGc, lastResortGc } from "../runtime/gc.ts";
 
 /** Quiet time after the last accept before the storm counts as over. */
 const QUIET_MS = 1000;
 /** Accepts that make a storm: a trickle of reconnects is left to V8. */
 const STORM_ACCEPTS = 256;
-
-/** What V8's exposed gc() takes (its gc extension): a synchronous, memory-reducing one. */
-interface GcOptions {
-  type: "major";
-  execution: "sync";
-  flavor: "last-resort";
-}
-
-type GcFunction = (opts?: GcOptions) => void;
-
-let fullGc: GcFunction | null | undefined;
-
-/** The collection that hands freed heap pages back to the system. */
-const LAST_RESORT: GcOptions = { type: "major", execution: "sync", flavor: "last-resort" };
-
-/**
- * V8's gc(): the global one warren's V8 flags expose (`--expose-gc`, src/cli/v8_flags.ts),
- * else one exposed at run time for a process started without them (null where refused).
- */
-async function gcFunction(): Promise<GcFunction | null> {
-  if (fullGc !== undefined) return fullGc;
-  const global = (globalThis as { gc?: unknown }).gc;
-  if (typeof global === "function") return fullGc = global as GcFunction;
-  try {
-    const v8 = await import("node:v8");
-    const vm = await import("node:vm");
-    v8.setFlagsFromString("--expose-gc");
-    const f = vm.runInNewContext("gc") as unknown;
-    fullGc = typeof f === "function" ? (f as GcFunction) : null;
-  } catch {
-    fullGc = null;
-  }
-  return fullGc;
-}
 
 /**
  * Watches accepts; after a storm of at least STORM_ACCEPTS, once QUIET_MS pass without
@@ -89,7 +55,8 @@ export class HeapTrimmer {
 
   /** Collects garbage, releasing the freed pages, and trims the native heap at once. */
   async trimNow(): Promise<void> {
-    (await gcFunction())?.(LAST_RESORT);
+    await exposeGc();
+    lastResortGc();
     try {
       libc().malloc_trim(0);
     } catch {

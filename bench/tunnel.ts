@@ -13,7 +13,10 @@
  * tailnet, and a tailnet pair whose nodes run their data planes on the main thread
  * (`bench/_tailnet_pair.ts`).
  *
- *   deno task bench [--seconds 5] [--skip-tailnet] [--profile DIR]
+ *   deno task bench [--seconds 5] [--skip-tailnet] [--profile DIR] [--rtt-only] [--rtt-rounds 6]
+ *
+ * `--rtt-only` measures only the ping round-trip medians (no iperf3, no tailnet pairs), in
+ * `--rtt-rounds` rounds of 50 pings per pair.
  *
  * `--profile DIR` records the first pair's warren (the shipped data plane, sending to
  * wireguard-go) with `perf record` during its single-stream runs, V8's `--perf-basic-prof`
@@ -40,11 +43,14 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "5" },
     "skip-tailnet": { type: "boolean", default: false },
     profile: { type: "string" },
+    "rtt-only": { type: "boolean", default: false },
+    "rtt-rounds": { type: "string", default: "6" },
   },
 });
+const RTT_ONLY = values["rtt-only"];
 const SECONDS = Number(values.seconds);
 /** Rounds of 50 pings per pair for the RTT medians. */
-const RTT_ROUNDS = 6;
+const RTT_ROUNDS = Number(values["rtt-rounds"]);
 
 await exitUnlessReady({ wireguardGo: true, commands: ["iperf3"] });
 
@@ -249,10 +255,12 @@ try {
     }, "higher");
     cpuRows.push({ name, values: cpu.slice(0, -1) });
   };
-  await transfer("TCP 1 stream, sender → receiver (Mbit/s)", [], "send");
-  await transfer("TCP 1 stream, receiver → sender (Mbit/s)", ["-R"], "receive");
-  await transfer("TCP 4 streams (Mbit/s)", ["-P", "4"]);
-  await measure("ping RTT avg (ms)", pingRtt, "lower");
+  if (!RTT_ONLY) {
+    await transfer("TCP 1 stream, sender → receiver (Mbit/s)", [], "send");
+    await transfer("TCP 1 stream, receiver → sender (Mbit/s)", ["-R"], "receive");
+    await transfer("TCP 4 streams (Mbit/s)", ["-P", "4"]);
+    await measure("ping RTT avg (ms)", pingRtt, "lower");
+  }
   // The pairs' medians, RTT_ROUNDS rounds of 50 pings in turns (the order reversed every other
   // round), and each round's ratio of the first pair to wireguard-go's: the spread shows how
   // far one round's figure can be trusted.
@@ -308,7 +316,7 @@ try {
       roundRatios.map((x) => x.toFixed(2)).join(" ")
     } (median ${median(roundRatios).toFixed(2)})`,
   );
-  if (!values["skip-tailnet"]) {
+  if (!values["skip-tailnet"] && !RTT_ONLY) {
     const pairRows = await tailnetAgainstWireguard(
       dir,
       (client, server, serverIp, args) => iperf({ label: "", client, server, serverIp }, args),

@@ -98,9 +98,9 @@ export class NetstackDevice implements PacketDevice {
   readonly #onInputError: ((e: unknown) => void) | undefined;
   readonly #slots: Uint8Array[] = [];
   readonly #lens: Int32Array;
-  readonly #views: Uint8Array[] = [];
-  readonly #viewBufs: Uint8Array[] = [];
-  readonly #viewAt: number[] = [];
+  /** Each batch place's whole packet, and a merged packet's later parts (headers skipped). */
+  readonly #views = new ViewCache();
+  readonly #tails = new ViewCache();
   readonly #gro: GroCoalescer | null;
   /** Where a merged packet is put together for the input. */
   #merged: Uint8Array | null = null;
@@ -237,7 +237,9 @@ export class NetstackDevice implements PacketDevice {
       this.#writeCoalesced(input, this.#gro.plan(bufs, sizes, offset, count), bufs, sizes, offset);
       return count;
     }
-    for (let i = 0; i < count; i++) this.#input1(input, this.#view(i, bufs[i], offset, sizes[i]));
+    for (let i = 0; i < count; i++) {
+      this.#input1(input, this.#views.get(i, bufs[i], offset, sizes[i]));
+    }
     return count;
   }
 
@@ -261,40 +263,21 @@ export class NetstackDevice implements PacketDevice {
     for (let k = 0; k < plan.count; k++) {
       let i = plan.head[k];
       if (plan.next[i] < 0) {
-        this.#input1(input, this.#view(i, bufs[i], offset, sizes[i]));
+        this.#input1(input, this.#views.get(i, bufs[i], offset, sizes[i]));
         continue;
       }
       // The stack copies what it keeps, so one buffer serves every merged packet.
       const out = this.#merged ??= new Uint8Array(MAX_SUPER_PACKET);
-      out.set(bufs[i].subarray(offset, offset + sizes[i]));
+      out.set(this.#views.get(i, bufs[i], offset, sizes[i]));
       let at = sizes[i];
       const skip = plan.hdrLen[k];
       for (i = plan.next[i]; i >= 0; i = plan.next[i]) {
-        out.set(bufs[i].subarray(offset + skip, offset + sizes[i]), at);
+        out.set(this.#tails.get(i, bufs[i], offset + skip, sizes[i] - skip), at);
         at += sizes[i] - skip;
         this.counters.coalesced++;
       }
       this.#input1(input, out.subarray(0, at));
     }
-  }
-
-  /**
-   * `buf[offset, offset + size)`, as a view made once and reused while the
-   * data plane passes the same buffer, offset and size in place `i` (the
-   * buffers are its fixed batch; a bulk flow's packets are all one size):
-   * no new view per packet.
-   */
-  #view(i: number, buf: Uint8Array, offset: number, size: number): Uint8Array {
-    const v = this.#views[i];
-    if (
-      v !== undefined && this.#viewBufs[i] === buf && this.#viewAt[i] === offset &&
-      v.length === size
-    ) {
-      return v;
-    }
-    this.#viewBufs[i] = buf;
-    this.#viewAt[i] = offset;
-    return this.#views[i] = buf.subarray(offset, offset + size);
   }
 
   /** Same as close(), for `using`. */
@@ -309,5 +292,29 @@ export class NetstackDevice implements PacketDevice {
     this.#count = 0;
     this.#input = null;
     this.#waker.close();
+  }
+}
+
+/**
+ * Views into the data plane's fixed batch of buffers, one per batch place, made once and reused
+ * while the place's buffer, start and length stay the same (a bulk flow's packets are all one
+ * size): no new view, and no garbage, per packet.
+ */
+class ViewCache {
+  readonly #views: Uint8Array[] = [];
+  readonly #bufs: Uint8Array[] = [];
+  readonly #starts: number[] = [];
+
+  /** `buf[start, start + length)`, for batch place `i`. */
+  get(i: number, buf: Uint8Array, start: number, length: number): Uint8Array {
+    const v = this.#views[i];
+    if (
+      v !== undefined && this.#bufs[i] === buf && this.#starts[i] === start && v.length === length
+    ) {
+      return v;
+    }
+    this.#bufs[i] = buf;
+    this.#starts[i] = start;
+    return this.#views[i] = buf.subarray(start, start + length);
   }
 }

@@ -2,11 +2,11 @@
  * For `deno task bench`: a warren tailnet pair against a warren plain-WireGuard pair on the
  * same two hosts of a test tailnet (hub with the coordination server and DERP, hosts routed
  * through it, no NAT), so the tailnet's own cost (magicsock, disco, the packet filter) shows as
- * a ratio without tailscaled. The WireGuard pair runs at the tailnet's MTU (1280, as tailscaled's):
- * at wg-quick's default 1420 it sent 11% fewer packets per byte, and that alone made the tailnet
- * pair look 10-25% slower; and a second tailnet pair on two more hosts whose data planes run
+ * a ratio without tailscaled; and a second tailnet pair on two more hosts whose data planes run
  * on the main thread (`WARREN_DATAPLANE=pool`, as before the tailnet node had a Worker). The
- * pairs take turns per figure.
+ * pairs take turns per figure. The WireGuard pair runs at the tailnet's MTU (1280, as
+ * tailscaled's): at wg-quick's default 1420 it sent 11% fewer packets per byte, and that alone
+ * made the tailnet pair look 10-25% slower.
  *
  * @module
  */

@@ -15,8 +15,8 @@
  *        opened --burst-batch (500) at a time by --burst-workers (4) processes against the
  *        fresh server, its RSS sampled --sample-early (3) and --sample-late (60) seconds after
  *        the last one connected, and its CPU time per connection over the storm,
- *        --smaps: with --burst, where the server's resident memory lies at start and at each
- *        sample (bench/_smaps.ts)
+ *        --smaps: where the server's resident memory lies (bench/_smaps.ts) at start and, with
+ *        --burst, at each sample
  *
  * @module
  */

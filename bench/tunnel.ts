@@ -281,7 +281,9 @@ try {
   const rss = [warren, warren1, warrenG].map((w) => w.peakRssKiB());
 
   console.log(
-    `\nwarren tunnel benchmark (${SECONDS} s per iperf3 run, ${Deno.build.arch}, ` +
+    `\nwarren tunnel benchmark (${
+      RTT_ONLY ? "ping round trips only" : `${SECONDS} s per iperf3 run`
+    }, ${Deno.build.arch}, ` +
       `${navigator.hardwareConcurrency} cores)`,
   );
   const cols = ["warren↔wg-go", "1-thread↔wg-go", "warren↔warren"].flatMap((c) => [c, "ratio"]);

@@ -6,6 +6,7 @@
  * @module
  */
 import type { PacketFilter } from "../filter/filter.ts";
+import { BatchViews } from "../net/batch_views.ts";
 import type { TunSink } from "../wireguard/device.ts";
 
 /** A batch writer, as the TUN offers. */
@@ -24,13 +25,14 @@ export interface BatchWriter {
  * ```
  */
 export function filteredSink(out: BatchWriter, filter: () => PacketFilter | null): TunSink {
+  const views = new BatchViews();
   return {
     write(bufs, sizes, offset, count) {
       const f = filter();
       if (f === null) return;
       let kept = 0;
       for (let i = 0; i < count; i++) {
-        if (f.check(bufs[i].subarray(offset, offset + sizes[i])) !== "accept") continue;
+        if (f.check(views.get(i, bufs[i], offset, sizes[i])) !== "accept") continue;
         if (kept !== i) {
           const b = bufs[kept];
           bufs[kept] = bufs[i];

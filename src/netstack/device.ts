@@ -10,6 +10,7 @@
 
 import type { Waker } from "../../ffi/eventfd.ts";
 import { EventFd } from "../../ffi/eventfd.ts";
+import { BatchViews } from "../net/batch_views.ts";
 import { GroCoalescer, type GroPlan } from "../net/gro.ts";
 import { MAX_SUPER_PACKET } from "../net/vnet_hdr.ts";
 import type { PacketDevice } from "../net/packet_device.ts";
@@ -99,8 +100,8 @@ export class NetstackDevice implements PacketDevice {
   readonly #slots: Uint8Array[] = [];
   readonly #lens: Int32Array;
   /** Each batch place's whole packet, and a merged packet's later parts (headers skipped). */
-  readonly #views = new ViewCache();
-  readonly #tails = new ViewCache();
+  readonly #views = new BatchViews();
+  readonly #tails = new BatchViews();
   readonly #gro: GroCoalescer | null;
   /** Where a merged packet is put together for the input. */
   #merged: Uint8Array | null = null;
@@ -292,29 +293,5 @@ export class NetstackDevice implements PacketDevice {
     this.#count = 0;
     this.#input = null;
     this.#waker.close();
-  }
-}
-
-/**
- * Views into the data plane's fixed batch of buffers, one per batch place, made once and reused
- * while the place's buffer, start and length stay the same (a bulk flow's packets are all one
- * size): no new view, and no garbage, per packet.
- */
-class ViewCache {
-  readonly #views: Uint8Array[] = [];
-  readonly #bufs: Uint8Array[] = [];
-  readonly #starts: number[] = [];
-
-  /** `buf[start, start + length)`, for batch place `i`. */
-  get(i: number, buf: Uint8Array, start: number, length: number): Uint8Array {
-    const v = this.#views[i];
-    if (
-      v !== undefined && this.#bufs[i] === buf && this.#starts[i] === start && v.length === length
-    ) {
-      return v;
-    }
-    this.#bufs[i] = buf;
-    this.#starts[i] = start;
-    return this.#views[i] = buf.subarray(start, start + length);
   }
 }

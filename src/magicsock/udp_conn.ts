@@ -15,6 +15,9 @@ import { looksLikeDisco } from "../disco/frame.ts";
 import { looksLikeStunResponse } from "../stun/sniff.ts";
 import { looksLikeWireGuard } from "../wireguard/sniff.ts";
 
+/** A source address: a sockaddr_in6 (IPv4 as v4-mapped), as the socket fills it in. */
+const ADDR_BYTES = 28;
+
 /** Source addresses remembered over all peers, oldest forgotten first. */
 export const MAX_PEER_ADDRS = 4096;
 
@@ -44,6 +47,13 @@ export class UdpConn implements DatagramSource {
   readonly #peers = new Map<number | string, Uint8Array>();
   /** Peer node key → its addresses in #peers, oldest first (keys compare by identity). */
   readonly #byPeer = new Map<Uint8Array, (number | string)[]>();
+  /**
+   * The source address last found in #peers, and its peer: a batch's datagrams mostly come from
+   * one address, and its key (a number above 2^31 for IPv4) would be a new heap number per
+   * datagram. Cleared whenever #peers changes.
+   */
+  readonly #lastAddr = new Uint8Array(ADDR_BYTES);
+  #lastPeer: Uint8Array | undefined = undefined;
   /** WireGuard packets from addresses no peer is known at. */
   unknownSource = 0;
 
@@ -54,7 +64,7 @@ export class UdpConn implements DatagramSource {
     const size = Math.max(2048, mtu + 256);
     this.#bufs = allocPacketBuffers(BATCH, size);
     this.#sizes = new Array<number>(BATCH).fill(0);
-    this.#addrs = Array.from({ length: BATCH }, () => new Uint8Array(28));
+    this.#addrs = Array.from({ length: BATCH }, () => new Uint8Array(ADDR_BYTES));
   }
 
   /** The socket's descriptor, for the data-plane wait. */
@@ -84,6 +94,7 @@ export class UdpConn implements DatagramSource {
    * beyond either the least recently confirmed address is forgotten.
    */
   setPeerAddr(addr: Uint8Array, nodeKey: Uint8Array): void {
+    this.#lastPeer = undefined;
     const k = addrKey(addr);
     this.#unlink(k);
     this.#peers.set(k, nodeKey);
@@ -96,6 +107,7 @@ export class UdpConn implements DatagramSource {
 
   /** Forgets every address of the peer with `nodeKey`. */
   forgetPeer(nodeKey: Uint8Array): void {
+    this.#lastPeer = undefined;
     for (const k of this.#byPeer.get(nodeKey) ?? []) this.#peers.delete(k);
     this.#byPeer.delete(nodeKey);
   }
@@ -114,6 +126,7 @@ export class UdpConn implements DatagramSource {
   #unlink(k: number | string): void {
     const owner = this.#peers.get(k);
     if (owner === undefined) return;
+    this.#lastPeer = undefined;
     this.#peers.delete(k);
     const list = this.#byPeer.get(owner)!;
     list.splice(list.indexOf(k), 1);
@@ -129,7 +142,7 @@ export class UdpConn implements DatagramSource {
     for (let i = 0; i < m; i++) {
       const buf = bufs[i], size = sizes[i];
       if (looksLikeWireGuard(buf)) {
-        const key = this.#peers.get(addrKey(addrs[i]));
+        const key = this.#peerFrom(addrs[i]);
         if (key === undefined) {
           this.unknownSource++;
           continue;
@@ -146,6 +159,27 @@ export class UdpConn implements DatagramSource {
     }
     if (out > 0) this.#receiver?.receivePackets(this.#outBufs, this.#outSizes, this.#outEps, out);
     return m;
+  }
+
+  /** The peer datagrams from `addr` come from, through the one-entry cache. */
+  #peerFrom(addr: Uint8Array): Uint8Array | undefined {
+    const last = this.#lastAddr;
+    if (this.#lastPeer !== undefined) {
+      let same = true;
+      for (let j = 0; j < ADDR_BYTES; j++) {
+        if (addr[j] !== last[j]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return this.#lastPeer;
+    }
+    const key = this.#peers.get(addrKey(addr));
+    if (key !== undefined) {
+      for (let j = 0; j < ADDR_BYTES; j++) last[j] = addr[j];
+      this.#lastPeer = key;
+    }
+    return key;
   }
 
   /** Sends datagrams; `to[i]` is a 28-byte sockaddr. */

@@ -147,3 +147,42 @@ Deno.test("UdpConn keeps a rebinding peer's newest addresses only, and a global 
     conn.close();
   }
 });
+
+Deno.test("UdpConn follows a source address that moves to another peer, or is forgotten", async () => {
+  const a = UdpSocket.bind(0, { rcvbuf: 0, sndbuf: 0 });
+  const b = UdpSocket.bind(0, { rcvbuf: 0, sndbuf: 0 });
+  const conn = new UdpConn(b, { disco: () => {}, stun: () => {} }, 1280);
+  const got: Uint8Array[] = [];
+  conn.attach({
+    receivePackets(_bufs, _sizes, eps, count) {
+      for (let i = 0; i < count; i++) got.push(eps[i]);
+    },
+  });
+  const one = new Uint8Array(32).fill(1), two = new Uint8Array(32).fill(2);
+  const from = endpointFromString(`127.0.0.1:${a.port}`);
+  const to = endpointFromString(`127.0.0.1:${b.port}`);
+  const wg = new Uint8Array(32);
+  wg[0] = 4;
+  /** Sends `n` WireGuard-looking datagrams from a to the conn and drains them all. */
+  const exchange = async (n: number) => {
+    a.sendBatch(Array(n).fill(wg), Array(n).fill(wg.length), Array(n).fill(to), n);
+    let m = 0;
+    await waitUntil(() => (m += conn.drain()) >= n);
+  };
+  try {
+    conn.setPeerAddr(from, one);
+    await exchange(3);
+    assert.deepEqual(got.splice(0), [one, one, one]);
+    // The same address now confirmed for another peer: its datagrams are that peer's.
+    conn.setPeerAddr(from, two);
+    await exchange(2);
+    assert.deepEqual(got.splice(0), [two, two]);
+    conn.forgetPeer(two);
+    await exchange(2);
+    assert.equal(got.length, 0);
+    assert.equal(conn.unknownSource, 2);
+  } finally {
+    a.close();
+    conn.close();
+  }
+});

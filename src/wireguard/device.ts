@@ -18,6 +18,7 @@ import { IndexTable } from "./index_table.ts";
 import type { Keypair } from "./keypair.ts";
 import type { LoadMode } from "./load.ts";
 import { Peer, type PeerConfig } from "./peer.ts";
+import { TimerBatch } from "./timer_batch.ts";
 import { DEFAULT_TIMINGS, type Timings } from "./timings.ts";
 import {
   destinationOffset,
@@ -105,6 +106,8 @@ export class Device implements PacketReceiver {
   readonly #outBufs: Uint8Array[] = [];
   readonly #outSizes: number[] = [];
   readonly #outEps: Uint8Array[] = [];
+  /** The timer events of the batch being sent or received, run at each settle point. */
+  readonly #batch = new TimerBatch();
   /** Drop counters by reason. */
   readonly drops: DropCounters = zeroDrops();
 
@@ -230,6 +233,7 @@ export class Device implements PacketReceiver {
       const kp = peer.current;
       if (kp === null || peer.endpoint === null || !this.#usableForSending(kp, now)) {
         peer.stage(buf.subarray(offset, offset + len));
+        this.#batch.settle(now);
         this.#hs.initiate(peer, false);
         continue;
       }
@@ -240,8 +244,13 @@ export class Device implements PacketReceiver {
       outEps[out] = peer.endpoint;
       out++;
       peer.txBytes += size;
-      this.#afterDataSent(peer, kp, counter, now);
+      this.#batch.sent(peer);
+      if (this.#rekeyDue(kp, counter, now)) {
+        this.#batch.settle(now);
+        this.#hs.initiate(peer, false);
+      }
     }
+    this.#batch.settle(now);
     if (out > 0) this.#bind.send(outBufs, outSizes, outEps, out, offset - TRANSPORT_HEADER_SIZE);
   }
 
@@ -272,18 +281,22 @@ export class Device implements PacketReceiver {
           break;
         }
         case TYPE_INITIATION:
+          this.#batch.settle(now);
           this.#hs.receiveInitiation(buf.subarray(0, size), endpoints[i], now);
           break;
         case TYPE_RESPONSE:
+          this.#batch.settle(now);
           this.#hs.receiveResponse(buf.subarray(0, size), endpoints[i], now);
           break;
         case TYPE_COOKIE_REPLY:
+          this.#batch.settle(now);
           this.#hs.receiveCookieReply(buf.subarray(0, size), now);
           break;
         default:
           this.drops.malformed++;
       }
     }
+    this.#batch.settle(now);
     if (out > 0) this.#tun.write(outBufs, outSizes, TRANSPORT_HEADER_SIZE, out);
   }
 
@@ -401,13 +414,14 @@ export class Device implements PacketReceiver {
    * too — else a session that carries only keepalives would run on to Reject-After-Time.
    */
   #keepKeyFresh(peer: Peer, kp: Keypair, counter: number, now: number): void {
-    if (
-      kp.isInitiator &&
+    if (this.#rekeyDue(kp, counter, now)) this.#hs.initiate(peer, false);
+  }
+
+  /** Whether sending `counter` on `kp` makes us, its initiator, rekey (on age or volume). */
+  #rekeyDue(kp: Keypair, counter: number, now: number): boolean {
+    return kp.isInitiator &&
       (counter >= this.#timings.rekeyAfterMessages ||
-        now - kp.created >= this.#timings.rekeyAfterTime)
-    ) {
-      this.#hs.initiate(peer, false);
-    }
+        now - kp.created >= this.#timings.rekeyAfterTime);
   }
 
   /** Encrypts and sends one plaintext (staged packet or empty keepalive) outside a batch. */
@@ -485,8 +499,10 @@ export class Device implements PacketReceiver {
       this.drops.replay++;
       return 0;
     }
-    if (kp === peer.next) this.#confirmNext(peer, kp, now);
-    else if (
+    if (kp === peer.next) {
+      this.#batch.settle(now);
+      this.#confirmNext(peer, kp, now);
+    } else if (
       kp === peer.current && kp.isInitiator &&
       now - kp.created >=
         this.#timings.rejectAfterTime - this.#timings.keepaliveTimeout -
@@ -494,17 +510,16 @@ export class Device implements PacketReceiver {
       !peer.timers.pending("retransmitHandshake")
     ) {
       // keepKeyFreshReceiving: rekey before the session dies under us.
+      this.#batch.settle(now);
       this.#hs.initiate(peer, false);
     }
     peer.roam(source);
     peer.rxBytes += size;
-    peer.timers.anyAuthenticatedPacketReceived();
-    peer.timers.anyAuthenticatedPacketTraversal(now, peer.persistentKeepaliveMs);
+    this.#batch.received(peer, n > 0);
     if (n === 0) {
       peer.keepaliveBytes += size;
       return 0; // keepalive
     }
-    peer.timers.dataReceived(now);
     const off = TRANSPORT_HEADER_SIZE;
     const len = ipPacketLength(buf, off, n);
     if (len < 0) {

@@ -9,6 +9,7 @@
 import type { UdpSocket } from "../../ffi/udp.ts";
 import { addrKey, MAX_ADDRS_PER_PEER } from "./addr_key.ts";
 import { allocPacketBuffers } from "../crypto/wasm/arena.ts";
+import { bytesEqual } from "../bytes/equal.ts";
 import type { PacketReceiver } from "../wireguard/device.ts";
 import { BATCH, type DatagramSource } from "../net/batch.ts";
 import { looksLikeDisco } from "../disco/frame.ts";
@@ -50,7 +51,7 @@ export class UdpConn implements DatagramSource {
   /**
    * The source address last found in #peers, and its peer: a batch's datagrams mostly come from
    * one address, and its key (a number above 2^31 for IPv4) would be a new heap number per
-   * datagram. Cleared whenever #peers changes.
+   * datagram. Cleared whenever an address leaves #peers (a new one cannot make it stale).
    */
   readonly #lastAddr = new Uint8Array(ADDR_BYTES);
   #lastPeer: Uint8Array | undefined = undefined;
@@ -94,7 +95,6 @@ export class UdpConn implements DatagramSource {
    * beyond either the least recently confirmed address is forgotten.
    */
   setPeerAddr(addr: Uint8Array, nodeKey: Uint8Array): void {
-    this.#lastPeer = undefined;
     const k = addrKey(addr);
     this.#unlink(k);
     this.#peers.set(k, nodeKey);
@@ -163,20 +163,11 @@ export class UdpConn implements DatagramSource {
 
   /** The peer datagrams from `addr` come from, through the one-entry cache. */
   #peerFrom(addr: Uint8Array): Uint8Array | undefined {
-    const last = this.#lastAddr;
-    if (this.#lastPeer !== undefined) {
-      let same = true;
-      for (let j = 0; j < ADDR_BYTES; j++) {
-        if (addr[j] !== last[j]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return this.#lastPeer;
-    }
+    // `addr` is one of #addrs, ADDR_BYTES long like #lastAddr.
+    if (this.#lastPeer !== undefined && bytesEqual(addr, this.#lastAddr)) return this.#lastPeer;
     const key = this.#peers.get(addrKey(addr));
     if (key !== undefined) {
-      for (let j = 0; j < ADDR_BYTES; j++) last[j] = addr[j];
+      this.#lastAddr.set(addr);
       this.#lastPeer = key;
     }
     return key;

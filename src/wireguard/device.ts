@@ -106,7 +106,7 @@ export class Device implements PacketReceiver {
   readonly #outBufs: Uint8Array[] = [];
   readonly #outSizes: number[] = [];
   readonly #outEps: Uint8Array[] = [];
-  /** The timer events of the batch being sent or received, run at each settle point. */
+  /** The timer events of the batch being received, run at each settle point. */
   readonly #batch = new TimerBatch();
   /** Drop counters by reason. */
   readonly drops: DropCounters = zeroDrops();
@@ -233,7 +233,6 @@ export class Device implements PacketReceiver {
       const kp = peer.current;
       if (kp === null || peer.endpoint === null || !this.#usableForSending(kp, now)) {
         peer.stage(buf.subarray(offset, offset + len));
-        this.#batch.settle(now);
         this.#hs.initiate(peer, false);
         continue;
       }
@@ -244,13 +243,8 @@ export class Device implements PacketReceiver {
       outEps[out] = peer.endpoint;
       out++;
       peer.txBytes += size;
-      this.#batch.sent(peer);
-      if (this.#rekeyDue(kp, counter, now)) {
-        this.#batch.settle(now);
-        this.#hs.initiate(peer, false);
-      }
+      this.#afterDataSent(peer, kp, counter, now);
     }
-    this.#batch.settle(now);
     if (out > 0) this.#bind.send(outBufs, outSizes, outEps, out, offset - TRANSPORT_HEADER_SIZE);
   }
 
@@ -414,14 +408,13 @@ export class Device implements PacketReceiver {
    * too — else a session that carries only keepalives would run on to Reject-After-Time.
    */
   #keepKeyFresh(peer: Peer, kp: Keypair, counter: number, now: number): void {
-    if (this.#rekeyDue(kp, counter, now)) this.#hs.initiate(peer, false);
-  }
-
-  /** Whether sending `counter` on `kp` makes us, its initiator, rekey (on age or volume). */
-  #rekeyDue(kp: Keypair, counter: number, now: number): boolean {
-    return kp.isInitiator &&
+    if (
+      kp.isInitiator &&
       (counter >= this.#timings.rekeyAfterMessages ||
-        now - kp.created >= this.#timings.rekeyAfterTime);
+        now - kp.created >= this.#timings.rekeyAfterTime)
+    ) {
+      this.#hs.initiate(peer, false);
+    }
   }
 
   /** Encrypts and sends one plaintext (staged packet or empty keepalive) outside a batch. */

@@ -27,14 +27,8 @@ function state(p: Peer) {
 }
 
 /** What the device did per packet before the batch: each packet's events at once. */
-function perPacket(p: Peer, event: "data" | "keepalive" | "sent", now: number): void {
+function perPacket(p: Peer, event: "data" | "keepalive", now: number): void {
   const t = p.timers;
-  if (event === "sent") {
-    t.anyAuthenticatedPacketTraversal(now, p.persistentKeepaliveMs);
-    t.anyAuthenticatedPacketSent();
-    t.dataSent(now);
-    return;
-  }
   t.anyAuthenticatedPacketReceived();
   t.anyAuthenticatedPacketTraversal(now, p.persistentKeepaliveMs);
   if (event === "data") t.dataReceived(now);
@@ -57,15 +51,12 @@ Deno.test("a settled batch leaves the timers as running each packet's events did
         }
         direct[i].timers.needAnotherKeepalive = batched[i].timers.needAnotherKeepalive = false;
       }
-      // One batch is of one direction.
-      const sending = rand() < 0.3;
       const n = Math.floor(rand() * 5);
       for (let j = 0; j < n; j++) {
         const i = rand() < 0.7 ? 0 : 1;
-        const event = sending ? "sent" : rand() < 0.7 ? "data" : "keepalive";
+        const event = rand() < 0.7 ? "data" : "keepalive";
         perPacket(direct[i], event, now);
-        if (event === "sent") batch.sent(batched[i]);
-        else batch.received(batched[i], event === "data");
+        batch.received(batched[i], event === "data");
       }
       batch.settle(now);
       for (let i = 0; i < 2; i++) {
